@@ -1,0 +1,304 @@
+// The plan: a pure function from a validated definition to what must exist and in which order.
+import { formatIp, isHostAddress, parseCidr, parseIp } from "../ipv4";
+import { type Problem, warningsOf } from "../problems";
+import { type Effective, type Index, type Machine, indexDefinition } from "../resolve";
+import { type BaseTemplate, type Definition, FEATURE_ORDER, type FeatureName, type Features, type SecretRef } from "../schema";
+import { dependencyOrder, prerequisites } from "../validate/identity";
+import { validate } from "../validate";
+import { poolFor, poolsOf } from "../validate/network";
+import { type HostPci, type PciMapping, lxcGpuDevices, nodeGpuMappings, vmHostPci } from "./gpu";
+import { type Pool, type Request, allocate } from "./ip-allocation";
+
+export interface PlannedInterface {
+  name: string;
+  bridge: string;
+  /** CIDR, or "dhcp". */
+  ip: string;
+  gateway?: string;
+  mac?: string;
+  vlan?: number;
+  firewall?: boolean;
+  /** True when the address came from a pool. */
+  allocated: boolean;
+}
+
+export interface PlannedMount {
+  /** mp0, mp1, … */
+  id: string;
+  /** Path on the node. */
+  source: string;
+  dataset?: string;
+  path: string;
+  readOnly: boolean;
+  backup: boolean;
+}
+
+export type Transport = "pct" | "ssh";
+
+export interface Provisioner {
+  feature: FeatureName;
+  transport: Transport;
+  settings: unknown;
+}
+
+export type Source =
+  | { kind: "create"; template: string; storage: string; file?: string; url?: string; checksum?: string }
+  | { kind: "clone"; template: string; vmid: number; snapshot: string };
+
+export interface PlannedMachine {
+  kind: "guest" | "template";
+  name: string;
+  vmid: number;
+  type: "lxc" | "vm";
+  node: string;
+  source: Source;
+  /** Clone depth: 1 for machines made from a base template. */
+  depth: number;
+  cores?: number;
+  memory?: number;
+  swap?: number;
+  disk?: { storage: string; size: number };
+  network: PlannedInterface[];
+  nameservers: string[];
+  searchDomain?: string;
+  unprivileged: boolean;
+  nesting: boolean;
+  keyctl: boolean;
+  gpus: number[];
+  /** LXC: device nodes passed through. */
+  devices: string[];
+  /** VM: PCI passthrough through cluster mappings. */
+  hostpci: HostPci[];
+  mountPoints: PlannedMount[];
+  features: Features;
+  provisioners: Provisioner[];
+  dependsOn: string[];
+  startAtBoot: boolean;
+  bootOrder?: number;
+  bootDelay?: number;
+  lxcOptions: string[];
+  healthChecks: Machine["def"]["healthChecks"];
+  cloudInit?: Machine["def"]["cloudInit"];
+  description?: string;
+  tags: string[];
+}
+
+export interface PlannedNode {
+  name: string;
+  api?: Definition["nodes"][number]["api"];
+  ssh?: Definition["nodes"][number]["ssh"];
+  datasets: Definition["nodes"][number]["zfs"]["datasets"];
+  gpuMappings: PciMapping[];
+  apparmorProfiles: Definition["nodes"][number]["apparmorProfiles"];
+  nvidiaDriver?: { version: string; installOnHost: boolean };
+}
+
+export interface PlannedBaseTemplate {
+  name: string;
+  type: "lxc" | "vm";
+  node: string;
+  vmid?: number;
+  os?: string;
+  source: BaseTemplate["source"];
+}
+
+export interface Plan {
+  nodes: PlannedNode[];
+  baseTemplates: PlannedBaseTemplate[];
+  /** Golden templates and guests, in an order where every machine follows its template and dependencies. */
+  machines: PlannedMachine[];
+  /** "<guest>/<interface>" → allocated CIDR; the lock file records these. */
+  allocations: Record<string, string>;
+  /** Names of the Pulumi secret config keys (phoenix:<name>) the stack needs. */
+  secrets: string[];
+  warnings: Problem[];
+}
+
+export interface PlanOptions {
+  /** Addresses allocated by earlier runs (the lock file). */
+  previousAllocations?: Readonly<Record<string, string>>;
+}
+
+export class PlanError extends Error {}
+
+export function buildPlan(def: Definition, opts: PlanOptions = {}): Plan {
+  const problems = validate(def);
+  const errors = problems.filter((p) => p.severity === "error");
+  if (errors.length > 0) throw new PlanError(`cannot plan an invalid definition: ${errors.length} error(s), first: ${errors[0]!.path}: ${errors[0]!.message}`);
+  const ix = indexDefinition(def);
+  const allocations = allocateAddresses(ix, opts.previousAllocations ?? {});
+  const { order } = dependencyOrder(ix);
+  const machines = order.map((n) => planMachine(ix, ix.byName.get(n)!, allocations));
+  return {
+    nodes: def.nodes.map((n) => ({
+      name: n.name,
+      ...(n.api ? { api: n.api } : {}),
+      ...(n.ssh ? { ssh: n.ssh } : {}),
+      datasets: n.zfs.datasets,
+      gpuMappings: nodeGpuMappings(n),
+      apparmorProfiles: n.apparmorProfiles,
+      ...(n.nvidia ? { nvidiaDriver: { version: n.nvidia.driverVersion, installOnHost: n.nvidia.installOnHost } } : {}),
+    })),
+    baseTemplates: [...ix.bases.values()].map(({ t }) => ({
+      name: t.name,
+      type: t.type,
+      node: ix.nodeOf(t.node)!.name,
+      ...(t.vmid !== undefined ? { vmid: t.vmid } : {}),
+      ...(t.os ? { os: t.os } : {}),
+      source: t.source,
+    })),
+    machines,
+    allocations: Object.fromEntries([...allocations].sort(([a], [b]) => (a < b ? -1 : 1))),
+    secrets: secretNames(def),
+    warnings: warningsOf(problems),
+  };
+}
+
+function allocateAddresses(ix: Index, previous: Readonly<Record<string, string>>): Map<string, string> {
+  const bridges = new Map(ix.def.network.bridges.map((b) => [b.name, b]));
+  const reservedBy = new Map<string, Set<number>>();
+  for (const m of ix.machines)
+    for (const nic of m.def.network) {
+      const c = parseCidr(nic.ip);
+      if (!c) continue;
+      const set = reservedBy.get(nic.bridge) ?? new Set<number>();
+      set.add(c.address);
+      reservedBy.set(nic.bridge, set);
+    }
+  const pools = new Map<string, Pool>();
+  const prefix = new Map<string, number>();
+  for (const p of poolsOf(ix.def.network.bridges)) {
+    const b = bridges.get(p.bridge)!;
+    const net = parseCidr(b.subnet)!;
+    prefix.set(p.bridge, net.prefix);
+    const reserved = new Set(reservedBy.get(p.bridge) ?? []);
+    const gw = b.gateway !== undefined ? parseIp(b.gateway) : undefined;
+    if (gw !== undefined) reserved.add(gw);
+    for (let a = p.first; a <= p.last; a++) if (!isHostAddress(net, a)) reserved.add(a);
+    pools.set(`${p.bridge}/${p.name}`, { id: `${p.bridge}/${p.name}`, first: p.first, last: p.last, reserved });
+  }
+  const requests: Request[] = [];
+  const poolList = poolsOf(ix.def.network.bridges);
+  for (const m of ix.machines)
+    for (const nic of m.def.network) {
+      if (nic.ip !== "auto") continue;
+      const p = poolFor(poolList, nic.bridge, nic.pool)!;
+      requests.push({ key: `${m.name}/${nic.name}`, pool: pools.get(`${p.bridge}/${p.name}`)!, vmid: m.vmid });
+    }
+  const prev = new Map<string, number>();
+  for (const [k, v] of Object.entries(previous)) {
+    const c = parseCidr(v) ?? (parseIp(v) !== undefined ? parseCidr(`${v}/32`) : undefined);
+    if (c) prev.set(k, c.address);
+  }
+  const { addresses, unserved } = allocate(requests, prev);
+  if (unserved.length > 0) throw new PlanError(`no free address for ${unserved.join(", ")}`);
+  const bridgeOf = new Map(requests.map((r) => [r.key, r.pool.id.split("/")[0]!]));
+  return new Map([...addresses].map(([k, a]) => [k, `${formatIp(a)}/${prefix.get(bridgeOf.get(k)!)}`]));
+}
+
+function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): PlannedMachine {
+  const eff = ix.effective(m);
+  const d = m.def;
+  const node = eff.node!;
+  const bridges = new Map(ix.def.network.bridges.map((b) => [b.name, b]));
+  const network: PlannedInterface[] = d.network.map((nic) => {
+    const gateway = nic.ip === "dhcp" ? undefined : (nic.gateway ?? bridges.get(nic.bridge)?.gateway);
+    return {
+      name: nic.name,
+      bridge: nic.bridge,
+      ip: nic.ip === "auto" ? allocations.get(`${m.name}/${nic.name}`)! : nic.ip,
+      ...(gateway ? { gateway } : {}),
+      ...(nic.mac ? { mac: nic.mac.toUpperCase() } : {}),
+      ...(nic.vlan !== undefined ? { vlan: nic.vlan } : {}),
+      ...(nic.firewall !== undefined ? { firewall: nic.firewall } : {}),
+      allocated: nic.ip === "auto",
+    };
+  });
+  const datasets = new Map(node.zfs.datasets.map((ds) => [ds.name, ds]));
+  const mountPoints: PlannedMount[] = d.mountPoints.map((mp, k) => {
+    let source = mp.hostPath ?? "";
+    if (mp.dataset !== undefined) {
+      const mountpoint = datasets.get(mp.dataset)?.properties["mountpoint"];
+      source = (typeof mountpoint === "string" && mountpoint.startsWith("/") ? mountpoint : `/${mp.dataset}`) + (mp.subdir ? `/${mp.subdir}` : "");
+    }
+    return { id: `mp${k}`, source, ...(mp.dataset ? { dataset: mp.dataset } : {}), path: mp.path, readOnly: mp.readOnly, backup: mp.backup };
+  });
+  const transport: Transport = m.type === "lxc" ? "pct" : "ssh";
+  const provisioners: Provisioner[] = FEATURE_ORDER.filter((f) => d.features[f] !== undefined).map((f) => ({
+    feature: f,
+    transport,
+    settings: featureSettings(f, eff),
+  }));
+  const guest = m.kind === "guest" ? (d as Extract<Machine["def"], { template: string }>) : undefined;
+  return {
+    kind: m.kind,
+    name: m.name,
+    vmid: m.vmid,
+    type: m.type,
+    node: node.name,
+    source: sourceOf(ix, m),
+    depth: eff.chain.length - (eff.base ? 1 : 0),
+    ...(d.cores !== undefined ? { cores: d.cores } : {}),
+    ...(d.memory !== undefined ? { memory: d.memory } : {}),
+    ...(d.swap !== undefined ? { swap: d.swap } : {}),
+    ...(d.disk ? { disk: d.disk } : {}),
+    network,
+    nameservers: d.nameservers ?? bridges.get(d.network[0]?.bridge ?? "")?.dns ?? [],
+    ...((d.searchDomain ?? ix.def.network.domain) ? { searchDomain: (d.searchDomain ?? ix.def.network.domain)! } : {}),
+    unprivileged: m.type === "lxc" ? eff.unprivileged : false,
+    nesting: m.type === "lxc" ? eff.nesting : false,
+    keyctl: m.type === "lxc" ? (d.keyctl ?? (eff.nesting && eff.unprivileged && eff.features.docker !== undefined)) : false,
+    gpus: [...eff.gpus].sort((a, b) => a - b),
+    devices: m.type === "lxc" ? lxcGpuDevices(eff.gpus) : [],
+    hostpci: m.type === "vm" ? vmHostPci(node.name, eff.gpus) : [],
+    mountPoints,
+    features: eff.features,
+    provisioners,
+    dependsOn: prerequisites(ix, m),
+    startAtBoot: guest?.startAtBoot ?? false,
+    ...(guest?.bootOrder !== undefined ? { bootOrder: guest.bootOrder } : {}),
+    ...(guest?.bootDelay !== undefined ? { bootDelay: guest.bootDelay } : {}),
+    lxcOptions: d.lxcOptions,
+    healthChecks: d.healthChecks,
+    ...(d.cloudInit ? { cloudInit: d.cloudInit } : {}),
+    ...(d.description ? { description: d.description } : {}),
+    tags: d.tags,
+  };
+}
+
+function sourceOf(ix: Index, m: Machine): Source {
+  const golden = ix.byName.get(m.from);
+  if (golden && golden.kind === "template")
+    return { kind: "clone", template: golden.name, vmid: golden.vmid, snapshot: (golden.def as { snapshot: string }).snapshot };
+  const base = ix.bases.get(m.from)!.t;
+  if (base.type === "vm") return { kind: "clone", template: base.name, vmid: base.vmid!, snapshot: "" };
+  const s = base.source;
+  return "url" in s
+    ? { kind: "create", template: base.name, storage: s.storage, url: s.url, checksum: s.checksum, ...(s.file ? { file: s.file } : {}) }
+    : { kind: "create", template: base.name, storage: s.storage, file: s.file };
+}
+
+/** Feature settings with defaults that depend on the machine resolved (e.g. vLLM's tensor parallel size). */
+function featureSettings(f: FeatureName, eff: Effective): unknown {
+  const v = eff.features[f];
+  if (f === "vllm" && eff.features.vllm) {
+    const vllm = eff.features.vllm;
+    return { ...vllm, tensorParallelSize: vllm.tensorParallelSize ?? Math.max(1, eff.gpus.length), servedModelName: vllm.servedModelName ?? vllm.model };
+  }
+  if (f === "nvidia") return { ...(typeof v === "object" ? v : {}), driverVersion: eff.node?.nvidia?.driverVersion };
+  return v === true ? {} : v;
+}
+
+function secretNames(def: Definition): string[] {
+  const names = new Set<string>();
+  const walk = (v: unknown) => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === "object") {
+      const keys = Object.keys(v);
+      if (keys.length === 1 && keys[0] === "secret" && typeof (v as SecretRef).secret === "string") names.add((v as SecretRef).secret);
+      else Object.values(v).forEach(walk);
+    }
+  };
+  walk(def);
+  return [...names].sort();
+}

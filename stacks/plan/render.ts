@@ -1,0 +1,57 @@
+// Human-readable rendering of a plan: the clone hierarchy and a table of machines in build order.
+import type { Plan, PlannedMachine } from "./plan";
+
+export function renderCloneTree(plan: Plan): string[] {
+  const children = new Map<string, PlannedMachine[]>();
+  for (const m of plan.machines) children.set(m.source.template, [...(children.get(m.source.template) ?? []), m]);
+  const lines: string[] = [];
+  const label = (m: PlannedMachine) =>
+    `${m.vmid} ${m.name} (${m.kind === "template" ? "template" : "guest"}, ${m.type}${m.gpus.length ? `, gpus ${m.gpus.join(",")}` : ""})`;
+  const walk = (name: string, prefix: string) => {
+    const kids = children.get(name) ?? [];
+    kids.forEach((k, i) => {
+      const last = i === kids.length - 1;
+      lines.push(`${prefix}${last ? "└─ " : "├─ "}${label(k)}`);
+      walk(k.name, prefix + (last ? "   " : "│  "));
+    });
+  };
+  for (const b of plan.baseTemplates) {
+    const src = "url" in b.source ? b.source.url : `${b.source.storage}:${b.source.file}`;
+    lines.push(`${b.vmid !== undefined ? `${b.vmid} ` : ""}${b.name} (base ${b.type}, ${src})`);
+    walk(b.name, "");
+  }
+  return lines;
+}
+
+export function renderTable(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd());
+}
+
+export function renderPlan(plan: Plan): string {
+  const out: string[] = ["Clone hierarchy", ...renderCloneTree(plan).map((l) => `  ${l}`), "", "Build order"];
+  const rows = [["#", "vmid", "name", "kind", "node", "from", "network", "gpus", "provisioners", "after"]];
+  plan.machines.forEach((m, i) =>
+    rows.push([
+      String(i + 1),
+      String(m.vmid),
+      m.name,
+      `${m.kind === "template" ? "template" : "guest"}/${m.type}`,
+      m.node,
+      `${m.source.kind} ${m.source.template}`,
+      m.network.map((n) => `${n.bridge} ${n.ip}${n.allocated ? "*" : ""}`).join(", ") || "-",
+      m.gpus.join(",") || "-",
+      m.provisioners.map((p) => p.feature).join(",") || "-",
+      m.dependsOn.join(",") || "-",
+    ]),
+  );
+  out.push(...renderTable(rows).map((l) => `  ${l}`), "  (* allocated from a pool)");
+  const host = plan.nodes.flatMap((n) => [
+    ...n.datasets.map((d) => `  ${n.name}: zfs dataset ${d.name}${Object.keys(d.properties).length ? ` (${Object.entries(d.properties).map(([k, v]) => `${k}=${v}`).join(", ")})` : ""}`),
+    ...n.gpuMappings.map((g) => `  ${n.name}: PCI mapping ${g.id} → ${g.pci}`),
+    ...n.apparmorProfiles.map((a) => `  ${n.name}: AppArmor profile ${a.name}`),
+  ]);
+  if (host.length) out.push("", "Host", ...host);
+  if (plan.secrets.length) out.push("", `Secrets needed (pulumi config set --secret phoenix:<name>): ${plan.secrets.join(", ")}`);
+  return out.join("\n");
+}

@@ -1,0 +1,87 @@
+// Features and what they need from the guest, counting what the clone chain already gives it.
+import { type Problem, error } from "../problems";
+import { type Index, type Machine, hasFeature } from "../resolve";
+
+/** Profiles every Proxmox/LXC host has without the definition installing them. */
+export const BUILTIN_APPARMOR_PROFILES = new Set(["unconfined", "generated", "lxc-container-default", "lxc-container-default-cgns", "lxc-container-default-with-nesting"]);
+
+export function checkFeatures(ix: Index): Problem[] {
+  const out: Problem[] = [];
+  const cudaVersions = new Map<string, string>();
+
+  for (const m of ix.machines) {
+    const eff = ix.effective(m);
+    const f = eff.features;
+    const own = m.def.features;
+    const fp = `${m.path}.features`;
+    const inherited = (name: string) =>
+      own[name as keyof typeof own] === undefined ? ` (inherited from ${eff.chain.slice(0, -1).join(" → ")})` : "";
+
+    if (m.type === "vm") {
+      if (m.def.nesting !== undefined) out.push(error(`${m.path}.nesting`, "nesting applies to LXC containers only", "remove it from this VM"));
+      if (m.def.unprivileged !== undefined) out.push(error(`${m.path}.unprivileged`, "unprivileged applies to LXC containers only", "remove it from this VM"));
+      if (m.def.keyctl !== undefined) out.push(error(`${m.path}.keyctl`, "keyctl applies to LXC containers only", "remove it from this VM"));
+      if (m.def.lxcOptions.length > 0) out.push(error(`${m.path}.lxcOptions`, "lxcOptions apply to LXC containers only", "remove them from this VM"));
+      if (m.def.mountPoints.length > 0) out.push(error(`${m.path}.mountPoints`, "mount points onto host datasets apply to LXC containers only", "remove them, or use an LXC container"));
+      if (own.apparmor) out.push(error(`${fp}.apparmor`, "AppArmor profiles are attached to LXC containers only", "remove it from this VM"));
+    } else {
+      if (m.def.cloudInit) out.push(error(`${m.path}.cloudInit`, "cloud-init applies to VMs only", "remove it; containers get keys from the create call"));
+      if (hasFeature(f, "docker") && !eff.nesting)
+        out.push(error(`${fp}.docker`, `docker in LXC container '${m.name}' needs nesting${inherited("docker")}`, `set ${m.path}.nesting: true`));
+    }
+
+    if (hasFeature(f, "vllm")) {
+      if (!hasFeature(f, "nvidia")) out.push(error(`${fp}.vllm`, `vllm on '${m.name}' needs the nvidia feature`, "add features.nvidia, or clone from a template that has it"));
+      if (eff.gpus.length === 0) out.push(error(`${fp}.vllm`, `vllm on '${m.name}' needs a GPU`, `set ${m.path}.gpus, e.g. [0]`));
+      const tp = f.vllm?.tensorParallelSize;
+      if (tp !== undefined && eff.gpus.length > 0 && tp > eff.gpus.length)
+        out.push(error(`${fp}.vllm.tensorParallelSize`, `tensorParallelSize ${tp} exceeds the ${eff.gpus.length} GPU(s) '${m.name}' has`, `use at most ${eff.gpus.length}, or assign more GPUs`));
+    }
+    if (hasFeature(f, "nvidia-container-toolkit") && !hasFeature(f, "docker"))
+      out.push(error(`${fp}.nvidia-container-toolkit`, `nvidia-container-toolkit on '${m.name}' needs the docker feature`, "add features.docker"));
+    if (hasFeature(f, "nvidia-container-toolkit") && !hasFeature(f, "nvidia"))
+      out.push(error(`${fp}.nvidia-container-toolkit`, `nvidia-container-toolkit on '${m.name}' needs the nvidia feature`, "add features.nvidia"));
+    if (hasFeature(f, "portainer") && !hasFeature(f, "docker"))
+      out.push(error(`${fp}.portainer`, `portainer on '${m.name}' runs on Docker and needs the docker feature`, "add features.docker"));
+    if (own.nvidia !== undefined && eff.node && !eff.node.nvidia)
+      out.push(error(`${fp}.nvidia`, `nvidia on '${m.name}' installs the userland matching the node's driver, but node '${eff.node.name}' declares none`, `set nvidia.driverVersion on node '${eff.node.name}', e.g. 580.76.05`));
+    if (own.nvidia !== undefined && typeof own.nvidia === "object" && own.nvidia.cudaVersion) cudaVersions.set(`${fp}.nvidia.cudaVersion`, own.nvidia.cudaVersion);
+
+    if (own.apparmor && eff.node) {
+      const p = own.apparmor.profile;
+      if (!BUILTIN_APPARMOR_PROFILES.has(p) && !eff.node.apparmorProfiles.some((a) => a.name === p))
+        out.push(error(`${fp}.apparmor.profile`, `unknown AppArmor profile '${p}' on node '${eff.node.name}'`, `declare it under the node's apparmorProfiles, or use ${[...BUILTIN_APPARMOR_PROFILES][0]}`));
+    }
+    checkPortainerAgent(ix, m, out);
+  }
+
+  const versions = [...new Set(cudaVersions.values())];
+  if (versions.length > 1) {
+    const [firstPath] = cudaVersions.keys();
+    for (const [path, v] of cudaVersions)
+      if (path !== firstPath)
+        out.push(error(path, `CUDA ${v} differs from CUDA ${cudaVersions.get(firstPath!)} at ${firstPath}`, "pin one CUDA version for the whole definition"));
+  }
+  return out;
+}
+
+function checkPortainerAgent(ix: Index, m: Machine, out: Problem[]) {
+  const p = ix.effective(m).features.portainer;
+  if (!p || p.role !== "agent") return;
+  const servers = ix.machines.filter((x) => x.kind === "guest" && ix.effective(x).features.portainer?.role === "server");
+  const path = `${m.path}.features.portainer.server`;
+  if (p.server !== undefined) {
+    const s = ix.byName.get(p.server);
+    if (!s) out.push(error(path, `unknown Portainer server '${p.server}'`, "name the guest whose portainer role is server"));
+    else if (ix.effective(s).features.portainer?.role !== "server")
+      out.push(error(path, `'${p.server}' is not a Portainer server`, "name the guest whose portainer role is server"));
+  } else if (m.kind === "guest" && servers.length !== 1) {
+    out.push(
+      error(
+        path,
+        servers.length === 0 ? "a Portainer agent needs a Portainer server, and none is declared" : `several Portainer servers are declared (${servers.map((s) => s.name).join(", ")})`,
+        servers.length === 0 ? "declare a guest with features.portainer.role: server" : "name the one this agent registers with",
+      ),
+    );
+  }
+}
