@@ -62,12 +62,12 @@ export function parseText(text: string, source: string): { raw?: unknown; proble
       return { problems: [error("", `not valid JSON: ${(e as Error).message}`)] };
     }
   }
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = parseDocument(text);
   if (doc.errors.length > 0)
     return {
       problems: doc.errors.map((e) => {
         const at = e.linePos?.[0];
-        return error("", `not valid YAML${at ? ` at line ${at.line}, column ${at.col}` : ""}: ${e.message.split("\n")[0]}`);
+        return error("", `not valid YAML${at ? ` at line ${at.line}, column ${at.col}` : ""}: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`);
       }),
     };
   return { raw: doc.toJS(), problems: [] };

@@ -98,7 +98,7 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
       const image = r.str("template_image")!;
       const storage = [...host.storagePath.keys()].find((id) => host.node.storage?.find((s) => s.id === id)?.content?.includes("iso" as never));
       if (!storage) w.add(r.where("template_image"), "no storage with iso content to hold the image", "declare the base template's storage by hand");
-      templates.push({ name: e.name, type: "vm", vmid: m.vmid, source: { storage: storage ?? "local", file: `iso/${image}` } });
+      bases.set(e.name, { name: e.name, type: "vm", vmid: m.vmid, source: { storage: storage ?? "local", file: `iso/${image}` } });
       r.unmapped("template_snapshot_name", "VM base templates are cloned as templates, without a snapshot");
       r.unmapped("network_config", "base templates have no network of their own; clones declare theirs");
       r.unmapped("user_config", "clones carry cloudInit.user");
