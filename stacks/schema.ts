@@ -50,6 +50,9 @@ export const Gpu = z
       .regex(/^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/, "a PCI address such as 0000:01:00.0")
       .optional(),
     model: z.string().optional(),
+    /** vendor:device as `lspci -nn` shows it, e.g. 10de:2d04; Proxmox's PCI mapping needs it. */
+    deviceId: z.string().regex(/^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$/, "vendor:device such as 10de:2d04").optional(),
+    iommuGroup: z.number().int().nonnegative().optional(),
   })
   .strict();
 

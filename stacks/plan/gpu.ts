@@ -22,6 +22,8 @@ export interface PciMapping {
   node: string;
   index: number;
   pci: string;
+  deviceId?: string;
+  iommuGroup?: number;
 }
 
 export function gpuMappingId(node: string, index: number): string {
@@ -34,6 +36,8 @@ export function nodeGpuMappings(node: Node): PciMapping[] {
     node: node.name,
     index: g.index,
     pci: g.pci.length === 7 ? `0000:${g.pci}` : g.pci,
+    ...(g.deviceId ? { deviceId: g.deviceId.toLowerCase() } : {}),
+    ...(g.iommuGroup !== undefined ? { iommuGroup: g.iommuGroup } : {}),
   }]);
 }
 

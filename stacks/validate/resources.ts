@@ -22,8 +22,8 @@ export function checkResources(ix: Index): Problem[] {
     if (m.type === "vm")
       for (const g of eff.gpus) {
         const gpu = node.gpus.find((x) => x.index === g);
-        if (gpu && gpu.pci === undefined)
-          out.push(error(`${m.path}.gpus`, `VM '${m.name}' needs GPU ${g}'s PCI address to pass it through`, `set pci on GPU ${g} of node '${node.name}' (lspci -D | grep -i nvidia)`));
+        if (gpu && (gpu.pci === undefined || gpu.deviceId === undefined))
+          out.push(error(`${m.path}.gpus`, `VM '${m.name}' needs GPU ${g}'s PCI address and device id to pass it through`, `set pci and deviceId on GPU ${g} of node '${node.name}' (lspci -Dnn | grep -i nvidia)`));
       }
     if (m.def.gpus && new Set(m.def.gpus).size !== m.def.gpus.length)
       out.push(error(`${m.path}.gpus`, "a GPU index is listed twice", "list each GPU once"));

@@ -1,0 +1,21 @@
+// GPU passthrough on one node: a cluster PCI mapping per GPU for VMs; containers use device nodes (planned).
+import * as proxmox from "@muhlba91/pulumi-proxmoxve";
+import * as pulumi from "@pulumi/pulumi";
+import type { PciMapping } from "../stacks/plan/gpu";
+import { pciMappingArgs } from "./args/host";
+
+export interface GpuMappingArgs {
+  mapping: PciMapping;
+  provider: proxmox.Provider;
+}
+
+export class GpuMapping extends pulumi.ComponentResource {
+  readonly mappingId: pulumi.Output<string>;
+
+  constructor(name: string, args: GpuMappingArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("phoenix:index:GpuMapping", name, {}, opts);
+    const pci = new proxmox.hardware.mapping.PciLegacy(name, pciMappingArgs(args.mapping), { parent: this, provider: args.provider });
+    this.mappingId = pci.name;
+    this.registerOutputs({ mappingId: this.mappingId });
+  }
+}

@@ -1,0 +1,30 @@
+// An LXC container: cloned from a golden template or created from a base one. Golden templates are
+// containers too: they run while their features are applied and are frozen afterwards.
+import * as proxmox from "@muhlba91/pulumi-proxmoxve";
+import * as pulumi from "@pulumi/pulumi";
+import type { PlannedMachine } from "../stacks/plan/plan";
+import { type ContainerContext, containerArgs } from "./args/container";
+
+export interface LxcContainerArgs {
+  machine: PlannedMachine;
+  provider: proxmox.Provider;
+  context?: ContainerContext;
+}
+
+export class LxcContainer extends pulumi.ComponentResource {
+  readonly vmid: pulumi.Output<number>;
+  readonly container: proxmox.ContainerLegacy;
+
+  constructor(name: string, args: LxcContainerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("phoenix:index:LxcContainer", name, {}, opts);
+    const m = args.machine;
+    this.container = new proxmox.ContainerLegacy(name, containerArgs(m, args.context), {
+      parent: this,
+      provider: args.provider,
+      // A golden template is converted by its freeze step after provisioning; the provider must not undo that.
+      ...(m.kind === "template" ? { ignoreChanges: ["template", "started"] } : {}),
+    });
+    this.vmid = this.container.vmId.apply((v) => v ?? m.vmid);
+    this.registerOutputs({ vmid: this.vmid });
+  }
+}

@@ -1,0 +1,84 @@
+// The top component: instantiates a plan — providers, host resources, templates, guests — in dependency order.
+import * as proxmox from "@muhlba91/pulumi-proxmoxve";
+import * as pulumi from "@pulumi/pulumi";
+import type { Plan, PlannedMachine } from "../stacks/plan/plan";
+import type { SecretRef } from "../stacks/schema";
+import { providerArgs } from "./args/host";
+import { GpuMapping } from "./gpu-mapping";
+import { LxcContainer } from "./lxc-container";
+import { LxcTemplate } from "./lxc-template";
+import { QemuVm } from "./qemu-vm";
+
+/** Resolves a secret reference from Pulumi secret config (phoenix:<name>). */
+export type SecretResolver = (name: string) => pulumi.Output<string>;
+
+export interface PhoenixHypervisorArgs {
+  plan: Plan;
+  secret: SecretResolver;
+}
+
+export interface GuestSummary {
+  vmid: number;
+  node: string;
+  type: "lxc" | "vm";
+  kind: "guest" | "template";
+  addresses: string[];
+  endpoints: Record<string, string>;
+}
+
+export class PhoenixHypervisor extends pulumi.ComponentResource {
+  readonly guests: pulumi.Output<Record<string, GuestSummary>>;
+  readonly machines = new Map<string, LxcContainer | QemuVm>();
+
+  constructor(name: string, args: PhoenixHypervisorArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("phoenix:index:PhoenixHypervisor", name, {}, opts);
+    const { plan } = args;
+    const resolve = (ref: SecretRef | string | undefined) =>
+      ref === undefined ? undefined : typeof ref === "string" ? pulumi.secret(ref) : args.secret(ref.secret);
+
+    const providers = new Map<string, proxmox.Provider>();
+    const hostResources = new Map<string, pulumi.Resource[]>();
+    for (const node of plan.nodes) {
+      const provider = new proxmox.Provider(node.name, providerArgs(node, { apiToken: resolve(node.api?.token), sshKey: resolve(node.ssh?.privateKey) }), { parent: this });
+      providers.set(node.name, provider);
+      const usedByVms = new Set(plan.machines.filter((m) => m.node === node.name && m.type === "vm").flatMap((m) => m.gpus));
+      hostResources.set(
+        node.name,
+        node.gpuMappings.filter((g) => usedByVms.has(g.index)).map((g) => new GpuMapping(g.id, { mapping: g, provider }, { parent: this })),
+      );
+    }
+
+    const templateFiles = new Map<string, pulumi.Output<string>>();
+    for (const t of plan.baseTemplates)
+      if (t.type === "lxc") templateFiles.set(t.name, new LxcTemplate(t.name, { template: t, provider: providers.get(t.node)! }, { parent: this }).fileId);
+
+    for (const m of plan.machines) {
+      const dependsOn = [...m.dependsOn.map((d) => this.machines.get(d)!), ...(hostResources.get(m.node) ?? [])];
+      const o = { parent: this, dependsOn };
+      const provider = providers.get(m.node)!;
+      const made =
+        m.type === "lxc"
+          ? new LxcContainer(m.name, { machine: m, provider, context: { ...(m.source.kind === "create" ? { templateFileId: templateFiles.get(m.source.template)! } : {}) } }, o)
+          : new QemuVm(m.name, { machine: m, provider, context: { ...(m.cloudInit?.password ? { password: resolve(m.cloudInit.password)! } : {}) } }, o);
+      this.machines.set(m.name, made);
+    }
+
+    this.guests = pulumi.output(Object.fromEntries(plan.machines.map((m) => [m.name, summarize(m)])));
+    this.registerOutputs({ guests: this.guests });
+  }
+}
+
+export function summarize(m: PlannedMachine): GuestSummary {
+  const addresses = m.network.map((n) => n.ip.split("/")[0]!).filter((a) => a !== "dhcp");
+  const host = addresses[0];
+  const endpoints: Record<string, string> = {};
+  if (host) {
+    endpoints.ssh = m.type === "vm" ? `ssh ${m.cloudInit?.user ?? "phoenix"}@${host}` : `ssh root@${host}`;
+    const vllm = m.features.vllm;
+    if (vllm) endpoints.vllm = `http://${host}:${vllm.port}/v1`;
+    const portainer = m.features.portainer;
+    if (portainer?.role === "server") endpoints.portainer = `https://${host}:${portainer.port ?? 9443}`;
+    if (portainer?.role === "agent") endpoints.portainerAgent = `${host}:${portainer.port ?? 9001}`;
+  }
+  return { vmid: m.vmid, node: m.node, type: m.type, kind: m.kind, addresses, endpoints };
+}

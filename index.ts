@@ -1,0 +1,22 @@
+// The Pulumi program only wires: load → validate → plan → components → exports.
+import * as pulumi from "@pulumi/pulumi";
+import { resolve } from "node:path";
+import { PhoenixHypervisor } from "./components/phoenix-hypervisor";
+import { readLock, writeLock } from "./stacks/lock";
+import { buildPlan } from "./stacks/plan/plan";
+import { errorsOf, formatProblem } from "./stacks/problems";
+import { loadDefinition } from "./stacks/validate";
+
+const config = new pulumi.Config("phoenix");
+const file = resolve(config.require("definition"));
+const loaded = loadDefinition(file);
+if (!loaded.definition)
+  throw new pulumi.RunError(`${file} is invalid; nothing was touched:\n${errorsOf(loaded.problems).map(formatProblem).join("\n")}`);
+
+const plan = buildPlan(loaded.definition, { previousAllocations: readLock(file) });
+if (!pulumi.runtime.isDryRun()) writeLock(file, plan.allocations);
+
+const hypervisor = new PhoenixHypervisor(pulumi.getStack(), { plan, secret: (name) => config.requireSecret(name) });
+
+export const guests = hypervisor.guests;
+export const warnings = plan.warnings.map(formatProblem);

@@ -1,0 +1,102 @@
+// The resource graph for stacks/ai-host.yaml under Pulumi's unit-test mocks (wiring only: the
+// end-to-end tests run the real engine against the lab).
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildPlan } from "../stacks/plan/plan";
+import { loadDefinition } from "../stacks/validate";
+import { type Registered, installRecordingMocks, settle, valueOf } from "./support/pulumi-mocks";
+
+let records: Registered[];
+let guests: Record<string, any>;
+const byName = (type: string, name: string) => {
+  const r = records.find((x) => x.type === type && x.name === name);
+  if (!r) throw new Error(`no ${type} named ${name}; have ${records.map((x) => `${x.type}:${x.name}`).join(", ")}`);
+  return r;
+};
+
+beforeAll(async () => {
+  records = await installRecordingMocks("ai-host");
+  const { PhoenixHypervisor } = await import("../components/phoenix-hypervisor");
+  const pulumi = await import("@pulumi/pulumi");
+  const def = loadDefinition(join(__dirname, "..", "stacks", "ai-host.yaml")).definition!;
+  const hv = new PhoenixHypervisor("ai-host", { plan: buildPlan(def), secret: (n) => pulumi.secret(`value-of-${n}`) });
+  guests = await valueOf(hv.guests);
+  await settle(records);
+});
+
+describe("PhoenixHypervisor on ai-host.yaml", () => {
+  it("creates the expected resources, each named after the definition", () => {
+    const summary = records.map((r) => `${r.type} ${r.name}`).sort();
+    expect(summary).toEqual(
+      [
+        "phoenix:index:PhoenixHypervisor ai-host",
+        "pulumi:providers:proxmoxve pve",
+        "phoenix:index:LxcTemplate ubuntu-24.04-base",
+        ...["docker-golden", "nvidia-golden", "nvidia-docker-golden", "vllm-golden", "portainer", "vllm-gpu0", "vllm-gpu1", "vllm-dual"].flatMap((n) => [
+          `phoenix:index:LxcContainer ${n}`,
+          `proxmoxve:index/containerLegacy:ContainerLegacy ${n}`,
+        ]),
+        "phoenix:index:QemuVm workstation",
+        "proxmoxve:index/vmLegacy:VmLegacy workstation",
+      ].sort(),
+    );
+  });
+
+  it("parents every component to the top and every provider resource to its component", () => {
+    const top = byName("phoenix:index:PhoenixHypervisor", "ai-host").urn;
+    expect(byName("phoenix:index:LxcContainer", "vllm-dual").parent).toBe(top);
+    expect(byName("proxmoxve:index/containerLegacy:ContainerLegacy", "vllm-dual").parent).toBe(byName("phoenix:index:LxcContainer", "vllm-dual").urn);
+    expect(byName("proxmoxve:index/vmLegacy:VmLegacy", "workstation").parent).toBe(byName("phoenix:index:QemuVm", "workstation").urn);
+    expect(byName("proxmoxve:index/containerLegacy:ContainerLegacy", "portainer").provider).toMatch(/\$pulumi:providers:proxmoxve::pve::pve-id$/);
+  });
+
+  it("turns clone sources and dependsOn into real dependencies", () => {
+    const deps = (n: string) => byName("phoenix:index:LxcContainer", n).dependencies.map((u) => u.split("::").pop());
+    expect(deps("vllm-dual").sort()).toEqual(["portainer", "vllm-golden", "vllm-gpu0", "vllm-gpu1"]);
+    expect(deps("vllm-golden")).toEqual(["nvidia-docker-golden"]);
+    expect(deps("nvidia-golden")).toEqual([]);
+    expect(byName("phoenix:index:QemuVm", "workstation").dependencies.map((u) => u.split("::").pop())).toEqual(["portainer"]);
+  });
+
+  it("passes the clone source, GPU devices and mounts to the containers", () => {
+    const gpu0 = byName("proxmoxve:index/containerLegacy:ContainerLegacy", "vllm-gpu0").inputs;
+    expect(gpu0.clone).toEqual({ vmId: 903, full: false });
+    expect(gpu0.vmId).toBe(210);
+    expect(gpu0.devicePassthroughs.map((d: any) => d.path)).toEqual([
+      "/dev/nvidia0",
+      "/dev/nvidiactl",
+      "/dev/nvidia-uvm",
+      "/dev/nvidia-uvm-tools",
+      "/dev/nvidia-modeset",
+      "/dev/nvidia-caps/nvidia-cap1",
+      "/dev/nvidia-caps/nvidia-cap2",
+    ]);
+    expect(gpu0.mountPoints).toEqual([{ volume: "/mnt/models", path: "/models", readOnly: true }]);
+    const dual = byName("proxmoxve:index/containerLegacy:ContainerLegacy", "vllm-dual").inputs;
+    expect(dual.devicePassthroughs.slice(0, 2).map((d: any) => d.path)).toEqual(["/dev/nvidia0", "/dev/nvidia1"]);
+    const golden = byName("proxmoxve:index/containerLegacy:ContainerLegacy", "nvidia-golden").inputs;
+    expect(golden.operatingSystem).toEqual({ templateFileId: "local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst" });
+    expect(golden.clone).toBeUndefined();
+    expect(byName("proxmoxve:index/containerLegacy:ContainerLegacy", "portainer").inputs.features).toEqual({ nesting: true, keyctl: true });
+  });
+
+  it("configures the VM clone with cloud-init and static or allocated addresses", () => {
+    const ws = byName("proxmoxve:index/vmLegacy:VmLegacy", "workstation").inputs;
+    expect(ws.clone).toEqual({ vmId: 9000, full: true, datastoreId: "fast-vm" });
+    expect(ws.initialization.userAccount.username).toBe("phoenix");
+    expect(ws.initialization.ipConfigs[0].ipv4.address).toMatch(/^10\.0\.0\.1\d\d\/24$/);
+    expect(ws.hostpcis).toEqual([]);
+  });
+
+  it("takes the API token and SSH key from secret config", () => {
+    const provider = byName("pulumi:providers:proxmoxve", "pve").inputs;
+    expect(provider.endpoint).toBe("https://10.0.0.13:8006/");
+    expect(provider.apiToken).toBe("value-of-proxmoxApiToken");
+    expect(JSON.parse(provider.ssh)).toEqual({ username: "root", privateKey: "value-of-nodeSshKey", nodes: [{ name: "pve", address: "10.0.0.13", port: 22 }] });
+  });
+
+  it("exports ids, addresses and endpoints", () => {
+    expect(guests["vllm-gpu0"]).toMatchObject({ vmid: 210, type: "lxc", kind: "guest", endpoints: { vllm: expect.stringMatching(/^http:\/\/10\.0\.0\.\d+:8000\/v1$/) } });
+    expect(guests.portainer.endpoints.portainer).toBe("https://10.0.0.20:9443");
+  });
+});

@@ -1,0 +1,61 @@
+// Pulumi unit-test mocks that also record each registration's parent, dependencies and provider,
+// so tests can assert the resource graph (the stock mocks only see types, names and inputs).
+import * as pulumi from "@pulumi/pulumi";
+
+export interface Registered {
+  type: string;
+  name: string;
+  urn: string;
+  parent: string;
+  dependencies: string[];
+  provider: string;
+  custom: boolean;
+  inputs: Record<string, any>;
+}
+
+export async function installRecordingMocks(stack = "test"): Promise<Registered[]> {
+  const records: Registered[] = [];
+  const mocks: pulumi.runtime.Mocks = {
+    newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }),
+    call: (args) => args.inputs,
+  };
+  await pulumi.runtime.setMocks(mocks, "phoenix", stack, true);
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks");
+  const settings = require("@pulumi/pulumi/runtime/settings");
+  const rpc = require("@pulumi/pulumi/runtime/rpc");
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  class RecordingMonitor extends MockMonitor {
+    async registerResource(req: any, callback: any) {
+      const type = req.getType();
+      const name = req.getName();
+      records.push({
+        type,
+        name,
+        urn: (this as any).newUrn(req.getParent(), type, name),
+        parent: req.getParent(),
+        dependencies: req.getDependenciesList(),
+        provider: req.getProvider(),
+        custom: req.getCustom(),
+        inputs: rpc.deserializeProperties(req.getObject()),
+      });
+      return super.registerResource(req, callback);
+    }
+  }
+  settings.setMockOptions(new RecordingMonitor(mocks), "phoenix", stack, true);
+  return records;
+}
+
+/** Resolve an Output in a test. */
+export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
+  return new Promise<T>((resolve) => o.apply((v) => resolve(v)));
+}
+
+/** Wait until registrations settle (resources register asynchronously). */
+export async function settle(records: Registered[], quietMs = 50): Promise<void> {
+  let last = -1;
+  while (records.length !== last) {
+    last = records.length;
+    await new Promise((r) => setTimeout(r, quietMs));
+  }
+}
