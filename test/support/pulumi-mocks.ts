@@ -21,7 +21,7 @@ export async function installRecordingMocks(stack = "test"): Promise<Registered[
   };
   await pulumi.runtime.setMocks(mocks, "phoenix", stack, true);
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks");
+  const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: new (mocks: pulumi.runtime.Mocks) => any };
   const settings = require("@pulumi/pulumi/runtime/settings");
   const rpc = require("@pulumi/pulumi/runtime/rpc");
   /* eslint-enable @typescript-eslint/no-require-imports */
