@@ -34,6 +34,13 @@ export function checkResources(ix: Index): Problem[] {
 
   for (const n of ix.def.nodes) {
     const guests = ix.machines.filter((m) => m.kind === "guest" && ix.effective(m).node === n);
+    // A GPU passed through to a VM is detached from the host driver, so no container can use it.
+    for (const vm of guests.filter((m) => m.type === "vm"))
+      for (const g of ix.effective(vm).gpus) {
+        const ct = guests.find((m) => m.type === "lxc" && ix.effective(m).gpus.includes(g));
+        if (ct)
+          out.push(error(`${vm.path}.gpus`, `GPU ${g} is passed through to VM '${vm.name}' and also used by container '${ct.name}'`, "a GPU given to a VM leaves the host; give the VM its own GPU"));
+      }
     const mem = guests.reduce((s, m) => s + (m.def.memory ?? 0), 0);
     const cores = guests.reduce((s, m) => s + (m.def.cores ?? 0), 0);
     const path = `nodes[${ix.def.nodes.indexOf(n)}]`;
