@@ -1,0 +1,252 @@
+import * as pulumi from "@pulumi/pulumi";
+import { type Connection, type Credentials, addressOf, joinCredentials, publicConnection, splitCredentials } from "./connection";
+import { canonicalJson, contentHash } from "./hash";
+import { type LogTarget, openRunLog } from "./log";
+import { runScript } from "./run-script";
+import { type Session, withSession } from "./ssh";
+import { plainState } from "./state";
+import { isShellName } from "./shell";
+
+// Everything the provider's functions reference is serialized into the state by Pulumi's closure serializer:
+// no top-level imports of packages or builtins here or in the modules it uses (require() them inside functions),
+// no module-level Maps/Sets or other non-serializable values.
+
+export type PublicConnection = Omit<Connection, "privateKey" | "password">;
+
+/** Scripts fixed by a provider built on the factory; inputs may still override them. */
+export interface ScriptSpec {
+  script?: string;
+  checkScript?: string;
+  deleteScript?: string;
+}
+
+export interface RemoteScriptInputs {
+  connection: Connection;
+  /** An idempotent bash script. Required unless the provider's spec has one. */
+  script?: string;
+  /** Exported to the scripts as environment variables; part of the content hash. */
+  params?: Record<string, string>;
+  /** Shell variables of the main script, sent over stdin, masked in logs, never in outputs. */
+  secrets?: Record<string, string>;
+  /** Any change replaces the resource (delete script, then the script on a fresh resource). */
+  triggers?: unknown[];
+  /** Prints the observed state; exit 0 when converged. Run after create/update and on refresh. Gets params, not secrets. */
+  checkScript?: string;
+  /** Run on delete, with params. */
+  deleteScript?: string;
+  log?: LogTarget;
+}
+
+export interface RemoteScriptOutputs {
+  connection: PublicConnection;
+  /** Registered as a secret output (additionalSecretOutputs): read and delete need it to connect. */
+  credentials: Credentials;
+  script: string;
+  params: Record<string, string>;
+  /** Names only: secret values are never stored. */
+  secretNames: string[];
+  triggers: unknown[];
+  checkScript?: string;
+  deleteScript?: string;
+  log?: LogTarget;
+  /** contentHash(script, { params, secrets }). */
+  hash: string;
+  /** The host's key seen at first contact (OpenSSH form); pinned for every later operation. */
+  hostKey: string;
+  /** The check script's stdout (secret values masked) when last run. */
+  checkOutput?: string;
+  checkExitCode?: number;
+  /** False after a refresh found drift: the next update runs the script again. */
+  inSync: boolean;
+}
+
+export function scriptHash(inputs: Pick<RemoteScriptInputs, "params" | "secrets">, script: string): string {
+  return contentHash(script, { params: inputs.params ?? {}, secrets: inputs.secrets ?? {} });
+}
+
+/** What changing from olds to news means: hash change → in-place update; host or triggers change → replace. */
+export function diffScript(olds: RemoteScriptOutputs, news: RemoteScriptInputs, spec: ScriptSpec = {}): pulumi.dynamic.DiffResult {
+  const replaces: string[] = [];
+  if (olds.connection?.host !== news.connection?.host) replaces.push("connection");
+  if (canonicalJson(olds.triggers ?? []) !== canonicalJson(news.triggers ?? [])) replaces.push("triggers");
+  const script = news.script ?? spec.script ?? "";
+  const changed =
+    olds.hash !== scriptHash(news, script) ||
+    olds.inSync === false ||
+    (olds.checkScript ?? "") !== (news.checkScript ?? spec.checkScript ?? "") ||
+    (olds.deleteScript ?? "") !== (news.deleteScript ?? spec.deleteScript ?? "") ||
+    canonicalJson(olds.connection) !== canonicalJson(publicConnection(news.connection)) ||
+    canonicalJson(olds.log ?? null) !== canonicalJson(news.log ?? null);
+  // Same host, same script: the old resource's delete script must run before the new one's script, not after it.
+  const deleteBeforeReplace = replaces.length > 0 && (olds.deleteScript ?? "") !== "";
+  return { changes: replaces.length > 0 || changed, replaces, deleteBeforeReplace };
+}
+
+function labelOf(log: LogTarget | undefined, c: PublicConnection): string {
+  return log?.resource ?? c.host;
+}
+
+/** A Pulumi dynamic provider that converges a host by running an idempotent script over SSH. */
+export function makeScriptProvider(spec: ScriptSpec = {}): pulumi.dynamic.ResourceProvider<RemoteScriptInputs, RemoteScriptOutputs> {
+  const scriptsOf = (i: RemoteScriptInputs) => ({
+    script: i.script ?? spec.script ?? "",
+    checkScript: i.checkScript ?? spec.checkScript,
+    deleteScript: i.deleteScript ?? spec.deleteScript,
+  });
+
+  /** Run the script (when asked) and the check script; the new state. */
+  const converge = async (s: Session, news: RemoteScriptInputs, runMain: boolean, title: string): Promise<RemoteScriptOutputs> => {
+    const { script, checkScript, deleteScript } = scriptsOf(news);
+    const hash = scriptHash(news, script);
+    const secrets = news.secrets ?? {};
+    const log = openRunLog(news.log, Object.values(secrets));
+    if (runMain) await runScript(s, script, { env: news.params ?? {}, secretsEnv: secrets, log, title: `${title} (hash ${hash.slice(0, 12)})` });
+    let check: { checkOutput: string; checkExitCode: number } | undefined;
+    if (checkScript) {
+      const r = await runScript(s, checkScript, { env: news.params ?? {}, log, title: "check", allowFailure: true });
+      if (r.code !== 0)
+        throw new Error(
+          `${labelOf(news.log, news.connection)}: the check script still fails (exit ${r.code}) after the script ran on ${s.address}` +
+            `${r.stdout || r.stderr ? `:\n${(r.stdout + r.stderr).trim().split("\n").slice(-20).join("\n")}` : ""}` +
+            `${log.path ? `\nfull log: ${log.path}` : ""}`,
+        );
+      check = { checkOutput: r.stdout, checkExitCode: r.code };
+    }
+    const { connection, credentials } = splitCredentials(news.connection);
+    return plainState({
+      connection,
+      credentials,
+      script,
+      params: news.params ?? {},
+      secretNames: Object.keys(secrets).sort(),
+      triggers: news.triggers ?? [],
+      ...(checkScript !== undefined ? { checkScript } : {}),
+      ...(deleteScript !== undefined ? { deleteScript } : {}),
+      ...(news.log ? { log: news.log } : {}),
+      hash,
+      hostKey: s.hostKey.openssh,
+      ...(check ?? {}),
+      inSync: true,
+    });
+  };
+
+  return {
+    async check(_olds, news) {
+      const failures: pulumi.dynamic.CheckFailure[] = [];
+      const { script } = scriptsOf(news);
+      if (typeof news.script !== "string" && !spec.script) failures.push({ property: "script", reason: "a script is required" });
+      else if (typeof script === "string" && script.includes("\0")) failures.push({ property: "script", reason: "the script cannot contain NUL bytes" });
+      if (!news.connection || (typeof news.connection.host === "string" && news.connection.host === ""))
+        failures.push({ property: "connection", reason: "connection.host is required" });
+      for (const [prop, names] of [
+        ["params", Object.keys(news.params ?? {})],
+        ["secrets", Object.keys(news.secrets ?? {})],
+      ] as const) {
+        const bad = names.filter((n) => !isShellName(n) || n.startsWith("__phx"));
+        if (bad.length > 0) failures.push({ property: prop, reason: `not usable as shell variable names: ${bad.join(", ")}` });
+      }
+      return { inputs: news, failures };
+    },
+
+    async diff(_id, olds, news) {
+      return diffScript(olds, news, spec);
+    },
+
+    async create(inputs) {
+      const label = labelOf(inputs.log, inputs.connection);
+      const outs = await withSession(inputs.connection, (s) => converge(s, inputs, true, "create"), { label });
+      return { id: `${label}@${addressOf(inputs.connection)}`, outs };
+    },
+
+    async update(_id, olds, news) {
+      const { script, checkScript } = scriptsOf(news);
+      const runMain = olds.hash !== scriptHash(news, script) || olds.inSync === false;
+      const pinned = news.connection.hostKey ?? olds.hostKey;
+      if (!runMain && (checkScript ?? "") === (olds.checkScript ?? "")) {
+        const { connection, credentials } = splitCredentials(news.connection);
+        const { deleteScript } = scriptsOf(news);
+        return { outs: plainState({ ...olds, connection, credentials, checkScript, deleteScript, log: news.log }) };
+      }
+      const label = labelOf(news.log, news.connection);
+      return { outs: await withSession({ ...news.connection, hostKey: pinned }, (s) => converge(s, news, runMain, "update"), { label }) };
+    },
+
+    async read(id, props) {
+      if (!props) throw new Error(`cannot read ${id}: no state`);
+      if (!props.checkScript) return { id, props };
+      const connection = { ...joinCredentials(props.connection, props.credentials), hostKey: props.connection.hostKey ?? props.hostKey };
+      const r = await withSession(
+        connection,
+        (s) => runScript(s, props.checkScript!, { env: props.params ?? {}, log: openRunLog(props.log), title: "check (refresh)", allowFailure: true }),
+        { label: labelOf(props.log, props.connection) },
+      );
+      const inSync = r.code === 0 && (props.checkOutput === undefined || r.stdout === props.checkOutput);
+      return { id, props: plainState({ ...props, checkOutput: r.stdout, checkExitCode: r.code, inSync }) };
+    },
+
+    async delete(_id, props) {
+      if (!props.deleteScript) return;
+      const connection = { ...joinCredentials(props.connection, props.credentials), hostKey: props.connection.hostKey ?? props.hostKey };
+      await withSession(
+        connection,
+        (s) => runScript(s, props.deleteScript!, { env: props.params ?? {}, log: openRunLog(props.log), title: "delete" }).then(() => undefined),
+        { label: labelOf(props.log, props.connection) },
+      );
+    },
+  };
+}
+
+/** A Connection as a resource argument: any field may be an Output (a private key from secret config, say). */
+export type ConnectionInput = pulumi.Input<{ [K in keyof Connection]: pulumi.Input<Connection[K]> }>;
+
+export interface RemoteScriptArgs {
+  connection: ConnectionInput;
+  script?: pulumi.Input<string>;
+  params?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  secrets?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  triggers?: pulumi.Input<unknown[]>;
+  checkScript?: pulumi.Input<string>;
+  deleteScript?: pulumi.Input<string>;
+}
+
+/**
+ * The connection with its private key and password marked secret (so they are encrypted in the inputs kept in
+ * state), the rest left readable for previews.
+ */
+export function secretCredentials(connection: ConnectionInput): pulumi.Output<Connection> {
+  return pulumi.output(connection).apply((c) => ({
+    ...c,
+    ...(c.privateKey !== undefined ? { privateKey: pulumi.secret(c.privateKey) } : {}),
+    ...(c.password !== undefined ? { password: pulumi.secret(c.password) } : {}),
+  })) as pulumi.Output<Connection>;
+}
+
+const defaultScriptProvider = makeScriptProvider();
+
+/** An idempotent script run over SSH; its output is logged to .pulumi-state/logs/<stack>/<name>.log. */
+export class RemoteScript extends pulumi.dynamic.Resource {
+  declare readonly hash: pulumi.Output<string>;
+  declare readonly hostKey: pulumi.Output<string>;
+  declare readonly checkOutput: pulumi.Output<string | undefined>;
+  declare readonly inSync: pulumi.Output<boolean>;
+
+  constructor(name: string, args: RemoteScriptArgs, opts: pulumi.CustomResourceOptions = {}, provider = defaultScriptProvider, type = "RemoteScript") {
+    super(
+      provider,
+      name,
+      {
+        ...args,
+        connection: secretCredentials(args.connection),
+        secrets: args.secrets === undefined ? undefined : pulumi.secret(args.secrets),
+        log: { stack: pulumi.getStack(), resource: name },
+        hash: undefined,
+        hostKey: undefined,
+        checkOutput: undefined,
+        inSync: undefined,
+      },
+      { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "credentials"] },
+      "phoenix",
+      type,
+    );
+  }
+}
