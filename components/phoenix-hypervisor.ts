@@ -8,6 +8,7 @@ import { GpuMapping } from "./gpu-mapping";
 import { LxcContainer } from "./lxc-container";
 import { LxcTemplate } from "./lxc-template";
 import { QemuVm } from "./qemu-vm";
+import { ZfsDataset } from "./zfs-dataset";
 
 /** Resolves a secret reference from Pulumi secret config (phoenix:<name>). */
 export type SecretResolver = (name: string) => pulumi.Output<string>;
@@ -38,6 +39,7 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
 
     const providers = new Map<string, proxmox.Provider>();
     const hostResources = new Map<string, pulumi.Resource[]>();
+    const datasets = new Map<string, ZfsDataset>();
     for (const node of plan.nodes) {
       const provider = new proxmox.Provider(node.name, providerArgs(node, { apiToken: resolve(node.api?.token), sshKey: resolve(node.ssh?.privateKey) }), { parent: this });
       providers.set(node.name, provider);
@@ -46,6 +48,20 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
         node.name,
         node.gpuMappings.filter((g) => usedByVms.has(g.index)).map((g) => new GpuMapping(g.id, { mapping: g, provider }, { parent: this })),
       );
+      const ssh = node.ssh;
+      if (!ssh) continue;
+      const connection = {
+        host: ssh.host,
+        port: ssh.port,
+        user: ssh.user,
+        ...(ssh.privateKey ? { privateKey: resolve(ssh.privateKey)! } : {}),
+        ...(ssh.hostKey ? { hostKey: ssh.hostKey } : {}),
+      };
+      for (const d of node.datasets) {
+        // A child dataset is created after its parent.
+        const parent = datasets.get(d.name.slice(0, d.name.lastIndexOf("/")));
+        datasets.set(d.name, new ZfsDataset(d.name, { dataset: d, connection }, { parent: this, ...(parent ? { dependsOn: [parent] } : {}) }));
+      }
     }
 
     const templateFiles = new Map<string, pulumi.Output<string>>();
@@ -53,7 +69,11 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
       if (t.type === "lxc") templateFiles.set(t.name, new LxcTemplate(t.name, { template: t, provider: providers.get(t.node)! }, { parent: this }).fileId);
 
     for (const m of plan.machines) {
-      const dependsOn = [...m.dependsOn.map((d) => this.machines.get(d)!), ...(hostResources.get(m.node) ?? [])];
+      const dependsOn = [
+        ...m.dependsOn.map((d) => this.machines.get(d)!),
+        ...(hostResources.get(m.node) ?? []),
+        ...m.datasets.flatMap((d) => (datasets.has(d) ? [datasets.get(d)!] : [])),
+      ];
       const o = { parent: this, dependsOn };
       const provider = providers.get(m.node)!;
       const made =

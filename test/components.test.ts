@@ -38,6 +38,10 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
         ]),
         "phoenix:index:QemuVm workstation",
         "proxmoxve:index/vmLegacy:VmLegacy workstation",
+        ...["fast/lxc-disks", "fast/vm-disks", "bulk/models", "bulk/portainer-data"].flatMap((d) => [
+          `phoenix:index:ZfsDataset ${d}`,
+          `pulumi-nodejs:dynamic/phoenix:ZfsDataset ${d}`,
+        ]),
       ].sort(),
     );
   });
@@ -52,10 +56,11 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
 
   it("turns clone sources and dependsOn into real dependencies", () => {
     const deps = (n: string) => byName("phoenix:index:LxcContainer", n).dependencies.map((u) => u.split("::").pop());
-    expect(deps("vllm-dual").sort()).toEqual(["portainer", "vllm-golden", "vllm-gpu0", "vllm-gpu1"]);
-    expect(deps("vllm-golden")).toEqual(["nvidia-docker-golden"]);
-    expect(deps("nvidia-golden")).toEqual([]);
-    expect(byName("phoenix:index:QemuVm", "workstation").dependencies.map((u) => u.split("::").pop())).toEqual(["portainer"]);
+    expect(deps("vllm-dual").sort()).toEqual(["bulk/models", "portainer", "vllm-golden", "vllm-gpu0", "vllm-gpu1"]);
+    expect(deps("portainer").sort()).toEqual(["bulk/portainer-data", "docker-golden", "fast/lxc-disks"]);
+    expect(deps("vllm-golden").sort()).toEqual(["fast/lxc-disks", "nvidia-docker-golden"]);
+    expect(deps("nvidia-golden")).toEqual(["fast/lxc-disks"]);
+    expect(byName("phoenix:index:QemuVm", "workstation").dependencies.map((u) => u.split("::").pop()).sort()).toEqual(["fast/vm-disks", "portainer"]);
   });
 
   it("passes the clone source, GPU devices and mounts to the containers", () => {
@@ -86,6 +91,17 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     expect(ws.initialization.userAccount.username).toBe("phoenix");
     expect(ws.initialization.ipConfigs[0].ipv4.address).toMatch(/^10\.0\.0\.1\d\d\/24$/);
     expect(ws.hostpcis).toEqual([]);
+  });
+
+  it("manages the node's datasets over SSH with their declared properties", () => {
+    const models = byName("pulumi-nodejs:dynamic/phoenix:ZfsDataset", "bulk/models");
+    expect(models.parent).toBe(byName("phoenix:index:ZfsDataset", "bulk/models").urn);
+    expect(models.inputs).toMatchObject({
+      name: "bulk/models",
+      properties: { recordsize: "1M", compression: "lz4", quota: "1T", mountpoint: "/mnt/models" },
+      protect: true,
+      connection: { host: "10.0.0.13", port: 22, user: "root", privateKey: "value-of-nodeSshKey" },
+    });
   });
 
   it("takes the API token and SSH key from secret config", () => {

@@ -70,6 +70,8 @@ export interface PlannedMachine {
   /** VM: PCI passthrough through cluster mappings. */
   hostpci: HostPci[];
   mountPoints: PlannedMount[];
+  /** Datasets of the node this machine needs first: its mounts, and the one its disk's storage lives on. */
+  datasets: string[];
   features: Features;
   provisioners: Provisioner[];
   dependsOn: string[];
@@ -223,6 +225,8 @@ function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): P
     }
     return { id: `mp${k}`, source, ...(mp.dataset ? { dataset: mp.dataset } : {}), path: mp.path, readOnly: mp.readOnly, backup: mp.backup };
   });
+  const diskDataset = node.storage.find((s) => s.id === d.disk?.storage && s.type === "zfspool")?.pool;
+  const needed = [...(diskDataset && datasets.has(diskDataset) ? [diskDataset] : []), ...mountPoints.flatMap((mp) => (mp.dataset ? [mp.dataset] : []))];
   const transport: Transport = m.type === "lxc" ? "pct" : "ssh";
   const provisioners: Provisioner[] = FEATURE_ORDER.filter((f) => d.features[f] !== undefined).map((f) => ({
     feature: f,
@@ -252,6 +256,7 @@ function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): P
     devices: m.type === "lxc" ? lxcGpuDevices(eff.gpus) : [],
     hostpci: m.type === "vm" ? vmHostPci(node.name, eff.gpus) : [],
     mountPoints,
+    datasets: [...new Set(needed)],
     features: eff.features,
     provisioners,
     dependsOn: prerequisites(ix, m),

@@ -70,6 +70,8 @@ function checkNode(n: Node, path: string, out: Problem[]) {
     if (s.type === "zfspool" && !s.pool) out.push(error(`${path}.storage[${k}].pool`, `zfspool storage '${s.id}' needs the ZFS dataset it lives on`, "set pool, e.g. tank/lxc-disks"));
     if (s.type === "dir" && !s.path) out.push(error(`${path}.storage[${k}].path`, `dir storage '${s.id}' needs a path`, "set path, e.g. /var/lib/vz"));
   });
+  if (n.zfs.datasets.length > 0 && !n.ssh)
+    out.push(error(`${path}.ssh`, `node '${n.name}' declares ZFS datasets but no SSH access to manage them`, "set ssh: { host, user, privateKey: { secret: … } }"));
   const pools = new Set(n.zfs.pools.map((p) => p.name));
   const names = new Set<string>();
   n.zfs.datasets.forEach((d, k) => {
