@@ -2,6 +2,8 @@
 // containers too: they run while their features are applied and are frozen afterwards.
 import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
+import type { ConnectionInput } from "../provisioners/engine/script-provider";
+import { freezeTemplate } from "../provisioners/freeze-template";
 import type { PlannedMachine } from "../stacks/plan/plan";
 import { type ContainerContext, containerArgs } from "./args/container";
 
@@ -9,6 +11,8 @@ export interface LxcContainerArgs {
   machine: PlannedMachine;
   provider: proxmox.Provider;
   context?: ContainerContext;
+  /** SSH to the node: golden templates are frozen through it. */
+  node?: ConnectionInput;
 }
 
 export class LxcContainer extends pulumi.ComponentResource {
@@ -25,6 +29,10 @@ export class LxcContainer extends pulumi.ComponentResource {
       ...(m.kind === "template" ? { ignoreChanges: ["template", "started"] } : {}),
     });
     this.vmid = this.container.vmId.apply((v) => v ?? m.vmid);
+    if (m.kind === "template") {
+      if (!args.node) throw new Error(`golden template '${m.name}' needs SSH to node '${m.node}' to be frozen`);
+      freezeTemplate(`${name}-freeze`, { node: args.node, vmid: m.vmid }, { parent: this, dependsOn: [this.container] });
+    }
     this.registerOutputs({ vmid: this.vmid });
   }
 }

@@ -1,6 +1,7 @@
 // The top component: instantiates a plan — providers, host resources, templates, guests — in dependency order.
 import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
+import type { ConnectionInput } from "../provisioners/engine/script-provider";
 import type { Plan, PlannedMachine } from "../stacks/plan/plan";
 import type { SecretRef } from "../stacks/schema";
 import { providerArgs } from "./args/host";
@@ -40,6 +41,7 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
     const providers = new Map<string, proxmox.Provider>();
     const hostResources = new Map<string, pulumi.Resource[]>();
     const datasets = new Map<string, ZfsDataset>();
+    const nodeSsh = new Map<string, ConnectionInput>();
     for (const node of plan.nodes) {
       const provider = new proxmox.Provider(node.name, providerArgs(node, { apiToken: resolve(node.api?.token), sshKey: resolve(node.ssh?.privateKey) }), { parent: this });
       providers.set(node.name, provider);
@@ -57,6 +59,7 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
         ...(ssh.privateKey ? { privateKey: resolve(ssh.privateKey)! } : {}),
         ...(ssh.hostKey ? { hostKey: ssh.hostKey } : {}),
       };
+      nodeSsh.set(node.name, connection);
       for (const d of node.datasets) {
         // A child dataset is created after its parent.
         const parent = datasets.get(d.name.slice(0, d.name.lastIndexOf("/")));
@@ -78,7 +81,16 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
       const provider = providers.get(m.node)!;
       const made =
         m.type === "lxc"
-          ? new LxcContainer(m.name, { machine: m, provider, context: { ...(m.source.kind === "create" ? { templateFileId: templateFiles.get(m.source.template)! } : {}) } }, o)
+          ? new LxcContainer(
+              m.name,
+              {
+                machine: m,
+                provider,
+                ...(nodeSsh.has(m.node) ? { node: nodeSsh.get(m.node)! } : {}),
+                context: { ...(m.source.kind === "create" ? { templateFileId: templateFiles.get(m.source.template)! } : {}) },
+              },
+              o,
+            )
           : new QemuVm(m.name, { machine: m, provider, context: { ...(m.cloudInit?.password ? { password: resolve(m.cloudInit.password)! } : {}) } }, o);
       this.machines.set(m.name, made);
     }

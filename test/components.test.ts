@@ -38,6 +38,7 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
         ]),
         "phoenix:index:QemuVm workstation",
         "proxmoxve:index/vmLegacy:VmLegacy workstation",
+        ...["docker-golden", "nvidia-golden", "nvidia-docker-golden", "vllm-golden"].map((t) => `pulumi-nodejs:dynamic/phoenix:RemoteScript ${t}-freeze`),
         ...["fast/lxc-disks", "fast/vm-disks", "bulk/models", "bulk/portainer-data"].flatMap((d) => [
           `phoenix:index:ZfsDataset ${d}`,
           `pulumi-nodejs:dynamic/phoenix:ZfsDataset ${d}`,
@@ -56,9 +57,14 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
 
   it("turns clone sources and dependsOn into real dependencies", () => {
     const deps = (n: string) => byName("phoenix:index:LxcContainer", n).dependencies.map((u) => u.split("::").pop());
-    expect(deps("vllm-dual").sort()).toEqual(["bulk/models", "portainer", "vllm-golden", "vllm-gpu0", "vllm-gpu1"]);
-    expect(deps("portainer").sort()).toEqual(["bulk/portainer-data", "docker-golden", "fast/lxc-disks"]);
-    expect(deps("vllm-golden").sort()).toEqual(["fast/lxc-disks", "nvidia-docker-golden"]);
+    // A clone waits for its template's container and for the step that froze it.
+    expect(deps("vllm-dual").sort()).toEqual(["bulk/models", "portainer", "vllm-golden", "vllm-golden-freeze", "vllm-gpu0", "vllm-gpu1"]);
+    const freeze = byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "vllm-golden-freeze");
+    expect(freeze.parent).toBe(byName("phoenix:index:LxcContainer", "vllm-golden").urn);
+    expect(freeze.dependencies).toEqual([byName("proxmoxve:index/containerLegacy:ContainerLegacy", "vllm-golden").urn]);
+    expect(freeze.inputs.params).toEqual({ VMID: "903" });
+    expect(deps("portainer").sort()).toEqual(["bulk/portainer-data", "docker-golden", "docker-golden-freeze", "fast/lxc-disks"]);
+    expect(deps("vllm-golden").sort()).toEqual(["fast/lxc-disks", "nvidia-docker-golden", "nvidia-docker-golden-freeze"]);
     expect(deps("nvidia-golden")).toEqual(["fast/lxc-disks"]);
     expect(byName("phoenix:index:QemuVm", "workstation").dependencies.map((u) => u.split("::").pop()).sort()).toEqual(["fast/vm-disks", "portainer"]);
   });

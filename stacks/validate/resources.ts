@@ -28,6 +28,8 @@ export function checkResources(ix: Index): Problem[] {
     if (m.def.gpus && new Set(m.def.gpus).size !== m.def.gpus.length)
       out.push(error(`${m.path}.gpus`, "a GPU index is listed twice", "list each GPU once"));
     if (m.def.disk) checkStorageRef(node, `${m.path}.disk.storage`, m.def.disk.storage, m.type === "lxc" ? "rootdir" : "images", out);
+    if (m.kind === "template" && m.type === "lxc" && !node.ssh)
+      out.push(error(`${m.path}.node`, `golden template '${m.name}' is frozen through SSH to node '${node.name}', which has none`, `set ssh on node '${node.name}'`));
     checkMountPoints(m, node, out);
     checkCapacity(m, node, out);
   }
