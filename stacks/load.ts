@@ -37,13 +37,13 @@ function fromZodIssue(issue: ZodIssue, prefix: PropertyKey[] = []): Problem[] {
     case "invalid_type":
       if (/received undefined/.test(issue.message))
         return [error(path, `missing required field (expected ${issue.expected})`, `add '${String(issue.path.at(-1))}'`)];
-      return [error(path, `expected ${issue.expected}${describeReceived(issue)}`)];
+      return [error(path, `expected ${issue.expected}${describeReceived(issue)}`, `write a ${issue.expected} here`)];
     case "invalid_value":
-      return [error(path, `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`)];
+      return [error(path, `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`, "use one of those values")];
     case "invalid_format":
-      return [error(path, issue.message)];
+      return [error(path, issue.message, "write the value in the form the message shows")];
     default:
-      return [error(path, issue.message)];
+      return [error(path, issue.message, "see stacks/definition.schema.json for what this field takes")];
   }
 }
 

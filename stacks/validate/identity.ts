@@ -103,7 +103,8 @@ function templateNames(ix: Index): string[] {
 /** A machine needs its template (clone source) and its declared dependencies to exist first. */
 export function prerequisites(ix: Index, m: Machine): string[] {
   const src = ix.byName.get(m.from);
-  return [...(src && src.kind === "template" ? [src.name] : []), ...m.def.dependsOn];
+  // A self-dependency is reported on its own, not as a cycle.
+  return [...(src && src.kind === "template" ? [src.name] : []), ...m.def.dependsOn.filter((d) => d !== m.name)];
 }
 
 export function dependencyOrder(ix: Index) {

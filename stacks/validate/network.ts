@@ -29,6 +29,7 @@ export function poolFor(pools: readonly PoolInfo[], bridge: string, name: string
 export function checkNetwork(ix: Index): Problem[] {
   const out: Problem[] = [];
   const bridges = new Map<string, { b: Bridge; net: Cidr; path: string }>();
+  const badPools = new Set<string>();
 
   ix.def.network.bridges.forEach((b, i) => {
     const path = `network.bridges[${i}]`;
@@ -55,10 +56,12 @@ export function checkNetwork(ix: Index): Problem[] {
       if (poolNames.has(p.name)) out.push(error(`${pp}.name`, `pool '${p.name}' is declared twice on bridge '${b.name}'`, "rename one"));
       poolNames.add(p.name);
       const r = parseRange(p.range);
+      const before = out.length;
       if (!r) out.push(error(`${pp}.range`, `'${p.range}' is not a valid address range`, "write it like 10.0.0.100-10.0.0.199"));
       else if (r.first > r.last) out.push(error(`${pp}.range`, `range ${p.range} ends before it starts`, "put the lower address first"));
       else if (!isHostAddress(net, r.first) || !isHostAddress(net, r.last))
         out.push(error(`${pp}.range`, `range ${p.range} is not inside ${b.subnet}`, "keep the pool within the bridge's host addresses"));
+      if (out.length > before) badPools.add(pp);
     });
   });
 
@@ -127,6 +130,7 @@ export function checkNetwork(ix: Index): Problem[] {
   }
 
   for (const [pool, users] of autoDemand) {
+    if (badPools.has(pool.path)) continue;
     const br = bridges.get(pool.bridge)!;
     const gw = br.b.gateway !== undefined ? parseIp(br.b.gateway) : undefined;
     let free = 0;
