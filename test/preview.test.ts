@@ -1,0 +1,51 @@
+// `pulumi preview` of stacks/ai-host.yaml with the real engine, the built CLI and the proxmoxve
+// plugin. The node's endpoint is pointed at a loopback port the test listens on, to prove preview
+// talks to no server at all.
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { buildPlan } from "../stacks/plan/plan";
+import { loadDefinition } from "../stacks/validate";
+import { type TestProject, testProject } from "./support/pulumi-project";
+import { ROOT } from "./support/toolchain";
+
+let project: TestProject;
+let listener: Server;
+let connections = 0;
+
+beforeAll(async () => {
+  listener = createServer((s) => {
+    connections++;
+    s.destroy();
+  });
+  await new Promise<void>((r) => listener.listen(0, "127.0.0.1", r));
+  const port = (listener.address() as { port: number }).port;
+  project = await testProject({
+    stackName: "ai-host-preview",
+    definitionFile: join(ROOT, "stacks", "ai-host.yaml"),
+    edit: (t) => t.replace("https://10.0.0.13:8006/", `https://127.0.0.1:${port}/`).replace("host: 10.0.0.13", "host: 127.0.0.1"),
+    secrets: { proxmoxApiToken: "root@pam!phoenix=00000000-0000-0000-0000-000000000000", nodeSshKey: "not-a-key", hfToken: "hf_test", portainerAdminPassword: "test-password" },
+  });
+}, 90 * 60 * 1000);
+
+afterAll(async () => {
+  await project?.cleanup();
+  listener?.close();
+});
+
+it("previews every resource of the plan as a create, without contacting any server", async () => {
+  const def = loadDefinition(project.definition).definition!;
+  const plan = buildPlan(def);
+  const gpuMappings = new Set(plan.machines.filter((m) => m.type === "vm").flatMap((m) => m.gpus)).size;
+  const lxcBases = plan.baseTemplates.filter((t) => t.type === "lxc").length;
+  const datasets = plan.nodes.reduce((n, node) => n + node.datasets.length, 0);
+  const goldenLxc = plan.machines.filter((m) => m.kind === "template" && m.type === "lxc").length;
+  // Stack + PhoenixHypervisor + one provider per node + LxcTemplate per LXC base template
+  // + a component and its resource per machine, GPU mapping and dataset + a freeze step per golden template.
+  const expected = 2 + plan.nodes.length + lxcBases + 2 * (plan.machines.length + gpuMappings + datasets) + goldenLxc;
+
+  const result = await project.stack.preview({ diff: false });
+  expect(result.changeSummary.create).toBe(expected);
+  expect(Object.keys(result.changeSummary)).toEqual(["create"]);
+  expect(connections).toBe(0);
+}, 10 * 60 * 1000);

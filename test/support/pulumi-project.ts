@@ -1,0 +1,52 @@
+// A throwaway Pulumi project directory whose program is this repository's index.ts, with a
+// file:// backend of its own, so tests never write stack files or state into the repository.
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
+import { ROOT, toolchainEnv } from "./toolchain";
+
+export interface TestProject {
+  dir: string;
+  stack: Stack;
+  definition: string;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Copies `definitionFile` into a temp project (optionally rewritten by `edit`) and selects a stack
+ * named `stackName` with the given secret config values.
+ */
+export async function testProject(opts: {
+  stackName: string;
+  definitionFile: string;
+  edit?: (text: string) => string;
+  secrets?: Record<string, string>;
+}): Promise<TestProject> {
+  const dir = mkdtempSync(join(tmpdir(), "phoenix-pulumi-"));
+  const definition = join(dir, "definition.yaml");
+  const text = readFileSync(opts.definitionFile, "utf8");
+  writeFileSync(definition, opts.edit ? opts.edit(text) : text);
+  // Relative references in the definition (AppArmor profiles, scripts) resolve beside it.
+  cpSync(join(ROOT, "stacks", "apparmor"), join(dir, "apparmor"), { recursive: true });
+  writeFileSync(
+    join(dir, "Pulumi.yaml"),
+    `name: phoenix\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: ${ROOT}\n`,
+  );
+  const envVars: Record<string, string> = {
+    ...toolchainEnv(),
+    PULUMI_BACKEND_URL: `file://${join(dir, "state")}`,
+    PULUMI_CONFIG_PASSPHRASE: "phoenix-test",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+  };
+  mkdirSync(join(dir, "state"), { recursive: true });
+  const stack = await LocalWorkspace.createOrSelectStack({ stackName: opts.stackName, workDir: dir }, { envVars });
+  await stack.setConfig("phoenix:definition", { value: definition });
+  for (const [k, v] of Object.entries(opts.secrets ?? {})) await stack.setConfig(`phoenix:${k}`, { value: v, secret: true });
+  return {
+    dir,
+    stack,
+    definition,
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
