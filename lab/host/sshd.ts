@@ -1,0 +1,64 @@
+// The lab node's own sshd on loopback: what provisioners and `pct` reach, like a Proxmox node's sshd.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ok, run, waitFor } from "./run";
+
+export interface NodeSshd {
+  port: number;
+  dir: string;
+}
+
+export function keygen(file: string, comment: string): void {
+  if (existsSync(file)) return;
+  run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file]);
+}
+
+export function sshdConfig(o: NodeSshd): string {
+  return [
+    `Port ${o.port}`,
+    "ListenAddress 127.0.0.1",
+    `HostKey ${join(o.dir, "host_ed25519")}`,
+    `PidFile ${join(o.dir, "sshd.pid")}`,
+    `AuthorizedKeysFile ${join(o.dir, "authorized_keys")}`,
+    "UsePAM no",
+    "StrictModes no",
+    "PasswordAuthentication no",
+    "KbdInteractiveAuthentication no",
+    "PermitRootLogin prohibit-password",
+    "PrintMotd no",
+    "",
+  ].join("\n");
+}
+
+function pidOf(dir: string): number | undefined {
+  const f = join(dir, "sshd.pid");
+  if (!existsSync(f)) return undefined;
+  const pid = Number(readFileSync(f, "utf8").trim());
+  return Number.isInteger(pid) && ok("kill", ["-0", String(pid)]) ? pid : undefined;
+}
+
+/** Starts (or keeps) the node's sshd; returns the client private key allowed to log in as root. */
+export async function ensureNodeSshd(o: NodeSshd): Promise<{ clientKey: string; hostKey: string }> {
+  mkdirSync(o.dir, { recursive: true, mode: 0o700 });
+  keygen(join(o.dir, "host_ed25519"), "phoenix-lab-node");
+  keygen(join(o.dir, "client_ed25519"), "phoenix-lab-client");
+  writeFileSync(join(o.dir, "authorized_keys"), readFileSync(join(o.dir, "client_ed25519.pub")));
+  writeFileSync(join(o.dir, "sshd_config"), sshdConfig(o));
+  mkdirSync("/run/sshd", { recursive: true });
+  if (pidOf(o.dir) === undefined) {
+    run("/usr/sbin/sshd", ["-f", join(o.dir, "sshd_config"), "-E", join(o.dir, "sshd.log")]);
+    await waitFor(`sshd on 127.0.0.1:${o.port}`, () => pidOf(o.dir) !== undefined, 15_000);
+  }
+  return {
+    clientKey: readFileSync(join(o.dir, "client_ed25519"), "utf8"),
+    hostKey: readFileSync(join(o.dir, "host_ed25519.pub"), "utf8").trim(),
+  };
+}
+
+export async function stopNodeSshd(dir: string): Promise<void> {
+  const pid = pidOf(dir);
+  if (pid === undefined) return;
+  run("kill", [String(pid)], { allowFail: true });
+  await waitFor("sshd to exit", () => !ok("kill", ["-0", String(pid)]), 10_000);
+  rmSync(join(dir, "sshd.pid"), { force: true });
+}

@@ -1,0 +1,57 @@
+// Real ZFS for the lab: Debian's zfs-fuse daemon, pools on sparse files under the lab's state directory.
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ok, run, waitFor } from "./run";
+
+export function zfsReady(): boolean {
+  return ok("zpool", ["list", "-H"]);
+}
+
+/** Starts zfs-fuse unless a ZFS daemon already answers. */
+export async function ensureZfsDaemon(stateDir: string): Promise<void> {
+  if (zfsReady()) return;
+  mkdirSync(stateDir, { recursive: true });
+  run("zfs-fuse", ["--pidfile", join(stateDir, "zfs-fuse.pid")]);
+  await waitFor("the zfs-fuse daemon", zfsReady, 30_000);
+}
+
+export async function stopZfsDaemon(stateDir: string): Promise<void> {
+  const pidFile = join(stateDir, "zfs-fuse.pid");
+  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").trim()) : NaN;
+  if (!Number.isInteger(pid)) return;
+  run("kill", [String(pid)], { allowFail: true });
+  // zfs-fuse takes a few seconds to flush and exit.
+  await waitFor("zfs-fuse to exit", () => !ok("kill", ["-0", String(pid)]), 30_000);
+}
+
+export function poolExists(pool: string): boolean {
+  return ok("zpool", ["list", "-H", pool]);
+}
+
+/** A pool on a sparse file; mounted at /<pool> like a Proxmox host's. */
+export function ensurePool(pool: string, dir: string, sizeBytes: number): void {
+  if (poolExists(pool)) return;
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${pool}.img`);
+  if (!existsSync(file)) run("truncate", ["-s", String(sizeBytes), file]);
+  run("zpool", ["create", "-f", pool, file]);
+}
+
+/** zfs-fuse often calls a just-used dataset busy: unmount by force, then retry. */
+export async function destroyDataset(name: string, opts: { recursive?: boolean } = {}): Promise<void> {
+  if (!ok("zfs", ["list", "-H", name])) return;
+  await waitFor(`zfs destroy ${name}`, () => {
+    run("zfs", ["unmount", "-f", name], { allowFail: true });
+    return ok("zfs", ["destroy", ...(opts.recursive ? ["-r"] : []), name]);
+  }, 30_000, 500);
+}
+
+export async function destroyPool(pool: string): Promise<void> {
+  if (!poolExists(pool)) return;
+  await waitFor(`zpool destroy ${pool}`, () => ok("zpool", ["destroy", "-f", pool]) || !poolExists(pool), 30_000, 500);
+}
+
+export function listDatasets(pool: string): string[] {
+  const r = run("zfs", ["list", "-H", "-o", "name", "-r", "-t", "filesystem,snapshot", pool], { allowFail: true });
+  return r.code === 0 ? r.stdout.split("\n").filter(Boolean) : [];
+}
