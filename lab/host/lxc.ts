@@ -111,12 +111,10 @@ export class Lxc {
     });
   }
 
-  /** Copies a host file into the container (what `pct push` does). */
-  push(vmid: number, rootfs: string, from: string, to: string, mode?: number): void {
-    const dest = join(rootfs, to);
-    mkdirSync(join(dest, ".."), { recursive: true });
-    writeFileSync(dest, readFileSync(from));
-    if (mode !== undefined) chmodSync(dest, mode);
+  /** Copies a host file into the container (what `pct push` does), through the container so its mounts count. */
+  push(vmid: number, from: string, to: string, mode = 0o644): void {
+    const r = this.exec(vmid, ["sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"', "push", to, mode.toString(8)], readFileSync(from, "utf8"));
+    if (r.code !== 0) throw new Error(`pct push ${vmid} ${from} ${to}: ${r.stderr.trim()}`);
   }
 
   /** Forgets the container (its rootfs dataset is the caller's to destroy). */
