@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { withSession } from "../provisioners/engine/ssh";
+import { ensureAptProxy, stopAptProxy } from "../lab/host/apt-proxy";
 import { ensureBaseTarball } from "../lab/host/base-template";
 import { ensureBridge, removeBridge } from "../lab/host/bridge";
 import { type ContainerSpec, Lxc, lxcConfig } from "../lab/host/lxc";
@@ -22,13 +23,15 @@ const net = `10.252.${Math.floor(Math.random() * 200) + 20}`;
 let lxc: Lxc;
 let startedDaemon = false;
 let clientKey: string;
+let aptProxy: string;
 
 beforeAll(async () => {
-  execFileSync("bash", [join(ROOT, "scripts", "ensure-apt.sh"), "lxc", "zfs-fuse", "debootstrap", "zstd", "openssh-client"], { stdio: "inherit", timeout: 600_000 });
+  execFileSync("bash", [join(ROOT, "scripts", "ensure-apt.sh"), "lxc", "zfs-fuse", "debootstrap", "zstd", "openssh-client", "apt-cacher-ng"], { stdio: "inherit", timeout: 600_000 });
   startedDaemon = !zfsReady();
   await ensureZfsDaemon(join(dir, "zfs"));
   ensurePool(pool, join(dir, "zfs"), 1024 * 1024 * 1024);
   ensureBridge(bridge, `${net}.1/24`);
+  aptProxy = await ensureAptProxy(join(dir, "state"), `${net}.1`);
   lxc = new Lxc(join(dir, "lxc"));
   run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "key")]);
   clientKey = readFileSync(join(dir, "key"), "utf8");
@@ -36,6 +39,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const v of lxc?.list() ?? []) lxc.remove(v);
+  await stopAptProxy(join(dir, "state"));
   await destroyDataset(`${pool}/subvol-301-disk-0`);
   await destroyDataset(`${pool}/subvol-300-disk-0`, { recursive: true });
   await destroyDataset(`${pool}/data`);
@@ -54,6 +58,7 @@ const spec = (vmid: number, ip: string): ContainerSpec => ({
   nets: [{ name: "eth0", bridge, hwaddr: `52:54:00:00:${(vmid % 256).toString(16).padStart(2, "0")}:01`, ip: `${ip}/24`, gw: `${net}.1` }],
   nameservers: [`${net}.1`],
   mounts: [{ source: `/${pool}/data`, path: "/data" }],
+  aptProxy,
 });
 
 it("writes an LXC config that says what the spec says", () => {
@@ -79,6 +84,10 @@ it("boots a container from the base template on ZFS, reachable over SSH at its o
   expect(out.stdout.split("\n").slice(0, 2)).toEqual(["ct300", `${net}.30/24`]);
   expect(out.stdout).toContain("has-data");
   expect(lxc.exec(300, ["cat", "/etc/resolv.conf"]).stdout).toContain(`nameserver ${net}.1`);
+  // Debian's packages reach the guest through the lab's apt proxy, the only address it can talk to.
+  const apt = lxc.exec(300, ["apt-get", "update"]);
+  expect(apt.code, apt.stderr).toBe(0);
+  expect(apt.stdout).toMatch(/bookworm/);
 
   // Template → clone, as the lab does it: snapshot the template's dataset, clone it for the new guest.
   await lxc.shutdown(300, 20);

@@ -1,6 +1,7 @@
 // Real LXC containers for the lab (Debian's lxc), with their rootfs on a ZFS dataset.
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { aptProxyConf } from "./apt-proxy";
 import { ok, run, waitFor } from "./run";
 
 export interface NetSpec {
@@ -35,6 +36,8 @@ export interface ContainerSpec {
   nesting?: boolean;
   /** Raw lxc.* lines from the guest's config. */
   rawLxc?: string[];
+  /** The lab's apt proxy URL, written into the guest's apt configuration. */
+  aptProxy?: string;
 }
 
 export class Lxc {
@@ -65,6 +68,10 @@ export class Lxc {
     if (spec.nameservers?.length || spec.searchDomain)
       writeFileSync(join(etc, "resolv.conf"), [...(spec.searchDomain ? [`search ${spec.searchDomain}`] : []), ...(spec.nameservers ?? []).map((n) => `nameserver ${n}`)].join("\n") + "\n");
     for (const m of spec.mounts ?? []) mkdirSync(join(spec.rootfs, m.path), { recursive: true });
+    if (spec.aptProxy) {
+      mkdirSync(join(etc, "apt", "apt.conf.d"), { recursive: true });
+      writeFileSync(join(etc, "apt", "apt.conf.d", "00phoenix-lab-proxy"), aptProxyConf(spec.aptProxy));
+    }
   }
 
   /** Root's SSH keys and password, applied as Proxmox does at create time. */

@@ -1,0 +1,53 @@
+// The lab's caching apt proxy (Debian's apt-cacher-ng) on the bridge's gateway address: guests get
+// Debian's packages through it and talk to no address but the lab's own. Its cache outlives the lab.
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { cacheDir } from "./base-template";
+import { ok, run, waitFor } from "./run";
+
+export const APT_PROXY_PORT = 3142;
+
+function pidOf(stateDir: string): number | undefined {
+  const f = join(stateDir, "apt-cacher-ng", "pid");
+  if (!existsSync(f)) return undefined;
+  const pid = Number(readFileSync(f, "utf8").trim());
+  return Number.isInteger(pid) && ok("kill", ["-0", String(pid)]) ? pid : undefined;
+}
+
+function answers(address: string): boolean {
+  return ok("bash", ["-c", `exec 3<>/dev/tcp/${address}/${APT_PROXY_PORT}`]);
+}
+
+export async function ensureAptProxy(stateDir: string, address: string): Promise<string> {
+  const url = `http://${address}:${APT_PROXY_PORT}`;
+  if (pidOf(stateDir) !== undefined && answers(address)) return url;
+  const logs = join(stateDir, "apt-cacher-ng");
+  const cache = join(cacheDir(), "apt-cacher-ng");
+  mkdirSync(logs, { recursive: true });
+  mkdirSync(cache, { recursive: true });
+  run("apt-cacher-ng", [
+    "-c",
+    "/etc/apt-cacher-ng",
+    `CacheDir=${cache}`,
+    `LogDir=${logs}`,
+    `PidFile=${join(logs, "pid")}`,
+    `SocketPath=${join(logs, "socket")}`,
+    `Port=${APT_PROXY_PORT}`,
+    `BindAddress=${address}`,
+    "ForeGround=0",
+  ]);
+  await waitFor(`apt-cacher-ng on ${address}:${APT_PROXY_PORT}`, () => answers(address), 20_000);
+  return url;
+}
+
+export async function stopAptProxy(stateDir: string): Promise<void> {
+  const pid = pidOf(stateDir);
+  if (pid === undefined) return;
+  run("kill", [String(pid)], { allowFail: true });
+  await waitFor("apt-cacher-ng to exit", () => !ok("kill", ["-0", String(pid)]), 15_000);
+}
+
+/** apt configuration a guest gets so every download goes through the lab's proxy. */
+export function aptProxyConf(url: string): string {
+  return `Acquire::http::Proxy "${url}";\nAcquire::https::Proxy "DIRECT";\n`;
+}
