@@ -14,7 +14,8 @@ export const USAGE = `usage:
   phoenix validate <definition.yaml>
   phoenix plan <definition.yaml> [--json] [--write-lock]
   phoenix import --hypervisor <phoenix_hypervisor_config.json> --lxc <phoenix_lxc_configs.json> [--vm <phoenix_vm_configs.json>] --out <definition.yaml> [--node <name>]
-  phoenix schema [--out <file>]`;
+  phoenix schema [--out <file>]
+  phoenix lab up|down|status|reset [--definition stacks/dev.yaml] [--state-dir <dir>]`;
 
 export interface Io {
   out: (s: string) => void;
@@ -36,6 +37,8 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         return importCmd(rest, io);
       case "schema":
         return schemaCmd(rest, io);
+      case "lab":
+        return await labCmd(rest, io);
       case undefined:
       case "help":
       case "--help":
@@ -117,6 +120,30 @@ function importCmd(args: string[], io: Io): number {
   writeFileSync(values.out!, toYaml(result, sources));
   const d = result.definition;
   io.out(`wrote ${values.out}: ${d.templates?.length ?? 0} template(s), ${d.guests?.length ?? 0} guest(s); ${result.warnings.length} warning(s) above`);
+  return 0;
+}
+
+async function labCmd(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { definition: { type: "string" }, "state-dir": { type: "string" } }, strict: true, allowPositionals: true });
+  const [action, ...extra] = positionals;
+  if (extra.length || !action || !["up", "down", "status", "reset"].includes(action)) throw new UsageError("lab takes one of up, down, status, reset");
+  const lab = await import("../lab/lab");
+  const stateDir = values["state-dir"] ?? lab.defaultStateDir();
+  const log = (s: string) => io.err(`lab: ${s}`);
+  if (action === "status") {
+    io.out(JSON.stringify(lab.labStatus(stateDir), null, 2));
+    return 0;
+  }
+  if (action === "down" || action === "reset") {
+    await (action === "down" ? lab.labDown(stateDir, log) : lab.labReset(stateDir, log));
+    io.out(`lab ${action === "down" ? "is down" : "is reset"} (${stateDir})`);
+    return 0;
+  }
+  const file = values.definition ?? "stacks/dev.yaml";
+  const r = loadDefinition(file);
+  if (!report(io, file, r.problems)) return 1;
+  const up = await lab.labUp({ definition: r.definition!, stateDir, log });
+  io.out(`lab is up (${up.stateDir}): node ssh root@127.0.0.1 -p ${up.sshPort} -i ${up.stateDir}/ssh/client_ed25519${up.aptProxy ? `; apt proxy ${up.aptProxy}` : ""}`);
   return 0;
 }
 

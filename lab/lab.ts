@@ -1,0 +1,140 @@
+// `phoenix lab up|down|status|reset`: the host side of the local Proxmox-compatible lab, built from a
+// definition (stacks/dev.yaml by default): its ZFS pools, bridges, apt proxy, base template and the
+// node's sshd. Idempotent; everything it makes lives under one state directory or is torn down by `down`.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { parseCidr } from "../stacks/ipv4";
+import type { Definition } from "../stacks/schema";
+import { ensureAptProxy, stopAptProxy } from "./host/apt-proxy";
+import { ensureBaseTarball, installTemplate } from "./host/base-template";
+import { bridgeExists, ensureBridge, removeBridge } from "./host/bridge";
+import { Lxc } from "./host/lxc";
+import { run } from "./host/run";
+import { ensureNodeSshd, stopNodeSshd } from "./host/sshd";
+import { destroyPool, ensurePool, ensureZfsDaemon, listDatasets, poolExists, stopZfsDaemon, zfsReady } from "./host/zfs";
+
+export const LAB_PACKAGES = ["lxc", "zfs-fuse", "debootstrap", "zstd", "openssh-server", "apt-cacher-ng", "apparmor", "iproute2", "openssl"];
+const POOL_SIZE = 8 * 1024 ** 3;
+
+export interface LabOptions {
+  definition: Definition;
+  stateDir?: string;
+  sshPort?: number;
+  log?: (s: string) => void;
+}
+
+export function defaultStateDir(): string {
+  return process.env.PHOENIX_LAB_DIR ?? join(process.env.XDG_STATE_HOME ?? join(homedir(), ".local", "state"), "phoenix-lab");
+}
+
+/** What `up` made, kept so `down` and `status` know it without the definition. */
+interface LabState {
+  pools: string[];
+  bridges: string[];
+  templates: string[];
+  sshPort: number;
+  aptProxy?: string;
+}
+
+function statePath(dir: string) {
+  return join(dir, "lab.json");
+}
+
+function readState(dir: string): LabState | undefined {
+  return existsSync(statePath(dir)) ? (JSON.parse(readFileSync(statePath(dir), "utf8")) as LabState) : undefined;
+}
+
+export interface LabUp {
+  stateDir: string;
+  sshPort: number;
+  sshPrivateKey: string;
+  sshHostKey: string;
+  aptProxy?: string;
+}
+
+export async function labUp(o: LabOptions): Promise<LabUp> {
+  const dir = o.stateDir ?? defaultStateDir();
+  const log = o.log ?? (() => {});
+  const sshPort = o.sshPort ?? o.definition.nodes[0]?.ssh?.port ?? 8022;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const step = async <T>(what: string, f: () => T | Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    const r = await f();
+    log(`${what} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    return r;
+  };
+  await step("Debian packages", () => run("bash", [join(__dirname, "..", "scripts", "ensure-apt.sh"), ...LAB_PACKAGES], { timeoutMs: 20 * 60_000 }));
+  await step("zfs-fuse daemon", () => ensureZfsDaemon(join(dir, "zfs")));
+  const pools = o.definition.nodes.flatMap((n) => n.zfs.pools.map((p) => p.name));
+  for (const p of pools) await step(`ZFS pool ${p}`, () => ensurePool(p, join(dir, "zfs"), POOL_SIZE));
+  const bridges = o.definition.network.bridges.filter((b) => b.gateway);
+  for (const b of bridges) await step(`bridge ${b.name} (${b.gateway})`, () => ensureBridge(b.name, `${b.gateway}/${parseCidr(b.subnet)!.prefix}`));
+  const aptProxy = bridges[0] ? await step(`apt proxy on ${bridges[0].gateway}`, () => ensureAptProxy(dir, bridges[0]!.gateway!)) : undefined;
+  const tarball = await step("base template (debootstrap, cached)", () => ensureBaseTarball(log));
+  const templates: string[] = [];
+  for (const n of o.definition.nodes)
+    for (const s of n.storage)
+      if (s.type === "dir" && s.path && s.content.includes("vztmpl")) templates.push(await step(`template on storage ${s.id}`, () => installTemplate(tarball, s.path!)));
+  const keys = await step(`node sshd on 127.0.0.1:${sshPort}`, () => ensureNodeSshd({ port: sshPort, dir: join(dir, "ssh") }));
+  const state: LabState = { pools, bridges: bridges.map((b) => b.name), templates, sshPort, ...(aptProxy ? { aptProxy } : {}) };
+  writeFileSync(statePath(dir), JSON.stringify(state, null, 2));
+  return { stateDir: dir, sshPort, sshPrivateKey: keys.clientKey, sshHostKey: keys.hostKey, ...(aptProxy ? { aptProxy } : {}) };
+}
+
+/** Leaves no container, mount, pool, bridge or process of the lab behind. */
+export async function labDown(stateDir = defaultStateDir(), log: (s: string) => void = () => {}): Promise<void> {
+  const state = readState(stateDir);
+  const lxc = new Lxc(join(stateDir, "lxc"));
+  for (const vmid of lxc.list()) {
+    lxc.remove(vmid);
+    log(`container ${vmid} removed`);
+  }
+  await stopNodeSshd(join(stateDir, "ssh"));
+  await stopAptProxy(stateDir);
+  for (const p of state?.pools ?? []) {
+    await destroyPool(p);
+    log(`ZFS pool ${p} destroyed`);
+  }
+  await stopZfsDaemon(join(stateDir, "zfs"));
+  for (const b of state?.bridges ?? []) {
+    removeBridge(b);
+    log(`bridge ${b} removed`);
+  }
+  for (const t of state?.templates ?? []) rmSync(t, { force: true });
+  if (state) rmSync(statePath(stateDir));
+}
+
+export async function labReset(stateDir = defaultStateDir(), log?: (s: string) => void): Promise<void> {
+  await labDown(stateDir, log);
+  rmSync(stateDir, { recursive: true, force: true });
+}
+
+export interface LabStatus {
+  up: boolean;
+  stateDir: string;
+  zfs: { daemon: boolean; pools: Record<string, string[]> };
+  bridges: Record<string, boolean>;
+  containers: { vmid: number; state: string }[];
+  /** What the lab cannot do, said plainly. */
+  limits: string[];
+}
+
+export function labStatus(stateDir = defaultStateDir()): LabStatus {
+  const state = readState(stateDir);
+  const daemon = zfsReady();
+  const lxc = new Lxc(join(stateDir, "lxc"));
+  return {
+    up: state !== undefined,
+    stateDir,
+    zfs: { daemon, pools: Object.fromEntries((state?.pools ?? []).map((p) => [p, daemon && poolExists(p) ? listDatasets(p) : []])) },
+    bridges: Object.fromEntries((state?.bridges ?? []).map((b) => [b, bridgeExists(b)])),
+    containers: lxc.list().map((vmid) => ({ vmid, state: lxc.state(vmid) })),
+    limits: [
+      "no GPU: GPU passthrough is planned and validated, never exercised",
+      "no internet: guests get Debian's packages through the lab's apt proxy only",
+      "QEMU VMs are API objects without a booted guest",
+      "this kernel has no AppArmor: profiles are syntax-checked with apparmor_parser, not enforced",
+    ],
+  };
+}

@@ -1,0 +1,65 @@
+// `phoenix lab up|status|down` on a small definition shaped like stacks/dev.yaml (its own pool,
+// bridge and ports, so it cannot collide with a running demo): up builds the host, down leaves nothing.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { afterAll, expect, it } from "vitest";
+import { labDown, labStatus, labUp } from "../lab/lab";
+import { withSession } from "../provisioners/engine/ssh";
+import { ok, run } from "../lab/host/run";
+import { zfsReady } from "../lab/host/zfs";
+import { checkShape } from "../stacks/load";
+import { freePort } from "./support/sshd";
+
+const dir = mkdtempSync(join(tmpdir(), "phoenix-lab-"));
+const tag = Math.random().toString(36).slice(2, 7);
+const octet = Math.floor(Math.random() * 200) + 20;
+afterAll(async () => {
+  await labDown(join(dir, "state"));
+  rmSync(dir, { recursive: true, force: true });
+}, 120_000);
+
+function definition() {
+  const d = parse(readFileSync(join(__dirname, "..", "stacks", "dev.yaml"), "utf8"));
+  d.nodes[0].zfs.pools = [{ name: `phxlab${tag}` }];
+  d.nodes[0].zfs.datasets = [];
+  d.nodes[0].storage[0].path = join(dir, "vz");
+  d.nodes[0].storage[1].pool = `phxlab${tag}/lxc`;
+  d.network.bridges[0] = { name: `phxbr${tag}`, subnet: `10.253.${octet}.0/24`, gateway: `10.253.${octet}.1`, pools: [{ name: "g", range: `10.253.${octet}.100-10.253.${octet}.199` }] };
+  for (const m of [...d.templates, ...d.guests]) for (const n of m.network ?? []) n.bridge = `phxbr${tag}`;
+  d.templates[1].network[0].ip = `10.253.${octet}.91/24`;
+  d.guests[0].network[0].ip = `10.253.${octet}.10/24`;
+  d.guests[1].mountPoints = [];
+  const shaped = checkShape(d);
+  expect(shaped.problems).toEqual([]);
+  return shaped.definition!;
+}
+
+it("up builds pools, bridge, apt proxy, template and node sshd; down leaves nothing behind", async () => {
+  const startedZfs = !zfsReady();
+  const state = join(dir, "state");
+  const port = await freePort();
+  const up = await labUp({ definition: definition(), stateDir: state, sshPort: port, log: (s) => console.log(`lab: ${s}`) });
+  const again = await labUp({ definition: definition(), stateDir: state, sshPort: port }); // idempotent
+  expect(again.sshHostKey).toBe(up.sshHostKey);
+
+  const status = labStatus(state);
+  expect(status.up).toBe(true);
+  expect(status.zfs.pools).toEqual({ [`phxlab${tag}`]: [`phxlab${tag}`] });
+  expect(status.bridges).toEqual({ [`phxbr${tag}`]: true });
+  expect(status.limits.join("\n")).toMatch(/no GPU/);
+  expect(existsSync(join(dir, "vz", "template", "cache", "debian-12-standard_12.7-1_amd64.tar.zst"))).toBe(true);
+  expect(up.aptProxy).toBe(`http://10.253.${octet}.1:3142`);
+  const id = await withSession({ host: "127.0.0.1", port, privateKey: up.sshPrivateKey, hostKey: up.sshHostKey }, (s) => s.exec("zpool list -H -o name"));
+  expect(id.stdout.split("\n")).toContain(`phxlab${tag}`);
+
+  await labDown(state);
+  expect(labStatus(state).up).toBe(false);
+  expect(ok("zpool", ["list", "-H", `phxlab${tag}`])).toBe(false);
+  expect(ok("ip", ["link", "show", `phxbr${tag}`])).toBe(false);
+  expect(ok("bash", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${port}`])).toBe(false);
+  expect(run("pgrep", ["-f", `apt-cacher-ng.*${state}`], { allowFail: true }).stdout).toBe("");
+  if (startedZfs) expect(zfsReady()).toBe(false);
+  expect(existsSync(join(dir, "vz", "template", "cache", "debian-12-standard_12.7-1_amd64.tar.zst"))).toBe(false);
+}, 20 * 60_000);
