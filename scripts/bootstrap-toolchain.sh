@@ -98,7 +98,7 @@ build_cli() {
   local key="pulumi $PULUMI_VERSION"
   if [ -x "$BIN/pulumi" ] && stamp_ok pulumi "$key"; then log "pulumi CLI v$PULUMI_VERSION: cache hit"; return; fi
   need_go
-  log "pulumi CLI v$PULUMI_VERSION: building from github.com/pulumi/pulumi/pkg/v3 (first build: ~10-20 min on 2 cores)"
+  log "pulumi CLI v$PULUMI_VERSION: building from github.com/pulumi/pulumi/pkg/v3 (first build: ~5 min on 2 cores, plus module downloads)"
   local t d; t=$(now); d=$CACHE/build/pulumi
   rm -rf "$d"; mkdir -p "$d"
   write_gomod "$d" phoenix.local/pulumi-cli 1.25.11 \
@@ -155,7 +155,7 @@ build_proxmoxve() {
   local out=$PLUGINS/pulumi-resource-proxmoxve
   if [ -x "$out" ] && stamp_ok proxmoxve "$key"; then log "pulumi-resource-proxmoxve v$PROXMOXVE_VERSION: cache hit"; return; fi
   need_go
-  log "pulumi-resource-proxmoxve v$PROXMOXVE_VERSION: building from $TF_PROXMOX_MODULE@$TF_PROXMOX_VERSION (first build: ~10-15 min)"
+  log "pulumi-resource-proxmoxve v$PROXMOXVE_VERSION: building from $TF_PROXMOX_MODULE@$TF_PROXMOX_VERSION (first build: ~3 min, plus module downloads)"
   local t d; t=$(now); d=$CACHE/build/proxmoxve
   rm -rf "$d"; mkdir -p "$d"; cp -R "$SRC/pulumi-resource-proxmoxve/." "$d/"
   write_gomod "$d" phoenix.local/pulumi-resource-proxmoxve 1.26.0 \
