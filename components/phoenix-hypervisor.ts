@@ -67,6 +67,7 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
       }
     }
 
+    const sshKeys = plan.sshKeys.map((k) => (typeof k === "string" ? pulumi.output(k) : args.secret(k.secret)));
     const templateFiles = new Map<string, pulumi.Output<string>>();
     for (const t of plan.baseTemplates)
       if (t.type === "lxc") templateFiles.set(t.name, new LxcTemplate(t.name, { template: t, provider: providers.get(t.node)! }, { parent: this }).fileId);
@@ -87,11 +88,14 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
                 machine: m,
                 provider,
                 ...(nodeSsh.has(m.node) ? { node: nodeSsh.get(m.node)! } : {}),
-                context: { ...(m.source.kind === "create" ? { templateFileId: templateFiles.get(m.source.template)! } : {}) },
+                context: {
+                  ...(m.source.kind === "create" ? { templateFileId: templateFiles.get(m.source.template)! } : {}),
+                  ...(sshKeys.length ? { sshKeys } : {}),
+                },
               },
               o,
             )
-          : new QemuVm(m.name, { machine: m, provider, context: { ...(m.cloudInit?.password ? { password: resolve(m.cloudInit.password)! } : {}) } }, o);
+          : new QemuVm(m.name, { machine: m, provider, context: { sshKeys, ...(m.cloudInit?.password ? { password: resolve(m.cloudInit.password)! } : {}) } }, o);
       this.machines.set(m.name, made);
     }
 

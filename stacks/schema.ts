@@ -343,10 +343,20 @@ export const GoldenTemplate = z
 
 export const Template = z.union([BaseTemplate, GoldenTemplate]);
 
+const sshPublicKey = z.string().regex(/^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-\S+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$/, "an OpenSSH public key such as ssh-ed25519 AAAA… user@host");
+
+export const Access = z
+  .object({
+    /** Public keys for root in every container and for the cloud-init user of every VM. */
+    sshKeys: z.array(z.union([sshPublicKey, SecretRef])).default([]),
+  })
+  .strict();
+
 export const Definition = z
   .object({
     $schema: z.string().optional(),
     version: z.literal(1).default(1),
+    access: Access.default({ sshKeys: [] }),
     nodes: z.array(Node).min(1, "declare at least one Proxmox node"),
     network: Network,
     templates: z.array(Template).default([]),

@@ -89,12 +89,13 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     expect(golden.operatingSystem).toEqual({ templateFileId: "local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst" });
     expect(golden.clone).toBeUndefined();
     expect(byName("proxmoxve:index/containerLegacy:ContainerLegacy", "portainer").inputs.features).toEqual({ nesting: true, keyctl: true });
+    expect(gpu0.initialization.userAccount).toEqual({ keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForExamplesOnly ops@example"] });
   });
 
   it("configures the VM clone with cloud-init and static or allocated addresses", () => {
     const ws = byName("proxmoxve:index/vmLegacy:VmLegacy", "workstation").inputs;
     expect(ws.clone).toEqual({ vmId: 9000, full: true, datastoreId: "fast-vm" });
-    expect(ws.initialization.userAccount.username).toBe("phoenix");
+    expect(ws.initialization.userAccount).toEqual({ username: "phoenix", keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForExamplesOnly ops@example"] });
     expect(ws.initialization.ipConfigs[0].ipv4.address).toMatch(/^10\.0\.0\.1\d\d\/24$/);
     expect(ws.hostpcis).toEqual([]);
   });

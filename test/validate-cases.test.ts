@@ -49,6 +49,7 @@ const cases: Case[] = [
   { name: "missing required field", edit: (d) => delete d.guests[0].template, expect: [{ path: "guests[0].template", message: "missing required field (expected string)" }] },
   { name: "bad CIDR text", edit: (d) => (d.guests[1].network[0].ip = "10.100.0.300"), expect: [{ path: "guests[1].network[0].ip", message: /^expected a static CIDR such as 10\.0\.0\.5\/24/ }] },
   { name: "bad MAC text", edit: (d) => (d.guests[1].network[0].mac = "52:54:00:zz:00:01"), expect: [{ path: "guests[1].network[0].mac", message: "a MAC address such as 52:54:00:12:34:56" }] },
+  { name: "not an SSH public key", edit: (d) => (d.access.sshKeys = ["not a key"]), expect: [{ path: "access.sshKeys[0]", message: "an OpenSSH public key such as ssh-ed25519 AAAA… user@host" }] },
   { name: "no nodes", edit: (d) => (d.nodes = []), expect: [{ path: "nodes", message: "declare at least one Proxmox node" }] },
   // identity
   { name: "duplicate vmid", edit: (d) => (d.guests[1].vmid = 200), expect: [{ path: "guests[1].vmid", message: "vmid 200 is already used by guests[0] (portainer)" }] },

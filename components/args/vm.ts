@@ -6,6 +6,8 @@ import { ipv4Config } from "./container";
 
 export interface VmContext {
   password?: pulumi.Input<string>;
+  /** Keys from the definition's access section, added to the cloud-init user's own. */
+  sshKeys?: pulumi.Input<string>[];
 }
 
 export function vmArgs(m: PlannedMachine, ctx: VmContext = {}): proxmox.VmLegacyArgs {
@@ -37,7 +39,7 @@ export function vmArgs(m: PlannedMachine, ctx: VmContext = {}): proxmox.VmLegacy
         : {}),
       userAccount: {
         username: ci?.user ?? "phoenix",
-        keys: ci?.sshKeys ?? [],
+        keys: [...(ci?.sshKeys ?? []), ...(ctx.sshKeys ?? [])],
         ...(ctx.password ? { password: ctx.password } : {}),
       },
     },

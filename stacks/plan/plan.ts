@@ -111,6 +111,8 @@ export interface Plan {
   machines: PlannedMachine[];
   /** "<guest>/<interface>" → allocated CIDR; the lock file records these. */
   allocations: Record<string, string>;
+  /** Public keys (or references to them) for root in containers and the cloud-init user of VMs. */
+  sshKeys: Definition["access"]["sshKeys"];
   /** Names of the Pulumi secret config keys (phoenix:<name>) the stack needs. */
   secrets: string[];
   warnings: Problem[];
@@ -151,6 +153,7 @@ export function buildPlan(def: Definition, opts: PlanOptions = {}): Plan {
     })),
     machines,
     allocations: Object.fromEntries([...allocations].sort(([a], [b]) => (a < b ? -1 : 1))),
+    sshKeys: def.access.sshKeys,
     secrets: secretNames(def),
     warnings: warningsOf(problems),
   };
