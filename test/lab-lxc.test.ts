@@ -2,7 +2,7 @@
 // template, a veth on a bridge the test creates, systemd and sshd booting inside, reachable over SSH at
 // their own address; a second container cloned from a ZFS snapshot of the first. Needs root.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -12,6 +12,7 @@ import { ensureBaseTarball } from "../lab/host/base-template";
 import { ensureBridge, removeBridge } from "../lab/host/bridge";
 import { type ContainerSpec, Lxc, lxcConfig } from "../lab/host/lxc";
 import { run } from "../lab/host/run";
+import { confPath, pct } from "../lab/node/pct";
 import { destroyDataset, destroyPool, ensurePool, ensureZfsDaemon, stopZfsDaemon, zfsReady } from "../lab/host/zfs";
 
 const ROOT = join(__dirname, "..");
@@ -32,7 +33,7 @@ beforeAll(async () => {
   ensurePool(pool, join(dir, "zfs"), 1024 * 1024 * 1024);
   ensureBridge(bridge, `${net}.1/24`);
   aptProxy = await ensureAptProxy(join(dir, "state"), `${net}.1`);
-  lxc = new Lxc(join(dir, "lxc"));
+  lxc = new Lxc(join(dir, "state", "lxc"));
   run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "key")]);
   clientKey = readFileSync(join(dir, "key"), "utf8");
 }, 15 * 60_000);
@@ -89,10 +90,23 @@ it("boots a container from the base template on ZFS, reachable over SSH at its o
   expect(apt.code, apt.stderr).toBe(0);
   expect(apt.stdout).toMatch(/bookworm/);
 
-  // Template → clone, as the lab does it: snapshot the template's dataset, clone it for the new guest.
-  await lxc.shutdown(300, 20);
+  // The node's `pct` on the same container: status, config, exec, then template (stop + @__base__ snapshot).
+  mkdirSync(join(dir, "state", "pve", "lxc"), { recursive: true });
+  writeFileSync(confPath(join(dir, "state"), 300), `arch: amd64\nhostname: ct300\nrootfs: tank-lxc:subvol-300-disk-0,size=1G\n\n[before]\nhostname: old\n`);
+  const said: string[] = [];
+  const ctx = { stateDir: join(dir, "state"), zfsStorage: { "tank-lxc": pool }, out: (x: string) => said.push(x), err: (x: string) => said.push(`ERR ${x}`) };
+  expect(await pct(["status", "300"], ctx)).toBe(0);
+  expect(await pct(["config", "300"], ctx)).toBe(0);
+  expect(said).toEqual(["status: running", "arch: amd64", "hostname: ct300", "rootfs: tank-lxc:subvol-300-disk-0,size=1G"]);
+  expect(await pct(["frobnicate", "300"], ctx)).toBe(255);
+  expect(await pct(["template", "300"], ctx)).toBe(0);
   expect(lxc.state(300)).toBe("stopped");
-  run("zfs", ["snapshot", `${pool}/subvol-300-disk-0@__base__`]);
+  expect(run("zfs", ["list", "-H", "-o", "name", "-t", "snapshot", "-r", `${pool}/subvol-300-disk-0`]).stdout.trim()).toBe(`${pool}/subvol-300-disk-0@__base__`);
+  expect(readFileSync(confPath(join(dir, "state"), 300), "utf8")).toBe(`arch: amd64\nhostname: ct300\nrootfs: tank-lxc:subvol-300-disk-0,size=1G\ntemplate: 1\n\n[before]\nhostname: old\n`);
+  expect(await pct(["start", "300"], { ...ctx, err: () => {} })).toBe(255); // a template does not start
+  expect(await pct(["template", "300"], ctx)).toBe(0); // idempotent
+
+  // Clone, as the lab does it: a ZFS clone of the template's @__base__ snapshot.
   run("zfs", ["clone", `${pool}/subvol-300-disk-0@__base__`, `${pool}/subvol-301-disk-0`]);
   const s301 = spec(301, `${net}.31`);
   lxc.configure(s301);

@@ -1,0 +1,135 @@
+// The lab node's `pct`, for the subset the project uses: status, config, start, stop, shutdown,
+// exec, push, template. Container configs live in <stateDir>/pve/lxc/<vmid>.conf, in Proxmox's own
+// format, as /etc/pve/lxc/<vmid>.conf does on a real node; the lab's API reads the same files.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Lxc } from "../host/lxc";
+import { run } from "../host/run";
+
+export interface PctContext {
+  stateDir: string;
+  /** storage id → ZFS dataset its subvolumes live under (zfspool storage). */
+  zfsStorage: Record<string, string>;
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+export function confPath(stateDir: string, vmid: number): string {
+  return join(stateDir, "pve", "lxc", `${vmid}.conf`);
+}
+
+/** The main section of a Proxmox config (before any [snapshot] section), as ordered key/value pairs. */
+export function readMainSection(text: string): [string, string][] {
+  const out: [string, string][] = [];
+  for (const line of text.split("\n")) {
+    if (line.startsWith("[")) break;
+    const m = /^([a-z0-9_.-]+):\s?(.*)$/i.exec(line);
+    if (m) out.push([m[1]!, m[2]!]);
+  }
+  return out;
+}
+
+export function setKey(text: string, key: string, value: string): string {
+  const lines = text.split("\n");
+  const end = lines.findIndex((l) => l.startsWith("["));
+  const main = end === -1 ? lines : lines.slice(0, end);
+  const rest = end === -1 ? [] : lines.slice(end);
+  const i = main.findIndex((l) => l.startsWith(`${key}:`));
+  if (i >= 0) main[i] = `${key}: ${value}`;
+  else main.splice(main[main.length - 1] === "" ? main.length - 1 : main.length, 0, `${key}: ${value}`);
+  return [...main, ...rest].join("\n");
+}
+
+/** The ZFS dataset behind a rootfs like "tank-lxc:subvol-901-disk-0,size=4G". */
+export function rootfsDataset(rootfs: string, zfsStorage: Record<string, string>): string | undefined {
+  const m = /^([^:]+):([^,]+)/.exec(rootfs);
+  if (!m) return undefined;
+  const base = zfsStorage[m[1]!];
+  return base ? `${base}/${m[2]}` : undefined;
+}
+
+const USAGE = "usage: pct status|config|start|stop|shutdown|template <vmid> | pct exec <vmid> -- <command…> | pct push <vmid> <file> <destination> [--perms <mode>]";
+
+export async function pct(argv: string[], ctx: PctContext): Promise<number> {
+  const [cmd, id, ...rest] = argv;
+  const vmid = Number(id);
+  if (!cmd || !Number.isInteger(vmid) || vmid < 100) {
+    ctx.err(USAGE);
+    return 255;
+  }
+  const conf = confPath(ctx.stateDir, vmid);
+  if (!existsSync(conf)) {
+    ctx.err(`Configuration file 'nodes/lab/lxc/${vmid}.conf' does not exist`);
+    return 255;
+  }
+  const lxc = new Lxc(join(ctx.stateDir, "lxc"));
+  const text = readFileSync(conf, "utf8");
+  switch (cmd) {
+    case "status":
+      ctx.out(`status: ${lxc.state(vmid)}`);
+      return 0;
+    case "config":
+      for (const [k, v] of readMainSection(text)) ctx.out(`${k}: ${v}`);
+      return 0;
+    case "start":
+      if (/^template: 1$/m.test(text)) {
+        ctx.err(`CT ${vmid} is a template and cannot be started`);
+        return 255;
+      }
+      await lxc.start(vmid);
+      return 0;
+    case "stop":
+      lxc.stop(vmid);
+      return 0;
+    case "shutdown": {
+      const t = rest.indexOf("--timeout");
+      await lxc.shutdown(vmid, t >= 0 ? Number(rest[t + 1]) : 60);
+      return 0;
+    }
+    case "template": {
+      if (/^template: 1$/m.test(text)) return 0;
+      await lxc.shutdown(vmid, 60);
+      const rootfs = readMainSection(text).find(([k]) => k === "rootfs")?.[1];
+      const dataset = rootfs ? rootfsDataset(rootfs, ctx.zfsStorage) : undefined;
+      // Proxmox snapshots a ZFS template's volumes as @__base__; linked clones come from it.
+      if (dataset) run("zfs", ["snapshot", `${dataset}@__base__`]);
+      writeFileSync(conf, setKey(text, "template", "1"));
+      return 0;
+    }
+    case "exec": {
+      const sep = rest.indexOf("--");
+      const command = sep >= 0 ? rest.slice(sep + 1) : rest;
+      if (command.length === 0) {
+        ctx.err(USAGE);
+        return 255;
+      }
+      const r = lxc.exec(vmid, command, await stdinText());
+      if (r.stdout) process.stdout.write(r.stdout);
+      if (r.stderr) process.stderr.write(r.stderr);
+      return r.code;
+    }
+    case "push": {
+      const [from, to, ...opts] = rest;
+      if (!from || !to) {
+        ctx.err(USAGE);
+        return 255;
+      }
+      const p = opts.indexOf("--perms");
+      lxc.push(vmid, from, to, p >= 0 ? parseInt(opts[p + 1]!, 8) : 0o644);
+      return 0;
+    }
+    default:
+      ctx.err(`pct ${cmd}: not supported by the lab (${USAGE})`);
+      return 255;
+  }
+}
+
+function stdinText(): Promise<string | undefined> {
+  if (process.stdin.isTTY) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    let data = "";
+    process.stdin.setEncoding("utf8");
+    process.stdin.on("data", (c) => (data += c));
+    process.stdin.on("end", () => resolve(data));
+  });
+}
