@@ -10,6 +10,7 @@ import { ensureAptProxy, stopAptProxy } from "./host/apt-proxy";
 import { ensureBaseTarball, installTemplate } from "./host/base-template";
 import { bridgeExists, ensureBridge, removeBridge } from "./host/bridge";
 import { Lxc } from "./host/lxc";
+import { pct } from "./node/pct";
 import { run } from "./host/run";
 import { ensureNodeSshd, stopNodeSshd } from "./host/sshd";
 import { destroyPool, ensurePool, ensureZfsDaemon, listDatasets, poolExists, stopZfsDaemon, zfsReady } from "./host/zfs";
@@ -31,6 +32,8 @@ export function defaultStateDir(): string {
 /** What `up` made, kept so `down` and `status` know it without the definition. */
 interface LabState {
   pools: string[];
+  /** zfspool storage id → the dataset its volumes live under (what `pct` needs). */
+  zfsStorage: Record<string, string>;
   bridges: string[];
   templates: string[];
   sshPort: number;
@@ -77,7 +80,9 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
     for (const s of n.storage)
       if (s.type === "dir" && s.path && s.content.includes("vztmpl")) templates.push(await step(`template on storage ${s.id}`, () => installTemplate(tarball, s.path!)));
   const keys = await step(`node sshd on 127.0.0.1:${sshPort}`, () => ensureNodeSshd({ port: sshPort, dir: join(dir, "ssh") }));
-  const state: LabState = { pools, bridges: bridges.map((b) => b.name), templates, sshPort, ...(aptProxy ? { aptProxy } : {}) };
+  await step(`pct at ${PCT_PATH}`, () => installPct(dir));
+  const zfsStorage = Object.fromEntries(o.definition.nodes.flatMap((n) => n.storage.filter((s) => s.type === "zfspool" && s.pool).map((s) => [s.id, s.pool!])));
+  const state: LabState = { pools, zfsStorage, bridges: bridges.map((b) => b.name), templates, sshPort, ...(aptProxy ? { aptProxy } : {}) };
   writeFileSync(statePath(dir), JSON.stringify(state, null, 2));
   return { stateDir: dir, sshPort, sshPrivateKey: keys.clientKey, sshHostKey: keys.hostKey, ...(aptProxy ? { aptProxy } : {}) };
 }
@@ -91,6 +96,7 @@ export async function labDown(stateDir = defaultStateDir(), log: (s: string) => 
     log(`container ${vmid} removed`);
   }
   await stopNodeSshd(join(stateDir, "ssh"));
+  removePct();
   await stopAptProxy(stateDir);
   for (const p of state?.pools ?? []) {
     await destroyPool(p);
@@ -103,6 +109,25 @@ export async function labDown(stateDir = defaultStateDir(), log: (s: string) => 
   }
   for (const t of state?.templates ?? []) rmSync(t, { force: true });
   if (state) rmSync(statePath(stateDir));
+}
+
+/** Where the node's `pct` goes: on the default PATH of root's SSH sessions, as on a Proxmox node. */
+export const PCT_PATH = "/usr/local/sbin/pct";
+const PCT_MARK = "# phoenix-lab pct";
+
+function installPct(stateDir: string): void {
+  const cli = join(__dirname, "..", "scripts", "phoenix.cjs");
+  writeFileSync(PCT_PATH, `#!/bin/sh\n${PCT_MARK}\nPHOENIX_LAB_DIR='${stateDir}' exec '${process.execPath}' '${cli}' lab pct "$@"\n`, { mode: 0o755 });
+}
+
+function removePct(): void {
+  if (existsSync(PCT_PATH) && readFileSync(PCT_PATH, "utf8").includes(PCT_MARK)) rmSync(PCT_PATH);
+}
+
+/** `pct` as the node runs it, on the lab's state. */
+export async function labPct(argv: string[], stateDir = defaultStateDir()): Promise<number> {
+  const state = readState(stateDir);
+  return pct(argv, { stateDir, zfsStorage: state?.zfsStorage ?? {}, out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) });
 }
 
 export async function labReset(stateDir = defaultStateDir(), log?: (s: string) => void): Promise<void> {

@@ -2,6 +2,7 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import * as lab from "../lab/lab";
 import { ImportError, importPhoenix, readJson, toYaml } from "./import";
 import { readLock, writeLock } from "./lock";
 import { buildPlan } from "./plan/plan";
@@ -124,10 +125,10 @@ function importCmd(args: string[], io: Io): number {
 }
 
 async function labCmd(args: string[], io: Io): Promise<number> {
+  if (args[0] === "pct") return lab.labPct(args.slice(1));
   const { values, positionals } = parseArgs({ args, options: { definition: { type: "string" }, "state-dir": { type: "string" } }, strict: true, allowPositionals: true });
   const [action, ...extra] = positionals;
   if (extra.length || !action || !["up", "down", "status", "reset"].includes(action)) throw new UsageError("lab takes one of up, down, status, reset");
-  const lab = await import("../lab/lab");
   const stateDir = values["state-dir"] ?? lab.defaultStateDir();
   const log = (s: string) => io.err(`lab: ${s}`);
   if (action === "status") {

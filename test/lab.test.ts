@@ -53,6 +53,10 @@ it("up builds pools, bridge, apt proxy, template and node sshd; down leaves noth
   expect(up.aptProxy).toBe(`http://10.253.${octet}.1:3142`);
   const id = await withSession({ host: "127.0.0.1", port, privateKey: up.sshPrivateKey, hostKey: up.sshHostKey }, (s) => s.exec("zpool list -H -o name"));
   expect(id.stdout.split("\n")).toContain(`phxlab${tag}`);
+  // The node's pct answers over SSH, as a Proxmox node's does, from the lab's own state.
+  const pct = await withSession({ host: "127.0.0.1", port, privateKey: up.sshPrivateKey, hostKey: up.sshHostKey }, (s) => s.exec("pct status 999"));
+  expect(pct.code).toBe(255);
+  expect(pct.stderr.trim()).toBe("Configuration file 'nodes/lab/lxc/999.conf' does not exist");
 
   await labDown(state);
   expect(labStatus(state).up).toBe(false);
@@ -62,4 +66,5 @@ it("up builds pools, bridge, apt proxy, template and node sshd; down leaves noth
   expect(run("pgrep", ["-f", `apt-cacher-ng.*${state}`], { allowFail: true }).stdout).toBe("");
   if (startedZfs) expect(zfsReady()).toBe(false);
   expect(existsSync(join(dir, "vz", "template", "cache", "debian-12-standard_12.7-1_amd64.tar.zst"))).toBe(false);
+  expect(existsSync("/usr/local/sbin/pct")).toBe(false);
 }, 20 * 60_000);
