@@ -8,6 +8,8 @@ import { createHash } from "node:crypto";
 
 export interface Pool {
   id: string;
+  /** Pools of one address space (a bridge) never hand out the same address twice. Defaults to id. */
+  space?: string;
   first: number;
   last: number;
   /** Addresses of the pool that are not available (static addresses, gateway, network/broadcast). */
@@ -36,8 +38,9 @@ export function preferredOffset(key: string, size: number): number {
 export function allocate(requests: readonly Request[], previous: ReadonlyMap<string, number> = new Map()): Allocation {
   const taken = new Map<string, Set<number>>();
   const takenIn = (p: Pool) => {
-    let s = taken.get(p.id);
-    if (!s) taken.set(p.id, (s = new Set()));
+    const key = p.space ?? p.id;
+    let s = taken.get(key);
+    if (!s) taken.set(key, (s = new Set()));
     return s;
   };
   const free = (p: Pool, a: number) => a >= p.first && a <= p.last && !p.reserved.has(a) && !takenIn(p).has(a);

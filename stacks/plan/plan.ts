@@ -180,7 +180,7 @@ function allocateAddresses(ix: Index, previous: Readonly<Record<string, string>>
     const gw = b.gateway !== undefined ? parseIp(b.gateway) : undefined;
     if (gw !== undefined) reserved.add(gw);
     for (let a = p.first; a <= p.last; a++) if (!isHostAddress(net, a)) reserved.add(a);
-    pools.set(`${p.bridge}/${p.name}`, { id: `${p.bridge}/${p.name}`, first: p.first, last: p.last, reserved });
+    pools.set(`${p.bridge}/${p.name}`, { id: `${p.bridge}/${p.name}`, space: p.bridge, first: p.first, last: p.last, reserved });
   }
   const requests: Request[] = [];
   const poolList = poolsOf(ix.def.network.bridges);

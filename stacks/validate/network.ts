@@ -62,6 +62,16 @@ export function checkNetwork(ix: Index): Problem[] {
       else if (!isHostAddress(net, r.first) || !isHostAddress(net, r.last))
         out.push(error(`${pp}.range`, `range ${p.range} is not inside ${b.subnet}`, "keep the pool within the bridge's host addresses"));
       if (out.length > before) badPools.add(pp);
+      else if (r) {
+        const other = b.pools.slice(0, j).find((q) => {
+          const qr = parseRange(q.range);
+          return qr !== undefined && qr.first <= r.last && r.first <= qr.last;
+        });
+        if (other) {
+          out.push(error(`${pp}.range`, `pool '${p.name}' overlaps pool '${other.name}' on bridge '${b.name}'`, "make the pools' ranges disjoint"));
+          badPools.add(pp);
+        }
+      }
     });
   });
 

@@ -2,7 +2,17 @@
 import { type Problem, error } from "../problems";
 import type { Definition } from "../schema";
 
-const SECRET_KEY = /pass(word|wd)?|token|secret|api[-_]?key|private[-_]?key|credential/i;
+/** A key names a secret when one of its words does: DB_PASSWORD, hf-token, api_key — not tokenizer. */
+export function looksSecret(key: string): boolean {
+  const words = key
+    .replace(/([a-z])([A-Z])/g, "$1 $2")
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+  const has = (w: string) => words.includes(w);
+  const pair = (a: string, b: string) => words.some((w, i) => w === a && words[i + 1] === b);
+  return ["password", "passwd", "pass", "token", "secret", "credential", "credentials", "apikey", "passphrase"].some(has) || pair("api", "key") || pair("private", "key") || pair("access", "key");
+}
 
 export function secretFix(name: string): string {
   return `run \`pulumi config set --secret phoenix:${name} <value>\` and write { secret: ${name} } here`;
@@ -15,7 +25,7 @@ export function checkSecrets(def: Definition): Problem[] {
   };
   const freeForm = (path: string, map: Record<string, unknown>) => {
     for (const [k, v] of Object.entries(map))
-      if (SECRET_KEY.test(k) && typeof v === "string" && v !== "")
+      if (looksSecret(k) && typeof v === "string" && v !== "")
         out.push(error(`${path}.${k}`, `'${k}' looks like a secret given in plaintext (the value is not shown here)`, "pass it through a feature field that takes { secret: name }, or a root-only file written by a script"));
   };
   def.nodes.forEach((n, i) => {
