@@ -3,7 +3,7 @@ import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInput } from "../provisioners/engine/script-provider";
 import type { Plan, PlannedMachine } from "../stacks/plan/plan";
-import type { SecretRef } from "../stacks/schema";
+import { FEATURE_DEFAULTS, type SecretRef } from "../stacks/schema";
 import { providerArgs } from "./args/host";
 import { GpuMapping } from "./gpu-mapping";
 import { LxcContainer } from "./lxc-container";
@@ -111,7 +111,7 @@ export function summarize(m: PlannedMachine): GuestSummary {
   if (host) {
     endpoints.ssh = m.type === "vm" ? `ssh ${m.cloudInit?.user ?? "phoenix"}@${host}` : `ssh root@${host}`;
     const vllm = m.features.vllm;
-    if (vllm) endpoints.vllm = `http://${host}:${vllm.port}/v1`;
+    if (vllm) endpoints.vllm = `http://${host}:${vllm.port ?? FEATURE_DEFAULTS.vllm.port}/v1`;
     const portainer = m.features.portainer;
     if (portainer?.role === "server") endpoints.portainer = `https://${host}:${portainer.port ?? 9443}`;
     if (portainer?.role === "agent") endpoints.portainerAgent = `${host}:${portainer.port ?? 9001}`;

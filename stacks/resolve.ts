@@ -27,6 +27,9 @@ export interface Effective {
   node?: Node;
   features: Features;
   gpus: number[];
+  /** Memory (MiB) and cores, which a clone keeps from its template unless it sets them. */
+  memory?: number;
+  cores?: number;
   nesting: boolean;
   unprivileged: boolean;
   /** Names from the base template down to this machine; stops early at an unknown or cyclic link. */
@@ -77,6 +80,8 @@ export function indexDefinition(def: Definition): Index {
       node: nodeOf(d.node ?? up?.node?.name ?? base?.node),
       features: mergeFeatures(up?.features ?? {}, d.features),
       gpus: d.gpus ?? up?.gpus ?? [],
+      ...((d.memory ?? up?.memory) !== undefined ? { memory: (d.memory ?? up?.memory)! } : {}),
+      ...((d.cores ?? up?.cores) !== undefined ? { cores: (d.cores ?? up?.cores)! } : {}),
       nesting: d.nesting ?? up?.nesting ?? false,
       unprivileged: d.unprivileged ?? up?.unprivileged ?? true,
       chain: [...(up ? up.chain : base ? [base.name] : []), m.name],

@@ -158,8 +158,10 @@ export const VllmFeature = z
   .object({
     model: z.string().min(1),
     servedModelName: z.string().optional(),
-    port: z.number().int().min(1).max(65535).default(8000),
-    host: z.string().default("0.0.0.0"),
+    // Feature settings carry no zod defaults: a clone's settings merge over its template's, so a default
+    // filled in here would silently undo what the template chose. The plan applies FEATURE_DEFAULTS.
+    port: z.number().int().min(1).max(65535).optional(),
+    host: z.string().optional(),
     /** Defaults to the number of GPUs the guest has. */
     tensorParallelSize: z.number().int().positive().optional(),
     maxModelLen: z.number().int().positive().optional(),
@@ -168,8 +170,8 @@ export const VllmFeature = z
     dtype: z.string().optional(),
     trustRemoteCode: z.boolean().optional(),
     /** Any other engine argument, as `--<key> <value>`. */
-    args: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
-    install: z.enum(["venv", "container"]).default("venv"),
+    args: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    install: z.enum(["venv", "container"]).optional(),
     hfToken: secretField.optional(),
   })
   .strict();
@@ -193,7 +195,7 @@ export const Features = z
         z
           .object({
             cudaVersion: z.string().regex(/^\d+\.\d+$/, "a CUDA version such as 12.8").optional(),
-            source: z.enum(["nvidia", "debian"]).default("nvidia"),
+            source: z.enum(["nvidia", "debian"]).optional(),
           })
           .strict(),
       ])
@@ -203,8 +205,8 @@ export const Features = z
         z.literal(true),
         z
           .object({
-            source: z.enum(["docker", "debian"]).default("docker"),
-            daemon: z.record(z.string(), z.unknown()).default({}),
+            source: z.enum(["docker", "debian"]).optional(),
+            daemon: z.record(z.string(), z.unknown()).optional(),
           })
           .strict(),
       ])
@@ -217,12 +219,23 @@ export const Features = z
       .object({
         /** Path relative to the definition file. */
         path: z.string(),
-        env: z.record(z.string(), z.string()).default({}),
+        env: z.record(z.string(), z.string()).optional(),
       })
       .strict()
       .optional(),
   })
   .strict();
+/** Defaults of feature settings, applied by the plan after the clone chain is merged. */
+export const FEATURE_DEFAULTS = {
+  nvidia: { source: "nvidia" },
+  docker: { source: "docker", daemon: {} },
+  "nvidia-container-toolkit": {},
+  vllm: { port: 8000, host: "0.0.0.0", args: {}, install: "venv" },
+  portainer: {},
+  apparmor: {},
+  script: { env: {} },
+} as const;
+
 export const FEATURE_ORDER = [
   "nvidia",
   "docker",

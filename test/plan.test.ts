@@ -98,7 +98,8 @@ describe("dev.yaml", () => {
     const portainer = machine(plan, "portainer");
     expect(portainer.nesting).toBe(true);
     expect(portainer.keyctl).toBe(true);
-    expect(portainer.features.docker).toEqual({ source: "debian", daemon: {} });
+    // Features say what the chain declared; the template's source: debian is not reset by a default.
+    expect(portainer.features.docker).toEqual({ source: "debian" });
     expect(portainer.provisioners.map((p) => p.feature)).toEqual(["portainer"]);
     expect(machine(plan, "docker-golden").provisioners.map((p) => p.feature)).toEqual(["docker"]);
     expect(machine(plan, "data").nesting).toBe(false);
@@ -188,7 +189,7 @@ describe("vLLM settings", () => {
   it("the nvidia provisioner carries the node's driver version", () => {
     const plan = buildPlan(gpuDefinition([]));
     const nvidia = machine(plan, "nvidia-golden").provisioners.find((p) => p.feature === "nvidia")!;
-    expect(nvidia).toEqual({ feature: "nvidia", transport: "pct", settings: { driverVersion: "580.76.05" } });
+    expect(nvidia).toEqual({ feature: "nvidia", transport: "pct", settings: { source: "nvidia", driverVersion: "580.76.05" } });
     expect(plan.nodes[0]!.nvidiaDriver).toEqual({ version: "580.76.05", installOnHost: false });
   });
 });
@@ -236,5 +237,18 @@ describe("invalid definitions", () => {
     ]);
     // 100..102 is the whole space: three requests, three different addresses.
     expect([...addresses.values()].sort()).toEqual([100, 101, 102]);
+  });
+});
+
+describe("feature settings along the clone chain", () => {
+  it("a clone's settings merge over its template's; defaults fill only what nobody set", () => {
+    const raw = JSON.parse(JSON.stringify(loadDefinition(join(__dirname, "..", "stacks", "dev.yaml")).definition));
+    raw.guests[0].features.docker = { daemon: { "log-driver": "journald" } };
+    const plan = buildPlan(checkShape(raw).definition!);
+    const portainer = plan.machines.find((m) => m.name === "portainer")!;
+    expect(portainer.features.docker).toEqual({ source: "debian", daemon: { "log-driver": "journald" } });
+    expect(portainer.provisioners.find((p) => p.feature === "docker")!.settings).toEqual({ source: "debian", daemon: { "log-driver": "journald" } });
+    const golden = plan.machines.find((m) => m.name === "docker-golden")!;
+    expect(golden.provisioners[0]!.settings).toEqual({ source: "debian", daemon: {} });
   });
 });

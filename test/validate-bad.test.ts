@@ -387,6 +387,15 @@ const cases: Case[] = [
     },
     expect: [{ severity: "warning", path: "nodes[0].memory", message: "guests on 'lab' ask for 10240 MiB of memory in total, the node has 8192 MiB (overcommit 1.25×)" }],
   },
+  {
+    name: "a clone that sets no memory counts its template's in the sum",
+    mutate: (d) => {
+      d.templates[1].memory = 7168;
+      delete d.guests[0].memory;
+      d.guests[1].memory = 2048;
+    },
+    expect: [{ severity: "warning", path: "nodes[0].memory", message: "guests on 'lab' ask for 9216 MiB of memory in total, the node has 8192 MiB (overcommit 1.13×)" }],
+  },
   { name: "guest cores above node cores", mutate: (d) => (d.guests[1].cores = 16), expect: [
     { path: "guests[1].cores", message: "'data' asks for 16 cores, node 'lab' has 8" },
     { severity: "warning", path: "nodes[0].cores", message: "guests on 'lab' ask for 17 cores in total, the node has 8 (overcommit 2.13×)" },

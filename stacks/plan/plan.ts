@@ -2,7 +2,7 @@
 import { formatIp, isHostAddress, parseCidr, parseIp } from "../ipv4";
 import { type Problem, warningsOf } from "../problems";
 import { type Effective, type Index, type Machine, indexDefinition } from "../resolve";
-import { type BaseTemplate, type Definition, FEATURE_ORDER, type FeatureName, type Features, type SecretRef } from "../schema";
+import { type BaseTemplate, type Definition, FEATURE_DEFAULTS, FEATURE_ORDER, type FeatureName, type Features, type SecretRef } from "../schema";
 import { dependencyOrder, prerequisites } from "../validate/identity";
 import { validate } from "../validate";
 import { poolFor, poolsOf } from "../validate/network";
@@ -286,15 +286,14 @@ function sourceOf(ix: Index, m: Machine): Source {
     : { kind: "create", template: base.name, storage: s.storage, file: s.file };
 }
 
-/** Feature settings with defaults that depend on the machine resolved (e.g. vLLM's tensor parallel size). */
+/** Feature settings with their defaults, including those that depend on the machine (vLLM's tensor parallel size). */
 function featureSettings(f: FeatureName, eff: Effective): unknown {
   const v = eff.features[f];
-  if (f === "vllm" && eff.features.vllm) {
-    const vllm = eff.features.vllm;
-    return { ...vllm, tensorParallelSize: vllm.tensorParallelSize ?? Math.max(1, eff.gpus.length), servedModelName: vllm.servedModelName ?? vllm.model };
-  }
-  if (f === "nvidia") return { ...(typeof v === "object" ? v : {}), driverVersion: eff.node?.nvidia?.driverVersion };
-  return v === true ? {} : v;
+  const settings: Record<string, unknown> = { ...FEATURE_DEFAULTS[f], ...(typeof v === "object" ? v : {}) };
+  if (f === "vllm" && eff.features.vllm)
+    return { ...settings, tensorParallelSize: eff.features.vllm.tensorParallelSize ?? Math.max(1, eff.gpus.length), servedModelName: eff.features.vllm.servedModelName ?? eff.features.vllm.model };
+  if (f === "nvidia") return { ...settings, driverVersion: eff.node?.nvidia?.driverVersion };
+  return settings;
 }
 
 function secretNames(def: Definition): string[] {

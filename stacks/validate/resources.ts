@@ -43,8 +43,8 @@ export function checkResources(ix: Index): Problem[] {
         if (ct)
           out.push(error(`${vm.path}.gpus`, `GPU ${g} is passed through to VM '${vm.name}' and also used by container '${ct.name}'`, "a GPU given to a VM leaves the host; give the VM its own GPU"));
       }
-    const mem = guests.reduce((s, m) => s + (m.def.memory ?? 0), 0);
-    const cores = guests.reduce((s, m) => s + (m.def.cores ?? 0), 0);
+    const mem = guests.reduce((s, m) => s + (ix.effective(m).memory ?? 0), 0);
+    const cores = guests.reduce((s, m) => s + (ix.effective(m).cores ?? 0), 0);
     const path = `nodes[${ix.def.nodes.indexOf(n)}]`;
     if (n.memory !== undefined && mem > n.memory)
       out.push(warning(`${path}.memory`, `guests on '${n.name}' ask for ${mem} MiB of memory in total, the node has ${n.memory} MiB (overcommit ${(mem / n.memory).toFixed(2)}×)`, "fine if they don't all peak at once; otherwise lower some guests' memory"));

@@ -23,8 +23,8 @@ export function checkSecrets(def: Definition): Problem[] {
   const plain = (path: string, value: unknown, suggested: string) => {
     if (typeof value === "string") out.push(error(path, "plaintext secret in the definition (the value is not shown here)", secretFix(suggested)));
   };
-  const freeForm = (path: string, map: Record<string, unknown>) => {
-    for (const [k, v] of Object.entries(map))
+  const freeForm = (path: string, map: Record<string, unknown> | undefined) => {
+    for (const [k, v] of Object.entries(map ?? {}))
       if (looksSecret(k) && typeof v === "string" && v !== "")
         out.push(error(`${path}.${k}`, `'${k}' looks like a secret given in plaintext (the value is not shown here)`, "pass it through a feature field that takes { secret: name }, or a root-only file written by a script"));
   };
