@@ -1,35 +1,29 @@
 // `phoenix lab up|status|down` on a small definition shaped like stacks/dev.yaml (its own pool,
 // bridge and ports, so it cannot collide with a running demo): up builds the host, down leaves nothing.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parse } from "yaml";
 import { afterAll, expect, it } from "vitest";
 import { labDown, labStatus, labUp } from "../lab/lab";
 import { withSession } from "../provisioners/engine/ssh";
 import { ok, run } from "../lab/host/run";
 import { zfsReady } from "../lab/host/zfs";
 import { checkShape } from "../stacks/load";
+import { isolatedDevDefinition } from "./support/lab-definition";
 import { freePort } from "./support/sshd";
 
 const dir = mkdtempSync(join(tmpdir(), "phoenix-lab-"));
-const tag = Math.random().toString(36).slice(2, 7);
-const octet = Math.floor(Math.random() * 200) + 20;
+const iso = isolatedDevDefinition(dir);
+const { tag } = iso;
+const octet = Number(iso.net.split(".")[2]);
 afterAll(async () => {
   await labDown(join(dir, "state"));
   rmSync(dir, { recursive: true, force: true });
 }, 120_000);
 
 function definition() {
-  const d = parse(readFileSync(join(__dirname, "..", "stacks", "dev.yaml"), "utf8"));
-  d.nodes[0].zfs.pools = [{ name: `phxlab${tag}` }];
+  const d = structuredClone(iso.raw);
   d.nodes[0].zfs.datasets = [];
-  d.nodes[0].storage[0].path = join(dir, "vz");
-  d.nodes[0].storage[1].pool = `phxlab${tag}/lxc`;
-  d.network.bridges[0] = { name: `phxbr${tag}`, subnet: `10.253.${octet}.0/24`, gateway: `10.253.${octet}.1`, pools: [{ name: "g", range: `10.253.${octet}.100-10.253.${octet}.199` }] };
-  for (const m of [...d.templates, ...d.guests]) for (const n of m.network ?? []) n.bridge = `phxbr${tag}`;
-  d.templates[1].network[0].ip = `10.253.${octet}.91/24`;
-  d.guests[0].network[0].ip = `10.253.${octet}.10/24`;
   d.guests[1].mountPoints = [];
   const shaped = checkShape(d);
   expect(shaped.problems).toEqual([]);

@@ -6,10 +6,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildPlan } from "../stacks/plan/plan";
 import { loadDefinition } from "../stacks/validate";
-import { type TestProject, testProject } from "./support/pulumi-project";
-import { ROOT } from "./support/toolchain";
+import { type PulumiProject, pulumiProject } from "../lab/pulumi-project";
+import { ROOT } from "../lab/toolchain";
 
-let project: TestProject;
+let project: PulumiProject;
 let listener: Server;
 let connections = 0;
 
@@ -20,7 +20,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => listener.listen(0, "127.0.0.1", r));
   const port = (listener.address() as { port: number }).port;
-  project = await testProject({
+  project = await pulumiProject({
     stackName: "ai-host-preview",
     definitionFile: join(ROOT, "stacks", "ai-host.yaml"),
     edit: (t) => t.replace("https://10.0.0.13:8006/", `https://127.0.0.1:${port}/`).replace("host: 10.0.0.13", "host: 127.0.0.1"),

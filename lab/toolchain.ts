@@ -2,7 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 
-export const ROOT = join(__dirname, "..", "..");
+export const ROOT = join(__dirname, "..");
 
 let cached: Record<string, string> | undefined;
 

@@ -1,12 +1,13 @@
-// A throwaway Pulumi project directory whose program is this repository's index.ts, with a
-// file:// backend of its own, so tests never write stack files or state into the repository.
+// A Pulumi project directory outside the repository's tracked files whose program is this repository's
+// index.ts, with a file:// backend of its own: tests and the demo never write stack files or state
+// into tracked files.
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { ROOT, toolchainEnv } from "./toolchain";
 
-export interface TestProject {
+export interface PulumiProject {
   dir: string;
   stack: Stack;
   definition: string;
@@ -17,13 +18,16 @@ export interface TestProject {
  * Copies `definitionFile` into a temp project (optionally rewritten by `edit`) and selects a stack
  * named `stackName` with the given secret config values.
  */
-export async function testProject(opts: {
+export async function pulumiProject(opts: {
   stackName: string;
   definitionFile: string;
   edit?: (text: string) => string;
   secrets?: Record<string, string>;
-}): Promise<TestProject> {
-  const dir = mkdtempSync(join(tmpdir(), "phoenix-pulumi-"));
+  /** A directory to keep (the demo's); a fresh temp directory, removed by cleanup(), when unset. */
+  dir?: string;
+}): Promise<PulumiProject> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "phoenix-pulumi-"));
+  mkdirSync(dir, { recursive: true });
   const definition = join(dir, "definition.yaml");
   const text = readFileSync(opts.definitionFile, "utf8");
   writeFileSync(definition, opts.edit ? opts.edit(text) : text);
@@ -47,6 +51,8 @@ export async function testProject(opts: {
     dir,
     stack,
     definition,
-    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    cleanup: async () => {
+      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

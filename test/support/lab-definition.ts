@@ -1,0 +1,33 @@
+// stacks/dev.yaml with its own pool, bridge, addresses and storage path, so a test's lab cannot collide
+// with a running demo or another test.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
+
+export interface IsolatedDefinition {
+  raw: any;
+  tag: string;
+  pool: string;
+  bridge: string;
+  net: string;
+  text(): string;
+}
+
+export function isolatedDevDefinition(dir: string): IsolatedDefinition {
+  const tag = Math.random().toString(36).slice(2, 7);
+  const octet = Math.floor(Math.random() * 200) + 20;
+  const net = `10.253.${octet}`;
+  const pool = `phxlab${tag}`;
+  const bridge = `phxbr${tag}`;
+  const d = parse(readFileSync(join(__dirname, "..", "..", "stacks", "dev.yaml"), "utf8"));
+  d.nodes[0].zfs.pools = [{ name: pool }];
+  d.nodes[0].zfs.datasets = d.nodes[0].zfs.datasets.map((x: any) => ({ ...x, name: x.name.replace(/^tank\//, `${pool}/`) }));
+  d.nodes[0].storage[0].path = join(dir, "vz");
+  d.nodes[0].storage[1].pool = `${pool}/lxc-disks`;
+  d.network.bridges[0] = { name: bridge, subnet: `${net}.0/24`, gateway: `${net}.1`, pools: [{ name: "g", range: `${net}.100-${net}.199` }] };
+  for (const m of [...d.templates, ...d.guests]) for (const n of m.network ?? []) n.bridge = bridge;
+  d.templates[1].network[0].ip = `${net}.91/24`;
+  d.guests[0].network[0].ip = `${net}.10/24`;
+  for (const g of d.guests) for (const mp of g.mountPoints ?? []) mp.dataset = mp.dataset.replace(/^tank\//, `${pool}/`);
+  return { raw: d, tag, pool, bridge, net, text: () => stringify(d) };
+}
