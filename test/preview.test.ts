@@ -49,3 +49,29 @@ it("previews every resource of the plan as a create, without contacting any serv
   expect(Object.keys(result.changeSummary)).toEqual(["create"]);
   expect(connections).toBe(0);
 }, 10 * 60 * 1000);
+
+it("stops before touching anything when the definition is invalid (up), naming the field and the fix", async () => {
+  const bad = await pulumiProject({
+    stackName: "invalid-preview",
+    definitionFile: join(ROOT, "stacks", "ai-host.yaml"),
+    edit: (t) => t.replace("https://10.0.0.13:8006/", "https://127.0.0.1:1/").replace("host: 10.0.0.13", "host: 127.0.0.1").replace("vmid: 211", "vmid: 210"),
+    secrets: { proxmoxApiToken: "root@pam!phoenix=00000000-0000-0000-0000-000000000000", nodeSshKey: "k", hfToken: "h", portainerAdminPassword: "p" },
+  });
+  try {
+    // `up`, not preview: the state afterwards proves that nothing was created.
+    const err = await bad.stack.up().then(
+      () => undefined,
+      (e: Error) => e.message,
+    );
+    expect(err).toContain("is invalid; nothing was touched");
+    expect(err).toContain("error: guests[2].vmid: vmid 210 is already used by guests[1] (vllm-gpu0)");
+    expect(err).toContain("fix: give each guest and template its own vmid");
+    expect(err).not.toMatch(/\n\s+at .*\.ts:\d+/);
+    const state = await bad.stack.exportStack();
+    const types = ((state.deployment as { resources?: { type: string }[] }).resources ?? []).map((r) => r.type);
+    expect(types.filter((t) => t !== "pulumi:pulumi:Stack")).toEqual([]);
+  } finally {
+    await bad.cleanup();
+  }
+}, 10 * 60 * 1000);
+
