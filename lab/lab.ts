@@ -115,12 +115,12 @@ export async function labDown(stateDir = defaultStateDir(), log: (s: string) => 
 export const PCT_PATH = "/usr/local/sbin/pct";
 const PCT_MARK = "# phoenix-lab pct";
 
-function installPct(stateDir: string): void {
+export function installPct(stateDir: string): void {
   const cli = join(__dirname, "..", "scripts", "phoenix.cjs");
   writeFileSync(PCT_PATH, `#!/bin/sh\n${PCT_MARK}\nPHOENIX_LAB_DIR='${stateDir}' exec '${process.execPath}' '${cli}' lab pct "$@"\n`, { mode: 0o755 });
 }
 
-function removePct(): void {
+export function removePct(): void {
   if (existsSync(PCT_PATH) && readFileSync(PCT_PATH, "utf8").includes(PCT_MARK)) rmSync(PCT_PATH);
 }
 

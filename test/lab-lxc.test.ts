@@ -13,6 +13,10 @@ import { ensureBridge, removeBridge } from "../lab/host/bridge";
 import { type ContainerSpec, Lxc, lxcConfig } from "../lab/host/lxc";
 import { run } from "../lab/host/run";
 import { confPath, pct } from "../lab/node/pct";
+import { installPct, removePct } from "../lab/lab";
+import { ensureNodeSshd, stopNodeSshd } from "../lab/host/sshd";
+import { runScript } from "../provisioners/engine/run-script";
+import { freePort } from "./support/sshd";
 import { destroyDataset, destroyPool, ensurePool, ensureZfsDaemon, stopZfsDaemon, zfsReady } from "../lab/host/zfs";
 
 const ROOT = join(__dirname, "..");
@@ -39,6 +43,8 @@ beforeAll(async () => {
 }, 15 * 60_000);
 
 afterAll(async () => {
+  await stopNodeSshd(join(dir, "state", "ssh"));
+  removePct();
   for (const v of lxc?.list() ?? []) lxc.remove(v);
   await stopAptProxy(join(dir, "state"));
   await destroyDataset(`${pool}/subvol-301-disk-0`);
@@ -99,6 +105,15 @@ it("boots a container from the base template on ZFS, reachable over SSH at its o
   expect(await pct(["config", "300"], ctx)).toBe(0);
   expect(said).toEqual(["status: running", "arch: amd64", "hostname: ct300", "rootfs: tank-lxc:subvol-300-disk-0,size=1G"]);
   expect(await pct(["frobnicate", "300"], ctx)).toBe(255);
+
+  // The engine's in-container transport: SSH to the node, then `pct exec` into the guest; secrets ride stdin.
+  const port = await freePort();
+  const node = await ensureNodeSshd({ port, dir: join(dir, "state", "ssh") });
+  installPct(join(dir, "state"));
+  const inside = await withSession({ host: "127.0.0.1", port, privateKey: node.clientKey, hostKey: node.hostKey }, (s) =>
+    runScript(s, 'hostname; [ "$TOKEN" = s3cret-value ] && echo token-ok; cat /proc/1/comm', { inContainer: 300, secretsEnv: { TOKEN: "s3cret-value" } }),
+  );
+  expect(inside.stdout.trim().split("\n")).toEqual(["ct300", "token-ok", "systemd"]);
   expect(await pct(["template", "300"], ctx)).toBe(0);
   expect(lxc.state(300)).toBe("stopped");
   expect(run("zfs", ["list", "-H", "-o", "name", "-t", "snapshot", "-r", `${pool}/subvol-300-disk-0`]).stdout.trim()).toBe(`${pool}/subvol-300-disk-0@__base__`);

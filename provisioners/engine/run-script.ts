@@ -18,10 +18,21 @@ export interface RunScriptOptions {
   title?: string;
   /** Return a non-zero exit status instead of throwing. */
   allowFailure?: boolean;
+  /**
+   * Run inside this LXC container of the session's host (a Proxmox node) through `pct exec`, as the original
+   * system does: the guest needs no sshd or network. Stdin, and so the secrets, pass through unchanged.
+   */
+  inContainer?: number;
 }
 
 /** The fixed remote command: everything else, script included, comes on stdin. */
 export const SCRIPT_COMMAND = "bash -s";
+
+export function scriptCommand(inContainer?: number): string {
+  if (inContainer === undefined) return SCRIPT_COMMAND;
+  if (!Number.isInteger(inContainer) || inContainer < 100) throw new Error(`not a container id: ${inContainer}`);
+  return `pct exec ${inContainer} -- ${SCRIPT_COMMAND}`;
+}
 
 export class ScriptError extends EngineError {
   constructor(
@@ -63,12 +74,12 @@ export async function runScript(session: Session, script: string, opts: RunScrip
   const log = opts.log ?? openRunLog(undefined);
   log.addSecrets(Object.values(secrets));
   const title = opts.title ?? "script";
-  const where = `${session.connection.user}@${session.address}`;
+  const where = `${opts.inContainer !== undefined ? `CT ${opts.inContainer} via ` : ""}${session.connection.user}@${session.address}`;
   const stdin = buildScriptStdin(script, opts.env ?? {}, secrets);
   const started = Date.now();
   log.note(`==== ${new Date(started).toISOString()} ${title} on ${session.label ? `${session.label} ` : ""}${where} ====`);
   const mark = log.mark();
-  const res = await session.exec(SCRIPT_COMMAND, {
+  const res = await session.exec(scriptCommand(opts.inContainer), {
     stdin,
     onStdout: (t) => log.write("stdout", t),
     onStderr: (t) => log.write("stderr", t),
