@@ -1,0 +1,146 @@
+// What the lab API needs from the machinery behind it. The API does everything Proxmox decides —
+// parameter checks, config encodings and defaults, volume names, locks, tasks, permissions — and asks a
+// LabBackend to keep configs, hold volumes and run guests. The in-memory backend (memory-backend.ts)
+// serves tests and QEMU VMs (API objects without a guest); a real backend maps the same calls onto
+// LXC containers on ZFS (configs as <stateDir>/pve/lxc/<vmid>.conf via printConfigFile, volumes as
+// datasets, clones as `zfs clone …@__base__`).
+import type { ConfigFile, PveConfig } from "./pve-config";
+import type { TaskLog } from "./tasks";
+
+export type GuestType = "lxc" | "qemu";
+
+export interface StorageInfo {
+  /** Storage id, e.g. local, tank-lxc. */
+  id: string;
+  /** Proxmox storage type: dir, zfspool, lvmthin, … (decides volume names). */
+  type: string;
+  /** Content types it holds: rootdir, images, vztmpl, iso, import, snippets, backup. */
+  content: string[];
+  /** dir storages: the directory. */
+  path?: string;
+  /** zfspool storages: the dataset volumes live under. */
+  pool?: string;
+  shared?: boolean;
+  /** Bytes. */
+  total: number;
+  used: number;
+  avail: number;
+}
+
+export interface VolumeInfo {
+  /** storage:volname, e.g. tank-lxc:subvol-200-disk-0, local:vztmpl/debian-12.tar.zst */
+  volid: string;
+  content: string;
+  /** raw, subvol, qcow2, iso, tzst, … */
+  format: string;
+  /** Bytes. */
+  size: number;
+  used?: number;
+  vmid?: number;
+  /** Base volume a linked clone depends on. */
+  parent?: string;
+  ctime?: number;
+}
+
+export interface UrlMetadata {
+  filename?: string;
+  size?: number;
+  mimetype?: string;
+}
+
+export interface DownloadRequest {
+  storage: string;
+  /** iso, vztmpl or import */
+  content: string;
+  filename: string;
+  url: string;
+  checksum?: string;
+  checksumAlgorithm?: string;
+  compression?: string;
+  verifyCertificates: boolean;
+}
+
+export interface NewVolume {
+  volid: string;
+  vmid: number;
+  /** Bytes. */
+  size: number;
+  content: "rootdir" | "images";
+  format: string;
+}
+
+export interface GuestRuntime {
+  status: "running" | "stopped";
+  /** Seconds since start. */
+  uptime?: number;
+  pid?: number;
+  /** Bytes in use. */
+  mem?: number;
+  /** Fraction of the CPUs in use. */
+  cpu?: number;
+}
+
+export interface GuestAddress {
+  address: string;
+  prefix: number;
+  family: "inet" | "inet6";
+}
+
+export interface GuestInterface {
+  name: string;
+  hwaddr: string;
+  addresses: GuestAddress[];
+}
+
+export interface ContainerSetup {
+  vmid: number;
+  /** The final config, volumes allocated (rootfs and mpN volids filled in). */
+  config: PveConfig;
+  /** Volume id of the OS template archive, e.g. local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst */
+  ostemplate: string;
+  /** Root password to set inside (never stored in the config). */
+  password?: string;
+  /** authorized_keys for root, newline-separated (never stored in the config). */
+  sshPublicKeys?: string;
+}
+
+export interface LabBackend {
+  // --- configs: the /etc/pve/{lxc,qemu-server}/<vmid>.conf tree
+  listGuests(): Promise<{ vmid: number; type: GuestType }[]>;
+  readConfig(type: GuestType, vmid: number): Promise<ConfigFile | undefined>;
+  /** Creates or replaces a guest's config. */
+  writeConfig(type: GuestType, vmid: number, file: ConfigFile): Promise<void>;
+  deleteConfig(type: GuestType, vmid: number): Promise<void>;
+
+  // --- storage
+  listStorage(): Promise<StorageInfo[]>;
+  listContent(storage: string): Promise<VolumeInfo[]>;
+  /** Removes a file or volume (DELETE …/storage/{storage}/content/{volume}). */
+  deleteContent(volid: string): Promise<void>;
+  queryUrl(url: string, verifyCertificates: boolean): Promise<UrlMetadata>;
+  /** Fetches a URL onto a storage (iso/vztmpl/import), checking the checksum when given. */
+  downloadUrl(req: DownloadRequest, log: TaskLog): Promise<void>;
+
+  // --- guest volumes (names are chosen by the API, as Proxmox's storage plugins do)
+  createVolume(vol: NewVolume, log: TaskLog): Promise<void>;
+  /** Full copy or linked clone (of a base volume) under a new name. */
+  cloneVolume(req: { source: string; target: string; vmid: number; linked: boolean }, log: TaskLog): Promise<void>;
+  /** Turns a guest volume into a template's base volume under its new name (subvol-… → basevol-…). */
+  makeBaseVolume(req: { volid: string; base: string }, log: TaskLog): Promise<void>;
+  /** Grows a volume to `size` bytes. */
+  resizeVolume(volid: string, size: number, log: TaskLog): Promise<void>;
+  destroyVolume(volid: string, log: TaskLog): Promise<void>;
+
+  // --- guests
+  /** Fills a freshly allocated container rootfs from its OS template and applies password/keys. */
+  setupContainer(setup: ContainerSetup, log: TaskLog): Promise<void>;
+  startGuest(type: GuestType, vmid: number, config: PveConfig, log: TaskLog): Promise<void>;
+  /** Immediate stop. */
+  stopGuest(type: GuestType, vmid: number, log: TaskLog): Promise<void>;
+  /** Clean shutdown; after `timeout` seconds a hard stop when `forceStop`, else an error. */
+  shutdownGuest(type: GuestType, vmid: number, opts: { timeout: number; forceStop: boolean }, log: TaskLog): Promise<void>;
+  rebootGuest(type: GuestType, vmid: number, config: PveConfig, log: TaskLog): Promise<void>;
+  runtime(type: GuestType, vmid: number): Promise<GuestRuntime>;
+  /** Interfaces as the guest sees them (LXC: the container's; QEMU: what its guest agent reports). */
+  interfaces(type: GuestType, vmid: number, config: PveConfig): Promise<GuestInterface[]>;
+}

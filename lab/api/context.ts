@@ -1,0 +1,68 @@
+// State and helpers the route modules share: the node's name, the backend, running tasks, guest locks,
+// and Proxmox's standard failures (missing config, locked guest, vmid in use, unknown node).
+import { randomBytes } from "node:crypto";
+import type { Identity } from "./auth";
+import type { GuestType, LabBackend } from "./backend";
+import { fail } from "./errors";
+import type { ConfigFile } from "./pve-config";
+import type { TaskLog, TaskManager } from "./tasks";
+
+export interface ApiContext {
+  node: string;
+  backend: LabBackend;
+  tasks: TaskManager;
+  /** vmid → lock name (create, clone, disk, …) while a task holds it; shown by status/current and config. */
+  locks: Map<number, string>;
+  /** Prefix of generated MAC addresses (Proxmox's default OUI). */
+  macPrefix: string;
+  version: { version: string; release: string; repoid: string };
+}
+
+export const LABEL: Record<GuestType, string> = { lxc: "CT", qemu: "VM" };
+const DIR: Record<GuestType, string> = { lxc: "lxc", qemu: "qemu-server" };
+
+export function requireNode(ctx: ApiContext, node: string): void {
+  if (node !== ctx.node) throw fail(`hostname lookup '${node}' failed - failed to get address info for: ${node}: Name or service not known`);
+}
+
+export function configPath(ctx: ApiContext, type: GuestType, vmid: number): string {
+  return `nodes/${ctx.node}/${DIR[type]}/${vmid}.conf`;
+}
+
+/** The config of a guest of this type; Proxmox's "does not exist" failure otherwise. */
+export async function loadConfig(ctx: ApiContext, type: GuestType, vmid: number): Promise<ConfigFile> {
+  const file = await ctx.backend.readConfig(type, vmid);
+  if (!file) throw fail(`Configuration file '${configPath(ctx, type, vmid)}' does not exist`);
+  return file;
+}
+
+export function checkLock(ctx: ApiContext, type: GuestType, vmid: number): void {
+  const lock = ctx.locks.get(vmid);
+  if (lock) throw fail(`${type === "lxc" ? "CT" : "VM"} is locked (${lock})`);
+}
+
+/** A vmid is free when no guest of either type has it. */
+export async function checkVmidUnused(ctx: ApiContext, vmid: number): Promise<void> {
+  const existing = (await ctx.backend.listGuests()).find((g) => g.vmid === vmid);
+  if (existing || ctx.locks.has(vmid)) throw fail(`${existing ? LABEL[existing.type] : "CT"} ${vmid} already exists on node '${ctx.node}'`);
+}
+
+/** Runs a task holding a guest's lock; the lock goes away when the work ends, however it ends. */
+export function lockedTask(ctx: ApiContext, identity: Identity, type: string, vmid: number, lock: string | undefined, work: (log: TaskLog) => Promise<void>): string {
+  // checks before this point awaited; another request may have taken the guest meanwhile
+  const held = ctx.locks.get(vmid);
+  if (lock && held) throw fail(`can't lock guest ${vmid} - it is locked (${held})`);
+  if (lock) ctx.locks.set(vmid, lock);
+  return ctx.tasks.start(type, String(vmid), identity.authid, async (log) => {
+    try {
+      await work(log);
+    } finally {
+      if (lock && ctx.locks.get(vmid) === lock) ctx.locks.delete(vmid);
+    }
+  });
+}
+
+export function randomMac(prefix: string): string {
+  const bytes = [...randomBytes(3)].map((b) => b.toString(16).toUpperCase().padStart(2, "0"));
+  return `${prefix}:${bytes.join(":")}`;
+}

@@ -1,0 +1,36 @@
+// Errors the way Proxmox's API server reports them: an HTTP status whose reason phrase is the message's
+// first line, and a JSON body {"data": null, "message": "...\n"} (plus "errors" for parameter problems).
+import type { Errors } from "./schema";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly errors?: Errors,
+  ) {
+    super(message);
+  }
+}
+
+/** 400 Parameter verification failed, with one message per parameter. */
+export function paramError(errors: Errors): ApiError {
+  return new ApiError(400, "Parameter verification failed.", errors);
+}
+
+/** What a Perl `die "...\n"` in a handler becomes: 500 with the text as reason. */
+export function fail(message: string): ApiError {
+  return new ApiError(500, message);
+}
+
+/** PVE::Exception raise_perm_exc: 403 "Permission check failed (...)". */
+export function permissionDenied(what: string): ApiError {
+  return new ApiError(403, `Permission check failed (${what})`);
+}
+
+export function notImplemented(method: string, path: string): ApiError {
+  return new ApiError(501, `Method '${method} ${path}' not implemented`);
+}
+
+export function isApiError(e: unknown): e is ApiError {
+  return e instanceof ApiError;
+}

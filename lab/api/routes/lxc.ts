@@ -1,0 +1,389 @@
+// /nodes/{node}/lxc: create from an OS template, clone, config read/update, resize, start/stop/
+// shutdown/reboot, status, interfaces, convert to template, destroy — with Proxmox's checks, stored
+// encodings, locks and worker tasks. The backend keeps configs and volumes and runs containers.
+import type { Identity } from "../auth";
+import { type ApiContext, checkLock, checkVmidUnused, loadConfig, lockedTask, randomMac, requireNode } from "../context";
+import { fail, paramError } from "../errors";
+import { LXC_CLONE, LXC_CREATE, LXC_NUMBERED, LXC_RESIZE, LXC_UPDATE, NODE, VMID, jsonValue, lxcOption } from "../lxc-schema";
+import { freeIndex, isMountKey, mountKind, ownedVolumes, parseMountPoint, printMountPoint, storedValue } from "../lxc-config";
+import { checkContainerConfigPermissions } from "../permissions";
+import { type ConfigFile, type PveConfig, configDigest, parseSize, splitList } from "../pve-config";
+import type { Route } from "../router";
+import { allocateVolume, cloneVolume, findVolume, getStorage, makeBase, supportsLinkedClone } from "../storage-ops";
+import type { TaskLog } from "../tasks";
+import { parseNewVolumeSpec, parseVolid } from "../volumes";
+
+const BASE = { node: NODE, vmid: VMID };
+const bool = { type: "boolean", optional: true } as const;
+const CREATE_ONLY = new Set(["node", "vmid", "ostemplate", "password", "ssh-public-keys", "storage", "pool", "force", "restore", "unique", "start", "ignore-unpack-errors", "bwlimit"]);
+
+function isTemplate(config: PveConfig): boolean {
+  return config.template === "1";
+}
+
+export function configJson(ctx: ApiContext, vmid: number, file: ConfigFile): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(file.config)) out[k] = jsonValue(lxcOption(k), v);
+  const lock = ctx.locks.get(vmid);
+  if (lock) out.lock = lock;
+  if (file.lxc.length) out.lxc = file.lxc;
+  out.digest = configDigest(file);
+  return out;
+}
+
+async function isRunning(ctx: ApiContext, vmid: number): Promise<boolean> {
+  return (await ctx.backend.runtime("lxc", vmid)).status === "running";
+}
+
+/** Options to set, normalized; mount points that ask for a new volume (`storage:size`) are allocated by `allocate`. */
+function normalizeOptions(ctx: ApiContext, params: Record<string, string>): PveConfig {
+  const out: PveConfig = {};
+  for (const [k, v] of Object.entries(params)) {
+    if (CREATE_ONLY.has(k) || k === "delete" || k === "revert" || k === "digest") continue;
+    out[k] = storedValue(k, v, () => randomMac(ctx.macPrefix));
+  }
+  return out;
+}
+
+/** Allocates `storage:size` mount points and prints every mount point in Proxmox's form. */
+async function allocateMounts(ctx: ApiContext, vmid: number, conf: PveConfig, keys: string[], log: TaskLog, allocated: string[]): Promise<void> {
+  for (const key of keys) {
+    const mp = parseMountPoint(key, conf[key]!);
+    const spec = parseNewVolumeSpec(mp.volume!);
+    if (spec) {
+      const volid = await allocateVolume(ctx, spec.storage, vmid, "rootdir", spec.bytes, log);
+      allocated.push(volid);
+      mp.volume = volid;
+      mp.size = String(spec.bytes);
+    } else if (mountKind(mp.volume!) === "volume") {
+      const vol = await findVolume(ctx, mp.volume!);
+      if (!vol) throw fail(`volume '${mp.volume}' does not exist`);
+      if (mp.size === undefined) mp.size = String(vol.size);
+    }
+    conf[key] = printMountPoint(key, mp);
+  }
+}
+
+function guestName(config: PveConfig, vmid: number): string {
+  return config.hostname ?? `CT${vmid}`;
+}
+
+async function listContainers(ctx: ApiContext): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (const g of await ctx.backend.listGuests()) {
+    if (g.type !== "lxc") continue;
+    const file = await ctx.backend.readConfig("lxc", g.vmid);
+    if (!file) continue;
+    out.push(await statusJson(ctx, g.vmid, file.config));
+  }
+  return out;
+}
+
+async function statusJson(ctx: ApiContext, vmid: number, config: PveConfig): Promise<Record<string, unknown>> {
+  const rt = await ctx.backend.runtime("lxc", vmid);
+  const rootfs = config.rootfs ? parseMountPoint("rootfs", config.rootfs) : {};
+  const mib = 1024 * 1024;
+  const out: Record<string, unknown> = {
+    vmid,
+    name: guestName(config, vmid),
+    status: rt.status,
+    type: "lxc",
+    uptime: rt.status === "running" ? (rt.uptime ?? 0) : 0,
+    cpus: Number(config.cores ?? 1),
+    cpu: rt.cpu ?? 0,
+    maxmem: Number(config.memory ?? 512) * mib,
+    mem: rt.mem ?? 0,
+    maxswap: Number(config.swap ?? 512) * mib,
+    swap: 0,
+    maxdisk: Number(rootfs.size ?? 0),
+    disk: 0,
+    netin: 0,
+    netout: 0,
+    diskread: 0,
+    diskwrite: 0,
+    ha: { managed: 0 },
+  };
+  if (rt.pid !== undefined) out.pid = rt.pid;
+  const lock = ctx.locks.get(vmid);
+  if (lock) out.lock = lock;
+  if (config.tags) out.tags = config.tags;
+  if (isTemplate(config)) out.template = 1;
+  return out;
+}
+
+function vmidOf(params: Record<string, string>): number {
+  return Number(params.vmid);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function create(ctx: ApiContext, identity: Identity, params: Record<string, string>): Promise<string> {
+  const vmid = vmidOf(params);
+  const storage = params.storage ?? "local";
+  const options = normalizeOptions(ctx, params);
+  options.rootfs ??= `${storage}:4`;
+  const unprivileged = options.unprivileged === "1";
+  checkContainerConfigPermissions(identity, undefined, options, [], unprivileged);
+  const ostemplate = params.ostemplate!;
+  if (!ostemplate.startsWith("/")) {
+    const v = parseVolid(ostemplate);
+    if (!v) throw paramError({ ostemplate: `unable to parse volume ID '${ostemplate}'` });
+    await getStorage(ctx, v.storage, "vztmpl");
+  }
+  await checkVmidUnused(ctx, vmid);
+  return lockedTask(ctx, identity, "vzcreate", vmid, "create", async (log) => {
+    const allocated: string[] = [];
+    try {
+      if (!(await findVolume(ctx, ostemplate))) throw new Error(`can't find file '${ostemplate}'`);
+      const conf: PveConfig = { ...options };
+      conf.arch ??= "amd64";
+      conf.ostype ??= /debian/.test(ostemplate) ? "debian" : /ubuntu/.test(ostemplate) ? "ubuntu" : /alpine/.test(ostemplate) ? "alpine" : "unmanaged";
+      conf.hostname ??= `CT${vmid}`;
+      conf.memory ??= "512";
+      conf.swap ??= "512";
+      const mounts = Object.keys(conf).filter(isMountKey).sort((a, b) => (a === "rootfs" ? -1 : b === "rootfs" ? 1 : a.localeCompare(b, "en", { numeric: true })));
+      await allocateMounts(ctx, vmid, conf, mounts, log, allocated);
+      log(`extracting archive '${ostemplate}'`);
+      await ctx.backend.setupContainer(
+        { vmid, config: conf, ostemplate, ...(params.password ? { password: params.password } : {}), ...(params["ssh-public-keys"] ? { sshPublicKeys: params["ssh-public-keys"] } : {}) },
+        log,
+      );
+      await ctx.backend.writeConfig("lxc", vmid, { config: conf, lxc: [], sections: {} });
+    } catch (e) {
+      for (const volid of allocated) await ctx.backend.destroyVolume(volid, log).catch(() => {});
+      await ctx.backend.deleteConfig("lxc", vmid).catch(() => {});
+      throw e;
+    }
+    if (params.start === "1") {
+      log(`starting CT ${vmid}`);
+      await ctx.backend.startGuest("lxc", vmid, (await loadConfig(ctx, "lxc", vmid)).config, log);
+    }
+  });
+}
+
+async function update(ctx: ApiContext, identity: Identity, params: Record<string, string>): Promise<null> {
+  const vmid = vmidOf(params);
+  const deletes = splitList(params.delete);
+  const reverts = splitList(params.revert);
+  const options = normalizeOptions(ctx, params);
+  if (!Object.keys(options).length && !deletes.length && !reverts.length) throw fail("no options specified");
+  for (const opt of deletes) {
+    if (options[opt] !== undefined) throw paramError({ delete: `you can't use '-${opt}' and -delete ${opt}' at the same time` });
+    if (reverts.includes(opt)) throw paramError({ delete: `you can't use '-delete ${opt}' and '-revert ${opt}' at the same time` });
+  }
+  for (const opt of reverts) if (!lxcOption(opt)) throw paramError({ revert: `unknown option '${opt}'` });
+  const file = await loadConfig(ctx, "lxc", vmid);
+  checkLock(ctx, "lxc", vmid);
+  if (params.digest && params.digest !== configDigest(file)) throw fail("detected modified configuration - file changed by other user? Try again.");
+  const conf = file.config;
+  checkContainerConfigPermissions(identity, conf, options, deletes, conf.unprivileged === "1");
+  if (options.unprivileged !== undefined && options.unprivileged !== (conf.unprivileged ?? "0")) throw fail("unable to modify read-only option: 'unprivileged'");
+  for (const opt of deletes) {
+    if (opt === "hostname" || opt === "memory" || opt === "rootfs") throw fail(`unable to delete required option '${opt}'`);
+    if (conf.protection === "1" && /^mp\d+$/.test(opt)) throw fail(`can't remove CT ${vmid} drive '${opt}' - protection mode enabled`);
+    const old = conf[opt];
+    delete conf[opt];
+    if (old !== undefined && /^mp\d+$/.test(opt)) {
+      const volume = parseMountPoint(opt, old).volume!;
+      if (mountKind(volume) === "volume") conf[`unused${freeIndex(conf, "unused")}`] = volume;
+    }
+  }
+  const mountKeys = Object.keys(options).filter(isMountKey);
+  for (const key of mountKeys) {
+    const next = parseMountPoint(key, options[key]!);
+    const old = conf[key] ? parseMountPoint(key, conf[key]!) : undefined;
+    if (key === "rootfs" && old && next.volume !== old.volume && !parseNewVolumeSpec(next.volume!)) throw fail(`unable to change rootfs volume (use 'pct move-volume')`);
+    // an unchanged volume keeps its recorded size unless a new one is given
+    if (old && next.volume === old.volume && next.size === undefined && old.size !== undefined) next.size = old.size;
+    options[key] = printMountPoint(key, next);
+  }
+  Object.assign(conf, Object.fromEntries(Object.entries(options).filter(([k]) => !isMountKey(k))));
+  const allocated: string[] = [];
+  for (const key of mountKeys) conf[key] = options[key]!;
+  await allocateMounts(ctx, vmid, conf, mountKeys, () => {}, allocated);
+  await ctx.backend.writeConfig("lxc", vmid, file);
+  return null;
+}
+
+async function destroy(ctx: ApiContext, identity: Identity, params: Record<string, string>): Promise<string> {
+  const vmid = vmidOf(params);
+  const file = await loadConfig(ctx, "lxc", vmid);
+  checkLock(ctx, "lxc", vmid);
+  if (file.config.protection === "1") throw fail(`can't remove CT ${vmid} - protection mode enabled`);
+  if (await isRunning(ctx, vmid)) throw fail(`unable to destroy CT ${vmid} - container is running`);
+  return lockedTask(ctx, identity, "vzdestroy", vmid, "destroyed", async (log) => {
+    for (const { volid } of ownedVolumes(file.config)) {
+      log(`destroying volume ${volid}`);
+      await ctx.backend.destroyVolume(volid, log);
+    }
+    await ctx.backend.deleteConfig("lxc", vmid);
+  });
+}
+
+async function clone(ctx: ApiContext, identity: Identity, params: Record<string, string>): Promise<string> {
+  const vmid = vmidOf(params);
+  const newid = Number(params.newid);
+  if (params.target && params.target !== ctx.node) throw fail(`Target node '${params.target}' does not exist`);
+  const file = await loadConfig(ctx, "lxc", vmid);
+  const source = file.config;
+  const full = params.full !== undefined ? params.full === "1" : !isTemplate(source);
+  if (!full && params.storage) throw paramError({ storage: "parameter 'storage' not allowed for linked clones" });
+  if (params.snapname) throw fail(`snapshot '${params.snapname}' does not exist`);
+  checkLock(ctx, "lxc", vmid);
+  await checkVmidUnused(ctx, newid);
+  const volumes = ownedVolumes(source).filter((v) => isMountKey(v.key));
+  if (!full) for (const v of volumes) if (!(await supportsLinkedClone(ctx, v.volid))) throw fail(`Linked clone feature for '${v.volid}' is not available`);
+  if (full && params.storage) await getStorage(ctx, params.storage, "rootdir");
+  return lockedTask(ctx, identity, "vzclone", newid, "create", async (log) => {
+    const conf: PveConfig = {};
+    for (const [k, v] of Object.entries(source)) if (k !== "template" && k !== "lock" && k !== "parent" && !/^unused\d+$/.test(k)) conf[k] = v;
+    for (const k of Object.keys(conf)) if (/^net\d+$/.test(k)) conf[k] = storedValue(k, conf[k]!.replace(/(^|,)hwaddr=[^,]*/, ""), () => randomMac(ctx.macPrefix));
+    if (params.hostname) conf.hostname = params.hostname;
+    if (params.description) conf.description = storedValue("description", params.description, () => "");
+    const created: string[] = [];
+    try {
+      for (const { key, volid } of volumes) {
+        const mp = parseMountPoint(key, conf[key]!);
+        mp.volume = await cloneVolume(ctx, volid, newid, "rootdir", { linked: !full, ...(params.storage ? { targetStorage: params.storage } : {}) }, log);
+        created.push(mp.volume);
+        conf[key] = printMountPoint(key, mp);
+      }
+      await ctx.backend.writeConfig("lxc", newid, { config: conf, lxc: [...file.lxc], sections: {} });
+    } catch (e) {
+      for (const v of created) await ctx.backend.destroyVolume(v, log).catch(() => {});
+      throw e;
+    }
+  });
+}
+
+async function resize(ctx: ApiContext, identity: Identity, params: Record<string, string>): Promise<string | null> {
+  const vmid = vmidOf(params);
+  const file = await loadConfig(ctx, "lxc", vmid);
+  checkLock(ctx, "lxc", vmid);
+  const disk = params.disk!;
+  if (!file.config[disk]) throw fail(`unable to parse config entry '${disk}'`);
+  const mp = parseMountPoint(disk, file.config[disk]!);
+  if (mountKind(mp.volume!) !== "volume") throw fail(`you can't resize a ${mountKind(mp.volume!)} mount point`);
+  const vol = await findVolume(ctx, mp.volume!);
+  if (!vol) throw fail(`volume '${mp.volume}' does not exist`);
+  const ext = params.size!.startsWith("+");
+  const delta = parseSize(params.size!.replace(/^\+/, ""))!;
+  const newSize = ext ? vol.size + delta : delta;
+  if (newSize < vol.size) throw fail("unable to shrink disk size");
+  if (newSize === vol.size) return null;
+  return lockedTask(ctx, identity, "resize", vmid, "disk", async (log) => {
+    log(`resizing ${disk} (${mp.volume}) to ${newSize} bytes`);
+    await ctx.backend.resizeVolume(mp.volume!, newSize, log);
+    const current = await loadConfig(ctx, "lxc", vmid);
+    const now = parseMountPoint(disk, current.config[disk]!);
+    now.size = String(newSize);
+    current.config[disk] = printMountPoint(disk, now);
+    await ctx.backend.writeConfig("lxc", vmid, current);
+  });
+}
+
+async function template(ctx: ApiContext, identity: Identity, params: Record<string, string>): Promise<null> {
+  const vmid = vmidOf(params);
+  const file = await loadConfig(ctx, "lxc", vmid);
+  checkLock(ctx, "lxc", vmid);
+  if (Object.keys(file.sections).some((s) => s !== "pending")) throw fail("unable to create template, because CT contains snapshots");
+  if (isTemplate(file.config)) throw fail("you can't convert a template to a template");
+  if (await isRunning(ctx, vmid)) throw fail("you can't convert a CT to template if the CT is running");
+  // Proxmox forks the worker but answers null, not its UPID
+  lockedTask(ctx, identity, "vztemplate", vmid, "disk", async (log) => {
+    const current = await loadConfig(ctx, "lxc", vmid);
+    for (const { key, volid } of ownedVolumes(current.config).filter((v) => isMountKey(v.key))) {
+      const mp = parseMountPoint(key, current.config[key]!);
+      mp.volume = await makeBase(ctx, volid, log);
+      current.config[key] = printMountPoint(key, mp);
+    }
+    current.config.template = "1";
+    await ctx.backend.writeConfig("lxc", vmid, current);
+  });
+  return null;
+}
+
+async function power(ctx: ApiContext, identity: Identity, action: "start" | "stop" | "shutdown" | "reboot", params: Record<string, string>): Promise<string> {
+  const vmid = vmidOf(params);
+  const file = await loadConfig(ctx, "lxc", vmid);
+  if (params.skiplock !== "1") checkLock(ctx, "lxc", vmid);
+  const running = await isRunning(ctx, vmid);
+  if (action === "start") {
+    if (isTemplate(file.config)) throw fail("you can't start a CT if it's a template");
+    if (running) throw fail(`CT ${vmid} already running`);
+  } else if (!running) throw fail(`CT ${vmid} not running`);
+  const b = ctx.backend;
+  const work: Record<typeof action, (log: TaskLog) => Promise<void>> = {
+    start: (log) => b.startGuest("lxc", vmid, file.config, log),
+    stop: (log) => b.stopGuest("lxc", vmid, log),
+    shutdown: (log) => b.shutdownGuest("lxc", vmid, { timeout: Number(params.timeout ?? 60), forceStop: params.forceStop === "1" }, log),
+    reboot: async (log) => b.rebootGuest("lxc", vmid, (await loadConfig(ctx, "lxc", vmid)).config, log),
+  };
+  return lockedTask(ctx, identity, `vz${action}`, vmid, undefined, work[action]);
+}
+
+async function interfaces(ctx: ApiContext, params: Record<string, string>): Promise<unknown[]> {
+  const vmid = vmidOf(params);
+  const file = await loadConfig(ctx, "lxc", vmid);
+  if (!(await isRunning(ctx, vmid))) throw fail(`CT ${vmid} not running`);
+  return (await ctx.backend.interfaces("lxc", vmid, file.config)).map((i) => {
+    const v4 = i.addresses.find((a) => a.family === "inet");
+    const v6 = i.addresses.find((a) => a.family === "inet6");
+    return {
+      name: i.name,
+      hwaddr: i.hwaddr,
+      ...(v4 ? { inet: `${v4.address}/${v4.prefix}` } : {}),
+      ...(v6 ? { inet6: `${v6.address}/${v6.prefix}` } : {}),
+      "hardware-address": i.hwaddr,
+      "ip-addresses": i.addresses.map((a) => ({ "ip-address": a.address, "ip-address-type": a.family, prefix: a.prefix })),
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export function lxcRoutes(ctx: ApiContext): Route[] {
+  const guard = (params: Record<string, string>) => requireNode(ctx, params.node!);
+  const route = (method: Route["method"], path: string, schema: Route["schema"], handler: (p: Record<string, string>, id: Identity) => Promise<unknown>, patterns?: Route["patterns"]): Route => ({
+    method,
+    path: `/nodes/{node}/lxc${path}`,
+    schema,
+    ...(patterns ? { patterns } : {}),
+    handler: async (req) => {
+      guard(req.params);
+      return handler(req.params, req.identity);
+    },
+  });
+  return [
+    route("GET", "", { node: NODE }, () => listContainers(ctx)),
+    route("POST", "", LXC_CREATE, (p, id) => create(ctx, id, p), LXC_NUMBERED),
+    route("GET", "/{vmid}", BASE, async (p) => {
+      await loadConfig(ctx, "lxc", vmidOf(p));
+      return ["config", "status", "vncproxy", "termproxy", "vncwebsocket", "spiceproxy", "migrate", "clone", "resize", "move_volume", "pending", "feature", "template", "interfaces", "snapshot", "firewall", "rrd", "rrddata"].map((subdir) => ({ subdir }));
+    }),
+    route("DELETE", "/{vmid}", { ...BASE, force: bool, purge: bool, "destroy-unreferenced-disks": bool }, (p, id) => destroy(ctx, id, p)),
+    route("GET", "/{vmid}/config", { ...BASE, current: bool, snapshot: { type: "string", format: "pve-configid", optional: true } }, async (p) => {
+      const file = await loadConfig(ctx, "lxc", vmidOf(p));
+      if (p.snapshot) {
+        const snap = file.sections[p.snapshot];
+        if (!snap) throw fail(`snapshot '${p.snapshot}' does not exist`);
+        return configJson(ctx, vmidOf(p), { config: snap, lxc: [], sections: {} });
+      }
+      return configJson(ctx, vmidOf(p), file);
+    }),
+    route("PUT", "/{vmid}/config", LXC_UPDATE, (p, id) => update(ctx, id, p), LXC_NUMBERED),
+    route("GET", "/{vmid}/status", BASE, async (p) => {
+      await loadConfig(ctx, "lxc", vmidOf(p));
+      return [{ subdir: "current" }, { subdir: "start" }, { subdir: "stop" }, { subdir: "shutdown" }, { subdir: "reboot" }, { subdir: "suspend" }, { subdir: "resume" }];
+    }),
+    route("GET", "/{vmid}/status/current", BASE, async (p) => statusJson(ctx, vmidOf(p), (await loadConfig(ctx, "lxc", vmidOf(p))).config)),
+    route("POST", "/{vmid}/status/start", { ...BASE, skiplock: bool, debug: bool }, (p, id) => power(ctx, id, "start", p)),
+    route("POST", "/{vmid}/status/stop", { ...BASE, skiplock: bool, "overrule-shutdown": bool }, (p, id) => power(ctx, id, "stop", p)),
+    route("POST", "/{vmid}/status/shutdown", { ...BASE, timeout: { type: "integer", minimum: 0, optional: true }, forceStop: bool }, (p, id) => power(ctx, id, "shutdown", p)),
+    route("POST", "/{vmid}/status/reboot", { ...BASE, timeout: { type: "integer", minimum: 0, optional: true } }, (p, id) => power(ctx, id, "reboot", p)),
+    route("POST", "/{vmid}/clone", LXC_CLONE, (p, id) => clone(ctx, id, p)),
+    route("PUT", "/{vmid}/resize", LXC_RESIZE, (p, id) => resize(ctx, id, p)),
+    route("POST", "/{vmid}/template", BASE, (p, id) => template(ctx, id, p)),
+    route("GET", "/{vmid}/interfaces", BASE, (p) => interfaces(ctx, p)),
+  ];
+}
