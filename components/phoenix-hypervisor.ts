@@ -90,7 +90,8 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
                 ...(nodeSsh.has(m.node) ? { node: nodeSsh.get(m.node)! } : {}),
                 context: {
                   ...(m.source.kind === "create" ? { templateFileId: templateFiles.get(m.source.template)! } : {}),
-                  ...(sshKeys.length ? { sshKeys } : {}),
+                  // Proxmox takes root's keys only at create time (a clone keeps its template's: bpg#1905).
+                  ...(sshKeys.length && m.source.kind === "create" ? { sshKeys } : {}),
                 },
               },
               o,

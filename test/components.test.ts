@@ -89,7 +89,9 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     expect(golden.operatingSystem).toEqual({ templateFileId: "local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst" });
     expect(golden.clone).toBeUndefined();
     expect(byName("proxmoxve:index/containerLegacy:ContainerLegacy", "portainer").inputs.features).toEqual({ nesting: true, keyctl: true });
-    expect(gpu0.initialization.userAccount).toEqual({ keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForExamplesOnly ops@example"] });
+    // Root's keys go to containers created from a template file; clones keep their template's.
+    expect(golden.initialization.userAccount).toEqual({ keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForExamplesOnly ops@example"] });
+    expect(gpu0.initialization.userAccount).toBeUndefined();
   });
 
   it("configures the VM clone with cloud-init and static or allocated addresses", () => {
