@@ -79,6 +79,7 @@ describe("vmArgs", () => {
     expect(a.hostpcis).toEqual([{ device: "hostpci0", mapping: "pve-gpu1", pcie: true }]);
     expect(a.machine).toBe("q35");
     expect(a.disks).toEqual([{ interface: "virtio0", datastoreId: "fast-vm", size: 64 }]);
+    expect((a.initialization as { datastoreId?: string }).datastoreId).toBe("fast-vm");
   });
 
   it("refuses a VM that is not a clone", () => expect(() => vmArgs(machine({ type: "vm" }))).toThrow(/must be cloned/));

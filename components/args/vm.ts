@@ -33,6 +33,8 @@ export function vmArgs(m: PlannedMachine, ctx: VmContext = {}): proxmox.VmLegacy
       ...(n.firewall !== undefined ? { firewall: n.firewall } : {}),
     })),
     initialization: {
+      // The cloud-init drive goes with the VM's disk; Proxmox's default (local-lvm) may not exist.
+      ...(m.disk ? { datastoreId: m.disk.storage } : {}),
       ipConfigs: m.network.map(ipv4Config),
       ...(m.nameservers.length || m.searchDomain
         ? { dns: { ...(m.nameservers.length ? { servers: m.nameservers } : {}), ...(m.searchDomain ? { domain: m.searchDomain } : {}) } }
