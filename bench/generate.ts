@@ -7,7 +7,7 @@ export function syntheticDefinition(guests: number, endpoint = "https://127.0.0.
     nodes: [
       {
         name: "bench",
-        api: { endpoint, insecure: true, token: { secret: "proxmoxApiToken" } },
+        api: { endpoint, insecure: true, username: "root@pam", password: { secret: "proxmoxRootPassword" } },
         ssh: { host: "127.0.0.1", port: 1, privateKey: { secret: "nodeSshKey" } },
         storage: [
           { id: "local", type: "dir", path: "/var/lib/vz", content: ["vztmpl"] },

@@ -31,7 +31,7 @@ async function timePreview(label: string, program: "empty" | number): Promise<nu
     const def = join(dir, "definition.yaml");
     writeFileSync(def, stringify(syntheticDefinition(program)));
     await stack.setConfig("phoenix:definition", { value: def });
-    await stack.setConfig("phoenix:proxmoxApiToken", { value: "root@pam!bench=00000000-0000-0000-0000-000000000000", secret: true });
+    await stack.setConfig("phoenix:proxmoxRootPassword", { value: "bench-only", secret: true });
     await stack.setConfig("phoenix:nodeSshKey", { value: "unused: preview opens no connection", secret: true });
   }
   const times: number[] = [];

@@ -43,7 +43,7 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
     const datasets = new Map<string, ZfsDataset>();
     const nodeSsh = new Map<string, ConnectionInput>();
     for (const node of plan.nodes) {
-      const provider = new proxmox.Provider(node.name, providerArgs(node, { apiToken: resolve(node.api?.token), sshKey: resolve(node.ssh?.privateKey) }), { parent: this });
+      const provider = new proxmox.Provider(node.name, providerArgs(node, { apiToken: resolve(node.api?.token), password: resolve(node.api?.password), sshKey: resolve(node.ssh?.privateKey) }), { parent: this });
       providers.set(node.name, provider);
       const usedByVms = new Set(plan.machines.filter((m) => m.node === node.name && m.type === "vm").flatMap((m) => m.gpus));
       hostResources.set(

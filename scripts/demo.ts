@@ -1,5 +1,5 @@
 // npm run demo: toolchain → lab → the dev stack (stacks/dev.yaml) → a summary of what was built.
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "../lab/host/run";
@@ -20,7 +20,7 @@ function labSecrets(stateDir: string, sshKey: string): Record<string, string> {
   const file = join(stateDir, "demo-secrets.json");
   const kept = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, string>) : {};
   const secrets = {
-    proxmoxApiToken: kept.proxmoxApiToken ?? `root@pam!phoenix=${randomUUID()}`,
+    proxmoxRootPassword: kept.proxmoxRootPassword ?? randomBytes(12).toString("base64url"),
     portainerAdminPassword: kept.portainerAdminPassword ?? randomBytes(12).toString("base64url"),
   };
   writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });

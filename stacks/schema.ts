@@ -73,7 +73,14 @@ export const Node = z
       .object({
         endpoint: z.string().url(),
         insecure: z.boolean().default(false),
-        token: secretField,
+        /** An API token, user@realm!id=secret. */
+        token: secretField.optional(),
+        /**
+         * Or a user's login. Proxmox lets only root@pam (not even its tokens) set GPU device passthrough,
+         * bind mounts and keyctl, so definitions that use them log in as root@pam.
+         */
+        username: z.string().regex(/^[^\s@]+@[A-Za-z0-9.-]+$/, "user@realm, e.g. root@pam").optional(),
+        password: secretField.optional(),
       })
       .strict()
       .optional(),

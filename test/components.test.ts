@@ -113,10 +113,13 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     });
   });
 
-  it("takes the API token and SSH key from secret config", () => {
+  it("takes the root@pam password and SSH key from secret config", () => {
     const provider = byName("pulumi:providers:proxmoxve", "pve").inputs;
     expect(provider.endpoint).toBe("https://10.0.0.13:8006/");
-    expect(provider.apiToken).toBe("value-of-proxmoxApiToken");
+    // root@pam login: Proxmox lets only root@pam set device passthrough, bind mounts and keyctl.
+    expect(provider.username).toBe("root@pam");
+    expect(provider.password).toBe("value-of-proxmoxRootPassword");
+    expect(provider.apiToken).toBeUndefined();
     expect(JSON.parse(provider.ssh)).toEqual({ username: "root", privateKey: "value-of-nodeSshKey", nodes: [{ name: "pve", address: "10.0.0.13", port: 22 }] });
   });
 

@@ -37,7 +37,7 @@ beforeAll(async () => {
     secrets: {
       nodeSshKey: lab.sshPrivateKey,
       guestSshPublicKey: run("ssh-keygen", ["-y", "-f", join(dir, "state", "ssh", "client_ed25519")]).stdout.trim(),
-      proxmoxApiToken: "root@pam!e2e=00000000-0000-0000-0000-000000000000",
+      proxmoxRootPassword: "e2e-only",
       portainerAdminPassword: "e2e-only",
     },
   });

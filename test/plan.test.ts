@@ -107,9 +107,9 @@ describe("dev.yaml", () => {
 
   it("lists the secrets the stack needs, sorted", () => {
     const { secrets } = devPlan();
-    expect(secrets).toEqual(expect.arrayContaining(["nodeSshKey", "portainerAdminPassword", "proxmoxApiToken"]));
+    expect(secrets).toEqual(expect.arrayContaining(["nodeSshKey", "portainerAdminPassword", "proxmoxRootPassword"]));
     // dev.yaml also takes the guests' SSH public key from config (access.sshKeys: [{ secret: guestSshPublicKey }]).
-    expect(secrets).toEqual(["guestSshPublicKey", "nodeSshKey", "portainerAdminPassword", "proxmoxApiToken"]);
+    expect(secrets).toEqual(["guestSshPublicKey", "nodeSshKey", "portainerAdminPassword", "proxmoxRootPassword"]);
   });
 
   it("plans no GPU devices for a node without GPUs", () => {

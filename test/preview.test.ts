@@ -24,7 +24,7 @@ beforeAll(async () => {
     stackName: "ai-host-preview",
     definitionFile: join(ROOT, "stacks", "ai-host.yaml"),
     edit: (t) => t.replace("https://10.0.0.13:8006/", `https://127.0.0.1:${port}/`).replace("host: 10.0.0.13", "host: 127.0.0.1"),
-    secrets: { proxmoxApiToken: "root@pam!phoenix=00000000-0000-0000-0000-000000000000", nodeSshKey: "not-a-key", hfToken: "hf_test", portainerAdminPassword: "test-password" },
+    secrets: { proxmoxRootPassword: "preview-only", nodeSshKey: "not-a-key", hfToken: "hf_test", portainerAdminPassword: "test-password" },
   });
 }, 90 * 60 * 1000);
 
@@ -55,7 +55,7 @@ it("stops before touching anything when the definition is invalid (up), naming t
     stackName: "invalid-preview",
     definitionFile: join(ROOT, "stacks", "ai-host.yaml"),
     edit: (t) => t.replace("https://10.0.0.13:8006/", "https://127.0.0.1:1/").replace("host: 10.0.0.13", "host: 127.0.0.1").replace("vmid: 211", "vmid: 210"),
-    secrets: { proxmoxApiToken: "root@pam!phoenix=00000000-0000-0000-0000-000000000000", nodeSshKey: "k", hfToken: "h", portainerAdminPassword: "p" },
+    secrets: { proxmoxRootPassword: "preview-only", nodeSshKey: "k", hfToken: "h", portainerAdminPassword: "p" },
   });
   try {
     // `up`, not preview: the state afterwards proves that nothing was created.

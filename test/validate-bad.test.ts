@@ -22,7 +22,7 @@ function base(): Raw {
         name: "lab",
         cores: 8,
         memory: 8192,
-        api: { endpoint: "https://127.0.0.1:8006/", insecure: true, token: { secret: "proxmoxApiToken" } },
+        api: { endpoint: "https://127.0.0.1:8006/", insecure: true, username: "root@pam", password: { secret: "proxmoxRootPassword" } },
         ssh: { host: "127.0.0.1", port: 8022, user: "root", privateKey: { secret: "nodeSshKey" } },
         storage: [
           { id: "local", type: "dir", path: "/var/lib/vz", content: ["vztmpl", "iso", "backup", "snippets"] },
@@ -498,10 +498,24 @@ const cases: Case[] = [
     expect: [{ path: "guests[2].features.vllm.hfToken", message: "plaintext secret in the definition (the value is not shown here)" }],
   },
   {
-    name: "plaintext API token on the node",
-    mutate: (d) => (d.nodes[0].api.token = "root@pam!phoenix=0000"),
-    expect: [{ path: "nodes[0].api.token", message: "plaintext secret in the definition (the value is not shown here)" }],
+    name: "plaintext root password on the node",
+    mutate: (d) => (d.nodes[0].api.password = "hunter2"),
+    expect: [{ path: "nodes[0].api.password", message: "plaintext secret in the definition (the value is not shown here)" }],
   },
+  {
+    name: "an API token where Proxmox needs root@pam (keyctl for Docker in an unprivileged container)",
+    mutate: (d) => (d.nodes[0].api = { endpoint: "https://127.0.0.1:8006/", token: { secret: "proxmoxApiToken" } }),
+    expect: [{ path: "nodes[0].api", message: "'docker-golden' needs GPU passthrough, bind mounts or keyctl, which Proxmox lets only root@pam set (not its API tokens)" }],
+  },
+  {
+    name: "both a token and a password",
+    mutate: (d) => (d.nodes[0].api.token = { secret: "proxmoxApiToken" }),
+    expect: [
+      { path: "nodes[0].api", message: "give either token or username and password" },
+      { path: "nodes[0].api", message: "'docker-golden' needs GPU passthrough, bind mounts or keyctl, which Proxmox lets only root@pam set (not its API tokens)" },
+    ],
+  },
+  { name: "a password without its username", mutate: (d) => delete d.nodes[0].api.username, expect: [{ path: "nodes[0].api.username", message: "a password needs its username" }] },
   {
     name: "plaintext password in a script's env",
     mutate: (d) => (d.guests[1].features = { script: { path: "scripts/setup.sh", env: { DB_PASSWORD: "pw" } } }),

@@ -4,12 +4,16 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { PciMapping } from "../../stacks/plan/gpu";
 import type { PlannedBaseTemplate, PlannedNode } from "../../stacks/plan/plan";
 
-export function providerArgs(node: PlannedNode, secrets: { apiToken?: pulumi.Input<string>; sshKey?: pulumi.Input<string> }): proxmox.ProviderArgs {
+export function providerArgs(
+  node: PlannedNode,
+  secrets: { apiToken?: pulumi.Input<string>; password?: pulumi.Input<string>; sshKey?: pulumi.Input<string> },
+): proxmox.ProviderArgs {
   if (!node.api) throw new Error(`node '${node.name}' has no api endpoint; set nodes[].api in the definition`);
   return {
     endpoint: node.api.endpoint,
     insecure: node.api.insecure,
     ...(secrets.apiToken ? { apiToken: secrets.apiToken } : {}),
+    ...(node.api.username && secrets.password ? { username: node.api.username, password: secrets.password } : {}),
     ...(node.ssh
       ? {
           ssh: {

@@ -73,7 +73,7 @@ export function readHypervisor(r: Reader, w: Warnings, nodeName: string): HostSe
   const storagePath = new Map<string, string>();
   const node: NodeInput = { name: nodeName, storage: [], zfs: { pools: [], datasets: [] }, gpus: [] };
   if (hostCidr) {
-    node.api = { endpoint: `https://${formatIp(hostCidr.address)}:8006/`, insecure: true, token: { secret: "proxmoxApiToken" } };
+    node.api = { endpoint: `https://${formatIp(hostCidr.address)}:8006/`, insecure: true, username: "root@pam", password: { secret: "proxmoxRootPassword" } };
     node.ssh = { host: formatIp(hostCidr.address), user: "root", privateKey: { secret: "nodeSshKey" } };
   }
   const zfs = r.obj("zfs");

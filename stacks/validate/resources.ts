@@ -34,6 +34,24 @@ export function checkResources(ix: Index): Problem[] {
     checkCapacity(m, node, out);
   }
 
+  ix.def.nodes.forEach((n, i) => {
+    const api = n.api;
+    if (!api) return;
+    const path = `nodes[${i}].api`;
+    if ((api.token === undefined) === (api.password === undefined))
+      out.push(error(path, "give either token or username and password", "set token: { secret: … }, or username: root@pam with password: { secret: … }"));
+    if (api.password !== undefined && api.username === undefined) out.push(error(`${path}.username`, "a password needs its username", "set username, e.g. root@pam"));
+    if (api.username !== undefined && api.username !== "root@pam" || api.token !== undefined) {
+      // Proxmox refuses these to anyone but root@pam itself, API tokens included.
+      const needsRoot = ix.machines.find((m) => {
+        const e = ix.effective(m);
+        return e.node === n && m.type === "lxc" && (e.gpus.length > 0 || m.def.mountPoints.length > 0 || m.def.keyctl === true || (e.nesting && e.unprivileged && e.features.docker !== undefined && m.def.keyctl !== false));
+      });
+      if (needsRoot)
+        out.push(error(path, `'${needsRoot.name}' needs GPU passthrough, bind mounts or keyctl, which Proxmox lets only root@pam set (not its API tokens)`, "log in as root@pam: username: root@pam, password: { secret: … }"));
+    }
+  });
+
   for (const n of ix.def.nodes) {
     const guests = ix.machines.filter((m) => m.kind === "guest" && ix.effective(m).node === n);
     // A GPU passed through to a VM is detached from the host driver, so no container can use it.

@@ -30,6 +30,7 @@ export function checkSecrets(def: Definition): Problem[] {
   };
   def.nodes.forEach((n, i) => {
     plain(`nodes[${i}].api.token`, n.api?.token, `${n.name}ApiToken`);
+    plain(`nodes[${i}].api.password`, n.api?.password, `${n.name}Password`);
     plain(`nodes[${i}].ssh.privateKey`, n.ssh?.privateKey, `${n.name}SshKey`);
   });
   const machines = [
