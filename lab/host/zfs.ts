@@ -1,5 +1,5 @@
 // Real ZFS for the lab: Debian's zfs-fuse daemon, pools on sparse files under the lab's state directory.
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ok, run, waitFor } from "./run";
 
@@ -11,8 +11,24 @@ export function zfsReady(): boolean {
 export async function ensureZfsDaemon(stateDir: string): Promise<void> {
   if (zfsReady()) return;
   mkdirSync(stateDir, { recursive: true });
-  run("zfs-fuse", ["--pidfile", join(stateDir, "zfs-fuse.pid")]);
-  await waitFor("the zfs-fuse daemon", zfsReady, 30_000);
+  // zfs-fuse will not start over a pid file left by a daemon that is gone.
+  const pidFile = join(stateDir, "zfs-fuse.pid");
+  if (existsSync(pidFile) && !ok("kill", ["-0", readFileSync(pidFile, "utf8").trim() || "0"])) rmSync(pidFile);
+  // A daemon that is still exiting (zfs-fuse takes seconds) makes a new one fail to start: retry.
+  let last = "";
+  await waitFor(
+    "the zfs-fuse daemon",
+    () => {
+      if (zfsReady()) return true;
+      const r = run("zfs-fuse", ["--pidfile", join(stateDir, "zfs-fuse.pid")], { allowFail: true });
+      last = r.stderr || r.stdout;
+      return false;
+    },
+    30_000,
+    1000,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}${last ? `: ${last.trim()}` : ""}`);
+  });
 }
 
 export async function stopZfsDaemon(stateDir: string): Promise<void> {
@@ -22,6 +38,7 @@ export async function stopZfsDaemon(stateDir: string): Promise<void> {
   run("kill", [String(pid)], { allowFail: true });
   // zfs-fuse takes a few seconds to flush and exit.
   await waitFor("zfs-fuse to exit", () => !ok("kill", ["-0", String(pid)]), 30_000);
+  rmSync(pidFile, { force: true });
 }
 
 export function poolExists(pool: string): boolean {
