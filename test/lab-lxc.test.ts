@@ -2,6 +2,7 @@
 // template, a veth on a bridge the test creates, systemd and sshd booting inside, reachable over SSH at
 // their own address; a second container cloned from a ZFS snapshot of the first. Needs root.
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -114,6 +115,13 @@ it("boots a container from the base template on ZFS, reachable over SSH at its o
     runScript(s, 'hostname; [ "$TOKEN" = s3cret-value ] && echo token-ok; cat /proc/1/comm', { inContainer: 300, secretsEnv: { TOKEN: "s3cret-value" } }),
   );
   expect(inside.stdout.trim().split("\n")).toEqual(["ct300", "token-ok", "systemd"]);
+
+  // pct push copies bytes as they are (binary included), with the mode asked for.
+  const blob = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7) % 256));
+  writeFileSync(join(dir, "blob"), blob);
+  expect(await pct(["push", "300", join(dir, "blob"), "/opt/phx/blob", "--perms", "0600"], ctx)).toBe(0);
+  const pushed = lxc.exec(300, ["sh", "-c", "sha256sum /opt/phx/blob | cut -d' ' -f1; stat -c %a /opt/phx/blob"]).stdout.trim().split("\n");
+  expect(pushed).toEqual([createHash("sha256").update(blob).digest("hex"), "600"]);
   expect(await pct(["template", "300"], ctx)).toBe(0);
   expect(lxc.state(300)).toBe("stopped");
   expect(run("zfs", ["list", "-H", "-o", "name", "-t", "snapshot", "-r", `${pool}/subvol-300-disk-0`]).stdout.trim()).toBe(`${pool}/subvol-300-disk-0@__base__`);

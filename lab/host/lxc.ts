@@ -110,7 +110,7 @@ export class Lxc {
   }
 
   /** Runs a command inside the container (what `pct exec` does). */
-  exec(vmid: number, argv: string[], input?: string) {
+  exec(vmid: number, argv: string[], input?: string | Buffer) {
     return run("lxc-attach", ["-P", this.lxcPath, "-n", this.name(vmid), "--clear-env", "--set-var", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "--", ...argv], {
       allowFail: true,
       timeoutMs: 30 * 60_000,
@@ -120,7 +120,7 @@ export class Lxc {
 
   /** Copies a host file into the container (what `pct push` does), through the container so its mounts count. */
   push(vmid: number, from: string, to: string, mode = 0o644): void {
-    const r = this.exec(vmid, ["sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"', "push", to, mode.toString(8)], readFileSync(from, "utf8"));
+    const r = this.exec(vmid, ["sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"', "push", to, mode.toString(8)], readFileSync(from));
     if (r.code !== 0) throw new Error(`pct push ${vmid} ${from} ${to}: ${r.stderr.trim()}`);
   }
 

@@ -17,7 +17,7 @@ export class CommandFailed extends Error {
   }
 }
 
-export function run(cmd: string, args: string[], opts: { input?: string; allowFail?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): RunResult {
+export function run(cmd: string, args: string[], opts: { input?: string | Buffer; allowFail?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): RunResult {
   const r = spawnSync(cmd, args, {
     encoding: "utf8",
     input: opts.input,
