@@ -19,16 +19,11 @@ import { type ConfigFile, type PveConfig, parsePropertyString } from "./pve-conf
 import type { TaskLog } from "./tasks";
 import { parseVolid } from "./volumes";
 
-export interface MemoryStorage {
-  id: string;
-  type: string;
-  content: string[];
-  path?: string;
-  pool?: string;
-  shared?: boolean;
+/** A storage as the memory backend is told it; usage is computed from its volumes. */
+export type MemoryStorage = Omit<StorageInfo, "total" | "used" | "avail"> & {
   /** Bytes; 100 GiB when not given. */
   total?: number;
-}
+};
 
 export interface MemoryUrl {
   /** The file's bytes (its size and checksums are computed), or just a size. */

@@ -6,21 +6,6 @@ export interface TaskLog {
   (line: string): void;
 }
 
-export interface TaskInfo {
-  upid: string;
-  node: string;
-  pid: number;
-  pstart: number;
-  starttime: number;
-  type: string;
-  id: string;
-  user: string;
-  status: "running" | "stopped";
-  exitstatus?: string;
-  endtime?: number;
-  log: string[];
-}
-
 export interface ParsedUpid {
   node: string;
   pid: number;
@@ -29,6 +14,14 @@ export interface ParsedUpid {
   type: string;
   id: string;
   user: string;
+}
+
+export interface TaskInfo extends ParsedUpid {
+  upid: string;
+  status: "running" | "stopped";
+  exitstatus?: string;
+  endtime?: number;
+  log: string[];
 }
 
 const hex8 = (n: number) => n.toString(16).toUpperCase().padStart(8, "0");

@@ -1,6 +1,7 @@
 // /nodes/{node}/lxc: create from an OS template, clone, config read/update, resize, start/stop/
 // shutdown/reboot, status, interfaces, convert to template, destroy — with Proxmox's checks, stored
 // encodings, locks and worker tasks. The backend keeps configs and volumes and runs containers.
+import { runtimeStatus } from "../guest-status";
 import type { Identity } from "../auth";
 import { type ApiContext, checkLock, checkVmidUnused, loadConfig, lockedTask, randomMac, requireNode } from "../context";
 import { fail, paramError } from "../errors";
@@ -86,24 +87,14 @@ async function statusJson(ctx: ApiContext, vmid: number, config: PveConfig): Pro
   const out: Record<string, unknown> = {
     vmid,
     name: guestName(config, vmid),
-    status: rt.status,
     type: "lxc",
-    uptime: rt.status === "running" ? (rt.uptime ?? 0) : 0,
+    ...runtimeStatus(rt),
     cpus: Number(config.cores ?? 1),
-    cpu: rt.cpu ?? 0,
     maxmem: Number(config.memory ?? 512) * mib,
-    mem: rt.mem ?? 0,
     maxswap: Number(config.swap ?? 512) * mib,
     swap: 0,
     maxdisk: Number(rootfs.size ?? 0),
-    disk: 0,
-    netin: 0,
-    netout: 0,
-    diskread: 0,
-    diskwrite: 0,
-    ha: { managed: 0 },
   };
-  if (rt.pid !== undefined) out.pid = rt.pid;
   const lock = ctx.locks.get(vmid);
   if (lock) out.lock = lock;
   if (config.tags) out.tags = config.tags;

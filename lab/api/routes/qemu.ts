@@ -2,6 +2,7 @@
 // copied or linked, cloud-init drive re-made), config read/update (PUT sync, POST as a task),
 // resize, move_disk, start/stop/shutdown/reboot, convert to template, destroy, and the guest agent's
 // network interfaces (the addresses cloud-init was given). The backend keeps configs and volumes.
+import { runtimeStatus } from "../guest-status";
 import { randomUUID } from "node:crypto";
 import type { Identity } from "../auth";
 import { type ApiContext, checkLock, checkVmidUnused, loadConfig, lockedTask, randomMac, requireNode } from "../context";
@@ -84,22 +85,12 @@ async function statusJson(ctx: ApiContext, vmid: number, c: PveConfig): Promise<
   const out: Record<string, unknown> = {
     vmid,
     name: c.name ?? `VM${vmid}`,
-    status: rt.status,
+    ...runtimeStatus(rt),
     qmpstatus: rt.status,
-    uptime: rt.status === "running" ? (rt.uptime ?? 0) : 0,
     cpus: Number(c.cores ?? 1) * Number(c.sockets ?? 1),
-    cpu: rt.cpu ?? 0,
     maxmem: Number((c.memory ?? "512").replace(/^current=/, "").split(",")[0]) * 1024 * 1024,
-    mem: rt.mem ?? 0,
     maxdisk,
-    disk: 0,
-    netin: 0,
-    netout: 0,
-    diskread: 0,
-    diskwrite: 0,
-    ha: { managed: 0 },
     ...(agentEnabled(c) ? { agent: 1 } : {}),
-    ...(rt.pid !== undefined ? { pid: rt.pid } : {}),
     ...(c.tags ? { tags: c.tags } : {}),
     ...(isTemplate(c) ? { template: 1 } : {}),
   };
