@@ -1,4 +1,5 @@
 // ZfsDataset: the pure parts, then the provider against real ZFS (zfs-fuse on a sparse file) over a real sshd.
+import { destroyPool, ensureZfsDaemon, stopZfsDaemon, zfsReady } from "../lab/host/zfs";
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -275,65 +276,27 @@ describe("provider without a host", () => {
 
 // ---- Integration: real ZFS through zfs-fuse, driven over a real sshd. ----
 
-interface ZfsEnv {
-  available: boolean;
-  reason: string;
-  /** The zfs-fuse daemon's pid when this file started it (then afterAll stops it). */
-  startedPid?: number;
-  pidFile?: string;
-}
-
-function zpoolWorks(): boolean {
-  return spawnSync("zpool", ["list"], { stdio: "ignore" }).status === 0;
-}
-
-/** Real ZFS here means zfs-fuse: the kernel module cannot be loaded in a sandbox, FUSE can (/dev/fuse). Runs at collection time, for skipIf. */
-function probeZfs(): ZfsEnv {
-  if (process.getuid?.() !== 0) return { available: false, reason: "zfs-fuse and zpool need root" };
-  if (!fs.existsSync("/dev/fuse")) return { available: false, reason: "no /dev/fuse: zfs-fuse cannot mount anything" };
+/**
+ * Why the integration tests cannot run here, or undefined when they can. Real ZFS here means zfs-fuse (the kernel
+ * module cannot be loaded in a sandbox, FUSE can), which needs root and /dev/fuse. Decided at collection time
+ * because skipIf needs it then; the daemon itself is started in beforeAll by the lab's own zfs module.
+ */
+function zfsUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return "zfs-fuse and zpool need root";
+  if (!fs.existsSync("/dev/fuse")) return "no /dev/fuse: zfs-fuse cannot mount anything";
   try {
     execFileSync("bash", [path.join(ROOT, "scripts/ensure-apt.sh"), "zfs-fuse", "openssh-server"], { stdio: "ignore", timeout: 300_000 });
   } catch (e) {
-    return { available: false, reason: `installing zfs-fuse failed: ${(e as Error).message}` };
+    return `installing zfs-fuse failed: ${(e as Error).message}`;
   }
-  if (zpoolWorks()) return { available: true, reason: "a ZFS daemon is running already" };
-  fs.mkdirSync("/var/run/zfs", { recursive: true });
-  const pidFile = path.join(os.tmpdir(), `phx-zfs-fuse-${process.pid}.pid`);
-  // A daemon a previous run stopped may still be shutting down (holding its socket): try again for a while.
-  let r = spawnSync("/usr/sbin/zfs-fuse", ["-p", pidFile, "--no-kstat-mount"], { encoding: "utf8" });
-  for (let i = 0; i < 20 && r.status !== 0; i++) {
-    spawnSync("sleep", ["0.5"]);
-    r = spawnSync("/usr/sbin/zfs-fuse", ["-p", pidFile, "--no-kstat-mount"], { encoding: "utf8" });
-  }
-  if (r.status !== 0) return { available: false, reason: `zfs-fuse did not start (exit ${r.status}): ${r.stderr}${r.stdout}` };
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline && !zpoolWorks()) spawnSync("sleep", ["0.1"]);
-  const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, "utf8").trim()) : undefined;
-  if (!zpoolWorks()) return { available: false, reason: "zfs-fuse started but zpool cannot reach it", ...(pid ? { startedPid: pid } : {}), pidFile };
-  return { available: true, reason: "started zfs-fuse", ...(pid ? { startedPid: pid } : {}), pidFile };
+  return undefined;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const skipReason = zfsUnavailable();
+if (skipReason) console.warn(`ZFS integration tests skipped: ${skipReason}`);
+const zfs = { available: skipReason === undefined };
 
-/** SIGTERM, then wait until it has exited (zfs-fuse takes a moment to let go of its socket). */
-async function stopProcess(pid: number): Promise<void> {
-  if (!alive(pid)) return;
-  process.kill(pid, "SIGTERM");
-  const deadline = Date.now() + 15_000;
-  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (alive(pid)) process.kill(pid, "SIGKILL");
-}
-
-const zfs = probeZfs();
-if (!zfs.available) console.warn(`ZFS integration tests skipped: ${zfs.reason}`);
-
+// Skipped only where zfs-fuse cannot run at all (not root, or no /dev/fuse): see zfsUnavailable above.
 describe("ZfsDataset on real ZFS (zfs-fuse) over SSH", () => {
   let sshd: TestSshd;
   let tmp: string;
@@ -345,12 +308,15 @@ describe("ZfsDataset on real ZFS (zfs-fuse) over SSH", () => {
   let inputs: (over?: Partial<ZfsDatasetInputs>) => ZfsDatasetInputs;
   let state: ZfsDatasetOutputs;
   const savedLogDir = process.env["PHOENIX_LOG_DIR"];
+  let startedDaemon = false;
 
   beforeAll(async () => {
     if (!zfs.available) return;
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "phx-zfs-"));
     logDir = path.join(tmp, "logs");
     process.env["PHOENIX_LOG_DIR"] = logDir;
+    startedDaemon = !zfsReady();
+    await ensureZfsDaemon(path.join(tmp, "zfs"));
     execFileSync("truncate", ["-s", "256M", path.join(tmp, "disk")]);
     execFileSync("zpool", ["create", "-m", path.join(tmp, "mnt"), pool, path.join(tmp, "disk")], { stdio: "ignore" });
     sshd = await TestSshd.create();
@@ -368,18 +334,9 @@ describe("ZfsDataset on real ZFS (zfs-fuse) over SSH", () => {
   afterAll(async () => {
     await sshd?.dispose();
     if (zfs.available && tmp) {
-      // zfs-fuse answers "pool is busy" to the first destroy of a pool with mounted datasets (unmounting them).
-      let gone = false;
-      for (let i = 0; i < 10 && !gone; i++) {
-        gone = spawnSync("zpool", ["destroy", "-f", pool], { stdio: "ignore" }).status === 0;
-        if (!gone) await new Promise((r) => setTimeout(r, 300));
-      }
-      if (!gone && spawnSync("zpool", ["export", "-f", pool], { stdio: "ignore" }).status !== 0) console.warn(`could not destroy the test pool ${pool}`);
+      await destroyPool(pool);
+      if (startedDaemon) await stopZfsDaemon(path.join(tmp, "zfs"));
       fs.rmSync(tmp, { recursive: true, force: true });
-    }
-    if (zfs.startedPid) {
-      await stopProcess(zfs.startedPid);
-      if (zfs.pidFile) fs.rmSync(zfs.pidFile, { force: true });
     }
     if (savedLogDir === undefined) delete process.env["PHOENIX_LOG_DIR"];
     else process.env["PHOENIX_LOG_DIR"] = savedLogDir;
