@@ -1,4 +1,5 @@
 // A throwaway OpenSSH server on 127.0.0.1 for tests: own host and client keys in a temp dir, run as the current user.
+import { keygen as labKeygen, sshdConfig } from "../../lab/host/sshd";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
@@ -28,9 +29,10 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A fresh key every time (tests change the host key on purpose); the lab's keygen keeps an existing one. */
 function keygen(file: string, comment: string): void {
   for (const f of [file, `${file}.pub`]) fs.rmSync(f, { force: true });
-  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file], { stdio: "ignore" });
+  labKeygen(file, comment);
 }
 
 function canConnect(port: number): Promise<boolean> {
@@ -59,25 +61,8 @@ export class TestSshd {
     keygen(this.file("client_ed25519"), "phx-test-client");
     fs.copyFileSync(this.file("client_ed25519.pub"), this.file("authorized_keys"));
     this.clientKey = fs.readFileSync(this.file("client_ed25519"), "utf8");
-    fs.writeFileSync(
-      this.file("sshd_config"),
-      [
-        `Port ${port}`,
-        "ListenAddress 127.0.0.1",
-        `HostKey ${this.file("host_ed25519")}`,
-        `PidFile ${this.file("sshd.pid")}`,
-        `AuthorizedKeysFile ${this.file("authorized_keys")}`,
-        "UsePAM no",
-        "StrictModes no",
-        "PubkeyAuthentication yes",
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-        "PermitRootLogin prohibit-password",
-        "PrintMotd no",
-        "LogLevel INFO",
-        "",
-      ].join("\n"),
-    );
+    // The same sshd configuration as the lab node's: loopback only, keys in this directory, root by key.
+    fs.writeFileSync(this.file("sshd_config"), sshdConfig({ port, dir }));
   }
 
   /** A server on a free port; started unless start is false. */
