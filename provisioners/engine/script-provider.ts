@@ -34,6 +34,8 @@ export interface RemoteScriptInputs {
   checkScript?: string;
   /** Run on delete, with params. */
   deleteScript?: string;
+  /** Run every script inside this LXC container of the connection's host (a Proxmox node) through `pct exec`. */
+  inContainer?: number;
   log?: LogTarget;
 }
 
@@ -48,6 +50,7 @@ export interface RemoteScriptOutputs {
   triggers: unknown[];
   checkScript?: string;
   deleteScript?: string;
+  inContainer?: number;
   log?: LogTarget;
   /** contentHash(script, { params, secrets }). */
   hash: string;
@@ -64,10 +67,11 @@ export function scriptHash(inputs: Pick<RemoteScriptInputs, "params" | "secrets"
   return contentHash(script, { params: inputs.params ?? {}, secrets: inputs.secrets ?? {} });
 }
 
-/** What changing from olds to news means: hash change → in-place update; host or triggers change → replace. */
+/** What changing from olds to news means: hash change → in-place update; host, container or triggers change → replace. */
 export function diffScript(olds: RemoteScriptOutputs, news: RemoteScriptInputs, spec: ScriptSpec = {}): pulumi.dynamic.DiffResult {
   const replaces: string[] = [];
   if (olds.connection?.host !== news.connection?.host) replaces.push("connection");
+  if ((olds.inContainer ?? null) !== (news.inContainer ?? null)) replaces.push("inContainer");
   if (canonicalJson(olds.triggers ?? []) !== canonicalJson(news.triggers ?? [])) replaces.push("triggers");
   const script = news.script ?? spec.script ?? "";
   const changed =
@@ -82,8 +86,8 @@ export function diffScript(olds: RemoteScriptOutputs, news: RemoteScriptInputs, 
   return { changes: replaces.length > 0 || changed, replaces, deleteBeforeReplace };
 }
 
-function labelOf(log: LogTarget | undefined, c: PublicConnection): string {
-  return log?.resource ?? c.host;
+function labelOf(log: LogTarget | undefined, c: PublicConnection, inContainer?: number): string {
+  return log?.resource ?? (inContainer !== undefined ? `CT ${inContainer} on ${c.host}` : c.host);
 }
 
 /** A Pulumi dynamic provider that converges a host by running an idempotent script over SSH. */
@@ -100,13 +104,14 @@ export function makeScriptProvider(spec: ScriptSpec = {}): pulumi.dynamic.Resour
     const hash = scriptHash(news, script);
     const secrets = news.secrets ?? {};
     const log = openRunLog(news.log, Object.values(secrets));
-    if (runMain) await runScript(s, script, { env: news.params ?? {}, secretsEnv: secrets, log, title: `${title} (hash ${hash.slice(0, 12)})` });
+    const inContainer = news.inContainer;
+    if (runMain) await runScript(s, script, { env: news.params ?? {}, secretsEnv: secrets, log, title: `${title} (hash ${hash.slice(0, 12)})`, inContainer });
     let check: { checkOutput: string; checkExitCode: number } | undefined;
     if (checkScript) {
-      const r = await runScript(s, checkScript, { env: news.params ?? {}, log, title: "check", allowFailure: true });
+      const r = await runScript(s, checkScript, { env: news.params ?? {}, log, title: "check", allowFailure: true, inContainer });
       if (r.code !== 0)
         throw new Error(
-          `${labelOf(news.log, news.connection)}: the check script still fails (exit ${r.code}) after the script ran on ${s.address}` +
+          `${labelOf(news.log, news.connection, inContainer)}: the check script still fails (exit ${r.code}) after the script ran on ${s.address}` +
             `${r.stdout || r.stderr ? `:\n${(r.stdout + r.stderr).trim().split("\n").slice(-20).join("\n")}` : ""}` +
             `${log.path ? `\nfull log: ${log.path}` : ""}`,
         );
@@ -122,6 +127,7 @@ export function makeScriptProvider(spec: ScriptSpec = {}): pulumi.dynamic.Resour
       triggers: news.triggers ?? [],
       ...(checkScript !== undefined ? { checkScript } : {}),
       ...(deleteScript !== undefined ? { deleteScript } : {}),
+      ...(inContainer !== undefined ? { inContainer } : {}),
       ...(news.log ? { log: news.log } : {}),
       hash,
       hostKey: s.hostKey.openssh,
@@ -138,6 +144,8 @@ export function makeScriptProvider(spec: ScriptSpec = {}): pulumi.dynamic.Resour
       else if (typeof script === "string" && script.includes("\0")) failures.push({ property: "script", reason: "the script cannot contain NUL bytes" });
       if (!news.connection || (typeof news.connection.host === "string" && news.connection.host === ""))
         failures.push({ property: "connection", reason: "connection.host is required" });
+      if (news.inContainer !== undefined && (!Number.isInteger(news.inContainer) || news.inContainer < 100))
+        failures.push({ property: "inContainer", reason: `not a container id: ${JSON.stringify(news.inContainer)}` });
       for (const [prop, names] of [
         ["params", Object.keys(news.params ?? {})],
         ["secrets", Object.keys(news.secrets ?? {})],
@@ -153,9 +161,10 @@ export function makeScriptProvider(spec: ScriptSpec = {}): pulumi.dynamic.Resour
     },
 
     async create(inputs) {
-      const label = labelOf(inputs.log, inputs.connection);
+      const label = labelOf(inputs.log, inputs.connection, inputs.inContainer);
       const outs = await withSession(inputs.connection, (s) => converge(s, inputs, true, "create"), { label });
-      return { id: `${label}@${addressOf(inputs.connection)}`, outs };
+      const where = `${addressOf(inputs.connection)}${inputs.inContainer !== undefined ? `/ct${inputs.inContainer}` : ""}`;
+      return { id: `${label}@${where}`, outs };
     },
 
     async update(_id, olds, news) {
@@ -167,7 +176,7 @@ export function makeScriptProvider(spec: ScriptSpec = {}): pulumi.dynamic.Resour
         const { deleteScript } = scriptsOf(news);
         return { outs: plainState({ ...olds, connection, credentials, checkScript, deleteScript, log: news.log }) };
       }
-      const label = labelOf(news.log, news.connection);
+      const label = labelOf(news.log, news.connection, news.inContainer);
       return { outs: await withSession({ ...news.connection, hostKey: pinned }, (s) => converge(s, news, runMain, "update"), { label }) };
     },
 
@@ -177,8 +186,9 @@ export function makeScriptProvider(spec: ScriptSpec = {}): pulumi.dynamic.Resour
       const connection = { ...joinCredentials(props.connection, props.credentials), hostKey: props.connection.hostKey ?? props.hostKey };
       const r = await withSession(
         connection,
-        (s) => runScript(s, props.checkScript!, { env: props.params ?? {}, log: openRunLog(props.log), title: "check (refresh)", allowFailure: true }),
-        { label: labelOf(props.log, props.connection) },
+        (s) =>
+          runScript(s, props.checkScript!, { env: props.params ?? {}, log: openRunLog(props.log), title: "check (refresh)", allowFailure: true, inContainer: props.inContainer }),
+        { label: labelOf(props.log, props.connection, props.inContainer) },
       );
       const inSync = r.code === 0 && (props.checkOutput === undefined || r.stdout === props.checkOutput);
       return { id, props: plainState({ ...props, checkOutput: r.stdout, checkExitCode: r.code, inSync }) };
@@ -189,8 +199,8 @@ export function makeScriptProvider(spec: ScriptSpec = {}): pulumi.dynamic.Resour
       const connection = { ...joinCredentials(props.connection, props.credentials), hostKey: props.connection.hostKey ?? props.hostKey };
       await withSession(
         connection,
-        (s) => runScript(s, props.deleteScript!, { env: props.params ?? {}, log: openRunLog(props.log), title: "delete" }).then(() => undefined),
-        { label: labelOf(props.log, props.connection) },
+        (s) => runScript(s, props.deleteScript!, { env: props.params ?? {}, log: openRunLog(props.log), title: "delete", inContainer: props.inContainer }).then(() => undefined),
+        { label: labelOf(props.log, props.connection, props.inContainer) },
       );
     },
   };
@@ -207,6 +217,8 @@ export interface RemoteScriptArgs {
   triggers?: pulumi.Input<unknown[]>;
   checkScript?: pulumi.Input<string>;
   deleteScript?: pulumi.Input<string>;
+  /** Run the scripts inside this LXC container of the connection's host, through `pct exec`; a change replaces. */
+  inContainer?: pulumi.Input<number>;
 }
 
 /**
