@@ -1,0 +1,12 @@
+# Prints the toolkit's version and whether Docker lists the nvidia runtime.
+if ! version=$(nvidia-ctk --version 2>&1 | head -n 1) || [ -z "$version" ]; then
+  echo "nvidia-container-toolkit not installed"
+  exit 1
+fi
+echo "$version"
+if docker info --format '{{range $name, $_ := .Runtimes}}{{$name}} {{end}}' 2>/dev/null | grep -qw nvidia; then
+  echo "docker runtime nvidia configured"
+else
+  echo "docker runtime nvidia missing"
+  exit 1
+fi

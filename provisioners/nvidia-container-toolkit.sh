@@ -1,0 +1,21 @@
+# NVIDIA Container Toolkit from NVIDIA's apt repository, and Docker's nvidia runtime. Params: DOCKER_DAEMON_JSON_NVIDIA
+# (the docker feature's daemon.json plus the nvidia runtime: both features write the same bytes, so neither undoes the other).
+phx_detect_os
+key="$R/etc/apt/keyrings/nvidia-container-toolkit.asc"
+if [ ! -s "$key" ]; then
+  phx_apt_install ca-certificates curl
+  mkdir -p "$(dirname "$key")"
+  curl -fsSL https://nvidia.github.io/libnvidia-container/gpgkey -o "$key"
+  chmod 0644 "$key"
+fi
+if echo 'deb [signed-by=/etc/apt/keyrings/nvidia-container-toolkit.asc] https://nvidia.github.io/libnvidia-container/stable/deb/$(ARCH) /' |
+  phx_write_if_changed "$R/etc/apt/sources.list.d/nvidia-container-toolkit.list" 0644; then
+  phx_apt_sources_changed
+fi
+phx_apt_install nvidia-container-toolkit
+command -v docker >/dev/null || phx_die "docker is not installed: the docker feature runs first"
+if printf '%s\n' "$DOCKER_DAEMON_JSON_NVIDIA" | phx_write_if_changed "$R/etc/docker/daemon.json" 0644; then
+  phx_log "nvidia runtime added to daemon.json: restarting docker"
+  systemctl restart docker
+fi
+phx_log "$(nvidia-ctk --version | head -n 1)"

@@ -1,0 +1,42 @@
+# Portainer server or agent as a Docker container. Params: PORTAINER_ROLE (server|agent), PORTAINER_IMAGE, PORTAINER_PORT,
+# PORTAINER_NAME (the container's name). Secret: PORTAINER_ADMIN_PASSWORD (server), kept in a root-only file that
+# Portainer reads once, when it initialises its admin user (--admin-password-file); it never reaches argv.
+phx_detect_os
+command -v docker >/dev/null || phx_die "docker is not installed: the docker feature runs first"
+secret="$R/etc/portainer/admin-password"
+args=()
+mounts=(-v /var/run/docker.sock:/var/run/docker.sock)
+case "$PORTAINER_ROLE" in
+  server)
+    mounts+=(-v portainer_data:/data)
+    ports=(-p "$PORTAINER_PORT:9443" -p 8000:8000)
+    if [ -n "${PORTAINER_ADMIN_PASSWORD:-}" ]; then
+      phx_secret_file_if_changed PORTAINER_ADMIN_PASSWORD "$secret" || true
+      mounts+=(-v /etc/portainer/admin-password:/run/secrets/portainer-admin:ro)
+      args+=(--admin-password-file /run/secrets/portainer-admin)
+    fi
+    ;;
+  agent)
+    mounts+=(-v /var/lib/docker/volumes:/var/lib/docker/volumes)
+    ports=(-p "$PORTAINER_PORT:9001")
+    ;;
+  *) phx_die "PORTAINER_ROLE must be server or agent, got '$PORTAINER_ROLE'" ;;
+esac
+
+# What the container was made from, as a label: a different spec recreates it, the same one leaves it running.
+spec=$(printf '%s\n' "$PORTAINER_ROLE" "$PORTAINER_IMAGE" "${ports[*]}" "${mounts[*]}" "${args[*]}" | sha256sum | cut -c1-16)
+current=$(docker inspect -f '{{index .Config.Labels "phoenix.spec"}}' "$PORTAINER_NAME" 2>/dev/null || true)
+if [ "$current" = "$spec" ]; then
+  if [ "$(docker inspect -f '{{.State.Running}}' "$PORTAINER_NAME")" != true ]; then
+    phx_log "starting $PORTAINER_NAME"
+    docker start "$PORTAINER_NAME" >/dev/null
+  fi
+else
+  if [ -n "$current" ] || docker inspect "$PORTAINER_NAME" >/dev/null 2>&1; then
+    phx_log "$PORTAINER_NAME was made from other settings: recreating it (its data volume stays)"
+    docker rm -f "$PORTAINER_NAME" >/dev/null
+  fi
+  docker image inspect "$PORTAINER_IMAGE" >/dev/null 2>&1 || docker pull "$PORTAINER_IMAGE"
+  docker run -d --name "$PORTAINER_NAME" --restart=always --label "phoenix.spec=$spec" "${ports[@]}" "${mounts[@]}" "$PORTAINER_IMAGE" "${args[@]}" >/dev/null
+  phx_log "started $PORTAINER_NAME ($PORTAINER_IMAGE, port $PORTAINER_PORT)"
+fi

@@ -1,0 +1,87 @@
+// Runs a feature's real script with bash in a temp dir: PHX_ROOT is the guest's (or node's) filesystem, and PATH holds
+// only the recording test doubles of test/support/guest-doubles plus a fixed set of harmless system tools, so a
+// command the doubles do not cover fails instead of touching this machine.
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { buildScriptStdin } from "../../provisioners/engine/run-script";
+
+const DOUBLES = path.join(__dirname, "guest-doubles");
+const TOOLS = ["bash", "cat", "grep", "sed", "awk", "mkdir", "mv", "rm", "chmod", "sort", "cmp", "sha256sum", "tr", "cut", "head", "tail", "dirname", "basename", "mktemp", "touch", "wc", "seq", "find", "ln", "stat"];
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** The test doubles' calls of this run, "name arg arg…". */
+  calls: string[];
+}
+
+export class GuestSandbox {
+  readonly dir: string;
+  readonly root: string;
+  readonly state: string;
+  private readonly dynbin: string;
+  private readonly tools: string;
+  private readonly callsFile: string;
+
+  constructor(os_release = 'ID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n') {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "phx-guest-"));
+    this.root = path.join(this.dir, "root");
+    this.state = path.join(this.dir, "state");
+    this.dynbin = path.join(this.dir, "dynbin");
+    this.tools = path.join(this.dir, "tools");
+    this.callsFile = path.join(this.dir, "calls");
+    for (const d of [this.root, this.state, this.dynbin, this.tools, path.join(this.root, "etc/apt/sources.list.d"), path.join(this.root, "tmp")]) fs.mkdirSync(d, { recursive: true });
+    fs.writeFileSync(path.join(this.root, "etc/os-release"), os_release);
+    fs.writeFileSync(path.join(this.root, "etc/apt/sources.list"), "deb http://10.100.0.1:3142/deb.debian.org/debian bookworm main\ndeb http://10.100.0.1:3142/security.debian.org bookworm-security main\n");
+    for (const t of TOOLS) {
+      const real = ["/usr/bin", "/bin"].map((d) => path.join(d, t)).find((p) => fs.existsSync(p));
+      if (!real) throw new Error(`system tool ${t} not found`);
+      fs.symlinkSync(real, path.join(this.tools, t));
+    }
+  }
+
+  /** A file under the sandbox's root, e.g. "etc/docker/daemon.json". */
+  file(rel: string): string {
+    return path.join(this.root, rel);
+  }
+
+  read(rel: string): string {
+    return fs.readFileSync(this.file(rel), "utf8");
+  }
+
+  write(rel: string, text: string): void {
+    fs.mkdirSync(path.dirname(this.file(rel)), { recursive: true });
+    fs.writeFileSync(this.file(rel), text);
+  }
+
+  /** Puts state the doubles read: "candidate-nvidia-smi", "ct-running", "apt-locked", … */
+  setState(name: string, text = ""): void {
+    fs.writeFileSync(path.join(this.state, name), text);
+  }
+
+  hasState(name: string): boolean {
+    return fs.existsSync(path.join(this.state, name));
+  }
+
+  /** Runs a script as the engine sends it: params exported, secrets as shell variables read from stdin. */
+  run(script: string, params: Record<string, string>, secrets: Record<string, string> = {}): RunResult {
+    fs.writeFileSync(this.callsFile, "");
+    const stdin = buildScriptStdin(script, { ...params, PHX_ROOT: this.root, PHX_APT_LOCK_DELAY: "0", PHX_POLL_DELAY: "0" }, secrets);
+    const r = spawnSync(path.join(this.tools, "bash"), ["-s"], {
+      input: stdin,
+      encoding: "utf8",
+      timeout: 30_000,
+      env: { PATH: [DOUBLES, this.dynbin, this.tools].join(":"), CALLS: this.callsFile, DOUBLES_STATE: this.state, DOUBLES_DYNBIN: this.dynbin, HOME: this.dir, LANG: "C" },
+    });
+    if (r.error) throw r.error;
+    const calls = fs.readFileSync(this.callsFile, "utf8").split("\n").filter((l) => l !== "");
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, calls };
+  }
+
+  dispose(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
