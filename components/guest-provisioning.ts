@@ -1,0 +1,92 @@
+// One guest's in-guest provisioning: its node-side LXC config, then its features one at a time, then its health checks.
+import * as pulumi from "@pulumi/pulumi";
+import { apparmor, profileText } from "../provisioners/apparmor";
+import { docker, type DockerSettings } from "../provisioners/docker";
+import type { ConnectionInput, RemoteScript } from "../provisioners/engine/script-provider";
+import { type FeatureTarget, settingsOf } from "../provisioners/feature-script";
+import { healthChecks } from "../provisioners/health-check";
+import { nvidia, type NvidiaSettings } from "../provisioners/nvidia";
+import { nvidiaContainerToolkit } from "../provisioners/nvidia-container-toolkit";
+import { portainer, type PortainerSettings } from "../provisioners/portainer";
+import { customScript, type ScriptSettings } from "../provisioners/script";
+import { vllm, type VllmOptions, type VllmSettings } from "../provisioners/vllm";
+import type { PlannedMachine, PlannedNode, Provisioner } from "../stacks/plan/plan";
+
+export interface GuestProvisioningArgs {
+  machine: PlannedMachine;
+  /** SSH to the machine's node: the pct transport and the node-side AppArmor/LXC config go through it. */
+  node: ConnectionInput;
+  /** SSH to the guest itself, for the ssh transport (VMs). */
+  guest?: ConnectionInput;
+  /** Pulumi secret config values by key (hfToken, portainerAdminPassword, …). */
+  secrets: Record<string, pulumi.Output<string>>;
+  /** Directory of the definition file: custom scripts and AppArmor profiles are relative to it. */
+  definitionDir: string;
+  /** What must exist first: the guest's container or VM (started). */
+  dependsOn: pulumi.Resource[];
+  /** The node's declared AppArmor profiles (PlannedNode.apparmorProfiles). */
+  apparmorProfiles?: PlannedNode["apparmorProfiles"];
+  /** The vLLM feature's overrides: another server binary (the lab's stand-in), image, start timeout. */
+  vllm?: VllmOptions;
+}
+
+/** A guest's provisioning. Depend on the component itself to wait for all of it (a golden template's freeze does). */
+export class GuestProvisioning extends pulumi.ComponentResource {
+  /** Every step, in the order they run. */
+  readonly steps: RemoteScript[];
+
+  constructor(name: string, args: GuestProvisioningArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("phoenix:index:GuestProvisioning", name, {}, opts);
+    const m = args.machine;
+    const inGuest = m.provisioners.some((p) => p.feature !== "apparmor") || m.healthChecks.length > 0;
+    const target = inGuest ? targetOf(m, args) : { connection: args.node };
+    const steps: RemoteScript[] = [];
+    // Each step waits for the one before: features in one guest share apt's locks and build on each other.
+    const next = () => ({ parent: this, dependsOn: steps.length > 0 ? [steps[steps.length - 1]!] : args.dependsOn });
+
+    // Node side first, as the original applied them when configuring the container: its lxc.* lines (AppArmor
+    // profile, lxcOptions) restart a running container, which is better done before anything is installed in it.
+    const profile = m.type === "lxc" ? m.features.apparmor?.profile : undefined;
+    if (m.type === "lxc" && (profile !== undefined || m.lxcOptions.length > 0)) {
+      const text = profileText(profile, args.apparmorProfiles ?? [], args.definitionDir);
+      steps.push(apparmor(`${name}-apparmor`, args.node, { vmid: m.vmid, ...(profile ? { profile } : {}), ...(text !== undefined ? { profileText: text } : {}), lxcOptions: m.lxcOptions }, next()));
+    }
+    for (const p of m.provisioners) {
+      const step = this.feature(`${name}-${p.feature}`, p, m, target, args, next());
+      if (step) steps.push(step);
+    }
+    if (m.healthChecks.length > 0)
+      steps.push(healthChecks(`${name}-health`, target, m.healthChecks, steps.map((s) => s.hash), next()));
+    this.steps = steps;
+    this.registerOutputs({});
+  }
+
+  private feature(name: string, p: Provisioner, m: PlannedMachine, target: FeatureTarget, args: GuestProvisioningArgs, opts: pulumi.CustomResourceOptions): RemoteScript | undefined {
+    // The docker settings in effect, possibly inherited from the template: both features write its daemon.json.
+    const dockerDaemon = typeof m.features.docker === "object" ? (m.features.docker.daemon ?? {}) : {};
+    switch (p.feature) {
+      case "nvidia":
+        return nvidia(name, target, settingsOf<NvidiaSettings>(p.settings), opts);
+      case "docker":
+        return docker(name, target, settingsOf<DockerSettings>(p.settings), { nvidiaRuntime: m.features["nvidia-container-toolkit"] !== undefined }, opts);
+      case "nvidia-container-toolkit":
+        return nvidiaContainerToolkit(name, target, dockerDaemon, opts);
+      case "vllm":
+        return vllm(name, target, settingsOf<VllmSettings>(p.settings), args.secrets, args.vllm ?? {}, opts);
+      case "portainer":
+        return portainer(name, target, settingsOf<PortainerSettings>(p.settings), args.secrets, opts);
+      case "script":
+        return customScript(name, target, settingsOf<ScriptSettings>(p.settings), args.definitionDir, opts);
+      case "apparmor":
+        return undefined; // node side, created first (see the constructor)
+    }
+  }
+}
+
+/** pct: through the node into the container; ssh: straight to the guest. */
+export function targetOf(m: PlannedMachine, args: Pick<GuestProvisioningArgs, "node" | "guest">): FeatureTarget {
+  const transport = m.provisioners[0]?.transport ?? (m.type === "lxc" ? "pct" : "ssh");
+  if (transport === "pct") return { connection: args.node, inContainer: m.vmid };
+  if (!args.guest) throw new Error(`${m.name} is provisioned over SSH to the guest, but no guest connection was given`);
+  return { connection: args.guest };
+}
