@@ -1,0 +1,39 @@
+// The script provider's pct transport: every script of create, read and delete goes through `pct exec <vmid>` on the
+// node. The SSH session is replaced by a recording fake (the real one is covered in ssh-engine.test.ts).
+import { describe, expect, it, vi } from "vitest";
+import { makeScriptProvider } from "../provisioners/engine/script-provider";
+
+const commands: string[] = [];
+vi.mock("../provisioners/engine/ssh", () => ({
+  withSession: async (connection: { host: string }, fn: (s: unknown) => Promise<unknown>) =>
+    fn({
+      connection: { host: connection.host, port: 22, user: "root" },
+      address: `${connection.host}:22`,
+      hostKey: { openssh: "ssh-ed25519 AAAAfake", type: "ssh-ed25519", fingerprint: "SHA256:fake" },
+      attempts: 1,
+      exec: async (command: string) => {
+        commands.push(command);
+        return { code: 0, stdout: "observed\n", stderr: "" };
+      },
+      close: () => undefined,
+    }),
+}));
+
+describe("inContainer", () => {
+  it("runs script, check and delete inside the container and keeps the vmid in state", async () => {
+    const p = makeScriptProvider();
+    const inputs = { connection: { host: "10.0.0.2" }, script: "true", checkScript: "echo observed", deleteScript: "true", inContainer: 210 };
+    const created = await p.create!(inputs);
+    const outs = created.outs!;
+    expect(created.id).toBe("CT 210 on 10.0.0.2@10.0.0.2:22/ct210");
+    expect(outs.inContainer).toBe(210);
+    await p.read!(created.id, outs);
+    await p.delete!(created.id, outs);
+    expect(commands).toEqual(Array(4).fill("pct exec 210 -- bash -s"));
+  });
+
+  it("rejects a vmid that is no container id", async () => {
+    const r = await makeScriptProvider().check!({} as never, { connection: { host: "h" }, script: "true", inContainer: 12 });
+    expect(r.failures).toEqual([{ property: "inContainer", reason: "not a container id: 12" }]);
+  });
+});
