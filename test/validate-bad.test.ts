@@ -127,6 +127,8 @@ interface Expected {
   path: string;
   message: string;
   severity?: Severity;
+  /** Checked when given. */
+  fix?: string;
 }
 interface Case {
   name: string;
@@ -466,7 +468,29 @@ const cases: Case[] = [
   {
     name: "mixed CUDA versions",
     mutate: (d) => d.guests.push(lxc(240, "cuda124", { features: { nvidia: { cudaVersion: "12.4" } } })),
-    expect: [{ path: "guests[2].features.nvidia.cudaVersion", message: "CUDA 12.4 differs from CUDA 12.8 at templates[2].features.nvidia.cudaVersion" }],
+    expect: [
+      {
+        path: "guests[2].features.nvidia.cudaVersion",
+        message: "CUDA 12.4 differs from CUDA 12.8 at templates[2].features.nvidia.cudaVersion",
+        fix: 'set cudaVersion: "12.8" here, or change every cudaVersion to one version: a definition pins one CUDA version for all its guests',
+      },
+    ],
+  },
+  {
+    name: "mixed CUDA versions: a clone overriding its template's",
+    mutate: (d) => d.guests.push(gpuGuest({ features: { nvidia: { cudaVersion: "12.9" } } })),
+    expect: [{ path: "guests[2].features.nvidia.cudaVersion", message: "CUDA 12.9 differs from CUDA 12.8 at templates[2].features.nvidia.cudaVersion" }],
+  },
+  {
+    name: "mixed CUDA versions: three, each differing one named",
+    mutate: (d) => {
+      d.guests.push(lxc(240, "cuda124", { features: { nvidia: { cudaVersion: "12.4" } } }));
+      d.guests.push(lxc(241, "cuda126", { features: { nvidia: { cudaVersion: "12.6", source: "debian" } } }));
+    },
+    expect: [
+      { path: "guests[2].features.nvidia.cudaVersion", message: "CUDA 12.4 differs from CUDA 12.8 at templates[2].features.nvidia.cudaVersion" },
+      { path: "guests[3].features.nvidia.cudaVersion", message: "CUDA 12.6 differs from CUDA 12.8 at templates[2].features.nvidia.cudaVersion" },
+    ],
   },
   {
     name: "mountPoints on a VM",
@@ -558,7 +582,7 @@ describe("bad definitions", () => {
     mutate(raw);
     const problems = problemsOf(raw);
     for (const e of expected)
-      expect(problems).toContainEqual(expect.objectContaining({ severity: e.severity ?? "error", path: e.path, message: e.message }));
+      expect(problems).toContainEqual(expect.objectContaining({ severity: e.severity ?? "error", path: e.path, message: e.message, ...(e.fix ? { fix: e.fix } : {}) }));
     // Nothing else: no error (and no warning) at a path the case does not expect.
     expect(errorPaths(problems)).toEqual([...new Set(expected.filter((e) => (e.severity ?? "error") === "error").map((e) => e.path))].sort());
     expect(warningPaths(problems)).toEqual([...new Set(expected.filter((e) => e.severity === "warning").map((e) => e.path))].sort());

@@ -60,7 +60,13 @@ export function checkFeatures(ix: Index): Problem[] {
     const [firstPath] = cudaVersions.keys();
     for (const [path, v] of cudaVersions)
       if (path !== firstPath)
-        out.push(error(path, `CUDA ${v} differs from CUDA ${cudaVersions.get(firstPath!)} at ${firstPath}`, "pin one CUDA version for the whole definition"));
+        out.push(
+          error(
+            path,
+            `CUDA ${v} differs from CUDA ${cudaVersions.get(firstPath!)} at ${firstPath}`,
+            `set cudaVersion: "${cudaVersions.get(firstPath!)}" here, or change every cudaVersion to one version: a definition pins one CUDA version for all its guests`,
+          ),
+        );
   }
   return out;
 }
