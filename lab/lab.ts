@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseCidr } from "../stacks/ipv4";
+import { type ApiCredentials, type ApiSettings, apiUrl, ensureApiCredentials, ensureApiDaemon, labApiClient, serveLabApi, stopApiDaemon } from "./api-daemon";
 import type { Definition } from "../stacks/schema";
 import { ensureAptProxy, stopAptProxy } from "./host/apt-proxy";
 import { ensureBaseTarball, installTemplate } from "./host/base-template";
@@ -32,12 +33,11 @@ export function defaultStateDir(): string {
 /** What `up` made, kept so `down` and `status` know it without the definition. */
 interface LabState {
   pools: string[];
-  /** zfspool storage id → the dataset its volumes live under (what `pct` needs). */
-  zfsStorage: Record<string, string>;
   bridges: string[];
   templates: string[];
   sshPort: number;
   aptProxy?: string;
+  api: ApiSettings;
 }
 
 function statePath(dir: string) {
@@ -54,6 +54,27 @@ export interface LabUp {
   sshPrivateKey: string;
   sshHostKey: string;
   aptProxy?: string;
+  /** https://127.0.0.1:<port> */
+  apiUrl: string;
+  credentials: ApiCredentials;
+}
+
+/** The command that runs this repository's CLI (`phoenix …`). */
+export const PHOENIX_CLI = [process.execPath, join(__dirname, "..", "scripts", "phoenix.cjs")];
+
+/** The lab's API settings from the definition: its first node, the port of its API endpoint, its storages. */
+export function apiSettings(definition: Definition, aptProxy?: string): ApiSettings {
+  const node = definition.nodes[0];
+  if (!node) throw new Error("the definition has no node for the lab to be");
+  const url = node.api ? new URL(node.api.endpoint) : undefined;
+  if (url && url.hostname !== "127.0.0.1" && url.hostname !== "localhost")
+    throw new Error(`nodes[0].api.endpoint is ${node.api!.endpoint}: the lab serves its API on 127.0.0.1 only; use https://127.0.0.1:8006/`);
+  return {
+    port: url?.port ? Number(url.port) : 8006,
+    node: node.name,
+    storages: node.storage.filter((s) => s.type === "dir" || s.type === "zfspool").map((s) => ({ id: s.id, type: s.type as "dir" | "zfspool", content: s.content, ...(s.path ? { path: s.path } : {}), ...(s.pool ? { pool: s.pool } : {}) })),
+    ...(aptProxy ? { aptProxy } : {}),
+  };
 }
 
 export async function labUp(o: LabOptions): Promise<LabUp> {
@@ -81,20 +102,23 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
       if (s.type === "dir" && s.path && s.content.includes("vztmpl")) templates.push(await step(`template on storage ${s.id}`, () => installTemplate(tarball, s.path!)));
   const keys = await step(`node sshd on 127.0.0.1:${sshPort}`, () => ensureNodeSshd({ port: sshPort, dir: join(dir, "ssh") }));
   await step(`pct at ${PCT_PATH}`, () => installPct(dir));
-  const zfsStorage = Object.fromEntries(o.definition.nodes.flatMap((n) => n.storage.filter((s) => s.type === "zfspool" && s.pool).map((s) => [s.id, s.pool!])));
-  const state: LabState = { pools, zfsStorage, bridges: bridges.map((b) => b.name), templates, sshPort, ...(aptProxy ? { aptProxy } : {}) };
+  const api = apiSettings(o.definition, aptProxy);
+  const state: LabState = { pools, bridges: bridges.map((b) => b.name), templates, sshPort, ...(aptProxy ? { aptProxy } : {}), api };
   writeFileSync(statePath(dir), JSON.stringify(state, null, 2));
-  return { stateDir: dir, sshPort, sshPrivateKey: keys.clientKey, sshHostKey: keys.hostKey, ...(aptProxy ? { aptProxy } : {}) };
+  const url = await step(`Proxmox API on ${apiUrl(api.port)} (node ${api.node})`, () => ensureApiDaemon(dir, api.port, PHOENIX_CLI));
+  return { stateDir: dir, sshPort, sshPrivateKey: keys.clientKey, sshHostKey: keys.hostKey, ...(aptProxy ? { aptProxy } : {}), apiUrl: url, credentials: ensureApiCredentials(dir) };
 }
 
 /** Leaves no container, mount, pool, bridge or process of the lab behind. */
 export async function labDown(stateDir = defaultStateDir(), log: (s: string) => void = () => {}): Promise<void> {
   const state = readState(stateDir);
+  await stopApiDaemon(stateDir);
   const lxc = new Lxc(join(stateDir, "lxc"));
   for (const vmid of lxc.list()) {
     lxc.remove(vmid);
     log(`container ${vmid} removed`);
   }
+  rmSync(join(stateDir, "pve"), { recursive: true, force: true });
   await stopNodeSshd(join(stateDir, "ssh"));
   removePct();
   await stopAptProxy(stateDir);
@@ -127,7 +151,16 @@ export function removePct(): void {
 /** `pct` as the node runs it, on the lab's state. */
 export async function labPct(argv: string[], stateDir = defaultStateDir()): Promise<number> {
   const state = readState(stateDir);
-  return pct(argv, { stateDir, zfsStorage: state?.zfsStorage ?? {}, out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) });
+  const api = state?.api ? { client: labApiClient(stateDir, state.api.port), node: state.api.node } : undefined;
+  return pct(argv, { stateDir, ...(api ? { api } : {}), out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) });
+}
+
+/** `phoenix lab api`: the API daemon itself, over the state `lab up` wrote. */
+export async function labServeApi(stateDir = defaultStateDir()): Promise<void> {
+  const state = readState(stateDir);
+  if (!state?.api) throw new Error(`the lab at ${stateDir} is not up: run \`phoenix lab up\` first`);
+  const api = await serveLabApi(stateDir, state.api);
+  process.stdout.write(`lab API on ${api.url} (node ${state.api.node})\n`);
 }
 
 export async function labReset(stateDir = defaultStateDir(), log?: (s: string) => void): Promise<void> {
@@ -140,6 +173,7 @@ export interface LabStatus {
   stateDir: string;
   zfs: { daemon: boolean; pools: Record<string, string[]> };
   bridges: Record<string, boolean>;
+  api?: { url: string; node: string };
   containers: { vmid: number; state: string }[];
   /** What the lab cannot do, said plainly. */
   limits: string[];
@@ -154,6 +188,7 @@ export function labStatus(stateDir = defaultStateDir()): LabStatus {
     stateDir,
     zfs: { daemon, pools: Object.fromEntries((state?.pools ?? []).map((p) => [p, daemon && poolExists(p) ? listDatasets(p) : []])) },
     bridges: Object.fromEntries((state?.bridges ?? []).map((b) => [b, bridgeExists(b)])),
+    ...(state?.api ? { api: { url: apiUrl(state.api.port), node: state.api.node } } : {}),
     containers: lxc.list().map((vmid) => ({ vmid, state: lxc.state(vmid) })),
     limits: [
       "no GPU: GPU passthrough is planned and validated, never exercised",

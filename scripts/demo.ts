@@ -3,7 +3,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "../lab/host/run";
-import { labUp } from "../lab/lab";
+import { labApiClient } from "../lab/api-daemon";
+import { type LabUp, labUp } from "../lab/lab";
 import { pulumiProject } from "../lab/pulumi-project";
 import { ROOT, toolchainEnv } from "../lab/toolchain";
 import { buildPlan } from "../stacks/plan/plan";
@@ -15,16 +16,18 @@ const t0 = Date.now();
 const say = (s: string) => console.log(s);
 const step = (s: string) => console.log(`\n== ${s}`);
 
-/** Secrets the lab hands to the dev stack, made once and kept in the lab's state directory. */
-function labSecrets(stateDir: string, sshKey: string): Record<string, string> {
-  const file = join(stateDir, "demo-secrets.json");
+/** Secrets the lab hands to the dev stack: its root@pam password and SSH keys, and one made once for Portainer. */
+function labSecrets(lab: LabUp): Record<string, string> {
+  const file = join(lab.stateDir, "demo-secrets.json");
   const kept = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, string>) : {};
-  const secrets = {
-    proxmoxRootPassword: kept.proxmoxRootPassword ?? randomBytes(12).toString("base64url"),
-    portainerAdminPassword: kept.portainerAdminPassword ?? randomBytes(12).toString("base64url"),
+  const portainerAdminPassword = kept.portainerAdminPassword ?? randomBytes(12).toString("base64url");
+  writeFileSync(file, JSON.stringify({ portainerAdminPassword }), { mode: 0o600 });
+  return {
+    portainerAdminPassword,
+    proxmoxRootPassword: lab.credentials.rootPassword,
+    nodeSshKey: lab.sshPrivateKey,
+    guestSshPublicKey: readFileSync(join(lab.stateDir, "ssh", "client_ed25519.pub"), "utf8").trim(),
   };
-  writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
-  return { ...secrets, nodeSshKey: sshKey, guestSshPublicKey: readFileSync(join(stateDir, "ssh", "client_ed25519.pub"), "utf8").trim() };
 }
 
 async function main() {
@@ -48,35 +51,37 @@ async function main() {
     stackName: "dev",
     definitionFile: file,
     dir: join(ROOT, ".pulumi-state", "demo"),
-    secrets: labSecrets(lab.stateDir, lab.sshPrivateKey),
+    secrets: labSecrets(lab),
   });
   const preview = await project.stack.preview({ diff: false });
   say(`  ${Object.entries(preview.changeSummary).map(([op, n]) => `${n} to ${op}`).join(", ")}`);
 
-  // What converges without the lab's Proxmox API: the node's ZFS datasets, over the node's SSH.
-  step("pulumi up of the host side (ZFS datasets over the node's SSH)");
-  const target = hostTargets(loaded.definition.nodes.flatMap((n) => n.zfs.datasets.map((d) => d.name)));
-  const up = await project.stack.up({ target, refresh: true });
+  step("pulumi up of the dev stack");
+  // refresh: a lab torn down and brought up again has lost what the state remembers; refresh sees that.
+  const up = await project.stack.up({ refresh: true, onOutput: (o) => process.stdout.write(o.replace(/^/gm, "  ")) });
   say(`  ${describe(up.summary.resourceChanges)}`);
-  const again = await project.stack.up({ target });
+  const again = await project.stack.up();
   say(`  second up: ${describe(again.summary.resourceChanges)}`);
+  step("summary");
+  const plan = buildPlan(loaded.definition);
+  const api = labApiClient(lab.stateDir, new URL(loaded.definition.nodes[0]!.api!.endpoint).port ? Number(new URL(loaded.definition.nodes[0]!.api!.endpoint).port) : 8006);
+  for (const m of plan.machines) {
+    const path = `nodes/${m.node}/${m.type === "lxc" ? "lxc" : "qemu"}/${m.vmid}/status/current`;
+    const status = await api.data<{ status: string; template?: number }>("GET", path).then((s) => (s.template ? "template" : s.status), () => "absent");
+    const ip = m.network[0]?.ip ?? "-";
+    say(`  ${String(m.vmid).padEnd(5)} ${m.name.padEnd(16)} ${m.type} ${m.kind.padEnd(8)} ${ip.padEnd(16)} ${status}`);
+  }
   for (const d of loaded.definition.nodes.flatMap((n) => n.zfs.datasets))
     say(`  ${d.name}: ${run("zfs", ["get", "-H", "-o", "property,value", Object.keys(d.properties).join(","), d.name]).stdout.trim().split("\n").map((l) => l.replace("\t", "=")).join(", ")}`);
-
-  step("summary");
-  say(`  lab state:   ${lab.stateDir}`);
+  const guest = plan.machines.find((m) => m.kind === "guest" && m.type === "lxc" && m.network[0]?.ip.includes("/"));
+  say(`  not yet:     in-guest features (docker, portainer, health checks) are provisioned in a later step;`);
+  say(`               the containers above run Debian 12 with sshd, nothing more.`);
+  say(`  lab state:   ${lab.stateDir}   (Proxmox API ${lab.apiUrl}, node ${plan.nodes[0]?.name})`);
   say(`  node ssh:    ssh -p ${lab.sshPort} -i ${lab.stateDir}/ssh/client_ed25519 root@127.0.0.1   (zfs, pct, apparmor_parser)`);
+  if (guest) say(`  guest ssh:   ssh -i ${lab.stateDir}/ssh/client_ed25519 root@${guest.network[0]!.ip.split("/")[0]}   (${guest.name})`);
   if (lab.aptProxy) say(`  apt proxy:   ${lab.aptProxy}`);
-  say(`  not yet:     the lab's Proxmox API (https://127.0.0.1:8006) is still being built, so containers are`);
-  say(`               previewed, not created; \`pulumi up\` of the whole dev stack lands with it.`);
-  say(`  tear down:   npx phoenix lab down`);
+  say(`  tear down:   npx phoenix lab down   (no container, dataset, pool, bridge or process stays)`);
   say(`  took ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-}
-
-/** URNs of the dev stack's datasets and their parents, for a targeted update. */
-function hostTargets(datasets: string[]): string[] {
-  const top = "urn:pulumi:dev::phoenix::phoenix:index:PhoenixHypervisor";
-  return [`${top}::dev`, ...datasets.flatMap((d) => [`${top}$phoenix:index:ZfsDataset::${d}`, `${top}$phoenix:index:ZfsDataset$pulumi-nodejs:dynamic/phoenix:ZfsDataset::${d}`])];
 }
 
 function describe(changes: Record<string, number> | undefined): string {

@@ -126,6 +126,10 @@ function importCmd(args: string[], io: Io): number {
 
 async function labCmd(args: string[], io: Io): Promise<number> {
   if (args[0] === "pct") return lab.labPct(args.slice(1));
+  if (args[0] === "api") {
+    await lab.labServeApi();
+    return new Promise<number>(() => {}); // serves until SIGTERM
+  }
   const { values, positionals } = parseArgs({ args, options: { definition: { type: "string" }, "state-dir": { type: "string" } }, strict: true, allowPositionals: true });
   const [action, ...extra] = positionals;
   if (extra.length || !action || !["up", "down", "status", "reset"].includes(action)) throw new UsageError("lab takes one of up, down, status, reset");

@@ -10,7 +10,6 @@ import { labDown, labUp } from "../lab/lab";
 import { type PulumiProject, pulumiProject } from "../lab/pulumi-project";
 import { checkShape } from "../stacks/load";
 import { isolatedDevDefinition } from "./support/lab-definition";
-import { freePort } from "./support/sshd";
 
 const dir = mkdtempSync(join(tmpdir(), "phoenix-e2e-"));
 const iso = isolatedDevDefinition(dir);
@@ -23,8 +22,7 @@ const zfsGet = (prop: string, ds: string) => run("zfs", ["get", "-H", "-p", "-o"
 const changes = (c: Record<string, number> | undefined) => Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same"));
 
 beforeAll(async () => {
-  const port = await freePort();
-  iso.raw.nodes[0].ssh.port = port;
+  const { ssh: port } = await iso.assignPorts();
   iso.raw.nodes[0].zfs.datasets = iso.raw.nodes[0].zfs.datasets.map((d: any) => ({ ...d, protect: false }));
   const shaped = checkShape(iso.raw);
   expect(shaped.problems).toEqual([]);

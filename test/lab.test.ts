@@ -1,16 +1,16 @@
 // `phoenix lab up|status|down` on a small definition shaped like stacks/dev.yaml (its own pool,
 // bridge and ports, so it cannot collide with a running demo): up builds the host, down leaves nothing.
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
+import { LabClient } from "../lab/api/client";
 import { labDown, labStatus, labUp } from "../lab/lab";
 import { withSession } from "../provisioners/engine/ssh";
 import { ok, run } from "../lab/host/run";
 import { zfsReady } from "../lab/host/zfs";
 import { checkShape } from "../stacks/load";
 import { isolatedDevDefinition } from "./support/lab-definition";
-import { freePort } from "./support/sshd";
 
 const dir = mkdtempSync(join(tmpdir(), "phoenix-lab-"));
 const iso = isolatedDevDefinition(dir);
@@ -33,7 +33,7 @@ function definition() {
 it("up builds pools, bridge, apt proxy, template and node sshd; down leaves nothing behind", async () => {
   const startedZfs = !zfsReady();
   const state = join(dir, "state");
-  const port = await freePort();
+  const { ssh: port, api } = await iso.assignPorts();
   const up = await labUp({ definition: definition(), stateDir: state, sshPort: port, log: (s) => console.log(`lab: ${s}`) });
   const again = await labUp({ definition: definition(), stateDir: state, sshPort: port }); // idempotent
   expect(again.sshHostKey).toBe(up.sshHostKey);
@@ -51,12 +51,22 @@ it("up builds pools, bridge, apt proxy, template and node sshd; down leaves noth
   const pct = await withSession({ host: "127.0.0.1", port, privateKey: up.sshPrivateKey, hostKey: up.sshHostKey }, (s) => s.exec("pct status 999"));
   expect(pct.code).toBe(255);
   expect(pct.stderr.trim()).toBe("Configuration file 'nodes/lab/lxc/999.conf' does not exist");
+  // The Proxmox API runs in the background on the definition's endpoint, with the credentials up returned.
+  expect(up.apiUrl).toBe(`https://127.0.0.1:${api}`);
+  const client = new LabClient({ url: up.apiUrl, token: `${up.credentials.tokenId}=${up.credentials.tokenSecret}` });
+  expect((await client.data<{ version: string }>("GET", "version")).version).toBe("8.4.1");
+  expect((await client.data<{ storage: string }[]>("GET", "nodes/lab/storage")).map((s) => s.storage)).toEqual(["local", "tank-lxc"]);
+  expect((await new LabClient({ url: up.apiUrl, token: `${up.credentials.tokenId}=wrong` }).call("GET", "version")).status).toBe(401);
 
+  const apiPid = readFileSync(join(state, "api", "api.pid"), "utf8").trim();
+  expect(ok("kill", ["-0", apiPid])).toBe(true);
   await labDown(state);
   expect(labStatus(state).up).toBe(false);
   expect(ok("zpool", ["list", "-H", `phxlab${tag}`])).toBe(false);
   expect(ok("ip", ["link", "show", `phxbr${tag}`])).toBe(false);
   expect(ok("bash", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${port}`])).toBe(false);
+  expect(ok("bash", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${api}`])).toBe(false);
+  expect(ok("kill", ["-0", apiPid])).toBe(false);
   expect(run("pgrep", ["-f", `apt-cacher-ng.*${state}`], { allowFail: true }).stdout).toBe("");
   if (startedZfs) expect(zfsReady()).toBe(false);
   expect(existsSync(join(dir, "vz", "template", "cache", "debian-12-standard_12.7-1_amd64.tar.zst"))).toBe(false);

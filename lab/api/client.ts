@@ -51,7 +51,7 @@ export class LabClient {
       headers["Content-Length"] = String(Buffer.byteLength(body));
     }
     return new Promise((resolve, reject) => {
-      const req = request(target, { method, headers, rejectUnauthorized: false }, (res) => {
+      const req = request(target, { method, headers, rejectUnauthorized: false, agent: false }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {

@@ -1,5 +1,5 @@
 // Local commands for the lab host (no SSH here: the lab *is* the host).
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 
 export interface RunResult {
   code: number;
@@ -39,4 +39,22 @@ export async function waitFor(what: string, check: () => boolean, timeoutMs = 30
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** `run` without blocking the event loop: for long work inside the lab's API server (extracting, copying). */
+export function runAsync(cmd: string, args: string[], opts: { input?: string | Buffer; allowFail?: boolean; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], timeout: opts.timeoutMs ?? 600_000 });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
+    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+    child.on("error", (e) => resolve({ code: 127, stdout, stderr: String(e) }));
+    child.on("close", (code) => {
+      const result = { code: code ?? 1, stdout, stderr };
+      if (result.code !== 0 && !opts.allowFail) reject(new CommandFailed([cmd, ...args].join(" "), result));
+      else resolve(result);
+    });
+    child.stdin.end(opts.input);
+  });
 }

@@ -63,6 +63,20 @@ export async function destroyDataset(name: string, opts: { recursive?: boolean }
   }, 30_000, 500);
 }
 
+/** zfs-fuse calls a dataset busy for a while after its container stopped: unmount by force, then retry. */
+export async function renameDataset(from: string, to: string): Promise<void> {
+  let last = "";
+  await waitFor(`zfs rename ${from} ${to}`, () => {
+    run("zfs", ["unmount", "-f", from], { allowFail: true });
+    const r = run("zfs", ["rename", from, to], { allowFail: true });
+    last = r.stderr.trim();
+    return r.code === 0;
+  }, 30_000, 500).catch((e: Error) => {
+    throw new Error(`${e.message}: ${last}`);
+  });
+  run("zfs", ["mount", to], { allowFail: true });
+}
+
 export async function destroyPool(pool: string): Promise<void> {
   if (!poolExists(pool)) return;
   await waitFor(`zpool destroy ${pool}`, () => ok("zpool", ["destroy", "-f", pool]) || !poolExists(pool), 30_000, 500);

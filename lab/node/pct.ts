@@ -1,15 +1,15 @@
 // The lab node's `pct`, for the subset the project uses: status, config, start, stop, shutdown,
 // exec, push, template. Container configs live in <stateDir>/pve/lxc/<vmid>.conf, in Proxmox's own
 // format, as /etc/pve/lxc/<vmid>.conf does on a real node; the lab's API reads the same files.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { LabClient } from "../api/client";
 import { Lxc } from "../host/lxc";
-import { run } from "../host/run";
 
 export interface PctContext {
   stateDir: string;
-  /** storage id → ZFS dataset its subvolumes live under (zfspool storage). */
-  zfsStorage: Record<string, string>;
+  /** The lab's API: `pct template` goes through it, as Proxmox's pct runs the API's own code. */
+  api?: { client: LabClient; node: string };
   out: (s: string) => void;
   err: (s: string) => void;
 }
@@ -27,25 +27,6 @@ export function readMainSection(text: string): [string, string][] {
     if (m) out.push([m[1]!, m[2]!]);
   }
   return out;
-}
-
-export function setKey(text: string, key: string, value: string): string {
-  const lines = text.split("\n");
-  const end = lines.findIndex((l) => l.startsWith("["));
-  const main = end === -1 ? lines : lines.slice(0, end);
-  const rest = end === -1 ? [] : lines.slice(end);
-  const i = main.findIndex((l) => l.startsWith(`${key}:`));
-  if (i >= 0) main[i] = `${key}: ${value}`;
-  else main.splice(main[main.length - 1] === "" ? main.length - 1 : main.length, 0, `${key}: ${value}`);
-  return [...main, ...rest].join("\n");
-}
-
-/** The ZFS dataset behind a rootfs like "tank-lxc:subvol-901-disk-0,size=4G". */
-export function rootfsDataset(rootfs: string, zfsStorage: Record<string, string>): string | undefined {
-  const m = /^([^:]+):([^,]+)/.exec(rootfs);
-  if (!m) return undefined;
-  const base = zfsStorage[m[1]!];
-  return base ? `${base}/${m[2]}` : undefined;
 }
 
 const USAGE = "usage: pct status|config|start|stop|shutdown|template <vmid> | pct exec <vmid> -- <command…> | pct push <vmid> <file> <destination> [--perms <mode>]";
@@ -87,14 +68,26 @@ export async function pct(argv: string[], ctx: PctContext): Promise<number> {
       return 0;
     }
     case "template": {
-      if (/^template: 1$/m.test(text)) return 0;
-      await lxc.shutdown(vmid, 60);
-      const rootfs = readMainSection(text).find(([k]) => k === "rootfs")?.[1];
-      const dataset = rootfs ? rootfsDataset(rootfs, ctx.zfsStorage) : undefined;
-      // Proxmox snapshots a ZFS template's volumes as @__base__; linked clones come from it.
-      if (dataset) run("zfs", ["snapshot", `${dataset}@__base__`]);
-      writeFileSync(conf, setKey(text, "template", "1"));
-      return 0;
+      if (/^template: 1$/m.test(text)) {
+        ctx.err("you can't convert a template to a template");
+        return 255;
+      }
+      if (!ctx.api) {
+        ctx.err("the lab's API is not running (`phoenix lab up` starts it)");
+        return 255;
+      }
+      const r = await ctx.api.client.call("POST", `nodes/${ctx.api.node}/lxc/${vmid}/template`);
+      if (r.status !== 200) {
+        ctx.err(r.statusText);
+        return 255;
+      }
+      // The API answers before its worker is done; pct returns once the container is a template.
+      for (const end = Date.now() + 300_000; Date.now() < end; await new Promise((res) => setTimeout(res, 200))) {
+        const now = readFileSync(conf, "utf8");
+        if (/^template: 1$/m.test(now)) return 0;
+      }
+      ctx.err(`CT ${vmid}: conversion to a template did not finish within 300 s`);
+      return 255;
     }
     case "exec": {
       const sep = rest.indexOf("--");

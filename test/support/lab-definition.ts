@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
+import { freePort } from "./sshd";
 
 export interface IsolatedDefinition {
   raw: any;
@@ -11,6 +12,8 @@ export interface IsolatedDefinition {
   bridge: string;
   net: string;
   text(): string;
+  /** Gives the node's sshd and the lab API free loopback ports (so a running demo lab is left alone). */
+  assignPorts(): Promise<{ ssh: number; api: number }>;
 }
 
 export function isolatedDevDefinition(dir: string): IsolatedDefinition {
@@ -29,5 +32,11 @@ export function isolatedDevDefinition(dir: string): IsolatedDefinition {
   d.templates[1].network[0].ip = `${net}.91/24`;
   d.guests[0].network[0].ip = `${net}.10/24`;
   for (const g of d.guests) for (const mp of g.mountPoints ?? []) mp.dataset = mp.dataset.replace(/^tank\//, `${pool}/`);
-  return { raw: d, tag, pool, bridge, net, text: () => stringify(d) };
+  const assignPorts = async () => {
+    const ports = { ssh: await freePort(), api: await freePort() };
+    d.nodes[0].ssh.port = ports.ssh;
+    d.nodes[0].api.endpoint = `https://127.0.0.1:${ports.api}/`;
+    return ports;
+  };
+  return { raw: d, tag, pool, bridge, net, text: () => stringify(d), assignPorts };
 }

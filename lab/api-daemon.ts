@@ -1,0 +1,111 @@
+// The lab's Proxmox API as a background process of `phoenix lab up`: root@pam's password and an API
+// token generated once into <state>/api/credentials.json (0600), the server run by `phoenix lab api`
+// over the real host backend, its pid in <state>/api/api.pid, its output in <state>/api/api.log.
+import { spawn } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { LabClient } from "./api/client";
+import { type LabApi, startLabApi } from "./api/server";
+import { ok, waitFor } from "./host/run";
+import { type HostStorage, HostBackend } from "./node/host-backend";
+
+export interface ApiCredentials {
+  /** root@pam's password (what stacks log in with when they need root-only options). */
+  rootPassword: string;
+  /** root@pam!phoenix */
+  tokenId: string;
+  tokenSecret: string;
+}
+
+/** What the API daemon serves, kept in lab.json by `lab up`. */
+export interface ApiSettings {
+  port: number;
+  node: string;
+  storages: HostStorage[];
+  aptProxy?: string;
+}
+
+const apiDir = (stateDir: string) => join(stateDir, "api");
+
+export function ensureApiCredentials(stateDir: string): ApiCredentials {
+  const file = join(apiDir(stateDir), "credentials.json");
+  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as ApiCredentials;
+  mkdirSync(apiDir(stateDir), { recursive: true, mode: 0o700 });
+  const creds: ApiCredentials = { rootPassword: randomBytes(18).toString("base64url"), tokenId: "root@pam!phoenix", tokenSecret: randomUUID() };
+  writeFileSync(file, JSON.stringify(creds, null, 2), { mode: 0o600 });
+  return creds;
+}
+
+export function apiUrl(port: number): string {
+  return `https://127.0.0.1:${port}`;
+}
+
+/** A client of the running lab API, logged in with the lab's token. */
+export function labApiClient(stateDir: string, port: number): LabClient {
+  const c = ensureApiCredentials(stateDir);
+  return new LabClient({ url: apiUrl(port), token: `${c.tokenId}=${c.tokenSecret}` });
+}
+
+function pidOf(stateDir: string): number | undefined {
+  const f = join(apiDir(stateDir), "api.pid");
+  if (!existsSync(f)) return undefined;
+  const pid = Number(readFileSync(f, "utf8").trim());
+  return Number.isInteger(pid) && ok("kill", ["-0", String(pid)]) ? pid : undefined;
+}
+
+async function answers(stateDir: string, port: number): Promise<boolean> {
+  try {
+    return (await labApiClient(stateDir, port).call("GET", "version")).status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts the API daemon unless it already answers; `cli` is the command that runs `phoenix lab api`. */
+export async function ensureApiDaemon(stateDir: string, port: number, cli: string[]): Promise<string> {
+  ensureApiCredentials(stateDir);
+  if (pidOf(stateDir) !== undefined && (await answers(stateDir, port))) return apiUrl(port);
+  await stopApiDaemon(stateDir);
+  const out = openSync(join(apiDir(stateDir), "api.log"), "a");
+  const child = spawn(cli[0]!, [...cli.slice(1), "lab", "api"], { detached: true, stdio: ["ignore", out, out], env: { ...process.env, PHOENIX_LAB_DIR: stateDir } });
+  closeSync(out);
+  writeFileSync(join(apiDir(stateDir), "api.pid"), String(child.pid));
+  child.unref();
+  const deadline = Date.now() + 30_000;
+  while (!(await answers(stateDir, port))) {
+    if (pidOf(stateDir) === undefined || Date.now() > deadline) {
+      const log = readFileSync(join(apiDir(stateDir), "api.log"), "utf8").trim().split("\n").slice(-10).join("\n");
+      throw new Error(`the lab API did not come up on ${apiUrl(port)}; its log (${join(apiDir(stateDir), "api.log")}) ends:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return apiUrl(port);
+}
+
+export async function stopApiDaemon(stateDir: string): Promise<void> {
+  const pid = pidOf(stateDir);
+  if (pid !== undefined) {
+    process.kill(pid, "SIGTERM");
+    await waitFor("the lab API to exit", () => !ok("kill", ["-0", String(pid)]), 15_000);
+  }
+  rmSync(join(apiDir(stateDir), "api.pid"), { force: true });
+}
+
+/** Runs the API in this process until SIGTERM (what the daemon is). */
+export async function serveLabApi(stateDir: string, settings: ApiSettings): Promise<LabApi> {
+  const creds = ensureApiCredentials(stateDir);
+  const backend = new HostBackend({ stateDir, storages: settings.storages, ...(settings.aptProxy ? { aptProxy: settings.aptProxy } : {}) });
+  const api = await startLabApi({
+    stateDir: apiDir(stateDir),
+    port: settings.port,
+    node: settings.node,
+    tokens: [{ id: creds.tokenId, secret: creds.tokenSecret }],
+    users: [{ userid: "root@pam", password: creds.rootPassword }],
+    backend,
+  });
+  const stop = () => void api.close().then(() => process.exit(0));
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+  return api;
+}

@@ -1,0 +1,357 @@
+// The lab API's real backend: containers are real LXC containers (lab/host/lxc.ts) with their configs in
+// <state>/pve/lxc/<vmid>.conf (what the node's `pct` reads), their volumes ZFS datasets on zfspool
+// storages (linked clones are `zfs clone …@__base__`), templates extracted from the dir storage's
+// template cache. QEMU VMs stay API objects in a MemoryBackend: the lab boots no VM guest yet.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, statfsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type {
+  ContainerSetup,
+  DownloadRequest,
+  GuestInterface,
+  GuestRuntime,
+  GuestType,
+  LabBackend,
+  NewVolume,
+  StorageInfo,
+  UrlMetadata,
+  VolumeInfo,
+} from "../api/backend";
+import { MemoryBackend } from "../api/memory-backend";
+import { type ConfigFile, type PveConfig, parseConfigFile, printConfigFile } from "../api/pve-config";
+import type { TaskLog } from "../api/tasks";
+import { parseVolid, volumeOwner } from "../api/volumes";
+import { Lxc } from "../host/lxc";
+import { ok, run, runAsync } from "../host/run";
+import { destroyDataset, renameDataset } from "../host/zfs";
+import { containerSpec } from "./container-spec";
+import { confPath } from "./pct";
+
+/** A storage of the lab's node, as the definition declares it. */
+export interface HostStorage {
+  id: string;
+  type: "dir" | "zfspool";
+  content: string[];
+  /** dir: the directory (templates in <path>/template/cache, ISOs in <path>/template/iso). */
+  path?: string;
+  /** zfspool: the dataset volumes live under. */
+  pool?: string;
+}
+
+export interface HostBackendOptions {
+  stateDir: string;
+  storages: HostStorage[];
+  aptProxy?: string;
+}
+
+const lastName = (volname: string) => volname.split("/").pop()!;
+
+export class HostBackend implements LabBackend {
+  readonly lxc: Lxc;
+  /** QEMU VMs and their volumes (and VM images on any storage). */
+  readonly vms: MemoryBackend;
+  private readonly started = new Map<number, number>();
+
+  constructor(private readonly o: HostBackendOptions) {
+    this.lxc = new Lxc(join(o.stateDir, "lxc"));
+    mkdirSync(join(o.stateDir, "pve", "lxc"), { recursive: true });
+    this.vms = new MemoryBackend({ storages: o.storages.map(({ id, type, content, path, pool }) => ({ id, type, content, ...(path ? { path } : {}), ...(pool ? { pool } : {}) })), files: [] });
+  }
+
+  private storage(id: string): HostStorage | undefined {
+    return this.o.storages.find((s) => s.id === id);
+  }
+
+  /** The ZFS dataset of a container volume on a zfspool storage. */
+  private dataset(volid: string): string | undefined {
+    const v = parseVolid(volid);
+    const s = v && this.storage(v.storage);
+    return v && s?.type === "zfspool" && s.pool && /^(subvol|basevol)-/.test(lastName(v.volname)) ? `${s.pool}/${lastName(v.volname)}` : undefined;
+  }
+
+  /** A container volume as a host directory: a dataset's mountpoint, or a directory on a dir storage. */
+  volumePath(volid: string): string {
+    const ds = this.dataset(volid);
+    if (ds) return run("zfs", ["get", "-H", "-o", "value", "mountpoint", ds]).stdout.trim();
+    const v = parseVolid(volid);
+    const s = v && this.storage(v.storage);
+    if (v && s?.type === "dir" && s.path) return join(s.path, "images", v.volname);
+    throw new Error(`volume '${volid}' is not a container volume the lab holds`);
+  }
+
+  private isContainerVolume(volid: string): boolean {
+    const v = parseVolid(volid);
+    const s = v && this.storage(v.storage);
+    if (!v || !s) return false;
+    return s.type === "zfspool" ? this.dataset(volid) !== undefined : existsSync(join(s.path ?? "/nonexistent", "images", v.volname));
+  }
+
+  // --- configs
+
+  async listGuests() {
+    const lxc = readdirSync(join(this.o.stateDir, "pve", "lxc"))
+      .map((f) => /^(\d+)\.conf$/.exec(f))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ vmid: Number(m[1]), type: "lxc" as const }));
+    return [...lxc, ...(await this.vms.listGuests()).filter((g) => g.type === "qemu")];
+  }
+
+  async readConfig(type: GuestType, vmid: number): Promise<ConfigFile | undefined> {
+    if (type === "qemu") return this.vms.readConfig(type, vmid);
+    const path = confPath(this.o.stateDir, vmid);
+    return existsSync(path) ? parseConfigFile(readFileSync(path, "utf8")) : undefined;
+  }
+
+  async writeConfig(type: GuestType, vmid: number, file: ConfigFile): Promise<void> {
+    if (type === "qemu") return this.vms.writeConfig(type, vmid, file);
+    writeFileSync(confPath(this.o.stateDir, vmid), printConfigFile(file));
+    // Proxmox applies what it can to a running container at once; the rest takes effect at its next start.
+    if (file.config.template !== "1" && this.lxc.exists(vmid)) {
+      this.configure(vmid, file);
+      if (this.lxc.state(vmid) === "running")
+        run("lxc-cgroup", ["-P", this.lxc.lxcPath, "-n", String(vmid), "memory.limit_in_bytes", String(Number(file.config.memory ?? 512) * 1024 * 1024)], { allowFail: true });
+    }
+  }
+
+  async deleteConfig(type: GuestType, vmid: number): Promise<void> {
+    if (type === "qemu") return this.vms.deleteConfig(type, vmid);
+    this.lxc.remove(vmid);
+    rmSync(confPath(this.o.stateDir, vmid), { force: true });
+  }
+
+  private configure(vmid: number, file: ConfigFile): void {
+    this.lxc.configure(containerSpec(vmid, file, (v) => this.volumePath(v), this.o.aptProxy));
+  }
+
+  // --- storage
+
+  async listStorage(): Promise<StorageInfo[]> {
+    return this.o.storages.map((s) => {
+      let total = 0;
+      let used = 0;
+      let avail = 0;
+      if (s.type === "zfspool" && s.pool) {
+        const [u, a] = run("zfs", ["get", "-H", "-p", "-o", "value", "used,available", s.pool], { allowFail: true }).stdout.trim().split("\n").map(Number);
+        used = u || 0;
+        avail = a || 0;
+        total = used + avail;
+      } else if (s.path && existsSync(s.path)) {
+        const f = statfsSync(s.path);
+        total = f.blocks * f.bsize;
+        avail = f.bavail * f.bsize;
+        used = total - f.bfree * f.bsize;
+      }
+      return { id: s.id, type: s.type, content: s.content, ...(s.path ? { path: s.path } : {}), ...(s.pool ? { pool: s.pool } : {}), shared: false, total, used, avail };
+    });
+  }
+
+  async listContent(storage: string): Promise<VolumeInfo[]> {
+    const s = this.storage(storage);
+    if (!s) return [];
+    const out: VolumeInfo[] = [];
+    if (s.type === "dir" && s.path) {
+      for (const [content, sub] of [["vztmpl", "template/cache"], ["iso", "template/iso"], ["snippets", "snippets"]] as const) {
+        const dir = join(s.path, sub);
+        if (!existsSync(dir)) continue;
+        for (const f of readdirSync(dir)) {
+          const st = statSync(join(dir, f));
+          if (!st.isFile()) continue;
+          const format = /\.tar\.zst$/.test(f) ? "tzst" : /\.tar\.gz$/.test(f) ? "tgz" : /\.tar\.xz$/.test(f) ? "txz" : (f.split(".").pop() ?? "raw");
+          out.push({ volid: `${storage}:${content}/${f}`, content, format, size: st.size, ctime: Math.floor(st.mtimeMs / 1000) });
+        }
+      }
+      const images = join(s.path, "images");
+      if (existsSync(images))
+        for (const vmid of readdirSync(images))
+          for (const f of readdirSync(join(images, vmid)))
+            out.push({ volid: `${storage}:${vmid}/${f}`, content: "rootdir", format: "subvol", size: 0, vmid: Number(vmid) });
+    }
+    if (s.type === "zfspool" && s.pool) {
+      // zfs-fuse's `zfs list` has no -p: read exact values with `zfs get`.
+      const props = new Map<string, Record<string, string>>();
+      const r = run("zfs", ["get", "-H", "-p", "-r", "-o", "name,property,value", "refquota,used,origin,creation", s.pool], { allowFail: true });
+      for (const line of r.stdout.split("\n").filter(Boolean)) {
+        const [name, prop, value] = line.split("\t") as [string, string, string];
+        if (!props.has(name)) props.set(name, {});
+        props.get(name)![prop] = value;
+      }
+      for (const [name, p] of props) {
+        const leaf = name.slice(s.pool.length + 1);
+        if (!name.startsWith(`${s.pool}/`) || !/^(subvol|basevol)-\d+-disk-\d+$/.test(leaf)) continue;
+        const base = p.origin && p.origin !== "-" ? p.origin.split("@")[0]!.slice(s.pool.length + 1) : undefined;
+        out.push({
+          volid: `${storage}:${base ? `${base}/${leaf}` : leaf}`,
+          content: "rootdir",
+          format: "subvol",
+          size: Number(p.refquota) || 0,
+          used: Number(p.used) || 0,
+          vmid: volumeOwner(leaf)!,
+          ...(base ? { parent: `${storage}:${base}` } : {}),
+          ctime: Number(p.creation) || 0,
+        });
+      }
+    }
+    return [...out, ...(await this.vms.listContent(storage)).filter((v) => !out.some((o) => o.volid === v.volid))];
+  }
+
+  async deleteContent(volid: string): Promise<void> {
+    const v = parseVolid(volid);
+    const s = v && this.storage(v.storage);
+    const sub = v && { vztmpl: "template/cache", iso: "template/iso", snippets: "snippets" }[v.volname.split("/")[0]!];
+    if (s?.type === "dir" && s.path && sub) {
+      const file = join(s.path, sub, v.volname.split("/").slice(1).join("/"));
+      if (!existsSync(file)) throw new Error(`volume '${volid}' does not exist`);
+      rmSync(file);
+      return;
+    }
+    return this.vms.deleteContent(volid);
+  }
+
+  /** The lab has no internet: downloads reach nothing (the memory backend answers as Proxmox does then). */
+  async queryUrl(url: string): Promise<UrlMetadata> {
+    return this.vms.queryUrl(url);
+  }
+
+  async downloadUrl(req: DownloadRequest, log: TaskLog): Promise<void> {
+    return this.vms.downloadUrl(req, log);
+  }
+
+  // --- volumes
+
+  async createVolume(vol: NewVolume, log: TaskLog): Promise<void> {
+    if (vol.content !== "rootdir") return this.vms.createVolume(vol);
+    const ds = this.dataset(vol.volid);
+    if (ds) {
+      if (ok("zfs", ["list", "-H", ds])) throw new Error(`zfs error: cannot create '${ds}': dataset already exists`);
+      run("zfs", ["create", "-o", `refquota=${vol.size}`, ds]);
+      log(`created dataset ${ds}`);
+      return;
+    }
+    const dir = this.volumePath(vol.volid);
+    if (existsSync(dir)) throw new Error(`volume '${vol.volid}' already exists`);
+    mkdirSync(dir, { recursive: true });
+  }
+
+  async cloneVolume(req: { source: string; target: string; vmid: number; linked: boolean }, log: TaskLog): Promise<void> {
+    if (!this.isContainerVolume(req.source)) return this.vms.cloneVolume(req);
+    const src = this.dataset(req.source);
+    const dst = this.dataset(req.target);
+    if (req.linked) {
+      if (!src || !dst) throw new Error(`linked clone of '${req.source}' needs a zfspool storage`);
+      // As Proxmox does: a subvol clone keeps its base's refquota.
+      const refquota = run("zfs", ["get", "-H", "-p", "-o", "value", "refquota", src]).stdout.trim();
+      run("zfs", ["clone", ...(Number(refquota) > 0 ? ["-o", `refquota=${refquota}`] : []), `${src}@__base__`, dst]);
+      log(`zfs clone ${src}@__base__ ${dst}`);
+      return;
+    }
+    const size = src ? run("zfs", ["get", "-H", "-p", "-o", "value", "refquota", src]).stdout.trim() : "0";
+    await this.createVolume({ volid: req.target, vmid: req.vmid, size: Number(size), content: "rootdir", format: "subvol" }, log);
+    await runAsync("sh", ["-c", 'tar -C "$1" -cpf - . | tar -C "$2" -xpf -', "copy", this.volumePath(req.source), this.volumePath(req.target)]);
+    log(`copied ${req.source} to ${req.target}`);
+  }
+
+  async makeBaseVolume(req: { volid: string; base: string }, log: TaskLog): Promise<void> {
+    const from = this.dataset(req.volid);
+    const to = this.dataset(req.base);
+    if (!from || !to) {
+      if (this.isContainerVolume(req.volid)) throw new Error(`the lab makes templates of container volumes on zfspool storages only ('${req.volid}')`);
+      return this.vms.makeBaseVolume(req);
+    }
+    await renameDataset(from, to);
+    run("zfs", ["snapshot", `${to}@__base__`]);
+    log(`renamed ${from} to ${to} and took ${to}@__base__`);
+  }
+
+  async resizeVolume(volid: string, size: number, log: TaskLog): Promise<void> {
+    const ds = this.dataset(volid);
+    if (!ds) return this.vms.resizeVolume(volid, size);
+    run("zfs", ["set", `refquota=${size}`, ds]);
+    log(`refquota of ${ds} set to ${size}`);
+  }
+
+  async destroyVolume(volid: string, log: TaskLog): Promise<void> {
+    const ds = this.dataset(volid);
+    if (!ds) {
+      if (this.isContainerVolume(volid)) return rmSync(this.volumePath(volid), { recursive: true, force: true });
+      return this.vms.destroyVolume(volid);
+    }
+    if (!ok("zfs", ["list", "-H", ds])) return;
+    const clones = run("zfs", ["list", "-H", "-o", "name,origin", "-t", "filesystem"], { allowFail: true })
+      .stdout.split("\n")
+      .filter((l) => l.split("\t")[1]?.startsWith(`${ds}@`));
+    if (clones.length) throw new Error(`base volume '${lastName(volid.split(":")[1]!)}' is still in use by linked cloned`);
+    await destroyDataset(ds, { recursive: true });
+    log(`destroyed dataset ${ds}`);
+  }
+
+  // --- guests
+
+  async setupContainer(setup: ContainerSetup, log: TaskLog): Promise<void> {
+    const file: ConfigFile = { config: setup.config, lxc: [], sections: {} };
+    const rootfs = containerSpec(setup.vmid, file, (v) => this.volumePath(v)).rootfs;
+    const archive = this.templatePath(setup.ostemplate);
+    const decompress = archive.endsWith(".zst") ? "--zstd" : archive.endsWith(".xz") ? "-J" : archive.endsWith(".gz") ? "-z" : "-a";
+    await runAsync("tar", [decompress, "-xpf", archive, "-C", rootfs, "--numeric-owner"], { timeoutMs: 20 * 60_000 });
+    log(`extracted ${setup.ostemplate} into ${rootfs}`);
+    this.configure(setup.vmid, file);
+    const keys = (setup.sshPublicKeys ?? "").split("\n").map((k) => k.trim()).filter(Boolean);
+    this.lxc.setRootAccess(rootfs, keys, setup.password);
+  }
+
+  private templatePath(ostemplate: string): string {
+    if (ostemplate.startsWith("/")) return ostemplate;
+    const v = parseVolid(ostemplate);
+    const s = v && this.storage(v.storage);
+    if (!v || !s?.path || !v.volname.startsWith("vztmpl/")) throw new Error(`can't find file '${ostemplate}'`);
+    return join(s.path, "template", "cache", v.volname.slice("vztmpl/".length));
+  }
+
+  async startGuest(type: GuestType, vmid: number, config: PveConfig, log: TaskLog): Promise<void> {
+    if (type === "qemu") return this.vms.startGuest(type, vmid);
+    const file = (await this.readConfig("lxc", vmid)) ?? { config, lxc: [], sections: {} };
+    this.configure(vmid, file);
+    await this.lxc.start(vmid);
+    this.started.set(vmid, Date.now());
+    log(`CT ${vmid} started`);
+  }
+
+  async stopGuest(type: GuestType, vmid: number): Promise<void> {
+    if (type === "qemu") return this.vms.stopGuest(type, vmid);
+    this.lxc.stop(vmid);
+  }
+
+  async shutdownGuest(type: GuestType, vmid: number, opts: { timeout: number; forceStop: boolean }): Promise<void> {
+    if (type === "qemu") return this.vms.shutdownGuest(type, vmid);
+    run("lxc-stop", ["-P", this.lxc.lxcPath, "-n", String(vmid), "-t", String(opts.timeout)], { allowFail: true, timeoutMs: (opts.timeout + 10) * 1000 });
+    if (this.lxc.state(vmid) === "running") {
+      if (!opts.forceStop) throw new Error(`shutdown CT ${vmid} failed - got timeout`);
+      this.lxc.stop(vmid);
+    }
+  }
+
+  async rebootGuest(type: GuestType, vmid: number, config: PveConfig, log: TaskLog): Promise<void> {
+    if (type === "qemu") return this.vms.rebootGuest(type, vmid);
+    await this.lxc.shutdown(vmid, 60);
+    await this.startGuest(type, vmid, config, log);
+  }
+
+  async runtime(type: GuestType, vmid: number): Promise<GuestRuntime> {
+    if (type === "qemu") return this.vms.runtime(type, vmid);
+    if (this.lxc.state(vmid) !== "running") return { status: "stopped" };
+    const pid = Number(run("lxc-info", ["-P", this.lxc.lxcPath, "-n", String(vmid), "-p", "-H"], { allowFail: true }).stdout.trim());
+    let since = this.started.get(vmid);
+    if (since === undefined && Number.isInteger(pid) && existsSync(`/proc/${pid}`)) since = statSync(`/proc/${pid}`).ctimeMs;
+    return { status: "running", ...(Number.isInteger(pid) && pid > 0 ? { pid } : {}), uptime: Math.max(0, Math.floor((Date.now() - (since ?? Date.now())) / 1000)) };
+  }
+
+  async interfaces(type: GuestType, vmid: number, config: PveConfig): Promise<GuestInterface[]> {
+    if (type === "qemu") return this.vms.interfaces(type, vmid, config);
+    const r = this.lxc.exec(vmid, ["ip", "-j", "addr", "show"]);
+    if (r.code !== 0) throw new Error(`CT ${vmid}: cannot read its interfaces: ${r.stderr.trim()}`);
+    const links = JSON.parse(r.stdout) as { ifname: string; address?: string; addr_info?: { family: string; local: string; prefixlen: number }[] }[];
+    return links.map((l) => ({
+      name: l.ifname,
+      hwaddr: l.address ?? "00:00:00:00:00:00",
+      addresses: (l.addr_info ?? []).filter((a) => a.family === "inet" || a.family === "inet6").map((a) => ({ address: a.local, prefix: a.prefixlen, family: a.family as "inet" | "inet6" })),
+    }));
+  }
+}
