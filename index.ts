@@ -1,6 +1,6 @@
 // The Pulumi program only wires: load → validate → plan → components → exports.
 import * as pulumi from "@pulumi/pulumi";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { PhoenixHypervisor } from "./components/phoenix-hypervisor";
 import { readLock, writeLock } from "./stacks/lock";
 import { buildPlan } from "./stacks/plan/plan";
@@ -16,7 +16,7 @@ if (!loaded.definition)
 const plan = buildPlan(loaded.definition, { previousAllocations: readLock(file) });
 if (!pulumi.runtime.isDryRun()) writeLock(file, plan.allocations);
 
-const hypervisor = new PhoenixHypervisor(pulumi.getStack(), { plan, secret: (name) => config.requireSecret(name) });
+const hypervisor = new PhoenixHypervisor(pulumi.getStack(), { plan, secret: (name) => config.requireSecret(name), definitionDir: dirname(file) });
 
 export const guests = hypervisor.guests;
 export const warnings = plan.warnings.map(formatProblem);

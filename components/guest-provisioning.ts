@@ -83,6 +83,11 @@ export class GuestProvisioning extends pulumi.ComponentResource {
   }
 }
 
+/** Whether a machine has anything to provision: features, health checks, or raw LXC options set on the node. */
+export function needsProvisioning(m: PlannedMachine): boolean {
+  return m.provisioners.length > 0 || m.healthChecks.length > 0 || (m.type === "lxc" && (m.lxcOptions.length > 0 || m.features.apparmor !== undefined));
+}
+
 /** pct: through the node into the container; ssh: straight to the guest. */
 export function targetOf(m: PlannedMachine, args: Pick<GuestProvisioningArgs, "node" | "guest">): FeatureTarget {
   const transport = m.provisioners[0]?.transport ?? (m.type === "lxc" ? "pct" : "ssh");

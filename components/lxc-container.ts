@@ -3,6 +3,7 @@
 import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInput } from "../provisioners/engine/script-provider";
+import { GuestProvisioning, type GuestProvisioningArgs, needsProvisioning } from "./guest-provisioning";
 import { freezeTemplate } from "../provisioners/freeze-template";
 import type { PlannedMachine } from "../stacks/plan/plan";
 import { type ContainerContext, containerArgs } from "./args/container";
@@ -11,8 +12,10 @@ export interface LxcContainerArgs {
   machine: PlannedMachine;
   provider: proxmox.Provider;
   context?: ContainerContext;
-  /** SSH to the node: golden templates are frozen through it. */
+  /** SSH to the node: features run through it (pct exec) and golden templates are frozen through it. */
   node?: ConnectionInput;
+  /** What in-guest provisioning needs besides the machine and the node. */
+  provisioning?: Omit<GuestProvisioningArgs, "machine" | "node" | "dependsOn">;
 }
 
 export class LxcContainer extends pulumi.ComponentResource {
@@ -29,9 +32,14 @@ export class LxcContainer extends pulumi.ComponentResource {
       ...(m.kind === "template" ? { ignoreChanges: ["template", "started"] } : {}),
     });
     this.vmid = this.container.vmId.apply((v) => v ?? m.vmid);
+    let provisioned: pulumi.Resource[] = [];
+    if (needsProvisioning(m)) {
+      if (!args.node) throw new Error(`'${m.name}' has features or health checks, which run through SSH to node '${m.node}': set nodes[].ssh`);
+      provisioned = [new GuestProvisioning(name, { ...args.provisioning!, machine: m, node: args.node, dependsOn: [this.container] }, { parent: this })];
+    }
     if (m.kind === "template") {
       if (!args.node) throw new Error(`golden template '${m.name}' needs SSH to node '${m.node}' to be frozen`);
-      freezeTemplate(`${name}-freeze`, { node: args.node, vmid: m.vmid }, { parent: this, dependsOn: [this.container] });
+      freezeTemplate(`${name}-freeze`, { node: args.node, vmid: m.vmid }, { parent: this, dependsOn: [this.container, ...provisioned] });
     }
     this.registerOutputs({ vmid: this.vmid });
   }

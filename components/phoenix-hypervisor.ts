@@ -17,6 +17,8 @@ export type SecretResolver = (name: string) => pulumi.Output<string>;
 export interface PhoenixHypervisorArgs {
   plan: Plan;
   secret: SecretResolver;
+  /** Directory of the definition file: custom scripts and AppArmor profiles are relative to it. */
+  definitionDir: string;
 }
 
 export interface GuestSummary {
@@ -72,7 +74,11 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
     for (const t of plan.baseTemplates)
       if (t.type === "lxc") templateFiles.set(t.name, new LxcTemplate(t.name, { template: t, provider: providers.get(t.node)! }, { parent: this }).fileId);
 
+    const secrets = Object.fromEntries(plan.secrets.map((n) => [n, args.secret(n)]));
+    const guestPrivateKey = resolve(plan.sshPrivateKey);
     for (const m of plan.machines) {
+      const node = plan.nodes.find((n) => n.name === m.node)!;
+      const provisioning = { secrets, definitionDir: args.definitionDir, apparmorProfiles: node.apparmorProfiles };
       const dependsOn = [
         ...m.dependsOn.map((d) => this.machines.get(d)!),
         ...(hostResources.get(m.node) ?? []),
@@ -88,6 +94,7 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
                 machine: m,
                 provider,
                 ...(nodeSsh.has(m.node) ? { node: nodeSsh.get(m.node)! } : {}),
+                provisioning,
                 context: {
                   ...(m.source.kind === "create" ? { templateFileId: templateFiles.get(m.source.template)! } : {}),
                   // Proxmox takes root's keys only at create time (a clone keeps its template's: bpg#1905).
@@ -96,7 +103,17 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
               },
               o,
             )
-          : new QemuVm(m.name, { machine: m, provider, context: { sshKeys, ...(m.cloudInit?.password ? { password: resolve(m.cloudInit.password)! } : {}) } }, o);
+          : new QemuVm(
+              m.name,
+              {
+                machine: m,
+                provider,
+                ...(nodeSsh.has(m.node) ? { node: nodeSsh.get(m.node)! } : {}),
+                provisioning: { ...provisioning, ...(guestPrivateKey ? { guestPrivateKey } : {}) },
+                context: { sshKeys, ...(m.cloudInit?.password ? { password: resolve(m.cloudInit.password)! } : {}) },
+              },
+              o,
+            );
       this.machines.set(m.name, made);
     }
 

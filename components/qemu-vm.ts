@@ -1,13 +1,19 @@
 // A QEMU VM cloned from a cloud-init template, with cloud-init user, keys, network and PCI GPUs.
 import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
+import type { ConnectionInput } from "../provisioners/engine/script-provider";
 import type { PlannedMachine } from "../stacks/plan/plan";
 import { type VmContext, vmArgs } from "./args/vm";
+import { GuestProvisioning, type GuestProvisioningArgs, needsProvisioning } from "./guest-provisioning";
 
 export interface QemuVmArgs {
   machine: PlannedMachine;
   provider: proxmox.Provider;
   context?: VmContext;
+  /** SSH to the node (the node-side steps of provisioning). */
+  node?: ConnectionInput;
+  /** What in-guest provisioning needs; the VM is reached over SSH at its first address with this key. */
+  provisioning?: Omit<GuestProvisioningArgs, "machine" | "node" | "guest" | "dependsOn"> & { guestPrivateKey?: pulumi.Input<string> };
 }
 
 export class QemuVm extends pulumi.ComponentResource {
@@ -18,6 +24,18 @@ export class QemuVm extends pulumi.ComponentResource {
     super("phoenix:index:QemuVm", name, {}, opts);
     this.vm = new proxmox.VmLegacy(name, vmArgs(args.machine, args.context), { parent: this, provider: args.provider });
     this.vmid = this.vm.vmId.apply((v) => v ?? args.machine.vmid);
+    const m = args.machine;
+    if (needsProvisioning(m)) {
+      const host = m.network[0]?.ip.split("/")[0];
+      const { guestPrivateKey, ...rest } = args.provisioning ?? ({} as NonNullable<QemuVmArgs["provisioning"]>);
+      if (!host || host === "dhcp") throw new Error(`VM '${m.name}' is provisioned over SSH and needs a static or pool address on its first interface`);
+      if (!guestPrivateKey) throw new Error(`VM '${m.name}' is provisioned over SSH: set access.sshPrivateKey to a secret holding the private half of one of access.sshKeys`);
+      new GuestProvisioning(
+        name,
+        { ...rest, machine: m, node: args.node ?? { host }, guest: { host, user: m.cloudInit?.user ?? "phoenix", privateKey: guestPrivateKey }, dependsOn: [this.vm] },
+        { parent: this },
+      );
+    }
     this.registerOutputs({ vmid: this.vmid });
   }
 }

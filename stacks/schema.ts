@@ -369,6 +369,8 @@ export const Access = z
   .object({
     /** Public keys for root in every container and for the cloud-init user of every VM. */
     sshKeys: z.array(z.union([sshPublicKey, SecretRef])).default([]),
+    /** The private half of one of sshKeys: VMs are provisioned over SSH with it. */
+    sshPrivateKey: SecretRef.optional(),
   })
   .strict();
 

@@ -19,7 +19,7 @@ beforeAll(async () => {
   const { PhoenixHypervisor } = await import("../components/phoenix-hypervisor");
   const pulumi = await import("@pulumi/pulumi");
   const def = loadDefinition(join(__dirname, "..", "stacks", "ai-host.yaml")).definition!;
-  const hv = new PhoenixHypervisor("ai-host", { plan: buildPlan(def), secret: (n) => pulumi.secret(`value-of-${n}`) });
+  const hv = new PhoenixHypervisor("ai-host", { plan: buildPlan(def), secret: (n) => pulumi.secret(`value-of-${n}`), definitionDir: join(__dirname, "..", "stacks") });
   guests = await valueOf(hv.guests);
   await settle(records);
 });
@@ -39,6 +39,23 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
         "phoenix:index:QemuVm workstation",
         "proxmoxve:index/vmLegacy:VmLegacy workstation",
         ...["docker-golden", "nvidia-golden", "nvidia-docker-golden", "vllm-golden"].map((t) => `pulumi-nodejs:dynamic/phoenix:RemoteScript ${t}-freeze`),
+        // In-guest provisioning: one component per machine with features, one step per feature the machine
+        // declares itself (a clone does not repeat its template's), node-side AppArmor first, health checks last.
+        ...["docker-golden", "nvidia-golden", "nvidia-docker-golden", "vllm-golden", "portainer", "vllm-gpu0", "vllm-gpu1", "vllm-dual", "workstation"].map((n) => `phoenix:index:GuestProvisioning ${n}`),
+        ...[
+          "docker-golden-docker",
+          "nvidia-golden-nvidia",
+          "nvidia-docker-golden-apparmor",
+          "nvidia-docker-golden-docker",
+          "nvidia-docker-golden-nvidia-container-toolkit",
+          "vllm-golden-apparmor",
+          "vllm-golden-vllm",
+          "portainer-portainer",
+          ...["vllm-gpu0", "vllm-gpu1", "vllm-dual"].flatMap((g) => [`${g}-apparmor`, `${g}-vllm`, `${g}-portainer`]),
+          "vllm-gpu0-health",
+          "workstation-docker",
+          "workstation-portainer",
+        ].map((n) => `pulumi-nodejs:dynamic/phoenix:RemoteScript ${n}`),
         ...["fast/lxc-disks", "fast/vm-disks", "bulk/models", "bulk/portainer-data"].flatMap((d) => [
           `phoenix:index:ZfsDataset ${d}`,
           `pulumi-nodejs:dynamic/phoenix:ZfsDataset ${d}`,
@@ -57,16 +74,26 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
 
   it("turns clone sources and dependsOn into real dependencies", () => {
     const deps = (n: string) => byName("phoenix:index:LxcContainer", n).dependencies.map((u) => u.split("::").pop());
-    // A clone waits for its template's container and for the step that froze it.
-    expect(deps("vllm-dual").sort()).toEqual(["bulk/models", "portainer", "vllm-golden", "vllm-golden-freeze", "vllm-gpu0", "vllm-gpu1"]);
+    // A clone waits for its template's container, the template's provisioning steps and the step that froze it;
+    // a guest named in dependsOn is waited for with its provisioning.
+    expect(deps("vllm-dual").sort()).toEqual(
+      ["bulk/models", "portainer", "portainer-portainer", "vllm-golden", "vllm-golden-apparmor", "vllm-golden-freeze", "vllm-golden-vllm"]
+        .concat(["vllm-gpu0", "vllm-gpu0-apparmor", "vllm-gpu0-health", "vllm-gpu0-portainer", "vllm-gpu0-vllm"])
+        .concat(["vllm-gpu1", "vllm-gpu1-apparmor", "vllm-gpu1-portainer", "vllm-gpu1-vllm"])
+        .sort(),
+    );
+    // A golden template is frozen after its last feature ran.
     const freeze = byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "vllm-golden-freeze");
     expect(freeze.parent).toBe(byName("phoenix:index:LxcContainer", "vllm-golden").urn);
-    expect(freeze.dependencies).toEqual([byName("proxmoxve:index/containerLegacy:ContainerLegacy", "vllm-golden").urn]);
+    expect(freeze.dependencies.map((u) => u.split("::").pop())).toEqual(["vllm-golden", "vllm-golden-apparmor", "vllm-golden-vllm"]);
+    expect(freeze.dependencies[0]).toBe(byName("proxmoxve:index/containerLegacy:ContainerLegacy", "vllm-golden").urn);
     expect(freeze.inputs.params).toEqual({ VMID: "903" });
-    expect(deps("portainer").sort()).toEqual(["bulk/portainer-data", "docker-golden", "docker-golden-freeze", "fast/lxc-disks"]);
-    expect(deps("vllm-golden").sort()).toEqual(["fast/lxc-disks", "nvidia-docker-golden", "nvidia-docker-golden-freeze"]);
+    expect(deps("portainer").sort()).toEqual(["bulk/portainer-data", "docker-golden", "docker-golden-docker", "docker-golden-freeze", "fast/lxc-disks"]);
+    expect(deps("vllm-golden").sort()).toEqual(
+      ["fast/lxc-disks", "nvidia-docker-golden", "nvidia-docker-golden-apparmor", "nvidia-docker-golden-docker", "nvidia-docker-golden-freeze", "nvidia-docker-golden-nvidia-container-toolkit"],
+    );
     expect(deps("nvidia-golden")).toEqual(["fast/lxc-disks"]);
-    expect(byName("phoenix:index:QemuVm", "workstation").dependencies.map((u) => u.split("::").pop()).sort()).toEqual(["fast/vm-disks", "portainer"]);
+    expect(byName("phoenix:index:QemuVm", "workstation").dependencies.map((u) => u.split("::").pop()).sort()).toEqual(["fast/vm-disks", "portainer", "portainer-portainer"]);
   });
 
   it("passes the clone source, GPU devices and mounts to the containers", () => {

@@ -23,7 +23,7 @@ beforeAll(async () => {
   const pulumi = await import("@pulumi/pulumi");
   const def = aiHostWithGpuVm();
   expect(validate(def).filter((p) => p.severity === "error")).toEqual([]);
-  new PhoenixHypervisor("gpu-vm", { plan: buildPlan(def), secret: (n) => pulumi.secret(n) });
+  new PhoenixHypervisor("gpu-vm", { plan: buildPlan(def), secret: (n) => pulumi.secret(n), definitionDir: join(__dirname, "..", "stacks") });
   await settle(records);
 });
 

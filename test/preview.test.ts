@@ -24,7 +24,7 @@ beforeAll(async () => {
     stackName: "ai-host-preview",
     definitionFile: join(ROOT, "stacks", "ai-host.yaml"),
     edit: (t) => t.replace("https://10.0.0.13:8006/", `https://127.0.0.1:${port}/`).replace("host: 10.0.0.13", "host: 127.0.0.1"),
-    secrets: { proxmoxRootPassword: "preview-only", nodeSshKey: "not-a-key", hfToken: "hf_test", portainerAdminPassword: "test-password" },
+    secrets: { proxmoxRootPassword: "preview-only", nodeSshKey: "not-a-key", hfToken: "hf_test", portainerAdminPassword: "test-password", guestSshPrivateKey: "not-a-key" },
   });
 }, 90 * 60 * 1000);
 
@@ -40,9 +40,18 @@ it("previews every resource of the plan as a create, without contacting any serv
   const lxcBases = plan.baseTemplates.filter((t) => t.type === "lxc").length;
   const datasets = plan.nodes.reduce((n, node) => n + node.datasets.length, 0);
   const goldenLxc = plan.machines.filter((m) => m.kind === "template" && m.type === "lxc").length;
+  // In-guest provisioning: a step per feature a machine declares itself (AppArmor and raw LXC options as one
+  // node-side step, also for a profile inherited from the template), a health step, one component per machine.
+  const steps = plan.machines.map(
+    (m) =>
+      m.provisioners.filter((p) => p.feature !== "apparmor").length +
+      (m.type === "lxc" && (m.features.apparmor !== undefined || m.lxcOptions.length > 0) ? 1 : 0) +
+      (m.healthChecks.length > 0 ? 1 : 0),
+  );
+  const provisioning = steps.filter((n) => n > 0).length + steps.reduce((a, b) => a + b, 0);
   // Stack + PhoenixHypervisor + one provider per node + LxcTemplate per LXC base template
   // + a component and its resource per machine, GPU mapping and dataset + a freeze step per golden template.
-  const expected = 2 + plan.nodes.length + lxcBases + 2 * (plan.machines.length + gpuMappings + datasets) + goldenLxc;
+  const expected = 2 + plan.nodes.length + lxcBases + 2 * (plan.machines.length + gpuMappings + datasets) + goldenLxc + provisioning;
 
   const result = await project.stack.preview({ diff: false });
   expect(result.changeSummary.create).toBe(expected);
@@ -55,7 +64,7 @@ it("stops before touching anything when the definition is invalid (up), naming t
     stackName: "invalid-preview",
     definitionFile: join(ROOT, "stacks", "ai-host.yaml"),
     edit: (t) => t.replace("https://10.0.0.13:8006/", "https://127.0.0.1:1/").replace("host: 10.0.0.13", "host: 127.0.0.1").replace("vmid: 211", "vmid: 210"),
-    secrets: { proxmoxRootPassword: "preview-only", nodeSshKey: "k", hfToken: "h", portainerAdminPassword: "p" },
+    secrets: { proxmoxRootPassword: "preview-only", nodeSshKey: "k", hfToken: "h", portainerAdminPassword: "p", guestSshPrivateKey: "k" },
   });
   try {
     // `up`, not preview: the state afterwards proves that nothing was created.

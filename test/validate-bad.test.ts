@@ -503,6 +503,25 @@ const cases: Case[] = [
     mutate: (d) => d.guests.push(vm(300, "vm1", { features: { apparmor: { profile: "unconfined" } } })),
     expect: [{ path: "guests[2].features.apparmor", message: "AppArmor profiles are attached to LXC containers only" }],
   },
+  {
+    name: "a VM with features but no key to reach it",
+    mutate: (d) => d.guests.push(vm(300, "vm1", { features: { docker: { source: "debian" } } })),
+    expect: [
+      {
+        path: "access.sshPrivateKey",
+        message: "VM 'vm1' is provisioned over SSH and needs the private half of one of access.sshKeys",
+        fix: "set access.sshPrivateKey: { secret: <name> } and `pulumi config set --secret phoenix:<name> < key`",
+      },
+    ],
+  },
+  {
+    name: "a VM with health checks on DHCP",
+    mutate: (d) => {
+      d.access = { sshKeys: [], sshPrivateKey: { secret: "guestKey" } };
+      d.guests.push(vm(300, "vm1", { network: [{ ip: "dhcp" }], healthChecks: [{ name: "up", command: "true" }] }));
+    },
+    expect: [{ path: "guests[2].network[0].ip", message: "VM 'vm1' is provisioned over SSH at its first address, which must be known in advance" }],
+  },
   { name: "cloudInit on an LXC", mutate: (d) => (d.guests[1].cloudInit = { user: "ops" }), expect: [{ path: "guests[1].cloudInit", message: "cloud-init applies to VMs only" }] },
 
   // ---- secrets (validate/secrets.ts) ----

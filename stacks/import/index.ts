@@ -38,12 +38,18 @@ export function importPhoenix(input: ImportInput): ImportResult {
   if (gpuIndexes.size > 0)
     w.add(`${hv.file}: (node)`, `GPUs ${[...gpuIndexes].join(", ")} are declared on node '${host.node.name}' without PCI addresses`, "add each GPU's pci (lspci -D | grep -i nvidia) before passing GPUs to VMs");
 
+  // The original reached its VMs with the operator's own SSH key; Phoenix needs it as a secret.
+  const provisionedVms = guests.filter((g) => g.type === "vm" && (Object.keys(g.features ?? {}).length > 0 || (g.healthChecks?.length ?? 0) > 0));
+  if (provisionedVms.length > 0)
+    w.add(`${vm?.file ?? "vm configs"}: (VMs)`, `VMs ${provisionedVms.map((g) => g.name).join(", ")} are provisioned over SSH; the definition references secret 'guestSshPrivateKey'`, "pulumi config set --secret phoenix:guestSshPrivateKey < ~/.ssh/id_ed25519 (the key whose public half the VMs get)");
+
   hv.reportUnused();
   lxc.reportUnused();
   vm?.reportUnused();
   const definition: DefinitionInput = {
     $schema: "./definition.schema.json",
     version: 1,
+    ...(provisionedVms.length > 0 ? { access: { sshKeys: [], sshPrivateKey: { secret: "guestSshPrivateKey" } } } : {}),
     nodes: [host.node],
     network: { ...(host.domain ? { domain: host.domain } : {}), bridges: [host.bridge] },
     templates,

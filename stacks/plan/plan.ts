@@ -113,6 +113,7 @@ export interface Plan {
   allocations: Record<string, string>;
   /** Public keys (or references to them) for root in containers and the cloud-init user of VMs. */
   sshKeys: Definition["access"]["sshKeys"];
+  sshPrivateKey?: Definition["access"]["sshPrivateKey"];
   /** Names of the Pulumi secret config keys (phoenix:<name>) the stack needs. */
   secrets: string[];
   warnings: Problem[];
@@ -154,6 +155,7 @@ export function buildPlan(def: Definition, opts: PlanOptions = {}): Plan {
     machines,
     allocations: Object.fromEntries([...allocations].sort(([a], [b]) => (a < b ? -1 : 1))),
     sshKeys: def.access.sshKeys,
+    ...(def.access.sshPrivateKey ? { sshPrivateKey: def.access.sshPrivateKey } : {}),
     secrets: secretNames(def),
     warnings: warningsOf(problems),
   };

@@ -24,6 +24,11 @@ export function checkFeatures(ix: Index): Problem[] {
       if (m.def.lxcOptions.length > 0) out.push(error(`${m.path}.lxcOptions`, "lxcOptions apply to LXC containers only", "remove them from this VM"));
       if (m.def.mountPoints.length > 0) out.push(error(`${m.path}.mountPoints`, "mount points onto host datasets apply to LXC containers only", "remove them, or use an LXC container"));
       if (own.apparmor) out.push(error(`${fp}.apparmor`, "AppArmor profiles are attached to LXC containers only", "remove it from this VM"));
+      const provisioned = Object.entries(own).some(([k, v]) => v !== undefined && k !== "apparmor") || (m.def.healthChecks?.length ?? 0) > 0;
+      if (provisioned && !ix.def.access.sshPrivateKey)
+        out.push(error("access.sshPrivateKey", `VM '${m.name}' is provisioned over SSH and needs the private half of one of access.sshKeys`, "set access.sshPrivateKey: { secret: <name> } and `pulumi config set --secret phoenix:<name> < key`"));
+      if (provisioned && /^dhcp$/.test(m.def.network[0]?.ip ?? "dhcp"))
+        out.push(error(`${m.path}.network[0].ip`, `VM '${m.name}' is provisioned over SSH at its first address, which must be known in advance`, "give it a static address or \"auto\" (from a pool)"));
     } else {
       if (m.def.cloudInit) out.push(error(`${m.path}.cloudInit`, "cloud-init applies to VMs only", "remove it; containers get keys from the create call"));
       if (hasFeature(f, "docker") && !eff.nesting)
