@@ -1,6 +1,6 @@
 // The lab's caching apt proxy (Debian's apt-cacher-ng) on the bridge's gateway address: guests get
 // Debian's packages through it and talk to no address but the lab's own. Its cache outlives the lab.
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { cacheDir } from "./base-template";
 import { ok, run, waitFor } from "./run";
@@ -16,6 +16,21 @@ function pidOf(stateDir: string): number | undefined {
 
 function answers(address: string): boolean {
   return ok("bash", ["-c", `exec 3<>/dev/tcp/${address}/${APT_PROXY_PORT}`]);
+}
+
+/**
+ * The Debian mirror this host's own apt uses. apt-cacher-ng would otherwise fetch from the backend its package
+ * configured (ftp.debian.org), which a host that reaches only its configured mirror cannot resolve.
+ */
+export function hostDebianMirror(): string {
+  const texts: string[] = [];
+  for (const dir of ["/etc/apt/sources.list.d"]) if (existsSync(dir)) for (const f of readdirSync(dir).filter((f) => /\.(sources|list)$/.test(f))) texts.push(readFileSync(join(dir, f), "utf8"));
+  if (existsSync("/etc/apt/sources.list")) texts.push(readFileSync("/etc/apt/sources.list", "utf8"));
+  for (const t of texts) {
+    const m = /^(?:URIs:\s*|deb\s+(?:\[[^\]]*\]\s+)?)(https?:\/\/\S+\/debian)\/?\s/m.exec(t);
+    if (m) return `${m[1]}/`;
+  }
+  return "http://deb.debian.org/debian/";
 }
 
 export async function ensureAptProxy(stateDir: string, address: string): Promise<string> {
@@ -35,6 +50,7 @@ export async function ensureAptProxy(stateDir: string, address: string): Promise
     `Port=${APT_PROXY_PORT}`,
     `BindAddress=${address}`,
     "ForeGround=0",
+    `Remap-debrep=file:deb_mirror*.gz /debian ; ${hostDebianMirror()}`,
   ]);
   await waitFor(`apt-cacher-ng on ${address}:${APT_PROXY_PORT}`, () => answers(address), 20_000);
   return url;
