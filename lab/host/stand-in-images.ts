@@ -1,0 +1,115 @@
+// Stand-ins for Docker Hub images the lab's guests need but cannot pull here (no internet). Each is one
+// layer: Debian's static busybox and a script that serves, with `busybox httpd`, a page saying which image
+// it stands in for, on that image's ports — plain HTTP on every port, 9443 included. Built in TypeScript and
+// pushed to the lab's registry under Docker Hub's repository name, so a guest's `docker pull` of the real
+// name is answered by its mirror.
+import { existsSync, readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { pushImage, sha256 } from "./registry-push";
+import { tar } from "./tar";
+
+export interface StandIn {
+  repository: string;
+  tag: string;
+  ports: number[];
+}
+
+export const STAND_INS: StandIn[] = [
+  { repository: "portainer/portainer-ce", tag: "lts", ports: [9000, 9443] },
+  { repository: "portainer/agent", tag: "lts", ports: [9001] },
+];
+
+/** From Debian's busybox-static (scripts/ensure-apt.sh busybox-static). */
+export const BUSYBOX = "/bin/busybox";
+const EPOCH = "1970-01-01T00:00:00Z";
+
+export const referenceOf = (s: StandIn) => `${s.repository}:${s.tag}`;
+
+const SERVE = `#!/bin/sh
+# phoenix-lab stand-in: serves /stand-in/www over plain HTTP on each port in $STAND_IN_PORTS.
+# Arguments meant for the real image (Portainer's --admin-password-file, …) are ignored.
+[ $# -eq 0 ] || echo "stand-in for $STAND_IN_FOR: ignoring arguments: $*" >&2
+set -- $STAND_IN_PORTS
+while [ $# -gt 1 ]; do /bin/busybox httpd -p "$1" -h /stand-in/www; shift; done
+echo "stand-in for $STAND_IN_FOR: plain HTTP on $STAND_IN_PORTS" >&2
+exec /bin/busybox httpd -f -p "$1" -h /stand-in/www
+`;
+
+function page(s: StandIn): string {
+  const ref = referenceOf(s);
+  return `<!doctype html>
+<title>phoenix-lab stand-in for ${ref}</title>
+<h1>phoenix-lab stand-in for ${ref}</h1>
+<p>This is not ${ref}: the lab has no internet, so its registry serves this busybox httpd page instead,
+over plain HTTP on port(s) ${s.ports.join(", ")}.</p>
+`;
+}
+
+function isStaticElf(binary: Buffer): boolean {
+  if (binary.subarray(0, 4).toString("latin1") !== "\x7fELF" || binary[4] !== 2) return false; // 64-bit only
+  const phoff = Number(binary.readBigUInt64LE(0x20));
+  const phentsize = binary.readUInt16LE(0x36);
+  const phnum = binary.readUInt16LE(0x38);
+  const PT_INTERP = 3;
+  for (let i = 0; i < phnum; i++) if (binary.readUInt32LE(phoff + i * phentsize) === PT_INTERP) return false;
+  return true;
+}
+
+function readBusybox(): Buffer {
+  if (!existsSync(BUSYBOX)) throw new Error(`${BUSYBOX} is missing: bash scripts/ensure-apt.sh busybox-static`);
+  const binary = readFileSync(BUSYBOX);
+  // The image has no libc: Debian's dynamically linked busybox would not start in it.
+  if (!isStaticElf(binary)) throw new Error(`${BUSYBOX} is not a static 64-bit binary: bash scripts/ensure-apt.sh busybox-static`);
+  return binary;
+}
+
+/** The uncompressed layer tar; its sha256 is the image's diff_id. */
+export function standInLayer(s: StandIn, busybox: Buffer): Buffer {
+  return tar([
+    { type: "dir", path: "bin" },
+    { type: "file", path: "bin/busybox", mode: 0o755, content: busybox },
+    { type: "symlink", path: "bin/sh", target: "busybox" },
+    { type: "dir", path: "stand-in" },
+    { type: "file", path: "stand-in/serve", mode: 0o755, content: SERVE },
+    { type: "dir", path: "stand-in/www" },
+    { type: "file", path: "stand-in/www/index.html", content: page(s) },
+  ]);
+}
+
+export function standInConfig(s: StandIn, diffId: string): Buffer {
+  const ref = referenceOf(s);
+  return Buffer.from(
+    JSON.stringify({
+      architecture: "amd64",
+      os: "linux",
+      created: EPOCH,
+      config: {
+        Env: ["PATH=/bin", `STAND_IN_FOR=${ref}`, `STAND_IN_PORTS=${s.ports.join(" ")}`],
+        Entrypoint: ["/stand-in/serve"],
+        ExposedPorts: Object.fromEntries(s.ports.map((p) => [`${p}/tcp`, {}])),
+        WorkingDir: "/",
+        Labels: {
+          "org.opencontainers.image.description": `phoenix-lab stand-in for ${ref}: busybox httpd, plain HTTP on port(s) ${s.ports.join(", ")}`,
+          "org.opencontainers.image.title": `phoenix-lab stand-in for ${ref}`,
+        },
+      },
+      rootfs: { type: "layers", diff_ids: [diffId] },
+      history: [{ created: EPOCH, created_by: "phoenix-lab lab/host/stand-in-images.ts" }],
+    }),
+  );
+}
+
+/** Pushes every stand-in the registry lacks (or holds in another version); returns the references pushed. */
+export async function pushStandInImages(registryUrl: string, log: (s: string) => void = () => {}): Promise<string[]> {
+  const busybox = readBusybox();
+  const pushed: string[] = [];
+  for (const s of STAND_INS) {
+    const layer = standInLayer(s, busybox);
+    const gzipped = gzipSync(layer, { level: 9 });
+    if (await pushImage(registryUrl, s.repository, s.tag, standInConfig(s, sha256(layer)), [gzipped])) {
+      log(`pushed stand-in ${referenceOf(s)} to ${registryUrl}`);
+      pushed.push(referenceOf(s));
+    }
+  }
+  return pushed;
+}
