@@ -1,0 +1,171 @@
+// The lab's Docker registry and its stand-in images, for real: Debian's docker-registry on 127.0.0.1 with
+// its own state and storage, images built in TypeScript and pushed over the registry's HTTP API, read back
+// through the same API a guest's dockerd uses. Needs root (the lab runs as root; apt installs the packages).
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { ensureRegistry, REGISTRY_PACKAGES, stopRegistry } from "../lab/host/registry";
+import { IMAGE_CONFIG, LAYER_TAR_GZIP, MANIFEST_V2, sha256 } from "../lab/host/registry-push";
+import { BUSYBOX, pushStandInImages } from "../lab/host/stand-in-images";
+import { freePort } from "./support/sshd";
+
+const ROOT = join(__dirname, "..");
+
+function unavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return "installing docker-registry and busybox-static needs root, as the lab does";
+  try {
+    execFileSync("bash", [join(ROOT, "scripts", "ensure-apt.sh"), ...REGISTRY_PACKAGES], { stdio: "ignore", timeout: 300_000 });
+  } catch (e) {
+    return `installing ${REGISTRY_PACKAGES.join(" ")} failed: ${(e as Error).message}`;
+  }
+  return undefined;
+}
+
+const skipReason = unavailable();
+if (skipReason) console.warn(`lab registry tests skipped: ${skipReason}`);
+
+const pidIn = (stateDir: string) => Number(readFileSync(join(stateDir, "docker-registry", "pid"), "utf8"));
+const processExists = (pid: number) => existsSync(`/proc/${pid}`);
+
+async function answers(port: number): Promise<boolean> {
+  try {
+    await fetch(`http://127.0.0.1:${port}/`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in images", () => {
+  let dir: string;
+  let stateDir: string;
+  let port: number;
+  let url: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "phoenix-lab-registry-"));
+    stateDir = join(dir, "state");
+    port = await freePort();
+    url = await ensureRegistry(stateDir, "127.0.0.1", port, join(dir, "storage"));
+  }, 60_000);
+
+  afterAll(async () => {
+    await stopRegistry(stateDir);
+    rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  async function getBlob(repository: string, digest: string): Promise<Buffer> {
+    const res = await fetch(`${url}/v2/${repository}/blobs/${digest}`);
+    expect(res.status).toBe(200);
+    const body = Buffer.from(await res.arrayBuffer());
+    expect(sha256(body)).toBe(digest);
+    return body;
+  }
+
+  async function manifest(repository: string, tag: string) {
+    const res = await fetch(`${url}/v2/${repository}/manifests/${tag}`, { headers: { Accept: MANIFEST_V2 } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe(MANIFEST_V2);
+    const body = Buffer.from(await res.arrayBuffer());
+    expect(res.headers.get("docker-content-digest")).toBe(sha256(body));
+    const m = JSON.parse(body.toString("utf8"));
+    expect(m).toMatchObject({ schemaVersion: 2, mediaType: MANIFEST_V2, config: { mediaType: IMAGE_CONFIG } });
+    expect(m.layers).toHaveLength(1);
+    expect(m.layers[0].mediaType).toBe(LAYER_TAR_GZIP);
+    const config = JSON.parse((await getBlob(repository, m.config.digest)).toString("utf8"));
+    const layer = await getBlob(repository, m.layers[0].digest);
+    expect(layer.length).toBe(m.layers[0].size);
+    return { config, layer };
+  }
+
+  it("serves the v2 API at the URL it returns, and a second ensure keeps the same process", async () => {
+    expect(url).toBe(`http://127.0.0.1:${port}`);
+    expect((await fetch(`${url}/v2/`)).status).toBe(200);
+    const pid = pidIn(stateDir);
+    expect(await ensureRegistry(stateDir, "127.0.0.1", port, join(dir, "storage"))).toBe(url);
+    expect(pidIn(stateDir)).toBe(pid);
+  });
+
+  it("pushes the stand-ins under Docker Hub's names, as a guest's dockerd asks its mirror for them", async () => {
+    expect(await pushStandInImages(url)).toEqual(["portainer/portainer-ce:lts", "portainer/agent:lts"]);
+    const catalog = await (await fetch(`${url}/v2/_catalog`)).json();
+    expect(catalog).toEqual({ repositories: ["portainer/agent", "portainer/portainer-ce"] });
+  }, 60_000);
+
+  it("portainer-ce: config with entrypoint, ports 9000 and 9443, stand-in label; layer with Debian's busybox", async () => {
+    const { config, layer } = await manifest("portainer/portainer-ce", "lts");
+    expect(config).toMatchObject({ architecture: "amd64", os: "linux" });
+    expect(config.config.Entrypoint).toEqual(["/stand-in/serve"]);
+    expect(config.config.ExposedPorts).toEqual({ "9000/tcp": {}, "9443/tcp": {} });
+    expect(config.config.Labels["org.opencontainers.image.description"]).toMatch(/^phoenix-lab stand-in for portainer\/portainer-ce:lts/);
+    expect(config.rootfs).toEqual({ type: "layers", diff_ids: [sha256(gunzipSync(layer))] });
+
+    const file = join(dir, "layer.tar.gz");
+    writeFileSync(file, layer);
+    const listing = execFileSync("tar", ["-tzf", file], { encoding: "utf8" }).trim().split("\n");
+    expect(listing).toEqual(expect.arrayContaining(["bin/busybox", "bin/sh", "stand-in/serve", "stand-in/www/index.html"]));
+    expect(execFileSync("tar", ["-xzOf", file, "bin/busybox"], { maxBuffer: 16 << 20 }).equals(readFileSync(BUSYBOX))).toBe(true);
+  });
+
+  it("agent: port 9001", async () => {
+    const { config } = await manifest("portainer/agent", "lts");
+    expect(config.config.ExposedPorts).toEqual({ "9001/tcp": {} });
+    expect(config.config.Labels["org.opencontainers.image.description"]).toMatch(/^phoenix-lab stand-in for portainer\/agent:lts/);
+  });
+
+  it("the layer's entrypoint serves its page on every port, ignoring the real image's arguments", async () => {
+    const { config, layer } = await manifest("portainer/portainer-ce", "lts");
+    const rootfs = join(dir, "rootfs");
+    execFileSync("mkdir", ["-p", rootfs]);
+    execFileSync("tar", ["-xzf", "-", "-C", rootfs], { input: layer });
+    // As a container would run it (its own pid namespace and root, the image's Env), on free ports.
+    const ports = [await freePort(), await freePort()];
+    const env: Record<string, string> = Object.fromEntries((config.config.Env as string[]).map((e) => e.split(/=(.*)/s).slice(0, 2)));
+    env["STAND_IN_PORTS"] = ports.join(" ");
+    const child = spawn("/usr/bin/unshare", ["--pid", "--fork", "--kill-child", "/usr/sbin/chroot", rootfs, ...config.config.Entrypoint, "--admin-password-file", "/x"], { env, stdio: "ignore" });
+    try {
+      for (const p of ports) {
+        let text = "";
+        const end = Date.now() + 10_000;
+        while (!text && Date.now() < end) {
+          text = await fetch(`http://127.0.0.1:${p}/`).then((r) => r.text()).catch(() => "");
+          if (!text) await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(text).toContain("phoenix-lab stand-in for portainer/portainer-ce:lts");
+      }
+    } finally {
+      const exited = new Promise((r) => child.once("exit", r));
+      // unshare --fork blocks SIGTERM in the parent; SIGKILL takes it down and --kill-child the rest.
+      child.kill("SIGKILL");
+      await exited;
+    }
+    for (const p of ports) {
+      const end = Date.now() + 5_000;
+      while ((await answers(p)) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+      expect(await answers(p)).toBe(false);
+    }
+  }, 30_000);
+
+  it("a second push finds every manifest and uploads nothing", async () => {
+    const fetchSpy = vi.spyOn(globalThis, "fetch");
+    try {
+      expect(await pushStandInImages(url)).toEqual([]);
+      const writes = fetchSpy.mock.calls.filter(([, init]) => init?.method !== undefined && init.method !== "HEAD" && init.method !== "GET");
+      expect(writes).toEqual([]);
+    } finally {
+      fetchSpy.mockRestore();
+    }
+  });
+
+  it("stopRegistry leaves no process and nothing listening", async () => {
+    const pid = pidIn(stateDir);
+    await stopRegistry(stateDir);
+    expect(processExists(pid)).toBe(false);
+    expect(await answers(port)).toBe(false);
+    expect(execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })).not.toContain(join(stateDir, "docker-registry", "config.yml"));
+    await stopRegistry(stateDir); // idempotent
+  }, 30_000);
+});
