@@ -8,6 +8,8 @@ import { parseCidr } from "../stacks/ipv4";
 import { type ApiCredentials, type ApiSettings, apiUrl, ensureApiCredentials, ensureApiDaemon, labApiClient, serveLabApi, stopApiDaemon } from "./api-daemon";
 import type { Definition } from "../stacks/schema";
 import { ensureAptProxy, stopAptProxy } from "./host/apt-proxy";
+import { REGISTRY_PACKAGES, ensureRegistry, stopRegistry } from "./host/registry";
+import { pushStandInImages } from "./host/stand-in-images";
 import { ensureBaseTarball, installTemplate } from "./host/base-template";
 import { bridgeExists, ensureBridge, removeBridge } from "./host/bridge";
 import { Lxc } from "./host/lxc";
@@ -16,7 +18,7 @@ import { run } from "./host/run";
 import { ensureNodeSshd, stopNodeSshd } from "./host/sshd";
 import { destroyPool, ensurePool, ensureZfsDaemon, listDatasets, poolExists, stopZfsDaemon, zfsReady } from "./host/zfs";
 
-export const LAB_PACKAGES = ["lxc", "zfs-fuse", "debootstrap", "zstd", "openssh-server", "apt-cacher-ng", "apparmor", "iproute2", "openssl"];
+export const LAB_PACKAGES = ["lxc", "zfs-fuse", "debootstrap", "zstd", "openssh-server", "apt-cacher-ng", "apparmor", "iproute2", "openssl", ...REGISTRY_PACKAGES];
 const POOL_SIZE = 8 * 1024 ** 3;
 
 export interface LabOptions {
@@ -95,6 +97,10 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
   const bridges = o.definition.network.bridges.filter((b) => b.gateway);
   for (const b of bridges) await step(`bridge ${b.name} (${b.gateway})`, () => ensureBridge(b.name, `${b.gateway}/${parseCidr(b.subnet)!.prefix}`));
   const aptProxy = bridges[0] ? await step(`apt proxy on ${bridges[0].gateway}`, () => ensureAptProxy(dir, bridges[0]!.gateway!)) : undefined;
+  if (bridges[0]) {
+    const registry = await step(`registry mirror on ${bridges[0].gateway}:5000`, () => ensureRegistry(dir, bridges[0]!.gateway!));
+    await step("stand-in images (no Docker Hub here)", () => pushStandInImages(registry, log));
+  }
   const tarball = await step("base template (debootstrap, cached)", () => ensureBaseTarball(log));
   const templates: string[] = [];
   for (const n of o.definition.nodes)
@@ -122,6 +128,7 @@ export async function labDown(stateDir = defaultStateDir(), log: (s: string) => 
   await stopNodeSshd(join(stateDir, "ssh"));
   removePct();
   await stopAptProxy(stateDir);
+  await stopRegistry(stateDir);
   for (const p of state?.pools ?? []) {
     await destroyPool(p);
     log(`ZFS pool ${p} destroyed`);
@@ -193,6 +200,7 @@ export function labStatus(stateDir = defaultStateDir()): LabStatus {
     limits: [
       "no GPU: GPU passthrough is planned and validated, never exercised",
       "no internet: guests get Debian's packages through the lab's apt proxy only",
+      "no Docker Hub: the lab's registry mirror serves stand-in images (busybox httpd, plain HTTP) for portainer/portainer-ce:lts and portainer/agent:lts",
       "QEMU VMs are API objects without a booted guest",
       "this kernel has no AppArmor: profiles are syntax-checked with apparmor_parser, not enforced",
     ],

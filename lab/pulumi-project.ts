@@ -42,6 +42,8 @@ export async function pulumiProject(opts: {
     PULUMI_BACKEND_URL: `file://${join(dir, "state")}`,
     PULUMI_CONFIG_PASSPHRASE: "phoenix-test",
     PULUMI_SKIP_UPDATE_CHECK: "true",
+    // Provisioning logs beside the project's state, not in the repository.
+    PHOENIX_LOG_DIR: join(dir, "logs"),
   };
   mkdirSync(join(dir, "state"), { recursive: true });
   const stack = await LocalWorkspace.createOrSelectStack({ stackName: opts.stackName, workDir: dir }, { envVars });

@@ -65,17 +65,25 @@ async function main() {
   step("summary");
   const plan = buildPlan(loaded.definition);
   const api = labApiClient(lab.stateDir, new URL(loaded.definition.nodes[0]!.api!.endpoint).port ? Number(new URL(loaded.definition.nodes[0]!.api!.endpoint).port) : 8006);
+  say("  vmid  name             type kind     address          state      provisioned");
   for (const m of plan.machines) {
     const path = `nodes/${m.node}/${m.type === "lxc" ? "lxc" : "qemu"}/${m.vmid}/status/current`;
     const status = await api.data<{ status: string; template?: number }>("GET", path).then((s) => (s.template ? "template" : s.status), () => "absent");
     const ip = m.network[0]?.ip ?? "-";
-    say(`  ${String(m.vmid).padEnd(5)} ${m.name.padEnd(16)} ${m.type} ${m.kind.padEnd(8)} ${ip.padEnd(16)} ${status}`);
+    const own = [...m.provisioners.map((p) => p.feature), ...m.healthChecks.map((h) => `check:${h.name}`)];
+    const inherited = m.source.kind === "clone" ? Object.keys(m.features).filter((f) => !m.provisioners.some((p) => p.feature === f)) : [];
+    const provisioned = [...own, ...inherited.map((f) => `${f} (from ${m.source.template})`)].join(", ") || "-";
+    say(`  ${String(m.vmid).padEnd(5)} ${m.name.padEnd(16)} ${m.type}  ${m.kind.padEnd(8)} ${ip.padEnd(16)} ${status.padEnd(10)} ${provisioned}`);
   }
   for (const d of loaded.definition.nodes.flatMap((n) => n.zfs.datasets))
     say(`  ${d.name}: ${run("zfs", ["get", "-H", "-o", "property,value", Object.keys(d.properties).join(","), d.name]).stdout.trim().split("\n").map((l) => l.replace("\t", "=")).join(", ")}`);
   const guest = plan.machines.find((m) => m.kind === "guest" && m.type === "lxc" && m.network[0]?.ip.includes("/"));
-  say(`  not yet:     in-guest features (docker, portainer, health checks) are provisioned in a later step;`);
-  say(`               the containers above run Debian 12 with sshd, nothing more.`);
+  const portainer = plan.machines.find((m) => m.features.portainer?.role === "server");
+  if (portainer) {
+    const url = `http://${portainer.network[0]!.ip.split("/")[0]}:${portainer.features.portainer!.port ?? 9443}/`;
+    const page = run("curl", ["-s", "--max-time", "5", url], { allowFail: true }).stdout;
+    say(`  portainer:   ${url} answers: ${/stand-in/.test(page) ? "the lab's stand-in image (no Docker Hub here; a real Portainer serves HTTPS)" : page ? "yes" : "no"}`);
+  }
   say(`  lab state:   ${lab.stateDir}   (Proxmox API ${lab.apiUrl}, node ${plan.nodes[0]?.name})`);
   say(`  node ssh:    ssh -p ${lab.sshPort} -i ${lab.stateDir}/ssh/client_ed25519 root@127.0.0.1   (zfs, pct, apparmor_parser)`);
   if (guest) say(`  guest ssh:   ssh -i ${lab.stateDir}/ssh/client_ed25519 root@${guest.network[0]!.ip.split("/")[0]}   (${guest.name})`);

@@ -67,6 +67,16 @@ describe("containerSpec", () => {
     expect(text).toContain("lxc.mount.auto = proc:mixed sys:mixed cgroup:rw");
   });
 
+  it("gives a nesting container's Docker a directory on the host's disk, and its runtime the devices it grants", () => {
+    const file = parseConfigFile("features: nesting=1\nhostname: d\nrootfs: tank-lxc:subvol-200-disk-0,size=4G\n");
+    const text = lxcConfig(containerSpec(200, file, volumePath, undefined, "/state/docker/200"));
+    expect(text).toContain("lxc.mount.entry = /state/docker/200 var/lib/docker none bind,create=dir 0 0");
+    expect(text).toContain("lxc.cgroup.devices.allow = a");
+    const plain = lxcConfig(containerSpec(200, parseConfigFile("hostname: d\nrootfs: tank-lxc:subvol-200-disk-0,size=4G\n"), volumePath, undefined, "/state/docker/200"));
+    expect(plain).not.toContain("var/lib/docker");
+    expect(plain).not.toContain("devices.allow");
+  });
+
   it("defaults memory to Proxmox's 512 MiB and needs a rootfs", () => {
     const spec = containerSpec(200, parseConfigFile("hostname: p\nrootfs: tank-lxc:subvol-200-disk-0,size=4G\n"), volumePath);
     expect(spec.memoryMiB).toBe(512);

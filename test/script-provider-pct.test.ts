@@ -4,6 +4,8 @@ import { describe, expect, it, vi } from "vitest";
 import { makeScriptProvider } from "../provisioners/engine/script-provider";
 
 const commands: string[] = [];
+/** What the node answers about the container (the engine asks before a refresh or delete). */
+let nodeSays = "live";
 vi.mock("../provisioners/engine/ssh", () => ({
   withSession: async (connection: { host: string }, fn: (s: unknown) => Promise<unknown>) =>
     fn({
@@ -13,7 +15,7 @@ vi.mock("../provisioners/engine/ssh", () => ({
       attempts: 1,
       exec: async (command: string) => {
         commands.push(command);
-        return { code: 0, stdout: "observed\n", stderr: "" };
+        return { code: 0, stdout: command === "bash -s" ? `${nodeSays}\n` : "observed\n", stderr: "" };
       },
       close: () => undefined,
     }),
@@ -29,7 +31,23 @@ describe("inContainer", () => {
     expect(outs.inContainer).toBe(210);
     await p.read!(created.id, outs);
     await p.delete!(created.id, outs);
-    expect(commands).toEqual(Array(4).fill("pct exec 210 -- bash -s"));
+    // create and its check in the container; then, for refresh and delete, the node is asked first
+    const inCt = "pct exec 210 -- bash -s";
+    expect(commands).toEqual([inCt, inCt, "bash -s", inCt, "bash -s", inCt]);
+  });
+
+  it("leaves a frozen template's or a removed container's feature as it was on refresh and delete", async () => {
+    const p = makeScriptProvider();
+    const created = await p.create!({ connection: { host: "10.0.0.2" }, script: "true", checkScript: "echo observed", deleteScript: "true", inContainer: 901 });
+    for (const state of ["template", "absent"]) {
+      nodeSays = state;
+      commands.length = 0;
+      const read = await p.read!(created.id, created.outs!);
+      expect(read.props).toEqual(created.outs);
+      await p.delete!(created.id, created.outs!);
+      expect(commands).toEqual(["bash -s", "bash -s"]);
+    }
+    nodeSays = "live";
   });
 
   it("rejects a vmid that is no container id", async () => {

@@ -38,6 +38,11 @@ export interface ContainerSpec {
   rawLxc?: string[];
   /** The lab's apt proxy URL, written into the guest's apt configuration. */
   aptProxy?: string;
+  /**
+   * A host directory mounted at /var/lib/docker. Docker's storage drivers cannot work on zfs-fuse (a real Proxmox
+   * node's ZFS 2.2 takes overlay2), so the lab gives nesting containers this directory on the host's own disk.
+   */
+  dockerDir?: string;
 }
 
 export class Lxc {
@@ -163,6 +168,10 @@ export function lxcConfig(s: ContainerSpec): string {
   });
   if (s.nets.length === 0) lines.push("lxc.net.0.type = empty");
   for (const m of s.mounts ?? []) lines.push(`lxc.mount.entry = ${m.source} ${m.path.replace(/^\//, "")} none bind,create=dir${m.readOnly ? ",ro" : ""} 0 0`);
+  if (s.dockerDir) lines.push(`lxc.mount.entry = ${s.dockerDir} var/lib/docker none bind,create=dir 0 0`);
+  // On this cgroup v1 host a nested runtime (Docker) must be able to grant devices to its own containers, which
+  // LXC's default device list forbids; Proxmox's cgroup v2 hosts let nesting containers do this through BPF.
+  if (s.nesting) lines.push("lxc.cgroup.devices.allow = a");
   for (const d of s.devices ?? []) lines.push(`lxc.mount.entry = ${d} ${d.replace(/^\//, "")} none bind,optional,create=file 0 0`);
   lines.push(...(s.rawLxc ?? []).map((l) => l.replace(/^(lxc\.[a-z0-9_.]+)\s*:\s*/, "$1 = ")));
   return lines.join("\n") + "\n";

@@ -12,7 +12,7 @@ import type { ContainerSpec, MountSpec, NetSpec } from "../host/lxc";
  */
 export const LAB_SKIPPED_RAW = [/^lxc\.apparmor\./, /^lxc\.cgroup2\.devices\./];
 
-export function containerSpec(vmid: number, file: ConfigFile, volumePath: (volid: string) => string, aptProxy?: string): ContainerSpec {
+export function containerSpec(vmid: number, file: ConfigFile, volumePath: (volid: string) => string, aptProxy?: string, dockerDir?: string): ContainerSpec {
   const c = file.config;
   if (!c.rootfs) throw new Error(`CT ${vmid} has no rootfs`);
   const rootfs = parseMountPoint("rootfs", c.rootfs).volume!;
@@ -55,5 +55,6 @@ export function containerSpec(vmid: number, file: ConfigFile, volumePath: (volid
     nesting: features.nesting === "1",
     rawLxc: file.lxc.filter(([k]) => !LAB_SKIPPED_RAW.some((re) => re.test(k))).map(([k, v]) => `${k}: ${v}`),
     ...(aptProxy ? { aptProxy } : {}),
+    ...(dockerDir && features.nesting === "1" ? { dockerDir } : {}),
   };
 }

@@ -116,10 +116,17 @@ export class HostBackend implements LabBackend {
     if (type === "qemu") return this.vms.deleteConfig(type, vmid);
     this.lxc.remove(vmid);
     rmSync(confPath(this.o.stateDir, vmid), { force: true });
+    rmSync(this.dockerDir(vmid), { recursive: true, force: true });
+  }
+
+  private dockerDir(vmid: number): string {
+    return join(this.o.stateDir, "docker", String(vmid));
   }
 
   private configure(vmid: number, file: ConfigFile): void {
-    this.lxc.configure(containerSpec(vmid, file, (v) => this.volumePath(v), this.o.aptProxy));
+    const spec = containerSpec(vmid, file, (v) => this.volumePath(v), this.o.aptProxy, this.dockerDir(vmid));
+    if (spec.dockerDir) mkdirSync(spec.dockerDir, { recursive: true });
+    this.lxc.configure(spec);
   }
 
   // --- storage

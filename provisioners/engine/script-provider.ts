@@ -90,6 +90,21 @@ function labelOf(log: LogTarget | undefined, c: PublicConnection, inContainer?: 
   return log?.resource ?? (inContainer !== undefined ? `CT ${inContainer} on ${c.host}` : c.host);
 }
 
+/**
+ * Whether scripts can run in the target: always for a host; for a container of the node, "template" once it was
+ * frozen (Proxmox templates never start) and "absent" once it is gone.
+ */
+async function containerState(s: Session, vmid: number | undefined): Promise<"live" | "template" | "absent"> {
+  if (vmid === undefined) return "live";
+  const r = await runScript(s, 'conf=$(pct config "$VMID" 2>/dev/null) || { echo absent; exit 0; }; grep -qx "template: 1" <<<"$conf" && echo template || echo live', {
+    env: { VMID: String(vmid) },
+    title: "container state",
+    allowFailure: true,
+  });
+  const state = r.stdout.trim();
+  return state === "template" || state === "absent" ? state : "live";
+}
+
 /** A Pulumi dynamic provider that converges a host by running an idempotent script over SSH. */
 export function makeScriptProvider(spec: ScriptSpec = {}): pulumi.dynamic.ResourceProvider<RemoteScriptInputs, RemoteScriptOutputs> {
   const scriptsOf = (i: RemoteScriptInputs) => ({
@@ -177,7 +192,26 @@ export function makeScriptProvider(spec: ScriptSpec = {}): pulumi.dynamic.Resour
         return { outs: plainState({ ...olds, connection, credentials, checkScript, deleteScript, log: news.log }) };
       }
       const label = labelOf(news.log, news.connection, news.inContainer);
-      return { outs: await withSession({ ...news.connection, hostKey: pinned }, (s) => converge(s, news, runMain, "update"), { label }) };
+      const outs = await withSession(
+        { ...news.connection, hostKey: pinned },
+        async (s) => {
+          const target = await containerState(s, news.inContainer);
+          if (target === "template") {
+            // Nothing drifts inside a frozen template; what it was built with cannot change in place.
+            if (olds.hash === scriptHash(news, script)) return undefined;
+            throw new Error(
+              `${label}: CT ${news.inContainer} is a frozen template, so this feature cannot change in place; rebuild the template ` +
+                "(pulumi up --replace <its container's URN>, and its linked clones with it)",
+            );
+          }
+          if (target === "absent") throw new Error(`${label}: CT ${news.inContainer} does not exist on ${addressOf(news.connection)}`);
+          return converge(s, news, runMain, "update");
+        },
+        { label },
+      );
+      if (outs) return { outs };
+      const { connection, credentials } = splitCredentials(news.connection);
+      return { outs: plainState({ ...olds, connection, credentials, checkScript, deleteScript: scriptsOf(news).deleteScript, log: news.log, inSync: true }) };
     },
 
     async read(id, props) {
@@ -186,10 +220,14 @@ export function makeScriptProvider(spec: ScriptSpec = {}): pulumi.dynamic.Resour
       const connection = { ...joinCredentials(props.connection, props.credentials), hostKey: props.connection.hostKey ?? props.hostKey };
       const r = await withSession(
         connection,
-        (s) =>
-          runScript(s, props.checkScript!, { env: props.params ?? {}, log: openRunLog(props.log), title: "check (refresh)", allowFailure: true, inContainer: props.inContainer }),
+        async (s) => {
+          // A frozen template's features were frozen with it, and a container that is gone took them along.
+          if ((await containerState(s, props.inContainer)) !== "live") return undefined;
+          return runScript(s, props.checkScript!, { env: props.params ?? {}, log: openRunLog(props.log), title: "check (refresh)", allowFailure: true, inContainer: props.inContainer });
+        },
         { label: labelOf(props.log, props.connection, props.inContainer) },
       );
+      if (!r) return { id, props };
       const inSync = r.code === 0 && (props.checkOutput === undefined || r.stdout === props.checkOutput);
       return { id, props: plainState({ ...props, checkOutput: r.stdout, checkExitCode: r.code, inSync }) };
     },
@@ -199,10 +237,14 @@ export function makeScriptProvider(spec: ScriptSpec = {}): pulumi.dynamic.Resour
       const connection = { ...joinCredentials(props.connection, props.credentials), hostKey: props.connection.hostKey ?? props.hostKey };
       await withSession(
         connection,
-        (s) => runScript(s, props.deleteScript!, { env: props.params ?? {}, log: openRunLog(props.log), title: "delete", inContainer: props.inContainer }).then(() => undefined),
+        async (s) => {
+          if ((await containerState(s, props.inContainer)) !== "live") return;
+          await runScript(s, props.deleteScript!, { env: props.params ?? {}, log: openRunLog(props.log), title: "delete", inContainer: props.inContainer });
+        },
         { label: labelOf(props.log, props.connection, props.inContainer) },
       );
     },
+
   };
 }
 

@@ -30,6 +30,9 @@ export function isolatedDevDefinition(dir: string): IsolatedDefinition {
   d.network.bridges[0] = { name: bridge, subnet: `${net}.0/24`, gateway: `${net}.1`, pools: [{ name: "g", range: `${net}.100-${net}.199` }] };
   for (const m of [...d.templates, ...d.guests]) for (const n of m.network ?? []) n.bridge = bridge;
   d.templates[1].network[0].ip = `${net}.91/24`;
+  const daemon = d.templates[1].features.docker.daemon;
+  daemon["registry-mirrors"] = [`http://${net}.1:5000`];
+  daemon["insecure-registries"] = [`${net}.1:5000`];
   d.guests[0].network[0].ip = `${net}.10/24`;
   for (const g of d.guests) for (const mp of g.mountPoints ?? []) mp.dataset = mp.dataset.replace(/^tank\//, `${pool}/`);
   const assignPorts = async () => {
