@@ -1,7 +1,7 @@
 // `phoenix lab up|down|status|reset`: the host side of the local Proxmox-compatible lab, built from a
 // definition (stacks/dev.yaml by default): its ZFS pools, bridges, apt proxy, base template and the
 // node's sshd. Idempotent; everything it makes lives under one state directory or is torn down by `down`.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseCidr } from "../stacks/ipv4";
@@ -108,6 +108,7 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
       if (s.type === "dir" && s.path && s.content.includes("vztmpl")) templates.push(await step(`template on storage ${s.id}`, () => installTemplate(tarball, s.path!)));
   const keys = await step(`node sshd on 127.0.0.1:${sshPort}`, () => ensureNodeSshd({ port: sshPort, dir: join(dir, "ssh") }));
   await step(`pct at ${PCT_PATH}`, () => installPct(dir));
+  await step(`${ETC_PVE} → ${join(dir, "pve")}`, () => linkEtcPve(dir));
   const api = apiSettings(o.definition, aptProxy);
   const state: LabState = { pools, bridges: bridges.map((b) => b.name), templates, sshPort, ...(aptProxy ? { aptProxy } : {}), api };
   writeFileSync(statePath(dir), JSON.stringify(state, null, 2));
@@ -127,6 +128,7 @@ export async function labDown(stateDir = defaultStateDir(), log: (s: string) => 
   rmSync(join(stateDir, "pve"), { recursive: true, force: true });
   await stopNodeSshd(join(stateDir, "ssh"));
   removePct();
+  unlinkEtcPve(stateDir);
   await stopAptProxy(stateDir);
   await stopRegistry(stateDir);
   for (const p of state?.pools ?? []) {
@@ -149,6 +151,30 @@ const PCT_MARK = "# phoenix-lab pct";
 export function installPct(stateDir: string): void {
   const cli = join(__dirname, "..", "scripts", "phoenix.cjs");
   writeFileSync(PCT_PATH, `#!/bin/sh\n${PCT_MARK}\nPHOENIX_LAB_DIR='${stateDir}' exec '${process.execPath}' '${cli}' lab pct "$@"\n`, { mode: 0o755 });
+}
+
+/** Where Proxmox keeps guest configs; node-side provisioning (raw lxc.* lines) edits them there. */
+export const ETC_PVE = "/etc/pve";
+
+export function linkEtcPve(stateDir: string): void {
+  mkdirSync(join(stateDir, "pve", "lxc"), { recursive: true });
+  const current = existsSync(ETC_PVE) || isSymlink(ETC_PVE) ? (isSymlink(ETC_PVE) ? readlinkSync(ETC_PVE) : "a directory") : undefined;
+  if (current === join(stateDir, "pve")) return;
+  if (current !== undefined && !current.endsWith("/pve")) throw new Error(`${ETC_PVE} exists (${current}): this looks like a real Proxmox node; the lab will not run here`);
+  if (current !== undefined) rmSync(ETC_PVE);
+  symlinkSync(join(stateDir, "pve"), ETC_PVE);
+}
+
+export function unlinkEtcPve(stateDir: string): void {
+  if (isSymlink(ETC_PVE) && readlinkSync(ETC_PVE) === join(stateDir, "pve")) rmSync(ETC_PVE);
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 export function removePct(): void {

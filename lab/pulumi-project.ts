@@ -11,6 +11,8 @@ export interface PulumiProject {
   dir: string;
   stack: Stack;
   definition: string;
+  /** The environment the project's pulumi commands run with (toolchain on PATH, backend, passphrase). */
+  env: Record<string, string>;
   cleanup(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function pulumiProject(opts: {
     dir,
     stack,
     definition,
+    env: { ...process.env, ...envVars } as Record<string, string>,
     cleanup: async () => {
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     },

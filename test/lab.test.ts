@@ -1,6 +1,6 @@
 // `phoenix lab up|status|down` on a small definition shaped like stacks/dev.yaml (its own pool,
 // bridge and ports, so it cannot collide with a running demo): up builds the host, down leaves nothing.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
@@ -51,6 +51,11 @@ it("up builds pools, bridge, apt proxy, template and node sshd; down leaves noth
   const pct = await withSession({ host: "127.0.0.1", port, privateKey: up.sshPrivateKey, hostKey: up.sshHostKey }, (s) => s.exec("pct status 999"));
   expect(pct.code).toBe(255);
   expect(pct.stderr.trim()).toBe("Configuration file 'nodes/lab/lxc/999.conf' does not exist");
+  // Docker Hub's stand-in: the registry mirror on the bridge address serves the stand-in images.
+  const registry = run("curl", ["-s", "--max-time", "5", `http://10.253.${octet}.1:5000/v2/_catalog`], { allowFail: true }).stdout;
+  expect(JSON.parse(registry).repositories).toEqual(["portainer/agent", "portainer/portainer-ce"]);
+  // Node-side provisioning edits guest configs where Proxmox keeps them.
+  expect(readlinkSync("/etc/pve")).toBe(join(state, "pve"));
   // The Proxmox API runs in the background on the definition's endpoint, with the credentials up returned.
   expect(up.apiUrl).toBe(`https://127.0.0.1:${api}`);
   const client = new LabClient({ url: up.apiUrl, token: `${up.credentials.tokenId}=${up.credentials.tokenSecret}` });
@@ -67,6 +72,8 @@ it("up builds pools, bridge, apt proxy, template and node sshd; down leaves noth
   expect(ok("bash", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${port}`])).toBe(false);
   expect(ok("bash", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${api}`])).toBe(false);
   expect(ok("kill", ["-0", apiPid])).toBe(false);
+  expect(run("pgrep", ["-f", `docker-registry serve ${state}`], { allowFail: true }).stdout).toBe("");
+  expect(existsSync("/etc/pve")).toBe(false);
   expect(run("pgrep", ["-f", `apt-cacher-ng.*${state}`], { allowFail: true }).stdout).toBe("");
   if (startedZfs) expect(zfsReady()).toBe(false);
   expect(existsSync(join(dir, "vz", "template", "cache", "debian-12-standard_12.7-1_amd64.tar.zst"))).toBe(false);

@@ -57,6 +57,20 @@ export async function pct(argv: string[], ctx: PctContext): Promise<number> {
         ctx.err(`CT ${vmid} is a template and cannot be started`);
         return 255;
       }
+      if (ctx.api) {
+        // Through the API, as Proxmox's pct does: the container starts with its current config applied.
+        const r = await ctx.api.client.call<string>("POST", `nodes/${ctx.api.node}/lxc/${vmid}/status/start`);
+        if (r.status !== 200) {
+          ctx.err(r.statusText);
+          return 255;
+        }
+        const done = await ctx.api.client.waitTask(r.body.data, 200, 120_000);
+        if (done.exitstatus !== "OK") {
+          ctx.err(done.exitstatus ?? "start failed");
+          return 255;
+        }
+        return 0;
+      }
       await lxc.start(vmid);
       return 0;
     case "stop":
