@@ -99,7 +99,7 @@ describe("dev.yaml", () => {
     expect(portainer.nesting).toBe(true);
     expect(portainer.keyctl).toBe(true);
     // Features say what the chain declared; the template's source: debian is not reset by a default.
-    expect(portainer.features.docker).toEqual({ source: "debian" });
+    expect(portainer.features.docker).toEqual({ source: "debian", daemon: LAB_MIRROR });
     expect(portainer.provisioners.map((p) => p.feature)).toEqual(["portainer"]);
     expect(machine(plan, "docker-golden").provisioners.map((p) => p.feature)).toEqual(["docker"]);
     expect(machine(plan, "data").nesting).toBe(false);
@@ -240,6 +240,9 @@ describe("invalid definitions", () => {
   });
 });
 
+/** dev.yaml's Docker daemon settings: the lab's registry mirror. */
+const LAB_MIRROR = { "registry-mirrors": ["http://10.100.0.1:5000"], "insecure-registries": ["10.100.0.1:5000"] };
+
 describe("feature settings along the clone chain", () => {
   it("a clone's settings merge over its template's; defaults fill only what nobody set", () => {
     const raw = JSON.parse(JSON.stringify(loadDefinition(join(__dirname, "..", "stacks", "dev.yaml")).definition));
@@ -249,6 +252,6 @@ describe("feature settings along the clone chain", () => {
     expect(portainer.features.docker).toEqual({ source: "debian", daemon: { "log-driver": "journald" } });
     expect(portainer.provisioners.find((p) => p.feature === "docker")!.settings).toEqual({ source: "debian", daemon: { "log-driver": "journald" } });
     const golden = plan.machines.find((m) => m.name === "docker-golden")!;
-    expect(golden.provisioners[0]!.settings).toEqual({ source: "debian", daemon: {} });
+    expect(golden.provisioners[0]!.settings).toEqual({ source: "debian", daemon: LAB_MIRROR });
   });
 });
