@@ -170,6 +170,37 @@ describe("in-guest features on the lab", () => {
     expect(inCt(220, "cat /etc/phoenix-worker").stdout.trim()).toBe("hello, new key");
   }, 10 * 60_000);
 
+  it("a connection killed or a container rebooted in the middle of a feature fails up clearly; the next up converges", async () => {
+    const slow = (tag: string) => `echo start >> /root/worker-runs\nsleep 20\necho "$GREETING ${tag}" > /etc/phoenix-worker\n`;
+    const runsBefore = Number(inCt(220, "wc -l < /root/worker-runs").stdout.trim());
+    const interrupt = async (what: () => void) => {
+      const pending = project.stack.up().then(() => "succeeded", (e: Error) => e.message);
+      // Wait until the script is running inside the container, then interrupt it.
+      for (let i = 0; i < 600 && Number(inCt(220, "wc -l < /root/worker-runs").stdout.trim()) === runsBefore + attempts; i++) await new Promise((r) => setTimeout(r, 100));
+      attempts++;
+      what();
+      return pending;
+    };
+    let attempts = 0;
+    writeFileSync(scriptFile(), slow("killed"));
+    const killed = await interrupt(() => run("pkill", ["-f", "sshd: root@notty"], { allowFail: true }));
+    console.log(`connection killed: ${killed.split("\n").filter((l) => /error/.test(l)).slice(0, 3).join(" / ")}`);
+    expect(killed).toMatch(/worker-script/);
+    expect(killed).not.toBe("succeeded");
+    writeFileSync(scriptFile(), slow("rebooted"));
+    const rebooted = await interrupt(() => run("lxc-stop", ["-P", join(state, "lxc"), "-n", "220", "--reboot"], { allowFail: true }));
+    console.log(`container rebooted: ${rebooted.split("\n").filter((l) => /error/.test(l)).slice(0, 3).join(" / ")}`);
+    expect(rebooted).toMatch(/worker-script/);
+    expect(rebooted).not.toBe("succeeded");
+    // The container comes back by itself (a reboot), and the next up runs the interrupted script to its end.
+    writeFileSync(scriptFile(), slow("converged"));
+    const r = await project.stack.up();
+    expect(r.summary.result).toBe("succeeded");
+    expect(inCt(220, "cat /etc/phoenix-worker").stdout.trim()).toBe("hello converged");
+    // the agent survived the reboot (restart=always), and the health checks passed again
+    expect(inCt(220, "docker inspect -f '{{.State.Running}}' portainer_agent").stdout.trim()).toBe("true");
+  }, 15 * 60_000);
+
   it("no secret value appears in the stack's state or in any run log", async () => {
     // What `pulumi stack export` prints (the Automation API's exportStack decrypts secrets; the CLI does not).
     const exported = execFileSync("pulumi", ["stack", "export", "--stack", "features"], { cwd: project.dir, env: project.env, encoding: "utf8", maxBuffer: 512 * 1024 * 1024 });
