@@ -5,7 +5,7 @@
 phx_detect_os
 want="$NVIDIA_DRIVER_VERSION"
 
-# The distribution's mirror as the guest already uses it (a local proxy in the lab), for the non-free component.
+# The distribution's mirror as the guest already uses it (a local proxy in the lab), for contrib and non-free (nvidia-support is in contrib).
 debian_mirror() {
   local url
   url=$(sed -n 's/^deb \(\[[^]]*\] \)\{0,1\}\([^ ]*\) .*/\2/p' "$R"/etc/apt/sources.list "$R"/etc/apt/sources.list.d/*.list 2>/dev/null | grep -v security | head -n 1 || true)
@@ -31,7 +31,7 @@ if [ "$installed" = "$want" ]; then
   phx_log "NVIDIA userland $want already installed"
 elif [ "$NVIDIA_SOURCE" = debian ]; then
   if [ "$PHX_OS_ID" = debian ]; then
-    if echo "deb $(debian_mirror) $PHX_OS_CODENAME non-free non-free-firmware" | phx_write_if_changed "$R/etc/apt/sources.list.d/phoenix-non-free.list" 0644; then
+    if echo "deb $(debian_mirror) $PHX_OS_CODENAME contrib non-free non-free-firmware" | phx_write_if_changed "$R/etc/apt/sources.list.d/phoenix-non-free.list" 0644; then
       phx_apt_sources_changed
     fi
     install_exact "$want" nvidia-smi nvidia-smi libnvidia-ml1 libcuda1

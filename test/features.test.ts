@@ -200,7 +200,7 @@ describe("nvidia", () => {
     s.setState("candidate-nvidia-smi", "535.247.01-1~deb12u1");
     const f = renderNvidia({ source: "debian", driverVersion: "535.247.01" });
     const r1 = ok(runFeature(s, f));
-    expect(s.read("etc/apt/sources.list.d/phoenix-non-free.list")).toBe("deb http://10.100.0.1:3142/deb.debian.org/debian bookworm non-free non-free-firmware\n");
+    expect(s.read("etc/apt/sources.list.d/phoenix-non-free.list")).toBe("deb http://10.100.0.1:3142/deb.debian.org/debian bookworm contrib non-free non-free-firmware\n");
     expect(installs(r1)).toEqual([expect.stringMatching(/install --no-install-recommends nvidia-smi libnvidia-ml1 libcuda1$/)]);
     expect(ok(check(s, f)).stdout).toBe("NVIDIA userland 535.247.01; CUDA none\ninstalled, no GPU visible\n");
     expect(named(ok(runFeature(s, f)), /^(apt-get|curl|sh )/)).toEqual([]);

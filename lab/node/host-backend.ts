@@ -125,6 +125,8 @@ export class HostBackend implements LabBackend {
 
   private configure(vmid: number, file: ConfigFile): void {
     const spec = containerSpec(vmid, file, (v) => this.volumePath(v), this.o.aptProxy, this.dockerDir(vmid));
+    // The lab has no GPU: passed-through devices it does not have are left out (Proxmox would refuse to start).
+    spec.devices = (spec.devices ?? []).filter((d) => existsSync(d));
     if (spec.dockerDir) mkdirSync(spec.dockerDir, { recursive: true });
     this.lxc.configure(spec);
   }

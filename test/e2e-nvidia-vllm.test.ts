@@ -1,0 +1,144 @@
+// End to end on the lab, for what can run without a GPU: the nvidia feature installs Debian's NVIDIA userland
+// (non-free, through the lab's apt proxy) at exactly the node's driver version and its check reports "installed,
+// no GPU visible"; the vllm feature runs its systemd unit around a TEST DOUBLE of vLLM's server (a few lines of
+// Python answering /v1/models, put at /opt/vllm/bin/vllm by the golden template's custom script, because vLLM
+// itself needs a GPU and PyPI), with the Hugging Face token as a root-only file, the health check on
+// /v1/models, and a restart when the engine args change. What needs a GPU (nvidia-smi listing devices, CUDA,
+// a real model) is not exercised here.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Lxc } from "../lab/host/lxc";
+import { run } from "../lab/host/run";
+import { type LabUp, labDown, labUp } from "../lab/lab";
+import { type PulumiProject, pulumiProject } from "../lab/pulumi-project";
+import { checkShape } from "../stacks/load";
+import { isolatedDevDefinition } from "./support/lab-definition";
+
+const DRIVER = "535.261.03"; // Debian bookworm's non-free nvidia-graphics-drivers
+const HF_TOKEN = `hf_${Math.random().toString(36).slice(2, 14)}`;
+const dir = mkdtempSync(join(tmpdir(), "phoenix-e2e-gpu-"));
+const state = join(dir, "state");
+const iso = isolatedDevDefinition(dir);
+let lab: LabUp;
+let project: PulumiProject;
+const lxc = new Lxc(join(state, "lxc"));
+const inCt = (vmid: number, command: string) => lxc.exec(vmid, ["bash", "-c", command]);
+const changes = (c: Record<string, number> | undefined) => Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same"));
+
+/** The test double: an OpenAI-compatible /v1/models for the served model name vllm's unit passes it. */
+const STAND_IN_SCRIPT = `set -euo pipefail
+command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends python3; }
+mkdir -p /opt/vllm/bin
+cat > /opt/vllm/bin/vllm <<'PY'
+#!/usr/bin/python3
+# TEST DOUBLE of \`vllm serve\` (phoenix lab): answers /v1/models with --served-model-name on --port. Not vLLM.
+import http.server, json, sys
+args = sys.argv[1:]
+def opt(name, default):
+    return args[args.index(name) + 1] if name in args else default
+model = opt("--served-model-name", args[1] if len(args) > 1 else "model")
+port = int(opt("--port", "8000"))
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"object": "list", "data": [{"id": model, "object": "model", "owned_by": "test-double"}]}).encode()
+        self.send_response(200 if self.path == "/v1/models" else 404)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+http.server.HTTPServer(("0.0.0.0", port), H).serve_forever()
+PY
+chmod 755 /opt/vllm/bin/vllm
+`;
+
+function definition() {
+  const d = iso.raw;
+  d.nodes[0].zfs.datasets = d.nodes[0].zfs.datasets.map((x: any) => ({ ...x, protect: false }));
+  d.nodes[0].gpus = [{ index: 0 }];
+  d.nodes[0].nvidia = { driverVersion: DRIVER };
+  d.templates.push({
+    name: "llm-golden",
+    vmid: 902,
+    parent: "debian-12-base",
+    memory: 1024,
+    gpus: [0],
+    disk: { storage: "tank-lxc", size: 4 },
+    network: [{ name: "eth0", bridge: iso.bridge, ip: `${iso.net}.92/24` }],
+    features: { nvidia: { source: "debian" }, script: { path: "scripts/vllm-stand-in.sh" } },
+  });
+  d.guests = [
+    {
+      vmid: 240,
+      name: "llm",
+      template: "llm-golden",
+      memory: 1024,
+      disk: { storage: "tank-lxc", size: 4 },
+      network: [{ name: "eth0", bridge: iso.bridge, ip: "auto" }],
+      features: { vllm: { model: "stand-in/tiny-model", servedModelName: "tiny", maxModelLen: 4096, hfToken: { secret: "hfToken" } } },
+    },
+  ];
+  return d;
+}
+
+beforeAll(async () => {
+  await iso.assignPorts();
+  const shaped = checkShape(definition());
+  expect(shaped.problems).toEqual([]);
+  lab = await labUp({ definition: shaped.definition!, stateDir: state });
+  const file = join(dir, "gpu.yaml");
+  writeFileSync(file, iso.text());
+  project = await pulumiProject({
+    stackName: "gpu",
+    definitionFile: file,
+    secrets: {
+      nodeSshKey: lab.sshPrivateKey,
+      guestSshPublicKey: run("ssh-keygen", ["-y", "-f", join(state, "ssh", "client_ed25519")]).stdout.trim(),
+      proxmoxRootPassword: lab.credentials.rootPassword,
+      hfToken: HF_TOKEN,
+    },
+  });
+  mkdirSync(join(project.dir, "scripts"), { recursive: true });
+  writeFileSync(join(project.dir, "scripts", "vllm-stand-in.sh"), STAND_IN_SCRIPT);
+}, 30 * 60_000);
+
+afterAll(async () => {
+  await project?.stack.destroy().catch(() => undefined);
+  await project?.cleanup();
+  await labDown(state);
+  rmSync(dir, { recursive: true, force: true });
+}, 300_000);
+
+describe("nvidia and vllm without a GPU", () => {
+  it("installs Debian's NVIDIA userland at the node's driver version, and says no GPU is visible", async () => {
+    const up = await project.stack.up();
+    expect(up.summary.result).toBe("succeeded");
+    // the clone carries what its golden template installed
+    expect(inCt(240, "dpkg-query -W -f='${Version}' nvidia-smi").stdout).toBe(`${DRIVER}-1`);
+    expect(inCt(240, "ls /usr/lib/x86_64-linux-gnu/ | grep -c '^libnvidia-ml.so.'").stdout.trim()).not.toBe("0");
+    const outputs = JSON.stringify(await project.stack.exportStack());
+    expect(outputs).toContain(`NVIDIA userland ${DRIVER}; CUDA none\\ninstalled, no GPU visible`);
+  }, 30 * 60_000);
+
+  it("serves the declared model through vllm.service (test double), the token in a root-only file", async () => {
+    expect(inCt(240, "systemctl is-active vllm").stdout.trim()).toBe("active");
+    expect(inCt(240, "curl -s http://127.0.0.1:8000/v1/models").stdout).toContain('"id": "tiny"');
+    const cmdline = inCt(240, "tr '\\0' ' ' < /proc/$(systemctl show -p MainPID --value vllm)/cmdline").stdout;
+    expect(cmdline).toContain("serve stand-in/tiny-model");
+    expect(cmdline).toContain("--max-model-len 4096");
+    expect(cmdline).not.toContain(HF_TOKEN);
+    expect(inCt(240, "stat -c '%a %U' /etc/vllm/hf-token; cat /etc/vllm/hf-token").stdout.trim().split("\n")).toEqual(["600 root", HF_TOKEN]);
+  }, 60_000);
+
+  it("a changed engine arg rewrites the unit and restarts the server, in place", async () => {
+    const pid = inCt(240, "systemctl show -p MainPID --value vllm").stdout.trim();
+    writeFileSync(project.definition, iso.text().replace("maxModelLen: 4096", "maxModelLen: 8192"));
+    const r = await project.stack.up();
+    expect(changes(r.summary.resourceChanges)).toEqual({ update: 1 });
+    const after = inCt(240, "systemctl show -p MainPID --value vllm").stdout.trim();
+    expect(after).not.toBe(pid);
+    expect(inCt(240, `tr '\\0' ' ' < /proc/${after}/cmdline`).stdout).toContain("--max-model-len 8192");
+    const again = await project.stack.up();
+    expect(changes(again.summary.resourceChanges)).toEqual({});
+  }, 10 * 60_000);
+});
