@@ -39,7 +39,8 @@ export class GuestProvisioning extends pulumi.ComponentResource {
     super("phoenix:index:GuestProvisioning", name, {}, opts);
     const m = args.machine;
     const inGuest = m.provisioners.some((p) => p.feature !== "apparmor") || m.healthChecks.length > 0;
-    const target = inGuest ? targetOf(m, args) : { connection: args.node };
+    const triggers = incarnation(m);
+    const target = { ...(inGuest ? targetOf(m, args) : { connection: args.node }), triggers };
     const steps: RemoteScript[] = [];
     // Each step waits for the one before: features in one guest share apt's locks and build on each other.
     const next = () => ({ parent: this, dependsOn: steps.length > 0 ? [steps[steps.length - 1]!] : args.dependsOn });
@@ -49,7 +50,7 @@ export class GuestProvisioning extends pulumi.ComponentResource {
     const profile = m.type === "lxc" ? m.features.apparmor?.profile : undefined;
     if (m.type === "lxc" && (profile !== undefined || m.lxcOptions.length > 0)) {
       const text = profileText(profile, args.apparmorProfiles ?? [], args.definitionDir);
-      steps.push(apparmor(`${name}-apparmor`, args.node, { vmid: m.vmid, ...(profile ? { profile } : {}), ...(text !== undefined ? { profileText: text } : {}), lxcOptions: m.lxcOptions }, next()));
+      steps.push(apparmor(`${name}-apparmor`, args.node, { vmid: m.vmid, ...(profile ? { profile } : {}), ...(text !== undefined ? { profileText: text } : {}), lxcOptions: m.lxcOptions }, next(), triggers));
     }
     for (const p of m.provisioners) {
       const step = this.feature(`${name}-${p.feature}`, p, m, target, args, next());
@@ -81,6 +82,15 @@ export class GuestProvisioning extends pulumi.ComponentResource {
         return undefined; // node side, created first (see the constructor)
     }
   }
+}
+
+/**
+ * What the provider cannot change in place (it replaces the machine when one of these changes). A replaced machine
+ * is a fresh one: its steps must run again even though their scripts did not change.
+ */
+export function incarnation(m: PlannedMachine): unknown[] {
+  const s = m.source;
+  return [m.type, m.node, m.vmid, s.kind === "clone" ? `clone:${s.template}` : `create:${s.template}`, m.unprivileged, m.disk?.storage ?? null];
 }
 
 /** Whether a machine has anything to provision: features, health checks, or raw LXC options set on the node. */

@@ -60,6 +60,6 @@ export function profileText(profile: string | undefined, nodeProfiles: { name: s
 }
 
 /** node: the connection to the node (these scripts run there, not in the guest). */
-export function apparmor(name: string, node: FeatureTarget["connection"], args: AppArmorArgs, opts: pulumi.CustomResourceOptions): RemoteScript {
-  return featureResource(name, { connection: node }, renderAppArmor(args), {}, opts);
+export function apparmor(name: string, node: FeatureTarget["connection"], args: AppArmorArgs, opts: pulumi.CustomResourceOptions, triggers?: unknown[]): RemoteScript {
+  return featureResource(name, { connection: node, ...(triggers ? { triggers } : {}) }, renderAppArmor(args), {}, opts);
 }

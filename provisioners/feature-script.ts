@@ -26,6 +26,8 @@ export interface RenderedFeature {
 export interface FeatureTarget {
   connection: ConnectionInput;
   inContainer?: number;
+  /** What identifies the machine's incarnation: when it changes, the machine was replaced and every step runs anew. */
+  triggers?: unknown[];
 }
 
 /** The name of the secret a setting references; definitions never hold secret values (validation rejects them). */
@@ -57,6 +59,7 @@ export function featureResource(
     {
       connection: target.connection,
       ...(target.inContainer !== undefined ? { inContainer: target.inContainer } : {}),
+      ...(target.triggers ? { triggers: target.triggers } : {}),
       script: rendered.script,
       ...(rendered.checkScript !== undefined ? { checkScript: rendered.checkScript } : {}),
       ...(rendered.deleteScript !== undefined ? { deleteScript: rendered.deleteScript } : {}),

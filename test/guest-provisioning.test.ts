@@ -71,4 +71,10 @@ describe("GuestProvisioning", () => {
     expect(Object.keys(inputs.secrets)).toEqual(["HF_TOKEN"]);
     expect(byName("vllm-gpu0-portainer").inputs.secrets).toBeUndefined();
   });
+
+  it("ties every step to the machine's incarnation, so a replaced machine is provisioned anew", () => {
+    const expected = ["lxc", "pve", 210, "clone:vllm-golden", true, null];
+    for (const step of ["vllm-gpu0-apparmor", "vllm-gpu0-vllm", "vllm-gpu0-portainer", "vllm-gpu0-health"]) expect(byName(step).inputs.triggers).toEqual(expected);
+    expect(byName("workstation-docker").inputs.triggers).toEqual(["vm", "pve", 300, "clone:noble-cloud", false, "fast-vm"]);
+  });
 });
