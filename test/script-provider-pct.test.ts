@@ -36,7 +36,7 @@ describe("inContainer", () => {
     expect(commands).toEqual([inCt, inCt, "bash -s", inCt, "bash -s", inCt]);
   });
 
-  it("leaves a frozen template's or a removed container's feature as it was on refresh and delete", async () => {
+  it("refresh keeps a frozen template's feature and reports a removed container's as gone; delete runs nothing in either", async () => {
     const p = makeScriptProvider();
     const created = await p.create!({ connection: { host: "10.0.0.2" }, script: "true", checkScript: "echo observed", deleteScript: "true", inContainer: 901 });
     for (const state of ["template", "absent"]) {
@@ -44,6 +44,8 @@ describe("inContainer", () => {
       commands.length = 0;
       const read = await p.read!(created.id, created.outs!);
       expect(read.props).toEqual(created.outs);
+      // a template keeps its steps; a container that is gone took them along (an empty id: deleted)
+      expect(read.id).toBe(state === "template" ? created.id : "");
       await p.delete!(created.id, created.outs!);
       expect(commands).toEqual(["bash -s", "bash -s"]);
     }

@@ -221,13 +221,16 @@ export function makeScriptProvider(spec: ScriptSpec = {}): pulumi.dynamic.Resour
       const r = await withSession(
         connection,
         async (s) => {
-          // A frozen template's features were frozen with it, and a container that is gone took them along.
-          if ((await containerState(s, props.inContainer)) !== "live") return undefined;
+          // A frozen template's features were frozen with it; a container that is gone took them along.
+          const target = await containerState(s, props.inContainer);
+          if (target !== "live") return target;
           return runScript(s, props.checkScript!, { env: props.params ?? {}, log: openRunLog(props.log), title: "check (refresh)", allowFailure: true, inContainer: props.inContainer });
         },
         { label: labelOf(props.log, props.connection, props.inContainer) },
       );
-      if (!r) return { id, props };
+      if (r === "template") return { id, props };
+      // An empty id tells the engine the resource is gone: the next up runs the step again in the new container.
+      if (r === "absent") return { id: "", props };
       const inSync = r.code === 0 && (props.checkOutput === undefined || r.stdout === props.checkOutput);
       return { id, props: plainState({ ...props, checkOutput: r.stdout, checkExitCode: r.code, inSync }) };
     },
