@@ -9,10 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { run } from "../lab/host/run";
-import { labDown, labUp } from "../lab/lab";
 import { pulumiProject } from "../lab/pulumi-project";
-import { checkShape } from "../stacks/load";
 import { isolatedDevDefinition } from "../test/support/lab-definition";
+import { labStack } from "../test/support/lab-stack";
 
 const dir = mkdtempSync(join(tmpdir(), "phoenix-bench-prov-"));
 const state = join(dir, "state");
@@ -36,26 +35,12 @@ async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
 
 async function main() {
   const iso = isolatedDevDefinition(dir);
-  await iso.assignPorts();
   const d = iso.raw;
   d.nodes[0].zfs.datasets = d.nodes[0].zfs.datasets.map((x: any) => ({ ...x, protect: false }));
   d.guests = [];
-  const shaped = checkShape(d);
-  if (!shaped.definition) throw new Error(JSON.stringify(shaped.problems));
-  const lab = await labUp({ definition: shaped.definition, stateDir: state });
+  const { lab, project, teardown } = await labStack({ dir, iso, stackName: "bench", secrets: { portainerAdminPassword: "bench-only" } });
   const file = join(dir, "bench.yaml");
   const write = () => writeFileSync(file, stringify(d));
-  write();
-  const project = await pulumiProject({
-    stackName: "bench",
-    definitionFile: file,
-    secrets: {
-      nodeSshKey: lab.sshPrivateKey,
-      guestSshPublicKey: run("ssh-keygen", ["-y", "-f", join(state, "ssh", "client_ed25519")]).stdout.trim(),
-      proxmoxRootPassword: lab.credentials.rootPassword,
-      portainerAdminPassword: "bench-only",
-    },
-  });
   const up = async () => {
     writeFileSync(project.definition, readFileSync(file, "utf8"));
     const r = await project.stack.up();
@@ -98,11 +83,8 @@ async function main() {
     console.log("No-op up of the converged stack vs up of an empty definition (same run)");
     console.log(`  converged stack: ${noop.toFixed(1)} s, ${noopSessions} SSH session(s) to the node`);
     console.log(`  empty definition: ${emptyUp.toFixed(1)} s;  ratio ${(noop / emptyUp).toFixed(2)}×`);
-    await project.stack.destroy();
   } finally {
-    await project.cleanup();
-    await labDown(state);
-    rmSync(dir, { recursive: true, force: true });
+    await teardown();
   }
 }
 

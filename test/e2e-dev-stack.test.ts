@@ -2,18 +2,18 @@
 // toolchain, the real proxmoxve provider talking to the lab's Proxmox API), with real LXC containers on
 // zfs-fuse, the node's sshd and pct. The definition gets its own pool, bridge, addresses and ports, so a
 // running demo lab is left alone. In-guest features (docker, portainer) are not applied yet: issue 5.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LabClient } from "../lab/api/client";
 import { Lxc } from "../lab/host/lxc";
 import { run } from "../lab/host/run";
-import { type LabUp, labDown, labUp } from "../lab/lab";
-import { type PulumiProject, pulumiProject } from "../lab/pulumi-project";
+import type { LabUp } from "../lab/lab";
+import type { PulumiProject } from "../lab/pulumi-project";
 import { withSession } from "../provisioners/engine/ssh";
-import { checkShape } from "../stacks/load";
 import { isolatedDevDefinition } from "./support/lab-definition";
+import { labStack } from "./support/lab-stack";
 
 const dir = mkdtempSync(join(tmpdir(), "phoenix-e2e-"));
 const state = join(dir, "state");
@@ -23,7 +23,7 @@ const disks = `${iso.pool}/lxc-disks`;
 let lab: LabUp;
 let project: PulumiProject;
 let api: LabClient;
-let secrets: Record<string, string>;
+let teardown: () => Promise<void>;
 const lxc = new Lxc(join(state, "lxc"));
 
 const zfsGet = (prop: string, ds: string) => run("zfs", ["get", "-H", "-p", "-o", "value", prop, ds]).stdout.trim();
@@ -38,28 +38,12 @@ const writesSince = (from: number) =>
 const auditLines = () => readFileSync(join(state, "api", "audit.jsonl"), "utf8").trim().split("\n").length;
 
 beforeAll(async () => {
-  await iso.assignPorts();
   iso.raw.nodes[0].zfs.datasets = iso.raw.nodes[0].zfs.datasets.map((d: any) => ({ ...d, protect: false }));
-  const shaped = checkShape(iso.raw);
-  expect(shaped.problems).toEqual([]);
-  lab = await labUp({ definition: shaped.definition!, stateDir: state });
+  ({ lab, project, teardown } = await labStack({ dir, iso, stackName: "e2e", secrets: { portainerAdminPassword: "e2e-only" } }));
   api = new LabClient({ url: lab.apiUrl, token: `${lab.credentials.tokenId}=${lab.credentials.tokenSecret}` });
-  const file = join(dir, "dev.yaml");
-  writeFileSync(file, iso.text());
-  secrets = {
-    nodeSshKey: lab.sshPrivateKey,
-    guestSshPublicKey: run("ssh-keygen", ["-y", "-f", join(state, "ssh", "client_ed25519")]).stdout.trim(),
-    proxmoxRootPassword: lab.credentials.rootPassword,
-    portainerAdminPassword: "e2e-only",
-  };
-  project = await pulumiProject({ stackName: "e2e", definitionFile: file, secrets });
 }, 30 * 60_000);
 
-afterAll(async () => {
-  await project?.cleanup();
-  await labDown(state);
-  rmSync(dir, { recursive: true, force: true });
-}, 180_000);
+afterAll(() => teardown?.(), 180_000);
 
 describe("the dev stack on the lab, converged by pulumi", () => {
   let dataIp: string;
@@ -134,7 +118,7 @@ describe("the dev stack on the lab, converged by pulumi", () => {
     // Recovery: the failed up left the wrong password in the provider's state and the refused update's inputs in
     // the container's (Terraform SDK behaviour), so: up (records the right password), refresh (sees the real
     // memory), up (applies the change).
-    await project.stack.setConfig("phoenix:proxmoxRootPassword", { value: secrets.proxmoxRootPassword!, secret: true });
+    await project.stack.setConfig("phoenix:proxmoxRootPassword", { value: lab.credentials.rootPassword, secret: true });
     await project.stack.up();
     await project.stack.refresh();
     await project.stack.up();

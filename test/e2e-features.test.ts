@@ -12,10 +12,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lxc } from "../lab/host/lxc";
 import { run } from "../lab/host/run";
-import { type LabUp, labDown, labUp } from "../lab/lab";
-import { type PulumiProject, pulumiProject } from "../lab/pulumi-project";
-import { checkShape } from "../stacks/load";
+import type { LabUp } from "../lab/lab";
+import type { PulumiProject } from "../lab/pulumi-project";
 import { isolatedDevDefinition } from "./support/lab-definition";
+import { labStack } from "./support/lab-stack";
 
 const dir = mkdtempSync(join(tmpdir(), "phoenix-e2e-features-"));
 const state = join(dir, "state");
@@ -23,6 +23,7 @@ const iso = isolatedDevDefinition(dir);
 const ADMIN_PASSWORD = `pw-${Math.random().toString(36).slice(2, 12)}`;
 let lab: LabUp;
 let project: PulumiProject;
+let teardown: () => Promise<void>;
 const lxc = new Lxc(join(state, "lxc"));
 
 const changes = (c: Record<string, number> | undefined) => Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same"));
@@ -68,32 +69,13 @@ function definition() {
 }
 
 beforeAll(async () => {
-  await iso.assignPorts();
-  const shaped = checkShape(definition());
-  expect(shaped.problems).toEqual([]);
-  lab = await labUp({ definition: shaped.definition!, stateDir: state });
-  const file = join(dir, "features.yaml");
-  writeFileSync(file, iso.text());
-  project = await pulumiProject({
-    stackName: "features",
-    definitionFile: file,
-    secrets: {
-      nodeSshKey: lab.sshPrivateKey,
-      guestSshPublicKey: run("ssh-keygen", ["-y", "-f", join(state, "ssh", "client_ed25519")]).stdout.trim(),
-      proxmoxRootPassword: lab.credentials.rootPassword,
-      portainerAdminPassword: ADMIN_PASSWORD,
-    },
-  });
+  definition();
+  ({ lab, project, teardown } = await labStack({ dir, iso, stackName: "features", secrets: { portainerAdminPassword: ADMIN_PASSWORD } }));
   mkdirSync(join(project.dir, "scripts"), { recursive: true });
   writeFileSync(scriptFile(), 'echo run >> /root/worker-runs\necho "$GREETING" > /etc/phoenix-worker\n');
 }, 30 * 60_000);
 
-afterAll(async () => {
-  await project?.stack.destroy().catch(() => undefined);
-  await project?.cleanup();
-  await labDown(state);
-  rmSync(dir, { recursive: true, force: true });
-}, 300_000);
+afterAll(() => teardown?.(), 300_000);
 
 describe("in-guest features on the lab", () => {
   it("up installs docker, runs portainer server and agent, attaches the AppArmor profile, runs the script, passes health checks", async () => {

@@ -5,24 +5,22 @@
 // itself needs a GPU and PyPI), with the Hugging Face token as a root-only file, the health check on
 // /v1/models, and a restart when the engine args change. What needs a GPU (nvidia-smi listing devices, CUDA,
 // a real model) is not exercised here.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lxc } from "../lab/host/lxc";
-import { run } from "../lab/host/run";
-import { type LabUp, labDown, labUp } from "../lab/lab";
-import { type PulumiProject, pulumiProject } from "../lab/pulumi-project";
-import { checkShape } from "../stacks/load";
+import type { PulumiProject } from "../lab/pulumi-project";
 import { isolatedDevDefinition } from "./support/lab-definition";
+import { labStack } from "./support/lab-stack";
 
 const DRIVER = "535.261.03"; // Debian bookworm's non-free nvidia-graphics-drivers
 const HF_TOKEN = `hf_${Math.random().toString(36).slice(2, 14)}`;
 const dir = mkdtempSync(join(tmpdir(), "phoenix-e2e-gpu-"));
 const state = join(dir, "state");
 const iso = isolatedDevDefinition(dir);
-let lab: LabUp;
 let project: PulumiProject;
+let teardown: () => Promise<void>;
 const lxc = new Lxc(join(state, "lxc"));
 const inCt = (vmid: number, command: string) => lxc.exec(vmid, ["bash", "-c", command]);
 const changes = (c: Record<string, number> | undefined) => Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same"));
@@ -82,32 +80,13 @@ function definition() {
 }
 
 beforeAll(async () => {
-  await iso.assignPorts();
-  const shaped = checkShape(definition());
-  expect(shaped.problems).toEqual([]);
-  lab = await labUp({ definition: shaped.definition!, stateDir: state });
-  const file = join(dir, "gpu.yaml");
-  writeFileSync(file, iso.text());
-  project = await pulumiProject({
-    stackName: "gpu",
-    definitionFile: file,
-    secrets: {
-      nodeSshKey: lab.sshPrivateKey,
-      guestSshPublicKey: run("ssh-keygen", ["-y", "-f", join(state, "ssh", "client_ed25519")]).stdout.trim(),
-      proxmoxRootPassword: lab.credentials.rootPassword,
-      hfToken: HF_TOKEN,
-    },
-  });
+  definition();
+  ({ project, teardown } = await labStack({ dir, iso, stackName: "gpu", secrets: { hfToken: HF_TOKEN } }));
   mkdirSync(join(project.dir, "scripts"), { recursive: true });
   writeFileSync(join(project.dir, "scripts", "vllm-stand-in.sh"), STAND_IN_SCRIPT);
 }, 30 * 60_000);
 
-afterAll(async () => {
-  await project?.stack.destroy().catch(() => undefined);
-  await project?.cleanup();
-  await labDown(state);
-  rmSync(dir, { recursive: true, force: true });
-}, 300_000);
+afterAll(() => teardown?.(), 300_000);
 
 describe("nvidia and vllm without a GPU", () => {
   it("installs Debian's NVIDIA userland at the node's driver version, and says no GPU is visible", async () => {

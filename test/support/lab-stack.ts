@@ -1,0 +1,49 @@
+// A lab of its own and a Pulumi stack of its definition, for end-to-end tests and benchmarks: free ports, the
+// lab brought up from the (isolated) definition, a scratch project with the lab's credentials as secret config.
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { run } from "../../lab/host/run";
+import { type LabUp, labDown, labUp } from "../../lab/lab";
+import { type PulumiProject, pulumiProject } from "../../lab/pulumi-project";
+import { checkShape } from "../../stacks/load";
+import type { IsolatedDefinition } from "./lab-definition";
+
+export interface LabStack {
+  lab: LabUp;
+  project: PulumiProject;
+  /** The lab's state directory. */
+  state: string;
+  /** Destroys the stack (best effort), then the project, the lab and `dir`. */
+  teardown(): Promise<void>;
+}
+
+export async function labStack(o: { dir: string; iso: IsolatedDefinition; stackName: string; secrets?: Record<string, string> }): Promise<LabStack> {
+  await o.iso.assignPorts();
+  const shaped = checkShape(o.iso.raw);
+  if (!shaped.definition) throw new Error(`test definition is invalid: ${JSON.stringify(shaped.problems)}`);
+  const state = join(o.dir, "state");
+  const lab = await labUp({ definition: shaped.definition, stateDir: state });
+  const file = join(o.dir, `${o.stackName}.yaml`);
+  writeFileSync(file, o.iso.text());
+  const project = await pulumiProject({
+    stackName: o.stackName,
+    definitionFile: file,
+    secrets: {
+      nodeSshKey: lab.sshPrivateKey,
+      guestSshPublicKey: run("ssh-keygen", ["-y", "-f", join(state, "ssh", "client_ed25519")]).stdout.trim(),
+      proxmoxRootPassword: lab.credentials.rootPassword,
+      ...o.secrets,
+    },
+  });
+  return {
+    lab,
+    project,
+    state,
+    teardown: async () => {
+      await project.stack.destroy().catch(() => undefined);
+      await project.cleanup();
+      await labDown(state);
+      rmSync(o.dir, { recursive: true, force: true });
+    },
+  };
+}
