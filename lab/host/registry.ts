@@ -97,8 +97,3 @@ export async function stopRegistry(stateDir: string): Promise<void> {
   }
   rmSync(join(dirOf(stateDir), "pid"), { force: true });
 }
-
-/** The daemon.json setting that makes a guest's dockerd ask the lab's registry first for Docker Hub images. */
-export function dockerMirrorConf(url: string): { "registry-mirrors": string[] } {
-  return { "registry-mirrors": [url] };
-}

@@ -95,10 +95,14 @@ export async function pct(argv: string[], ctx: PctContext): Promise<number> {
         ctx.err(r.statusText);
         return 255;
       }
-      // The API answers before its worker is done; pct returns once the container is a template.
+      // The API answers null before its worker is done: follow the worker (the newest vztemplate task of this CT).
       for (const end = Date.now() + 300_000; Date.now() < end; await new Promise((res) => setTimeout(res, 200))) {
-        const now = readFileSync(conf, "utf8");
-        if (/^template: 1$/m.test(now)) return 0;
+        const [task] = await ctx.api.client.data<{ status?: string }[]>("GET", `nodes/${ctx.api.node}/tasks`, { vmid, typefilter: "vztemplate", limit: 1 });
+        if (task?.status === "OK") return 0;
+        if (task?.status !== undefined) {
+          ctx.err(task.status);
+          return 255;
+        }
       }
       ctx.err(`CT ${vmid}: conversion to a template did not finish within 300 s`);
       return 255;
