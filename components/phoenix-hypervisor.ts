@@ -2,6 +2,7 @@
 import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInput } from "../provisioners/engine/script-provider";
+import { nvidiaHostDriver } from "../provisioners/nvidia-host";
 import type { Plan, PlannedMachine } from "../stacks/plan/plan";
 import { FEATURE_DEFAULTS, type SecretRef } from "../stacks/schema";
 import { providerArgs } from "./args/host";
@@ -62,6 +63,9 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
         ...(ssh.hostKey ? { hostKey: ssh.hostKey } : {}),
       };
       nodeSsh.set(node.name, connection);
+      // The node's own driver first: every guest on the node waits for it (their userland must match it).
+      if (node.nvidiaDriver?.installOnHost)
+        hostResources.get(node.name)!.push(nvidiaHostDriver(`${node.name}-nvidia-driver`, connection, node.nvidiaDriver.version, { parent: this }));
       for (const d of node.datasets) {
         // A child dataset is created after its parent.
         const parent = datasets.get(d.name.slice(0, d.name.lastIndexOf("/")));

@@ -21,3 +21,8 @@ phx_gpu_count() {
   compgen -G "$R/dev/nvidia[0-9]*" >/dev/null || { echo 0; return 0; }
   nvidia-smi --query-gpu=name --format=csv,noheader | wc -l
 }
+# The NVIDIA kernel driver loaded on this machine (from /proc/driver/nvidia/version), or "".
+phx_nvidia_kernel_version() {
+  sed -n 's/^NVRM version:.*  \([0-9][0-9.]*\)  .*/\1/p' "$R/proc/driver/nvidia/version" 2>/dev/null | head -n 1
+  return 0
+}

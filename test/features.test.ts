@@ -13,6 +13,7 @@ import type { RenderedFeature } from "../provisioners/feature-script";
 import { renderHealthChecks } from "../provisioners/health-check";
 import { renderNvidia } from "../provisioners/nvidia";
 import { renderNvidiaContainerToolkit } from "../provisioners/nvidia-container-toolkit";
+import { renderNvidiaHost } from "../provisioners/nvidia-host";
 import { renderPortainer } from "../provisioners/portainer";
 import { renderCustomScript } from "../provisioners/script";
 import { type VllmSettings, renderVllm, systemdWord } from "../provisioners/vllm";
@@ -191,6 +192,33 @@ describe("nvidia-container-toolkit", () => {
     expect(named(again, /^(apt-get|systemctl restart)/)).toEqual([]);
     expect(ok(check(s, dockerF)).stdout).toContain("daemon.json as declared");
     expect(named(ok(runFeature(s, nct)), /^(apt-get|curl|systemctl restart)/)).toEqual([]);
+  });
+});
+
+describe("nvidia on the node (installOnHost)", () => {
+  it("builds the declared driver with DKMS against the node's headers, blacklists nouveau, loads it; then does nothing", () => {
+    const s = sandbox();
+    s.setState("candidate-proxmox-headers-6.8.12-4-pve", "6.8.12-4");
+    const f = renderNvidiaHost("580.76.05");
+    expect(check(s, f).code).toBe(1);
+    const r1 = ok(runFeature(s, f));
+    expect(installs(r1)).toEqual([
+      expect.stringMatching(/install --no-install-recommends ca-certificates curl dkms build-essential proxmox-headers-6\.8\.12-4-pve$/),
+      `sh ${s.file("tmp/NVIDIA-Linux-580.76.05.run")} --silent --dkms --no-x-check --disable-nouveau`,
+    ]);
+    expect(s.read("etc/modprobe.d/phoenix-blacklist-nouveau.conf")).toBe("blacklist nouveau\noptions nouveau modeset=0\n");
+    expect(named(r1, /^(update-initramfs|modprobe)/)).toEqual(["update-initramfs -u", "modprobe nvidia"]);
+    expect(ok(check(s, f)).stdout).toBe("NVIDIA driver 580.76.05 on the node\n");
+    expect(named(ok(runFeature(s, f)), /^(apt-get|curl|sh |modprobe|update-initramfs)/)).toEqual([]);
+  });
+
+  it("stops with what to do when nouveau still holds the GPU", () => {
+    const s = sandbox();
+    s.write("proc/modules", "nouveau 2433024 0 - Live 0x0000000000000000\n");
+    const r = runFeature(s, renderNvidiaHost("580.76.05"));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("NVIDIA driver 580.76.05 installed, but nouveau is loaded: reboot the node, then run pulumi up again");
+    expect(named(r, /^modprobe/)).toEqual([]);
   });
 });
 

@@ -14,6 +14,7 @@ function aiHostWithGpuVm() {
   const raw = parse(readFileSync(join(__dirname, "..", "stacks", "ai-host.yaml"), "utf8"));
   raw.guests = raw.guests.filter((g: any) => !["vllm-gpu1", "vllm-dual"].includes(g.name));
   raw.guests.find((g: any) => g.name === "workstation").gpus = [1];
+  raw.nodes[0].nvidia.installOnHost = true;
   return checkShape(raw).definition!;
 }
 
@@ -37,6 +38,16 @@ it("maps only the GPUs VMs use, and the VM references the mapping", () => {
   expect(vm.inputs.machine).toBe("q35");
   // Depending on a component waits for its children: the VM waits for the mapping.
   expect(records.find((r) => r.type === "phoenix:index:QemuVm")!.dependencies).toContain(pci[0]!.urn);
+});
+
+it("installs the node's NVIDIA driver first when asked, and every machine on the node waits for it", () => {
+  const driver = records.filter((r) => r.type === "pulumi-nodejs:dynamic/phoenix:RemoteScript" && r.name === "pve-nvidia-driver");
+  expect(driver).toHaveLength(1);
+  expect(driver[0]!.inputs.params).toMatchObject({ NVIDIA_DRIVER_VERSION: "580.76.05" });
+  expect(driver[0]!.inputs.inContainer).toBeUndefined();
+  const machines = records.filter((r) => r.type === "phoenix:index:LxcContainer" || r.type === "phoenix:index:QemuVm");
+  expect(machines.length).toBeGreaterThan(0);
+  for (const m of machines) expect(m.dependencies, m.name).toContain(driver[0]!.urn);
 });
 
 it("rejects a GPU shared between a VM and a container", () => {

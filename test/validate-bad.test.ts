@@ -504,6 +504,24 @@ const cases: Case[] = [
     expect: [{ path: "guests[2].features.apparmor", message: "AppArmor profiles are attached to LXC containers only" }],
   },
   {
+    name: "the node's NVIDIA driver asked for without SSH to the node",
+    mutate: (d) => {
+      d.nodes[0].nvidia = { driverVersion: "580.76.05", installOnHost: true };
+      delete d.nodes[0].ssh;
+    },
+    // Everything else that needs the node's SSH is named too.
+    expect: [
+      {
+        path: "nodes[0].nvidia.installOnHost",
+        message: "the NVIDIA driver is installed on node 'lab' over SSH, and the node has no ssh",
+        fix: "set nodes[0].ssh (host, user, privateKey), or install the driver by hand and set installOnHost: false",
+      },
+      { path: "nodes[0].ssh", message: "node 'lab' declares ZFS datasets but no SSH access to manage them" },
+      { path: "templates[1].node", message: "golden template 'docker-golden' is frozen through SSH to node 'lab', which has none" },
+      { path: "templates[2].node", message: "golden template 'nvidia-golden' is frozen through SSH to node 'lab', which has none" },
+    ],
+  },
+  {
     name: "a VM with features but no key to reach it",
     mutate: (d) => d.guests.push(vm(300, "vm1", { features: { docker: { source: "debian" } } })),
     expect: [

@@ -73,6 +73,8 @@ export function checkResources(ix: Index): Problem[] {
 }
 
 function checkNode(n: Node, path: string, out: Problem[]) {
+  if (n.nvidia?.installOnHost && !n.ssh)
+    out.push(error(`${path}.nvidia.installOnHost`, `the NVIDIA driver is installed on node '${n.name}' over SSH, and the node has no ssh`, `set ${path}.ssh (host, user, privateKey), or install the driver by hand and set installOnHost: false`));
   const idx = new Set<number>();
   const pci = new Set<string>();
   n.gpus.forEach((g, k) => {
