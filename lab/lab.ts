@@ -229,6 +229,8 @@ export function labStatus(stateDir = defaultStateDir()): LabStatus {
       "no Docker Hub: the lab's registry mirror serves stand-in images (busybox httpd, plain HTTP) for portainer/portainer-ce:lts and portainer/agent:lts",
       "QEMU VMs are API objects without a booted guest",
       "this kernel has no AppArmor: profiles are syntax-checked with apparmor_parser, not enforced",
+      "containers run privileged even when unprivileged: 1 (no id-mapped rootfs yet)",
+      "Docker's /var/lib/docker in nesting containers lives on the host's disk (zfs-fuse has no storage driver Docker can use)",
     ],
   };
 }
