@@ -64,7 +64,7 @@ async function main() {
   say(`  second up: ${describe(again.summary.resourceChanges)}`);
   step("summary");
   const plan = buildPlan(loaded.definition);
-  const api = labApiClient(lab.stateDir, new URL(loaded.definition.nodes[0]!.api!.endpoint).port ? Number(new URL(loaded.definition.nodes[0]!.api!.endpoint).port) : 8006);
+  const api = labApiClient(lab.stateDir, Number(new URL(lab.apiUrl).port));
   say("  vmid  name             type kind     address          state      provisioned");
   for (const m of plan.machines) {
     const path = `nodes/${m.node}/${m.type === "lxc" ? "lxc" : "qemu"}/${m.vmid}/status/current`;

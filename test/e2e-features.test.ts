@@ -6,7 +6,7 @@
 // checks. Then: a no-op up, an edited script, docker removed behind Pulumi's back, a changed host key,
 // and no secret in the stack's state or logs. nvidia and vllm need a GPU and NVIDIA's downloads: not here.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -70,9 +70,13 @@ function definition() {
 
 beforeAll(async () => {
   definition();
-  ({ lab, project, teardown } = await labStack({ dir, iso, stackName: "features", secrets: { portainerAdminPassword: ADMIN_PASSWORD } }));
-  mkdirSync(join(project.dir, "scripts"), { recursive: true });
-  writeFileSync(scriptFile(), 'echo run >> /root/worker-runs\necho "$GREETING" > /etc/phoenix-worker\n');
+  ({ lab, project, teardown } = await labStack({
+    dir,
+    iso,
+    stackName: "features",
+    secrets: { portainerAdminPassword: ADMIN_PASSWORD },
+    files: { "scripts/worker.sh": 'echo run >> /root/worker-runs\necho "$GREETING" > /etc/phoenix-worker\n' },
+  }));
 }, 30 * 60_000);
 
 afterAll(() => teardown?.(), 300_000);

@@ -5,7 +5,7 @@
 // itself needs a GPU and PyPI), with the Hugging Face token as a root-only file, the health check on
 // /v1/models, and a restart when the engine args change. What needs a GPU (nvidia-smi listing devices, CUDA,
 // a real model) is not exercised here.
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -81,9 +81,7 @@ function definition() {
 
 beforeAll(async () => {
   definition();
-  ({ project, teardown } = await labStack({ dir, iso, stackName: "gpu", secrets: { hfToken: HF_TOKEN } }));
-  mkdirSync(join(project.dir, "scripts"), { recursive: true });
-  writeFileSync(join(project.dir, "scripts", "vllm-stand-in.sh"), STAND_IN_SCRIPT);
+  ({ project, teardown } = await labStack({ dir, iso, stackName: "gpu", secrets: { hfToken: HF_TOKEN }, files: { "scripts/vllm-stand-in.sh": STAND_IN_SCRIPT } }));
 }, 30 * 60_000);
 
 afterAll(() => teardown?.(), 300_000);

@@ -39,6 +39,8 @@ async function answers(port: number): Promise<boolean> {
   }
 }
 
+// Skipped only where the lab itself could not run: not root, or Debian's docker-registry/busybox-static not
+// installable (see unavailable() above); the reason is printed.
 describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in images", () => {
   let dir: string;
   let stateDir: string;

@@ -1,7 +1,7 @@
 // A lab of its own and a Pulumi stack of its definition, for end-to-end tests and benchmarks: free ports, the
 // lab brought up from the (isolated) definition, a scratch project with the lab's credentials as secret config.
-import { rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { run } from "../../lab/host/run";
 import { type LabUp, labDown, labUp } from "../../lab/lab";
 import { type PulumiProject, pulumiProject } from "../../lab/pulumi-project";
@@ -17,7 +17,14 @@ export interface LabStack {
   teardown(): Promise<void>;
 }
 
-export async function labStack(o: { dir: string; iso: IsolatedDefinition; stackName: string; secrets?: Record<string, string> }): Promise<LabStack> {
+export async function labStack(o: {
+  dir: string;
+  iso: IsolatedDefinition;
+  stackName: string;
+  secrets?: Record<string, string>;
+  /** Files beside the definition (custom scripts), by path relative to the project directory. */
+  files?: Record<string, string>;
+}): Promise<LabStack> {
   await o.iso.assignPorts();
   const shaped = checkShape(o.iso.raw);
   if (!shaped.definition) throw new Error(`test definition is invalid: ${JSON.stringify(shaped.problems)}`);
@@ -35,6 +42,10 @@ export async function labStack(o: { dir: string; iso: IsolatedDefinition; stackN
       ...o.secrets,
     },
   });
+  for (const [rel, text] of Object.entries(o.files ?? {})) {
+    mkdirSync(dirname(join(project.dir, rel)), { recursive: true });
+    writeFileSync(join(project.dir, rel), text);
+  }
   return {
     lab,
     project,
