@@ -2,6 +2,8 @@
 // its own state and storage, images built in TypeScript and pushed over the registry's HTTP API, read back
 // through the same API a guest's dockerd uses. Needs root (the lab runs as root; apt installs the packages).
 import { execFileSync, spawn } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -118,38 +120,117 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
     expect(config.config.Labels["org.opencontainers.image.description"]).toMatch(/^phoenix-lab stand-in for portainer\/agent:lts/);
   });
 
-  it("the layer's entrypoint serves its page on every port, ignoring the real image's arguments", async () => {
-    const { config, layer } = await manifest("portainer/portainer-ce", "lts");
-    const rootfs = join(dir, "rootfs");
-    execFileSync("mkdir", ["-p", rootfs]);
-    execFileSync("tar", ["-xzf", "-", "-C", rootfs], { input: layer });
-    // As a container would run it (its own pid namespace and root, the image's Env), on free ports.
-    const ports = [await freePort(), await freePort()];
+  /** Unpacks an image and runs its entrypoint as a container would (own pid namespace and root, the image's Env) on free ports. */
+  async function runStandIn(repository: string, args: string[], prepare: (rootfs: string) => void = () => {}, reuse?: string) {
+    const { config, layer } = await manifest(repository, "lts");
+    const rootfs = reuse ?? mkdtempSync(join(dir, "rootfs-"));
+    if (!reuse) execFileSync("tar", ["-xzf", "-", "-C", rootfs], { input: layer });
+    prepare(rootfs);
+    const ports = [await freePort(), await freePort()].slice(0, Object.keys(config.config.ExposedPorts).length);
     const env: Record<string, string> = Object.fromEntries((config.config.Env as string[]).map((e) => e.split(/=(.*)/s).slice(0, 2)));
     env["STAND_IN_PORTS"] = ports.join(" ");
-    const child = spawn("/usr/bin/unshare", ["--pid", "--fork", "--kill-child", "/usr/sbin/chroot", rootfs, ...config.config.Entrypoint, "--admin-password-file", "/x"], { env, stdio: "ignore" });
-    try {
-      for (const p of ports) {
-        let text = "";
-        const end = Date.now() + 10_000;
-        while (!text && Date.now() < end) {
-          text = await fetch(`http://127.0.0.1:${p}/`).then((r) => r.text()).catch(() => "");
-          if (!text) await new Promise((r) => setTimeout(r, 100));
-        }
-        expect(text).toContain("phoenix-lab stand-in for portainer/portainer-ce:lts");
-      }
-    } finally {
+    const child = spawn("/usr/bin/unshare", ["--pid", "--fork", "--kill-child", "/usr/sbin/chroot", rootfs, ...config.config.Entrypoint, ...args], { env, stdio: "ignore" });
+    for (const p of ports) {
+      const end = Date.now() + 10_000;
+      while (!(await answers(p)) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    }
+    const stop = async () => {
       const exited = new Promise((r) => child.once("exit", r));
       // unshare --fork blocks SIGTERM in the parent; SIGKILL takes it down and --kill-child the rest.
       child.kill("SIGKILL");
       await exited;
-    }
-    for (const p of ports) {
-      const end = Date.now() + 5_000;
-      while ((await answers(p)) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
-      expect(await answers(p)).toBe(false);
+      for (const p of ports) {
+        const end = Date.now() + 5_000;
+        while ((await answers(p)) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+        expect(await answers(p)).toBe(false);
+      }
+    };
+    return { rootfs, ports, stop };
+  }
+
+  it("agent: its entrypoint serves the stand-in page, ignoring the real image's arguments", async () => {
+    const agent = await runStandIn("portainer/agent", ["--some-agent-flag"]);
+    try {
+      expect(await fetch(`http://127.0.0.1:${agent.ports[0]}/`).then((r) => r.text())).toContain("phoenix-lab stand-in for portainer/agent:lts");
+    } finally {
+      await agent.stop();
     }
   }, 30_000);
+
+  it("portainer-ce: its entrypoint serves the API double on both ports, initialised from --admin-password-file, with Portainer's answers", async () => {
+    const server = await runStandIn("portainer/portainer-ce", ["--admin-password-file", "/run/secrets/admin"], (rootfs) => {
+      execFileSync("mkdir", ["-p", join(rootfs, "run/secrets"), join(rootfs, "dev")]);
+      writeFileSync(join(rootfs, "run/secrets/admin"), 'first "pw"\\');
+      // What a container's /dev has and the double uses.
+      execFileSync("mknod", [join(rootfs, "dev/null"), "c", "1", "3"]);
+      execFileSync("mknod", [join(rootfs, "dev/urandom"), "c", "1", "9"]);
+    });
+    // An agent for the double to reach: a listener answering HTTP, as the stand-in agent does.
+    const agent = createServer((_req, res) => res.writeHead(404).end()).listen(0, "127.0.0.1");
+    await new Promise((r) => agent.once("listening", r));
+    const agentPort = (agent.address() as AddressInfo).port;
+    const api = (p: string, init: RequestInit = {}) => fetch(`http://127.0.0.1:${server.ports[0]}/api${p}`, init);
+    const json = (method: string, body: unknown, jwt?: string): RequestInit => ({
+      method,
+      body: JSON.stringify(body),
+      headers: { "Content-Type": "application/json", ...(jwt ? { Authorization: `Bearer ${jwt}` } : {}) },
+    });
+    const login = async (Password: string) => {
+      const r = await api("/auth", json("POST", { Username: "admin", Password }));
+      return { status: r.status, jwt: r.status === 200 ? ((await r.json()) as { jwt: string }).jwt : "" };
+    };
+    const agentForm = (Name: string, URL: string) => {
+      const f = new FormData();
+      f.set("Name", Name);
+      f.set("EndpointCreationType", "2");
+      f.set("URL", URL);
+      f.set("TLS", "true");
+      return f;
+    };
+    try {
+      expect((await fetch(`http://127.0.0.1:${server.ports[1]}/api/system/status`)).status).toBe(200);
+      expect(await fetch(`http://127.0.0.1:${server.ports[1]}/`).then((r) => r.text())).toContain("phoenix-lab stand-in for portainer/portainer-ce:lts");
+      expect((await api("/users/admin/check")).status).toBe(204);
+      expect((await api("/users/admin/init", json("POST", { Username: "admin", Password: "other" }))).status).toBe(409);
+      expect((await login("wrong")).status).toBe(422);
+      const first = await login('first "pw"\\');
+      expect(first.status).toBe(200);
+      expect((await api("/endpoints")).status).toBe(401);
+
+      expect((await api("/users/1/passwd", json("PUT", { Password: "not it", NewPassword: "second" }, first.jwt))).status).toBe(403);
+      expect((await api("/users/1/passwd", json("PUT", { Password: 'first "pw"\\', NewPassword: "second" }, first.jwt))).status).toBe(204);
+      expect((await login('first "pw"\\')).status).toBe(422);
+      const { jwt } = await login("second");
+      expect(jwt).not.toBe("");
+      const auth = { Authorization: `Bearer ${jwt}` };
+
+      const unreachable = await api("/endpoints", { method: "POST", headers: auth, body: agentForm("gone", `tcp://127.0.0.1:${await freePort()}`) });
+      expect(unreachable.status).toBe(500);
+      const created = await api("/endpoints", { method: "POST", headers: auth, body: agentForm("worker", `tcp://127.0.0.1:${agentPort}`) });
+      expect(created.status).toBe(200);
+      const endpoint = (await created.json()) as { Id: number };
+      expect((await api("/endpoints", { method: "POST", headers: auth, body: agentForm("worker", `tcp://127.0.0.1:${agentPort}`) })).status).toBe(409);
+      expect(await (await api("/endpoints", { headers: auth })).json()).toEqual([
+        { Id: endpoint.Id, Name: "worker", Type: 2, URL: `tcp://127.0.0.1:${agentPort}`, GroupId: 1, Status: 1 },
+      ]);
+      expect((await api(`/endpoints/${endpoint.Id}`, { method: "DELETE", headers: auth })).status).toBe(204);
+      expect((await api(`/endpoints/${endpoint.Id}`, { method: "DELETE", headers: auth })).status).toBe(404);
+      expect(await (await api("/endpoints", { headers: auth })).json()).toEqual([]);
+      expect((await api("/no/such/call", { headers: auth })).status).toBe(404);
+    } finally {
+      agent.close();
+      await server.stop();
+    }
+    // Its state is in /data, as Portainer's: restarted, it keeps the changed password and ignores the file.
+    const again = await runStandIn("portainer/portainer-ce", ["--admin-password-file", "/run/secrets/admin"], () => {}, server.rootfs);
+    try {
+      const at = (Password: string) => fetch(`http://127.0.0.1:${again.ports[0]}/api/auth`, { method: "POST", body: JSON.stringify({ Username: "admin", Password }) });
+      expect((await at("second")).status).toBe(200);
+      expect((await at('first "pw"\\')).status).toBe(422);
+    } finally {
+      await again.stop();
+    }
+  }, 60_000);
 
   it("a second push finds every manifest and uploads nothing", async () => {
     const fetchSpy = vi.spyOn(globalThis, "fetch");

@@ -1,9 +1,11 @@
 // Stand-ins for Docker Hub images the lab's guests need but cannot pull here (no internet). Each is one
-// layer: Debian's static busybox and a script that serves, with `busybox httpd`, a page saying which image
-// it stands in for, on that image's ports — plain HTTP on every port, 9443 included. Built in TypeScript and
-// pushed to the lab's registry under Docker Hub's repository name, so a guest's `docker pull` of the real
-// name is answered by its mirror.
+// layer: Debian's static busybox and a script that serves, on that image's ports and in plain HTTP (9443
+// included), either a page saying which image it stands in for (`busybox httpd`) or, for Portainer's server,
+// a test double of the part of its API the portainer feature calls (stand-in-portainer-api.sh). Built in
+// TypeScript and pushed to the lab's registry under Docker Hub's repository name, so a guest's `docker pull`
+// of the real name is answered by its mirror.
 import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { pushImage, sha256 } from "./registry-push";
 import { tar } from "./tar";
@@ -12,12 +14,17 @@ export interface StandIn {
   repository: string;
   tag: string;
   ports: number[];
+  /** page: busybox httpd serving the stand-in page; portainer-api: the Portainer API double. */
+  serves: "page" | "portainer-api";
 }
 
 export const STAND_INS: StandIn[] = [
-  { repository: "portainer/portainer-ce", tag: "lts", ports: [9000, 9443] },
-  { repository: "portainer/agent", tag: "lts", ports: [9001] },
+  { repository: "portainer/portainer-ce", tag: "lts", ports: [9000, 9443], serves: "portainer-api" },
+  { repository: "portainer/agent", tag: "lts", ports: [9001], serves: "page" },
 ];
+
+/** busybox applets the serve scripts call by name (the image has no other binaries). */
+const APPLETS = ["sh", "awk", "cat", "cut", "grep", "head", "mkdir", "mv", "nc", "sed", "sha256sum", "sleep", "timeout", "tr"];
 
 /** From Debian's busybox-static (scripts/ensure-apt.sh busybox-static). */
 export const BUSYBOX = "/bin/busybox";
@@ -25,7 +32,7 @@ const EPOCH = "1970-01-01T00:00:00Z";
 
 export const referenceOf = (s: StandIn) => `${s.repository}:${s.tag}`;
 
-const SERVE = `#!/bin/sh
+const SERVE_PAGE = `#!/bin/sh
 # phoenix-lab stand-in: serves /stand-in/www over plain HTTP on each port in $STAND_IN_PORTS.
 # Arguments meant for the real image (Portainer's --admin-password-file, …) are ignored.
 [ $# -eq 0 ] || echo "stand-in for $STAND_IN_FOR: ignoring arguments: $*" >&2
@@ -35,13 +42,38 @@ echo "stand-in for $STAND_IN_FOR: plain HTTP on $STAND_IN_PORTS" >&2
 exec /bin/busybox httpd -f -p "$1" -h /stand-in/www
 `;
 
+const SERVE_PORTAINER_API = `#!/bin/sh
+# phoenix-lab stand-in: the Portainer API double (/stand-in/portainer-api) on each port in $STAND_IN_PORTS.
+# Like Portainer, --admin-password-file initialises the admin once, when /data holds none yet.
+file=
+while [ $# -gt 0 ]; do
+  case $1 in
+    --admin-password-file) file=$2; shift ;;
+    --admin-password-file=*) file=\${1#*=} ;;
+    *) echo "stand-in for $STAND_IN_FOR: ignoring argument $1" >&2 ;;
+  esac
+  shift
+done
+mkdir -p /data/stand-in
+if [ -n "$file" ] && [ ! -f /data/stand-in/admin ]; then
+  [ -r "$file" ] || { echo "stand-in for $STAND_IN_FOR: cannot read $file" >&2; exit 1; }
+  printf 'admin %s\n' "$(printf '%s' "$(cat "$file")" | sha256sum | cut -d' ' -f1)" >/data/stand-in/admin
+fi
+set -- $STAND_IN_PORTS
+while [ $# -gt 1 ]; do nc -ll -p "$1" -e /stand-in/portainer-api & shift; done
+echo "stand-in for $STAND_IN_FOR: API double, plain HTTP on $STAND_IN_PORTS" >&2
+exec nc -ll -p "$1" -e /stand-in/portainer-api
+`;
+
+const PORTAINER_API = () => readFileSync(join(__dirname, "stand-in-portainer-api.sh"), "utf8");
+
 function page(s: StandIn): string {
   const ref = referenceOf(s);
   return `<!doctype html>
 <title>phoenix-lab stand-in for ${ref}</title>
 <h1>phoenix-lab stand-in for ${ref}</h1>
-<p>This is not ${ref}: the lab has no internet, so its registry serves this busybox httpd page instead,
-over plain HTTP on port(s) ${s.ports.join(", ")}.</p>
+<p>This is not ${ref}: the lab has no internet, so its registry serves this stand-in instead, over plain HTTP
+on port(s) ${s.ports.join(", ")}${s.serves === "portainer-api" ? ", with a test double of the part of Portainer's API the portainer feature calls under /api" : ""}.</p>
 `;
 }
 
@@ -68,9 +100,10 @@ export function standInLayer(s: StandIn, busybox: Buffer): Buffer {
   return tar([
     { type: "dir", path: "bin" },
     { type: "file", path: "bin/busybox", mode: 0o755, content: busybox },
-    { type: "symlink", path: "bin/sh", target: "busybox" },
+    ...APPLETS.map((a) => ({ type: "symlink" as const, path: `bin/${a}`, target: "busybox" })),
     { type: "dir", path: "stand-in" },
-    { type: "file", path: "stand-in/serve", mode: 0o755, content: SERVE },
+    { type: "file", path: "stand-in/serve", mode: 0o755, content: s.serves === "page" ? SERVE_PAGE : SERVE_PORTAINER_API },
+    ...(s.serves === "portainer-api" ? [{ type: "file" as const, path: "stand-in/portainer-api", mode: 0o755, content: PORTAINER_API() }] : []),
     { type: "dir", path: "stand-in/www" },
     { type: "file", path: "stand-in/www/index.html", content: page(s) },
   ]);
@@ -89,7 +122,7 @@ export function standInConfig(s: StandIn, diffId: string): Buffer {
         ExposedPorts: Object.fromEntries(s.ports.map((p) => [`${p}/tcp`, {}])),
         WorkingDir: "/",
         Labels: {
-          "org.opencontainers.image.description": `phoenix-lab stand-in for ${ref}: busybox httpd, plain HTTP on port(s) ${s.ports.join(", ")}`,
+          "org.opencontainers.image.description": `phoenix-lab stand-in for ${ref}: ${s.serves === "page" ? "busybox httpd" : "a test double of its API"}, plain HTTP on port(s) ${s.ports.join(", ")}`,
           "org.opencontainers.image.title": `phoenix-lab stand-in for ${ref}`,
         },
       },
