@@ -34,6 +34,8 @@ export interface GuestProvisioningArgs {
 export class GuestProvisioning extends pulumi.ComponentResource {
   /** Every step, in the order they run. */
   readonly steps: RemoteScript[];
+  /** Where the guest's in-guest steps run; other steps about this guest (Portainer's agents) run there too. */
+  readonly target: FeatureTarget;
 
   constructor(name: string, args: GuestProvisioningArgs, opts?: pulumi.ComponentResourceOptions) {
     super("phoenix:index:GuestProvisioning", name, {}, opts);
@@ -41,6 +43,7 @@ export class GuestProvisioning extends pulumi.ComponentResource {
     const inGuest = m.provisioners.some((p) => p.feature !== "apparmor") || m.healthChecks.length > 0;
     const triggers = incarnation(m);
     const target = { ...(inGuest ? targetOf(m, args) : { connection: args.node }), triggers };
+    this.target = target;
     const steps: RemoteScript[] = [];
     // Each step waits for the one before: features in one guest share apt's locks and build on each other.
     const next = () => ({ parent: this, dependsOn: steps.length > 0 ? [steps[steps.length - 1]!] : args.dependsOn });

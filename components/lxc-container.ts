@@ -21,6 +21,7 @@ export interface LxcContainerArgs {
 export class LxcContainer extends pulumi.ComponentResource {
   readonly vmid: pulumi.Output<number>;
   readonly container: proxmox.ContainerLegacy;
+  readonly provisioning?: GuestProvisioning;
 
   constructor(name: string, args: LxcContainerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("phoenix:index:LxcContainer", name, {}, opts);
@@ -35,7 +36,8 @@ export class LxcContainer extends pulumi.ComponentResource {
     let provisioned: pulumi.Resource[] = [];
     if (needsProvisioning(m)) {
       if (!args.node) throw new Error(`'${m.name}' has features or health checks, which run through SSH to node '${m.node}': set nodes[].ssh`);
-      provisioned = [new GuestProvisioning(name, { ...args.provisioning!, machine: m, node: args.node, dependsOn: [this.container] }, { parent: this })];
+      this.provisioning = new GuestProvisioning(name, { ...args.provisioning!, machine: m, node: args.node, dependsOn: [this.container] }, { parent: this });
+      provisioned = [this.provisioning];
     }
     if (m.kind === "template") {
       if (!args.node) throw new Error(`golden template '${m.name}' needs SSH to node '${m.node}' to be frozen`);

@@ -3,8 +3,9 @@ import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInput } from "../provisioners/engine/script-provider";
 import { nvidiaHostDriver } from "../provisioners/nvidia-host";
+import { portainerEndpoints } from "../provisioners/portainer";
 import type { Plan, PlannedMachine } from "../stacks/plan/plan";
-import { FEATURE_DEFAULTS, type SecretRef } from "../stacks/schema";
+import { FEATURE_DEFAULTS, PORTAINER_PORTS, type SecretRef } from "../stacks/schema";
 import { providerArgs } from "./args/host";
 import { GpuMapping } from "./gpu-mapping";
 import { LxcContainer } from "./lxc-container";
@@ -121,6 +122,15 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
       this.machines.set(m.name, made);
     }
 
+    // Agents become environments of their server once both run: a step in the server's guest.
+    for (const r of plan.portainer) {
+      const server = this.machines.get(r.server)!;
+      portainerEndpoints(`${r.server}-portainer-agents`, server.provisioning!.target, r.adminPassword, r.agents, secrets, {
+        parent: this,
+        dependsOn: [server, ...r.agents.map((a) => this.machines.get(a.name)!)],
+      });
+    }
+
     this.guests = pulumi.output(Object.fromEntries(plan.machines.map((m) => [m.name, summarize(m)])));
     this.registerOutputs({ guests: this.guests });
   }
@@ -135,8 +145,8 @@ export function summarize(m: PlannedMachine): GuestSummary {
     const vllm = m.features.vllm;
     if (vllm) endpoints.vllm = `http://${host}:${vllm.port ?? FEATURE_DEFAULTS.vllm.port}/v1`;
     const portainer = m.features.portainer;
-    if (portainer?.role === "server") endpoints.portainer = `https://${host}:${portainer.port ?? 9443}`;
-    if (portainer?.role === "agent") endpoints.portainerAgent = `${host}:${portainer.port ?? 9001}`;
+    if (portainer?.role === "server") endpoints.portainer = `https://${host}:${portainer.port ?? PORTAINER_PORTS.server}`;
+    if (portainer?.role === "agent") endpoints.portainerAgent = `${host}:${portainer.port ?? PORTAINER_PORTS.agent}`;
   }
   return { vmid: m.vmid, node: m.node, type: m.type, kind: m.kind, addresses, endpoints };
 }

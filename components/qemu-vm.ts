@@ -19,6 +19,7 @@ export interface QemuVmArgs {
 export class QemuVm extends pulumi.ComponentResource {
   readonly vmid: pulumi.Output<number>;
   readonly vm: proxmox.VmLegacy;
+  readonly provisioning?: GuestProvisioning;
 
   constructor(name: string, args: QemuVmArgs, opts?: pulumi.ComponentResourceOptions) {
     super("phoenix:index:QemuVm", name, {}, opts);
@@ -30,7 +31,7 @@ export class QemuVm extends pulumi.ComponentResource {
       const { guestPrivateKey, ...rest } = args.provisioning ?? ({} as NonNullable<QemuVmArgs["provisioning"]>);
       if (!host || host === "dhcp") throw new Error(`VM '${m.name}' is provisioned over SSH and needs a static or pool address on its first interface`);
       if (!guestPrivateKey) throw new Error(`VM '${m.name}' is provisioned over SSH: set access.sshPrivateKey to a secret holding the private half of one of access.sshKeys`);
-      new GuestProvisioning(
+      this.provisioning = new GuestProvisioning(
         name,
         { ...rest, machine: m, node: args.node ?? { host }, guest: { host, user: m.cloudInit?.user ?? "phoenix", privateKey: guestPrivateKey }, dependsOn: [this.vm] },
         { parent: this },

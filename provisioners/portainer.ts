@@ -2,7 +2,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { RemoteScript } from "./engine/script-provider";
 import { type FeatureTarget, type RenderedFeature, featureResource, scriptOf, secretName } from "./feature-script";
-import type { SecretRef } from "../stacks/schema";
+import { PORTAINER_PORTS, type SecretRef } from "../stacks/schema";
 
 export interface PortainerSettings {
   role: "server" | "agent";
@@ -13,15 +13,15 @@ export interface PortainerSettings {
 }
 
 export const PORTAINER_DEFAULTS = {
-  server: { image: "portainer/portainer-ce:lts", port: 9443, container: "portainer" },
-  agent: { image: "portainer/agent:lts", port: 9001, container: "portainer_agent" },
+  server: { image: "portainer/portainer-ce:lts", port: PORTAINER_PORTS.server, container: "portainer" },
+  agent: { image: "portainer/agent:lts", port: PORTAINER_PORTS.agent, container: "portainer_agent" },
 } as const;
 
 export function renderPortainer(s: PortainerSettings): RenderedFeature {
   const d = PORTAINER_DEFAULTS[s.role];
   const password = s.role === "server" ? secretName(s.adminPassword, "portainer.adminPassword") : undefined;
   return {
-    script: scriptOf("portainer.sh"),
+    script: scriptOf("portainer-lib.sh", "portainer.sh"),
     checkScript: scriptOf("portainer-check.sh"),
     params: {
       PORTAINER_ROLE: s.role,
@@ -41,4 +41,37 @@ export function portainer(
   opts: pulumi.CustomResourceOptions,
 ): RemoteScript {
   return featureResource(name, target, renderPortainer(settings), secrets, opts);
+}
+
+export interface PortainerAgentEndpoint {
+  /** The agent's guest: the environment's name in Portainer. */
+  name: string;
+  /** tcp://address:port */
+  url: string;
+}
+
+/** The server's environments for its agents; runs in the server's guest once the agents run. */
+export function renderPortainerEndpoints(adminPassword: SecretRef | string | undefined, agents: PortainerAgentEndpoint[]): RenderedFeature {
+  const password = secretName(adminPassword, "portainer.adminPassword");
+  if (!password) throw new Error("registering Portainer agents logs in to the server: its portainer.adminPassword must reference a secret");
+  return {
+    script: scriptOf("portainer-lib.sh", "portainer-endpoints.sh"),
+    checkScript: scriptOf("portainer-lib.sh", "portainer-endpoints-check.sh"),
+    params: {
+      PORTAINER_NAME: PORTAINER_DEFAULTS.server.container,
+      PORTAINER_AGENTS: [...agents].sort((a, b) => (a.name < b.name ? -1 : 1)).map((a) => `${a.name} ${a.url}`).join("\n"),
+    },
+    secretRefs: { PORTAINER_ADMIN_PASSWORD: password },
+  };
+}
+
+export function portainerEndpoints(
+  name: string,
+  target: FeatureTarget,
+  adminPassword: SecretRef | string | undefined,
+  agents: PortainerAgentEndpoint[],
+  secrets: Record<string, pulumi.Input<string>>,
+  opts: pulumi.CustomResourceOptions,
+): RemoteScript {
+  return featureResource(name, target, renderPortainerEndpoints(adminPassword, agents), secrets, opts);
 }

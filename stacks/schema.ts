@@ -183,6 +183,9 @@ export const VllmFeature = z
   })
   .strict();
 
+/** Ports Portainer publishes unless a guest's portainer.port says otherwise. */
+export const PORTAINER_PORTS = { server: 9443, agent: 9001 } as const;
+
 export const PortainerFeature = z
   .object({
     role: z.enum(["server", "agent"]),

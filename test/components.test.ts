@@ -55,6 +55,8 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
           "vllm-gpu0-health",
           "workstation-docker",
           "workstation-portainer",
+          // the server registers its agents once all of them run
+          "portainer-portainer-agents",
         ].map((n) => `pulumi-nodejs:dynamic/phoenix:RemoteScript ${n}`),
         ...["fast/lxc-disks", "fast/vm-disks", "bulk/models", "bulk/portainer-data"].flatMap((d) => [
           `phoenix:index:ZfsDataset ${d}`,
@@ -94,6 +96,24 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     );
     expect(deps("nvidia-golden")).toEqual(["fast/lxc-disks"]);
     expect(byName("phoenix:index:QemuVm", "workstation").dependencies.map((u) => u.split("::").pop()).sort()).toEqual(["fast/vm-disks", "portainer", "portainer-portainer"]);
+  });
+
+  it("registers the Portainer agents from the server's guest, after the server and every agent are provisioned", () => {
+    const step = byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "portainer-portainer-agents");
+    const server = byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "portainer-portainer");
+    expect(step.inputs.inContainer).toBe(server.inputs.inContainer);
+    expect(step.inputs.connection).toEqual(server.inputs.connection);
+    const agents = ["vllm-dual", "vllm-gpu0", "vllm-gpu1", "workstation"];
+    const lines = step.inputs.params.PORTAINER_AGENTS.split("\n");
+    expect(lines.map((l: string) => l.split(" ")[0])).toEqual(agents);
+    for (const [i, a] of agents.entries()) {
+      const guest = byName(a === "workstation" ? "proxmoxve:index/vmLegacy:VmLegacy" : "proxmoxve:index/containerLegacy:ContainerLegacy", a).inputs;
+      const ip: string = guest.initialization.ipConfigs[0].ipv4.address;
+      expect(lines[i]).toBe(`${a} tcp://${ip.split("/")[0]}:9001`);
+    }
+    expect(Object.keys(step.inputs.secrets)).toEqual(["PORTAINER_ADMIN_PASSWORD"]);
+    const deps = step.dependencies.map((u) => u.split("::").pop());
+    expect(deps).toEqual(expect.arrayContaining(["portainer", "portainer-portainer", ...agents, ...agents.map((a) => `${a}-portainer`), "vllm-gpu0-health"]));
   });
 
   it("passes the clone source, GPU devices and mounts to the containers", () => {

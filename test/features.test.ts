@@ -14,13 +14,12 @@ import { renderHealthChecks } from "../provisioners/health-check";
 import { renderNvidia } from "../provisioners/nvidia";
 import { renderNvidiaContainerToolkit } from "../provisioners/nvidia-container-toolkit";
 import { renderNvidiaHost } from "../provisioners/nvidia-host";
-import { renderPortainer } from "../provisioners/portainer";
+import { renderPortainer, renderPortainerEndpoints } from "../provisioners/portainer";
 import { renderCustomScript } from "../provisioners/script";
 import { type VllmSettings, renderVllm, systemdWord } from "../provisioners/vllm";
-import { GuestSandbox, type RunResult } from "./support/guest-sandbox";
+import { GuestSandbox, type RunResult, named, ok } from "./support/guest-sandbox";
 
 const HF_TOKEN = "hf_TestDouble0nlyToken7788";
-const ADMIN_PASSWORD = "Portainer-Admin-Pw-4321";
 
 const sandboxes: GuestSandbox[] = [];
 const sandbox = (osRelease?: string) => {
@@ -31,11 +30,6 @@ const sandbox = (osRelease?: string) => {
 afterEach(() => sandboxes.splice(0).forEach((s) => s.dispose()));
 
 const installs = (r: RunResult) => r.calls.filter((c) => /^apt-get .*\binstall\b/.test(c) || /^dpkg -i/.test(c) || /^sh /.test(c) || /^docker (run|pull)/.test(c));
-const named = (r: RunResult, re: RegExp) => r.calls.filter((c) => re.test(c));
-const ok = (r: RunResult) => {
-  expect(r.code, `exit ${r.code}\n${r.stdout}\n${r.stderr}`).toBe(0);
-  return r;
-};
 const runFeature = (s: GuestSandbox, f: RenderedFeature, secrets: Record<string, string> = {}) => s.run(f.script, f.params, secrets);
 const check = (s: GuestSandbox, f: RenderedFeature) => s.run(f.checkScript!, f.params);
 
@@ -94,6 +88,7 @@ describe("every script parses", () => {
       renderNvidiaContainerToolkit({}),
       renderVllm(VLLM),
       renderPortainer({ role: "server", adminPassword: { secret: "pw" } }),
+      renderPortainerEndpoints({ secret: "pw" }, [{ name: "a", url: "tcp://10.0.0.2:9001" }]),
       renderAppArmor({ vmid: 200, profile: "lxc-phoenix-gpu", profileText: "profile x {}", lxcOptions: [] }),
       renderHealthChecks([{ name: "a", command: "true", retries: 1, interval: 1 }]),
     ];
@@ -312,46 +307,6 @@ describe("vllm", () => {
   it("quotes arguments for systemd", () => {
     expect(systemdWord("plain/path-1.0")).toBe("plain/path-1.0");
     expect(systemdWord('a "b" $HOME 100%')).toBe('"a \\"b\\" $$HOME 100%%"');
-  });
-});
-
-describe("portainer", () => {
-  it("server: the admin password only in a root-only file; the container is made once and remade when its settings change", () => {
-    const f = renderPortainer({ role: "server", adminPassword: { secret: "portainerAdminPassword" } });
-    expect(f.secretRefs).toEqual({ PORTAINER_ADMIN_PASSWORD: "portainerAdminPassword" });
-    expect(f.params).toEqual({ PORTAINER_ROLE: "server", PORTAINER_IMAGE: "portainer/portainer-ce:lts", PORTAINER_PORT: "9443", PORTAINER_NAME: "portainer" });
-    const s = sandbox();
-    s.setState("docker-installed");
-    s.setState("active-docker");
-    const r1 = ok(runFeature(s, f, { PORTAINER_ADMIN_PASSWORD: ADMIN_PASSWORD }));
-    const run = named(r1, /^docker run/);
-    expect(run).toHaveLength(1);
-    expect(run[0]).toContain("-p 9443:9443 -p 8000:8000");
-    expect(run[0]).toMatch(/portainer\/portainer-ce:lts --admin-password-file \/run\/secrets\/portainer-admin$/);
-    expect(r1.calls.join("\n") + r1.stdout + r1.stderr).not.toContain(ADMIN_PASSWORD);
-    expect(s.read("etc/portainer/admin-password")).toBe(ADMIN_PASSWORD);
-    expect(fs.statSync(s.file("etc/portainer/admin-password")).mode & 0o777).toBe(0o600);
-    expect(ok(check(s, f)).stdout).toBe("portainer server portainer/portainer-ce:lts on port 9443, running: true\n");
-
-    expect(named(ok(runFeature(s, f, { PORTAINER_ADMIN_PASSWORD: ADMIN_PASSWORD })), /^docker (run|rm|pull|start)/)).toEqual([]);
-    const moved = ok(runFeature(s, renderPortainer({ role: "server", port: 9444, adminPassword: { secret: "p" } }), { PORTAINER_ADMIN_PASSWORD: ADMIN_PASSWORD }));
-    expect(named(moved, /^docker (run|rm)/).map((c) => c.split(" ").slice(0, 3).join(" "))).toEqual(["docker rm -f", "docker run -d"]);
-  });
-
-  it("agent: no password, port 9001, started again when stopped", () => {
-    const f = renderPortainer({ role: "agent" });
-    expect(f.secretRefs).toEqual({});
-    const s = sandbox();
-    s.setState("docker-installed");
-    const r1 = ok(runFeature(s, f));
-    expect(named(r1, /^docker run/)[0]).toMatch(/-p 9001:9001 .*portainer\/agent:lts$/);
-    fs.writeFileSync(path.join(s.state, "containers/portainer_agent/running"), "false\n");
-    expect(check(s, f).code).toBe(1);
-    expect(named(ok(runFeature(s, f)), /^docker (run|start)/)).toEqual(["docker start portainer_agent"]);
-  });
-
-  it("a plaintext password in the settings is refused, not sent", () => {
-    expect(() => renderPortainer({ role: "server", adminPassword: "hunter2" })).toThrow("portainer.adminPassword holds a plaintext value");
   });
 });
 

@@ -194,6 +194,53 @@ describe("vLLM settings", () => {
   });
 });
 
+describe("Portainer agents", () => {
+  const agent = (vmid: number, name: string, network: unknown[], portainer: Record<string, unknown> = {}) => ({
+    vmid,
+    name,
+    template: "docker-golden",
+    network,
+    features: { portainer: { role: "agent", ...portainer } },
+  });
+  function devWith(guests: unknown[]) {
+    const { definition } = loadDefinition(DEV);
+    const raw = JSON.parse(JSON.stringify(definition));
+    raw.guests.push(...guests);
+    return buildPlan(shaped(raw));
+  }
+
+  it("dev.yaml has a server and no agent: nothing to register", () => {
+    expect(devPlan().portainer).toEqual([]);
+  });
+
+  it("agents register with the one server at their first address and agent port, sorted by name", () => {
+    const plan = devWith([
+      agent(231, "zeta", [{ name: "eth0", bridge: "vmbr0", ip: "10.100.0.31/24", gateway: "10.100.0.1" }]),
+      agent(232, "alpha", [{ name: "eth0", bridge: "vmbr0", ip: "auto" }], { port: 9101 }),
+    ]);
+    const alpha = machine(plan, "alpha").network[0]!.ip.split("/")[0];
+    expect(plan.portainer).toEqual([
+      {
+        server: "portainer",
+        adminPassword: { secret: "portainerAdminPassword" },
+        agents: [
+          { name: "alpha", url: `tcp://${alpha}:9101` },
+          { name: "zeta", url: "tcp://10.100.0.31:9001" },
+        ],
+      },
+    ]);
+  });
+
+  it("a golden template with the agent role registers nothing itself; its clones do", () => {
+    const { definition } = loadDefinition(DEV);
+    const raw = JSON.parse(JSON.stringify(definition));
+    raw.templates.push({ vmid: 902, name: "agent-golden", parent: "docker-golden", network: [{ name: "eth0", bridge: "vmbr0", ip: "10.100.0.92/24" }], features: { portainer: { role: "agent" } } });
+    raw.guests.push({ vmid: 240, name: "gpu-box", template: "agent-golden", network: [{ name: "eth0", bridge: "vmbr0", ip: "auto" }] });
+    const plan = buildPlan(shaped(raw));
+    expect(plan.portainer.flatMap((p) => p.agents.map((a) => a.name))).toEqual(["gpu-box"]);
+  });
+});
+
 describe("invalid definitions", () => {
   it("buildPlan refuses a definition with errors, naming the first", () => {
     const def = gpuDefinition([{ vmid: 200, name: "ct", template: "nowhere" }]);

@@ -50,8 +50,9 @@ it("previews every resource of the plan as a create, without contacting any serv
   );
   const provisioning = steps.filter((n) => n > 0).length + steps.reduce((a, b) => a + b, 0);
   // Stack + PhoenixHypervisor + one provider per node + LxcTemplate per LXC base template
-  // + a component and its resource per machine, GPU mapping and dataset + a freeze step per golden template.
-  const expected = 2 + plan.nodes.length + lxcBases + 2 * (plan.machines.length + gpuMappings + datasets) + goldenLxc + provisioning;
+  // + a component and its resource per machine, GPU mapping and dataset + a freeze step per golden template
+  // + an agent-registration step per Portainer server with agents.
+  const expected = 2 + plan.nodes.length + lxcBases + 2 * (plan.machines.length + gpuMappings + datasets) + goldenLxc + provisioning + plan.portainer.length;
 
   const result = await project.stack.preview({ diff: false });
   expect(result.changeSummary.create).toBe(expected);

@@ -447,13 +447,31 @@ const cases: Case[] = [
   },
   {
     name: "portainer agent naming an unknown server",
-    mutate: (d) => d.guests.push({ vmid: 230, name: "agent", template: "docker-golden", features: { portainer: { role: "agent", server: "nowhere" } } }),
+    mutate: (d) => d.guests.push({ vmid: 230, name: "agent", template: "docker-golden", network: [{ name: "eth0", bridge: "vmbr0", ip: "auto" }], features: { portainer: { role: "agent", server: "nowhere" } } }),
     expect: [{ path: "guests[2].features.portainer.server", message: "unknown Portainer server 'nowhere'" }],
   },
   {
     name: "portainer agent naming a guest that is not a server",
-    mutate: (d) => d.guests.push({ vmid: 230, name: "agent", template: "docker-golden", features: { portainer: { role: "agent", server: "data" } } }),
+    mutate: (d) => d.guests.push({ vmid: 230, name: "agent", template: "docker-golden", network: [{ name: "eth0", bridge: "vmbr0", ip: "auto" }], features: { portainer: { role: "agent", server: "data" } } }),
     expect: [{ path: "guests[2].features.portainer.server", message: "'data' is not a Portainer server" }],
+  },
+  {
+    name: "portainer agent on dhcp: its server cannot know where to reach it",
+    mutate: (d) => d.guests.push({ vmid: 230, name: "agent", template: "docker-golden", network: [{ name: "eth0", bridge: "vmbr0", ip: "dhcp" }], features: { portainer: { role: "agent" } } }),
+    expect: [{ path: "guests[2].network[0].ip", message: "Portainer agent 'agent' is registered with its server at its address, and dhcp gives none the plan knows" }],
+  },
+  {
+    name: "portainer agent without a network interface",
+    mutate: (d) => d.guests.push({ vmid: 230, name: "agent", template: "docker-golden", network: [], features: { portainer: { role: "agent" } } }),
+    expect: [{ path: "guests[2].network", message: "Portainer agent 'agent' has no network interface for its server to reach" }],
+  },
+  {
+    name: "portainer server with agents but no admin password to register them with",
+    mutate: (d) => {
+      delete d.guests[0].features.portainer.adminPassword;
+      d.guests.push({ vmid: 230, name: "agent", template: "docker-golden", network: [{ name: "eth0", bridge: "vmbr0", ip: "auto" }], features: { portainer: { role: "agent" } } });
+    },
+    expect: [{ path: "guests[0].features.portainer.adminPassword", message: "Portainer server 'portainer' registers 1 agent(s) through its API, which needs the admin password" }],
   },
   {
     name: "unknown apparmor profile",
@@ -600,7 +618,7 @@ const valid: { name: string; mutate: (d: Raw) => void }[] = [
   { name: "vllm whose nvidia and GPUs come from the template chain", mutate: (d) => d.guests.push(gpuGuest({ features: { vllm: { model: "Qwen/Qwen3-8B" } } })) },
   {
     name: "portainer agent registering with the one server",
-    mutate: (d) => d.guests.push({ vmid: 230, name: "agent", template: "docker-golden", features: { portainer: { role: "agent" } } }),
+    mutate: (d) => d.guests.push({ vmid: 230, name: "agent", template: "docker-golden", network: [{ name: "eth0", bridge: "vmbr0", ip: "auto" }], features: { portainer: { role: "agent" } } }),
   },
   { name: "VM with a cloud-init user", mutate: (d) => d.guests.push(vm(300, "vm1", { cloudInit: { user: "ops", password: { secret: "vm1Password" } } })) },
 ];

@@ -14,8 +14,9 @@
 #                                        does not answer at its URL, 409 for a name already taken
 #   DELETE /api/endpoints/{id}           204, 404
 # Everything else under /api is 404; any other path gets the stand-in page. State lives in /data (the
-# portainer_data volume), as Portainer's does, so it survives the container being recreated.
-D=/data/stand-in
+# portainer_data volume), as Portainer's does, so it survives the container being recreated (STAND_IN_DATA
+# moves it, for the feature tests that run this on the host).
+D=${STAND_IN_DATA:-/data}/stand-in
 mkdir -p "$D"
 CR=$(printf '\r')
 
@@ -114,7 +115,7 @@ case "$method $path" in
     [ -f "$D/endpoints" ] && cut -f2 "$D/endpoints" | grep -qxF "$name" && fail "409 Conflict" "Name is not unique"
     hostport=${url#tcp://}
     # Portainer talks to the agent before it saves the environment; the stand-in agent answers plain HTTP.
-    reply=$(printf 'GET /ping HTTP/1.0\r\n\r\n' | timeout 5 nc "${hostport%:*}" "${hostport##*:}" 2>/dev/null | head -c 5)
+    reply=$(printf 'GET /ping HTTP/1.0\r\n\r\n' | busybox timeout 5 busybox nc "${hostport%:*}" "${hostport##*:}" 2>/dev/null | head -c 5)
     [ "$reply" = "HTTP/" ] || fail "500 Internal Server Error" "Unable to initiate communications with environment"
     id=$(($( (cat "$D/last-id" 2>/dev/null || echo 1) ) + 1))
     echo "$id" >"$D/last-id"

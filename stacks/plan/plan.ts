@@ -8,6 +8,7 @@ import { validate } from "../validate";
 import { poolFor, poolsOf } from "../validate/network";
 import { type HostPci, type PciMapping, lxcGpuDevices, nodeGpuMappings, vmHostPci } from "./gpu";
 import { type Pool, type Request, allocate } from "./ip-allocation";
+import { type PlannedPortainerServer, portainerRegistrations } from "./portainer";
 
 export interface PlannedInterface {
   name: string;
@@ -109,6 +110,8 @@ export interface Plan {
   baseTemplates: PlannedBaseTemplate[];
   /** Golden templates and guests, in an order where every machine follows its template and dependencies. */
   machines: PlannedMachine[];
+  /** Portainer servers and the agents each registers as environments. */
+  portainer: PlannedPortainerServer[];
   /** "<guest>/<interface>" → allocated CIDR; the lock file records these. */
   allocations: Record<string, string>;
   /** Public keys (or references to them) for root in containers and the cloud-init user of VMs. */
@@ -153,6 +156,7 @@ export function buildPlan(def: Definition, opts: PlanOptions = {}): Plan {
       source: t.source,
     })),
     machines,
+    portainer: portainerRegistrations(machines),
     allocations: Object.fromEntries([...allocations].sort(([a], [b]) => (a < b ? -1 : 1))),
     sshKeys: def.access.sshKeys,
     ...(def.access.sshPrivateKey ? { sshPrivateKey: def.access.sshPrivateKey } : {}),

@@ -59,6 +59,7 @@ export function checkFeatures(ix: Index): Problem[] {
     }
     checkPortainerAgent(ix, m, out);
   }
+  checkPortainerServerPassword(ix, out);
 
   const versions = [...new Set(cudaVersions.values())];
   if (versions.length > 1) {
@@ -79,6 +80,7 @@ export function checkFeatures(ix: Index): Problem[] {
 function checkPortainerAgent(ix: Index, m: Machine, out: Problem[]) {
   const p = ix.effective(m).features.portainer;
   if (!p || p.role !== "agent") return;
+  if (m.kind === "guest") checkAgentAddress(m, out);
   const servers = ix.machines.filter((x) => x.kind === "guest" && ix.effective(x).features.portainer?.role === "server");
   const path = `${m.path}.features.portainer.server`;
   if (p.server !== undefined) {
@@ -95,4 +97,33 @@ function checkPortainerAgent(ix: Index, m: Machine, out: Problem[]) {
       ),
     );
   }
+}
+
+/** The server registers an agent at its guest's first address: the plan must know it. */
+function checkAgentAddress(m: Machine, out: Problem[]) {
+  const nic = m.def.network[0];
+  if (!nic) out.push(error(`${m.path}.network`, `Portainer agent '${m.name}' has no network interface for its server to reach`, "add an interface with a static address or ip: auto"));
+  else if (nic.ip === "dhcp")
+    out.push(error(`${m.path}.network[0].ip`, `Portainer agent '${m.name}' is registered with its server at its address, and dhcp gives none the plan knows`, "use a static address (CIDR) or ip: auto from a pool"));
+}
+
+/** A server with agents registers them through its API, logged in as admin. */
+function checkPortainerServerPassword(ix: Index, out: Problem[]) {
+  const agentsOf = new Map<string, number>();
+  const servers = ix.machines.filter((x) => x.kind === "guest" && ix.effective(x).features.portainer?.role === "server");
+  for (const m of ix.machines) {
+    const p = ix.effective(m).features.portainer;
+    if (m.kind !== "guest" || p?.role !== "agent") continue;
+    const server = p.server ?? (servers.length === 1 ? servers[0]!.name : undefined);
+    if (server) agentsOf.set(server, (agentsOf.get(server) ?? 0) + 1);
+  }
+  for (const s of servers)
+    if (agentsOf.has(s.name) && ix.effective(s).features.portainer?.adminPassword === undefined)
+      out.push(
+        error(
+          `${s.path}.features.portainer.adminPassword`,
+          `Portainer server '${s.name}' registers ${agentsOf.get(s.name)} agent(s) through its API, which needs the admin password`,
+          "set adminPassword: { secret: portainerAdminPassword } and pulumi config set --secret phoenix:portainerAdminPassword …",
+        ),
+      );
 }

@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { expect } from "vitest";
 import { buildScriptStdin } from "../../provisioners/engine/run-script";
 
 const DOUBLES = path.join(__dirname, "guest-doubles");
@@ -41,6 +42,13 @@ export class GuestSandbox {
       if (!real) throw new Error(`system tool ${t} not found`);
       fs.symlinkSync(real, path.join(this.tools, t));
     }
+  }
+
+  /** Puts one more real system tool on the script's PATH (jq, say), for scripts that need it and no double. */
+  addTool(name: string): void {
+    const real = ["/usr/bin", "/bin"].map((d) => path.join(d, name)).find((p) => fs.existsSync(p));
+    if (!real) throw new Error(`system tool ${name} not found`);
+    fs.symlinkSync(real, path.join(this.tools, name));
   }
 
   /** A file under the sandbox's root, e.g. "etc/docker/daemon.json". */
@@ -85,3 +93,12 @@ export class GuestSandbox {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** The run, after asserting it exited 0 (its output in the failure message otherwise). */
+export function ok(r: RunResult): RunResult {
+  expect(r.code, `exit ${r.code}\n${r.stdout}\n${r.stderr}`).toBe(0);
+  return r;
+}
+
+/** The doubles' calls matching a pattern, e.g. /^docker run/. */
+export const named = (r: RunResult, re: RegExp) => r.calls.filter((c) => re.test(c));
