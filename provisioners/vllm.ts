@@ -17,6 +17,8 @@ export interface VllmSettings {
   trustRemoteCode?: boolean;
   args: Record<string, string | number | boolean>;
   install: "venv" | "container";
+  /** For install: container. */
+  image?: string;
   hfToken?: SecretRef | string;
 }
 
@@ -65,7 +67,7 @@ export function renderVllm(s: VllmSettings, opts: VllmOptions = {}): RenderedFea
       VLLM_PORT: String(s.port),
       // A server listening on every address answers on loopback.
       VLLM_CHECK_HOST: s.host === "0.0.0.0" || s.host === "::" ? "127.0.0.1" : s.host,
-      VLLM_IMAGE: opts.image ?? VLLM_IMAGE,
+      VLLM_IMAGE: s.image ?? opts.image ?? VLLM_IMAGE,
       VLLM_START_TIMEOUT: String(opts.startTimeoutSeconds ?? 900),
       ...(opts.bin !== undefined ? { VLLM_BIN: opts.bin } : {}),
     },

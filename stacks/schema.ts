@@ -179,6 +179,8 @@ export const VllmFeature = z
     /** Any other engine argument, as `--<key> <value>`. */
     args: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
     install: z.enum(["venv", "container"]).optional(),
+    /** For install: container, the vLLM image (default vllm/vllm-openai:latest); pin a tag for repeatable guests. */
+    image: z.string().min(1).optional(),
     hfToken: secretField.optional(),
   })
   .strict();

@@ -1,10 +1,12 @@
 // End to end, in-guest provisioning on the lab's real containers, with the real engine and provider:
 // Docker from Debian's packages through the lab's apt proxy (in the golden template, and in a guest built
 // from the base template), Portainer server and agent from the lab registry's stand-in images (no Docker
-// Hub here: the images answer HTTP and are named as stand-ins), an AppArmor profile checked with
+// Hub here: the images are named as stand-ins; the server's answers the Portainer API calls the feature makes
+// as a TEST DOUBLE), the agent registered as the server's environment, an AppArmor profile checked with
 // apparmor_parser on the node and attached through the container's raw lxc options, a custom script, health
-// checks. Then: a no-op up, an edited script, docker removed behind Pulumi's back, a changed host key,
-// and no secret in the stack's state or logs. nvidia and vllm need a GPU and NVIDIA's downloads: not here.
+// checks. Then: a no-op up, an edited script, docker removed and the agent's environment deleted behind
+// Pulumi's back, a changed admin password, a changed host key, and no secret in the stack's state or logs.
+// nvidia and vllm need a GPU and NVIDIA's downloads: see e2e-nvidia-vllm.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,16 +23,35 @@ const dir = mkdtempSync(join(tmpdir(), "phoenix-e2e-features-"));
 const state = join(dir, "state");
 const iso = isolatedDevDefinition(dir);
 const ADMIN_PASSWORD = `pw-${Math.random().toString(36).slice(2, 12)}`;
+const NEW_ADMIN_PASSWORD = `pw2-${Math.random().toString(36).slice(2, 12)}`;
 let lab: LabUp;
 let project: PulumiProject;
 let teardown: () => Promise<void>;
 const lxc = new Lxc(join(state, "lxc"));
 
+/** The worker's address, as the plan gave it (a pool address). */
+const workerAddress = () => inCt(220, "ip -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1").stdout.trim();
 const changes = (c: Record<string, number> | undefined) => Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same"));
 const inCt = (vmid: number, command: string) => lxc.exec(vmid, ["bash", "-c", command]);
 /** SSH sessions the node's sshd accepted so far (every feature reaches its container through the node). */
 const sessions = () => (readFileSync(join(state, "ssh", "sshd.log"), "utf8").match(/Accepted publickey/g) ?? []).length;
 const scriptFile = () => join(project.dir, "scripts", "worker.sh");
+/** Portainer's API as the server's guest reaches it (the server container's address, port 9000); the test's own calls. */
+function portainerApi(method: string, path: string, body?: unknown, jwt?: string): { status: number; body: string } {
+  const r = inCt(
+    200,
+    `ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' portainer); ` +
+      `curl -s -o /tmp/api-out -w '%{http_code}' -X ${method} ${jwt ? `-H 'Authorization: Bearer ${jwt}'` : ""} ` +
+      `${body !== undefined ? `-H 'Content-Type: application/json' --data-binary '${JSON.stringify(body)}'` : ""} "http://$ip:9000/api${path}"; echo; cat /tmp/api-out`,
+  );
+  const [status, ...rest] = r.stdout.split("\n");
+  return { status: Number(status), body: rest.join("\n") };
+}
+const portainerLogin = (Password: string) => portainerApi("POST", "/auth", { Username: "admin", Password });
+function environments(Password: string): [string, string][] {
+  const { jwt } = JSON.parse(portainerLogin(Password).body) as { jwt: string };
+  return (JSON.parse(portainerApi("GET", "/endpoints", undefined, jwt).body) as { Name: string; URL: string }[]).map((e) => [e.Name, e.URL]);
+}
 
 function definition() {
   const d = iso.raw;
@@ -101,6 +122,8 @@ describe("in-guest features on the lab", () => {
     expect(existsSync("/etc/apparmor.d/lxc-phoenix-gpu")).toBe(true);
     expect(run("apparmor_parser", ["--skip-kernel-load", "-Q", "/etc/apparmor.d/lxc-phoenix-gpu"], { allowFail: true }).code).toBe(0);
     expect(inCt(220, "cat /root/worker-runs; cat /etc/phoenix-worker").stdout.trim().split("\n")).toEqual(["run", "hello"]);
+    // The agent is an environment of the server, at the worker's address: the server reached it from its container.
+    expect(environments(ADMIN_PASSWORD)).toEqual([["worker", `tcp://${workerAddress()}:9001`]]);
   }, 30 * 60_000);
 
   it("a second up changes nothing and opens at most one SSH session per guest", async () => {
@@ -118,6 +141,29 @@ describe("in-guest features on the lab", () => {
     // the script step, and the health checks that follow it (they re-run when a step before them changed)
     expect(changes(r.summary.resourceChanges)).toEqual({ update: 2 });
     expect(inCt(220, "wc -l < /root/worker-runs; cat /etc/phoenix-worker").stdout.trim().split("\n")).toEqual(["2", "hello again"]);
+  }, 10 * 60_000);
+
+  it("an agent's environment deleted in Portainer shows on refresh, and up registers it again", async () => {
+    const { jwt } = JSON.parse(portainerLogin(ADMIN_PASSWORD).body) as { jwt: string };
+    const [worker] = JSON.parse(portainerApi("GET", "/endpoints", undefined, jwt).body) as { Id: number }[];
+    expect(portainerApi("DELETE", `/endpoints/${worker!.Id}`, undefined, jwt).status).toBe(204);
+    const refreshed = await project.stack.refresh();
+    expect(changes(refreshed.summary.resourceChanges)).toEqual({ update: 1 });
+    const repaired = await project.stack.up();
+    expect(changes(repaired.summary.resourceChanges)).toEqual({ update: 1 });
+    expect(environments(ADMIN_PASSWORD)).toEqual([["worker", `tcp://${workerAddress()}:9001`]]);
+  }, 10 * 60_000);
+
+  it("a changed admin password reaches the running server through its API, and the agents stay registered", async () => {
+    await project.stack.setConfig("phoenix:portainerAdminPassword", { value: NEW_ADMIN_PASSWORD, secret: true });
+    const r = await project.stack.up();
+    // the server's step (its secret changed), the registration step (logs in with it), the server's health checks after them
+    expect(changes(r.summary.resourceChanges)).toEqual({ update: 3 });
+    expect(portainerLogin(NEW_ADMIN_PASSWORD).status).toBe(200);
+    expect(portainerLogin(ADMIN_PASSWORD).status).toBe(422);
+    expect(environments(NEW_ADMIN_PASSWORD)).toEqual([["worker", `tcp://${workerAddress()}:9001`]]);
+    expect(inCt(200, "cat /etc/portainer/admin-password").stdout).toBe(NEW_ADMIN_PASSWORD);
+    expect(changes((await project.stack.up()).summary.resourceChanges)).toEqual({});
   }, 10 * 60_000);
 
   it("docker removed inside a guest shows on refresh, and up puts it back", async () => {
@@ -193,7 +239,7 @@ describe("in-guest features on the lab", () => {
     const logs = join(project.dir, "logs");
     expect(readdirSync(join(logs, "features"))).toContain("worker-portainer.log");
     const logText = existsSync(logs) ? readdirSync(logs, { recursive: true }).map(String).filter((f) => f.endsWith(".log")).map((f) => readFileSync(join(logs, f), "utf8")).join("\n") : "";
-    for (const secret of [ADMIN_PASSWORD, lab.credentials.rootPassword, lab.sshPrivateKey.split("\n")[1]!]) {
+    for (const secret of [ADMIN_PASSWORD, NEW_ADMIN_PASSWORD, lab.credentials.rootPassword, lab.sshPrivateKey.split("\n")[1]!]) {
       expect(exported).not.toContain(secret);
       expect(logText).not.toContain(secret);
     }

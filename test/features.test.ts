@@ -296,6 +296,29 @@ describe("vllm", () => {
     expect(named(newToken, /^systemctl (daemon-reload|restart|start)/)).toEqual(["systemctl restart vllm"]);
   });
 
+  it("install: container runs the declared image with every GPU under systemd, pulled once, token mounted read-only", () => {
+    const s = sandbox();
+    s.setState("docker-installed");
+    s.setState("active-docker");
+    const f = renderVllm({ ...VLLM, install: "container", image: "vllm/vllm-openai:v0.6.3" });
+    expect(f.params.VLLM_IMAGE).toBe("vllm/vllm-openai:v0.6.3");
+    const r1 = ok(runFeature(s, f, { HF_TOKEN }));
+    expect(named(r1, /^docker pull/)).toEqual(["docker pull vllm/vllm-openai:v0.6.3"]);
+    const unit = s.read("etc/systemd/system/vllm.service");
+    expect(unit).toContain("ExecStartPre=-/usr/bin/docker rm -f vllm\n");
+    expect(unit).toContain(
+      "ExecStart=/usr/bin/docker run --rm --name vllm --gpus all --ipc=host -p 8000:8000 -v /var/lib/vllm/hf:/root/.cache/huggingface " +
+        "-v /etc/vllm/hf-token:/etc/vllm/hf-token:ro -e HF_TOKEN_PATH=/etc/vllm/hf-token --entrypoint vllm vllm/vllm-openai:v0.6.3 serve Qwen/Qwen2.5-7B-Instruct-AWQ ",
+    );
+    expect(unit).not.toContain(HF_TOKEN);
+    expect(ok(check(s, f)).stdout).toBe("vllm serves qwen2.5-7b on port 8000\n");
+    expect(named(ok(runFeature(s, f, { HF_TOKEN })), /^docker pull|^systemctl (restart|start)/)).toEqual([]);
+    const noDocker = sandbox();
+    const refused = runFeature(noDocker, f, { HF_TOKEN });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("install: container needs the docker feature");
+  });
+
   it("a served model name that is not listed fails the check (drift)", () => {
     const s = sandbox();
     fakeServer(s);

@@ -94,9 +94,9 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
   });
 
   it("pushes the stand-ins under Docker Hub's names, as a guest's dockerd asks its mirror for them", async () => {
-    expect(await pushStandInImages(url)).toEqual(["portainer/portainer-ce:lts", "portainer/agent:lts"]);
+    expect(await pushStandInImages(url)).toEqual(["portainer/portainer-ce:lts", "portainer/agent:lts", "vllm/vllm-openai:latest"]);
     const catalog = await (await fetch(`${url}/v2/_catalog`)).json();
-    expect(catalog).toEqual({ repositories: ["portainer/agent", "portainer/portainer-ce"] });
+    expect(catalog).toEqual({ repositories: ["portainer/agent", "portainer/portainer-ce", "vllm/vllm-openai"] });
   }, 60_000);
 
   it("portainer-ce: config with entrypoint, ports 9000 and 9443, stand-in label; layer with Debian's busybox", async () => {
@@ -121,15 +121,26 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
   });
 
   /** Unpacks an image and runs its entrypoint as a container would (own pid namespace and root, the image's Env) on free ports. */
-  async function runStandIn(repository: string, args: string[], prepare: (rootfs: string) => void = () => {}, reuse?: string) {
-    const { config, layer } = await manifest(repository, "lts");
+  interface RunOptions {
+    prepare?: (rootfs: string) => void;
+    /** A rootfs from an earlier run, as a restarted container keeps its own. */
+    reuse?: string;
+    tag?: string;
+    /** The ports it listens on, when its arguments choose them. */
+    ports?: number[];
+  }
+  async function runStandIn(repository: string, args: string[], o: RunOptions = {}) {
+    const { prepare = () => {}, reuse, tag = "lts" } = o;
+    const { config, layer } = await manifest(repository, tag);
     const rootfs = reuse ?? mkdtempSync(join(dir, "rootfs-"));
     if (!reuse) execFileSync("tar", ["-xzf", "-", "-C", rootfs], { input: layer });
     prepare(rootfs);
-    const ports = [await freePort(), await freePort()].slice(0, Object.keys(config.config.ExposedPorts).length);
+    const ports = o.ports ?? [await freePort(), await freePort()].slice(0, Object.keys(config.config.ExposedPorts).length);
     const env: Record<string, string> = Object.fromEntries((config.config.Env as string[]).map((e) => e.split(/=(.*)/s).slice(0, 2)));
     env["STAND_IN_PORTS"] = ports.join(" ");
-    const child = spawn("/usr/bin/unshare", ["--pid", "--fork", "--kill-child", "/usr/sbin/chroot", rootfs, ...config.config.Entrypoint, ...args], { env, stdio: "ignore" });
+    const entrypoint = args[0] === "--entrypoint" ? [args[1]!] : config.config.Entrypoint;
+    if (args[0] === "--entrypoint") args = args.slice(2);
+    const child = spawn("/usr/bin/unshare", ["--pid", "--fork", "--kill-child", "/usr/sbin/chroot", rootfs, ...entrypoint, ...args], { env, stdio: "ignore" });
     for (const p of ports) {
       const end = Date.now() + 10_000;
       while (!(await answers(p)) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
@@ -157,14 +168,26 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
     }
   }, 30_000);
 
+  it("vllm-openai: `vllm serve` answers /v1/models with the served model name on its --port", async () => {
+    const port = await freePort();
+    const vllm = await runStandIn("vllm/vllm-openai", ["--entrypoint", "vllm", "serve", "org/model", "--host", "0.0.0.0", "--port", String(port), "--served-model-name", "tiny"], { tag: "latest", ports: [port] });
+    try {
+      const models = await (await fetch(`http://127.0.0.1:${port}/v1/models`)).json();
+      expect(models).toEqual({ object: "list", data: [{ id: "tiny", object: "model", owned_by: "phoenix-lab stand-in" }] });
+    } finally {
+      await vllm.stop();
+    }
+    expect(await answers(port)).toBe(false);
+  }, 30_000);
+
   it("portainer-ce: its entrypoint serves the API double on both ports, initialised from --admin-password-file, with Portainer's answers", async () => {
-    const server = await runStandIn("portainer/portainer-ce", ["--admin-password-file", "/run/secrets/admin"], (rootfs) => {
+    const server = await runStandIn("portainer/portainer-ce", ["--admin-password-file", "/run/secrets/admin"], { prepare: (rootfs) => {
       execFileSync("mkdir", ["-p", join(rootfs, "run/secrets"), join(rootfs, "dev")]);
       writeFileSync(join(rootfs, "run/secrets/admin"), 'first "pw"\\');
       // What a container's /dev has and the double uses.
       execFileSync("mknod", [join(rootfs, "dev/null"), "c", "1", "3"]);
       execFileSync("mknod", [join(rootfs, "dev/urandom"), "c", "1", "9"]);
-    });
+    } });
     // An agent for the double to reach: a listener answering HTTP, as the stand-in agent does.
     const agent = createServer((_req, res) => res.writeHead(404).end()).listen(0, "127.0.0.1");
     await new Promise((r) => agent.once("listening", r));
@@ -222,7 +245,7 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
       await server.stop();
     }
     // Its state is in /data, as Portainer's: restarted, it keeps the changed password and ignores the file.
-    const again = await runStandIn("portainer/portainer-ce", ["--admin-password-file", "/run/secrets/admin"], () => {}, server.rootfs);
+    const again = await runStandIn("portainer/portainer-ce", ["--admin-password-file", "/run/secrets/admin"], { reuse: server.rootfs });
     try {
       const at = (Password: string) => fetch(`http://127.0.0.1:${again.ports[0]}/api/auth`, { method: "POST", body: JSON.stringify({ Username: "admin", Password }) });
       expect((await at("second")).status).toBe(200);

@@ -456,6 +456,21 @@ const cases: Case[] = [
     expect: [{ path: "guests[2].features.portainer.server", message: "'data' is not a Portainer server" }],
   },
   {
+    name: "vllm in a container without docker",
+    mutate: (d) => d.guests.push(gpuGuest({ features: { vllm: { model: "Qwen/Qwen3-8B", install: "container" } } })),
+    expect: [{ path: "guests[2].features.vllm.install", message: "vllm on 'llm' runs in a container and needs the docker feature", fix: "add features.docker, or use install: venv" }],
+  },
+  {
+    name: "vllm in a container without the NVIDIA Container Toolkit (a warning)",
+    mutate: (d) => d.guests.push(gpuGuest({ nesting: true, features: { docker: {}, vllm: { model: "Qwen/Qwen3-8B", install: "container", image: "vllm/vllm-openai:v0.6.3" } } })),
+    expect: [{ severity: "warning", path: "guests[2].features.vllm.install", message: "vllm on 'llm' runs `docker run --gpus all`, which needs the NVIDIA Container Toolkit" }],
+  },
+  {
+    name: "a vllm image with the venv install (a warning)",
+    mutate: (d) => d.guests.push(gpuGuest({ features: { vllm: { model: "Qwen/Qwen3-8B", image: "vllm/vllm-openai:v0.6.3" } } })),
+    expect: [{ severity: "warning", path: "guests[2].features.vllm.image", message: "vllm on 'llm' installs into a Python venv, so image 'vllm/vllm-openai:v0.6.3' is not used" }],
+  },
+  {
     name: "portainer agent on dhcp: its server cannot know where to reach it",
     mutate: (d) => d.guests.push({ vmid: 230, name: "agent", template: "docker-golden", network: [{ name: "eth0", bridge: "vmbr0", ip: "dhcp" }], features: { portainer: { role: "agent" } } }),
     expect: [{ path: "guests[2].network[0].ip", message: "Portainer agent 'agent' is registered with its server at its address, and dhcp gives none the plan knows" }],
@@ -616,6 +631,10 @@ const valid: { name: string; mutate: (d: Raw) => void }[] = [
     mutate: (d) => d.guests.push({ vmid: 230, name: "web", template: "docker-golden", features: { docker: { source: "debian", daemon: { "log-driver": "local" } } } }),
   },
   { name: "vllm whose nvidia and GPUs come from the template chain", mutate: (d) => d.guests.push(gpuGuest({ features: { vllm: { model: "Qwen/Qwen3-8B" } } })) },
+  {
+    name: "vllm in a container with docker and the NVIDIA Container Toolkit",
+    mutate: (d) => d.guests.push(gpuGuest({ nesting: true, features: { docker: {}, "nvidia-container-toolkit": {}, vllm: { model: "Qwen/Qwen3-8B", install: "container" } } })),
+  },
   {
     name: "portainer agent registering with the one server",
     mutate: (d) => d.guests.push({ vmid: 230, name: "agent", template: "docker-golden", network: [{ name: "eth0", bridge: "vmbr0", ip: "auto" }], features: { portainer: { role: "agent" } } }),

@@ -14,13 +14,14 @@ export interface StandIn {
   repository: string;
   tag: string;
   ports: number[];
-  /** page: busybox httpd serving the stand-in page; portainer-api: the Portainer API double. */
-  serves: "page" | "portainer-api";
+  /** page: busybox httpd serving the stand-in page; portainer-api: the Portainer API double; vllm: `vllm serve`'s double. */
+  serves: "page" | "portainer-api" | "vllm";
 }
 
 export const STAND_INS: StandIn[] = [
   { repository: "portainer/portainer-ce", tag: "lts", ports: [9000, 9443], serves: "portainer-api" },
   { repository: "portainer/agent", tag: "lts", ports: [9001], serves: "page" },
+  { repository: "vllm/vllm-openai", tag: "latest", ports: [8000], serves: "vllm" },
 ];
 
 /** busybox applets the serve scripts call by name (the image has no other binaries). */
@@ -65,6 +66,27 @@ echo "stand-in for $STAND_IN_FOR: API double, plain HTTP on $STAND_IN_PORTS" >&2
 exec nc -ll -p "$1" -e /stand-in/portainer-api
 `;
 
+const SERVE_VLLM = `#!/bin/sh
+# phoenix-lab TEST DOUBLE of \`vllm serve <model> [--port P] [--served-model-name N] …\` (not vLLM: no GPU and no
+# model here): busybox httpd answering /v1/models with the served model name, on the port it was given.
+[ "$1" = serve ] || { echo "stand-in for $STAND_IN_FOR: only 'vllm serve' is doubled, got: $*" >&2; exit 2; }
+model=$2
+shift 2
+port=8000
+name=$model
+while [ $# -gt 0 ]; do
+  case $1 in
+    --port) port=$2; shift ;;
+    --served-model-name) name=$2; shift ;;
+  esac
+  shift
+done
+mkdir -p /tmp/www/v1
+printf '{"object":"list","data":[{"id":"%s","object":"model","owned_by":"phoenix-lab stand-in"}]}' "$name" >/tmp/www/v1/models
+echo "stand-in for $STAND_IN_FOR: serving $name on port $port" >&2
+exec /bin/busybox httpd -f -p "$port" -h /tmp/www
+`;
+
 const PORTAINER_API = () => readFileSync(join(__dirname, "stand-in-portainer-api.sh"), "utf8");
 
 function page(s: StandIn): string {
@@ -102,7 +124,8 @@ export function standInLayer(s: StandIn, busybox: Buffer): Buffer {
     { type: "file", path: "bin/busybox", mode: 0o755, content: busybox },
     ...APPLETS.map((a) => ({ type: "symlink" as const, path: `bin/${a}`, target: "busybox" })),
     { type: "dir", path: "stand-in" },
-    { type: "file", path: "stand-in/serve", mode: 0o755, content: s.serves === "page" ? SERVE_PAGE : SERVE_PORTAINER_API },
+    { type: "file", path: "stand-in/serve", mode: 0o755, content: { page: SERVE_PAGE, "portainer-api": SERVE_PORTAINER_API, vllm: SERVE_VLLM }[s.serves] },
+    ...(s.serves === "vllm" ? [{ type: "symlink" as const, path: "bin/vllm", target: "../stand-in/serve" }] : []),
     ...(s.serves === "portainer-api" ? [{ type: "file" as const, path: "stand-in/portainer-api", mode: 0o755, content: PORTAINER_API() }] : []),
     { type: "dir", path: "stand-in/www" },
     { type: "file", path: "stand-in/www/index.html", content: page(s) },
@@ -122,7 +145,7 @@ export function standInConfig(s: StandIn, diffId: string): Buffer {
         ExposedPorts: Object.fromEntries(s.ports.map((p) => [`${p}/tcp`, {}])),
         WorkingDir: "/",
         Labels: {
-          "org.opencontainers.image.description": `phoenix-lab stand-in for ${ref}: ${s.serves === "page" ? "busybox httpd" : "a test double of its API"}, plain HTTP on port(s) ${s.ports.join(", ")}`,
+          "org.opencontainers.image.description": `phoenix-lab stand-in for ${ref}: ${{ page: "busybox httpd", "portainer-api": "a test double of its API", vllm: "a test double of vllm serve" }[s.serves]}, plain HTTP on port(s) ${s.ports.join(", ")}`,
           "org.opencontainers.image.title": `phoenix-lab stand-in for ${ref}`,
         },
       },

@@ -1,5 +1,5 @@
 // Features and what they need from the guest, counting what the clone chain already gives it.
-import { type Problem, error } from "../problems";
+import { type Problem, error, warning } from "../problems";
 import { type Index, type Machine, hasFeature } from "../resolve";
 
 /** Profiles every Proxmox/LXC host has without the definition installing them. */
@@ -41,6 +41,15 @@ export function checkFeatures(ix: Index): Problem[] {
       const tp = f.vllm?.tensorParallelSize;
       if (tp !== undefined && eff.gpus.length > 0 && tp > eff.gpus.length)
         out.push(error(`${fp}.vllm.tensorParallelSize`, `tensorParallelSize ${tp} exceeds the ${eff.gpus.length} GPU(s) '${m.name}' has`, `use at most ${eff.gpus.length}, or assign more GPUs`));
+      const v = eff.features.vllm;
+      if (typeof v === "object" && v.install === "container") {
+        if (!hasFeature(f, "docker")) out.push(error(`${fp}.vllm.install`, `vllm on '${m.name}' runs in a container and needs the docker feature`, "add features.docker, or use install: venv"));
+        // A warning: the toolkit's hook may come from elsewhere (a custom image, the lab's test double).
+        else if (!hasFeature(f, "nvidia-container-toolkit"))
+          out.push(warning(`${fp}.vllm.install`, `vllm on '${m.name}' runs \`docker run --gpus all\`, which needs the NVIDIA Container Toolkit`, "add features.nvidia-container-toolkit"));
+      }
+      if (typeof v === "object" && v.image !== undefined && v.install !== "container")
+        out.push(warning(`${fp}.vllm.image`, `vllm on '${m.name}' installs into a Python venv, so image '${v.image}' is not used`, "set install: container, or remove image"));
     }
     if (hasFeature(f, "nvidia-container-toolkit") && !hasFeature(f, "docker"))
       out.push(error(`${fp}.nvidia-container-toolkit`, `nvidia-container-toolkit on '${m.name}' needs the docker feature`, "add features.docker"));
