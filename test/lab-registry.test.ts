@@ -170,7 +170,15 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
 
   it("vllm-openai: `vllm serve` answers /v1/models with the served model name on its --port", async () => {
     const port = await freePort();
-    const vllm = await runStandIn("vllm/vllm-openai", ["--entrypoint", "vllm", "serve", "org/model", "--host", "0.0.0.0", "--port", String(port), "--served-model-name", "tiny"], { tag: "latest", ports: [port] });
+    const vllm = await runStandIn("vllm/vllm-openai", ["--entrypoint", "vllm", "serve", "org/model", "--host", "0.0.0.0", "--port", String(port), "--served-model-name", "tiny"], {
+      tag: "latest",
+      ports: [port],
+      // a container's /dev has null, which the background server's stdin is
+      prepare: (rootfs) => {
+        execFileSync("mkdir", ["-p", join(rootfs, "dev")]);
+        execFileSync("mknod", [join(rootfs, "dev/null"), "c", "1", "3"]);
+      },
+    });
     try {
       const models = await (await fetch(`http://127.0.0.1:${port}/v1/models`)).json();
       expect(models).toEqual({ object: "list", data: [{ id: "tiny", object: "model", owned_by: "phoenix-lab stand-in" }] });

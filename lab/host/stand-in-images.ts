@@ -84,7 +84,10 @@ done
 mkdir -p /tmp/www/v1
 printf '{"object":"list","data":[{"id":"%s","object":"model","owned_by":"phoenix-lab stand-in"}]}' "$name" >/tmp/www/v1/models
 echo "stand-in for $STAND_IN_FOR: serving $name on port $port" >&2
-exec /bin/busybox httpd -f -p "$port" -h /tmp/www
+# As PID 1 httpd would ignore SIGTERM; vLLM exits on it, so \`docker stop\` and a unit restart are quick.
+/bin/busybox httpd -f -p "$port" -h /tmp/www &
+trap 'kill $!; exit 0' TERM INT
+wait
 `;
 
 const PORTAINER_API = () => readFileSync(join(__dirname, "stand-in-portainer-api.sh"), "utf8");
