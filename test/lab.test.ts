@@ -53,7 +53,7 @@ it("up builds pools, bridge, apt proxy, template and node sshd; down leaves noth
   expect(pct.stderr.trim()).toBe("Configuration file 'nodes/lab/lxc/999.conf' does not exist");
   // Docker Hub's stand-in: the registry mirror on the bridge address serves the stand-in images.
   const registry = run("curl", ["-s", "--max-time", "5", `http://10.253.${octet}.1:5000/v2/_catalog`], { allowFail: true }).stdout;
-  expect(JSON.parse(registry).repositories).toEqual(["portainer/agent", "portainer/portainer-ce"]);
+  expect(JSON.parse(registry).repositories).toEqual(["portainer/agent", "portainer/portainer-ce", "vllm/vllm-openai"]);
   // Node-side provisioning edits guest configs where Proxmox keeps them.
   expect(readlinkSync("/etc/pve")).toBe(join(state, "pve"));
   // The Proxmox API runs in the background on the definition's endpoint, with the credentials up returned.
