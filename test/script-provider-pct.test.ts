@@ -1,6 +1,7 @@
 // The script provider's pct transport: every script of create, read and delete goes through `pct exec <vmid>` on the
 // node. The SSH session is replaced by a recording fake (the real one is covered in ssh-engine.test.ts).
 import { describe, expect, it, vi } from "vitest";
+import { scriptCommand } from "../provisioners/engine/run-script";
 import { makeScriptProvider } from "../provisioners/engine/script-provider";
 
 const commands: string[] = [];
@@ -55,5 +56,14 @@ describe("inContainer", () => {
   it("rejects a vmid that is no container id", async () => {
     const r = await makeScriptProvider().check!({} as never, { connection: { host: "h" }, script: "true", inContainer: 12 });
     expect(r.failures).toEqual([{ property: "inContainer", reason: "not a container id: 12" }]);
+  });
+});
+
+describe("the remote command", () => {
+  it("runs scripts as root: straight for root, through sudo -n for another user (a VM's cloud-init user)", () => {
+    expect(scriptCommand()).toBe("bash -s");
+    expect(scriptCommand(undefined, "phoenix")).toBe("sudo -n bash -s");
+    expect(scriptCommand(200, "root")).toBe("pct exec 200 -- bash -s");
+    expect(scriptCommand(200, "admin")).toBe("sudo -n pct exec 200 -- bash -s");
   });
 });

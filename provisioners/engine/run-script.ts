@@ -28,10 +28,12 @@ export interface RunScriptOptions {
 /** The fixed remote command: everything else, script included, comes on stdin. */
 export const SCRIPT_COMMAND = "bash -s";
 
-export function scriptCommand(inContainer?: number): string {
-  if (inContainer === undefined) return SCRIPT_COMMAND;
+/** Scripts run as root: another user (a VM's cloud-init user) goes through `sudo -n`, which it has without a password. */
+export function scriptCommand(inContainer?: number, user = "root"): string {
+  const sudo = user === "root" ? "" : "sudo -n ";
+  if (inContainer === undefined) return `${sudo}${SCRIPT_COMMAND}`;
   if (!Number.isInteger(inContainer) || inContainer < 100) throw new Error(`not a container id: ${inContainer}`);
-  return `pct exec ${inContainer} -- ${SCRIPT_COMMAND}`;
+  return `${sudo}pct exec ${inContainer} -- ${SCRIPT_COMMAND}`;
 }
 
 export class ScriptError extends EngineError {
@@ -79,7 +81,7 @@ export async function runScript(session: Session, script: string, opts: RunScrip
   const started = Date.now();
   log.note(`==== ${new Date(started).toISOString()} ${title} on ${session.label ? `${session.label} ` : ""}${where} ====`);
   const mark = log.mark();
-  const res = await session.exec(scriptCommand(opts.inContainer), {
+  const res = await session.exec(scriptCommand(opts.inContainer, session.connection.user), {
     stdin,
     onStdout: (t) => log.write("stdout", t),
     onStderr: (t) => log.write("stderr", t),
