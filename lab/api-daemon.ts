@@ -8,7 +8,9 @@ import { join } from "node:path";
 import { LabClient } from "./api/client";
 import { type LabApi, startLabApi } from "./api/server";
 import { ok, waitFor } from "./host/run";
-import { type HostStorage, HostBackend } from "./node/host-backend";
+import { QemuRunner } from "./host/qemu";
+import { ensureVmImage } from "./host/vm-image";
+import { type HostStorage, HostBackend, type VmTemplateSeed } from "./node/host-backend";
 
 export interface ApiCredentials {
   /** root@pam's password (what stacks log in with when they need root-only options). */
@@ -24,6 +26,8 @@ export interface ApiSettings {
   node: string;
   storages: HostStorage[];
   aptProxy?: string;
+  /** Present when the definition has VM templates: VMs then boot under QEMU from the lab's VM image. */
+  vm?: { accel: string; templates: VmTemplateSeed[] };
 }
 
 const apiDir = (stateDir: string) => join(stateDir, "api");
@@ -95,7 +99,15 @@ export async function stopApiDaemon(stateDir: string): Promise<void> {
 /** Runs the API in this process until SIGTERM (what the daemon is). */
 export async function serveLabApi(stateDir: string, settings: ApiSettings): Promise<LabApi> {
   const creds = ensureApiCredentials(stateDir);
-  const backend = new HostBackend({ stateDir, storages: settings.storages, ...(settings.aptProxy ? { aptProxy: settings.aptProxy } : {}) });
+  const qemu = settings.vm
+    ? new QemuRunner({ stateDir, image: ensureVmImage(), accel: settings.vm.accel, ...(settings.aptProxy ? { aptProxy: settings.aptProxy } : {}) })
+    : undefined;
+  const backend = new HostBackend({
+    stateDir,
+    storages: settings.storages,
+    ...(settings.aptProxy ? { aptProxy: settings.aptProxy } : {}),
+    ...(qemu ? { qemu, vmTemplates: settings.vm!.templates } : {}),
+  });
   const api = await startLabApi({
     stateDir: apiDir(stateDir),
     port: settings.port,

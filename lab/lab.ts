@@ -6,7 +6,10 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseCidr } from "../stacks/ipv4";
 import { type ApiCredentials, type ApiSettings, apiUrl, ensureApiCredentials, ensureApiDaemon, labApiClient, serveLabApi, stopApiDaemon } from "./api-daemon";
-import type { Definition } from "../stacks/schema";
+import { type BaseTemplate, type Definition, isGolden } from "../stacks/schema";
+import { stopAllVms } from "./host/qemu";
+import { VM_HOST_PACKAGES, ensureVmImage } from "./host/vm-image";
+import type { VmTemplateSeed } from "./node/host-backend";
 import { ensureAptProxy, stopAptProxy } from "./host/apt-proxy";
 import { REGISTRY_PACKAGES, ensureRegistry, stopRegistry } from "./host/registry";
 import { pushStandInImages } from "./host/stand-in-images";
@@ -65,6 +68,20 @@ export interface LabUp {
 export const PHOENIX_CLI = [process.execPath, join(__dirname, "..", "scripts", "phoenix.cjs")];
 
 /** The lab's API settings from the definition: its first node, the port of its API endpoint, its storages. */
+/** The VM base templates the lab provides (Proxmox admins import a cloud image as one), on the first images storage. */
+export function vmTemplateSeeds(definition: Definition): VmTemplateSeed[] {
+  const node = definition.nodes[0];
+  const storage = node?.storage.find((s) => s.content.includes("images"))?.id;
+  const bridge = definition.network.bridges[0]?.name;
+  return definition.templates
+    .filter((t): t is BaseTemplate => !isGolden(t) && t.type === "vm" && t.vmid !== undefined)
+    .map((t) => {
+      if (!storage) throw new Error(`VM template '${t.name}': the lab puts its disk on a storage with 'images' content, and nodes[0] has none`);
+      if (!bridge) throw new Error(`VM template '${t.name}': the lab needs a bridge in network.bridges for its NIC`);
+      return { vmid: t.vmid!, name: t.name, storage, bridge };
+    });
+}
+
 export function apiSettings(definition: Definition, aptProxy?: string): ApiSettings {
   const node = definition.nodes[0];
   if (!node) throw new Error("the definition has no node for the lab to be");
@@ -76,6 +93,7 @@ export function apiSettings(definition: Definition, aptProxy?: string): ApiSetti
     node: node.name,
     storages: node.storage.filter((s) => s.type === "dir" || s.type === "zfspool").map((s) => ({ id: s.id, type: s.type as "dir" | "zfspool", content: s.content, ...(s.path ? { path: s.path } : {}), ...(s.pool ? { pool: s.pool } : {}) })),
     ...(aptProxy ? { aptProxy } : {}),
+    ...(vmTemplateSeeds(definition).length > 0 ? { vm: { accel: process.env.PHOENIX_LAB_QEMU_ACCEL ?? "tcg", templates: vmTemplateSeeds(definition) } } : {}),
   };
 }
 
@@ -106,6 +124,10 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
   for (const n of o.definition.nodes)
     for (const s of n.storage)
       if (s.type === "dir" && s.path && s.content.includes("vztmpl")) templates.push(await step(`template on storage ${s.id}`, () => installTemplate(tarball, s.path!)));
+  if (vmTemplateSeeds(o.definition).length > 0) {
+    await step("QEMU packages", () => run("bash", [join(__dirname, "..", "scripts", "ensure-apt.sh"), ...VM_HOST_PACKAGES], { timeoutMs: 20 * 60_000 }));
+    await step("VM image (kernel, cloud-init, guest agent; cached)", () => ensureVmImage(log));
+  }
   const keys = await step(`node sshd on 127.0.0.1:${sshPort}`, () => ensureNodeSshd({ port: sshPort, dir: join(dir, "ssh") }));
   await step(`pct at ${PCT_PATH}`, () => installPct(dir));
   await step(`${ETC_PVE} → ${join(dir, "pve")}`, () => linkEtcPve(dir));
@@ -120,6 +142,7 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
 export async function labDown(stateDir = defaultStateDir(), log: (s: string) => void = () => {}): Promise<void> {
   const state = readState(stateDir);
   await stopApiDaemon(stateDir);
+  for (const vmid of await stopAllVms(stateDir)) log(`VM ${vmid} stopped and removed`);
   const lxc = new Lxc(join(stateDir, "lxc"));
   for (const vmid of lxc.list()) {
     lxc.remove(vmid);
@@ -226,8 +249,8 @@ export function labStatus(stateDir = defaultStateDir()): LabStatus {
     limits: [
       "no GPU: GPU passthrough is planned and validated, never exercised",
       "no internet: guests get Debian's packages through the lab's apt proxy only",
-      "no Docker Hub: the lab's registry mirror serves stand-in images (busybox httpd, plain HTTP) for portainer/portainer-ce:lts and portainer/agent:lts",
-      "QEMU VMs are API objects without a booted guest",
+      "no Docker Hub: the lab's registry mirror serves stand-in images (busybox, plain HTTP): portainer/agent:lts, and test doubles of the Portainer API (portainer/portainer-ce:lts) and of vllm serve (vllm/vllm-openai:latest)",
+      "QEMU VMs boot under software emulation (TCG): this machine's /dev/kvm (PVM) boots no stock kernel (PHOENIX_LAB_QEMU_ACCEL=kvm where it does); one disk per VM, direct kernel boot of the lab's Debian 12 image whatever the template",
       "this kernel has no AppArmor: profiles are syntax-checked with apparmor_parser, not enforced",
       "containers run privileged even when unprivileged: 1 (no id-mapped rootfs yet)",
       "Docker's /var/lib/docker in nesting containers lives on the host's disk (zfs-fuse has no storage driver Docker can use)",

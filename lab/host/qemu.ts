@@ -2,7 +2,7 @@
 // drive made from its Proxmox config, a tap device named as Proxmox names them (tap<vmid>i<n>) on the bridge
 // its netN names, and its guest agent on a unix socket, which is where the API reads its interfaces from.
 // This machine's /dev/kvm boots no stock kernel (PVM), so the default accelerator is software emulation.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import type { GuestInterface, GuestRuntime } from "../api/backend";
@@ -202,4 +202,15 @@ function diskSizeOf(config: PveConfig): string {
   if (!m) return "4G";
   const bytes = Number(m[1]) * { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[m[2] as "" | "K" | "M" | "G" | "T"];
   return String(Math.max(bytes, 4 * 1024 ** 3));
+}
+
+/** `lab down`: every VM of the lab's state stopped and its files removed; the vmids it found. */
+export async function stopAllVms(stateDir: string): Promise<number[]> {
+  const root = join(stateDir, "qemu");
+  if (!existsSync(root)) return [];
+  const runner = new QemuRunner({ stateDir, image: { disk: "", kernel: "", initrd: "" } });
+  const vmids = readdirSync(root).map(Number).filter((n) => Number.isInteger(n));
+  for (const vmid of vmids) await runner.destroy(vmid);
+  rmSync(root, { recursive: true, force: true });
+  return vmids;
 }

@@ -21,6 +21,7 @@ import { type ConfigFile, type PveConfig, parseConfigFile, printConfigFile } fro
 import type { TaskLog } from "../api/tasks";
 import { parseVolid, volumeOwner } from "../api/volumes";
 import { Lxc } from "../host/lxc";
+import type { QemuRunner } from "../host/qemu";
 import { ok, run, runAsync } from "../host/run";
 import { destroyDataset, renameDataset } from "../host/zfs";
 import { containerSpec } from "./container-spec";
@@ -41,6 +42,36 @@ export interface HostBackendOptions {
   stateDir: string;
   storages: HostStorage[];
   aptProxy?: string;
+  /** Runs VMs as QEMU processes; without it VMs are API objects only. */
+  qemu?: QemuRunner;
+  /** VM templates present from the start, as an admin imports a cloud image as a template on Proxmox. */
+  vmTemplates?: VmTemplateSeed[];
+}
+
+export interface VmTemplateSeed {
+  vmid: number;
+  name: string;
+  /** Storage of its disk (images content). */
+  storage: string;
+  bridge: string;
+}
+
+/** A cloud-init VM template's config, as Proxmox keeps one made from a cloud image. */
+export function vmTemplateConfig(t: VmTemplateSeed): PveConfig {
+  const hex = (n: number) => (n & 0xff).toString(16).toUpperCase().padStart(2, "0");
+  return {
+    name: t.name,
+    memory: "1024",
+    cores: "1",
+    ostype: "l26",
+    scsihw: "virtio-scsi-pci",
+    virtio0: `${t.storage}:base-${t.vmid}-disk-0,size=3G`,
+    ide2: `${t.storage}:vm-${t.vmid}-cloudinit,media=cdrom`,
+    net0: `virtio=BC:24:11:${hex(t.vmid >> 16)}:${hex(t.vmid >> 8)}:${hex(t.vmid)},bridge=${t.bridge}`,
+    boot: "order=virtio0",
+    agent: "1",
+    template: "1",
+  };
 }
 
 const lastName = (volname: string) => volname.split("/").pop()!;
@@ -54,7 +85,11 @@ export class HostBackend implements LabBackend {
   constructor(private readonly o: HostBackendOptions) {
     this.lxc = new Lxc(join(o.stateDir, "lxc"));
     mkdirSync(join(o.stateDir, "pve", "lxc"), { recursive: true });
-    this.vms = new MemoryBackend({ storages: o.storages.map(({ id, type, content, path, pool }) => ({ id, type, content, ...(path ? { path } : {}), ...(pool ? { pool } : {}) })), files: [] });
+    this.vms = new MemoryBackend({
+      storages: o.storages.map(({ id, type, content, path, pool }) => ({ id, type, content, ...(path ? { path } : {}), ...(pool ? { pool } : {}) })),
+      files: [],
+      guests: (o.vmTemplates ?? []).map((t) => ({ type: "qemu" as const, vmid: t.vmid, config: vmTemplateConfig(t) })),
+    });
   }
 
   private storage(id: string): HostStorage | undefined {
@@ -113,7 +148,10 @@ export class HostBackend implements LabBackend {
   }
 
   async deleteConfig(type: GuestType, vmid: number): Promise<void> {
-    if (type === "qemu") return this.vms.deleteConfig(type, vmid);
+    if (type === "qemu") {
+      await this.o.qemu?.destroy(vmid);
+      return this.vms.deleteConfig(type, vmid);
+    }
     this.lxc.remove(vmid);
     rmSync(confPath(this.o.stateDir, vmid), { force: true });
     rmSync(this.dockerDir(vmid), { recursive: true, force: true });
@@ -315,7 +353,7 @@ export class HostBackend implements LabBackend {
   }
 
   async startGuest(type: GuestType, vmid: number, config: PveConfig, log: TaskLog): Promise<void> {
-    if (type === "qemu") return this.vms.startGuest(type, vmid);
+    if (type === "qemu") return this.o.qemu ? this.o.qemu.start(vmid, config, log) : this.vms.startGuest(type, vmid);
     const file = (await this.readConfig("lxc", vmid)) ?? { config, lxc: [], sections: {} };
     this.configure(vmid, file);
     await this.lxc.start(vmid);
@@ -324,12 +362,12 @@ export class HostBackend implements LabBackend {
   }
 
   async stopGuest(type: GuestType, vmid: number): Promise<void> {
-    if (type === "qemu") return this.vms.stopGuest(type, vmid);
+    if (type === "qemu") return this.o.qemu ? this.o.qemu.stop(vmid) : this.vms.stopGuest(type, vmid);
     this.lxc.stop(vmid);
   }
 
   async shutdownGuest(type: GuestType, vmid: number, opts: { timeout: number; forceStop: boolean }): Promise<void> {
-    if (type === "qemu") return this.vms.shutdownGuest(type, vmid);
+    if (type === "qemu") return this.o.qemu ? this.o.qemu.shutdown(vmid, opts.timeout, opts.forceStop) : this.vms.shutdownGuest(type, vmid);
     run("lxc-stop", ["-P", this.lxc.lxcPath, "-n", String(vmid), "-t", String(opts.timeout)], { allowFail: true, timeoutMs: (opts.timeout + 10) * 1000 });
     if (this.lxc.state(vmid) === "running") {
       if (!opts.forceStop) throw new Error(`shutdown CT ${vmid} failed - got timeout`);
@@ -338,13 +376,17 @@ export class HostBackend implements LabBackend {
   }
 
   async rebootGuest(type: GuestType, vmid: number, config: PveConfig, log: TaskLog): Promise<void> {
-    if (type === "qemu") return this.vms.rebootGuest(type, vmid);
+    if (type === "qemu") {
+      if (!this.o.qemu) return this.vms.rebootGuest(type, vmid);
+      await this.o.qemu.shutdown(vmid, 60, true);
+      return this.o.qemu.start(vmid, config, log);
+    }
     await this.lxc.shutdown(vmid, 60);
     await this.startGuest(type, vmid, config, log);
   }
 
   async runtime(type: GuestType, vmid: number): Promise<GuestRuntime> {
-    if (type === "qemu") return this.vms.runtime(type, vmid);
+    if (type === "qemu") return this.o.qemu ? this.o.qemu.runtime(vmid) : this.vms.runtime(type, vmid);
     if (this.lxc.state(vmid) !== "running") return { status: "stopped" };
     const pid = Number(run("lxc-info", ["-P", this.lxc.lxcPath, "-n", String(vmid), "-p", "-H"], { allowFail: true }).stdout.trim());
     let since = this.started.get(vmid);
@@ -353,7 +395,7 @@ export class HostBackend implements LabBackend {
   }
 
   async interfaces(type: GuestType, vmid: number, config: PveConfig): Promise<GuestInterface[]> {
-    if (type === "qemu") return this.vms.interfaces(type, vmid, config);
+    if (type === "qemu") return this.o.qemu ? this.o.qemu.interfaces(vmid) : this.vms.interfaces(type, vmid, config);
     const r = this.lxc.exec(vmid, ["ip", "-j", "addr", "show"]);
     if (r.code !== 0) throw new Error(`CT ${vmid}: cannot read its interfaces: ${r.stderr.trim()}`);
     const links = JSON.parse(r.stdout) as { ifname: string; address?: string; addr_info?: { family: string; local: string; prefixlen: number }[] }[];

@@ -16,6 +16,7 @@ import (
 
 	"github.com/bpg/terraform-provider-proxmox/fwprovider"
 	sdkprovider "github.com/bpg/terraform-provider-proxmox/proxmoxtf/provider"
+	"github.com/hashicorp/terraform-plugin-sdk/v2/helper/schema"
 	pfbridge "github.com/pulumi/pulumi-terraform-bridge/v3/pkg/pf/tfbridge"
 	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfbridge"
 	shim "github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfshim"
@@ -62,8 +63,9 @@ func tokenParts(tfName string) (module, name string, err error) {
 // ("{}" while generating it).
 func Info(metadata []byte) tfbridge.ProviderInfo {
 	ctx := context.Background()
-	p := pfbridge.MuxShimWithPF(ctx, shimv2.NewProvider(sdkprovider.ProxmoxVirtualEnvironment()),
-		fwprovider.New(Version)())
+	sdk := sdkprovider.ProxmoxVirtualEnvironment()
+	dropDiskSpeedDefault(sdk)
+	p := pfbridge.MuxShimWithPF(ctx, shimv2.NewProvider(sdk), fwprovider.New(Version)())
 
 	info := tfbridge.ProviderInfo{
 		P:                 p,
@@ -105,6 +107,27 @@ func Info(metadata []byte) tfbridge.ProviderInfo {
 	})
 	info.SetAutonaming(255, "-")
 	return info
+}
+
+// dropDiskSpeedDefault removes the default of the VM resource's disk.speed block. The default fills the block
+// with zero limits when a program does not set it, but a read returns no block when Proxmox has no limits, so
+// every `pulumi up` after the first showed a disk diff (seen against the lab). Zero limits meant "no limit",
+// so an unset block means the same.
+func dropDiskSpeedDefault(p *schema.Provider) {
+	r, ok := p.ResourcesMap["proxmox_virtual_environment_vm"]
+	if !ok {
+		return
+	}
+	disk, ok := r.Schema["disk"]
+	if !ok {
+		return
+	}
+	if el, ok := disk.Elem.(*schema.Resource); ok {
+		if speed, ok := el.Schema["speed"]; ok {
+			speed.DefaultFunc = nil
+			speed.Default = nil
+		}
+	}
 }
 
 // bridgeDefaultID lists resources with an input "id" that the SDK leaves to the bridge's default
