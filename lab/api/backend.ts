@@ -1,9 +1,9 @@
 // What the lab API needs from the machinery behind it. The API does everything Proxmox decides —
 // parameter checks, config encodings and defaults, volume names, locks, tasks, permissions — and asks a
 // LabBackend to keep configs, hold volumes and run guests. The in-memory backend (memory-backend.ts)
-// serves tests and QEMU VMs (API objects without a guest); a real backend maps the same calls onto
-// LXC containers on ZFS (configs as <stateDir>/pve/lxc/<vmid>.conf via printConfigFile, volumes as
-// datasets, clones as `zfs clone …@__base__`).
+// serves tests; a real backend maps the same calls onto LXC containers on ZFS (configs as
+// <stateDir>/pve/lxc/<vmid>.conf via printConfigFile, volumes as datasets, clones as `zfs clone …@__base__`)
+// and QEMU processes.
 import type { ConfigFile, PveConfig } from "./pve-config";
 import type { TaskLog } from "./tasks";
 

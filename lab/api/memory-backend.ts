@@ -1,6 +1,6 @@
 // A LabBackend that keeps everything in memory: configs, volumes, files, running state. Tests use it,
-// and the lab uses it for QEMU VMs, which are API objects without a guest: "running" is a state, and
-// the guest agent reports the addresses cloud-init was given. Downloads come only from URLs registered
+// and the lab keeps QEMU VMs' configs and volumes in it (lab/host/qemu.ts runs them). On its own a VM is an
+// API object: "running" is a state, and the guest agent reports the addresses cloud-init was given. Downloads come only from URLs registered
 // in the options (the lab has no internet).
 import { createHash } from "node:crypto";
 import type {

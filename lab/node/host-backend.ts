@@ -1,7 +1,8 @@
 // The lab API's real backend: containers are real LXC containers (lab/host/lxc.ts) with their configs in
 // <state>/pve/lxc/<vmid>.conf (what the node's `pct` reads), their volumes ZFS datasets on zfspool
 // storages (linked clones are `zfs clone …@__base__`), templates extracted from the dir storage's
-// template cache. QEMU VMs stay API objects in a MemoryBackend: the lab boots no VM guest yet.
+// template cache. QEMU VMs' configs and volumes are kept by a MemoryBackend; with a QemuRunner (lab up gives
+// one when the definition has VM templates) they boot as QEMU processes from the lab's VM image.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, statfsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type {
