@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { parseCidr } from "../stacks/ipv4";
 import { type ApiCredentials, type ApiSettings, apiUrl, ensureApiCredentials, ensureApiDaemon, labApiClient, serveLabApi, stopApiDaemon } from "./api-daemon";
 import { type BaseTemplate, type Definition, isGolden } from "../stacks/schema";
-import { stopAllVms } from "./host/qemu";
+import { listVms, stopAllVms } from "./host/qemu";
 import { VM_HOST_PACKAGES, ensureVmImage } from "./host/vm-image";
 import type { VmTemplateSeed } from "./node/host-backend";
 import { ensureAptProxy, stopAptProxy } from "./host/apt-proxy";
@@ -231,6 +231,8 @@ export interface LabStatus {
   bridges: Record<string, boolean>;
   api?: { url: string; node: string };
   containers: { vmid: number; state: string }[];
+  /** QEMU VMs the lab started (their directories under <state>/qemu). */
+  vms: { vmid: number; state: string }[];
   /** What the lab cannot do, said plainly. */
   limits: string[];
 }
@@ -246,6 +248,7 @@ export function labStatus(stateDir = defaultStateDir()): LabStatus {
     bridges: Object.fromEntries((state?.bridges ?? []).map((b) => [b, bridgeExists(b)])),
     ...(state?.api ? { api: { url: apiUrl(state.api.port), node: state.api.node } } : {}),
     containers: lxc.list().map((vmid) => ({ vmid, state: lxc.state(vmid) })),
+    vms: listVms(stateDir),
     limits: [
       "no GPU: GPU passthrough is planned and validated, never exercised",
       "no internet: guests get Debian's packages through the lab's apt proxy only",

@@ -1,7 +1,7 @@
 // End to end: stacks/dev.yaml converged on the lab by the real engine (Automation API, the built
 // toolchain, the real proxmoxve provider talking to the lab's Proxmox API), with real LXC containers on
 // zfs-fuse, the node's sshd and pct. The definition gets its own pool, bridge, addresses and ports, so a
-// running demo lab is left alone. In-guest features (docker, portainer) are not applied yet: issue 5.
+// running demo lab is left alone. The in-guest features themselves are asserted in e2e-features.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

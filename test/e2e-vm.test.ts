@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tapName } from "../lab/host/qemu";
 import { ok, run } from "../lab/host/run";
-import type { LabUp } from "../lab/lab";
+import { type LabUp, labStatus } from "../lab/lab";
 import type { PulumiProject } from "../lab/pulumi-project";
 import { isolatedDevDefinition } from "./support/lab-definition";
 import { labStack } from "./support/lab-stack";
@@ -82,6 +82,7 @@ describe("a VM on the lab", () => {
     address = guests.vm1!.addresses[0]!;
     expect(address).toMatch(new RegExp(`^${iso.net.replace(/\./g, "\\.")}\\.1\\d\\d$`));
     expect(qemuPid()).toBeDefined();
+    expect(labStatus(state).vms).toEqual([{ vmid: VMID, state: "running" }]);
     expect(ok("ip", ["link", "show", tapName(VMID, 0)])).toBe(true);
     const seen = ssh("hostname; ip -4 -o addr show dev eth0 | awk '{print $4}'; cat /etc/phoenix-vm; stat -c %U /etc/phoenix-vm").stdout.trim().split("\n");
     // the script ran as root (through sudo) and wrote what the definition's env said
@@ -103,5 +104,6 @@ describe("a VM on the lab", () => {
     expect(existsSync(`/proc/${pid}`)).toBe(false);
     expect(ok("ip", ["link", "show", tapName(VMID, 0)])).toBe(false);
     expect(existsSync(join(state, "qemu", String(VMID)))).toBe(false);
+    expect(labStatus(state).vms).toEqual([]);
   }, 10 * 60_000);
 });

@@ -204,6 +204,18 @@ function diskSizeOf(config: PveConfig): string {
   return String(Math.max(bytes, 4 * 1024 ** 3));
 }
 
+/** The lab's VMs and whether their QEMU runs. */
+export function listVms(stateDir: string): { vmid: number; state: string }[] {
+  const root = join(stateDir, "qemu");
+  if (!existsSync(root)) return [];
+  const runner = new QemuRunner({ stateDir, image: { disk: "", kernel: "", initrd: "" } });
+  return readdirSync(root)
+    .map(Number)
+    .filter((n) => Number.isInteger(n))
+    .sort((a, b) => a - b)
+    .map((vmid) => ({ vmid, state: runner.runtime(vmid).status }));
+}
+
 /** `lab down`: every VM of the lab's state stopped and its files removed; the vmids it found. */
 export async function stopAllVms(stateDir: string): Promise<number[]> {
   const root = join(stateDir, "qemu");
