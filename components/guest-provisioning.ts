@@ -24,6 +24,8 @@ export interface GuestProvisioningArgs {
   definitionDir: string;
   /** What must exist first: the guest's container or VM (started). */
   dependsOn: pulumi.Resource[];
+  /** The guest's container or VM: when it is replaced, every step runs anew in the new one. */
+  replaceWith?: pulumi.Resource[];
   /** The node's declared AppArmor profiles (PlannedNode.apparmorProfiles). */
   apparmorProfiles?: PlannedNode["apparmorProfiles"];
   /** The vLLM feature's overrides: another server binary (the lab's stand-in), image, start timeout. */
@@ -46,7 +48,13 @@ export class GuestProvisioning extends pulumi.ComponentResource {
     this.target = target;
     const steps: RemoteScript[] = [];
     // Each step waits for the one before: features in one guest share apt's locks and build on each other.
-    const next = () => ({ parent: this, dependsOn: steps.length > 0 ? [steps[steps.length - 1]!] : args.dependsOn });
+    const next = () => ({
+      parent: this,
+      dependsOn: steps.length > 0 ? [steps[steps.length - 1]!] : args.dependsOn,
+      ...(args.replaceWith ? { replaceWith: args.replaceWith } : {}),
+      // The old step's delete (the node-side lines' removal) must run before the new one writes them again.
+      deleteBeforeReplace: true,
+    });
 
     // Node side first, as the original applied them when configuring the container: its lxc.* lines (AppArmor
     // profile, lxcOptions) restart a running container, which is better done before anything is installed in it.

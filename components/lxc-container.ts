@@ -15,7 +15,11 @@ export interface LxcContainerArgs {
   /** SSH to the node: features run through it (pct exec) and golden templates are frozen through it. */
   node?: ConnectionInput;
   /** What in-guest provisioning needs besides the machine and the node. */
-  provisioning?: Omit<GuestProvisioningArgs, "machine" | "node" | "dependsOn">;
+  provisioning?: Omit<GuestProvisioningArgs, "machine" | "node" | "dependsOn" | "replaceWith">;
+  /** A golden template's build (components/args/template-build.ts): a new one rebuilds the template. */
+  build?: string;
+  /** A clone's golden template: rebuilt, it takes its clones with it. */
+  template?: LxcContainer;
 }
 
 export class LxcContainer extends pulumi.ComponentResource {
@@ -29,19 +33,23 @@ export class LxcContainer extends pulumi.ComponentResource {
     this.container = new proxmox.ContainerLegacy(name, containerArgs(m, args.context), {
       parent: this,
       provider: args.provider,
+      // Its vmid is fixed: a replacement must make room first.
+      deleteBeforeReplace: true,
       // A golden template is converted by its freeze step after provisioning; the provider must not undo that.
       ...(m.kind === "template" ? { ignoreChanges: ["template", "started"] } : {}),
+      ...(args.build !== undefined ? { replacementTrigger: args.build } : {}),
+      ...(args.template ? { replaceWith: [args.template.container] } : {}),
     });
     this.vmid = this.container.vmId.apply((v) => v ?? m.vmid);
     let provisioned: pulumi.Resource[] = [];
     if (needsProvisioning(m)) {
       if (!args.node) throw new Error(`'${m.name}' has features or health checks, which run through SSH to node '${m.node}': set nodes[].ssh`);
-      this.provisioning = new GuestProvisioning(name, { ...args.provisioning!, machine: m, node: args.node, dependsOn: [this.container] }, { parent: this });
+      this.provisioning = new GuestProvisioning(name, { ...args.provisioning!, machine: m, node: args.node, dependsOn: [this.container], replaceWith: [this.container] }, { parent: this });
       provisioned = [this.provisioning];
     }
     if (m.kind === "template") {
       if (!args.node) throw new Error(`golden template '${m.name}' needs SSH to node '${m.node}' to be frozen`);
-      freezeTemplate(`${name}-freeze`, { node: args.node, vmid: m.vmid }, { parent: this, dependsOn: [this.container, ...provisioned] });
+      freezeTemplate(`${name}-freeze`, { node: args.node, vmid: m.vmid }, { parent: this, dependsOn: [this.container, ...provisioned], replaceWith: [this.container] });
     }
     this.registerOutputs({ vmid: this.vmid });
   }

@@ -1,4 +1,6 @@
 // The top component: instantiates a plan — providers, host resources, templates, guests — in dependency order.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInput } from "../provisioners/engine/script-provider";
@@ -7,6 +9,7 @@ import { portainerEndpoints } from "../provisioners/portainer";
 import type { Plan, PlannedMachine } from "../stacks/plan/plan";
 import { FEATURE_DEFAULTS, PORTAINER_PORTS, type SecretRef } from "../stacks/schema";
 import { providerArgs } from "./args/host";
+import { templateBuilds } from "./args/template-build";
 import { GpuMapping } from "./gpu-mapping";
 import { LxcContainer } from "./lxc-container";
 import { LxcTemplate } from "./lxc-template";
@@ -80,7 +83,13 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
       if (t.type === "lxc") templateFiles.set(t.name, new LxcTemplate(t.name, { template: t, provider: providers.get(t.node)! }, { parent: this }).fileId);
 
     const secrets = Object.fromEntries(plan.secrets.map((n) => [n, args.secret(n)]));
+    const builds = templateBuilds(plan, (path) => readFileSync(join(args.definitionDir, path), "utf8"));
     const guestPrivateKey = resolve(plan.sshPrivateKey);
+    // A clone of a golden template (an LXC one: VM templates are not built here).
+    const goldenSource = (m: PlannedMachine) => {
+      const t = m.source.kind === "clone" ? this.machines.get(m.source.template) : undefined;
+      return t instanceof LxcContainer ? t : undefined;
+    };
     for (const m of plan.machines) {
       const node = plan.nodes.find((n) => n.name === m.node)!;
       const provisioning = { secrets, definitionDir: args.definitionDir, apparmorProfiles: node.apparmorProfiles };
@@ -98,6 +107,8 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
               {
                 machine: m,
                 provider,
+                ...(builds.has(m.name) ? { build: builds.get(m.name)! } : {}),
+                ...(goldenSource(m) ? { template: goldenSource(m)! } : {}),
                 ...(nodeSsh.has(m.node) ? { node: nodeSsh.get(m.node)! } : {}),
                 provisioning,
                 context: {
@@ -125,9 +136,12 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
     // Agents become environments of their server once both run: a step in the server's guest.
     for (const r of plan.portainer) {
       const server = this.machines.get(r.server)!;
+      const machines = [server, ...r.agents.map((a) => this.machines.get(a.name)!)];
       portainerEndpoints(`${r.server}-portainer-agents`, server.provisioning!.target, r.adminPassword, r.agents, secrets, {
         parent: this,
-        dependsOn: [server, ...r.agents.map((a) => this.machines.get(a.name)!)],
+        dependsOn: machines,
+        // a new server has none of them, a new agent another identity
+        replaceWith: machines.map((x) => (x instanceof LxcContainer ? x.container : x.vm)),
       });
     }
 

@@ -23,7 +23,8 @@ export class QemuVm extends pulumi.ComponentResource {
 
   constructor(name: string, args: QemuVmArgs, opts?: pulumi.ComponentResourceOptions) {
     super("phoenix:index:QemuVm", name, {}, opts);
-    this.vm = new proxmox.VmLegacy(name, vmArgs(args.machine, args.context), { parent: this, provider: args.provider });
+    // Its vmid is fixed: a replacement must make room first.
+    this.vm = new proxmox.VmLegacy(name, vmArgs(args.machine, args.context), { parent: this, provider: args.provider, deleteBeforeReplace: true });
     this.vmid = this.vm.vmId.apply((v) => v ?? args.machine.vmid);
     const m = args.machine;
     if (needsProvisioning(m)) {
@@ -33,7 +34,7 @@ export class QemuVm extends pulumi.ComponentResource {
       if (!guestPrivateKey) throw new Error(`VM '${m.name}' is provisioned over SSH: set access.sshPrivateKey to a secret holding the private half of one of access.sshKeys`);
       this.provisioning = new GuestProvisioning(
         name,
-        { ...rest, machine: m, node: args.node ?? { host }, guest: { host, user: m.cloudInit?.user ?? "phoenix", privateKey: guestPrivateKey }, dependsOn: [this.vm] },
+        { ...rest, machine: m, node: args.node ?? { host }, guest: { host, user: m.cloudInit?.user ?? "phoenix", privateKey: guestPrivateKey }, dependsOn: [this.vm], replaceWith: [this.vm] },
         { parent: this },
       );
     }

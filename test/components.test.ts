@@ -116,6 +116,25 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     expect(deps).toEqual(expect.arrayContaining(["portainer", "portainer-portainer", ...agents, ...agents.map((a) => `${a}-portainer`), "vllm-gpu0-health"]));
   });
 
+  it("rebuilds a golden template when its build changes, and its clones and every step with it", () => {
+    const ct = (n: string) => byName("proxmoxve:index/containerLegacy:ContainerLegacy", n);
+    // every container and VM makes room before its replacement: their vmids are fixed
+    for (const n of ["docker-golden", "vllm-golden", "portainer", "vllm-dual"]) expect(ct(n).deleteBeforeReplace).toBe(true);
+    expect(byName("proxmoxve:index/vmLegacy:VmLegacy", "workstation").deleteBeforeReplace).toBe(true);
+    // a golden template carries its build; a clone goes with its template
+    expect(ct("vllm-golden").replacementTrigger).toMatch(/^[0-9a-f]{16}$/);
+    expect(ct("vllm-golden").replacementTrigger).not.toBe(ct("docker-golden").replacementTrigger);
+    expect(ct("vllm-dual").replacementTrigger).toBeUndefined();
+    expect(ct("vllm-dual").replaceWith).toEqual([ct("vllm-golden").urn]);
+    expect(ct("portainer").replaceWith).toEqual([ct("docker-golden").urn]);
+    // a step runs anew in a new container, its old self deleted first (node-side lines)
+    const step = byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "vllm-dual-apparmor");
+    expect(step.replaceWith).toEqual([ct("vllm-dual").urn]);
+    expect(step.deleteBeforeReplace).toBe(true);
+    expect(byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "vllm-golden-freeze").replaceWith).toEqual([ct("vllm-golden").urn]);
+    expect(byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "workstation-docker").replaceWith).toEqual([byName("proxmoxve:index/vmLegacy:VmLegacy", "workstation").urn]);
+  });
+
   it("passes the clone source, GPU devices and mounts to the containers", () => {
     const gpu0 = byName("proxmoxve:index/containerLegacy:ContainerLegacy", "vllm-gpu0").inputs;
     expect(gpu0.clone).toEqual({ vmId: 903, full: false });

@@ -232,6 +232,23 @@ describe("in-guest features on the lab", () => {
     expect(inCt(220, "docker inspect -f '{{.State.Running}}' portainer_agent").stdout.trim()).toBe("true");
   }, 15 * 60_000);
 
+  it("a golden template's changed feature rebuilds it and its clones in one up; the rest stays", async () => {
+    expect(inCt(230, "touch /root/unchanged-marker").code).toBe(0);
+    iso.raw.templates[1].features.docker.daemon["log-driver"] = "local";
+    writeFileSync(project.definition, iso.text());
+    const r = await project.stack.up();
+    expect(r.summary.result).toBe("succeeded");
+    // template 901 rebuilt and frozen again, its clones 200 and 220 made anew from it, with their own features
+    expect(readFileSync(join(state, "pve", "lxc", "901.conf"), "utf8")).toMatch(/^template: 1$/m);
+    for (const vmid of [200, 220]) expect(JSON.parse(inCt(vmid, "cat /etc/docker/daemon.json").stdout)["log-driver"]).toBe("local");
+    expect(inCt(200, "docker inspect -f '{{.State.Running}}' portainer").stdout.trim()).toBe("true");
+    expect(inCt(220, "cat /etc/phoenix-worker").stdout.trim()).toBe("hello converged");
+    expect(environments(NEW_ADMIN_PASSWORD)).toEqual([["worker", `tcp://${workerAddress()}:9001`]]);
+    // the guest built from the base template was not touched
+    expect(inCt(230, "ls /root/unchanged-marker").code).toBe(0);
+    expect(changes((await project.stack.up()).summary.resourceChanges)).toEqual({});
+  }, 20 * 60_000);
+
   it("no secret value appears in the stack's state or in any run log", async () => {
     // What `pulumi stack export` prints (the Automation API's exportStack decrypts secrets; the CLI does not).
     const exported = execFileSync("pulumi", ["stack", "export", "--stack", "features"], { cwd: project.dir, env: project.env, encoding: "utf8", maxBuffer: 512 * 1024 * 1024 });

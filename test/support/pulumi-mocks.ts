@@ -11,6 +11,11 @@ export interface Registered {
   provider: string;
   custom: boolean;
   inputs: Record<string, any>;
+  /** URNs whose replacement replaces this resource too. */
+  replaceWith: string[];
+  deleteBeforeReplace: boolean;
+  /** The replacement trigger's value, if any. */
+  replacementTrigger?: unknown;
 }
 
 export async function installRecordingMocks(stack = "test"): Promise<Registered[]> {
@@ -38,11 +43,16 @@ export async function installRecordingMocks(stack = "test"): Promise<Registered[
         provider: req.getProvider(),
         custom: req.getCustom(),
         inputs: rpc.deserializeProperties(req.getObject()),
+        replaceWith: req.getReplaceWithList(),
+        deleteBeforeReplace: req.getDeletebeforereplace(),
+        ...(req.hasReplacementTrigger() ? { replacementTrigger: req.getReplacementTrigger().toJavaScript() } : {}),
       });
       return super.registerResource(req, callback);
     }
   }
   settings.setMockOptions(new RecordingMonitor(mocks), "phoenix", stack, true);
+  // setMockOptions forgets what setMocks said the mock monitor supports; replaceWith is one of those features.
+  require("@pulumi/pulumi/runtime/state").getStore().supportsReplaceWith = true; // eslint-disable-line @typescript-eslint/no-require-imports
   return records;
 }
 
