@@ -158,7 +158,7 @@ describe.skipIf(skipReason !== undefined)("a lab VM under QEMU", () => {
     });
   }, 90_000);
 
-  it("shuts down cleanly (ACPI power button, as qm shutdown); its tap device goes with it; destroy leaves nothing", async () => {
+  it("shuts down cleanly (guest agent and ACPI power button, as qm shutdown); its tap device goes with it; destroy leaves nothing", async () => {
     await runner.shutdown(vmid, 120, false);
     expect(runner.runtime(vmid)).toEqual({ status: "stopped" });
     expect(ok("ip", ["link", "show", tapName(vmid, 0)])).toBe(false);

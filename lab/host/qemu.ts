@@ -86,11 +86,13 @@ export class QemuRunner {
     for (let i = 0; i < 32; i++) if (ok("ip", ["link", "show", tapName(vmid, i)])) run("ip", ["link", "del", tapName(vmid, i)], { allowFail: true });
   }
 
-  /** Clean shutdown (ACPI power button); a hard stop after `timeout` seconds when `forceStop`. */
+  /** Clean shutdown (guest agent, ACPI power button); a hard stop after `timeout` seconds when `forceStop`. */
   async shutdown(vmid: number, timeout: number, forceStop: boolean): Promise<void> {
     const pid = this.pid(vmid);
     if (!pid) return;
-    // ACPI power button, as `qm shutdown` without an agent; the guest's systemd powers off.
+    // As `qm shutdown`: through the guest agent (it answers nothing when it complies), and the ACPI power
+    // button too, which is what a guest without an agent gets; either makes systemd power off.
+    await this.agent(vmid, "guest-shutdown", 2000).catch(() => undefined);
     await this.qmp(vmid, "system_powerdown").catch(() => undefined);
     try {
       await waitFor(`VM ${vmid} to shut down`, () => !existsSync(`/proc/${pid}`), timeout * 1000, 500);
