@@ -149,6 +149,9 @@ export async function labDown(stateDir = defaultStateDir(), log: (s: string) => 
     log(`container ${vmid} removed`);
   }
   rmSync(join(stateDir, "pve"), { recursive: true, force: true });
+  // Docker's data of the containers just removed: left behind, a new container with the same vmid would run
+  // the old images (a stale stand-in image did, once).
+  rmSync(join(stateDir, "docker"), { recursive: true, force: true });
   await stopNodeSshd(join(stateDir, "ssh"));
   removePct();
   unlinkEtcPve(stateDir);

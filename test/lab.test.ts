@@ -1,6 +1,6 @@
 // `phoenix lab up|status|down` on a small definition shaped like stacks/dev.yaml (its own pool,
 // bridge and ports, so it cannot collide with a running demo): up builds the host, down leaves nothing.
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
@@ -63,6 +63,8 @@ it("up builds pools, bridge, apt proxy, template and node sshd; down leaves noth
   expect((await client.data<{ storage: string }[]>("GET", "nodes/lab/storage")).map((s) => s.storage)).toEqual(["local", "tank-lxc"]);
   expect((await new LabClient({ url: up.apiUrl, token: `${up.credentials.tokenId}=wrong` }).call("GET", "version")).status).toBe(401);
 
+  // what a nesting container's Docker would leave there (its /var/lib/docker lives on the host's disk)
+  mkdirSync(join(state, "docker", "200", "image"), { recursive: true });
   const apiPid = readFileSync(join(state, "api", "api.pid"), "utf8").trim();
   expect(ok("kill", ["-0", apiPid])).toBe(true);
   await labDown(state);
@@ -74,6 +76,7 @@ it("up builds pools, bridge, apt proxy, template and node sshd; down leaves noth
   expect(ok("kill", ["-0", apiPid])).toBe(false);
   expect(run("pgrep", ["-f", `docker-registry serve ${state}`], { allowFail: true }).stdout).toBe("");
   expect(existsSync("/etc/pve")).toBe(false);
+  expect(existsSync(join(state, "docker"))).toBe(false);
   expect(run("pgrep", ["-f", `apt-cacher-ng.*${state}`], { allowFail: true }).stdout).toBe("");
   if (startedZfs) expect(zfsReady()).toBe(false);
   expect(existsSync(join(dir, "vz", "template", "cache", "debian-12-standard_12.7-1_amd64.tar.zst"))).toBe(false);
