@@ -101,6 +101,8 @@ function unavailable(): string | undefined {
 const skipReason = unavailable();
 if (skipReason) console.warn(`lab VM tests skipped: ${skipReason}`);
 
+// Skipped only where the lab itself could not run VMs: not root, no /dev/net/tun, or Debian's qemu packages
+// not installable (see unavailable() above); the reason is printed.
 describe.skipIf(skipReason !== undefined)("a lab VM under QEMU", () => {
   const octet = 100 + Math.floor(Math.random() * 100);
   const bridge = `phxq${octet}`;

@@ -93,6 +93,8 @@ const argvClean = (calls: string[], ...secrets: string[]) => {
   expect(calls.join("\n")).not.toMatch(/Bearer/);
 };
 
+// Skipped only where the lab itself could not run: not root, or busybox-static/jq not installable (see
+// unavailable() above); the reason is printed. The same holds for the two suites below.
 describe.skipIf(skipReason !== undefined)("portainer server", () => {
   const server = renderPortainer({ role: "server", adminPassword: { secret: "portainerAdminPassword" } });
 
