@@ -83,6 +83,7 @@ export function vmTemplateSeeds(definition: Definition): VmTemplateSeed[] {
 }
 
 export function apiSettings(definition: Definition, aptProxy?: string): ApiSettings {
+  const vmTemplates = vmTemplateSeeds(definition);
   const node = definition.nodes[0];
   if (!node) throw new Error("the definition has no node for the lab to be");
   const url = node.api ? new URL(node.api.endpoint) : undefined;
@@ -93,7 +94,7 @@ export function apiSettings(definition: Definition, aptProxy?: string): ApiSetti
     node: node.name,
     storages: node.storage.filter((s) => s.type === "dir" || s.type === "zfspool").map((s) => ({ id: s.id, type: s.type as "dir" | "zfspool", content: s.content, ...(s.path ? { path: s.path } : {}), ...(s.pool ? { pool: s.pool } : {}) })),
     ...(aptProxy ? { aptProxy } : {}),
-    ...(vmTemplateSeeds(definition).length > 0 ? { vm: { accel: process.env.PHOENIX_LAB_QEMU_ACCEL ?? "tcg", templates: vmTemplateSeeds(definition) } } : {}),
+    ...(vmTemplates.length > 0 ? { vm: { accel: process.env.PHOENIX_LAB_QEMU_ACCEL ?? "tcg", templates: vmTemplates } } : {}),
   };
 }
 

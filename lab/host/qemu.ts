@@ -206,25 +206,23 @@ function diskSizeOf(config: PveConfig): string {
   return String(Math.max(bytes, 4 * 1024 ** 3));
 }
 
+/** The vmids with a directory under <state>/qemu, and a runner for what needs no image (status, stop). */
+function labVms(stateDir: string): { vmids: number[]; runner: QemuRunner } {
+  const root = join(stateDir, "qemu");
+  const vmids = existsSync(root) ? readdirSync(root).map(Number).filter((n) => Number.isInteger(n)).sort((a, b) => a - b) : [];
+  return { vmids, runner: new QemuRunner({ stateDir, image: { disk: "", kernel: "", initrd: "" } }) };
+}
+
 /** The lab's VMs and whether their QEMU runs. */
 export function listVms(stateDir: string): { vmid: number; state: string }[] {
-  const root = join(stateDir, "qemu");
-  if (!existsSync(root)) return [];
-  const runner = new QemuRunner({ stateDir, image: { disk: "", kernel: "", initrd: "" } });
-  return readdirSync(root)
-    .map(Number)
-    .filter((n) => Number.isInteger(n))
-    .sort((a, b) => a - b)
-    .map((vmid) => ({ vmid, state: runner.runtime(vmid).status }));
+  const { vmids, runner } = labVms(stateDir);
+  return vmids.map((vmid) => ({ vmid, state: runner.runtime(vmid).status }));
 }
 
 /** `lab down`: every VM of the lab's state stopped and its files removed; the vmids it found. */
 export async function stopAllVms(stateDir: string): Promise<number[]> {
-  const root = join(stateDir, "qemu");
-  if (!existsSync(root)) return [];
-  const runner = new QemuRunner({ stateDir, image: { disk: "", kernel: "", initrd: "" } });
-  const vmids = readdirSync(root).map(Number).filter((n) => Number.isInteger(n));
+  const { vmids, runner } = labVms(stateDir);
   for (const vmid of vmids) await runner.destroy(vmid);
-  rmSync(root, { recursive: true, force: true });
+  rmSync(join(stateDir, "qemu"), { recursive: true, force: true });
   return vmids;
 }
