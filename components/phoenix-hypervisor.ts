@@ -100,6 +100,7 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
       ];
       const o = { parent: this, dependsOn };
       const provider = providers.get(m.node)!;
+      const golden = goldenSource(m);
       const made =
         m.type === "lxc"
           ? new LxcContainer(
@@ -108,7 +109,7 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
                 machine: m,
                 provider,
                 ...(builds.has(m.name) ? { build: builds.get(m.name)! } : {}),
-                ...(goldenSource(m) ? { template: goldenSource(m)! } : {}),
+                ...(golden ? { template: golden } : {}),
                 ...(nodeSsh.has(m.node) ? { node: nodeSsh.get(m.node)! } : {}),
                 provisioning,
                 context: {

@@ -15,7 +15,7 @@ import type {
   UrlMetadata,
   VolumeInfo,
 } from "./backend";
-import { type ConfigFile, type PveConfig, parsePropertyString } from "./pve-config";
+import { type ConfigFile, type PveConfig, parsePropertyString, qemuNicMac } from "./pve-config";
 import type { TaskLog } from "./tasks";
 import { parseVolid } from "./volumes";
 
@@ -243,7 +243,7 @@ export class MemoryBackend implements LabBackend {
       const n = key.slice(3);
       const net = Object.fromEntries(config[key]!.split(",").map((p) => p.split("=") as [string, string]));
       const ipconf = type === "lxc" ? net : config[`ipconfig${n}`] ? parsePropertyString(config[`ipconfig${n}`]!, { ip: {}, gw: {}, ip6: {}, gw6: {} }) : {};
-      const hwaddr = type === "lxc" ? net.hwaddr! : Object.entries(net).find(([k]) => /^(virtio|e1000|e1000e|rtl8139|vmxnet3)$/.test(k))?.[1] ?? "";
+      const hwaddr = type === "lxc" ? net.hwaddr! : (qemuNicMac(net) ?? "");
       const addresses: GuestInterface["addresses"] = [];
       for (const [field, family] of [["ip", "inet"], ["ip6", "inet6"]] as const) {
         const m = /^(.+)\/(\d+)$/.exec(ipconf[field] ?? "");

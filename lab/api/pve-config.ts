@@ -229,3 +229,8 @@ export function printPropertyString(data: Record<string, string | undefined>, fo
 export function normalizeTags(text: string): string {
   return [...new Set(splitList(text))].sort().join(";");
 }
+
+/** A QEMU netN value's MAC: the value of its model key (`virtio=BC:24:11:…,bridge=vmbr0`), or undefined. */
+export function qemuNicMac(parts: Record<string, string>): string | undefined {
+  return Object.entries(parts).find(([k]) => /^(virtio|e1000|e1000e|rtl8139|vmxnet3)$/.test(k))?.[1];
+}

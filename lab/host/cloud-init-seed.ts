@@ -1,7 +1,8 @@
 // A VM's NoCloud seed (the files of its cloud-init config drive), made from its Proxmox config as Proxmox
 // makes one: ciuser/cipassword/sshkeys for the user, ipconfigN for the interface with netN's MAC, nameserver
 // and searchdomain. Pure: the lab writes the files into an ISO labelled cidata.
-import type { PveConfig } from "../api/pve-config";
+import { createHash } from "node:crypto";
+import { type PveConfig, qemuNicMac } from "../api/pve-config";
 
 export interface SeedOptions {
   /** The lab's apt proxy, which guests use as they have no other way out (lab-only, as for containers). */
@@ -22,7 +23,7 @@ export function netDevices(config: PveConfig): { index: number; mac: string; bri
     .sort((a, b) => Number(a.slice(3)) - Number(b.slice(3)))
     .map((k) => {
       const parts = Object.fromEntries(config[k]!.split(",").map((p) => p.split("=") as [string, string]));
-      const mac = Object.entries(parts).find(([key]) => /^(virtio|e1000|e1000e|rtl8139|vmxnet3)$/.test(key))?.[1];
+      const mac = qemuNicMac(parts);
       if (!mac || !parts.bridge) throw new Error(`${k}: '${config[k]}' has no model=MAC or no bridge`);
       return { index: Number(k.slice(3)), mac: mac.toLowerCase(), bridge: parts.bridge };
     });
@@ -64,13 +65,8 @@ export function noCloudSeed(vmid: number, config: PveConfig, opts: SeedOptions =
     network.push("  - type: nameserver", `    address: [${servers.map(q).join(", ")}]`, ...(config.searchdomain ? [`    search: [${q(config.searchdomain)}]`] : []));
   return {
     // A new instance id whenever the config changes makes cloud-init apply it again, as Proxmox's does.
-    "meta-data": `instance-id: ${q(`vm${vmid}-${hashOf(JSON.stringify([userData, network]))}`)}\nlocal-hostname: ${q(hostname)}\n`,
+    "meta-data": `instance-id: ${q(`vm${vmid}-${createHash("sha256").update(JSON.stringify([userData, network])).digest("hex").slice(0, 12)}`)}\nlocal-hostname: ${q(hostname)}\n`,
     "user-data": `${userData.join("\n")}\n`,
     "network-config": `${network.join("\n")}\n`,
   };
-}
-
-function hashOf(s: string): string {
-  const { createHash } = require("node:crypto") as typeof import("node:crypto");
-  return createHash("sha256").update(s).digest("hex").slice(0, 12);
 }
