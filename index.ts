@@ -2,10 +2,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { dirname, resolve } from "node:path";
 import { PhoenixHypervisor } from "./components/phoenix-hypervisor";
-import { readLock, writeLock } from "./stacks/lock";
-import { buildPlan } from "./stacks/plan/plan";
-import { errorsOf, formatProblem } from "./stacks/problems";
-import { loadDefinition } from "./stacks/validate";
+import { readLock, writeLock } from "./definition/lock";
+import { buildPlan } from "./plan/plan";
+import { errorsOf, formatProblem, warningsOf } from "./definition/problems";
+import { loadDefinition } from "./validate";
 
 const config = new pulumi.Config("phoenix");
 const file = resolve(config.require("definition"));
@@ -19,4 +19,4 @@ if (!pulumi.runtime.isDryRun()) writeLock(file, plan.allocations);
 const hypervisor = new PhoenixHypervisor(pulumi.getStack(), { plan, secret: (name) => config.requireSecret(name), definitionDir: dirname(file) });
 
 export const guests = hypervisor.guests;
-export const warnings = plan.warnings.map(formatProblem);
+export const warnings = warningsOf(loaded.problems).map(formatProblem);

@@ -1,5 +1,5 @@
 // Synthetic definitions for benchmarks: one node, a base and a golden template, N guests.
-import type { DefinitionInput } from "../stacks/schema";
+import type { DefinitionInput } from "../definition/schema";
 
 export function syntheticDefinition(guests: number, endpoint = "https://127.0.0.1:1/"): DefinitionInput {
   return {

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { stringify } from "yaml";
-import { ROOT, toolchainEnv } from "../lab/toolchain";
+import { ROOT, toolchainEnv } from "../test/support/toolchain";
 import { syntheticDefinition } from "./generate";
 
 const runs = Number(process.argv[2] ?? 3);

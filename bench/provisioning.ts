@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { run } from "../lab/host/run";
-import { pulumiProject } from "../lab/pulumi-project";
+import { pulumiProject } from "../test/support/pulumi-project";
 import { isolatedDevDefinition } from "../test/support/lab-definition";
 import { labStack } from "../test/support/lab-stack";
 

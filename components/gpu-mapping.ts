@@ -1,7 +1,7 @@
 // GPU passthrough on one node: a cluster PCI mapping per GPU for VMs; containers use device nodes (planned).
 import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
-import type { PciMapping } from "../stacks/plan/gpu";
+import type { PciMapping } from "../plan/gpu";
 import { pciMappingArgs } from "./args/host";
 
 export interface GpuMappingArgs {

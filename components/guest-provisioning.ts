@@ -1,16 +1,16 @@
 // One guest's in-guest provisioning: its node-side LXC config, then its features one at a time, then its health checks.
 import * as pulumi from "@pulumi/pulumi";
-import { apparmor, profileText } from "../provisioners/apparmor";
-import { docker, type DockerSettings } from "../provisioners/docker";
+import { apparmor, profileText } from "../provisioners/apparmor/apparmor";
+import { docker, type DockerSettings } from "../provisioners/docker/docker";
 import type { ConnectionInput, RemoteScript } from "../provisioners/engine/script-provider";
-import { type FeatureTarget, settingsOf } from "../provisioners/feature-script";
-import { healthChecks } from "../provisioners/health-check";
-import { nvidia, type NvidiaSettings } from "../provisioners/nvidia";
-import { nvidiaContainerToolkit } from "../provisioners/nvidia-container-toolkit";
-import { portainer, type PortainerSettings } from "../provisioners/portainer";
-import { customScript, type ScriptSettings } from "../provisioners/script";
-import { vllm, type VllmOptions, type VllmSettings } from "../provisioners/vllm";
-import type { PlannedMachine, PlannedNode, Provisioner } from "../stacks/plan/plan";
+import { type FeatureTarget, settingsOf } from "../provisioners/engine/feature";
+import { healthChecks } from "../provisioners/health-check/health-check";
+import { nvidia, type NvidiaSettings } from "../provisioners/nvidia/nvidia";
+import { nvidiaContainerToolkit } from "../provisioners/nvidia-container-toolkit/nvidia-container-toolkit";
+import { portainer, type PortainerSettings } from "../provisioners/portainer/portainer";
+import { customScript, type ScriptSettings } from "../provisioners/script/script";
+import { vllm, type VllmOptions, type VllmSettings } from "../provisioners/vllm/vllm";
+import type { PlannedFeature, PlannedMachine, PlannedNode } from "../plan/plan";
 
 export interface GuestProvisioningArgs {
   machine: PlannedMachine;
@@ -73,7 +73,7 @@ export class GuestProvisioning extends pulumi.ComponentResource {
     this.registerOutputs({});
   }
 
-  private feature(name: string, p: Provisioner, m: PlannedMachine, target: FeatureTarget, args: GuestProvisioningArgs, opts: pulumi.CustomResourceOptions): RemoteScript | undefined {
+  private feature(name: string, p: PlannedFeature, m: PlannedMachine, target: FeatureTarget, args: GuestProvisioningArgs, opts: pulumi.CustomResourceOptions): RemoteScript | undefined {
     // The docker settings in effect, possibly inherited from the template: both features write its daemon.json.
     const dockerDaemon = typeof m.features.docker === "object" ? (m.features.docker.daemon ?? {}) : {};
     switch (p.feature) {

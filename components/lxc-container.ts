@@ -4,8 +4,8 @@ import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInput } from "../provisioners/engine/script-provider";
 import { GuestProvisioning, type GuestProvisioningArgs, needsProvisioning } from "./guest-provisioning";
-import { freezeTemplate } from "../provisioners/freeze-template";
-import type { PlannedMachine } from "../stacks/plan/plan";
+import { freezeTemplate } from "../provisioners/freeze-template/freeze-template";
+import type { PlannedMachine } from "../plan/plan";
 import { type ContainerContext, containerArgs } from "./args/container";
 
 export interface LxcContainerArgs {

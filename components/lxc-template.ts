@@ -1,7 +1,7 @@
 // A base template: a file already on a storage, or downloaded onto it (URL + checksum).
 import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
-import type { PlannedBaseTemplate } from "../stacks/plan/plan";
+import type { PlannedBaseTemplate } from "../plan/plan";
 import { downloadArgs, templateFileId } from "./args/host";
 
 export interface LxcTemplateArgs {

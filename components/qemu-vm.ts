@@ -2,7 +2,7 @@
 import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInput } from "../provisioners/engine/script-provider";
-import type { PlannedMachine } from "../stacks/plan/plan";
+import type { PlannedMachine } from "../plan/plan";
 import { type VmContext, vmArgs } from "./args/vm";
 import { GuestProvisioning, type GuestProvisioningArgs, needsProvisioning } from "./guest-provisioning";
 

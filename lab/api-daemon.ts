@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { LabClient } from "./api/client";
+import { LabClient } from "./pve/client";
 import { type LabApi, startLabApi } from "./api/server";
 import { ok, waitFor } from "./host/run";
 import { QemuRunner } from "./host/qemu";

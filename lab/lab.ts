@@ -4,9 +4,9 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { parseCidr } from "../stacks/ipv4";
+import { parseCidr } from "../definition/ipv4";
 import { type ApiCredentials, type ApiSettings, apiUrl, ensureApiCredentials, ensureApiDaemon, labApiClient, serveLabApi, stopApiDaemon } from "./api-daemon";
-import { type BaseTemplate, type Definition, isGolden } from "../stacks/schema";
+import { type BaseTemplate, type Definition, isGolden } from "../definition/schema";
 import { listVms, stopAllVms } from "./host/qemu";
 import { VM_HOST_PACKAGES, ensureVmImage } from "./host/vm-image";
 import type { VmTemplateSeed } from "./node/host-backend";

@@ -5,12 +5,12 @@ import { join } from "node:path";
 import { run } from "../lab/host/run";
 import { labApiClient } from "../lab/api-daemon";
 import { type LabUp, labUp } from "../lab/lab";
-import { pulumiProject } from "../lab/pulumi-project";
-import { ROOT, toolchainEnv } from "../lab/toolchain";
-import { buildPlan } from "../stacks/plan/plan";
-import { renderPlan } from "../stacks/plan/render";
-import { errorsOf, formatProblem } from "../stacks/problems";
-import { loadDefinition } from "../stacks/validate";
+import { pulumiProject } from "../test/support/pulumi-project";
+import { ROOT, toolchainEnv } from "../test/support/toolchain";
+import { buildPlan } from "../plan/plan";
+import { renderPlan } from "../plan/render";
+import { errorsOf, formatProblem } from "../definition/problems";
+import { loadDefinition } from "../validate";
 
 const t0 = Date.now();
 const say = (s: string) => console.log(s);

@@ -1,7 +1,7 @@
 // Plan → arguments of proxmoxve.ContainerLegacy. Pure: no resources are created here.
 import type * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import type * as pulumi from "@pulumi/pulumi";
-import type { PlannedInterface, PlannedMachine } from "../../stacks/plan/plan";
+import type { PlannedInterface, PlannedMachine } from "../../plan/plan";
 
 export interface ContainerContext {
   /** Volume id of the OS template when the container is created rather than cloned, e.g. local:vztmpl/x.tar.zst. */

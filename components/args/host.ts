@@ -1,8 +1,8 @@
 // Plan → provider, PCI mapping and template-file arguments. Pure.
 import type * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import type * as pulumi from "@pulumi/pulumi";
-import type { PciMapping } from "../../stacks/plan/gpu";
-import type { PlannedBaseTemplate, PlannedNode } from "../../stacks/plan/plan";
+import type { PciMapping } from "../../plan/gpu";
+import type { PlannedBaseTemplate, PlannedNode } from "../../plan/plan";
 
 export function providerArgs(
   node: PlannedNode,

@@ -1,8 +1,8 @@
 // What a golden template is built from, as one hash per template: its own provisioning (features with their
 // settings, custom scripts' contents, raw LXC options, AppArmor profile) and its parent template's build. A
 // changed build means the frozen template must be rebuilt, and its clones with it. Pure but for reading scripts.
-import { canonicalJson, sha256Hex } from "../../provisioners/engine/hash";
-import type { Plan } from "../../stacks/plan/plan";
+import { canonicalJson, sha256Hex } from "../../definition/hash";
+import type { Plan } from "../../plan/plan";
 
 export function templateBuilds(plan: Pick<Plan, "machines">, readScript: (path: string) => string): Map<string, string> {
   const builds = new Map<string, string>();

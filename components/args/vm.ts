@@ -1,7 +1,7 @@
 // Plan → arguments of proxmoxve.VmLegacy (a full clone of a cloud-init template). Pure.
 import type * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import type * as pulumi from "@pulumi/pulumi";
-import type { PlannedMachine } from "../../stacks/plan/plan";
+import type { PlannedMachine } from "../../plan/plan";
 import { ipv4Config } from "./container";
 
 export interface VmContext {

@@ -3,7 +3,7 @@
 // provider makes — and every endpoint the lab does not serve (501) — is visible afterwards.
 import { appendFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import type { Params } from "./schema";
+import type { Params } from "../pve/schema";
 
 export interface AuditEntry {
   time: string;

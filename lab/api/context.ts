@@ -2,10 +2,10 @@
 // and Proxmox's standard failures (missing config, locked guest, vmid in use, unknown node).
 import { randomBytes } from "node:crypto";
 import type { Identity } from "./auth";
-import type { GuestType, LabBackend } from "./backend";
+import type { GuestType, LabBackend } from "../pve/backend";
 import { fail } from "./errors";
-import type { ConfigFile } from "./pve-config";
-import type { TaskLog, TaskManager } from "./tasks";
+import type { ConfigFile } from "../pve/pve-config";
+import type { TaskLog, TaskManager } from "../pve/tasks";
 
 export interface ApiContext {
   node: string;

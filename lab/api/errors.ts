@@ -1,6 +1,6 @@
 // Errors the way Proxmox's API server reports them: an HTTP status whose reason phrase is the message's
 // first line, and a JSON body {"data": null, "message": "...\n"} (plus "errors" for parameter problems).
-import type { Errors } from "./schema";
+import type { Errors } from "../pve/schema";
 
 export class ApiError extends Error {
   constructor(

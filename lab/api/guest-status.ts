@@ -1,6 +1,6 @@
 // The part of /status/current that containers and VMs share: what the guest's runtime says, and the
 // I/O counters the lab does not measure (Proxmox reports them; the provider only needs them present).
-import type { GuestRuntime } from "./backend";
+import type { GuestRuntime } from "../pve/backend";
 
 export function runtimeStatus(rt: GuestRuntime): Record<string, unknown> {
   return {

@@ -4,9 +4,9 @@
 // that needs them fails here as it would on a real node.
 import type { Identity } from "./auth";
 import { permissionDenied } from "./errors";
-import { type PveConfig, parsePropertyString } from "./pve-config";
-import { propertyFormat } from "./schema";
-import { FEATURES_FORMAT, MP_FORMAT, ROOTFS_FORMAT } from "./lxc-schema";
+import { type PveConfig, parsePropertyString } from "../pve/pve-config";
+import { propertyFormat } from "../pve/schema";
+import { FEATURES_FORMAT, MP_FORMAT, ROOTFS_FORMAT } from "../pve/lxc-schema";
 
 function features(value: string | undefined): Record<string, string> {
   if (!value) return {};

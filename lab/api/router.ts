@@ -1,7 +1,7 @@
 // Routes of the lab API: method + path pattern (`/nodes/{node}/lxc/{vmid}/config`) → parameter schema
 // and handler. Path parameters join the request's parameters before checking, as in Proxmox's schema.
 import type { Identity } from "./auth";
-import type { ParamSchema, Params, Schema } from "./schema";
+import type { ParamSchema, Params, Schema } from "../pve/schema";
 
 export interface Request {
   method: string;

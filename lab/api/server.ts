@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { AuditLog } from "./audit";
 import { type Identity, Authenticator, type TokenConfig, type UserConfig } from "./auth";
-import type { LabBackend } from "./backend";
+import type { LabBackend } from "../pve/backend";
 import { ensureCertificate } from "./cert";
 import type { ApiContext } from "./context";
 import { ApiError, isApiError, notImplemented, paramError } from "./errors";
@@ -19,8 +19,8 @@ import { lxcRoutes } from "./routes/lxc";
 import { type NodeNetwork, nodeRoutes } from "./routes/node";
 import { qemuRoutes } from "./routes/qemu";
 import { storageRoutes } from "./routes/storage";
-import { type Params, validateParams } from "./schema";
-import { TaskManager } from "./tasks";
+import { type Params, validateParams } from "../pve/schema";
+import { TaskManager } from "../pve/tasks";
 
 export interface LabApiOptions {
   /** Certificate, audit log and cluster-level config (PCI mappings) live here. */

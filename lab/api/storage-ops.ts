@@ -1,11 +1,11 @@
 // Storage decisions Proxmox makes before a backend touches anything: does the storage exist and hold
 // this content type, which name does a new volume get, where does a clone go.
-import type { StorageInfo, VolumeInfo } from "./backend";
+import type { StorageInfo, VolumeInfo } from "../pve/backend";
 import type { ApiContext } from "./context";
 import { fail } from "./errors";
-import type { TaskLog } from "./tasks";
-import { baseName, cloudInitName, linkedCloneName, newDiskName, parseVolid } from "./volumes";
-import { formatSize } from "./pve-config";
+import type { TaskLog } from "../pve/tasks";
+import { baseName, cloudInitName, linkedCloneName, newDiskName, parseVolid } from "../pve/volumes";
+import { formatSize } from "../pve/pve-config";
 
 const CONTENT_WORDS: Record<string, string> = {
   rootdir: "container directories",

@@ -2,7 +2,7 @@
 // makes one: ciuser/cipassword/sshkeys for the user, ipconfigN for the interface with netN's MAC, nameserver
 // and searchdomain. Pure: the lab writes the files into an ISO labelled cidata.
 import { createHash } from "node:crypto";
-import { type PveConfig, qemuNicMac } from "../api/pve-config";
+import { type PveConfig, qemuNicMac } from "../pve/pve-config";
 
 export interface SeedOptions {
   /** The lab's apt proxy, which guests use as they have no other way out (lab-only, as for containers). */

@@ -5,8 +5,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import type { GuestInterface, GuestRuntime } from "../api/backend";
-import type { PveConfig } from "../api/pve-config";
+import type { GuestInterface, GuestRuntime } from "../pve/backend";
+import type { PveConfig } from "../pve/pve-config";
 import { netDevices, noCloudSeed } from "./cloud-init-seed";
 import { ok, run, waitFor } from "./run";
 import type { VmImage } from "./vm-image";

@@ -1,9 +1,9 @@
 // What a Proxmox container config means for the lab's real LXC container: the pve config (as the API
 // stores it in <state>/pve/lxc/<vmid>.conf) turned into the host's ContainerSpec. Pure: volume paths
 // come from the caller.
-import { mountKind, parseMountPoint, parseNet } from "../api/lxc-config";
-import type { ConfigFile } from "../api/pve-config";
-import { parsePropertyString } from "../api/pve-config";
+import { mountKind, parseMountPoint, parseNet } from "../pve/lxc-config";
+import type { ConfigFile } from "../pve/pve-config";
+import { parsePropertyString } from "../pve/pve-config";
 import type { ContainerSpec, MountSpec, NetSpec } from "../host/lxc";
 
 /**

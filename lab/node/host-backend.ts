@@ -16,11 +16,11 @@ import type {
   StorageInfo,
   UrlMetadata,
   VolumeInfo,
-} from "../api/backend";
-import { MemoryBackend } from "../api/memory-backend";
-import { type ConfigFile, type PveConfig, parseConfigFile, printConfigFile } from "../api/pve-config";
-import type { TaskLog } from "../api/tasks";
-import { parseVolid, volumeOwner } from "../api/volumes";
+} from "../pve/backend";
+import { MemoryBackend } from "../pve/memory-backend";
+import { type ConfigFile, type PveConfig, parseConfigFile, printConfigFile } from "../pve/pve-config";
+import type { TaskLog } from "../pve/tasks";
+import { parseVolid, volumeOwner } from "../pve/volumes";
 import { Lxc } from "../host/lxc";
 import type { QemuRunner } from "../host/qemu";
 import { ok, run, runAsync } from "../host/run";

@@ -3,7 +3,7 @@
 // format, as /etc/pve/lxc/<vmid>.conf does on a real node; the lab's API reads the same files.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { LabClient } from "../api/client";
+import type { LabClient } from "../pve/client";
 import { Lxc } from "../host/lxc";
 
 export interface PctContext {

@@ -1,7 +1,7 @@
 // For callers. Code a dynamic provider runs imports the modules themselves (see zfs-dataset.ts).
 export * from "./connection";
 export * from "./errors";
-export * from "./hash";
+export * from "../../definition/hash";
 export * from "./host-key";
 export * from "./log";
 export * from "./retry";

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { type Connection, type Credentials, addressOf, joinCredentials, publicConnection, splitCredentials } from "./connection";
-import { canonicalJson, contentHash } from "./hash";
+import { canonicalJson, contentHash } from "../../definition/hash";
 import { type LogTarget, openRunLog } from "./log";
 import { runScript } from "./run-script";
 import { type Session, withSession } from "./ssh";

@@ -4,8 +4,8 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { run } from "../../lab/host/run";
 import { type LabUp, labDown, labUp } from "../../lab/lab";
-import { type PulumiProject, pulumiProject } from "../../lab/pulumi-project";
-import { checkShape } from "../../stacks/load";
+import { type PulumiProject, pulumiProject } from "./pulumi-project";
+import { checkShape } from "../../definition/load";
 import type { IsolatedDefinition } from "./lab-definition";
 
 export interface LabStack {

@@ -2,13 +2,13 @@
 // hardware mappings (kept in <stateDir>/pve/mapping/pci.json), and /pools (read-only, empty).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import type { GuestType } from "../backend";
+import type { GuestType } from "../../pve/backend";
 import { type ApiContext, LABEL } from "../context";
 import { fail, paramError } from "../errors";
-import { VMID } from "../lxc-schema";
-import { splitList } from "../pve-config";
+import { VMID } from "../../pve/lxc-schema";
+import { splitList } from "../../pve/pve-config";
 import type { Route } from "../router";
-import { type Errors, type PropertyStringSchema, checkPropertyString } from "../schema";
+import { type Errors, type PropertyStringSchema, checkPropertyString } from "../../pve/schema";
 
 export const PCI_MAP_FORMAT: PropertyStringSchema = {
   node: { type: "string", format: "pve-node" },

@@ -3,9 +3,9 @@
 import type { ApiContext } from "../context";
 import { requireNode } from "../context";
 import { fail } from "../errors";
-import { NODE } from "../lxc-schema";
+import { NODE } from "../../pve/lxc-schema";
 import type { Route } from "../router";
-import { parseUpid } from "../tasks";
+import { parseUpid } from "../../pve/tasks";
 
 export interface NodeNetwork {
   iface: string;

@@ -1,13 +1,13 @@
 // /nodes/{node}/storage: the datastore list and status, content listing, volume info and deletion,
 // and download-url (a worker task that fetches a template or ISO onto a storage).
-import type { StorageInfo } from "../backend";
+import type { StorageInfo } from "../../pve/backend";
 import { type ApiContext, requireNode } from "../context";
 import { fail } from "../errors";
-import { NODE } from "../lxc-schema";
-import { splitList } from "../pve-config";
+import { NODE } from "../../pve/lxc-schema";
+import { splitList } from "../../pve/pve-config";
 import type { Route } from "../router";
 import { getStorage } from "../storage-ops";
-import { parseVolid } from "../volumes";
+import { parseVolid } from "../../pve/volumes";
 
 const STORAGE = { type: "string", format: "pve-storage-id" } as const;
 const bool = { type: "boolean", optional: true } as const;

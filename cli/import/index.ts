@@ -1,0 +1,82 @@
+// `phoenix import`: the original system's three JSON files → one native definition.
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { stringify } from "yaml";
+import type { DefinitionInput } from "../../definition/schema";
+import { readHypervisor } from "./hypervisor";
+import { readMachines } from "./machines";
+import { ImportError, Reader, type ImportWarning, Warnings } from "./reader";
+
+export { ImportError, type ImportWarning };
+
+export interface ImportInput {
+  hypervisor: { file: string; json: unknown };
+  lxc: { file: string; json: unknown };
+  vm?: { file: string; json: unknown };
+  /** The Proxmox node's name (the original files do not say it). */
+  node?: string;
+}
+
+export interface ImportResult {
+  definition: DefinitionInput;
+  warnings: ImportWarning[];
+}
+
+export function importPhoenix(input: ImportInput): ImportResult {
+  const w = new Warnings();
+  const hv = Reader.root(basename(input.hypervisor.file), input.hypervisor.json, w);
+  const lxc = Reader.root(basename(input.lxc.file), input.lxc.json, w);
+  const vm = input.vm ? Reader.root(basename(input.vm.file), input.vm.json, w) : undefined;
+  const host = readHypervisor(hv, w, input.node ?? "pve");
+  const { templates, guests } = readMachines(lxc, vm, host, w);
+
+  const ids = new Set([...templates, ...guests].map((m) => String(m.vmid ?? "")));
+  for (const [ctid, mounts] of host.sharedMounts)
+    if (!ids.has(ctid)) for (const m of mounts) w.add(m.where, `guest ${ctid} is not in the input; mount of ${m.hostPath} skipped`);
+  const gpuIndexes = new Set([...templates, ...guests].flatMap((m) => ("gpus" in m && Array.isArray(m.gpus) ? m.gpus : [])));
+  host.node.gpus = [...gpuIndexes].sort((a, b) => a - b).map((index) => ({ index }));
+  if (gpuIndexes.size > 0)
+    w.add(`${hv.file}: (node)`, `GPUs ${[...gpuIndexes].join(", ")} are declared on node '${host.node.name}' without PCI addresses`, "add each GPU's pci (lspci -D | grep -i nvidia) before passing GPUs to VMs");
+
+  // The original reached its VMs with the operator's own SSH key; Phoenix needs it as a secret.
+  const provisionedVms = guests.filter((g) => g.type === "vm" && (Object.keys(g.features ?? {}).length > 0 || (g.healthChecks?.length ?? 0) > 0));
+  if (provisionedVms.length > 0)
+    w.add(`${vm?.file ?? "vm configs"}: (VMs)`, `VMs ${provisionedVms.map((g) => g.name).join(", ")} are provisioned over SSH; the definition references secret 'guestSshPrivateKey'`, "pulumi config set --secret phoenix:guestSshPrivateKey < ~/.ssh/id_ed25519 (the key whose public half the VMs get)");
+
+  hv.reportUnused();
+  lxc.reportUnused();
+  vm?.reportUnused();
+  const definition: DefinitionInput = {
+    $schema: "./definition.schema.json",
+    version: 1,
+    ...(provisionedVms.length > 0 ? { access: { sshKeys: [], sshPrivateKey: { secret: "guestSshPrivateKey" } } } : {}),
+    nodes: [host.node],
+    network: { ...(host.domain ? { domain: host.domain } : {}), bridges: [host.bridge] },
+    templates,
+    guests,
+  };
+  return { definition, warnings: w.list };
+}
+
+export function readJson(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ImportError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ImportError(`${file} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export function toYaml(r: ImportResult, sources: string[]): string {
+  const header = [
+    "# yaml-language-server: $schema=./definition.schema.json",
+    `# Imported by \`phoenix import\` from ${sources.join(", ")}.`,
+    `# ${r.warnings.length} field(s) were not mapped or need attention; \`phoenix import\` printed them.`,
+  ];
+  return `${header.join("\n")}\n${stringify(r.definition, { lineWidth: 0 })}`;
+}

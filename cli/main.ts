@@ -1,0 +1,125 @@
+// The `phoenix` command: validate, import, plan, schema. Exit 0 ok, 1 invalid input, 2 usage error.
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { type Io, UsageError, report, stdio } from "./io";
+import { ImportError, importPhoenix, readJson, toYaml } from "./import";
+import { readLock, writeLock } from "../definition/lock";
+import { buildPlan } from "../plan/plan";
+import { renderPlan } from "../plan/render";
+import { warningsOf } from "../definition/problems";
+import { Definition } from "../definition/schema";
+import { loadDefinition } from "../validate";
+
+export const USAGE = `usage:
+  phoenix validate <definition.yaml>
+  phoenix plan <definition.yaml> [--json] [--write-lock]
+  phoenix import --hypervisor <phoenix_hypervisor_config.json> --lxc <phoenix_lxc_configs.json> [--vm <phoenix_vm_configs.json>] --out <definition.yaml> [--node <name>]
+  phoenix schema [--out <file>]
+  phoenix lab up|down|status|reset [--definition stacks/dev.yaml] [--state-dir <dir>]`;
+
+/** A verb served outside the product (the launcher adds `lab`, which lives in lab/ and is never imported here). */
+export type ExtraCommand = (args: string[], io: Io) => Promise<number> | number;
+
+export async function main(argv: string[], io: Io = stdio, extra: Record<string, ExtraCommand> = {}): Promise<number> {
+  try {
+    const [command, ...rest] = argv;
+    switch (command) {
+      case "validate":
+        return validateCmd(rest, io);
+      case "plan":
+        return planCmd(rest, io);
+      case "import":
+        return importCmd(rest, io);
+      case "schema":
+        return schemaCmd(rest, io);
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        io.out(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        if (extra[command]) return await extra[command](rest, io);
+        if (command === "lab") throw new UsageError("`phoenix lab` is the test lab's verb: run it through the phoenix launcher (npx phoenix lab …)");
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      io.err(`phoenix: ${(e as Error).message}\n${USAGE}`);
+      return 2;
+    }
+    if (e instanceof ImportError) {
+      io.err(`phoenix: ${e.message}`);
+      return 1;
+    }
+    io.err(`phoenix: internal error: ${(e as Error).message}${process.env.PHOENIX_DEBUG ? `\n${(e as Error).stack}` : " (set PHOENIX_DEBUG=1 for a stack trace)"}`);
+    return 3;
+  }
+}
+
+type ArgOptions = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>["options"]>;
+
+function oneFile(args: string[], options: ArgOptions = {}) {
+  const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? "expected one definition file" : "missing the definition file");
+  return { file: positionals[0]!, values };
+}
+
+function validateCmd(args: string[], io: Io): number {
+  const { file } = oneFile(args);
+  const r = loadDefinition(file);
+  if (!report(io, file, r.problems)) return 1;
+  const d = r.definition!;
+  const warnings = warningsOf(r.problems).length;
+  io.out(`${file}: valid (${d.nodes.length} node(s), ${d.templates.length} template(s), ${d.guests.length} guest(s)${warnings ? `, ${warnings} warning(s)` : ""})`);
+  return 0;
+}
+
+function planCmd(args: string[], io: Io): number {
+  const { file, values } = oneFile(args, { json: { type: "boolean" }, "write-lock": { type: "boolean" } });
+  const r = loadDefinition(file);
+  if (!report(io, file, r.problems)) return 1;
+  const plan = buildPlan(r.definition!, { previousAllocations: readLock(file) });
+  if (values["write-lock"] && writeLock(file, plan.allocations)) io.err(`wrote the allocations to the lock file beside ${file}`);
+  io.out(values.json ? JSON.stringify(plan, null, 2) : renderPlan(plan));
+  return 0;
+}
+
+function importCmd(args: string[], io: Io): number {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { hypervisor: { type: "string" }, lxc: { type: "string" }, vm: { type: "string" }, out: { type: "string" }, node: { type: "string" } },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  for (const k of ["hypervisor", "lxc", "out"] as const) if (!values[k]) throw new UsageError(`missing --${k}`);
+  const sources = [values.hypervisor!, values.lxc!, ...(values.vm ? [values.vm] : [])];
+  const result = importPhoenix({
+    hypervisor: { file: values.hypervisor!, json: readJson(values.hypervisor!) },
+    lxc: { file: values.lxc!, json: readJson(values.lxc!) },
+    ...(values.vm ? { vm: { file: values.vm, json: readJson(values.vm) } } : {}),
+    ...(values.node ? { node: values.node } : {}),
+  });
+  for (const w of result.warnings) io.err(`warning: ${w.where}: ${w.message}${w.fix ? `\n  fix: ${w.fix}` : ""}`);
+  writeFileSync(values.out!, toYaml(result, sources));
+  const d = result.definition;
+  io.out(`wrote ${values.out}: ${d.templates?.length ?? 0} template(s), ${d.guests?.length ?? 0} guest(s); ${result.warnings.length} warning(s) above`);
+  return 0;
+}
+
+export function definitionJsonSchema(): unknown {
+  return z.toJSONSchema(Definition, { io: "input", target: "draft-2020-12" });
+}
+
+function schemaCmd(args: string[], io: Io): number {
+  const { values, positionals } = parseArgs({ args, options: { out: { type: "string" } }, strict: true, allowPositionals: true });
+  if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const text = JSON.stringify(definitionJsonSchema(), null, 2) + "\n";
+  if (values.out) {
+    writeFileSync(values.out, text);
+    io.out(`wrote ${values.out}`);
+  } else io.out(text.trimEnd());
+  return 0;
+}

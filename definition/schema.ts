@@ -1,0 +1,412 @@
+// The shape of a stack definition (stacks/<env>.yaml). Shape only: cross-field rules live in validate/.
+import { z } from "zod";
+
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, "use letters, digits, '.' and '-' (a DNS-safe hostname)");
+const secretName = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "a Pulumi config key: letters, digits, '_' and '-'");
+
+/** A secret is referenced by name and resolved from Pulumi secret config `phoenix:<name>`. */
+export const SecretRef = z.object({ secret: secretName }).strict();
+/** Secret-bearing fields also accept a string so validation can name the plaintext and say how to fix it. */
+const secretField = z.union([SecretRef, z.string()]);
+
+const mib = z.number().int().positive();
+const cidr = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "an IPv4 CIDR such as 10.0.0.5/24");
+const ipv4 = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "an IPv4 address such as 10.0.0.1");
+const mac = z
+  .string()
+  .regex(/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/, "a MAC address such as 52:54:00:12:34:56");
+const vmid = z.number().int();
+const sizeGiB = z.number().positive();
+
+export const Storage = z
+  .object({
+    id: name,
+    type: z.enum(["dir", "zfspool", "lvmthin", "lvm", "nfs", "cifs", "btrfs"]).default("dir"),
+    content: z.array(z.enum(["images", "rootdir", "vztmpl", "iso", "backup", "snippets", "import"])).default([]),
+    path: z.string().optional(),
+    pool: z.string().optional(),
+  })
+  .strict();
+
+export const ZfsDataset = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_.:-]+)+$/, "pool/dataset, e.g. tank/models"),
+    properties: z.record(z.string(), z.union([z.string(), z.number()])).default({}),
+    /** Deletion is refused unless this is false. */
+    protect: z.boolean().default(true),
+  })
+  .strict();
+
+export const Gpu = z
+  .object({
+    index: z.number().int().nonnegative(),
+    /** Needed to pass the GPU through to VMs; containers only need the index (/dev/nvidiaN). */
+    pci: z
+      .string()
+      .regex(/^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/, "a PCI address such as 0000:01:00.0")
+      .optional(),
+    model: z.string().optional(),
+    /** vendor:device as `lspci -nn` shows it, e.g. 10de:2d04; Proxmox's PCI mapping needs it. */
+    deviceId: z.string().regex(/^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$/, "vendor:device such as 10de:2d04").optional(),
+    iommuGroup: z.number().int().nonnegative().optional(),
+  })
+  .strict();
+
+/** Profiles every Proxmox/LXC host has without the definition installing them. */
+export const BUILTIN_APPARMOR_PROFILES = new Set(["unconfined", "generated", "lxc-container-default", "lxc-container-default-cgns", "lxc-container-default-with-nesting"]);
+
+export const AppArmorProfile = z
+  .object({
+    name: name,
+    /** Profile source, relative to the definition file. */
+    file: z.string(),
+  })
+  .strict();
+
+export const Node = z
+  .object({
+    name: name,
+    cores: z.number().int().positive().optional(),
+    memory: mib.optional(),
+    api: z
+      .object({
+        endpoint: z.string().url(),
+        insecure: z.boolean().default(false),
+        /** An API token, user@realm!id=secret. */
+        token: secretField.optional(),
+        /**
+         * Or a user's login. Proxmox lets only root@pam (not even its tokens) set GPU device passthrough,
+         * bind mounts and keyctl, so definitions that use them log in as root@pam.
+         */
+        username: z.string().regex(/^[^\s@]+@[A-Za-z0-9.-]+$/, "user@realm, e.g. root@pam").optional(),
+        password: secretField.optional(),
+      })
+      .strict()
+      .optional(),
+    ssh: z
+      .object({
+        host: z.string(),
+        port: z.number().int().min(1).max(65535).default(22),
+        user: z.string().default("root"),
+        privateKey: secretField.optional(),
+        hostKey: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+    storage: z.array(Storage).default([]),
+    zfs: z
+      .object({
+        pools: z.array(z.object({ name: name }).strict()).default([]),
+        datasets: z.array(ZfsDataset).default([]),
+      })
+      .strict()
+      .default({ pools: [], datasets: [] }),
+    gpus: z.array(Gpu).default([]),
+    nvidia: z
+      .object({
+        driverVersion: z.string().regex(/^\d+\.\d+(\.\d+)?$/, "a driver version such as 580.76.05"),
+        /** Install the driver on the node itself; off unless asked for. */
+        installOnHost: z.boolean().default(false),
+      })
+      .strict()
+      .optional(),
+    apparmorProfiles: z.array(AppArmorProfile).default([]),
+  })
+  .strict();
+
+export const IpPool = z
+  .object({
+    name: name,
+    /** Inclusive range "first-last", e.g. 10.0.0.100-10.0.0.199. */
+    range: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}-\d{1,3}(\.\d{1,3}){3}$/, "first-last, e.g. 10.0.0.100-10.0.0.199"),
+  })
+  .strict();
+
+export const Bridge = z
+  .object({
+    name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,14}$/, "a Linux bridge name such as vmbr0"),
+    subnet: cidr,
+    gateway: ipv4.optional(),
+    dns: z.array(ipv4).default([]),
+    pools: z.array(IpPool).default([]),
+  })
+  .strict();
+
+export const Network = z
+  .object({
+    domain: z.string().optional(),
+    bridges: z.array(Bridge).min(1, "declare at least one bridge, e.g. vmbr0"),
+  })
+  .strict();
+
+export const NetworkInterface = z
+  .object({
+    name: z.string().default("eth0"),
+    bridge: z.string().default("vmbr0"),
+    /** A static CIDR, "auto" (allocated from a pool of the bridge) or "dhcp". */
+    ip: z
+      .string()
+      .regex(/^(auto|dhcp|\d{1,3}(\.\d{1,3}){3}\/\d{1,2})$/, {
+        error: "expected a static CIDR such as 10.0.0.5/24, \"auto\" (from a pool) or \"dhcp\"",
+      })
+      .default("auto"),
+    pool: name.optional(),
+    gateway: ipv4.optional(),
+    mac: mac.optional(),
+    vlan: z.number().int().min(1).max(4094).optional(),
+    firewall: z.boolean().optional(),
+  })
+  .strict();
+
+const featureOn = z.union([z.literal(true), z.object({}).strict()]);
+
+export const VllmFeature = z
+  .object({
+    model: z.string().min(1),
+    servedModelName: z.string().optional(),
+    // Feature settings carry no zod defaults: a clone's settings merge over its template's, so a default
+    // filled in here would silently undo what the template chose. The plan applies FEATURE_DEFAULTS.
+    port: z.number().int().min(1).max(65535).optional(),
+    host: z.string().optional(),
+    /** Defaults to the number of GPUs the guest has. */
+    tensorParallelSize: z.number().int().positive().optional(),
+    maxModelLen: z.number().int().positive().optional(),
+    gpuMemoryUtilization: z.number().gt(0).max(1).optional(),
+    quantization: z.string().optional(),
+    dtype: z.string().optional(),
+    trustRemoteCode: z.boolean().optional(),
+    /** Any other engine argument, as `--<key> <value>`. */
+    args: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    install: z.enum(["venv", "container"]).optional(),
+    /** For install: container, the vLLM image (default vllm/vllm-openai:latest); pin a tag for repeatable guests. */
+    image: z.string().min(1).optional(),
+    hfToken: secretField.optional(),
+  })
+  .strict();
+
+/** Ports Portainer publishes unless a guest's portainer.port says otherwise. */
+export const PORTAINER_PORTS = { server: 9443, agent: 9001 } as const;
+
+export const PortainerFeature = z
+  .object({
+    role: z.enum(["server", "agent"]),
+    image: z.string().optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    adminPassword: secretField.optional(),
+    /** For agents: the guest running the Portainer server. */
+    server: z.string().optional(),
+  })
+  .strict();
+
+export const Features = z
+  .object({
+    nvidia: z
+      .union([
+        z.literal(true),
+        z
+          .object({
+            cudaVersion: z.string().regex(/^\d+\.\d+$/, "a CUDA version such as 12.8").optional(),
+            source: z.enum(["nvidia", "debian"]).optional(),
+          })
+          .strict(),
+      ])
+      .optional(),
+    docker: z
+      .union([
+        z.literal(true),
+        z
+          .object({
+            source: z.enum(["docker", "debian"]).optional(),
+            daemon: z.record(z.string(), z.unknown()).optional(),
+          })
+          .strict(),
+      ])
+      .optional(),
+    "nvidia-container-toolkit": featureOn.optional(),
+    vllm: VllmFeature.optional(),
+    portainer: PortainerFeature.optional(),
+    apparmor: z.object({ profile: z.string() }).strict().optional(),
+    script: z
+      .object({
+        /** Path relative to the definition file. */
+        path: z.string(),
+        env: z.record(z.string(), z.string()).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+/** Defaults of feature settings, applied by the plan after the clone chain is merged. */
+export const FEATURE_DEFAULTS = {
+  nvidia: { source: "nvidia" },
+  docker: { source: "docker", daemon: {} },
+  "nvidia-container-toolkit": {},
+  vllm: { port: 8000, host: "0.0.0.0", args: {}, install: "venv" },
+  portainer: {},
+  apparmor: {},
+  script: { env: {} },
+} as const;
+
+export const FEATURE_ORDER = [
+  "nvidia",
+  "docker",
+  "nvidia-container-toolkit",
+  "vllm",
+  "portainer",
+  "apparmor",
+  "script",
+] as const;
+export type FeatureName = (typeof FEATURE_ORDER)[number];
+
+export const MountPoint = z
+  .object({
+    /** A ZFS dataset declared on the guest's node ... */
+    dataset: z.string().optional(),
+    /** ... with an optional sub-directory of it, */
+    subdir: z.string().optional(),
+    /** ... or a plain host path. */
+    hostPath: z.string().optional(),
+    path: z.string().regex(/^\//, "an absolute path inside the guest"),
+    readOnly: z.boolean().default(false),
+    backup: z.boolean().default(false),
+  })
+  .strict();
+
+export const HealthCheck = z
+  .object({
+    name: z.string(),
+    command: z.string(),
+    retries: z.number().int().positive().default(3),
+    interval: z.number().positive().default(5),
+  })
+  .strict();
+
+export const CloudInit = z
+  .object({
+    user: z.string().default("phoenix"),
+    sshKeys: z.array(z.string()).default([]),
+    password: secretField.optional(),
+  })
+  .strict();
+
+/** Fields shared by guests and golden templates (a golden template is a guest that gets frozen). */
+const machineFields = {
+  vmid: vmid,
+  name: name,
+  type: z.enum(["lxc", "vm"]).default("lxc"),
+  node: name.optional(),
+  description: z.string().optional(),
+  tags: z.array(z.string()).default([]),
+  cores: z.number().int().positive().optional(),
+  memory: mib.optional(),
+  swap: z.number().int().nonnegative().optional(),
+  disk: z.object({ storage: z.string(), size: sizeGiB }).strict().optional(),
+  /** Defaults to one interface, eth0 on vmbr0, with an address from the bridge's pool. */
+  network: z.array(NetworkInterface).default([{ name: "eth0", bridge: "vmbr0", ip: "auto" }]),
+  /** DNS servers for the guest; the bridge's dns when unset. */
+  nameservers: z.array(ipv4).optional(),
+  searchDomain: z.string().optional(),
+  /** LXC only; inherited from the template when unset (Proxmox clones keep it). */
+  unprivileged: z.boolean().optional(),
+  nesting: z.boolean().optional(),
+  keyctl: z.boolean().optional(),
+  /** GPU indexes on the node; inherited from the template when unset. */
+  gpus: z.array(z.number().int().nonnegative()).optional(),
+  features: Features.default({}),
+  mountPoints: z.array(MountPoint).default([]),
+  /** Raw `lxc.*` lines for the container config. */
+  lxcOptions: z.array(z.string().regex(/^lxc\.[a-z0-9_.]+\s*[:=]/, "a raw line such as lxc.apparmor.profile=unconfined")).default([]),
+  cloudInit: CloudInit.optional(),
+  dependsOn: z.array(z.string()).default([]),
+  healthChecks: z.array(HealthCheck).default([]),
+};
+
+export const Guest = z
+  .object({
+    ...machineFields,
+    /** Base template to create from, or golden template to clone. */
+    template: z.string(),
+    startAtBoot: z.boolean().default(false),
+    bootOrder: z.number().int().nonnegative().optional(),
+    bootDelay: z.number().int().nonnegative().optional(),
+  })
+  .strict();
+
+const fileSource = z.object({ storage: z.string(), file: z.string() }).strict();
+const urlSource = z
+  .object({
+    storage: z.string(),
+    url: z.string().url(),
+    checksum: z
+      .string()
+      .regex(/^(sha256|sha512|md5|sha1|sha224|sha384):[0-9a-fA-F]+$/, "algorithm:hex, e.g. sha256:…"),
+    file: z.string().optional(),
+  })
+  .strict();
+
+export const BaseTemplate = z
+  .object({
+    name: name,
+    type: z.enum(["lxc", "vm"]).default("lxc"),
+    node: name.optional(),
+    /** VM base templates are VMs in Proxmox, so they need a vmid; LXC base templates are files. */
+    vmid: vmid.optional(),
+    os: z.string().optional(),
+    source: z.union([fileSource, urlSource]),
+  })
+  .strict();
+
+export const GoldenTemplate = z
+  .object({
+    ...machineFields,
+    parent: z.string(),
+    /** The snapshot clones are taken from (the original system's template_snapshot_name). */
+    snapshot: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "a Proxmox snapshot name").default("golden"),
+  })
+  .strict();
+
+export const Template = z.union([BaseTemplate, GoldenTemplate]);
+
+const sshPublicKey = z.string().regex(/^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-\S+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$/, "an OpenSSH public key such as ssh-ed25519 AAAA… user@host");
+
+export const Access = z
+  .object({
+    /** Public keys for root in every container and for the cloud-init user of every VM. */
+    sshKeys: z.array(z.union([sshPublicKey, SecretRef])).default([]),
+    /** The private half of one of sshKeys: VMs are provisioned over SSH with it. */
+    sshPrivateKey: SecretRef.optional(),
+  })
+  .strict();
+
+export const Definition = z
+  .object({
+    $schema: z.string().optional(),
+    version: z.literal(1).default(1),
+    access: Access.default({ sshKeys: [] }),
+    nodes: z.array(Node).min(1, "declare at least one Proxmox node"),
+    network: Network,
+    templates: z.array(Template).default([]),
+    guests: z.array(Guest).default([]),
+  })
+  .strict();
+
+export type Definition = z.infer<typeof Definition>;
+export type DefinitionInput = z.input<typeof Definition>;
+export type Node = z.infer<typeof Node>;
+export type Bridge = z.infer<typeof Bridge>;
+export type Guest = z.infer<typeof Guest>;
+export type Template = z.infer<typeof Template>;
+export type BaseTemplate = z.infer<typeof BaseTemplate>;
+export type GoldenTemplate = z.infer<typeof GoldenTemplate>;
+export type Features = z.infer<typeof Features>;
+export type NetworkInterface = z.infer<typeof NetworkInterface>;
+export type MountPoint = z.infer<typeof MountPoint>;
+export type SecretRef = z.infer<typeof SecretRef>;
+
+export function isGolden(t: Template): t is GoldenTemplate {
+  return "parent" in t;
+}

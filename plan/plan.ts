@@ -1,0 +1,204 @@
+// The plan: a pure function from a validated definition to what must exist and in which order.
+import { formatIp, isHostAddress, parseCidr, parseIp } from "../definition/ipv4";
+import { type Effective, type Index, type Machine, indexDefinition } from "../definition/resolve";
+import { type Definition, FEATURE_DEFAULTS, FEATURE_ORDER, type FeatureName, type SecretRef } from "../definition/schema";
+import { dependencyOrder, prerequisites } from "../definition/graph";
+import { poolFor, poolsOf } from "../definition/pools";
+import type { ValidDefinition } from "../definition/valid";
+import { lxcGpuDevices, nodeGpuMappings, vmHostPci } from "./gpu";
+import { type Pool, type Request, allocate } from "./ip-allocation";
+import { portainerRegistrations } from "./portainer";
+import type { PlannedFeature, PlannedInterface, PlannedMachine, PlannedMount, Plan, Source, Transport } from "./types";
+
+export type * from "./types";
+
+export interface PlanOptions {
+  /** Addresses allocated by earlier runs (the lock file). */
+  previousAllocations?: Readonly<Record<string, string>>;
+}
+
+export class PlanError extends Error {}
+
+/** The plan of a definition that passed validation (validate/: loadDefinition, validated). */
+export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
+  const ix = indexDefinition(def);
+  const allocations = allocateAddresses(ix, opts.previousAllocations ?? {});
+  const { order } = dependencyOrder(ix);
+  const machines = order.map((n) => planMachine(ix, ix.byName.get(n)!, allocations));
+  return {
+    nodes: def.nodes.map((n) => ({
+      name: n.name,
+      ...(n.api ? { api: n.api } : {}),
+      ...(n.ssh ? { ssh: n.ssh } : {}),
+      datasets: n.zfs.datasets,
+      gpuMappings: nodeGpuMappings(n),
+      apparmorProfiles: n.apparmorProfiles,
+      ...(n.nvidia ? { nvidiaDriver: { version: n.nvidia.driverVersion, installOnHost: n.nvidia.installOnHost } } : {}),
+    })),
+    baseTemplates: [...ix.bases.values()].map(({ t }) => ({
+      name: t.name,
+      type: t.type,
+      node: ix.nodeOf(t.node)!.name,
+      ...(t.vmid !== undefined ? { vmid: t.vmid } : {}),
+      ...(t.os ? { os: t.os } : {}),
+      source: t.source,
+    })),
+    machines,
+    portainer: portainerRegistrations(machines),
+    allocations: Object.fromEntries([...allocations].sort(([a], [b]) => (a < b ? -1 : 1))),
+    sshKeys: def.access.sshKeys,
+    ...(def.access.sshPrivateKey ? { sshPrivateKey: def.access.sshPrivateKey } : {}),
+    secrets: secretNames(def),
+  };
+}
+
+function allocateAddresses(ix: Index, previous: Readonly<Record<string, string>>): Map<string, string> {
+  const bridges = new Map(ix.def.network.bridges.map((b) => [b.name, b]));
+  const reservedBy = new Map<string, Set<number>>();
+  for (const m of ix.machines)
+    for (const nic of m.def.network) {
+      const c = parseCidr(nic.ip);
+      if (!c) continue;
+      const set = reservedBy.get(nic.bridge) ?? new Set<number>();
+      set.add(c.address);
+      reservedBy.set(nic.bridge, set);
+    }
+  const pools = new Map<string, Pool>();
+  const prefix = new Map<string, number>();
+  for (const p of poolsOf(ix.def.network.bridges)) {
+    const b = bridges.get(p.bridge)!;
+    const net = parseCidr(b.subnet)!;
+    prefix.set(p.bridge, net.prefix);
+    const reserved = new Set(reservedBy.get(p.bridge) ?? []);
+    const gw = b.gateway !== undefined ? parseIp(b.gateway) : undefined;
+    if (gw !== undefined) reserved.add(gw);
+    for (let a = p.first; a <= p.last; a++) if (!isHostAddress(net, a)) reserved.add(a);
+    pools.set(`${p.bridge}/${p.name}`, { id: `${p.bridge}/${p.name}`, space: p.bridge, first: p.first, last: p.last, reserved });
+  }
+  const requests: Request[] = [];
+  const poolList = poolsOf(ix.def.network.bridges);
+  for (const m of ix.machines)
+    for (const nic of m.def.network) {
+      if (nic.ip !== "auto") continue;
+      const p = poolFor(poolList, nic.bridge, nic.pool)!;
+      requests.push({ key: `${m.name}/${nic.name}`, pool: pools.get(`${p.bridge}/${p.name}`)!, vmid: m.vmid });
+    }
+  const prev = new Map<string, number>();
+  for (const [k, v] of Object.entries(previous)) {
+    const c = parseCidr(v) ?? (parseIp(v) !== undefined ? parseCidr(`${v}/32`) : undefined);
+    if (c) prev.set(k, c.address);
+  }
+  const { addresses, unserved } = allocate(requests, prev);
+  if (unserved.length > 0) throw new PlanError(`no free address for ${unserved.join(", ")}`);
+  const bridgeOf = new Map(requests.map((r) => [r.key, r.pool.id.split("/")[0]!]));
+  return new Map([...addresses].map(([k, a]) => [k, `${formatIp(a)}/${prefix.get(bridgeOf.get(k)!)}`]));
+}
+
+function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): PlannedMachine {
+  const eff = ix.effective(m);
+  const d = m.def;
+  const node = eff.node!;
+  const bridges = new Map(ix.def.network.bridges.map((b) => [b.name, b]));
+  const network: PlannedInterface[] = d.network.map((nic) => {
+    const gateway = nic.ip === "dhcp" ? undefined : (nic.gateway ?? bridges.get(nic.bridge)?.gateway);
+    return {
+      name: nic.name,
+      bridge: nic.bridge,
+      ip: nic.ip === "auto" ? allocations.get(`${m.name}/${nic.name}`)! : nic.ip,
+      ...(gateway ? { gateway } : {}),
+      ...(nic.mac ? { mac: nic.mac.toUpperCase() } : {}),
+      ...(nic.vlan !== undefined ? { vlan: nic.vlan } : {}),
+      ...(nic.firewall !== undefined ? { firewall: nic.firewall } : {}),
+      allocated: nic.ip === "auto",
+    };
+  });
+  const datasets = new Map(node.zfs.datasets.map((ds) => [ds.name, ds]));
+  const mountPoints: PlannedMount[] = d.mountPoints.map((mp, k) => {
+    let source = mp.hostPath ?? "";
+    if (mp.dataset !== undefined) {
+      const mountpoint = datasets.get(mp.dataset)?.properties["mountpoint"];
+      source = (typeof mountpoint === "string" && mountpoint.startsWith("/") ? mountpoint : `/${mp.dataset}`) + (mp.subdir ? `/${mp.subdir}` : "");
+    }
+    return { id: `mp${k}`, source, ...(mp.dataset ? { dataset: mp.dataset } : {}), path: mp.path, readOnly: mp.readOnly, backup: mp.backup };
+  });
+  const diskDataset = node.storage.find((s) => s.id === d.disk?.storage && s.type === "zfspool")?.pool;
+  const needed = [...(diskDataset && datasets.has(diskDataset) ? [diskDataset] : []), ...mountPoints.flatMap((mp) => (mp.dataset ? [mp.dataset] : []))];
+  const transport: Transport = m.type === "lxc" ? "pct" : "ssh";
+  const provisioners: PlannedFeature[] = FEATURE_ORDER.filter((f) => d.features[f] !== undefined).map((f) => ({
+    feature: f,
+    transport,
+    settings: featureSettings(f, eff),
+  }));
+  const guest = m.kind === "guest" ? (d as Extract<Machine["def"], { template: string }>) : undefined;
+  return {
+    kind: m.kind,
+    name: m.name,
+    vmid: m.vmid,
+    type: m.type,
+    node: node.name,
+    source: sourceOf(ix, m),
+    depth: eff.chain.length - (eff.base ? 1 : 0),
+    ...(d.cores !== undefined ? { cores: d.cores } : {}),
+    ...(d.memory !== undefined ? { memory: d.memory } : {}),
+    ...(d.swap !== undefined ? { swap: d.swap } : {}),
+    ...(d.disk ? { disk: d.disk } : {}),
+    network,
+    nameservers: d.nameservers ?? bridges.get(d.network[0]?.bridge ?? "")?.dns ?? [],
+    ...((d.searchDomain ?? ix.def.network.domain) ? { searchDomain: (d.searchDomain ?? ix.def.network.domain)! } : {}),
+    unprivileged: m.type === "lxc" ? eff.unprivileged : false,
+    nesting: m.type === "lxc" ? eff.nesting : false,
+    keyctl: m.type === "lxc" ? (d.keyctl ?? (eff.nesting && eff.unprivileged && eff.features.docker !== undefined)) : false,
+    gpus: [...eff.gpus].sort((a, b) => a - b),
+    devices: m.type === "lxc" ? lxcGpuDevices(eff.gpus) : [],
+    hostpci: m.type === "vm" ? vmHostPci(node.name, eff.gpus) : [],
+    mountPoints,
+    datasets: [...new Set(needed)],
+    features: eff.features,
+    provisioners,
+    dependsOn: prerequisites(ix, m),
+    startAtBoot: guest?.startAtBoot ?? false,
+    ...(guest?.bootOrder !== undefined ? { bootOrder: guest.bootOrder } : {}),
+    ...(guest?.bootDelay !== undefined ? { bootDelay: guest.bootDelay } : {}),
+    lxcOptions: d.lxcOptions,
+    healthChecks: d.healthChecks,
+    ...(d.cloudInit ? { cloudInit: d.cloudInit } : {}),
+    ...(d.description ? { description: d.description } : {}),
+    tags: d.tags,
+  };
+}
+
+function sourceOf(ix: Index, m: Machine): Source {
+  const golden = ix.byName.get(m.from);
+  if (golden && golden.kind === "template")
+    return { kind: "clone", template: golden.name, vmid: golden.vmid, snapshot: (golden.def as { snapshot: string }).snapshot };
+  const base = ix.bases.get(m.from)!.t;
+  if (base.type === "vm") return { kind: "clone", template: base.name, vmid: base.vmid!, snapshot: "" };
+  const s = base.source;
+  return "url" in s
+    ? { kind: "create", template: base.name, storage: s.storage, url: s.url, checksum: s.checksum, ...(s.file ? { file: s.file } : {}) }
+    : { kind: "create", template: base.name, storage: s.storage, file: s.file };
+}
+
+/** Feature settings with their defaults, including those that depend on the machine (vLLM's tensor parallel size). */
+function featureSettings(f: FeatureName, eff: Effective): unknown {
+  const v = eff.features[f];
+  const settings: Record<string, unknown> = { ...FEATURE_DEFAULTS[f], ...(typeof v === "object" ? v : {}) };
+  if (f === "vllm" && eff.features.vllm)
+    return { ...settings, tensorParallelSize: eff.features.vllm.tensorParallelSize ?? Math.max(1, eff.gpus.length), servedModelName: eff.features.vllm.servedModelName ?? eff.features.vllm.model };
+  if (f === "nvidia") return { ...settings, driverVersion: eff.node?.nvidia?.driverVersion };
+  return settings;
+}
+
+function secretNames(def: Definition): string[] {
+  const names = new Set<string>();
+  const walk = (v: unknown) => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === "object") {
+      const keys = Object.keys(v);
+      if (keys.length === 1 && keys[0] === "secret" && typeof (v as SecretRef).secret === "string") names.add((v as SecretRef).secret);
+      else Object.values(v).forEach(walk);
+    }
+  };
+  walk(def);
+  return [...names].sort();
+}

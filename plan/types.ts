@@ -1,0 +1,125 @@
+// The plan's data types: what must exist (nodes, base templates, machines in build order, registrations) once a
+// definition is planned. Plain data; plan.ts builds it, components/ instantiate it.
+import type { BaseTemplate, Definition, FeatureName, Features, SecretRef } from "../definition/schema";
+import type { Machine } from "../definition/resolve";
+import type { HostPci, PciMapping } from "./gpu";
+
+export interface PlannedPortainerServer {
+  /** The guest running the server. */
+  server: string;
+  adminPassword?: SecretRef | string;
+  /** Agents registered under their guest's name, at tcp://<first address>:<agent port>; sorted by name. */
+  agents: { name: string; url: string }[];
+}
+
+export interface PlannedInterface {
+  name: string;
+  bridge: string;
+  /** CIDR, or "dhcp". */
+  ip: string;
+  gateway?: string;
+  mac?: string;
+  vlan?: number;
+  firewall?: boolean;
+  /** True when the address came from a pool. */
+  allocated: boolean;
+}
+
+export interface PlannedMount {
+  /** mp0, mp1, … */
+  id: string;
+  /** Path on the node. */
+  source: string;
+  dataset?: string;
+  path: string;
+  readOnly: boolean;
+  backup: boolean;
+}
+
+export type Transport = "pct" | "ssh";
+
+/** A feature to provision in a machine, with its settings (defaults applied) and how its scripts get there. */
+export interface PlannedFeature {
+  feature: FeatureName;
+  transport: Transport;
+  settings: unknown;
+}
+
+export type Source =
+  | { kind: "create"; template: string; storage: string; file?: string; url?: string; checksum?: string }
+  | { kind: "clone"; template: string; vmid: number; snapshot: string };
+
+export interface PlannedMachine {
+  kind: "guest" | "template";
+  name: string;
+  vmid: number;
+  type: "lxc" | "vm";
+  node: string;
+  source: Source;
+  /** Clone depth: 1 for machines made from a base template. */
+  depth: number;
+  cores?: number;
+  memory?: number;
+  swap?: number;
+  disk?: { storage: string; size: number };
+  network: PlannedInterface[];
+  nameservers: string[];
+  searchDomain?: string;
+  unprivileged: boolean;
+  nesting: boolean;
+  keyctl: boolean;
+  gpus: number[];
+  /** LXC: device nodes passed through. */
+  devices: string[];
+  /** VM: PCI passthrough through cluster mappings. */
+  hostpci: HostPci[];
+  mountPoints: PlannedMount[];
+  /** Datasets of the node this machine needs first: its mounts, and the one its disk's storage lives on. */
+  datasets: string[];
+  features: Features;
+  provisioners: PlannedFeature[];
+  dependsOn: string[];
+  startAtBoot: boolean;
+  bootOrder?: number;
+  bootDelay?: number;
+  lxcOptions: string[];
+  healthChecks: Machine["def"]["healthChecks"];
+  cloudInit?: Machine["def"]["cloudInit"];
+  description?: string;
+  tags: string[];
+}
+
+export interface PlannedNode {
+  name: string;
+  api?: Definition["nodes"][number]["api"];
+  ssh?: Definition["nodes"][number]["ssh"];
+  datasets: Definition["nodes"][number]["zfs"]["datasets"];
+  gpuMappings: PciMapping[];
+  apparmorProfiles: Definition["nodes"][number]["apparmorProfiles"];
+  nvidiaDriver?: { version: string; installOnHost: boolean };
+}
+
+export interface PlannedBaseTemplate {
+  name: string;
+  type: "lxc" | "vm";
+  node: string;
+  vmid?: number;
+  os?: string;
+  source: BaseTemplate["source"];
+}
+
+export interface Plan {
+  nodes: PlannedNode[];
+  baseTemplates: PlannedBaseTemplate[];
+  /** Golden templates and guests, in an order where every machine follows its template and dependencies. */
+  machines: PlannedMachine[];
+  /** Portainer servers and the agents each registers as environments. */
+  portainer: PlannedPortainerServer[];
+  /** "<guest>/<interface>" → allocated CIDR; the lock file records these. */
+  allocations: Record<string, string>;
+  /** Public keys (or references to them) for root in containers and the cloud-init user of VMs. */
+  sshKeys: Definition["access"]["sshKeys"];
+  sshPrivateKey?: Definition["access"]["sshPrivateKey"];
+  /** Names of the Pulumi secret config keys (phoenix:<name>) the stack needs. */
+  secrets: string[];
+}

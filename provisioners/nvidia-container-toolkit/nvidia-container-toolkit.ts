@@ -1,0 +1,19 @@
+// NVIDIA Container Toolkit in a guest, and Docker's nvidia runtime.
+import type * as pulumi from "@pulumi/pulumi";
+import { daemonJsonWithNvidia } from "../docker/docker";
+import type { RemoteScript } from "../engine/script-provider";
+import { type FeatureTarget, type RenderedFeature, featureResource, scriptOf } from "../engine/feature";
+
+/** dockerDaemon: the guest's docker feature settings' daemon, so both features write the same daemon.json. */
+export function renderNvidiaContainerToolkit(dockerDaemon: Record<string, unknown>): RenderedFeature {
+  return {
+    script: scriptOf("nvidia-container-toolkit/nvidia-container-toolkit.sh"),
+    checkScript: scriptOf("nvidia-container-toolkit/nvidia-container-toolkit-check.sh"),
+    params: { DOCKER_DAEMON_JSON_NVIDIA: daemonJsonWithNvidia(dockerDaemon) },
+    secretRefs: {},
+  };
+}
+
+export function nvidiaContainerToolkit(name: string, target: FeatureTarget, dockerDaemon: Record<string, unknown>, opts: pulumi.CustomResourceOptions): RemoteScript {
+  return featureResource(name, target, renderNvidiaContainerToolkit(dockerDaemon), {}, opts);
+}

@@ -1,0 +1,87 @@
+// vLLM serving the declared model as vllm.service in a guest.
+import type * as pulumi from "@pulumi/pulumi";
+import type { RemoteScript } from "../engine/script-provider";
+import { type FeatureTarget, type RenderedFeature, featureResource, scriptOf, secretName } from "../engine/feature";
+import type { SecretRef } from "../../definition/schema";
+
+export interface VllmSettings {
+  model: string;
+  servedModelName: string;
+  port: number;
+  host: string;
+  tensorParallelSize: number;
+  maxModelLen?: number;
+  gpuMemoryUtilization?: number;
+  quantization?: string;
+  dtype?: string;
+  trustRemoteCode?: boolean;
+  args: Record<string, string | number | boolean>;
+  install: "venv" | "container";
+  /** For install: container. */
+  image?: string;
+  hfToken?: SecretRef | string;
+}
+
+export const VLLM_IMAGE = "vllm/vllm-openai:latest";
+
+/** One word of a systemd ExecStart line: double-quoted, with systemd's $ and % specifiers escaped. */
+export function systemdWord(s: string): string {
+  if (/[\n\0]/.test(s)) throw new Error(`vllm arguments cannot contain newlines: ${JSON.stringify(s)}`);
+  const escaped = s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$/g, "$$$$").replace(/%/g, "%%");
+  return /^[A-Za-z0-9_@+=:,./-]+$/.test(s) ? escaped : `"${escaped}"`;
+}
+
+/** `vllm serve` arguments, in a fixed order so equal settings give an equal unit file. */
+export function vllmServeArgs(s: VllmSettings): string[] {
+  const out = ["serve", s.model, "--host", s.host, "--port", String(s.port), "--served-model-name", s.servedModelName, "--tensor-parallel-size", String(s.tensorParallelSize)];
+  if (s.maxModelLen !== undefined) out.push("--max-model-len", String(s.maxModelLen));
+  if (s.gpuMemoryUtilization !== undefined) out.push("--gpu-memory-utilization", String(s.gpuMemoryUtilization));
+  if (s.quantization !== undefined) out.push("--quantization", s.quantization);
+  if (s.dtype !== undefined) out.push("--dtype", s.dtype);
+  if (s.trustRemoteCode) out.push("--trust-remote-code");
+  for (const key of Object.keys(s.args ?? {}).sort()) {
+    const v = s.args[key]!;
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(key)) throw new Error(`vllm args key '${key}' is not an engine argument name (lower-case, dashes)`);
+    if (v === false) continue;
+    out.push(`--${key}`, ...(v === true ? [] : [String(v)]));
+  }
+  return out;
+}
+
+export interface VllmOptions {
+  /** Another OpenAI-compatible server run with the same arguments instead of vLLM (the lab's stand-in). */
+  bin?: string;
+  image?: string;
+  startTimeoutSeconds?: number;
+}
+
+export function renderVllm(s: VllmSettings, opts: VllmOptions = {}): RenderedFeature {
+  const token = secretName(s.hfToken, "vllm.hfToken");
+  return {
+    script: scriptOf("vllm/vllm.sh"),
+    checkScript: scriptOf("vllm/vllm-check.sh"),
+    params: {
+      VLLM_INSTALL: s.install,
+      VLLM_SERVE_ARGS: vllmServeArgs(s).map(systemdWord).join(" "),
+      VLLM_SERVED_MODEL_NAME: s.servedModelName,
+      VLLM_PORT: String(s.port),
+      // A server listening on every address answers on loopback.
+      VLLM_CHECK_HOST: s.host === "0.0.0.0" || s.host === "::" ? "127.0.0.1" : s.host,
+      VLLM_IMAGE: s.image ?? opts.image ?? VLLM_IMAGE,
+      VLLM_START_TIMEOUT: String(opts.startTimeoutSeconds ?? 900),
+      ...(opts.bin !== undefined ? { VLLM_BIN: opts.bin } : {}),
+    },
+    secretRefs: token ? { HF_TOKEN: token } : {},
+  };
+}
+
+export function vllm(
+  name: string,
+  target: FeatureTarget,
+  settings: VllmSettings,
+  secrets: Record<string, pulumi.Input<string>>,
+  opts: VllmOptions,
+  resourceOpts: pulumi.CustomResourceOptions,
+): RemoteScript {
+  return featureResource(name, target, renderVllm(settings, opts), secrets, resourceOpts);
+}

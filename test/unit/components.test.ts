@@ -1,0 +1,196 @@
+// The resource graph for stacks/ai-host.yaml under Pulumi's unit-test mocks (wiring only: the
+// end-to-end tests run the real engine against the lab).
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildPlan } from "../../plan/plan";
+import { loadDefinition } from "../../validate";
+import { type Registered, installRecordingMocks, settle, valueOf } from "../support/pulumi-mocks";
+
+let records: Registered[];
+let guests: Record<string, any>;
+const byName = (type: string, name: string) => {
+  const r = records.find((x) => x.type === type && x.name === name);
+  if (!r) throw new Error(`no ${type} named ${name}; have ${records.map((x) => `${x.type}:${x.name}`).join(", ")}`);
+  return r;
+};
+
+beforeAll(async () => {
+  records = await installRecordingMocks("ai-host");
+  const { PhoenixHypervisor } = await import("../../components/phoenix-hypervisor");
+  const pulumi = await import("@pulumi/pulumi");
+  const def = loadDefinition(join(__dirname, "..", "..", "stacks", "ai-host.yaml")).definition!;
+  const hv = new PhoenixHypervisor("ai-host", { plan: buildPlan(def), secret: (n) => pulumi.secret(`value-of-${n}`), definitionDir: join(__dirname, "..", "..", "stacks") });
+  guests = await valueOf(hv.guests);
+  await settle(records);
+});
+
+describe("PhoenixHypervisor on ai-host.yaml", () => {
+  it("creates the expected resources, each named after the definition", () => {
+    const summary = records.map((r) => `${r.type} ${r.name}`).sort();
+    expect(summary).toEqual(
+      [
+        "phoenix:index:PhoenixHypervisor ai-host",
+        "pulumi:providers:proxmoxve pve",
+        "phoenix:index:LxcTemplate ubuntu-24.04-base",
+        ...["docker-golden", "nvidia-golden", "nvidia-docker-golden", "vllm-golden", "portainer", "vllm-gpu0", "vllm-gpu1", "vllm-dual"].flatMap((n) => [
+          `phoenix:index:LxcContainer ${n}`,
+          `proxmoxve:index/containerLegacy:ContainerLegacy ${n}`,
+        ]),
+        "phoenix:index:QemuVm workstation",
+        "proxmoxve:index/vmLegacy:VmLegacy workstation",
+        ...["docker-golden", "nvidia-golden", "nvidia-docker-golden", "vllm-golden"].map((t) => `pulumi-nodejs:dynamic/phoenix:RemoteScript ${t}-freeze`),
+        // In-guest provisioning: one component per machine with features, one step per feature the machine
+        // declares itself (a clone does not repeat its template's), node-side AppArmor first, health checks last.
+        ...["docker-golden", "nvidia-golden", "nvidia-docker-golden", "vllm-golden", "portainer", "vllm-gpu0", "vllm-gpu1", "vllm-dual", "workstation"].map((n) => `phoenix:index:GuestProvisioning ${n}`),
+        ...[
+          "docker-golden-docker",
+          "nvidia-golden-nvidia",
+          "nvidia-docker-golden-apparmor",
+          "nvidia-docker-golden-docker",
+          "nvidia-docker-golden-nvidia-container-toolkit",
+          "vllm-golden-apparmor",
+          "vllm-golden-vllm",
+          "portainer-portainer",
+          ...["vllm-gpu0", "vllm-gpu1", "vllm-dual"].flatMap((g) => [`${g}-apparmor`, `${g}-vllm`, `${g}-portainer`]),
+          "vllm-gpu0-health",
+          "workstation-docker",
+          "workstation-portainer",
+          // the server registers its agents once all of them run
+          "portainer-portainer-agents",
+        ].map((n) => `pulumi-nodejs:dynamic/phoenix:RemoteScript ${n}`),
+        ...["fast/lxc-disks", "fast/vm-disks", "bulk/models", "bulk/portainer-data"].flatMap((d) => [
+          `phoenix:index:ZfsDataset ${d}`,
+          `pulumi-nodejs:dynamic/phoenix:ZfsDataset ${d}`,
+        ]),
+      ].sort(),
+    );
+  });
+
+  it("parents every component to the top and every provider resource to its component", () => {
+    const top = byName("phoenix:index:PhoenixHypervisor", "ai-host").urn;
+    expect(byName("phoenix:index:LxcContainer", "vllm-dual").parent).toBe(top);
+    expect(byName("proxmoxve:index/containerLegacy:ContainerLegacy", "vllm-dual").parent).toBe(byName("phoenix:index:LxcContainer", "vllm-dual").urn);
+    expect(byName("proxmoxve:index/vmLegacy:VmLegacy", "workstation").parent).toBe(byName("phoenix:index:QemuVm", "workstation").urn);
+    expect(byName("proxmoxve:index/containerLegacy:ContainerLegacy", "portainer").provider).toMatch(/\$pulumi:providers:proxmoxve::pve::pve-id$/);
+  });
+
+  it("turns clone sources and dependsOn into real dependencies", () => {
+    const deps = (n: string) => byName("phoenix:index:LxcContainer", n).dependencies.map((u) => u.split("::").pop());
+    // A clone waits for its template's container, the template's provisioning steps and the step that froze it;
+    // a guest named in dependsOn is waited for with its provisioning.
+    expect(deps("vllm-dual").sort()).toEqual(
+      ["bulk/models", "portainer", "portainer-portainer", "vllm-golden", "vllm-golden-apparmor", "vllm-golden-freeze", "vllm-golden-vllm"]
+        .concat(["vllm-gpu0", "vllm-gpu0-apparmor", "vllm-gpu0-health", "vllm-gpu0-portainer", "vllm-gpu0-vllm"])
+        .concat(["vllm-gpu1", "vllm-gpu1-apparmor", "vllm-gpu1-portainer", "vllm-gpu1-vllm"])
+        .sort(),
+    );
+    // A golden template is frozen after its last feature ran.
+    const freeze = byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "vllm-golden-freeze");
+    expect(freeze.parent).toBe(byName("phoenix:index:LxcContainer", "vllm-golden").urn);
+    expect(freeze.dependencies.map((u) => u.split("::").pop())).toEqual(["vllm-golden", "vllm-golden-apparmor", "vllm-golden-vllm"]);
+    expect(freeze.dependencies[0]).toBe(byName("proxmoxve:index/containerLegacy:ContainerLegacy", "vllm-golden").urn);
+    expect(freeze.inputs.params).toEqual({ VMID: "903" });
+    expect(deps("portainer").sort()).toEqual(["bulk/portainer-data", "docker-golden", "docker-golden-docker", "docker-golden-freeze", "fast/lxc-disks"]);
+    expect(deps("vllm-golden").sort()).toEqual(
+      ["fast/lxc-disks", "nvidia-docker-golden", "nvidia-docker-golden-apparmor", "nvidia-docker-golden-docker", "nvidia-docker-golden-freeze", "nvidia-docker-golden-nvidia-container-toolkit"],
+    );
+    expect(deps("nvidia-golden")).toEqual(["fast/lxc-disks"]);
+    expect(byName("phoenix:index:QemuVm", "workstation").dependencies.map((u) => u.split("::").pop()).sort()).toEqual(["fast/vm-disks", "portainer", "portainer-portainer"]);
+  });
+
+  it("registers the Portainer agents from the server's guest, after the server and every agent are provisioned", () => {
+    const step = byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "portainer-portainer-agents");
+    const server = byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "portainer-portainer");
+    expect(step.inputs.inContainer).toBe(server.inputs.inContainer);
+    expect(step.inputs.connection).toEqual(server.inputs.connection);
+    const agents = ["vllm-dual", "vllm-gpu0", "vllm-gpu1", "workstation"];
+    const lines = step.inputs.params.PORTAINER_AGENTS.split("\n");
+    expect(lines.map((l: string) => l.split(" ")[0])).toEqual(agents);
+    for (const [i, a] of agents.entries()) {
+      const guest = byName(a === "workstation" ? "proxmoxve:index/vmLegacy:VmLegacy" : "proxmoxve:index/containerLegacy:ContainerLegacy", a).inputs;
+      const ip: string = guest.initialization.ipConfigs[0].ipv4.address;
+      expect(lines[i]).toBe(`${a} tcp://${ip.split("/")[0]}:9001`);
+    }
+    expect(Object.keys(step.inputs.secrets)).toEqual(["PORTAINER_ADMIN_PASSWORD"]);
+    const deps = step.dependencies.map((u) => u.split("::").pop());
+    expect(deps).toEqual(expect.arrayContaining(["portainer", "portainer-portainer", ...agents, ...agents.map((a) => `${a}-portainer`), "vllm-gpu0-health"]));
+  });
+
+  it("rebuilds a golden template when its build changes, and its clones and every step with it", () => {
+    const ct = (n: string) => byName("proxmoxve:index/containerLegacy:ContainerLegacy", n);
+    // every container and VM makes room before its replacement: their vmids are fixed
+    for (const n of ["docker-golden", "vllm-golden", "portainer", "vllm-dual"]) expect(ct(n).deleteBeforeReplace).toBe(true);
+    expect(byName("proxmoxve:index/vmLegacy:VmLegacy", "workstation").deleteBeforeReplace).toBe(true);
+    // a golden template carries its build; a clone goes with its template
+    expect(ct("vllm-golden").replacementTrigger).toMatch(/^[0-9a-f]{16}$/);
+    expect(ct("vllm-golden").replacementTrigger).not.toBe(ct("docker-golden").replacementTrigger);
+    expect(ct("vllm-dual").replacementTrigger).toBeUndefined();
+    expect(ct("vllm-dual").replaceWith).toEqual([ct("vllm-golden").urn]);
+    expect(ct("portainer").replaceWith).toEqual([ct("docker-golden").urn]);
+    // a step runs anew in a new container, its old self deleted first (node-side lines)
+    const step = byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "vllm-dual-apparmor");
+    expect(step.replaceWith).toEqual([ct("vllm-dual").urn]);
+    expect(step.deleteBeforeReplace).toBe(true);
+    expect(byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "vllm-golden-freeze").replaceWith).toEqual([ct("vllm-golden").urn]);
+    expect(byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "workstation-docker").replaceWith).toEqual([byName("proxmoxve:index/vmLegacy:VmLegacy", "workstation").urn]);
+  });
+
+  it("passes the clone source, GPU devices and mounts to the containers", () => {
+    const gpu0 = byName("proxmoxve:index/containerLegacy:ContainerLegacy", "vllm-gpu0").inputs;
+    expect(gpu0.clone).toEqual({ vmId: 903, full: false });
+    expect(gpu0.vmId).toBe(210);
+    expect(gpu0.devicePassthroughs.map((d: any) => d.path)).toEqual([
+      "/dev/nvidia0",
+      "/dev/nvidiactl",
+      "/dev/nvidia-uvm",
+      "/dev/nvidia-uvm-tools",
+      "/dev/nvidia-modeset",
+      "/dev/nvidia-caps/nvidia-cap1",
+      "/dev/nvidia-caps/nvidia-cap2",
+    ]);
+    expect(gpu0.mountPoints).toEqual([{ volume: "/mnt/models", path: "/models", readOnly: true }]);
+    const dual = byName("proxmoxve:index/containerLegacy:ContainerLegacy", "vllm-dual").inputs;
+    expect(dual.devicePassthroughs.slice(0, 2).map((d: any) => d.path)).toEqual(["/dev/nvidia0", "/dev/nvidia1"]);
+    const golden = byName("proxmoxve:index/containerLegacy:ContainerLegacy", "nvidia-golden").inputs;
+    expect(golden.operatingSystem).toEqual({ templateFileId: "local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst" });
+    expect(golden.clone).toBeUndefined();
+    expect(byName("proxmoxve:index/containerLegacy:ContainerLegacy", "portainer").inputs.features).toEqual({ nesting: true, keyctl: true });
+    // Root's keys go to containers created from a template file; clones keep their template's.
+    expect(golden.initialization.userAccount).toEqual({ keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForExamplesOnly ops@example"] });
+    expect(gpu0.initialization.userAccount).toBeUndefined();
+  });
+
+  it("configures the VM clone with cloud-init and static or allocated addresses", () => {
+    const ws = byName("proxmoxve:index/vmLegacy:VmLegacy", "workstation").inputs;
+    expect(ws.clone).toEqual({ vmId: 9000, full: true, datastoreId: "fast-vm" });
+    expect(ws.initialization.userAccount).toEqual({ username: "phoenix", keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForExamplesOnly ops@example"] });
+    expect(ws.initialization.ipConfigs[0].ipv4.address).toMatch(/^10\.0\.0\.1\d\d\/24$/);
+    expect(ws.hostpcis).toEqual([]);
+  });
+
+  it("manages the node's datasets over SSH with their declared properties", () => {
+    const models = byName("pulumi-nodejs:dynamic/phoenix:ZfsDataset", "bulk/models");
+    expect(models.parent).toBe(byName("phoenix:index:ZfsDataset", "bulk/models").urn);
+    expect(models.inputs).toMatchObject({
+      name: "bulk/models",
+      properties: { recordsize: "1M", compression: "lz4", quota: "1T", mountpoint: "/mnt/models" },
+      protect: true,
+      connection: { host: "10.0.0.13", port: 22, user: "root", privateKey: "value-of-nodeSshKey" },
+    });
+  });
+
+  it("takes the root@pam password and SSH key from secret config", () => {
+    const provider = byName("pulumi:providers:proxmoxve", "pve").inputs;
+    expect(provider.endpoint).toBe("https://10.0.0.13:8006/");
+    // root@pam login: Proxmox lets only root@pam set device passthrough, bind mounts and keyctl.
+    expect(provider.username).toBe("root@pam");
+    expect(provider.password).toBe("value-of-proxmoxRootPassword");
+    expect(provider.apiToken).toBeUndefined();
+    expect(JSON.parse(provider.ssh)).toEqual({ username: "root", privateKey: "value-of-nodeSshKey", nodes: [{ name: "pve", address: "10.0.0.13", port: 22 }] });
+  });
+
+  it("exports ids, addresses and endpoints", () => {
+    expect(guests["vllm-gpu0"]).toMatchObject({ vmid: 210, type: "lxc", kind: "guest", endpoints: { vllm: expect.stringMatching(/^http:\/\/10\.0\.0\.\d+:8000\/v1$/) } });
+    expect(guests.portainer.endpoints.portainer).toBe("https://10.0.0.20:9443");
+  });
+});

@@ -1,0 +1,181 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ImportError, importPhoenix, readJson } from "../../cli/import";
+import { checkShape } from "../../definition/load";
+import { buildPlan } from "../../plan/plan";
+import type { Definition } from "../../definition/schema";
+import { validated, validate } from "../../validate";
+
+const REF = join(__dirname, "..", "..", "..", "shared", "phoenix-reference");
+const ref = (f: string) => ({ file: join(REF, f), json: readJson(join(REF, f)) });
+const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x));
+
+function importRef(edit?: (h: any, l: any, v: any) => void) {
+  const h = ref("phoenix_hypervisor_config.json");
+  const l = ref("phoenix_lxc_configs.json");
+  const v = ref("phoenix_vm_configs.json");
+  edit?.(h.json, l.json, v.json);
+  return importPhoenix({ hypervisor: h, lxc: l, vm: v });
+}
+
+function shaped(def: unknown): Definition {
+  const s = checkShape(clone(def));
+  expect(s.problems).toEqual([]);
+  return s.definition!;
+}
+
+describe("import of the reference configs", () => {
+  const result = importRef();
+  const def = shaped(result.definition);
+  // The importer's own output, before zod fills in defaults.
+  const guest = (name: string) => [...result.definition.guests!, ...result.definition.templates!].find((m) => m.name === name) as any;
+
+  it("produces a definition with no validation errors", () => {
+    expect(validate(def).filter((p) => p.severity === "error")).toEqual([]);
+  });
+
+  it("keeps the clone hierarchy 900 → 901 → 910/911/912 → 801/802", () => {
+    const plan = buildPlan(validated(def));
+    const from = (vmid: number) => {
+      const m = plan.machines.find((x) => x.vmid === vmid)!;
+      return m.source.kind === "clone" ? m.source.vmid : m.source.template;
+    };
+    expect(from(900)).toBe("ubuntu-24.04-standard");
+    expect(from(901)).toBe(900);
+    expect([from(910), from(911), from(912)]).toEqual([901, 901, 901]);
+    expect([from(801), from(802)]).toEqual([911, 911]);
+    const order = plan.machines.map((m) => m.vmid);
+    expect(order.indexOf(900)).toBeLessThan(order.indexOf(901));
+    expect(order.indexOf(901)).toBeLessThan(order.indexOf(911));
+    expect(order.indexOf(911)).toBeLessThan(order.indexOf(801));
+    expect(plan.machines.find((m) => m.vmid === 1001)!.source).toMatchObject({ kind: "clone", vmid: 9000 });
+  });
+
+  it("treats cloned-from and snapshotted containers as golden templates", () => {
+    expect(def.templates.map((t) => t.name)).toEqual([
+      "ubuntu-24.04-standard",
+      "ubuntu-2404-cloud-template",
+      "Copy-Base",
+      "Copy-Cuda12.8",
+      "Copy-VLLM-GPUx2",
+      "Copy-VLLM-GPU0",
+      "Copy-VLLM-GPU1",
+    ]);
+    expect(guest("Copy-VLLM-GPU0")).toMatchObject({ vmid: 911, parent: "Copy-Cuda12.8", snapshot: "final-form" });
+  });
+
+  it("parses gpu_assignment strings", () => {
+    expect(guest("Copy-Cuda12.8").gpus).toEqual([0, 1]); // "0, 1"
+    expect(guest("Copy-VLLM-GPUx2").gpus).toEqual([0, 1]); // "0,1"
+    expect(guest("Copy-VLLM-GPU1").gpus).toEqual([1]);
+    expect(guest("Copy-Base").gpus).toBeUndefined(); // "none", nothing to clear
+    expect(result.definition.nodes[0]!.gpus).toEqual([{ index: 0 }, { index: 1 }]);
+  });
+
+  it("keeps 801/802 to their own features: nvidia comes from 911", () => {
+    expect(Object.keys(guest("granite-embedding").features)).toEqual(["vllm", "apparmor"]);
+    expect(guest("Copy-VLLM-GPU0").features.nvidia).toEqual({ cudaVersion: "12.8" });
+  });
+
+  it("maps vllm_engine_config onto the vllm feature", () => {
+    expect(guest("Copy-VLLM-GPUx2").features.vllm).toEqual({
+      model: "Qwen/Qwen2.5-7B-Instruct-AWQ",
+      trustRemoteCode: true,
+      dtype: "auto",
+      maxModelLen: 4096,
+      quantization: "awq_marlin",
+      gpuMemoryUtilization: 0.5,
+      tensorParallelSize: 2,
+      host: "0.0.0.0",
+      port: 8000,
+      servedModelName: "qwen2.5-7b-awq",
+    });
+  });
+
+  it("maps network, MAC, dependencies, pct and lxc options, mounts and health checks", () => {
+    const nginx = guest("Nginx-Phoenix");
+    expect(nginx.network).toEqual([{ name: "eth0", bridge: "vmbr0", ip: "10.0.0.153/24", mac: "52:54:00:67:89:B3" }]);
+    expect(nginx.nameservers).toEqual(["10.0.0.13"]);
+    expect(nginx.nesting).toBe(true);
+    expect(nginx.lxcOptions).toEqual(["lxc.mount.auto:sys:rw"]);
+    expect(nginx.dependsOn).toEqual(["Step-CA"]);
+    expect(nginx.mountPoints[0]).toEqual({ dataset: "quickOS/lxc-persistent-data", subdir: "101/logs", path: "/var/log/nginx" });
+    expect(guest("Copy-Cuda12.8").dependsOn).toEqual(["drphoenix"]);
+    expect(guest("granite-embedding").mountPoints).toEqual([{ dataset: "fastData/shared-bulk-data", subdir: "vllm_models", path: "/vllm_models" }]);
+    expect(guest("Copy-VLLM-GPUx2").mountPoints).toEqual([{ dataset: "quickOS/shared-prod-data", subdir: "ssl", path: "/certs" }]);
+    expect(guest("Step-CA").healthChecks).toEqual([{ name: "health", command: "/usr/local/phoenix_hypervisor/bin/health_checks/check_step_ca.sh", retries: 5, interval: 10 }]);
+    const ds = def.nodes[0]!.zfs.datasets.find((d) => d.name === "quickOS/lxc-persistent-data")!;
+    expect(ds.properties).toMatchObject({ quota: "10G", recordsize: "128K", mountpoint: "/mnt/pve/quickOS/lxc-persistent-data" });
+  });
+
+  it("maps portainer roles: primary becomes the server, agents point at it", () => {
+    expect(guest("Portainer").features.portainer).toEqual({ role: "server", image: "portainer/portainer-ce:latest", port: 9443, adminPassword: { secret: "portainerAdminPassword" } });
+    expect(guest("drphoenix").features.portainer).toEqual({ role: "agent", image: "portainer/agent:latest", port: 9001, server: "Portainer" });
+    expect(result.warnings).toContainEqual(expect.objectContaining({ where: "phoenix_lxc_configs.json: lxc_configs.101.portainer_role", message: "role 'infrastructure' has no equivalent (server or agent)" }));
+  });
+
+  it("never copies the plaintext password and says which secret to set", () => {
+    const text = JSON.stringify(result.definition);
+    expect(text).not.toContain("CHANGE-ME-plaintext-password");
+    expect(result.warnings).toContainEqual({
+      where: "phoenix_hypervisor_config.json: portainer_api.admin_password",
+      message: "plaintext password not copied; the definition references secret 'portainerAdminPassword'",
+      fix: "run `pulumi config set --secret phoenix:portainerAdminPassword <value>`",
+    });
+  });
+
+  it("reports fields it cannot map instead of dropping them", () => {
+    const where = result.warnings.map((w) => w.where);
+    expect(where).toContain("phoenix_lxc_configs.json: lxc_configs.801.firewall");
+    expect(where).toContain("phoenix_lxc_configs.json: lxc_configs.101.id_maps");
+    expect(where).toContain("phoenix_vm_configs.json: vms[1].volumes");
+    expect(where).toContain("phoenix_hypervisor_config.json: samba");
+    expect(where).toContain("phoenix_hypervisor_config.json: shared_volumes.vllm_models.mounts.950");
+  });
+});
+
+describe("import of other versions of the files", () => {
+  it("warns about unknown fields at any depth and still imports", () => {
+    const r = importRef((h, l, v) => {
+      h.new_top_level = { x: 1 };
+      h.network.interfaces.mtu = 9000;
+      l.lxc_configs["911"].cpu_pinning = "0-7";
+      l.lxc_configs["911"].vllm_engine_config.CacheConfig.enable_prefix_caching = true;
+      v.vms[1].machine_type = "q35";
+    });
+    const unknown = r.warnings.filter((w) => /unknown field/.test(w.message)).map((w) => w.where);
+    expect(unknown).toEqual(
+      expect.arrayContaining([
+        "phoenix_hypervisor_config.json: new_top_level",
+        "phoenix_hypervisor_config.json: network.interfaces.mtu",
+        "phoenix_lxc_configs.json: lxc_configs.911.cpu_pinning",
+        "phoenix_vm_configs.json: vms[1].machine_type",
+      ]),
+    );
+    // Unknown engine settings are passed on as vLLM flags rather than dropped.
+    expect((r.definition.templates!.find((t) => t.name === "Copy-VLLM-GPU0") as any).features.vllm.args).toEqual({ "enable-prefix-caching": true });
+    expect(validate(shaped(r.definition)).filter((p) => p.severity === "error")).toEqual([]);
+  });
+
+  it("imports an older, sparser layout without the VM file", () => {
+    const h = ref("phoenix_hypervisor_config.json");
+    const l = clone(ref("phoenix_lxc_configs.json"));
+    const json = l.json as any;
+    for (const id of Object.keys(json.lxc_configs)) {
+      delete json.lxc_configs[id].dependencies;
+      delete json.lxc_configs[id].firewall;
+    }
+    delete (h.json as any).nvidia_driver;
+    json.lxc_configs["900"].gpu_assignment = { gpus: 1 }; // wrong type: reported, not a crash
+    const r = importPhoenix({ hypervisor: h, lxc: l });
+    expect(r.warnings).toContainEqual(expect.objectContaining({ where: "phoenix_lxc_configs.json: lxc_configs.900.gpu_assignment" }));
+    const def = shaped(r.definition);
+    expect(def.nodes[0]!.nvidia).toEqual({ driverVersion: "580.76.05", installOnHost: false });
+    expect(validate(def).filter((p) => p.severity === "error")).toEqual([]);
+  });
+
+  it("rejects a file that is not a JSON object with a clear error", () => {
+    expect(() => importPhoenix({ hypervisor: { file: "h.json", json: [] }, lxc: { file: "l.json", json: {} } })).toThrow(ImportError);
+    expect(() => readJson(join(REF, "missing.json"))).toThrow(/cannot read .*missing.json: ENOENT/);
+  });
+});

@@ -1,0 +1,69 @@
+// The script provider's pct transport: every script of create, read and delete goes through `pct exec <vmid>` on the
+// node. The SSH session is replaced by a recording fake (the real one is covered in ssh-engine.test.ts).
+import { describe, expect, it, vi } from "vitest";
+import { scriptCommand } from "../../provisioners/engine/run-script";
+import { makeScriptProvider } from "../../provisioners/engine/script-provider";
+
+const commands: string[] = [];
+/** What the node answers about the container (the engine asks before a refresh or delete). */
+let nodeSays = "live";
+vi.mock("../../provisioners/engine/ssh", () => ({
+  withSession: async (connection: { host: string }, fn: (s: unknown) => Promise<unknown>) =>
+    fn({
+      connection: { host: connection.host, port: 22, user: "root" },
+      address: `${connection.host}:22`,
+      hostKey: { openssh: "ssh-ed25519 AAAAfake", type: "ssh-ed25519", fingerprint: "SHA256:fake" },
+      attempts: 1,
+      exec: async (command: string) => {
+        commands.push(command);
+        return { code: 0, stdout: command === "bash -s" ? `${nodeSays}\n` : "observed\n", stderr: "" };
+      },
+      close: () => undefined,
+    }),
+}));
+
+describe("inContainer", () => {
+  it("runs script, check and delete inside the container and keeps the vmid in state", async () => {
+    const p = makeScriptProvider();
+    const inputs = { connection: { host: "10.0.0.2" }, script: "true", checkScript: "echo observed", deleteScript: "true", inContainer: 210 };
+    const created = await p.create!(inputs);
+    const outs = created.outs!;
+    expect(created.id).toBe("CT 210 on 10.0.0.2@10.0.0.2:22/ct210");
+    expect(outs.inContainer).toBe(210);
+    await p.read!(created.id, outs);
+    await p.delete!(created.id, outs);
+    // create and its check in the container; then, for refresh and delete, the node is asked first
+    const inCt = "pct exec 210 -- bash -s";
+    expect(commands).toEqual([inCt, inCt, "bash -s", inCt, "bash -s", inCt]);
+  });
+
+  it("refresh keeps a frozen template's feature and reports a removed container's as gone; delete runs nothing in either", async () => {
+    const p = makeScriptProvider();
+    const created = await p.create!({ connection: { host: "10.0.0.2" }, script: "true", checkScript: "echo observed", deleteScript: "true", inContainer: 901 });
+    for (const state of ["template", "absent"]) {
+      nodeSays = state;
+      commands.length = 0;
+      const read = await p.read!(created.id, created.outs!);
+      expect(read.props).toEqual(created.outs);
+      // a template keeps its steps; a container that is gone took them along (an empty id: deleted)
+      expect(read.id).toBe(state === "template" ? created.id : "");
+      await p.delete!(created.id, created.outs!);
+      expect(commands).toEqual(["bash -s", "bash -s"]);
+    }
+    nodeSays = "live";
+  });
+
+  it("rejects a vmid that is no container id", async () => {
+    const r = await makeScriptProvider().check!({} as never, { connection: { host: "h" }, script: "true", inContainer: 12 });
+    expect(r.failures).toEqual([{ property: "inContainer", reason: "not a container id: 12" }]);
+  });
+});
+
+describe("the remote command", () => {
+  it("runs scripts as root: straight for root, through sudo -n for another user (a VM's cloud-init user)", () => {
+    expect(scriptCommand()).toBe("bash -s");
+    expect(scriptCommand(undefined, "phoenix")).toBe("sudo -n bash -s");
+    expect(scriptCommand(200, "root")).toBe("pct exec 200 -- bash -s");
+    expect(scriptCommand(200, "admin")).toBe("sudo -n pct exec 200 -- bash -s");
+  });
+});
