@@ -91,6 +91,11 @@ export class GuestProvisioning extends pulumi.ComponentResource {
         return customScript(name, target, settingsOf<ScriptSettings>(p.settings), args.definitionDir, opts);
       case "apparmor":
         return undefined; // node side, created first (see the constructor)
+      default: {
+        // A feature added to FEATURE_ORDER without a case here fails to compile.
+        const unhandled: never = p.feature;
+        throw new Error(`no provisioner for feature '${String(unhandled)}'`);
+      }
     }
   }
 }

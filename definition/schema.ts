@@ -32,7 +32,8 @@ export const Storage = z
   })
   .strict();
 
-export const ZfsDataset = z
+/** A ZFS dataset the definition declares on a node (its component is components/zfs-dataset.ts). */
+export const DatasetSpec = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_.:-]+)+$/, "pool/dataset, e.g. tank/models"),
     properties: z.record(z.string(), z.union([z.string(), z.number()])).default({}),
@@ -101,7 +102,7 @@ export const Node = z
     zfs: z
       .object({
         pools: z.array(z.object({ name: name }).strict()).default([]),
-        datasets: z.array(ZfsDataset).default([]),
+        datasets: z.array(DatasetSpec).default([]),
       })
       .strict()
       .default({ pools: [], datasets: [] }),
@@ -397,6 +398,7 @@ export const Definition = z
 export type Definition = z.infer<typeof Definition>;
 export type DefinitionInput = z.input<typeof Definition>;
 export type Node = z.infer<typeof Node>;
+export type DatasetSpec = z.infer<typeof DatasetSpec>;
 export type Bridge = z.infer<typeof Bridge>;
 export type Guest = z.infer<typeof Guest>;
 export type Template = z.infer<typeof Template>;

@@ -8,8 +8,12 @@ import { run } from "./run";
 export const BASE_TEMPLATE_FILE = "debian-12-standard_12.7-1_amd64.tar.zst";
 const PACKAGES = ["systemd-sysv", "openssh-server", "iproute2", "ca-certificates", "curl", "gnupg", "procps"];
 
+/**
+ * Where the lab keeps what outlives it (base template, VM image, apt proxy and registry storage).
+ * PHOENIX_LAB_CACHE_DIR points it elsewhere: an empty directory runs everything cold, as on a fresh machine.
+ */
 export function cacheDir(): string {
-  return join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "phoenix-hypervisor", "lab");
+  return process.env.PHOENIX_LAB_CACHE_DIR || join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "phoenix-hypervisor", "lab");
 }
 
 /** Builds the cached tarball when missing; returns its path. Takes a minute or two the first time. */

@@ -16,6 +16,8 @@ export interface Registered {
   deleteBeforeReplace: boolean;
   /** The replacement trigger's value, if any. */
   replacementTrigger?: unknown;
+  /** Parent URNs of the resource's aliases (where it lived before a move). */
+  aliasParents: string[];
 }
 
 export async function installRecordingMocks(stack = "test"): Promise<Registered[]> {
@@ -45,14 +47,17 @@ export async function installRecordingMocks(stack = "test"): Promise<Registered[
         inputs: rpc.deserializeProperties(req.getObject()),
         replaceWith: req.getReplaceWithList(),
         deleteBeforeReplace: req.getDeletebeforereplace(),
+        aliasParents: req.getAliasesList().flatMap((a: any) => (a.hasSpec() && a.getSpec().getParenturn() ? [a.getSpec().getParenturn()] : [])),
         ...(req.hasReplacementTrigger() ? { replacementTrigger: req.getReplacementTrigger().toJavaScript() } : {}),
       });
       return super.registerResource(req, callback);
     }
   }
   settings.setMockOptions(new RecordingMonitor(mocks), "phoenix", stack, true);
-  // setMockOptions forgets what setMocks said the mock monitor supports; replaceWith is one of those features.
-  require("@pulumi/pulumi/runtime/state").getStore().supportsReplaceWith = true; // eslint-disable-line @typescript-eslint/no-require-imports
+  // setMockOptions forgets what setMocks said the mock monitor supports: replaceWith and alias specs among them.
+  const store = require("@pulumi/pulumi/runtime/state").getStore(); // eslint-disable-line @typescript-eslint/no-require-imports
+  store.supportsReplaceWith = true;
+  store.supportsAliasSpecs = true;
   return records;
 }
 

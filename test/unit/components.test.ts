@@ -30,6 +30,7 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     expect(summary).toEqual(
       [
         "phoenix:index:PhoenixHypervisor ai-host",
+        "phoenix:index:NodeHost pve",
         "pulumi:providers:proxmoxve pve",
         "phoenix:index:LxcTemplate ubuntu-24.04-base",
         ...["docker-golden", "nvidia-golden", "nvidia-docker-golden", "vllm-golden", "portainer", "vllm-gpu0", "vllm-gpu1", "vllm-dual"].flatMap((n) => [
@@ -64,6 +65,21 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
         ]),
       ].sort(),
     );
+  });
+
+  it("parents the node's own resources to its NodeHost, each aliased to its old place under the top", () => {
+    const top = byName("phoenix:index:PhoenixHypervisor", "ai-host").urn;
+    const host = byName("phoenix:index:NodeHost", "pve");
+    expect(host.parent).toBe(top);
+    for (const [type, name] of [
+      ["pulumi:providers:proxmoxve", "pve"],
+      ["phoenix:index:ZfsDataset", "bulk/models"],
+    ] as const) {
+      expect(byName(type, name).parent).toBe(host.urn);
+      expect(byName(type, name).aliasParents).toEqual([top]);
+    }
+    // The dataset's own resource stays under its component (its alias comes from the component's).
+    expect(byName("pulumi-nodejs:dynamic/phoenix:ZfsDataset", "bulk/models").parent).toBe(byName("phoenix:index:ZfsDataset", "bulk/models").urn);
   });
 
   it("parents every component to the top and every provider resource to its component", () => {
