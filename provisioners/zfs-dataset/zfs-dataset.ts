@@ -1,4 +1,7 @@
-// A ZFS dataset on a node, converged over SSH: the first user of the provisioning engine.
+// A ZFS dataset on a node, converged over SSH: the first user of the provisioning engine. Its shell is in the .sh
+// files beside this one, fed the dataset's name and properties through the script's env.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 // Engine modules imported one by one, not through engine/index.ts: the provider is closure-serialized, and a
 // re-exporting barrel drags whole module objects (with symbol keys the serializer cannot rebuild) along.
@@ -6,7 +9,6 @@ import { type Connection, type Credentials, addressOf, joinCredentials, splitCre
 import { type LogTarget, openRunLog } from "../engine/log";
 import { runScript } from "../engine/run-script";
 import { type ConnectionInput, type PublicConnection, secretCredentials } from "../engine/script-provider";
-import { shellQuote } from "../engine/shell";
 import { withSession } from "../engine/ssh";
 import { plainState } from "../engine/state";
 
@@ -130,73 +132,56 @@ function validate(name: string, props: Record<string, PropertyValue>): void {
   if (nl.length > 0) throw new Error(`ZFS property values cannot contain newlines: ${nl.join(", ")}`);
 }
 
-const EXISTS = (q: string) =>
-  `command -v zfs >/dev/null || { echo "zfs: command not found on this host" >&2; exit 127; }\n` +
-  `if __phx_out=$(zfs list -H -o name ${q} 2>&1); then __phx_exists=1; else\n` +
-  `  case $__phx_out in *"does not exist"*) __phx_exists=0 ;; *) printf '%s\\n' "$__phx_out" >&2; exit 1 ;; esac\nfi\n`;
-
-/** Creates the dataset with its properties, or sets them on one that already exists. */
-export function createScript(name: string, props: Record<string, PropertyValue>): string {
-  validate(name, props);
-  const q = shellQuote(name);
-  const entries = Object.keys(props)
-    .sort()
-    .map((k) => shellQuote(`${k}=${props[k]}`));
-  return (
-    "set -eu\n" +
-    EXISTS(q) +
-    `if [ "$__phx_exists" = 1 ]; then\n` +
-    `  echo ${shellQuote(`${name} exists already: setting its properties`)}\n` +
-    entries.map((e) => `  zfs set ${e} ${q}\n`).join("") +
-    `else\n` +
-    `  zfs create -p${entries.map((e) => ` -o ${e}`).join("")} ${q}\n` +
-    `fi\n`
-  );
+/** What one provider operation runs on the host: a script from this folder and the values it reads from its env. */
+export interface ZfsRun {
+  script: string;
+  env: Record<string, string>;
 }
 
-/** `zfs set` for changed and added properties, `zfs inherit` (or `=none`) for removed ones. */
-export function updateScript(name: string, diff: PropertyDiff, news: Record<string, PropertyValue>): string {
+// Read at module load: the provider is closure-serialized, and its functions capture these strings by value, so
+// they never use the fs import themselves. zfs-lib.sh (is zfs there, does the dataset exist) goes before the
+// scripts that need it.
+const shFile = (file: string) => readFileSync(join(__dirname, file), "utf8");
+const ZFS_LIB = shFile("zfs-lib.sh");
+const CREATE_SCRIPT = `${ZFS_LIB}\n${shFile("create.sh")}`;
+const UPDATE_SCRIPT = shFile("update.sh");
+const READ_SCRIPT = `${ZFS_LIB}\n${shFile("read.sh")}`;
+const DELETE_SCRIPT = `${ZFS_LIB}\n${shFile("delete.sh")}`;
+
+/** Creates the dataset with its properties, or sets them on one that already exists. */
+export function createRun(name: string, props: Record<string, PropertyValue>): ZfsRun {
+  validate(name, props);
+  const entries = Object.keys(props)
+    .sort()
+    .map((k) => `${k}=${props[k]}\n`);
+  return { script: CREATE_SCRIPT, env: { ZFS_DATASET: name, ZFS_PROPERTIES: entries.join("") } };
+}
+
+/** `zfs set` for changed and added properties, `zfs inherit` (or `=none`) for removed ones; undefined when nothing changes. */
+export function updateRun(name: string, diff: PropertyDiff, news: Record<string, PropertyValue>): ZfsRun | undefined {
   validate(name, news);
-  const q = shellQuote(name);
-  const lines = [...diff.changed, ...diff.added].map((k) => `zfs set ${shellQuote(`${k}=${news[k]}`)} ${q}`);
+  const changes = [...diff.changed, ...diff.added].map((k) => `set ${k}=${news[k]}`);
   for (const k of diff.removed) {
     if (!PROPERTY_NAME.test(k)) throw new Error(`invalid ZFS property name ${k}`);
     const reset = RESET_VALUE[k] ?? (/quota@/.test(k) ? "none" : undefined);
-    lines.push(reset !== undefined ? `zfs set ${shellQuote(`${k}=${reset}`)} ${q}` : `zfs inherit ${shellQuote(k)} ${q}`);
+    changes.push(reset !== undefined ? `set ${k}=${reset}` : `inherit ${k}`);
   }
-  return lines.length === 0 ? "" : `set -eu\n${lines.join("\n")}\n`;
+  if (changes.length === 0) return undefined;
+  return { script: UPDATE_SCRIPT, env: { ZFS_DATASET: name, ZFS_CHANGES: changes.map((c) => `${c}\n`).join("") } };
 }
 
+/** read.sh prints this when the dataset does not exist. */
 export const ABSENT = "__PHX_ABSENT__";
 
 /** Prints ABSENT when the dataset does not exist, else `zfs get -Hp` of the properties asked for. */
-export function readScript(name: string, props: string[]): string {
+export function readRun(name: string, props: string[]): ZfsRun {
   validate(name, Object.fromEntries(props.map((p) => [p, ""])));
-  const q = shellQuote(name);
-  return (
-    "set -eu\n" +
-    EXISTS(q) +
-    `[ "$__phx_exists" = 1 ] || { echo ${ABSENT}; exit 0; }\n` +
-    (props.length > 0 ? `zfs get -Hp -o property,value,source ${shellQuote([...props].sort().join(","))} ${q}\n` : "")
-  );
+  return { script: READ_SCRIPT, env: { ZFS_DATASET: name, ZFS_GET_PROPERTIES: [...props].sort().join(",") } };
 }
 
-export function destroyScript(name: string): string {
+export function destroyRun(name: string): ZfsRun {
   validate(name, {});
-  const q = shellQuote(name);
-  return (
-    "set -eu\n" +
-    EXISTS(q) +
-    `[ "$__phx_exists" = 1 ] || { echo ${shellQuote(`${name} is already gone`)}; exit 0; }\n` +
-    // "dataset is busy" can be passing (something still has the mount open; zfs-fuse reports it for any mounted
-    // dataset): unmount first and try a few times before giving up.
-    `for __phx_try in 1 2 3 4 5 6; do\n` +
-    `  if [ "$(zfs get -H -o value mounted ${q})" = yes ]; then zfs unmount ${q} || true; fi\n` +
-    `  if __phx_out=$(zfs destroy ${q} 2>&1); then echo ${shellQuote(`destroyed ${name}`)}; exit 0; fi\n` +
-    `  case $__phx_out in *busy*) echo "$__phx_out (attempt $__phx_try)"; sleep $__phx_try ;; *) break ;; esac\n` +
-    `done\n` +
-    `printf '%s\\n' "$__phx_out" >&2\nexit 1\n`
-  );
+  return { script: DELETE_SCRIPT, env: { ZFS_DATASET: name } };
 }
 
 /** The state after a read: declared values kept where the host agrees (in their parsed form), else what the host has. */
@@ -243,11 +228,11 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
 
   async create(inputs) {
     const props = stringProps(inputs.properties);
-    const script = createScript(inputs.name, props);
+    const run = createRun(inputs.name, props);
     const hostKey = await withSession(
       inputs.connection,
       async (s) => {
-        await runScript(s, script, { log: openRunLog(inputs.log), title: `create ${inputs.name}` });
+        await runScript(s, run.script, { env: run.env, log: openRunLog(inputs.log), title: `create ${inputs.name}` });
         return s.hostKey.openssh;
       },
       { label: labelOf(inputs) },
@@ -262,9 +247,9 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
   async update(_id, olds, news) {
     const props = stringProps(news.properties);
     const d = diffProperties(olds.properties, props);
-    const script = updateScript(news.name, d, props);
+    const run = updateRun(news.name, d, props);
     let hostKey = olds.hostKey;
-    if (script !== "") {
+    if (run !== undefined) {
       const log = openRunLog(news.log);
       log.note(
         `${news.name}: ` +
@@ -273,7 +258,7 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
       hostKey = await withSession(
         { ...news.connection, hostKey: news.connection.hostKey ?? olds.hostKey },
         async (s) => {
-          await runScript(s, script, { log, title: `update ${news.name}` });
+          await runScript(s, run.script, { env: run.env, log, title: `update ${news.name}` });
           return s.hostKey.openssh;
         },
         { label: labelOf(news) },
@@ -289,7 +274,10 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
     const connection = { ...joinCredentials(props.connection, props.credentials), hostKey: props.connection.hostKey ?? props.hostKey };
     const r = await withSession(
       connection,
-      (s) => runScript(s, readScript(props.name, Object.keys(declared)), { log: openRunLog(props.log), title: `read ${props.name}` }),
+      (s) => {
+        const run = readRun(props.name, Object.keys(declared));
+        return runScript(s, run.script, { env: run.env, log: openRunLog(props.log), title: `read ${props.name}` });
+      },
       { label: labelOf(props) },
     );
     if (r.stdout.trim() === ABSENT) return { id: "" };
@@ -299,9 +287,14 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
   async delete(_id, props) {
     if (props.protect !== false) throw new Error(protectedMessage(props.name, addressOf(props.connection)));
     const connection = { ...joinCredentials(props.connection, props.credentials), hostKey: props.connection.hostKey ?? props.hostKey };
-    await withSession(connection, (s) => runScript(s, destroyScript(props.name), { log: openRunLog(props.log), title: `destroy ${props.name}` }), {
-      label: labelOf(props),
-    });
+    await withSession(
+      connection,
+      (s) => {
+        const run = destroyRun(props.name);
+        return runScript(s, run.script, { env: run.env, log: openRunLog(props.log), title: `destroy ${props.name}` });
+      },
+      { label: labelOf(props) },
+    );
   },
 };
 

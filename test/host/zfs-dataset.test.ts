@@ -13,18 +13,20 @@ import {
   ABSENT,
   type ZfsDatasetInputs,
   type ZfsDatasetOutputs,
-  createScript,
-  destroyScript,
+  type ZfsRun,
+  createRun,
+  destroyRun,
   diffDataset,
   diffProperties,
   normalizeValue,
   parseSize,
   parseZfsGet,
-  readScript,
+  readRun,
   reconcile,
-  updateScript,
+  updateRun,
   zfsDatasetProvider,
 } from "../../provisioners/zfs-dataset/zfs-dataset";
+import { buildScriptStdin } from "../../provisioners/engine/run-script";
 import { TestSshd, freePort } from "../support/sshd";
 import { installRecordingMocks, settle } from "../support/pulumi-mocks";
 
@@ -132,8 +134,9 @@ describe("zfs get parsing", () => {
 });
 
 describe("commands", () => {
-  // Runs a generated script with a fake `zfs` that records each call's argv, one word per line.
-  function runWithFakeZfs(script: string, listOutput = "cannot open 'x': dataset does not exist", listCode = 1): { calls: string[][]; stdout: string; code: number } {
+  // Runs a script with its env as runScript sends them (`bash -s`, same stdin), with a fake `zfs` that records each
+  // call's argv, one word per line.
+  function runWithFakeZfs(run: ZfsRun | undefined, listOutput = "cannot open 'x': dataset does not exist", listCode = 1): { calls: string[][]; stdout: string; code: number } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "phx-fakezfs-"));
     try {
       const calls = path.join(dir, "calls");
@@ -144,7 +147,8 @@ describe("commands", () => {
           `if [ "$1" = get ]; then echo no; fi\n`,
         { mode: 0o755 },
       );
-      const r = spawnSync("bash", ["-c", script], { env: { PATH: `${dir}:/usr/bin:/bin` }, encoding: "utf8" });
+      if (run === undefined) throw new Error("nothing to run");
+      const r = spawnSync("bash", ["-s"], { input: buildScriptStdin(run.script, run.env), env: { PATH: `${dir}:/usr/bin:/bin` }, encoding: "utf8" });
       const recorded = fs.existsSync(calls) ? fs.readFileSync(calls, "utf8") : "";
       return {
         calls: recorded
@@ -159,43 +163,68 @@ describe("commands", () => {
     }
   }
 
-  const nasty = `it's "a" $(touch /tmp/phx-zfs-pwned) \`id\` ; x`;
+  // Leading and trailing blanks and a backslash too: the .sh files must pass values on byte for byte.
+  const nasty = ` it's "a" $(touch /tmp/phx-zfs-pwned) \`id\` ; x \\t  `;
 
   it("create: zfs create -p with one -o per property, every word quoted", () => {
-    const r = runWithFakeZfs(createScript("tank/models/a", { quota: "1G", "user:note": nasty, compression: "lz4" }));
+    const r = runWithFakeZfs(createRun("tank/models/a", { quota: "1G", "user:note": nasty, compression: "lz4" }));
     expect(r.code).toBe(0);
     expect(r.calls).toEqual([
       ["list", "-H", "-o", "name", "tank/models/a"],
       ["create", "-p", "-o", "compression=lz4", "-o", "quota=1G", "-o", `user:note=${nasty}`, "tank/models/a"],
     ]);
     expect(fs.existsSync("/tmp/phx-zfs-pwned")).toBe(false);
+    expect(runWithFakeZfs(createRun("tank/models/a", {})).calls.slice(1)).toEqual([["create", "-p", "tank/models/a"]]);
+  });
+
+  it("scripts are the .sh files as written: names and values only ever reach them through env", () => {
+    const dir = path.join(ROOT, "provisioners", "zfs-dataset");
+    const sh = (f: string) => fs.readFileSync(path.join(dir, f), "utf8");
+    const withLib = (f: string) => `${sh("zfs-lib.sh")}\n${sh(f)}`;
+    expect(createRun("tank/a", { quota: "1G", "user:note": nasty })).toEqual({
+      script: withLib("create.sh"),
+      env: { ZFS_DATASET: "tank/a", ZFS_PROPERTIES: `quota=1G\nuser:note=${nasty}\n` },
+    });
+    expect(createRun("tank/b", {}).script).toBe(withLib("create.sh"));
+    expect(updateRun("tank/a", { changed: ["quota"], added: [], removed: ["atime"] }, { quota: "2G" })).toEqual({
+      script: sh("update.sh"),
+      env: { ZFS_DATASET: "tank/a", ZFS_CHANGES: "set quota=2G\ninherit atime\n" },
+    });
+    expect(readRun("tank/a", ["quota", "compression"])).toEqual({ script: withLib("read.sh"), env: { ZFS_DATASET: "tank/a", ZFS_GET_PROPERTIES: "compression,quota" } });
+    expect(destroyRun("tank/a")).toEqual({ script: withLib("delete.sh"), env: { ZFS_DATASET: "tank/a" } });
+    for (const f of ["zfs-lib.sh", "create.sh", "update.sh", "read.sh", "delete.sh"]) expect(sh(f)).toMatch(/^# \S/);
   });
 
   it("create on an existing dataset sets its properties instead", () => {
-    const r = runWithFakeZfs(createScript("tank/models", { quota: "1G" }), "tank/models", 0);
-    expect(r.calls.slice(1)).toEqual([["set", "quota=1G", "tank/models"]]);
+    const r = runWithFakeZfs(createRun("tank/models", { quota: "1G", "user:note": nasty }), "tank/models", 0);
+    expect(r.calls.slice(1)).toEqual([
+      ["set", "quota=1G", "tank/models"],
+      ["set", `user:note=${nasty}`, "tank/models"],
+    ]);
+    expect(r.stdout).toBe("tank/models exists already: setting its properties\n");
   });
 
   it("create stops on an error other than a missing dataset", () => {
-    const r = runWithFakeZfs(createScript("tank/models", { quota: "1G" }), "cannot open 'tank': pool I/O is currently suspended", 1);
+    const r = runWithFakeZfs(createRun("tank/models", { quota: "1G" }), "cannot open 'tank': pool I/O is currently suspended", 1);
     expect(r.code).toBe(1);
     expect(r.calls).toHaveLength(1);
   });
 
   it("update: set changed and added, inherit removed, none for quotas that cannot be inherited", () => {
-    const news = { quota: "2G", recordsize: "1M" };
-    const script = updateScript("tank/m", diffProperties({ quota: "1G", compression: "lz4", refquota: "5G" }, news), news);
-    expect(runWithFakeZfs(script).calls).toEqual([
+    const news = { quota: "2G", recordsize: "1M", "user:note": nasty };
+    const run = updateRun("tank/m", diffProperties({ quota: "1G", compression: "lz4", refquota: "5G" }, news), news);
+    expect(runWithFakeZfs(run).calls).toEqual([
       ["set", "quota=2G", "tank/m"],
       ["set", "recordsize=1M", "tank/m"],
+      ["set", `user:note=${nasty}`, "tank/m"],
       ["inherit", "compression", "tank/m"],
       ["set", "refquota=none", "tank/m"],
     ]);
-    expect(updateScript("tank/m", { changed: [], added: [], removed: [] }, {})).toBe("");
+    expect(updateRun("tank/m", { changed: [], added: [], removed: [] }, {})).toBeUndefined();
   });
 
   it("read: zfs get -Hp of the declared properties, or the absent marker", () => {
-    expect(runWithFakeZfs(readScript("tank/m", ["quota", "compression"]), "tank/m", 0).calls[1]).toEqual([
+    expect(runWithFakeZfs(readRun("tank/m", ["quota", "compression"]), "tank/m", 0).calls[1]).toEqual([
       "get",
       "-Hp",
       "-o",
@@ -203,21 +232,25 @@ describe("commands", () => {
       "compression,quota",
       "tank/m",
     ]);
-    expect(runWithFakeZfs(readScript("tank/m", ["quota"])).stdout.trim()).toBe(ABSENT);
+    expect(runWithFakeZfs(readRun("tank/m", ["quota"])).stdout.trim()).toBe(ABSENT);
+    expect(runWithFakeZfs(readRun("tank/m", []), "tank/m", 0).calls).toHaveLength(1);
   });
 
   it("destroy: zfs destroy, no -r; nothing when already gone", () => {
-    expect(runWithFakeZfs(destroyScript("tank/m"), "tank/m", 0).calls.slice(-1)).toEqual([["destroy", "tank/m"]]);
-    const gone = runWithFakeZfs(destroyScript("tank/m"));
+    const destroyed = runWithFakeZfs(destroyRun("tank/m"), "tank/m", 0);
+    expect(destroyed.calls.slice(-1)).toEqual([["destroy", "tank/m"]]);
+    expect(destroyed.stdout).toBe("destroyed tank/m\n");
+    const gone = runWithFakeZfs(destroyRun("tank/m"));
     expect(gone.code).toBe(0);
     expect(gone.calls).toHaveLength(1);
+    expect(gone.stdout).toBe("tank/m is already gone\n");
   });
 
   it("rejects names and property names that are not ZFS's", () => {
-    for (const bad of ["tank", "tank/a b", "-o/x", "tank/$(id)", "tank/a;rm", "/tank/a"]) expect(() => createScript(bad, {})).toThrow(/invalid ZFS dataset name/);
-    expect(() => createScript("tank/a", { "bad prop": "1" })).toThrow(/invalid ZFS property name/);
-    expect(() => createScript("tank/a", { "x=y": "1" })).toThrow(/invalid ZFS property name/);
-    expect(() => createScript("tank/a", { "user:note": "a\nb" })).toThrow(/newlines/);
+    for (const bad of ["tank", "tank/a b", "-o/x", "tank/$(id)", "tank/a;rm", "/tank/a"]) expect(() => createRun(bad, {})).toThrow(/invalid ZFS dataset name/);
+    expect(() => createRun("tank/a", { "bad prop": "1" })).toThrow(/invalid ZFS property name/);
+    expect(() => createRun("tank/a", { "x=y": "1" })).toThrow(/invalid ZFS property name/);
+    expect(() => createRun("tank/a", { "user:note": "a\nb" })).toThrow(/newlines/);
   });
 });
 
@@ -247,6 +280,9 @@ describe("provider without a host", () => {
     const mod = { exports: {} as Record<string, () => typeof zfsDatasetProvider> };
     new Function("exports", "require", "module", sf.text)(mod.exports, createRequire(path.join(ROOT, "index.js")), mod);
     const revived = mod.exports[sf.exportName]!();
+    // The .sh files travel inside the serialized provider, as strings read at module load.
+    for (const f of ["zfs-lib.sh", "create.sh", "update.sh", "read.sh", "delete.sh"])
+      expect(sf.text).toContain(JSON.stringify(fs.readFileSync(path.join(ROOT, "provisioners", "zfs-dataset", f), "utf8")).slice(1, 60));
     const olds: ZfsDatasetOutputs = { connection: { host: "h" }, credentials: {}, hostKey: "", name: "tank/a", properties: { quota: "1G" }, protect: true };
     expect(await revived.diff!("tank/a", olds, { connection: { host: "h" }, name: "tank/a", properties: { quota: 1073741824 }, protect: true })).toEqual({
       changes: false,
