@@ -1,7 +1,7 @@
 // A ZFS dataset on a node, with its declared properties; converged over SSH by the engine in provisioners/.
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInput } from "../provisioners/engine/script-provider";
-import { ZfsDataset as ZfsDatasetResource } from "../provisioners/zfs-dataset/zfs-dataset";
+import { ZfsDatasetResource } from "../provisioners/zfs-dataset/zfs-dataset";
 import type { PlannedNode } from "../plan/plan";
 
 export interface ZfsDatasetArgs {

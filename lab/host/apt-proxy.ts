@@ -51,6 +51,11 @@ export async function ensureAptProxy(stateDir: string, address: string): Promise
     `BindAddress=${address}`,
     "ForeGround=0",
     `Remap-debrep=file:deb_mirror*.gz /debian ; ${hostDebianMirror()}`,
+    // A cold cache fetches every package upstream while guests wait: retry a dropped download, give a slow mirror
+    // time, and try IPv4 first (a host without IPv6 routes otherwise waits out FastTimeout on every connection).
+    "DlMaxRetries=5",
+    "NetworkTimeout=120",
+    "ConnectProto=v4 v6",
   ]);
   await waitFor(`apt-cacher-ng on ${address}:${APT_PROXY_PORT}`, () => answers(address), 20_000);
   return url;
@@ -63,7 +68,7 @@ export async function stopAptProxy(stateDir: string): Promise<void> {
   await waitFor("apt-cacher-ng to exit", () => !ok("kill", ["-0", String(pid)]), 15_000);
 }
 
-/** apt configuration a guest gets so every download goes through the lab's proxy. */
+/** apt configuration a guest gets so every download goes through the lab's proxy, retried when it drops. */
 export function aptProxyConf(url: string): string {
-  return `Acquire::http::Proxy "${url}";\nAcquire::https::Proxy "DIRECT";\n`;
+  return `Acquire::http::Proxy "${url}";\nAcquire::https::Proxy "DIRECT";\nAcquire::Retries "5";\n`;
 }

@@ -19,12 +19,14 @@ phx_detect_os() {
   esac
 }
 
-# apt-get, waiting while another apt or dpkg holds its locks (unattended-upgrades on a fresh guest, a parallel run).
+# apt-get, waiting while another apt or dpkg holds its locks (unattended-upgrades on a fresh guest, a parallel run),
+# and retrying a download that failed (a proxy or mirror that did not answer, a connection reset) with apt's own
+# back-off, as a first fetch of large packages through a cold proxy may need.
 phx_apt_get() {
   local try out rc=0
   for try in $(seq 1 "${PHX_APT_LOCK_TRIES:-60}"); do
     rc=0
-    out=$(apt-get -y -o DPkg::Lock::Timeout=60 "$@" 2>&1) || rc=$?
+    out=$(apt-get -y -o DPkg::Lock::Timeout=60 -o Acquire::Retries="${PHX_APT_RETRIES:-5}" "$@" 2>&1) || rc=$?
     printf '%s\n' "$out"
     [ "$rc" -eq 0 ] && return 0
     case $out in

@@ -306,7 +306,8 @@ export interface ZfsDatasetArgs {
 }
 
 /** A ZFS dataset on a Proxmox node; `pulumi refresh` reports property drift. */
-export class ZfsDataset extends pulumi.dynamic.Resource {
+/** The dataset as a resource of the engine (Pulumi type phoenix:ZfsDataset); components/zfs-dataset.ts wraps it. */
+export class ZfsDatasetResource extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;
   declare readonly properties: pulumi.Output<Record<string, string>>;
   declare readonly protect: pulumi.Output<boolean>;

@@ -294,8 +294,8 @@ describe("provider without a host", () => {
 
   it("registers as phoenix:ZfsDataset with its name, protect default and log target", async () => {
     const records = await installRecordingMocks("dev");
-    const { ZfsDataset } = await import("../../provisioners/zfs-dataset/zfs-dataset");
-    new ZfsDataset("tank-models", {
+    const { ZfsDatasetResource } = await import("../../provisioners/zfs-dataset/zfs-dataset");
+    new ZfsDatasetResource("tank-models", {
       connection: { host: "10.0.0.1", privateKey: pulumi.secret("PRIVATE") },
       name: "tank/models",
       properties: { quota: "1G" },
