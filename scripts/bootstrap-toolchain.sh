@@ -37,7 +37,7 @@ VERSION_PKG=github.com/pulumi/pulumi/sdk/v3/go/common/version.Version
 
 mode=summary
 case "${1:-}" in
-  --print-env) mode=env ;;
+  --print-env) mode="env" ;;
   "") ;;
   -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "usage: $0 [--print-env]" >&2; exit 2 ;;

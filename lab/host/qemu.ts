@@ -96,7 +96,7 @@ export class QemuRunner {
     await this.qmp(vmid, "system_powerdown").catch(() => undefined);
     try {
       await waitFor(`VM ${vmid} to shut down`, () => !existsSync(`/proc/${pid}`), timeout * 1000, 500);
-    } catch (e) {
+    } catch {
       if (!forceStop) throw new Error(`shutdown VM ${vmid} failed - got timeout`);
     }
     await this.stop(vmid);

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2015 # `test && respond || fail`: the middle command is a test or the reply, C is the error reply
 # phoenix-lab TEST DOUBLE of Portainer's HTTP API, in the stand-in image for portainer/portainer-ce (busybox
 # only: `nc -ll -e` runs this once per connection). It is not Portainer: it answers the calls the portainer
 # feature makes, with Portainer's status codes, so the feature's admin-password and agent-registration logic

@@ -68,6 +68,7 @@ export function ensureVmImage(log: (s: string) => void = () => {}): VmImage {
     for (const m of mounts) run("umount", ["-R", m], { allowFail: true });
     // Never delete through a bind mount of the host's /dev, /sys or /proc.
     const left = readFileSync("/proc/mounts", "utf8").split("\n").filter((l) => l.split(" ")[1]?.startsWith(work));
+    // eslint-disable-next-line no-unsafe-finally -- on purpose: refusing to remove work/ must win over any earlier error
     if (left.length > 0) throw new Error(`mounts left under ${work}, not removing it: ${left.join("; ")}`);
     rmSync(work, { recursive: true, force: true });
   }

@@ -54,7 +54,7 @@ export function parseConfigFile(text: string): ConfigFile {
   };
   for (const line of text.split("\n")) {
     if (line.trim() === "") continue;
-    const section = /^\[([a-z][a-z0-9_\-]+)\]\s*$/i.exec(line);
+    const section = /^\[([a-z][a-z0-9_-]+)\]\s*$/i.exec(line);
     if (section) {
       flushDescr();
       current = result.sections[section[1]!] = {};

@@ -98,7 +98,7 @@ const FORMATS = {
   "pve-configid-list": (v: string) => splitList(v).map((id) => (CONFIG_ID.test(id) ? undefined : `invalid configuration ID '${id}'`)).find(Boolean),
   "pve-storage-id": (v: string) => (STORAGE_ID.test(v) ? undefined : `storage ID '${v}' contains illegal characters`),
   "pve-volume-id": (v: string) => (/^([a-z][a-z0-9\-_.]*[a-z0-9]):(.+)$/i.test(v) ? undefined : `unable to parse volume ID '${v}'`),
-  "pve-poolid": (v: string) => (/^[A-Za-z0-9_\-]+$/.test(v) ? undefined : `pool name '${v}' contains illegal characters`),
+  "pve-poolid": (v: string) => (/^[A-Za-z0-9_-]+$/.test(v) ? undefined : `pool name '${v}' contains illegal characters`),
   "pve-bridge-id": (v: string) => (/^[-_.\w\d]+$/.test(v) ? undefined : `invalid bridge ID '${v}'`),
   "mac-addr": (v: string) => (isUnicastMac(v) ? undefined : `value does not look like a valid unicast MAC address`),
   ipv4: (v: string) => (isIPv4(v) ? undefined : `value does not look like a valid IPv4 address`),
@@ -125,7 +125,7 @@ const FORMATS = {
   urlencoded: (v: string) => {
     try {
       decodeURIComponent(v);
-      return /[^A-Za-z0-9%._~\-]/.test(v) ? `invalid urlencoded string: ${v}` : undefined;
+      return /[^A-Za-z0-9%._~-]/.test(v) ? `invalid urlencoded string: ${v}` : undefined;
     } catch {
       return `invalid urlencoded string: ${v}`;
     }

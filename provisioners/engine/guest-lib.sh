@@ -8,10 +8,12 @@ phx_log() { printf '[phoenix] %s\n' "$*"; }
 phx_die() { printf '[phoenix] error: %s\n' "$*" >&2; exit 1; }
 
 # Sets PHX_OS_ID (debian|ubuntu), PHX_OS_VERSION (12, 22.04, 24.04) and PHX_OS_CODENAME; other systems stop here.
+# shellcheck source=/dev/null # the guest's /etc/os-release (under its root $R), not this machine's
 phx_detect_os() {
   [ -r "$R/etc/os-release" ] || phx_die "cannot identify the OS: $R/etc/os-release is missing"
   PHX_OS_ID=$(. "$R/etc/os-release" && printf '%s' "${ID:-}")
   PHX_OS_VERSION=$(. "$R/etc/os-release" && printf '%s' "${VERSION_ID:-}")
+  # shellcheck disable=SC2034 # read by the feature scripts concatenated after this library
   PHX_OS_CODENAME=$(. "$R/etc/os-release" && printf '%s' "${VERSION_CODENAME:-}")
   case "$PHX_OS_ID:$PHX_OS_VERSION" in
     debian:12 | ubuntu:22.04 | ubuntu:24.04) ;;

@@ -8,6 +8,7 @@ if [ ! -s "$key" ]; then
   curl -fsSL https://nvidia.github.io/libnvidia-container/gpgkey -o "$key"
   chmod 0644 "$key"
 fi
+# shellcheck disable=SC2016 # $(ARCH) is apt's own substitution, written literally into the source line
 if echo 'deb [signed-by=/etc/apt/keyrings/nvidia-container-toolkit.asc] https://nvidia.github.io/libnvidia-container/stable/deb/$(ARCH) /' |
   phx_write_if_changed "$R/etc/apt/sources.list.d/nvidia-container-toolkit.list" 0644; then
   phx_apt_sources_changed

@@ -1,7 +1,7 @@
 // NVIDIA Container Toolkit in a guest, and Docker's nvidia runtime.
 import type * as pulumi from "@pulumi/pulumi";
-import { daemonJsonWithNvidia } from "../docker/docker";
 import type { RemoteScript } from "../engine/script-provider";
+import { daemonJsonWithNvidia } from "../engine/docker-daemon";
 import { type FeatureTarget, type RenderedFeature, featureResource, scriptOf } from "../engine/feature";
 
 /** dockerDaemon: the guest's docker feature settings' daemon, so both features write the same daemon.json. */

@@ -1,6 +1,7 @@
 # Prints each declared agent and whether the server has it as an environment at its URL; exit 1 when one is not.
 # Logs in with the password the portainer feature keeps in its root-only file (checks get no secrets).
 [ -r "$R/etc/portainer/admin-password" ] || { echo "no $R/etc/portainer/admin-password: the portainer feature has not run"; exit 1; }
+# shellcheck disable=SC2034 # phx_portainer_login reads it by name, so the password never appears in argv
 admin_password=$(cat "$R/etc/portainer/admin-password")
 PHX_PORTAINER_WAIT=${PHX_PORTAINER_WAIT:-10}
 phx_portainer_connect

@@ -9,7 +9,7 @@ phx_portainer_tools() { phx_apt_install ca-certificates curl jq; }
 
 # Sets PT_API and waits for the API to answer. PHX_PORTAINER_API replaces the address in tests, as PHX_ROOT does paths.
 phx_portainer_connect() {
-  local ip i
+  local ip
   if [ -n "${PHX_PORTAINER_API:-}" ]; then
     PT_API=$PHX_PORTAINER_API
   else
@@ -17,7 +17,7 @@ phx_portainer_connect() {
     [ -n "$ip" ] || phx_die "no address for the Portainer container $PORTAINER_NAME: is it running? (docker ps -a)"
     PT_API="http://$ip:9000/api"
   fi
-  for i in $(seq 1 "${PHX_PORTAINER_WAIT:-60}"); do
+  for _ in $(seq 1 "${PHX_PORTAINER_WAIT:-60}"); do
     curl -fsS -o /dev/null --max-time 5 "$PT_API/system/status" 2>/dev/null && return 0
     sleep 1
   done

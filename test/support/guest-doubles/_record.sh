@@ -2,4 +2,5 @@
 printf '%s' "$(basename "$0")" >>"$CALLS"
 for a in "$@"; do printf ' %s' "$a" >>"$CALLS"; done
 printf '\n' >>"$CALLS"
+# shellcheck disable=SC2034 # for the test doubles that source this file
 S="$DOUBLES_STATE"
