@@ -11,12 +11,18 @@ const config = new pulumi.Config("phoenix");
 const file = resolve(config.require("definition"));
 const loaded = loadDefinition(file);
 if (!loaded.definition)
-  throw new pulumi.RunError(`${file} is invalid; nothing was touched:\n${errorsOf(loaded.problems).map(formatProblem).join("\n")}`);
+  throw new pulumi.RunError(
+    `${file} is invalid; nothing was touched:\n${errorsOf(loaded.problems).map(formatProblem).join("\n")}`,
+  );
 
 const plan = buildPlan(loaded.definition, { previousAllocations: readLock(file) });
 if (!pulumi.runtime.isDryRun()) writeLock(file, plan.allocations);
 
-const hypervisor = new PhoenixHypervisor(pulumi.getStack(), { plan, secret: (name) => config.requireSecret(name), definitionDir: dirname(file) });
+const hypervisor = new PhoenixHypervisor(pulumi.getStack(), {
+  plan,
+  secret: (name) => config.requireSecret(name),
+  definitionDir: dirname(file),
+});
 
 export const guests = hypervisor.guests;
 export const warnings = warningsOf(loaded.problems).map(formatProblem);

@@ -16,11 +16,25 @@ export function syntheticDefinition(guests: number, endpoint = "https://127.0.0.
       },
     ],
     network: {
-      bridges: [{ name: "vmbr0", subnet: "10.10.0.0/16", gateway: "10.10.0.1", pools: [{ name: "guests", range: "10.10.1.1-10.10.4.254" }] }],
+      bridges: [
+        {
+          name: "vmbr0",
+          subnet: "10.10.0.0/16",
+          gateway: "10.10.0.1",
+          pools: [{ name: "guests", range: "10.10.1.1-10.10.4.254" }],
+        },
+      ],
     },
     templates: [
       { name: "debian-12", source: { storage: "local", file: "vztmpl/debian-12-standard_12.7-1_amd64.tar.zst" } },
-      { name: "golden", vmid: 900, parent: "debian-12", nesting: true, network: [{ ip: "10.10.0.90/16" }], features: { docker: true } },
+      {
+        name: "golden",
+        vmid: 900,
+        parent: "debian-12",
+        nesting: true,
+        network: [{ ip: "10.10.0.90/16" }],
+        features: { docker: true },
+      },
     ],
     guests: Array.from({ length: guests }, (_, i) => ({
       vmid: 1000 + i,

@@ -20,11 +20,19 @@ async function timePreview(label: string, program: "empty" | number): Promise<nu
     mkdirSync(main);
     writeFileSync(join(main, "index.ts"), "export {};\n");
     // Same compiler settings and packages as the real program, so only the program's work differs.
-    writeFileSync(join(main, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, module: "commonjs", moduleResolution: "node", target: "ES2022", skipLibCheck: true } }));
+    writeFileSync(
+      join(main, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: { strict: true, module: "commonjs", moduleResolution: "node", target: "ES2022", skipLibCheck: true },
+      }),
+    );
     writeFileSync(join(main, "package.json"), JSON.stringify({ name: "empty", private: true, main: "index.ts" }));
     symlinkSync(join(ROOT, "node_modules"), join(main, "node_modules"));
   }
-  writeFileSync(join(dir, "Pulumi.yaml"), `name: phoenix\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: ${main}\n`);
+  writeFileSync(
+    join(dir, "Pulumi.yaml"),
+    `name: phoenix\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: ${main}\n`,
+  );
   const envVars = { ...toolchainEnv(), PULUMI_BACKEND_URL: `file://${join(dir, "state")}`, PULUMI_CONFIG_PASSPHRASE: "bench" };
   const stack = await LocalWorkspace.createOrSelectStack({ stackName: "bench", workDir: dir }, { envVars });
   if (program !== "empty") {
@@ -52,10 +60,14 @@ async function main() {
   console.log(`pulumi preview, median of ${runs} runs (2 cores)`);
   console.log("program          median s   × empty   guest cost s (minus empty)");
   for (const [label, ms] of rows)
-    console.log(`${label.padEnd(16)} ${(ms / 1000).toFixed(2).padStart(8)}   ${(ms / baseline).toFixed(2).padStart(7)}   ${((ms - baseline) / 1000).toFixed(2).padStart(8)}`);
+    console.log(
+      `${label.padEnd(16)} ${(ms / 1000).toFixed(2).padStart(8)}   ${(ms / baseline).toFixed(2).padStart(7)}   ${((ms - baseline) / 1000).toFixed(2).padStart(8)}`,
+    );
   const t100 = rows.find(([l]) => l === "100 guests")![1];
   const t200 = rows.find(([l]) => l === "200 guests")![1];
-  console.log(`200/100 guests: ${(t200 / t100).toFixed(2)}× (goal ≤ 2.2×); 100 guests: ${(t100 / 1000).toFixed(1)} s (goal < 30 s)`);
+  console.log(
+    `200/100 guests: ${(t200 / t100).toFixed(2)}× (goal ≤ 2.2×); 100 guests: ${(t100 / 1000).toFixed(1)} s (goal < 30 s)`,
+  );
 }
 
 main().catch((e) => {

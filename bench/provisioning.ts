@@ -38,7 +38,12 @@ async function main() {
   const d = iso.raw;
   d.nodes[0].zfs.datasets = d.nodes[0].zfs.datasets.map((x: any) => ({ ...x, protect: false }));
   d.guests = [];
-  const { lab, project, teardown } = await labStack({ dir, iso, stackName: "bench", secrets: { portainerAdminPassword: "bench-only" } });
+  const { lab, project, teardown } = await labStack({
+    dir,
+    iso,
+    stackName: "bench",
+    secrets: { portainerAdminPassword: "bench-only" },
+  });
   const file = join(dir, "bench.yaml");
   const write = () => writeFileSync(file, stringify(d));
   const up = async () => {
@@ -48,7 +53,9 @@ async function main() {
   };
   try {
     // Not timed: the golden template itself, and one base+docker build to warm the apt proxy's cache.
-    d.guests = [guest(240, "warmup", "debian-12-base", iso.bridge, { nesting: true, features: { docker: { source: "debian" } } })];
+    d.guests = [
+      guest(240, "warmup", "debian-12-base", iso.bridge, { nesting: true, features: { docker: { source: "debian" } } }),
+    ];
     write();
     await up();
     d.guests = [];
@@ -58,10 +65,17 @@ async function main() {
     d.guests = [guest(241, "from-golden", "docker-golden", iso.bridge)];
     write();
     const [, golden] = await timed(up);
-    d.guests.push(guest(242, "from-base", "debian-12-base", iso.bridge, { nesting: true, features: { docker: { source: "debian" } } }));
+    d.guests.push(
+      guest(242, "from-base", "debian-12-base", iso.bridge, { nesting: true, features: { docker: { source: "debian" } } }),
+    );
     write();
     const [, base] = await timed(up);
-    const dockerOk = (vmid: number) => run("lxc-attach", ["-P", join(state, "lxc"), "-n", String(vmid), "--", "docker", "info", "--format", "{{.ServerVersion}}"], { allowFail: true }).stdout.trim();
+    const dockerOk = (vmid: number) =>
+      run(
+        "lxc-attach",
+        ["-P", join(state, "lxc"), "-n", String(vmid), "--", "docker", "info", "--format", "{{.ServerVersion}}"],
+        { allowFail: true },
+      ).stdout.trim();
 
     const before = sessions();
     const [, noop] = await timed(up);
@@ -69,8 +83,25 @@ async function main() {
 
     const emptyDir = mkdtempSync(join(tmpdir(), "phoenix-bench-empty-"));
     const emptyFile = join(emptyDir, "empty.yaml");
-    writeFileSync(emptyFile, stringify({ ...d, templates: [], guests: [], nodes: [{ ...d.nodes[0], zfs: { pools: d.nodes[0].zfs.pools, datasets: [] } }] }));
-    const empty = await pulumiProject({ stackName: "empty", definitionFile: emptyFile, secrets: { nodeSshKey: lab.sshPrivateKey, proxmoxRootPassword: lab.credentials.rootPassword, guestSshPublicKey: "unused", portainerAdminPassword: "unused" } });
+    writeFileSync(
+      emptyFile,
+      stringify({
+        ...d,
+        templates: [],
+        guests: [],
+        nodes: [{ ...d.nodes[0], zfs: { pools: d.nodes[0].zfs.pools, datasets: [] } }],
+      }),
+    );
+    const empty = await pulumiProject({
+      stackName: "empty",
+      definitionFile: emptyFile,
+      secrets: {
+        nodeSshKey: lab.sshPrivateKey,
+        proxmoxRootPassword: lab.credentials.rootPassword,
+        guestSshPublicKey: "unused",
+        portainerAdminPassword: "unused",
+      },
+    });
     await empty.stack.up();
     const [, emptyUp] = await timed(() => empty.stack.up());
     await empty.cleanup();

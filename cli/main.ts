@@ -41,7 +41,8 @@ export async function main(argv: string[], io: Io = stdio, extra: Record<string,
         return command === undefined ? 2 : 0;
       default:
         if (extra[command]) return await extra[command](rest, io);
-        if (command === "lab") throw new UsageError("`phoenix lab` is the test lab's verb: run it through the phoenix launcher (npx phoenix lab …)");
+        if (command === "lab")
+          throw new UsageError("`phoenix lab` is the test lab's verb: run it through the phoenix launcher (npx phoenix lab …)");
         throw new UsageError(`unknown command '${command}'`);
     }
   } catch (e) {
@@ -53,7 +54,9 @@ export async function main(argv: string[], io: Io = stdio, extra: Record<string,
       io.err(`phoenix: ${e.message}`);
       return 1;
     }
-    io.err(`phoenix: internal error: ${(e as Error).message}${process.env.PHOENIX_DEBUG ? `\n${(e as Error).stack}` : " (set PHOENIX_DEBUG=1 for a stack trace)"}`);
+    io.err(
+      `phoenix: internal error: ${(e as Error).message}${process.env.PHOENIX_DEBUG ? `\n${(e as Error).stack}` : " (set PHOENIX_DEBUG=1 for a stack trace)"}`,
+    );
     return 3;
   }
 }
@@ -62,7 +65,8 @@ type ArgOptions = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>["opti
 
 function oneFile(args: string[], options: ArgOptions = {}) {
   const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
-  if (positionals.length !== 1) throw new UsageError(positionals.length ? "expected one definition file" : "missing the definition file");
+  if (positionals.length !== 1)
+    throw new UsageError(positionals.length ? "expected one definition file" : "missing the definition file");
   return { file: positionals[0]!, values };
 }
 
@@ -72,7 +76,9 @@ function validateCmd(args: string[], io: Io): number {
   if (!report(io, file, r.problems)) return 1;
   const d = r.definition!;
   const warnings = warningsOf(r.problems).length;
-  io.out(`${file}: valid (${d.nodes.length} node(s), ${d.templates.length} template(s), ${d.guests.length} guest(s)${warnings ? `, ${warnings} warning(s)` : ""})`);
+  io.out(
+    `${file}: valid (${d.nodes.length} node(s), ${d.templates.length} template(s), ${d.guests.length} guest(s)${warnings ? `, ${warnings} warning(s)` : ""})`,
+  );
   return 0;
 }
 
@@ -89,7 +95,13 @@ function planCmd(args: string[], io: Io): number {
 function importCmd(args: string[], io: Io): number {
   const { values, positionals } = parseArgs({
     args,
-    options: { hypervisor: { type: "string" }, lxc: { type: "string" }, vm: { type: "string" }, out: { type: "string" }, node: { type: "string" } },
+    options: {
+      hypervisor: { type: "string" },
+      lxc: { type: "string" },
+      vm: { type: "string" },
+      out: { type: "string" },
+      node: { type: "string" },
+    },
     strict: true,
     allowPositionals: true,
   });
@@ -105,7 +117,9 @@ function importCmd(args: string[], io: Io): number {
   for (const w of result.warnings) io.err(`warning: ${w.where}: ${w.message}${w.fix ? `\n  fix: ${w.fix}` : ""}`);
   writeFileSync(values.out!, toYaml(result, sources));
   const d = result.definition;
-  io.out(`wrote ${values.out}: ${d.templates?.length ?? 0} template(s), ${d.guests?.length ?? 0} guest(s); ${result.warnings.length} warning(s) above`);
+  io.out(
+    `wrote ${values.out}: ${d.templates?.length ?? 0} template(s), ${d.guests?.length ?? 0} guest(s); ${result.warnings.length} warning(s) above`,
+  );
   return 0;
 }
 

@@ -14,7 +14,10 @@ export class GpuMapping extends pulumi.ComponentResource {
 
   constructor(name: string, args: GpuMappingArgs, opts?: pulumi.ComponentResourceOptions) {
     super("phoenix:index:GpuMapping", name, {}, opts);
-    const pci = new proxmox.hardware.mapping.PciLegacy(name, pciMappingArgs(args.mapping), { parent: this, provider: args.provider });
+    const pci = new proxmox.hardware.mapping.PciLegacy(name, pciMappingArgs(args.mapping), {
+      parent: this,
+      provider: args.provider,
+    });
     this.mappingId = pci.name;
     this.registerOutputs({ mappingId: this.mappingId });
   }

@@ -61,26 +61,60 @@ export class GuestProvisioning extends pulumi.ComponentResource {
     const profile = m.type === "lxc" ? m.features.apparmor?.profile : undefined;
     if (m.type === "lxc" && (profile !== undefined || m.lxcOptions.length > 0)) {
       const text = profileText(profile, args.apparmorProfiles ?? [], args.definitionDir);
-      steps.push(apparmor(`${name}-apparmor`, args.node, { vmid: m.vmid, ...(profile ? { profile } : {}), ...(text !== undefined ? { profileText: text } : {}), lxcOptions: m.lxcOptions }, next(), triggers));
+      steps.push(
+        apparmor(
+          `${name}-apparmor`,
+          args.node,
+          {
+            vmid: m.vmid,
+            ...(profile ? { profile } : {}),
+            ...(text !== undefined ? { profileText: text } : {}),
+            lxcOptions: m.lxcOptions,
+          },
+          next(),
+          triggers,
+        ),
+      );
     }
     for (const p of m.provisioners) {
       const step = this.feature(`${name}-${p.feature}`, p, m, target, args, next());
       if (step) steps.push(step);
     }
     if (m.healthChecks.length > 0)
-      steps.push(healthChecks(`${name}-health`, target, m.healthChecks, steps.map((s) => s.hash), next()));
+      steps.push(
+        healthChecks(
+          `${name}-health`,
+          target,
+          m.healthChecks,
+          steps.map((s) => s.hash),
+          next(),
+        ),
+      );
     this.steps = steps;
     this.registerOutputs({});
   }
 
-  private feature(name: string, p: PlannedFeature, m: PlannedMachine, target: FeatureTarget, args: GuestProvisioningArgs, opts: pulumi.CustomResourceOptions): RemoteScript | undefined {
+  private feature(
+    name: string,
+    p: PlannedFeature,
+    m: PlannedMachine,
+    target: FeatureTarget,
+    args: GuestProvisioningArgs,
+    opts: pulumi.CustomResourceOptions,
+  ): RemoteScript | undefined {
     // The docker settings in effect, possibly inherited from the template: both features write its daemon.json.
     const dockerDaemon = typeof m.features.docker === "object" ? (m.features.docker.daemon ?? {}) : {};
     switch (p.feature) {
       case "nvidia":
         return nvidia(name, target, settingsOf<NvidiaSettings>(p.settings), opts);
       case "docker":
-        return docker(name, target, settingsOf<DockerSettings>(p.settings), { nvidiaRuntime: m.features["nvidia-container-toolkit"] !== undefined }, opts);
+        return docker(
+          name,
+          target,
+          settingsOf<DockerSettings>(p.settings),
+          { nvidiaRuntime: m.features["nvidia-container-toolkit"] !== undefined },
+          opts,
+        );
       case "nvidia-container-toolkit":
         return nvidiaContainerToolkit(name, target, dockerDaemon, opts);
       case "vllm":
@@ -106,12 +140,23 @@ export class GuestProvisioning extends pulumi.ComponentResource {
  */
 export function incarnation(m: PlannedMachine): unknown[] {
   const s = m.source;
-  return [m.type, m.node, m.vmid, s.kind === "clone" ? `clone:${s.template}` : `create:${s.template}`, m.unprivileged, m.disk?.storage ?? null];
+  return [
+    m.type,
+    m.node,
+    m.vmid,
+    s.kind === "clone" ? `clone:${s.template}` : `create:${s.template}`,
+    m.unprivileged,
+    m.disk?.storage ?? null,
+  ];
 }
 
 /** Whether a machine has anything to provision: features, health checks, or raw LXC options set on the node. */
 export function needsProvisioning(m: PlannedMachine): boolean {
-  return m.provisioners.length > 0 || m.healthChecks.length > 0 || (m.type === "lxc" && (m.lxcOptions.length > 0 || m.features.apparmor !== undefined));
+  return (
+    m.provisioners.length > 0 ||
+    m.healthChecks.length > 0 ||
+    (m.type === "lxc" && (m.lxcOptions.length > 0 || m.features.apparmor !== undefined))
+  );
 }
 
 /** pct: through the node into the container; ssh: straight to the guest. */

@@ -43,13 +43,22 @@ export class LxcContainer extends pulumi.ComponentResource {
     this.vmid = this.container.vmId.apply((v) => v ?? m.vmid);
     let provisioned: pulumi.Resource[] = [];
     if (needsProvisioning(m)) {
-      if (!args.node) throw new Error(`'${m.name}' has features or health checks, which run through SSH to node '${m.node}': set nodes[].ssh`);
-      this.provisioning = new GuestProvisioning(name, { ...args.provisioning!, machine: m, node: args.node, dependsOn: [this.container], replaceWith: [this.container] }, { parent: this });
+      if (!args.node)
+        throw new Error(`'${m.name}' has features or health checks, which run through SSH to node '${m.node}': set nodes[].ssh`);
+      this.provisioning = new GuestProvisioning(
+        name,
+        { ...args.provisioning!, machine: m, node: args.node, dependsOn: [this.container], replaceWith: [this.container] },
+        { parent: this },
+      );
       provisioned = [this.provisioning];
     }
     if (m.kind === "template") {
       if (!args.node) throw new Error(`golden template '${m.name}' needs SSH to node '${m.node}' to be frozen`);
-      freezeTemplate(`${name}-freeze`, { node: args.node, vmid: m.vmid }, { parent: this, dependsOn: [this.container, ...provisioned], replaceWith: [this.container] });
+      freezeTemplate(
+        `${name}-freeze`,
+        { node: args.node, vmid: m.vmid },
+        { parent: this, dependsOn: [this.container, ...provisioned], replaceWith: [this.container] },
+      );
     }
     this.registerOutputs({ vmid: this.vmid });
   }

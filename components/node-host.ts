@@ -49,7 +49,10 @@ export class NodeHost extends pulumi.ComponentResource {
       for (const d of node.datasets) {
         // A child dataset is created after its parent.
         const parent = this.datasets.get(d.name.slice(0, d.name.lastIndexOf("/")));
-        this.datasets.set(d.name, new ZfsDataset(d.name, { dataset: d, connection: this.ssh }, { ...child, ...(parent ? { dependsOn: [parent] } : {}) }));
+        this.datasets.set(
+          d.name,
+          new ZfsDataset(d.name, { dataset: d, connection: this.ssh }, { ...child, ...(parent ? { dependsOn: [parent] } : {}) }),
+        );
       }
     }
     this.registerOutputs({});

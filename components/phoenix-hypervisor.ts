@@ -45,14 +45,22 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
     const hosts = new Map<string, NodeHost>();
     for (const node of plan.nodes) {
       const vmGpus = new Set(plan.machines.filter((m) => m.node === node.name && m.type === "vm").flatMap((m) => m.gpus));
-      const secrets = { apiToken: resolve(node.api?.token), password: resolve(node.api?.password), sshKey: resolve(node.ssh?.privateKey) };
+      const secrets = {
+        apiToken: resolve(node.api?.token),
+        password: resolve(node.api?.password),
+        sshKey: resolve(node.ssh?.privateKey),
+      };
       hosts.set(node.name, new NodeHost(node.name, { node, vmGpus, ...secrets }, { parent: this }));
     }
 
     const sshKeys = plan.sshKeys.map((k) => (typeof k === "string" ? pulumi.output(k) : args.secret(k.secret)));
     const templateFiles = new Map<string, pulumi.Output<string>>();
     for (const t of plan.baseTemplates)
-      if (t.type === "lxc") templateFiles.set(t.name, new LxcTemplate(t.name, { template: t, provider: hosts.get(t.node)!.provider }, { parent: this }).fileId);
+      if (t.type === "lxc")
+        templateFiles.set(
+          t.name,
+          new LxcTemplate(t.name, { template: t, provider: hosts.get(t.node)!.provider }, { parent: this }).fileId,
+        );
 
     const secrets = Object.fromEntries(plan.secrets.map((n) => [n, args.secret(n)]));
     const builds = templateBuilds(plan, (path) => readFileSync(join(args.definitionDir, path), "utf8"));
@@ -60,7 +68,11 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
     for (const m of plan.machines) {
       const host = hosts.get(m.node)!;
       const source = m.source.kind === "clone" ? this.machines.get(m.source.template) : undefined;
-      const dependsOn = [...m.dependsOn.map((d) => this.machines.get(d)!), ...host.ready, ...m.datasets.flatMap((d) => (host.datasets.has(d) ? [host.datasets.get(d)!] : []))];
+      const dependsOn = [
+        ...m.dependsOn.map((d) => this.machines.get(d)!),
+        ...host.ready,
+        ...m.datasets.flatMap((d) => (host.datasets.has(d) ? [host.datasets.get(d)!] : [])),
+      ];
       const vmPassword = m.cloudInit?.password ? resolve(m.cloudInit.password) : undefined;
       const made = createMachine(m, {
         host,

@@ -13,7 +13,9 @@ export interface QemuVmArgs {
   /** SSH to the node (the node-side steps of provisioning). */
   node?: ConnectionInput;
   /** What in-guest provisioning needs; the VM is reached over SSH at its first address with this key. */
-  provisioning?: Omit<GuestProvisioningArgs, "machine" | "node" | "guest" | "dependsOn"> & { guestPrivateKey?: pulumi.Input<string> };
+  provisioning?: Omit<GuestProvisioningArgs, "machine" | "node" | "guest" | "dependsOn"> & {
+    guestPrivateKey?: pulumi.Input<string>;
+  };
 }
 
 export class QemuVm extends pulumi.ComponentResource {
@@ -24,17 +26,32 @@ export class QemuVm extends pulumi.ComponentResource {
   constructor(name: string, args: QemuVmArgs, opts?: pulumi.ComponentResourceOptions) {
     super("phoenix:index:QemuVm", name, {}, opts);
     // Its vmid is fixed: a replacement must make room first.
-    this.vm = new proxmox.VmLegacy(name, vmArgs(args.machine, args.context), { parent: this, provider: args.provider, deleteBeforeReplace: true });
+    this.vm = new proxmox.VmLegacy(name, vmArgs(args.machine, args.context), {
+      parent: this,
+      provider: args.provider,
+      deleteBeforeReplace: true,
+    });
     this.vmid = this.vm.vmId.apply((v) => v ?? args.machine.vmid);
     const m = args.machine;
     if (needsProvisioning(m)) {
       const host = m.network[0]?.ip.split("/")[0];
       const { guestPrivateKey, ...rest } = args.provisioning ?? ({} as NonNullable<QemuVmArgs["provisioning"]>);
-      if (!host || host === "dhcp") throw new Error(`VM '${m.name}' is provisioned over SSH and needs a static or pool address on its first interface`);
-      if (!guestPrivateKey) throw new Error(`VM '${m.name}' is provisioned over SSH: set access.sshPrivateKey to a secret holding the private half of one of access.sshKeys`);
+      if (!host || host === "dhcp")
+        throw new Error(`VM '${m.name}' is provisioned over SSH and needs a static or pool address on its first interface`);
+      if (!guestPrivateKey)
+        throw new Error(
+          `VM '${m.name}' is provisioned over SSH: set access.sshPrivateKey to a secret holding the private half of one of access.sshKeys`,
+        );
       this.provisioning = new GuestProvisioning(
         name,
-        { ...rest, machine: m, node: args.node ?? { host }, guest: { host, user: m.cloudInit?.user ?? "phoenix", privateKey: guestPrivateKey }, dependsOn: [this.vm], replaceWith: [this.vm] },
+        {
+          ...rest,
+          machine: m,
+          node: args.node ?? { host },
+          guest: { host, user: m.cloudInit?.user ?? "phoenix", privateKey: guestPrivateKey },
+          dependsOn: [this.vm],
+          replaceWith: [this.vm],
+        },
         { parent: this },
       );
     }

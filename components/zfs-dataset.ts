@@ -15,7 +15,11 @@ export class ZfsDataset extends pulumi.ComponentResource {
   constructor(name: string, args: ZfsDatasetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("phoenix:index:ZfsDataset", name, {}, opts);
     const d = args.dataset;
-    this.dataset = new ZfsDatasetResource(name, { connection: args.connection, name: d.name, properties: d.properties, protect: d.protect }, { parent: this });
+    this.dataset = new ZfsDatasetResource(
+      name,
+      { connection: args.connection, name: d.name, properties: d.properties, protect: d.protect },
+      { parent: this },
+    );
     this.registerOutputs({ name: this.dataset.name, properties: this.dataset.properties });
   }
 }

@@ -33,7 +33,14 @@ export function topoSort(nodes: readonly string[], edges: Edges): { order: strin
     }
   }
   if (order.length === nodes.length) return { order };
-  return { order, cycle: findCycle(nodes.filter((n) => indegree.get(n)! > 0), edges, known) };
+  return {
+    order,
+    cycle: findCycle(
+      nodes.filter((n) => indegree.get(n)! > 0),
+      edges,
+      known,
+    ),
+  };
 }
 
 /** One cycle among `candidates`, as a path that ends where it starts: [a, b, c, a]. */

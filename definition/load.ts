@@ -24,7 +24,11 @@ function fromZodIssue(issue: ZodIssue, prefix: PropertyKey[] = []): Problem[] {
   switch (issue.code) {
     case "unrecognized_keys":
       return issue.keys.map((k) =>
-        error(formatPath([...prefix, ...issue.path, k]), `unknown field '${k}'`, "remove it, or check its spelling against stacks/definition.schema.json"),
+        error(
+          formatPath([...prefix, ...issue.path, k]),
+          `unknown field '${k}'`,
+          "remove it, or check its spelling against stacks/definition.schema.json",
+        ),
       );
     case "invalid_union": {
       // Report the branch that came closest (fewest issues) rather than "invalid input".
@@ -67,7 +71,10 @@ export function parseText(text: string, source: string): { raw?: unknown; proble
     return {
       problems: doc.errors.map((e) => {
         const at = e.linePos?.[0];
-        return error("", `not valid YAML${at ? ` at line ${at.line}, column ${at.col}` : ""}: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`);
+        return error(
+          "",
+          `not valid YAML${at ? ` at line ${at.line}, column ${at.col}` : ""}: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`,
+        );
       }),
     };
   return { raw: doc.toJS(), problems: [] };

@@ -15,7 +15,9 @@ export function readLock(definitionFile: string): Record<string, string> {
 /** Writes only when the allocations changed; returns whether it wrote. */
 export function writeLock(definitionFile: string, allocations: Record<string, string>): boolean {
   const p = lockPath(definitionFile);
-  const text = JSON.stringify({ comment: "Addresses allocated from pools; keep this file with the definition.", allocations }, null, 2) + "\n";
+  const text =
+    JSON.stringify({ comment: "Addresses allocated from pools; keep this file with the definition.", allocations }, null, 2) +
+    "\n";
   if (existsSync(p) && readFileSync(p, "utf8") === text) return false;
   writeFileSync(p, text);
   return true;

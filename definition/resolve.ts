@@ -54,8 +54,7 @@ export function indexDefinition(def: Definition): Index {
   const machines: Machine[] = [];
   def.templates.forEach((t, i) => {
     const path = `templates[${i}]`;
-    if (isGolden(t))
-      machines.push({ kind: "template", path, def: t, name: t.name, vmid: t.vmid, type: t.type, from: t.parent });
+    if (isGolden(t)) machines.push({ kind: "template", path, def: t, name: t.name, vmid: t.vmid, type: t.type, from: t.parent });
     else if (!bases.has(t.name)) bases.set(t.name, { t, path });
   });
   def.guests.forEach((g, i) =>

@@ -1,12 +1,8 @@
 // The shape of a stack definition (stacks/<env>.yaml). Shape only: cross-field rules live in validate/.
 import { z } from "zod";
 
-const name = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, "use letters, digits, '.' and '-' (a DNS-safe hostname)");
-const secretName = z
-  .string()
-  .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "a Pulumi config key: letters, digits, '_' and '-'");
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, "use letters, digits, '.' and '-' (a DNS-safe hostname)");
+const secretName = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "a Pulumi config key: letters, digits, '_' and '-'");
 
 /** A secret is referenced by name and resolved from Pulumi secret config `phoenix:<name>`. */
 export const SecretRef = z.object({ secret: secretName }).strict();
@@ -16,9 +12,7 @@ const secretField = z.union([SecretRef, z.string()]);
 const mib = z.number().int().positive();
 const cidr = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "an IPv4 CIDR such as 10.0.0.5/24");
 const ipv4 = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "an IPv4 address such as 10.0.0.1");
-const mac = z
-  .string()
-  .regex(/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/, "a MAC address such as 52:54:00:12:34:56");
+const mac = z.string().regex(/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/, "a MAC address such as 52:54:00:12:34:56");
 const vmid = z.number().int();
 const sizeGiB = z.number().positive();
 
@@ -52,13 +46,22 @@ export const Gpu = z
       .optional(),
     model: z.string().optional(),
     /** vendor:device as `lspci -nn` shows it, e.g. 10de:2d04; Proxmox's PCI mapping needs it. */
-    deviceId: z.string().regex(/^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$/, "vendor:device such as 10de:2d04").optional(),
+    deviceId: z
+      .string()
+      .regex(/^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$/, "vendor:device such as 10de:2d04")
+      .optional(),
     iommuGroup: z.number().int().nonnegative().optional(),
   })
   .strict();
 
 /** Profiles every Proxmox/LXC host has without the definition installing them. */
-export const BUILTIN_APPARMOR_PROFILES = new Set(["unconfined", "generated", "lxc-container-default", "lxc-container-default-cgns", "lxc-container-default-with-nesting"]);
+export const BUILTIN_APPARMOR_PROFILES = new Set([
+  "unconfined",
+  "generated",
+  "lxc-container-default",
+  "lxc-container-default-cgns",
+  "lxc-container-default-with-nesting",
+]);
 
 export const AppArmorProfile = z
   .object({
@@ -83,7 +86,10 @@ export const Node = z
          * Or a user's login. Proxmox lets only root@pam (not even its tokens) set GPU device passthrough,
          * bind mounts and keyctl, so definitions that use them log in as root@pam.
          */
-        username: z.string().regex(/^[^\s@]+@[A-Za-z0-9.-]+$/, "user@realm, e.g. root@pam").optional(),
+        username: z
+          .string()
+          .regex(/^[^\s@]+@[A-Za-z0-9.-]+$/, "user@realm, e.g. root@pam")
+          .optional(),
         password: secretField.optional(),
       })
       .strict()
@@ -152,7 +158,7 @@ export const NetworkInterface = z
     ip: z
       .string()
       .regex(/^(auto|dhcp|\d{1,3}(\.\d{1,3}){3}\/\d{1,2})$/, {
-        error: "expected a static CIDR such as 10.0.0.5/24, \"auto\" (from a pool) or \"dhcp\"",
+        error: 'expected a static CIDR such as 10.0.0.5/24, "auto" (from a pool) or "dhcp"',
       })
       .default("auto"),
     pool: name.optional(),
@@ -210,7 +216,10 @@ export const Features = z
         z.literal(true),
         z
           .object({
-            cudaVersion: z.string().regex(/^\d+\.\d+$/, "a CUDA version such as 12.8").optional(),
+            cudaVersion: z
+              .string()
+              .regex(/^\d+\.\d+$/, "a CUDA version such as 12.8")
+              .optional(),
             source: z.enum(["nvidia", "debian"]).optional(),
           })
           .strict(),
@@ -252,15 +261,7 @@ export const FEATURE_DEFAULTS = {
   script: { env: {} },
 } as const;
 
-export const FEATURE_ORDER = [
-  "nvidia",
-  "docker",
-  "nvidia-container-toolkit",
-  "vllm",
-  "portainer",
-  "apparmor",
-  "script",
-] as const;
+export const FEATURE_ORDER = ["nvidia", "docker", "nvidia-container-toolkit", "vllm", "portainer", "apparmor", "script"] as const;
 export type FeatureName = (typeof FEATURE_ORDER)[number];
 
 export const MountPoint = z
@@ -320,7 +321,9 @@ const machineFields = {
   features: Features.default({}),
   mountPoints: z.array(MountPoint).default([]),
   /** Raw `lxc.*` lines for the container config. */
-  lxcOptions: z.array(z.string().regex(/^lxc\.[a-z0-9_.]+\s*[:=]/, "a raw line such as lxc.apparmor.profile=unconfined")).default([]),
+  lxcOptions: z
+    .array(z.string().regex(/^lxc\.[a-z0-9_.]+\s*[:=]/, "a raw line such as lxc.apparmor.profile=unconfined"))
+    .default([]),
   cloudInit: CloudInit.optional(),
   dependsOn: z.array(z.string()).default([]),
   healthChecks: z.array(HealthCheck).default([]),
@@ -342,9 +345,7 @@ const urlSource = z
   .object({
     storage: z.string(),
     url: z.string().url(),
-    checksum: z
-      .string()
-      .regex(/^(sha256|sha512|md5|sha1|sha224|sha384):[0-9a-fA-F]+$/, "algorithm:hex, e.g. sha256:…"),
+    checksum: z.string().regex(/^(sha256|sha512|md5|sha1|sha224|sha384):[0-9a-fA-F]+$/, "algorithm:hex, e.g. sha256:…"),
     file: z.string().optional(),
   })
   .strict();
@@ -366,13 +367,21 @@ export const GoldenTemplate = z
     ...machineFields,
     parent: z.string(),
     /** The snapshot clones are taken from (the original system's template_snapshot_name). */
-    snapshot: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "a Proxmox snapshot name").default("golden"),
+    snapshot: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "a Proxmox snapshot name")
+      .default("golden"),
   })
   .strict();
 
 export const Template = z.union([BaseTemplate, GoldenTemplate]);
 
-const sshPublicKey = z.string().regex(/^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-\S+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$/, "an OpenSSH public key such as ssh-ed25519 AAAA… user@host");
+const sshPublicKey = z
+  .string()
+  .regex(
+    /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-\S+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$/,
+    "an OpenSSH public key such as ssh-ed25519 AAAA… user@host",
+  );
 
 export const Access = z
   .object({

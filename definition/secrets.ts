@@ -9,7 +9,12 @@ export function looksSecret(key: string): boolean {
     .filter(Boolean);
   const has = (w: string) => words.includes(w);
   const pair = (a: string, b: string) => words.some((w, i) => w === a && words[i + 1] === b);
-  return ["password", "passwd", "pass", "token", "secret", "credential", "credentials", "apikey", "passphrase"].some(has) || pair("api", "key") || pair("private", "key") || pair("access", "key");
+  return (
+    ["password", "passwd", "pass", "token", "secret", "credential", "credentials", "apikey", "passphrase"].some(has) ||
+    pair("api", "key") ||
+    pair("private", "key") ||
+    pair("access", "key")
+  );
 }
 
 export function secretFix(name: string): string {

@@ -36,7 +36,11 @@ export function ensureApiCredentials(stateDir: string): ApiCredentials {
   const file = join(apiDir(stateDir), "credentials.json");
   if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as ApiCredentials;
   mkdirSync(apiDir(stateDir), { recursive: true, mode: 0o700 });
-  const creds: ApiCredentials = { rootPassword: randomBytes(18).toString("base64url"), tokenId: "root@pam!phoenix", tokenSecret: randomUUID() };
+  const creds: ApiCredentials = {
+    rootPassword: randomBytes(18).toString("base64url"),
+    tokenId: "root@pam!phoenix",
+    tokenSecret: randomUUID(),
+  };
   writeFileSync(file, JSON.stringify(creds, null, 2), { mode: 0o600 });
   return creds;
 }
@@ -72,15 +76,25 @@ export async function ensureApiDaemon(stateDir: string, port: number, cli: strin
   if (pidOf(stateDir) !== undefined && (await answers(stateDir, port))) return apiUrl(port);
   await stopApiDaemon(stateDir);
   const out = openSync(join(apiDir(stateDir), "api.log"), "a");
-  const child = spawn(cli[0]!, [...cli.slice(1), "lab", "api"], { detached: true, stdio: ["ignore", out, out], env: { ...process.env, PHOENIX_LAB_DIR: stateDir } });
+  const child = spawn(cli[0]!, [...cli.slice(1), "lab", "api"], {
+    detached: true,
+    stdio: ["ignore", out, out],
+    env: { ...process.env, PHOENIX_LAB_DIR: stateDir },
+  });
   closeSync(out);
   writeFileSync(join(apiDir(stateDir), "api.pid"), String(child.pid));
   child.unref();
   const deadline = Date.now() + 30_000;
   while (!(await answers(stateDir, port))) {
     if (pidOf(stateDir) === undefined || Date.now() > deadline) {
-      const log = readFileSync(join(apiDir(stateDir), "api.log"), "utf8").trim().split("\n").slice(-10).join("\n");
-      throw new Error(`the lab API did not come up on ${apiUrl(port)}; its log (${join(apiDir(stateDir), "api.log")}) ends:\n${log}`);
+      const log = readFileSync(join(apiDir(stateDir), "api.log"), "utf8")
+        .trim()
+        .split("\n")
+        .slice(-10)
+        .join("\n");
+      throw new Error(
+        `the lab API did not come up on ${apiUrl(port)}; its log (${join(apiDir(stateDir), "api.log")}) ends:\n${log}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 300));
   }
@@ -100,7 +114,12 @@ export async function stopApiDaemon(stateDir: string): Promise<void> {
 export async function serveLabApi(stateDir: string, settings: ApiSettings): Promise<LabApi> {
   const creds = ensureApiCredentials(stateDir);
   const qemu = settings.vm
-    ? new QemuRunner({ stateDir, image: ensureVmImage(), accel: settings.vm.accel, ...(settings.aptProxy ? { aptProxy: settings.aptProxy } : {}) })
+    ? new QemuRunner({
+        stateDir,
+        image: ensureVmImage(),
+        accel: settings.vm.accel,
+        ...(settings.aptProxy ? { aptProxy: settings.aptProxy } : {}),
+      })
     : undefined;
   const backend = new HostBackend({
     stateDir,

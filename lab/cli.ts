@@ -11,9 +11,15 @@ export async function labCommand(args: string[], io: Io): Promise<number> {
     await labServeApi();
     return new Promise<number>(() => {}); // serves until SIGTERM
   }
-  const { values, positionals } = parseArgs({ args, options: { definition: { type: "string" }, "state-dir": { type: "string" } }, strict: true, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args,
+    options: { definition: { type: "string" }, "state-dir": { type: "string" } },
+    strict: true,
+    allowPositionals: true,
+  });
   const [action, ...extra] = positionals;
-  if (extra.length || !action || !["up", "down", "status", "reset"].includes(action)) throw new UsageError("lab takes one of up, down, status, reset");
+  if (extra.length || !action || !["up", "down", "status", "reset"].includes(action))
+    throw new UsageError("lab takes one of up, down, status, reset");
   const stateDir = values["state-dir"] ?? defaultStateDir();
   const log = (s: string) => io.err(`lab: ${s}`);
   if (action === "status") {
@@ -29,6 +35,8 @@ export async function labCommand(args: string[], io: Io): Promise<number> {
   const r = loadDefinition(file);
   if (!report(io, file, r.problems)) return 1;
   const up = await labUp({ definition: r.definition!, stateDir, log });
-  io.out(`lab is up (${up.stateDir}): node ssh root@127.0.0.1 -p ${up.sshPort} -i ${up.stateDir}/ssh/client_ed25519${up.aptProxy ? `; apt proxy ${up.aptProxy}` : ""}`);
+  io.out(
+    `lab is up (${up.stateDir}): node ssh root@127.0.0.1 -p ${up.sshPort} -i ${up.stateDir}/ssh/client_ed25519${up.aptProxy ? `; apt proxy ${up.aptProxy}` : ""}`,
+  );
   return 0;
 }

@@ -5,7 +5,16 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, s
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseCidr } from "../definition/ipv4";
-import { type ApiCredentials, type ApiSettings, apiUrl, ensureApiCredentials, ensureApiDaemon, labApiClient, serveLabApi, stopApiDaemon } from "./api-daemon";
+import {
+  type ApiCredentials,
+  type ApiSettings,
+  apiUrl,
+  ensureApiCredentials,
+  ensureApiDaemon,
+  labApiClient,
+  serveLabApi,
+  stopApiDaemon,
+} from "./api-daemon";
 import { type BaseTemplate, type Definition, isGolden } from "../definition/schema";
 import { listVms, stopAllVms } from "./host/qemu";
 import { VM_HOST_PACKAGES, ensureVmImage } from "./host/vm-image";
@@ -21,7 +30,18 @@ import { run } from "./host/run";
 import { ensureNodeSshd, stopNodeSshd } from "./host/sshd";
 import { destroyPool, ensurePool, ensureZfsDaemon, listDatasets, poolExists, stopZfsDaemon, zfsReady } from "./host/zfs";
 
-export const LAB_PACKAGES = ["lxc", "zfs-fuse", "debootstrap", "zstd", "openssh-server", "apt-cacher-ng", "apparmor", "iproute2", "openssl", ...REGISTRY_PACKAGES];
+export const LAB_PACKAGES = [
+  "lxc",
+  "zfs-fuse",
+  "debootstrap",
+  "zstd",
+  "openssh-server",
+  "apt-cacher-ng",
+  "apparmor",
+  "iproute2",
+  "openssl",
+  ...REGISTRY_PACKAGES,
+];
 const POOL_SIZE = 8 * 1024 ** 3;
 
 export interface LabOptions {
@@ -76,7 +96,10 @@ export function vmTemplateSeeds(definition: Definition): VmTemplateSeed[] {
   return definition.templates
     .filter((t): t is BaseTemplate => !isGolden(t) && t.type === "vm" && t.vmid !== undefined)
     .map((t) => {
-      if (!storage) throw new Error(`VM template '${t.name}': the lab puts its disk on a storage with 'images' content, and nodes[0] has none`);
+      if (!storage)
+        throw new Error(
+          `VM template '${t.name}': the lab puts its disk on a storage with 'images' content, and nodes[0] has none`,
+        );
       if (!bridge) throw new Error(`VM template '${t.name}': the lab needs a bridge in network.bridges for its NIC`);
       return { vmid: t.vmid!, name: t.name, storage, bridge };
     });
@@ -88,11 +111,21 @@ export function apiSettings(definition: Definition, aptProxy?: string): ApiSetti
   if (!node) throw new Error("the definition has no node for the lab to be");
   const url = node.api ? new URL(node.api.endpoint) : undefined;
   if (url && url.hostname !== "127.0.0.1" && url.hostname !== "localhost")
-    throw new Error(`nodes[0].api.endpoint is ${node.api!.endpoint}: the lab serves its API on 127.0.0.1 only; use https://127.0.0.1:8006/`);
+    throw new Error(
+      `nodes[0].api.endpoint is ${node.api!.endpoint}: the lab serves its API on 127.0.0.1 only; use https://127.0.0.1:8006/`,
+    );
   return {
     port: url?.port ? Number(url.port) : 8006,
     node: node.name,
-    storages: node.storage.filter((s) => s.type === "dir" || s.type === "zfspool").map((s) => ({ id: s.id, type: s.type as "dir" | "zfspool", content: s.content, ...(s.path ? { path: s.path } : {}), ...(s.pool ? { pool: s.pool } : {}) })),
+    storages: node.storage
+      .filter((s) => s.type === "dir" || s.type === "zfspool")
+      .map((s) => ({
+        id: s.id,
+        type: s.type as "dir" | "zfspool",
+        content: s.content,
+        ...(s.path ? { path: s.path } : {}),
+        ...(s.pool ? { pool: s.pool } : {}),
+      })),
     ...(aptProxy ? { aptProxy } : {}),
     ...(vmTemplates.length > 0 ? { vm: { accel: process.env.PHOENIX_LAB_QEMU_ACCEL ?? "tcg", templates: vmTemplates } } : {}),
   };
@@ -109,13 +142,18 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
     log(`${what} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     return r;
   };
-  await step("Debian packages", () => run("bash", [join(__dirname, "..", "scripts", "ensure-apt.sh"), ...LAB_PACKAGES], { timeoutMs: 20 * 60_000 }));
+  await step("Debian packages", () =>
+    run("bash", [join(__dirname, "..", "scripts", "ensure-apt.sh"), ...LAB_PACKAGES], { timeoutMs: 20 * 60_000 }),
+  );
   await step("zfs-fuse daemon", () => ensureZfsDaemon(join(dir, "zfs")));
   const pools = o.definition.nodes.flatMap((n) => n.zfs.pools.map((p) => p.name));
   for (const p of pools) await step(`ZFS pool ${p}`, () => ensurePool(p, join(dir, "zfs"), POOL_SIZE));
   const bridges = o.definition.network.bridges.filter((b) => b.gateway);
-  for (const b of bridges) await step(`bridge ${b.name} (${b.gateway})`, () => ensureBridge(b.name, `${b.gateway}/${parseCidr(b.subnet)!.prefix}`));
-  const aptProxy = bridges[0] ? await step(`apt proxy on ${bridges[0].gateway}`, () => ensureAptProxy(dir, bridges[0]!.gateway!)) : undefined;
+  for (const b of bridges)
+    await step(`bridge ${b.name} (${b.gateway})`, () => ensureBridge(b.name, `${b.gateway}/${parseCidr(b.subnet)!.prefix}`));
+  const aptProxy = bridges[0]
+    ? await step(`apt proxy on ${bridges[0].gateway}`, () => ensureAptProxy(dir, bridges[0]!.gateway!))
+    : undefined;
   if (bridges[0]) {
     const registry = await step(`registry mirror on ${bridges[0].gateway}:5000`, () => ensureRegistry(dir, bridges[0]!.gateway!));
     await step("stand-in images (no Docker Hub here)", () => pushStandInImages(registry, log));
@@ -124,19 +162,39 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
   const templates: string[] = [];
   for (const n of o.definition.nodes)
     for (const s of n.storage)
-      if (s.type === "dir" && s.path && s.content.includes("vztmpl")) templates.push(await step(`template on storage ${s.id}`, () => installTemplate(tarball, s.path!)));
+      if (s.type === "dir" && s.path && s.content.includes("vztmpl"))
+        templates.push(await step(`template on storage ${s.id}`, () => installTemplate(tarball, s.path!)));
   if (vmTemplateSeeds(o.definition).length > 0) {
-    await step("QEMU packages", () => run("bash", [join(__dirname, "..", "scripts", "ensure-apt.sh"), ...VM_HOST_PACKAGES], { timeoutMs: 20 * 60_000 }));
+    await step("QEMU packages", () =>
+      run("bash", [join(__dirname, "..", "scripts", "ensure-apt.sh"), ...VM_HOST_PACKAGES], { timeoutMs: 20 * 60_000 }),
+    );
     await step("VM image (kernel, cloud-init, guest agent; cached)", () => ensureVmImage(log));
   }
   const keys = await step(`node sshd on 127.0.0.1:${sshPort}`, () => ensureNodeSshd({ port: sshPort, dir: join(dir, "ssh") }));
   await step(`pct at ${PCT_PATH}`, () => installPct(dir));
   await step(`${ETC_PVE} → ${join(dir, "pve")}`, () => linkEtcPve(dir));
   const api = apiSettings(o.definition, aptProxy);
-  const state: LabState = { pools, bridges: bridges.map((b) => b.name), templates, sshPort, ...(aptProxy ? { aptProxy } : {}), api };
+  const state: LabState = {
+    pools,
+    bridges: bridges.map((b) => b.name),
+    templates,
+    sshPort,
+    ...(aptProxy ? { aptProxy } : {}),
+    api,
+  };
   writeFileSync(statePath(dir), JSON.stringify(state, null, 2));
-  const url = await step(`Proxmox API on ${apiUrl(api.port)} (node ${api.node})`, () => ensureApiDaemon(dir, api.port, PHOENIX_CLI));
-  return { stateDir: dir, sshPort, sshPrivateKey: keys.clientKey, sshHostKey: keys.hostKey, ...(aptProxy ? { aptProxy } : {}), apiUrl: url, credentials: ensureApiCredentials(dir) };
+  const url = await step(`Proxmox API on ${apiUrl(api.port)} (node ${api.node})`, () =>
+    ensureApiDaemon(dir, api.port, PHOENIX_CLI),
+  );
+  return {
+    stateDir: dir,
+    sshPort,
+    sshPrivateKey: keys.clientKey,
+    sshHostKey: keys.hostKey,
+    ...(aptProxy ? { aptProxy } : {}),
+    apiUrl: url,
+    credentials: ensureApiCredentials(dir),
+  };
 }
 
 /** Leaves no container, mount, pool, bridge or process of the lab behind. */
@@ -177,7 +235,11 @@ const PCT_MARK = "# phoenix-lab pct";
 
 export function installPct(stateDir: string): void {
   const cli = join(__dirname, "..", "scripts", "phoenix.cjs");
-  writeFileSync(PCT_PATH, `#!/bin/sh\n${PCT_MARK}\nPHOENIX_LAB_DIR='${stateDir}' exec '${process.execPath}' '${cli}' lab pct "$@"\n`, { mode: 0o755 });
+  writeFileSync(
+    PCT_PATH,
+    `#!/bin/sh\n${PCT_MARK}\nPHOENIX_LAB_DIR='${stateDir}' exec '${process.execPath}' '${cli}' lab pct "$@"\n`,
+    { mode: 0o755 },
+  );
 }
 
 /** Where Proxmox keeps guest configs; node-side provisioning (raw lxc.* lines) edits them there. */
@@ -185,9 +247,11 @@ export const ETC_PVE = "/etc/pve";
 
 export function linkEtcPve(stateDir: string): void {
   mkdirSync(join(stateDir, "pve", "lxc"), { recursive: true });
-  const current = existsSync(ETC_PVE) || isSymlink(ETC_PVE) ? (isSymlink(ETC_PVE) ? readlinkSync(ETC_PVE) : "a directory") : undefined;
+  const current =
+    existsSync(ETC_PVE) || isSymlink(ETC_PVE) ? (isSymlink(ETC_PVE) ? readlinkSync(ETC_PVE) : "a directory") : undefined;
   if (current === join(stateDir, "pve")) return;
-  if (current !== undefined && !current.endsWith("/pve")) throw new Error(`${ETC_PVE} exists (${current}): this looks like a real Proxmox node; the lab will not run here`);
+  if (current !== undefined && !current.endsWith("/pve"))
+    throw new Error(`${ETC_PVE} exists (${current}): this looks like a real Proxmox node; the lab will not run here`);
   if (current !== undefined) rmSync(ETC_PVE);
   symlinkSync(join(stateDir, "pve"), ETC_PVE);
 }
@@ -212,7 +276,12 @@ export function removePct(): void {
 export async function labPct(argv: string[], stateDir = defaultStateDir()): Promise<number> {
   const state = readState(stateDir);
   const api = state?.api ? { client: labApiClient(stateDir, state.api.port), node: state.api.node } : undefined;
-  return pct(argv, { stateDir, ...(api ? { api } : {}), out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) });
+  return pct(argv, {
+    stateDir,
+    ...(api ? { api } : {}),
+    out: (s) => process.stdout.write(`${s}\n`),
+    err: (s) => process.stderr.write(`${s}\n`),
+  });
 }
 
 /** `phoenix lab api`: the API daemon itself, over the state `lab up` wrote. */
@@ -248,7 +317,10 @@ export function labStatus(stateDir = defaultStateDir()): LabStatus {
   return {
     up: state !== undefined,
     stateDir,
-    zfs: { daemon, pools: Object.fromEntries((state?.pools ?? []).map((p) => [p, daemon && poolExists(p) ? listDatasets(p) : []])) },
+    zfs: {
+      daemon,
+      pools: Object.fromEntries((state?.pools ?? []).map((p) => [p, daemon && poolExists(p) ? listDatasets(p) : []])),
+    },
     bridges: Object.fromEntries((state?.bridges ?? []).map((b) => [b, bridgeExists(b)])),
     ...(state?.api ? { api: { url: apiUrl(state.api.port), node: state.api.node } } : {}),
     containers: lxc.list().map((vmid) => ({ vmid, state: lxc.state(vmid) })),

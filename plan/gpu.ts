@@ -31,14 +31,20 @@ export function gpuMappingId(node: string, index: number): string {
 }
 
 export function nodeGpuMappings(node: Node): PciMapping[] {
-  return node.gpus.flatMap((g) => g.pci === undefined ? [] : [{
-    id: gpuMappingId(node.name, g.index),
-    node: node.name,
-    index: g.index,
-    pci: g.pci.length === 7 ? `0000:${g.pci}` : g.pci,
-    ...(g.deviceId ? { deviceId: g.deviceId.toLowerCase() } : {}),
-    ...(g.iommuGroup !== undefined ? { iommuGroup: g.iommuGroup } : {}),
-  }]);
+  return node.gpus.flatMap((g) =>
+    g.pci === undefined
+      ? []
+      : [
+          {
+            id: gpuMappingId(node.name, g.index),
+            node: node.name,
+            index: g.index,
+            pci: g.pci.length === 7 ? `0000:${g.pci}` : g.pci,
+            ...(g.deviceId ? { deviceId: g.deviceId.toLowerCase() } : {}),
+            ...(g.iommuGroup !== undefined ? { iommuGroup: g.iommuGroup } : {}),
+          },
+        ],
+  );
 }
 
 export interface HostPci {

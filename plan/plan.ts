@@ -117,12 +117,24 @@ function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): P
     let source = mp.hostPath ?? "";
     if (mp.dataset !== undefined) {
       const mountpoint = datasets.get(mp.dataset)?.properties["mountpoint"];
-      source = (typeof mountpoint === "string" && mountpoint.startsWith("/") ? mountpoint : `/${mp.dataset}`) + (mp.subdir ? `/${mp.subdir}` : "");
+      source =
+        (typeof mountpoint === "string" && mountpoint.startsWith("/") ? mountpoint : `/${mp.dataset}`) +
+        (mp.subdir ? `/${mp.subdir}` : "");
     }
-    return { id: `mp${k}`, source, ...(mp.dataset ? { dataset: mp.dataset } : {}), path: mp.path, readOnly: mp.readOnly, backup: mp.backup };
+    return {
+      id: `mp${k}`,
+      source,
+      ...(mp.dataset ? { dataset: mp.dataset } : {}),
+      path: mp.path,
+      readOnly: mp.readOnly,
+      backup: mp.backup,
+    };
   });
   const diskDataset = node.storage.find((s) => s.id === d.disk?.storage && s.type === "zfspool")?.pool;
-  const needed = [...(diskDataset && datasets.has(diskDataset) ? [diskDataset] : []), ...mountPoints.flatMap((mp) => (mp.dataset ? [mp.dataset] : []))];
+  const needed = [
+    ...(diskDataset && datasets.has(diskDataset) ? [diskDataset] : []),
+    ...mountPoints.flatMap((mp) => (mp.dataset ? [mp.dataset] : [])),
+  ];
   const transport: Transport = m.type === "lxc" ? "pct" : "ssh";
   const provisioners: PlannedFeature[] = FEATURE_ORDER.filter((f) => d.features[f] !== undefined).map((f) => ({
     feature: f,
@@ -175,7 +187,14 @@ function sourceOf(ix: Index, m: Machine): Source {
   if (base.type === "vm") return { kind: "clone", template: base.name, vmid: base.vmid!, snapshot: "" };
   const s = base.source;
   return "url" in s
-    ? { kind: "create", template: base.name, storage: s.storage, url: s.url, checksum: s.checksum, ...(s.file ? { file: s.file } : {}) }
+    ? {
+        kind: "create",
+        template: base.name,
+        storage: s.storage,
+        url: s.url,
+        checksum: s.checksum,
+        ...(s.file ? { file: s.file } : {}),
+      }
     : { kind: "create", template: base.name, storage: s.storage, file: s.file };
 }
 
@@ -184,7 +203,11 @@ function featureSettings(f: FeatureName, eff: Effective): unknown {
   const v = eff.features[f];
   const settings: Record<string, unknown> = { ...FEATURE_DEFAULTS[f], ...(typeof v === "object" ? v : {}) };
   if (f === "vllm" && eff.features.vllm)
-    return { ...settings, tensorParallelSize: eff.features.vllm.tensorParallelSize ?? Math.max(1, eff.gpus.length), servedModelName: eff.features.vllm.servedModelName ?? eff.features.vllm.model };
+    return {
+      ...settings,
+      tensorParallelSize: eff.features.vllm.tensorParallelSize ?? Math.max(1, eff.gpus.length),
+      servedModelName: eff.features.vllm.servedModelName ?? eff.features.vllm.model,
+    };
   if (f === "nvidia") return { ...settings, driverVersion: eff.node?.nvidia?.driverVersion };
   return settings;
 }
@@ -195,7 +218,8 @@ function secretNames(def: Definition): string[] {
     if (Array.isArray(v)) v.forEach(walk);
     else if (v && typeof v === "object") {
       const keys = Object.keys(v);
-      if (keys.length === 1 && keys[0] === "secret" && typeof (v as SecretRef).secret === "string") names.add((v as SecretRef).secret);
+      if (keys.length === 1 && keys[0] === "secret" && typeof (v as SecretRef).secret === "string")
+        names.add((v as SecretRef).secret);
       else Object.values(v).forEach(walk);
     }
   };

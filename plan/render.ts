@@ -25,7 +25,12 @@ export function renderCloneTree(plan: Plan): string[] {
 
 export function renderTable(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, c) => cell.padEnd(widths[c]!))
+      .join("  ")
+      .trimEnd(),
+  );
 }
 
 export function renderPlan(plan: Plan): string {
@@ -47,7 +52,16 @@ export function renderPlan(plan: Plan): string {
   );
   out.push(...renderTable(rows).map((l) => `  ${l}`), "  (* allocated from a pool)");
   const host = plan.nodes.flatMap((n) => [
-    ...n.datasets.map((d) => `  ${n.name}: zfs dataset ${d.name}${Object.keys(d.properties).length ? ` (${Object.entries(d.properties).map(([k, v]) => `${k}=${v}`).join(", ")})` : ""}`),
+    ...n.datasets.map(
+      (d) =>
+        `  ${n.name}: zfs dataset ${d.name}${
+          Object.keys(d.properties).length
+            ? ` (${Object.entries(d.properties)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(", ")})`
+            : ""
+        }`,
+    ),
     ...n.gpuMappings.map((g) => `  ${n.name}: PCI mapping ${g.id} → ${g.pci}`),
     ...n.apparmorProfiles.map((a) => `  ${n.name}: AppArmor profile ${a.name}`),
   ]);

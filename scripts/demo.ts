@@ -54,7 +54,11 @@ async function main() {
     secrets: labSecrets(lab),
   });
   const preview = await project.stack.preview({ diff: false });
-  say(`  ${Object.entries(preview.changeSummary).map(([op, n]) => `${n} to ${op}`).join(", ")}`);
+  say(
+    `  ${Object.entries(preview.changeSummary)
+      .map(([op, n]) => `${n} to ${op}`)
+      .join(", ")}`,
+  );
 
   step("pulumi up of the dev stack");
   // refresh: a lab torn down and brought up again has lost what the state remembers; refresh sees that.
@@ -68,25 +72,40 @@ async function main() {
   say("  vmid  name             type kind     address          state      provisioned");
   for (const m of plan.machines) {
     const path = `nodes/${m.node}/${m.type === "lxc" ? "lxc" : "qemu"}/${m.vmid}/status/current`;
-    const status = await api.data<{ status: string; template?: number }>("GET", path).then((s) => (s.template ? "template" : s.status), () => "absent");
+    const status = await api.data<{ status: string; template?: number }>("GET", path).then(
+      (s) => (s.template ? "template" : s.status),
+      () => "absent",
+    );
     const ip = m.network[0]?.ip ?? "-";
     const own = [...m.provisioners.map((p) => p.feature), ...m.healthChecks.map((h) => `check:${h.name}`)];
-    const inherited = m.source.kind === "clone" ? Object.keys(m.features).filter((f) => !m.provisioners.some((p) => p.feature === f)) : [];
+    const inherited =
+      m.source.kind === "clone" ? Object.keys(m.features).filter((f) => !m.provisioners.some((p) => p.feature === f)) : [];
     const provisioned = [...own, ...inherited.map((f) => `${f} (from ${m.source.template})`)].join(", ") || "-";
-    say(`  ${String(m.vmid).padEnd(5)} ${m.name.padEnd(16)} ${m.type}  ${m.kind.padEnd(8)} ${ip.padEnd(16)} ${status.padEnd(10)} ${provisioned}`);
+    say(
+      `  ${String(m.vmid).padEnd(5)} ${m.name.padEnd(16)} ${m.type}  ${m.kind.padEnd(8)} ${ip.padEnd(16)} ${status.padEnd(10)} ${provisioned}`,
+    );
   }
   for (const d of loaded.definition.nodes.flatMap((n) => n.zfs.datasets))
-    say(`  ${d.name}: ${run("zfs", ["get", "-H", "-o", "property,value", Object.keys(d.properties).join(","), d.name]).stdout.trim().split("\n").map((l) => l.replace("\t", "=")).join(", ")}`);
+    say(
+      `  ${d.name}: ${run("zfs", ["get", "-H", "-o", "property,value", Object.keys(d.properties).join(","), d.name])
+        .stdout.trim()
+        .split("\n")
+        .map((l) => l.replace("\t", "="))
+        .join(", ")}`,
+    );
   const guest = plan.machines.find((m) => m.kind === "guest" && m.type === "lxc" && m.network[0]?.ip.includes("/"));
   const portainer = plan.machines.find((m) => m.features.portainer?.role === "server");
   if (portainer) {
     const url = `http://${portainer.network[0]!.ip.split("/")[0]}:${portainer.features.portainer!.port ?? 9443}/`;
     const page = run("curl", ["-s", "--max-time", "5", url], { allowFail: true }).stdout;
-    say(`  portainer:   ${url} answers: ${/stand-in/.test(page) ? "the lab's stand-in image (no Docker Hub here; a real Portainer serves HTTPS)" : page ? "yes" : "no"}`);
+    say(
+      `  portainer:   ${url} answers: ${/stand-in/.test(page) ? "the lab's stand-in image (no Docker Hub here; a real Portainer serves HTTPS)" : page ? "yes" : "no"}`,
+    );
   }
   say(`  lab state:   ${lab.stateDir}   (Proxmox API ${lab.apiUrl}, node ${plan.nodes[0]?.name})`);
   say(`  node ssh:    ssh -p ${lab.sshPort} -i ${lab.stateDir}/ssh/client_ed25519 root@127.0.0.1   (zfs, pct, apparmor_parser)`);
-  if (guest) say(`  guest ssh:   ssh -i ${lab.stateDir}/ssh/client_ed25519 root@${guest.network[0]!.ip.split("/")[0]}   (${guest.name})`);
+  if (guest)
+    say(`  guest ssh:   ssh -i ${lab.stateDir}/ssh/client_ed25519 root@${guest.network[0]!.ip.split("/")[0]}   (${guest.name})`);
   if (lab.aptProxy) say(`  apt proxy:   ${lab.aptProxy}`);
   say(`  tear down:   npx phoenix lab down   (no container, dataset, pool, bridge or process stays)`);
   say(`  took ${((Date.now() - t0) / 1000).toFixed(0)} s`);

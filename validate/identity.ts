@@ -14,7 +14,9 @@ export function checkIdentity(ix: Index): Problem[] {
   def.nodes.forEach((n, i) => {
     const first = seenNodes.get(n.name);
     if (first !== undefined)
-      out.push(error(`nodes[${i}].name`, `node '${n.name}' is declared twice (also nodes[${first}])`, "give each node one entry"));
+      out.push(
+        error(`nodes[${i}].name`, `node '${n.name}' is declared twice (also nodes[${first}])`, "give each node one entry"),
+      );
     else seenNodes.set(n.name, i);
   });
 
@@ -24,13 +26,27 @@ export function checkIdentity(ix: Index): Problem[] {
   const claim = (path: string, vmid: number | undefined, name: string, label: string) => {
     if (vmid !== undefined) {
       if (vmid < VMID_MIN || vmid > VMID_MAX)
-        out.push(error(`${path}.vmid`, `vmid ${vmid} is outside Proxmox's range ${VMID_MIN}–${VMID_MAX}`, "pick a vmid from 100 to 999999999"));
+        out.push(
+          error(
+            `${path}.vmid`,
+            `vmid ${vmid} is outside Proxmox's range ${VMID_MIN}–${VMID_MAX}`,
+            "pick a vmid from 100 to 999999999",
+          ),
+        );
       const other = vmids.get(vmid);
-      if (other) out.push(error(`${path}.vmid`, `vmid ${vmid} is already used by ${other}`, "give each guest and template its own vmid"));
+      if (other)
+        out.push(error(`${path}.vmid`, `vmid ${vmid} is already used by ${other}`, "give each guest and template its own vmid"));
       else vmids.set(vmid, `${path} (${label})`);
     }
     const otherName = names.get(name);
-    if (otherName) out.push(error(`${path}.name`, `name '${name}' is already used by ${otherName}`, "names must be unique across guests and templates"));
+    if (otherName)
+      out.push(
+        error(
+          `${path}.name`,
+          `name '${name}' is already used by ${otherName}`,
+          "names must be unique across guests and templates",
+        ),
+      );
     else names.set(name, path);
   };
   def.templates.forEach((t, i) => {
@@ -41,9 +57,17 @@ export function checkIdentity(ix: Index): Problem[] {
 
   for (const [name, { t, path }] of ix.bases) {
     if (t.type === "vm" && t.vmid === undefined)
-      out.push(error(`${path}.vmid`, `VM base template '${name}' needs a vmid (a Proxmox VM template is a VM)`, "add vmid, e.g. 9000"));
+      out.push(
+        error(`${path}.vmid`, `VM base template '${name}' needs a vmid (a Proxmox VM template is a VM)`, "add vmid, e.g. 9000"),
+      );
     if (t.type === "lxc" && t.vmid !== undefined)
-      out.push(error(`${path}.vmid`, `LXC base template '${name}' is a file on a storage and takes no vmid`, "remove vmid, or make it a golden template with a parent"));
+      out.push(
+        error(
+          `${path}.vmid`,
+          `LXC base template '${name}' is a file on a storage and takes no vmid`,
+          "remove vmid, or make it a golden template with a parent",
+        ),
+      );
     checkNodeRef(ix, path, t.node, out);
   }
 
@@ -53,19 +77,49 @@ export function checkIdentity(ix: Index): Problem[] {
     const guestSource = ix.byName.get(m.from);
     const base = ix.bases.get(m.from);
     if (!base && !guestSource) {
-      out.push(error(`${m.path}.${field}`, `unknown template '${m.from}'`, `declare it under templates, or use one of: ${templateNames(ix).join(", ") || "(none declared)"}`));
+      out.push(
+        error(
+          `${m.path}.${field}`,
+          `unknown template '${m.from}'`,
+          `declare it under templates, or use one of: ${templateNames(ix).join(", ") || "(none declared)"}`,
+        ),
+      );
     } else if (guestSource && guestSource.kind === "guest") {
-      out.push(error(`${m.path}.${field}`, `'${m.from}' is a guest, not a template`, "clone from a template: move it under templates with a parent"));
+      out.push(
+        error(
+          `${m.path}.${field}`,
+          `'${m.from}' is a guest, not a template`,
+          "clone from a template: move it under templates with a parent",
+        ),
+      );
     } else {
       const srcType = base ? base.t.type : guestSource!.type;
       if (srcType !== m.type)
-        out.push(error(`${m.path}.${field}`, `${m.type} '${m.name}' cannot be made from ${srcType} template '${m.from}'`, `use a ${m.type} template`));
+        out.push(
+          error(
+            `${m.path}.${field}`,
+            `${m.type} '${m.name}' cannot be made from ${srcType} template '${m.from}'`,
+            `use a ${m.type} template`,
+          ),
+        );
       if (guestSource && m.def.node && guestSource.def.node && m.def.node !== guestSource.def.node)
-        out.push(error(`${m.path}.node`, `'${m.name}' is on node '${m.def.node}' but its template '${m.from}' is on '${guestSource.def.node}'`, "clone on the template's node"));
+        out.push(
+          error(
+            `${m.path}.node`,
+            `'${m.name}' is on node '${m.def.node}' but its template '${m.from}' is on '${guestSource.def.node}'`,
+            "clone on the template's node",
+          ),
+        );
     }
     m.def.dependsOn.forEach((d, j) => {
       if (!ix.byName.has(d))
-        out.push(error(`${m.path}.dependsOn[${j}]`, `unknown dependency '${d}'`, "name a guest or golden template declared in this definition"));
+        out.push(
+          error(
+            `${m.path}.dependsOn[${j}]`,
+            `unknown dependency '${d}'`,
+            "name a guest or golden template declared in this definition",
+          ),
+        );
       else if (d === m.name) out.push(error(`${m.path}.dependsOn[${j}]`, `'${m.name}' depends on itself`, "remove it"));
     });
   }
@@ -76,7 +130,13 @@ export function checkIdentity(ix: Index): Problem[] {
   ).cycle;
   if (cloneCycle) {
     const m = ix.byName.get(cloneCycle[0]!)!;
-    out.push(error(`${m.path}.parent`, `templates clone from each other in a cycle: ${cloneCycle.join(" → ")}`, "one template in the chain must come from a base template"));
+    out.push(
+      error(
+        `${m.path}.parent`,
+        `templates clone from each other in a cycle: ${cloneCycle.join(" → ")}`,
+        "one template in the chain must come from a base template",
+      ),
+    );
   } else {
     const cycle = dependencyOrder(ix).cycle;
     if (cycle) {
@@ -90,7 +150,13 @@ export function checkIdentity(ix: Index): Problem[] {
 function checkNodeRef(ix: Index, path: string, node: string | undefined, out: Problem[]) {
   if (node === undefined) {
     if (ix.def.nodes.length > 1)
-      out.push(error(`${path}.node`, "node is required when the definition declares more than one node", `set node to one of: ${[...ix.nodes.keys()].join(", ")}`));
+      out.push(
+        error(
+          `${path}.node`,
+          "node is required when the definition declares more than one node",
+          `set node to one of: ${[...ix.nodes.keys()].join(", ")}`,
+        ),
+      );
   } else if (!ix.nodes.has(node)) {
     out.push(error(`${path}.node`, `unknown node '${node}'`, `use one of: ${[...ix.nodes.keys()].join(", ")}`));
   }

@@ -22,24 +22,40 @@ export function checkNetwork(ix: Index): Problem[] {
       return;
     }
     if (net.address !== net.network)
-      out.push(error(`${path}.subnet`, `subnet ${b.subnet} has host bits set`, `write the network address: ${formatIp(net.network)}/${net.prefix}`));
+      out.push(
+        error(
+          `${path}.subnet`,
+          `subnet ${b.subnet} has host bits set`,
+          `write the network address: ${formatIp(net.network)}/${net.prefix}`,
+        ),
+      );
     bridges.set(b.name, { b, net, path });
     if (b.gateway !== undefined) {
       const gw = parseIp(b.gateway);
       if (gw === undefined || !isHostAddress(net, gw))
-        out.push(error(`${path}.gateway`, `gateway ${b.gateway} is not a host address in ${b.subnet}`, "use an address inside the bridge's subnet"));
+        out.push(
+          error(
+            `${path}.gateway`,
+            `gateway ${b.gateway} is not a host address in ${b.subnet}`,
+            "use an address inside the bridge's subnet",
+          ),
+        );
     }
     const poolNames = new Set<string>();
     b.pools.forEach((p, j) => {
       const pp = `${path}.pools[${j}]`;
-      if (poolNames.has(p.name)) out.push(error(`${pp}.name`, `pool '${p.name}' is declared twice on bridge '${b.name}'`, "rename one"));
+      if (poolNames.has(p.name))
+        out.push(error(`${pp}.name`, `pool '${p.name}' is declared twice on bridge '${b.name}'`, "rename one"));
       poolNames.add(p.name);
       const r = parseRange(p.range);
       const before = out.length;
       if (!r) out.push(error(`${pp}.range`, `'${p.range}' is not a valid address range`, "write it like 10.0.0.100-10.0.0.199"));
-      else if (r.first > r.last) out.push(error(`${pp}.range`, `range ${p.range} ends before it starts`, "put the lower address first"));
+      else if (r.first > r.last)
+        out.push(error(`${pp}.range`, `range ${p.range} ends before it starts`, "put the lower address first"));
       else if (!isHostAddress(net, r.first) || !isHostAddress(net, r.last))
-        out.push(error(`${pp}.range`, `range ${p.range} is not inside ${b.subnet}`, "keep the pool within the bridge's host addresses"));
+        out.push(
+          error(`${pp}.range`, `range ${p.range} is not inside ${b.subnet}`, "keep the pool within the bridge's host addresses"),
+        );
       if (out.length > before) badPools.add(pp);
       else if (r) {
         const other = b.pools.slice(0, j).find((q) => {
@@ -47,7 +63,13 @@ export function checkNetwork(ix: Index): Problem[] {
           return qr !== undefined && qr.first <= r.last && r.first <= qr.last;
         });
         if (other) {
-          out.push(error(`${pp}.range`, `pool '${p.name}' overlaps pool '${other.name}' on bridge '${b.name}'`, "make the pools' ranges disjoint"));
+          out.push(
+            error(
+              `${pp}.range`,
+              `pool '${p.name}' overlaps pool '${other.name}' on bridge '${b.name}'`,
+              "make the pools' ranges disjoint",
+            ),
+          );
           badPools.add(pp);
         }
       }
@@ -64,25 +86,54 @@ export function checkNetwork(ix: Index): Problem[] {
     const ifNames = new Set<string>();
     ifaces.forEach((nic, k) => {
       const path = `${m.path}.network[${k}]`;
-      if (ifNames.has(nic.name)) out.push(error(`${path}.name`, `interface '${nic.name}' is declared twice on '${m.name}'`, "name interfaces eth0, eth1, …"));
+      if (ifNames.has(nic.name))
+        out.push(
+          error(`${path}.name`, `interface '${nic.name}' is declared twice on '${m.name}'`, "name interfaces eth0, eth1, …"),
+        );
       ifNames.add(nic.name);
       if (nic.mac !== undefined) {
         const key = nic.mac.toLowerCase();
         const first = parseInt(key.slice(0, 2), 16);
-        if (first & 1) out.push(error(`${path}.mac`, `MAC ${nic.mac} is a multicast address`, "use a unicast MAC, e.g. one starting 52:54:00 or BC:24:11"));
+        if (first & 1)
+          out.push(
+            error(
+              `${path}.mac`,
+              `MAC ${nic.mac} is a multicast address`,
+              "use a unicast MAC, e.g. one starting 52:54:00 or BC:24:11",
+            ),
+          );
         const other = macs.get(key);
-        if (other) out.push(error(`${path}.mac`, `MAC ${nic.mac} is already used by ${other}`, "give each interface its own MAC, or omit it to let Proxmox generate one"));
+        if (other)
+          out.push(
+            error(
+              `${path}.mac`,
+              `MAC ${nic.mac} is already used by ${other}`,
+              "give each interface its own MAC, or omit it to let Proxmox generate one",
+            ),
+          );
         else macs.set(key, path);
       }
       const br = bridges.get(nic.bridge);
       if (!br) {
-        out.push(error(`${path}.bridge`, `unknown bridge '${nic.bridge}'`, `declare it under network.bridges, or use one of: ${[...bridges.keys()].join(", ")}`));
+        out.push(
+          error(
+            `${path}.bridge`,
+            `unknown bridge '${nic.bridge}'`,
+            `declare it under network.bridges, or use one of: ${[...bridges.keys()].join(", ")}`,
+          ),
+        );
         return;
       }
       if (nic.gateway !== undefined) {
         const gw = parseIp(nic.gateway);
         if (gw === undefined || !contains(br.net, gw))
-          out.push(error(`${path}.gateway`, `gateway ${nic.gateway} is outside ${br.b.subnet}`, "use an address inside the bridge's subnet, or omit it to use the bridge's gateway"));
+          out.push(
+            error(
+              `${path}.gateway`,
+              `gateway ${nic.gateway} is outside ${br.b.subnet}`,
+              "use an address inside the bridge's subnet, or omit it to use the bridge's gateway",
+            ),
+          );
       }
       if (nic.pool !== undefined && nic.ip !== "auto")
         out.push(error(`${path}.pool`, `pool is only used with ip: auto (ip is ${nic.ip})`, "remove pool, or set ip: auto"));
@@ -92,7 +143,11 @@ export function checkNetwork(ix: Index): Problem[] {
           out.push(
             nic.pool
               ? error(`${path}.pool`, `bridge '${nic.bridge}' has no pool '${nic.pool}'`, `declare it under ${br.path}.pools`)
-              : error(`${path}.ip`, `ip is auto but bridge '${nic.bridge}' has no address pool`, `add a pool under ${br.path}.pools, or give a static CIDR`),
+              : error(
+                  `${path}.ip`,
+                  `ip is auto but bridge '${nic.bridge}' has no address pool`,
+                  `add a pool under ${br.path}.pools, or give a static CIDR`,
+                ),
           );
         } else autoDemand.set(pool, [...(autoDemand.get(pool) ?? []), path]);
         return;
@@ -104,16 +159,35 @@ export function checkNetwork(ix: Index): Problem[] {
         return;
       }
       if (!isHostAddress(br.net, c.address)) {
-        out.push(error(`${path}.ip`, `${nic.ip} is outside bridge '${nic.bridge}' subnet ${br.b.subnet}`, `pick a host address in ${br.b.subnet}`));
+        out.push(
+          error(
+            `${path}.ip`,
+            `${nic.ip} is outside bridge '${nic.bridge}' subnet ${br.b.subnet}`,
+            `pick a host address in ${br.b.subnet}`,
+          ),
+        );
         return;
       }
       if (c.prefix !== br.net.prefix)
-        out.push(error(`${path}.ip`, `prefix /${c.prefix} differs from bridge '${nic.bridge}' subnet ${br.b.subnet}`, `write ${formatIp(c.address)}/${br.net.prefix}`));
+        out.push(
+          error(
+            `${path}.ip`,
+            `prefix /${c.prefix} differs from bridge '${nic.bridge}' subnet ${br.b.subnet}`,
+            `write ${formatIp(c.address)}/${br.net.prefix}`,
+          ),
+        );
       const gwText = nic.gateway ?? br.b.gateway;
       if (gwText !== undefined && parseIp(gwText) === c.address)
         out.push(error(`${path}.ip`, `${formatIp(c.address)} is the gateway's address`, "pick another address"));
       const other = staticIps.get(c.address);
-      if (other) out.push(error(`${path}.ip`, `${formatIp(c.address)} is already used by ${other}`, "give each interface its own address, or use ip: auto"));
+      if (other)
+        out.push(
+          error(
+            `${path}.ip`,
+            `${formatIp(c.address)} is already used by ${other}`,
+            "give each interface its own address, or use ip: auto",
+          ),
+        );
       else staticIps.set(c.address, `${path} (${m.name})`);
     });
   }

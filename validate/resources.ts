@@ -17,19 +17,40 @@ export function checkResources(ix: Index): Problem[] {
     if (!node) continue;
     m.def.gpus?.forEach((g, k) => {
       if (!node.gpus.some((x) => x.index === g))
-        out.push(error(`${m.path}.gpus[${k}]`, `GPU ${g} does not exist on node '${node.name}'`, node.gpus.length ? `use one of: ${node.gpus.map((x) => x.index).join(", ")}` : `declare it under the node's gpus with its PCI address`));
+        out.push(
+          error(
+            `${m.path}.gpus[${k}]`,
+            `GPU ${g} does not exist on node '${node.name}'`,
+            node.gpus.length
+              ? `use one of: ${node.gpus.map((x) => x.index).join(", ")}`
+              : `declare it under the node's gpus with its PCI address`,
+          ),
+        );
     });
     if (m.type === "vm")
       for (const g of eff.gpus) {
         const gpu = node.gpus.find((x) => x.index === g);
         if (gpu && (gpu.pci === undefined || gpu.deviceId === undefined))
-          out.push(error(`${m.path}.gpus`, `VM '${m.name}' needs GPU ${g}'s PCI address and device id to pass it through`, `set pci and deviceId on GPU ${g} of node '${node.name}' (lspci -Dnn | grep -i nvidia)`));
+          out.push(
+            error(
+              `${m.path}.gpus`,
+              `VM '${m.name}' needs GPU ${g}'s PCI address and device id to pass it through`,
+              `set pci and deviceId on GPU ${g} of node '${node.name}' (lspci -Dnn | grep -i nvidia)`,
+            ),
+          );
       }
     if (m.def.gpus && new Set(m.def.gpus).size !== m.def.gpus.length)
       out.push(error(`${m.path}.gpus`, "a GPU index is listed twice", "list each GPU once"));
-    if (m.def.disk) checkStorageRef(node, `${m.path}.disk.storage`, m.def.disk.storage, m.type === "lxc" ? "rootdir" : "images", out);
+    if (m.def.disk)
+      checkStorageRef(node, `${m.path}.disk.storage`, m.def.disk.storage, m.type === "lxc" ? "rootdir" : "images", out);
     if (m.kind === "template" && m.type === "lxc" && !node.ssh)
-      out.push(error(`${m.path}.node`, `golden template '${m.name}' is frozen through SSH to node '${node.name}', which has none`, `set ssh on node '${node.name}'`));
+      out.push(
+        error(
+          `${m.path}.node`,
+          `golden template '${m.name}' is frozen through SSH to node '${node.name}', which has none`,
+          `set ssh on node '${node.name}'`,
+        ),
+      );
     checkMountPoints(m, node, out);
     checkCapacity(m, node, out);
   }
@@ -39,16 +60,36 @@ export function checkResources(ix: Index): Problem[] {
     if (!api) return;
     const path = `nodes[${i}].api`;
     if ((api.token === undefined) === (api.password === undefined))
-      out.push(error(path, "give either token or username and password", "set token: { secret: … }, or username: root@pam with password: { secret: … }"));
-    if (api.password !== undefined && api.username === undefined) out.push(error(`${path}.username`, "a password needs its username", "set username, e.g. root@pam"));
-    if (api.username !== undefined && api.username !== "root@pam" || api.token !== undefined) {
+      out.push(
+        error(
+          path,
+          "give either token or username and password",
+          "set token: { secret: … }, or username: root@pam with password: { secret: … }",
+        ),
+      );
+    if (api.password !== undefined && api.username === undefined)
+      out.push(error(`${path}.username`, "a password needs its username", "set username, e.g. root@pam"));
+    if ((api.username !== undefined && api.username !== "root@pam") || api.token !== undefined) {
       // Proxmox refuses these to anyone but root@pam itself, API tokens included.
       const needsRoot = ix.machines.find((m) => {
         const e = ix.effective(m);
-        return e.node === n && m.type === "lxc" && (e.gpus.length > 0 || m.def.mountPoints.length > 0 || m.def.keyctl === true || (e.nesting && e.unprivileged && e.features.docker !== undefined && m.def.keyctl !== false));
+        return (
+          e.node === n &&
+          m.type === "lxc" &&
+          (e.gpus.length > 0 ||
+            m.def.mountPoints.length > 0 ||
+            m.def.keyctl === true ||
+            (e.nesting && e.unprivileged && e.features.docker !== undefined && m.def.keyctl !== false))
+        );
       });
       if (needsRoot)
-        out.push(error(path, `'${needsRoot.name}' needs GPU passthrough, bind mounts or keyctl, which Proxmox lets only root@pam set (not its API tokens)`, "log in as root@pam: username: root@pam, password: { secret: … }"));
+        out.push(
+          error(
+            path,
+            `'${needsRoot.name}' needs GPU passthrough, bind mounts or keyctl, which Proxmox lets only root@pam set (not its API tokens)`,
+            "log in as root@pam: username: root@pam, password: { secret: … }",
+          ),
+        );
     }
   });
 
@@ -59,41 +100,94 @@ export function checkResources(ix: Index): Problem[] {
       for (const g of ix.effective(vm).gpus) {
         const ct = guests.find((m) => m.type === "lxc" && ix.effective(m).gpus.includes(g));
         if (ct)
-          out.push(error(`${vm.path}.gpus`, `GPU ${g} is passed through to VM '${vm.name}' and also used by container '${ct.name}'`, "a GPU given to a VM leaves the host; give the VM its own GPU"));
+          out.push(
+            error(
+              `${vm.path}.gpus`,
+              `GPU ${g} is passed through to VM '${vm.name}' and also used by container '${ct.name}'`,
+              "a GPU given to a VM leaves the host; give the VM its own GPU",
+            ),
+          );
       }
     const mem = guests.reduce((s, m) => s + (ix.effective(m).memory ?? 0), 0);
     const cores = guests.reduce((s, m) => s + (ix.effective(m).cores ?? 0), 0);
     const path = `nodes[${ix.def.nodes.indexOf(n)}]`;
     if (n.memory !== undefined && mem > n.memory)
-      out.push(warning(`${path}.memory`, `guests on '${n.name}' ask for ${mem} MiB of memory in total, the node has ${n.memory} MiB (overcommit ${(mem / n.memory).toFixed(2)}×)`, "fine if they don't all peak at once; otherwise lower some guests' memory"));
+      out.push(
+        warning(
+          `${path}.memory`,
+          `guests on '${n.name}' ask for ${mem} MiB of memory in total, the node has ${n.memory} MiB (overcommit ${(mem / n.memory).toFixed(2)}×)`,
+          "fine if they don't all peak at once; otherwise lower some guests' memory",
+        ),
+      );
     if (n.cores !== undefined && cores > n.cores)
-      out.push(warning(`${path}.cores`, `guests on '${n.name}' ask for ${cores} cores in total, the node has ${n.cores} (overcommit ${(cores / n.cores).toFixed(2)}×)`, "fine for bursty loads; otherwise lower some guests' cores"));
+      out.push(
+        warning(
+          `${path}.cores`,
+          `guests on '${n.name}' ask for ${cores} cores in total, the node has ${n.cores} (overcommit ${(cores / n.cores).toFixed(2)}×)`,
+          "fine for bursty loads; otherwise lower some guests' cores",
+        ),
+      );
   }
   return out;
 }
 
 function checkNode(n: Node, path: string, out: Problem[]) {
   if (n.nvidia?.installOnHost && !n.ssh)
-    out.push(error(`${path}.nvidia.installOnHost`, `the NVIDIA driver is installed on node '${n.name}' over SSH, and the node has no ssh`, `set ${path}.ssh (host, user, privateKey), or install the driver by hand and set installOnHost: false`));
+    out.push(
+      error(
+        `${path}.nvidia.installOnHost`,
+        `the NVIDIA driver is installed on node '${n.name}' over SSH, and the node has no ssh`,
+        `set ${path}.ssh (host, user, privateKey), or install the driver by hand and set installOnHost: false`,
+      ),
+    );
   const idx = new Set<number>();
   const pci = new Set<string>();
   n.gpus.forEach((g, k) => {
-    if (idx.has(g.index)) out.push(error(`${path}.gpus[${k}].index`, `GPU index ${g.index} is declared twice on node '${n.name}'`, "give each GPU its own index"));
+    if (idx.has(g.index))
+      out.push(
+        error(
+          `${path}.gpus[${k}].index`,
+          `GPU index ${g.index} is declared twice on node '${n.name}'`,
+          "give each GPU its own index",
+        ),
+      );
     idx.add(g.index);
     if (g.pci === undefined) return;
     const addr = g.pci.length === 7 ? `0000:${g.pci}` : g.pci;
-    if (pci.has(addr.toLowerCase())) out.push(error(`${path}.gpus[${k}].pci`, `PCI address ${g.pci} is declared twice on node '${n.name}'`, "each GPU has its own PCI address (lspci -D)"));
+    if (pci.has(addr.toLowerCase()))
+      out.push(
+        error(
+          `${path}.gpus[${k}].pci`,
+          `PCI address ${g.pci} is declared twice on node '${n.name}'`,
+          "each GPU has its own PCI address (lspci -D)",
+        ),
+      );
     pci.add(addr.toLowerCase());
   });
   const storageIds = new Set<string>();
   n.storage.forEach((s, k) => {
-    if (storageIds.has(s.id)) out.push(error(`${path}.storage[${k}].id`, `storage '${s.id}' is declared twice`, "give each storage one entry"));
+    if (storageIds.has(s.id))
+      out.push(error(`${path}.storage[${k}].id`, `storage '${s.id}' is declared twice`, "give each storage one entry"));
     storageIds.add(s.id);
-    if (s.type === "zfspool" && !s.pool) out.push(error(`${path}.storage[${k}].pool`, `zfspool storage '${s.id}' needs the ZFS dataset it lives on`, "set pool, e.g. tank/lxc-disks"));
-    if (s.type === "dir" && !s.path) out.push(error(`${path}.storage[${k}].path`, `dir storage '${s.id}' needs a path`, "set path, e.g. /var/lib/vz"));
+    if (s.type === "zfspool" && !s.pool)
+      out.push(
+        error(
+          `${path}.storage[${k}].pool`,
+          `zfspool storage '${s.id}' needs the ZFS dataset it lives on`,
+          "set pool, e.g. tank/lxc-disks",
+        ),
+      );
+    if (s.type === "dir" && !s.path)
+      out.push(error(`${path}.storage[${k}].path`, `dir storage '${s.id}' needs a path`, "set path, e.g. /var/lib/vz"));
   });
   if (n.zfs.datasets.length > 0 && !n.ssh)
-    out.push(error(`${path}.ssh`, `node '${n.name}' declares ZFS datasets but no SSH access to manage them`, "set ssh: { host, user, privateKey: { secret: … } }"));
+    out.push(
+      error(
+        `${path}.ssh`,
+        `node '${n.name}' declares ZFS datasets but no SSH access to manage them`,
+        "set ssh: { host, user, privateKey: { secret: … } }",
+      ),
+    );
   const pools = new Set(n.zfs.pools.map((p) => p.name));
   const names = new Set<string>();
   n.zfs.datasets.forEach((d, k) => {
@@ -101,14 +195,28 @@ function checkNode(n: Node, path: string, out: Problem[]) {
     if (names.has(d.name)) out.push(error(`${dp}.name`, `dataset '${d.name}' is declared twice`, "give each dataset one entry"));
     names.add(d.name);
     const pool = d.name.split("/")[0]!;
-    if (!pools.has(pool)) out.push(error(`${dp}.name`, `dataset '${d.name}' is on pool '${pool}', which node '${n.name}' does not declare`, `add { name: ${pool} } to ${path}.zfs.pools`));
+    if (!pools.has(pool))
+      out.push(
+        error(
+          `${dp}.name`,
+          `dataset '${d.name}' is on pool '${pool}', which node '${n.name}' does not declare`,
+          `add { name: ${pool} } to ${path}.zfs.pools`,
+        ),
+      );
     const parent = d.name.slice(0, d.name.lastIndexOf("/"));
     if (parent.includes("/") && !n.zfs.datasets.some((x) => x.name === parent))
       out.push(error(`${dp}.name`, `parent dataset '${parent}' is not declared`, `declare '${parent}' before '${d.name}'`));
   });
   const seenProfiles = new Set<string>();
   n.apparmorProfiles.forEach((a, k) => {
-    if (seenProfiles.has(a.name)) out.push(error(`${path}.apparmorProfiles[${k}].name`, `AppArmor profile '${a.name}' is declared twice`, "give each profile one entry"));
+    if (seenProfiles.has(a.name))
+      out.push(
+        error(
+          `${path}.apparmorProfiles[${k}].name`,
+          `AppArmor profile '${a.name}' is declared twice`,
+          "give each profile one entry",
+        ),
+      );
     seenProfiles.add(a.name);
   });
 }
@@ -116,11 +224,23 @@ function checkNode(n: Node, path: string, out: Problem[]) {
 function checkStorageRef(node: Node, path: string, id: string, content: string, out: Problem[]) {
   const s = node.storage.find((x) => x.id === id);
   if (!s) {
-    out.push(error(path, `unknown storage '${id}' on node '${node.name}'`, node.storage.length ? `use one of: ${node.storage.map((x) => x.id).join(", ")}` : "declare it under the node's storage"));
+    out.push(
+      error(
+        path,
+        `unknown storage '${id}' on node '${node.name}'`,
+        node.storage.length ? `use one of: ${node.storage.map((x) => x.id).join(", ")}` : "declare it under the node's storage",
+      ),
+    );
     return;
   }
   if (s.content.length > 0 && !s.content.includes(content as never) && !(content === "iso" && s.content.includes("import")))
-    out.push(error(path, `storage '${id}' does not hold ${content} content (it holds ${s.content.join(", ")})`, `add ${content} to its content, or use another storage`));
+    out.push(
+      error(
+        path,
+        `storage '${id}' does not hold ${content} content (it holds ${s.content.join(", ")})`,
+        `add ${content} to its content, or use another storage`,
+      ),
+    );
 }
 
 function checkMountPoints(m: Machine, node: Node, out: Problem[]) {
@@ -130,13 +250,29 @@ function checkMountPoints(m: Machine, node: Node, out: Problem[]) {
     if (paths.has(mp.path)) out.push(error(`${path}.path`, `${mp.path} is mounted twice in '${m.name}'`, "mount each path once"));
     paths.add(mp.path);
     if ((mp.dataset === undefined) === (mp.hostPath === undefined)) {
-      out.push(error(path, "a mount point needs exactly one of dataset or hostPath", "set dataset (a ZFS dataset of the node) or hostPath"));
+      out.push(
+        error(
+          path,
+          "a mount point needs exactly one of dataset or hostPath",
+          "set dataset (a ZFS dataset of the node) or hostPath",
+        ),
+      );
       return;
     }
     if (mp.dataset !== undefined && !node.zfs.datasets.some((d) => d.name === mp.dataset))
-      out.push(error(`${path}.dataset`, `unknown dataset '${mp.dataset}' on node '${node.name}'`, node.zfs.datasets.length ? `declare it under the node's zfs.datasets, or use one of: ${node.zfs.datasets.map((d) => d.name).join(", ")}` : "declare it under the node's zfs.datasets"));
+      out.push(
+        error(
+          `${path}.dataset`,
+          `unknown dataset '${mp.dataset}' on node '${node.name}'`,
+          node.zfs.datasets.length
+            ? `declare it under the node's zfs.datasets, or use one of: ${node.zfs.datasets.map((d) => d.name).join(", ")}`
+            : "declare it under the node's zfs.datasets",
+        ),
+      );
     if (mp.subdir !== undefined && (mp.dataset === undefined || mp.subdir.split("/").includes("..")))
-      out.push(error(`${path}.subdir`, "subdir is a relative directory inside the mounted dataset", "use it with dataset, without '..'"));
+      out.push(
+        error(`${path}.subdir`, "subdir is a relative directory inside the mounted dataset", "use it with dataset, without '..'"),
+      );
     if (mp.hostPath !== undefined && !mp.hostPath.startsWith("/"))
       out.push(error(`${path}.hostPath`, `hostPath ${mp.hostPath} is not absolute`, "write the full path on the node"));
   });
@@ -144,7 +280,19 @@ function checkMountPoints(m: Machine, node: Node, out: Problem[]) {
 
 function checkCapacity(m: Machine, node: Node, out: Problem[]) {
   if (node.memory !== undefined && m.def.memory !== undefined && m.def.memory > node.memory)
-    out.push(error(`${m.path}.memory`, `'${m.name}' asks for ${m.def.memory} MiB, node '${node.name}' has ${node.memory} MiB`, `use at most ${node.memory}`));
+    out.push(
+      error(
+        `${m.path}.memory`,
+        `'${m.name}' asks for ${m.def.memory} MiB, node '${node.name}' has ${node.memory} MiB`,
+        `use at most ${node.memory}`,
+      ),
+    );
   if (node.cores !== undefined && m.def.cores !== undefined && m.def.cores > node.cores)
-    out.push(error(`${m.path}.cores`, `'${m.name}' asks for ${m.def.cores} cores, node '${node.name}' has ${node.cores}`, `use at most ${node.cores}`));
+    out.push(
+      error(
+        `${m.path}.cores`,
+        `'${m.name}' asks for ${m.def.cores} cores, node '${node.name}' has ${node.cores}`,
+        `use at most ${node.cores}`,
+      ),
+    );
 }

@@ -6,12 +6,19 @@ import { looksSecret, secretFix } from "../definition/secrets";
 export function checkSecrets(def: Definition): Problem[] {
   const out: Problem[] = [];
   const plain = (path: string, value: unknown, suggested: string) => {
-    if (typeof value === "string") out.push(error(path, "plaintext secret in the definition (the value is not shown here)", secretFix(suggested)));
+    if (typeof value === "string")
+      out.push(error(path, "plaintext secret in the definition (the value is not shown here)", secretFix(suggested)));
   };
   const freeForm = (path: string, map: Record<string, unknown> | undefined) => {
     for (const [k, v] of Object.entries(map ?? {}))
       if (looksSecret(k) && typeof v === "string" && v !== "")
-        out.push(error(`${path}.${k}`, `'${k}' looks like a secret given in plaintext (the value is not shown here)`, "pass it through a feature field that takes { secret: name }, or a root-only file written by a script"));
+        out.push(
+          error(
+            `${path}.${k}`,
+            `'${k}' looks like a secret given in plaintext (the value is not shown here)`,
+            "pass it through a feature field that takes { secret: name }, or a root-only file written by a script",
+          ),
+        );
   };
   def.nodes.forEach((n, i) => {
     plain(`nodes[${i}].api.token`, n.api?.token, `${n.name}ApiToken`);

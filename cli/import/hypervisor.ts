@@ -17,7 +17,13 @@ export interface HostSettings {
   storageDataset: Map<string, string>;
   storagePath: Map<string, string>;
   cudaVersion?: string;
-  portainer: { serverImage?: string; agentImage?: string; serverPort?: number; agentPort?: number; adminPassword?: { secret: string } };
+  portainer: {
+    serverImage?: string;
+    agentImage?: string;
+    serverPort?: number;
+    agentPort?: number;
+    adminPassword?: { secret: string };
+  };
   lxcDefaults: { cores?: number; memory?: number; nesting?: boolean };
   /** shared_volumes: guest id → mounts to add. */
   sharedMounts: Map<string, { hostPath: string; path: string; where: string }[]>;
@@ -50,7 +56,10 @@ export function readHypervisor(r: Reader, w: Warnings, nodeName: string): HostSe
   const portainer: HostSettings["portainer"] = {};
   if (net) {
     net.unmapped("external_registry_url", "image registries are chosen per feature (portainer.image)");
-    net.unmapped("portainer_server_ip", "the Portainer server is the guest whose portainer role is server; agents find it through the plan");
+    net.unmapped(
+      "portainer_server_ip",
+      "the Portainer server is the guest whose portainer role is server; agents find it through the plan",
+    );
     const sp = net.num("portainer_server_port");
     const ap = net.num("portainer_agent_port");
     if (sp !== undefined) portainer.serverPort = sp;
@@ -73,12 +82,21 @@ export function readHypervisor(r: Reader, w: Warnings, nodeName: string): HostSe
   const storagePath = new Map<string, string>();
   const node: NodeInput = { name: nodeName, storage: [], zfs: { pools: [], datasets: [] }, gpus: [] };
   if (hostCidr) {
-    node.api = { endpoint: `https://${formatIp(hostCidr.address)}:8006/`, insecure: true, username: "root@pam", password: { secret: "proxmoxRootPassword" } };
+    node.api = {
+      endpoint: `https://${formatIp(hostCidr.address)}:8006/`,
+      insecure: true,
+      username: "root@pam",
+      password: { secret: "proxmoxRootPassword" },
+    };
     node.ssh = { host: formatIp(hostCidr.address), user: "root", privateKey: { secret: "nodeSshKey" } };
   }
   const zfs = r.obj("zfs");
   if (zfs) {
-    zfs.unmapped("arc_max_gb", "ZFS ARC sizing is a host setting outside the definition", "set zfs_arc_max in /etc/modprobe.d/zfs.conf");
+    zfs.unmapped(
+      "arc_max_gb",
+      "ZFS ARC sizing is a host setting outside the definition",
+      "set zfs_arc_max in /etc/modprobe.d/zfs.conf",
+    );
     for (const p of zfs.objs("pools")) {
       const name = p.str("name");
       if (name) node.zfs!.pools!.push({ name });
@@ -95,7 +113,10 @@ export function readHypervisor(r: Reader, w: Warnings, nodeName: string): HostSe
       const full = `${pool}/${name}`;
       node.zfs!.datasets!.push({ name: full, properties: parseProperties(d.str("properties") ?? "") });
       const type = d.str("proxmox_storage_type");
-      const content = (d.str("proxmox_content_type") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+      const content = (d.str("proxmox_content_type") ?? "")
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
       const id = `${pool}-${name}`;
       if (type === "zfspool") {
         node.storage!.push({ id, type: "zfspool", pool: full, content: content as never });
@@ -113,7 +134,11 @@ export function readHypervisor(r: Reader, w: Warnings, nodeName: string): HostSe
     for (const key of Object.keys(ids.value)) {
       const id = ids.str(key);
       if (id && !node.storage!.some((s) => s.id === id))
-        w.add(ids.where(key), `storage id '${id}' matches no dataset with a proxmox_storage_type`, "declare it under the node's storage by hand");
+        w.add(
+          ids.where(key),
+          `storage id '${id}' matches no dataset with a proxmox_storage_type`,
+          "declare it under the node's storage by hand",
+        );
     }
   const defaults = r.obj("proxmox_defaults");
   const lxcDefaults: HostSettings["lxcDefaults"] = {};
@@ -154,12 +179,16 @@ export function readHypervisor(r: Reader, w: Warnings, nodeName: string): HostSe
       const mounts = vol.obj("mounts");
       if (!host || !mounts) {
         vol.skip(...Object.keys(vol.value));
-        w.add(vol.where(), "not mapped: not a volume (no host_path/mounts)" + (key === "firewall" ? "; firewall rules are not managed yet" : ""));
+        w.add(
+          vol.where(),
+          "not mapped: not a volume (no host_path/mounts)" + (key === "firewall" ? "; firewall rules are not managed yet" : ""),
+        );
         continue;
       }
       for (const ctid of Object.keys(mounts.value)) {
         const path = mounts.str(ctid);
-        if (path) sharedMounts.set(ctid, [...(sharedMounts.get(ctid) ?? []), { hostPath: host, path, where: mounts.where(ctid) }]);
+        if (path)
+          sharedMounts.set(ctid, [...(sharedMounts.get(ctid) ?? []), { hostPath: host, path, where: mounts.where(ctid) }]);
       }
     }
 
@@ -169,7 +198,11 @@ export function readHypervisor(r: Reader, w: Warnings, nodeName: string): HostSe
     if (api.has("admin_password")) {
       api.skip("admin_password");
       portainer.adminPassword = { secret: "portainerAdminPassword" };
-      w.add(api.where("admin_password"), "plaintext password not copied; the definition references secret 'portainerAdminPassword'", secretFix("portainerAdminPassword").replace(/ and write .*/, ""));
+      w.add(
+        api.where("admin_password"),
+        "plaintext password not copied; the definition references secret 'portainerAdminPassword'",
+        secretFix("portainerAdminPassword").replace(/ and write .*/, ""),
+      );
     }
     api.unmapped("portainer_hostname", "DNS names are not managed here");
   }

@@ -32,16 +32,27 @@ export function importPhoenix(input: ImportInput): ImportResult {
 
   const ids = new Set([...templates, ...guests].map((m) => String(m.vmid ?? "")));
   for (const [ctid, mounts] of host.sharedMounts)
-    if (!ids.has(ctid)) for (const m of mounts) w.add(m.where, `guest ${ctid} is not in the input; mount of ${m.hostPath} skipped`);
+    if (!ids.has(ctid))
+      for (const m of mounts) w.add(m.where, `guest ${ctid} is not in the input; mount of ${m.hostPath} skipped`);
   const gpuIndexes = new Set([...templates, ...guests].flatMap((m) => ("gpus" in m && Array.isArray(m.gpus) ? m.gpus : [])));
   host.node.gpus = [...gpuIndexes].sort((a, b) => a - b).map((index) => ({ index }));
   if (gpuIndexes.size > 0)
-    w.add(`${hv.file}: (node)`, `GPUs ${[...gpuIndexes].join(", ")} are declared on node '${host.node.name}' without PCI addresses`, "add each GPU's pci (lspci -D | grep -i nvidia) before passing GPUs to VMs");
+    w.add(
+      `${hv.file}: (node)`,
+      `GPUs ${[...gpuIndexes].join(", ")} are declared on node '${host.node.name}' without PCI addresses`,
+      "add each GPU's pci (lspci -D | grep -i nvidia) before passing GPUs to VMs",
+    );
 
   // The original reached its VMs with the operator's own SSH key; Phoenix needs it as a secret.
-  const provisionedVms = guests.filter((g) => g.type === "vm" && (Object.keys(g.features ?? {}).length > 0 || (g.healthChecks?.length ?? 0) > 0));
+  const provisionedVms = guests.filter(
+    (g) => g.type === "vm" && (Object.keys(g.features ?? {}).length > 0 || (g.healthChecks?.length ?? 0) > 0),
+  );
   if (provisionedVms.length > 0)
-    w.add(`${vm?.file ?? "vm configs"}: (VMs)`, `VMs ${provisionedVms.map((g) => g.name).join(", ")} are provisioned over SSH; the definition references secret 'guestSshPrivateKey'`, "pulumi config set --secret phoenix:guestSshPrivateKey < ~/.ssh/id_ed25519 (the key whose public half the VMs get)");
+    w.add(
+      `${vm?.file ?? "vm configs"}: (VMs)`,
+      `VMs ${provisionedVms.map((g) => g.name).join(", ")} are provisioned over SSH; the definition references secret 'guestSshPrivateKey'`,
+      "pulumi config set --secret phoenix:guestSshPrivateKey < ~/.ssh/id_ed25519 (the key whose public half the VMs get)",
+    );
 
   hv.reportUnused();
   lxc.reportUnused();

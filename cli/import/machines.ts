@@ -20,7 +20,16 @@ export interface MachinesOut {
   guests: GuestInput[];
 }
 
-const FEATURES_WITHOUT_EQUIVALENT = new Set(["base_setup", "trusted_ca", "step_cli", "step_ca", "traefik", "ollama", "llamacpp", "nfs_client"]);
+const FEATURES_WITHOUT_EQUIVALENT = new Set([
+  "base_setup",
+  "trusted_ca",
+  "step_cli",
+  "step_ca",
+  "traefik",
+  "ollama",
+  "llamacpp",
+  "nfs_client",
+]);
 
 export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, host: HostSettings, w: Warnings): MachinesOut {
   const entries: Entry[] = [];
@@ -36,13 +45,22 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
     lxc.skip("$schema");
     const driver = lxc.str("nvidia_driver_version");
     if (driver && host.node.nvidia && host.node.nvidia.driverVersion !== driver)
-      w.add(lxc.where("nvidia_driver_version"), `differs from the hypervisor file's ${host.node.nvidia.driverVersion}; the hypervisor file wins`);
+      w.add(
+        lxc.where("nvidia_driver_version"),
+        `differs from the hypervisor file's ${host.node.nvidia.driverVersion}; the hypervisor file wins`,
+      );
     if (driver && !host.node.nvidia) host.node.nvidia = { driverVersion: driver, installOnHost: false };
     lxc.unmapped("nvidia_repo_url", "the nvidia feature picks NVIDIA's repository for the guest's OS");
     lxc.unmapped("nvidia_runfile_url", "the nvidia feature picks its package source");
     const cts = lxc.obj("lxc_configs");
     for (const [id, r] of cts?.entries() ?? [])
-      entries.push({ id, type: "lxc", r, name: uniqueName(r.str("name") ?? `ct-${id}`, id), ...(r.has("clone_from_ctid") ? { cloneFrom: r.str("clone_from_ctid")! } : {}) });
+      entries.push({
+        id,
+        type: "lxc",
+        r,
+        name: uniqueName(r.str("name") ?? `ct-${id}`, id),
+        ...(r.has("clone_from_ctid") ? { cloneFrom: r.str("clone_from_ctid")! } : {}),
+      });
   }
   let vmDefaults: Reader | undefined;
   if (vm) {
@@ -51,7 +69,13 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
     for (const k of ["template", "cores", "memory_mb", "disk_size_gb", "storage_pool", "network_bridge"]) vmDefaults?.raw(k);
     for (const r of vm.objs("vms")) {
       const id = r.str("vmid") ?? "";
-      entries.push({ id, type: "vm", r, name: uniqueName(r.str("name") ?? `vm-${id}`, id), ...(r.has("clone_from_vmid") ? { cloneFrom: r.str("clone_from_vmid")! } : {}) });
+      entries.push({
+        id,
+        type: "vm",
+        r,
+        name: uniqueName(r.str("name") ?? `vm-${id}`, id),
+        ...(r.has("clone_from_vmid") ? { cloneFrom: r.str("clone_from_vmid")! } : {}),
+      });
     }
   }
   const byId = new Map(entries.map((e) => [e.id, e]));
@@ -65,11 +89,21 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
     for (const [id, dir] of host.storagePath) {
       if (!path.startsWith(`${dir}/`)) continue;
       const file = path.slice(dir.length + 1).replace(/^template\/cache\//, "vztmpl/");
-      const name = uniqueBaseName(file.split("/").pop()!.replace(/_.*$/, "").replace(/\.tar\.\w+$/, ""));
+      const name = uniqueBaseName(
+        file
+          .split("/")
+          .pop()!
+          .replace(/_.*$/, "")
+          .replace(/\.tar\.\w+$/, ""),
+      );
       if (!bases.has(name)) bases.set(name, { name, type: "lxc", source: { storage: id, file } });
       return name;
     }
-    w.add(where, `template file ${path} is on no storage declared by the hypervisor file`, "declare a base template for it by hand");
+    w.add(
+      where,
+      `template file ${path} is on no storage declared by the hypervisor file`,
+      "declare a base template for it by hand",
+    );
     return undefined;
   };
   const uniqueBaseName = (n: string) => n.replace(/[^A-Za-z0-9.-]+/g, "-");
@@ -87,7 +121,11 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
       if (src) from = src.name;
       else {
         from = `missing-${e.cloneFrom}`;
-        w.add(r.where(e.type === "lxc" ? "clone_from_ctid" : "clone_from_vmid"), `clones ${e.cloneFrom}, which is not in the input`, "add that container or point the clone at a template");
+        w.add(
+          r.where(e.type === "lxc" ? "clone_from_ctid" : "clone_from_vmid"),
+          `clones ${e.cloneFrom}, which is not in the input`,
+          "add that container or point the clone at a template",
+        );
       }
     }
     const markedTemplate = r.bool("is_template") === true;
@@ -96,9 +134,21 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
     if (e.type === "vm" && r.has("template_image") && !e.cloneFrom) {
       // A cloud-image VM template is a base template in the definition.
       const image = r.str("template_image")!;
-      const storage = [...host.storagePath.keys()].find((id) => host.node.storage?.find((s) => s.id === id)?.content?.includes("iso" as never));
-      if (!storage) w.add(r.where("template_image"), "no storage with iso content to hold the image", "declare the base template's storage by hand");
-      bases.set(e.name, { name: e.name, type: "vm", vmid: m.vmid, source: { storage: storage ?? "local", file: `iso/${image}` } });
+      const storage = [...host.storagePath.keys()].find((id) =>
+        host.node.storage?.find((s) => s.id === id)?.content?.includes("iso" as never),
+      );
+      if (!storage)
+        w.add(
+          r.where("template_image"),
+          "no storage with iso content to hold the image",
+          "declare the base template's storage by hand",
+        );
+      bases.set(e.name, {
+        name: e.name,
+        type: "vm",
+        vmid: m.vmid,
+        source: { storage: storage ?? "local", file: `iso/${image}` },
+      });
       r.unmapped("template_snapshot_name", "VM base templates are cloned as templates, without a snapshot");
       r.unmapped("network_config", "base templates have no network of their own; clones declare theirs");
       r.unmapped("user_config", "clones carry cloudInit.user");
@@ -110,10 +160,15 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
     } else r.unmapped("template", "a clone's source is its clone_from_ctid");
     if (!from && e.type === "vm") {
       const t = vmDefaults?.str("template");
-      w.add(r.where(), `VM has neither clone_from_vmid nor template_image${t ? ` (vm_defaults.template is '${t}')` : ""}`, "set its template by hand");
+      w.add(
+        r.where(),
+        `VM has neither clone_from_vmid nor template_image${t ? ` (vm_defaults.template is '${t}')` : ""}`,
+        "set its template by hand",
+      );
     }
 
-    const defaults = e.type === "lxc" ? host.lxcDefaults : { cores: vmDefaults?.num("cores"), memory: vmDefaults?.num("memory_mb") };
+    const defaults =
+      e.type === "lxc" ? host.lxcDefaults : { cores: vmDefaults?.num("cores"), memory: vmDefaults?.num("memory_mb") };
     const cores = r.num("cores") ?? defaults.cores;
     const memory = r.num("memory_mb") ?? defaults.memory;
     if (cores !== undefined) m.cores = cores;
@@ -121,7 +176,9 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
     const swap = r.num("swap_mb");
     if (swap !== undefined) m.swap = swap;
     const storage = r.str("storage_pool") ?? (e.type === "vm" ? vmDefaults?.str("storage_pool") : undefined);
-    const size = r.num(e.type === "lxc" ? "storage_size_gb" : "disk_size_gb") ?? (e.type === "vm" ? vmDefaults?.num("disk_size_gb") : undefined);
+    const size =
+      r.num(e.type === "lxc" ? "storage_size_gb" : "disk_size_gb") ??
+      (e.type === "vm" ? vmDefaults?.num("disk_size_gb") : undefined);
     if (storage && size) m.disk = { storage, size };
 
     readNetwork(e, m, host, vmDefaults, w);
@@ -155,7 +212,15 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
     const hc = r.obj("health_check");
     if (hc) {
       const command = hc.str("command");
-      if (command) m.healthChecks = [{ name: "health", command, ...(hc.has("retries") ? { retries: hc.num("retries") } : {}), ...(hc.has("interval") ? { interval: hc.num("interval") } : {}) }];
+      if (command)
+        m.healthChecks = [
+          {
+            name: "health",
+            command,
+            ...(hc.has("retries") ? { retries: hc.num("retries") } : {}),
+            ...(hc.has("interval") ? { interval: hc.num("interval") } : {}),
+          },
+        ];
     }
     r.unmapped("tests", "test scripts are not run by the definition", "declare healthChecks instead");
     r.unmapped("firewall", "firewall rules are not managed yet");
@@ -174,7 +239,11 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
       const snap = r.str("template_snapshot_name");
       if (r.bool("start_at_boot")) w.add(r.where("start_at_boot"), "templates do not start at boot; ignored");
       r.skip("boot_order", "boot_delay", "start_at_boot");
-      templates.push({ ...m, parent: from ?? "unknown", ...(snap ? { snapshot: snap.replace(/[^A-Za-z0-9_-]/g, "-") } : {}) } as TemplateInput);
+      templates.push({
+        ...m,
+        parent: from ?? "unknown",
+        ...(snap ? { snapshot: snap.replace(/[^A-Za-z0-9_-]/g, "-") } : {}),
+      } as TemplateInput);
     } else {
       r.unmapped("template_snapshot_name", "nothing clones this guest");
       const start = r.bool("start_at_boot");
@@ -238,7 +307,8 @@ function readFeatures(e: Entry, m: Machine, host: HostSettings, entries: Entry[]
     else if (f === "docker") features.docker = true;
     else if (f === "vllm") {
       /* from vllm_engine_config below */
-    } else if (FEATURES_WITHOUT_EQUIVALENT.has(f)) w.add(r.where("features"), `feature '${f}' has no equivalent yet`, "use a custom script feature (features.script)");
+    } else if (FEATURES_WITHOUT_EQUIVALENT.has(f))
+      w.add(r.where("features"), `feature '${f}' has no equivalent yet`, "use a custom script feature (features.script)");
     else w.add(r.where("features"), `unknown feature '${f}'`, "use a custom script feature (features.script)");
   }
   const vllmConfig = r.obj("vllm_engine_config");
@@ -248,7 +318,11 @@ function readFeatures(e: Entry, m: Machine, host: HostSettings, entries: Entry[]
     if (/vllm/.test(app) && features.vllm) w.add(r.where("application_script"), `${app} is replaced by the vllm feature`);
     else {
       features.script = { path: `scripts/${app}` };
-      w.add(r.where("application_script"), `mapped to features.script.path scripts/${app}`, `copy ${app} next to the definition, under scripts/`);
+      w.add(
+        r.where("application_script"),
+        `mapped to features.script.path scripts/${app}`,
+        `copy ${app} next to the definition, under scripts/`,
+      );
     }
   }
   const role = r.str("portainer_role");

@@ -132,7 +132,12 @@ export class Reader {
   /** Report every field that nothing read, here and in every child reader. */
   reportUnused() {
     for (const k of Object.keys(this.value))
-      if (!this.used.has(k)) this.warnings.add(this.where(k), "not mapped: unknown field (from another version of the file?)", "map it by hand if it matters");
+      if (!this.used.has(k))
+        this.warnings.add(
+          this.where(k),
+          "not mapped: unknown field (from another version of the file?)",
+          "map it by hand if it matters",
+        );
     this.children.forEach((c) => c.reportUnused());
   }
 }

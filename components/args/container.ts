@@ -28,7 +28,12 @@ export function containerArgs(m: PlannedMachine, ctx: ContainerContext = {}): pr
     ...(m.source.kind === "create" && ctx.templateFileId ? { operatingSystem: { templateFileId: ctx.templateFileId } } : {}),
     ...(m.cores !== undefined ? { cpu: { cores: m.cores } } : {}),
     ...(m.memory !== undefined || m.swap !== undefined
-      ? { memory: { ...(m.memory !== undefined ? { dedicated: m.memory } : {}), ...(m.swap !== undefined ? { swap: m.swap } : {}) } }
+      ? {
+          memory: {
+            ...(m.memory !== undefined ? { dedicated: m.memory } : {}),
+            ...(m.swap !== undefined ? { swap: m.swap } : {}),
+          },
+        }
       : {}),
     ...(m.disk ? { disk: { datastoreId: m.disk.storage, size: m.disk.size } } : {}),
     features: { nesting: m.nesting, ...(m.keyctl ? { keyctl: true } : {}) },
@@ -43,10 +48,20 @@ export function containerArgs(m: PlannedMachine, ctx: ContainerContext = {}): pr
       hostname: m.name,
       ipConfigs: m.network.map(ipv4Config),
       ...(m.nameservers.length || m.searchDomain
-        ? { dns: { ...(m.nameservers.length ? { servers: m.nameservers } : {}), ...(m.searchDomain ? { domain: m.searchDomain } : {}) } }
+        ? {
+            dns: {
+              ...(m.nameservers.length ? { servers: m.nameservers } : {}),
+              ...(m.searchDomain ? { domain: m.searchDomain } : {}),
+            },
+          }
         : {}),
       ...(ctx.sshKeys || ctx.rootPassword
-        ? { userAccount: { ...(ctx.sshKeys ? { keys: ctx.sshKeys } : {}), ...(ctx.rootPassword ? { password: ctx.rootPassword } : {}) } }
+        ? {
+            userAccount: {
+              ...(ctx.sshKeys ? { keys: ctx.sshKeys } : {}),
+              ...(ctx.rootPassword ? { password: ctx.rootPassword } : {}),
+            },
+          }
         : {}),
     },
     devicePassthroughs: m.devices.map((path) => ({ path, mode: "0666" })),
@@ -58,7 +73,12 @@ export function containerArgs(m: PlannedMachine, ctx: ContainerContext = {}): pr
     })),
     startOnBoot: m.startAtBoot,
     ...(m.bootOrder !== undefined || m.bootDelay !== undefined
-      ? { startup: { ...(m.bootOrder !== undefined ? { order: m.bootOrder } : {}), ...(m.bootDelay !== undefined ? { upDelay: m.bootDelay } : {}) } }
+      ? {
+          startup: {
+            ...(m.bootOrder !== undefined ? { order: m.bootOrder } : {}),
+            ...(m.bootDelay !== undefined ? { upDelay: m.bootDelay } : {}),
+          },
+        }
       : {}),
     // Golden templates run while their features are applied; the freeze step converts them afterwards.
     started: true,

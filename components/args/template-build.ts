@@ -15,7 +15,12 @@ export function templateBuilds(plan: Pick<Plan, "machines">, readScript: (path: 
         const path = (p.settings as { path: string }).path;
         return { path, content: readScript(path) };
       });
-    const own = { provisioners: m.provisioners.map((p) => ({ feature: p.feature, settings: p.settings })), scripts, lxcOptions: m.lxcOptions, apparmor: m.features.apparmor ?? null };
+    const own = {
+      provisioners: m.provisioners.map((p) => ({ feature: p.feature, settings: p.settings })),
+      scripts,
+      lxcOptions: m.lxcOptions,
+      apparmor: m.features.apparmor ?? null,
+    };
     builds.set(m.name, sha256Hex(canonicalJson({ parent, own })).slice(0, 16));
   }
   return builds;

@@ -37,7 +37,12 @@ export function vmArgs(m: PlannedMachine, ctx: VmContext = {}): proxmox.VmLegacy
       ...(m.disk ? { datastoreId: m.disk.storage } : {}),
       ipConfigs: m.network.map(ipv4Config),
       ...(m.nameservers.length || m.searchDomain
-        ? { dns: { ...(m.nameservers.length ? { servers: m.nameservers } : {}), ...(m.searchDomain ? { domain: m.searchDomain } : {}) } }
+        ? {
+            dns: {
+              ...(m.nameservers.length ? { servers: m.nameservers } : {}),
+              ...(m.searchDomain ? { domain: m.searchDomain } : {}),
+            },
+          }
         : {}),
       userAccount: {
         username: ci?.user ?? "phoenix",
@@ -49,7 +54,12 @@ export function vmArgs(m: PlannedMachine, ctx: VmContext = {}): proxmox.VmLegacy
     ...(m.hostpci.length ? { machine: "q35" } : {}),
     onBoot: m.startAtBoot,
     ...(m.bootOrder !== undefined || m.bootDelay !== undefined
-      ? { startup: { ...(m.bootOrder !== undefined ? { order: m.bootOrder } : {}), ...(m.bootDelay !== undefined ? { upDelay: m.bootDelay } : {}) } }
+      ? {
+          startup: {
+            ...(m.bootOrder !== undefined ? { order: m.bootOrder } : {}),
+            ...(m.bootDelay !== undefined ? { upDelay: m.bootDelay } : {}),
+          },
+        }
       : {}),
     started: true,
   };

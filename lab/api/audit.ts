@@ -21,7 +21,9 @@ const SECRET = /pass(word)?|secret|token|ticket|csrf|private|^key$|api[-_]?key|c
 export const MASK = "********";
 
 export function maskParams(params: Params): Params {
-  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, SECRET.test(k) ? (Array.isArray(v) ? v.map(() => MASK) : MASK) : v]));
+  return Object.fromEntries(
+    Object.entries(params).map(([k, v]) => [k, SECRET.test(k) ? (Array.isArray(v) ? v.map(() => MASK) : MASK) : v]),
+  );
 }
 
 export class AuditLog {

@@ -40,7 +40,8 @@ export class Authenticator {
     private readonly tokens: TokenConfig[],
     private readonly users: UserConfig[] = [],
   ) {
-    for (const t of tokens) if (!/^\S+@\S+!\S+$/.test(t.id)) throw new Error(`API token id '${t.id}' must look like user@realm!tokenid`);
+    for (const t of tokens)
+      if (!/^\S+@\S+!\S+$/.test(t.id)) throw new Error(`API token id '${t.id}' must look like user@realm!tokenid`);
   }
 
   private sign(text: string): string {
@@ -48,12 +49,21 @@ export class Authenticator {
   }
 
   /** POST /access/ticket */
-  login(username: string | undefined, password: string | undefined): { ticket: string; CSRFPreventionToken: string; username: string } {
+  login(
+    username: string | undefined,
+    password: string | undefined,
+  ): { ticket: string; CSRFPreventionToken: string; username: string } {
     const user = this.users.find((u) => u.userid === username);
     if (!user || password === undefined || !safeEqual(user.password, password)) throw new ApiError(401, "authentication failure");
-    const time = Math.floor(Date.now() / 1000).toString(16).toUpperCase();
+    const time = Math.floor(Date.now() / 1000)
+      .toString(16)
+      .toUpperCase();
     const plain = `PVE:${user.userid}:${time}`;
-    return { ticket: `${plain}::${this.sign(plain)}`, CSRFPreventionToken: `${time}:${this.sign(`csrf:${user.userid}:${time}`)}`, username: user.userid };
+    return {
+      ticket: `${plain}::${this.sign(plain)}`,
+      CSRFPreventionToken: `${time}:${this.sign(`csrf:${user.userid}:${time}`)}`,
+      username: user.userid,
+    };
   }
 
   private verifyTicket(ticket: string): string | undefined {
@@ -83,7 +93,8 @@ export class Authenticator {
     if (!user) throw new ApiError(401, "authentication failure");
     if (req.method !== "GET" && req.method !== "HEAD") {
       const csrf = req.headers.csrfpreventiontoken;
-      if (!this.verifyCsrf(user, Array.isArray(csrf) ? csrf[0] : csrf)) throw new ApiError(401, "Permission denied - invalid csrf token");
+      if (!this.verifyCsrf(user, Array.isArray(csrf) ? csrf[0] : csrf))
+        throw new ApiError(401, "Permission denied - invalid csrf token");
     }
     return { authid: user, isRoot: user === "root@pam" };
   }

@@ -22,7 +22,8 @@ export const LABEL: Record<GuestType, string> = { lxc: "CT", qemu: "VM" };
 const DIR: Record<GuestType, string> = { lxc: "lxc", qemu: "qemu-server" };
 
 export function requireNode(ctx: ApiContext, node: string): void {
-  if (node !== ctx.node) throw fail(`hostname lookup '${node}' failed - failed to get address info for: ${node}: Name or service not known`);
+  if (node !== ctx.node)
+    throw fail(`hostname lookup '${node}' failed - failed to get address info for: ${node}: Name or service not known`);
 }
 
 export function configPath(ctx: ApiContext, type: GuestType, vmid: number): string {
@@ -44,11 +45,19 @@ export function checkLock(ctx: ApiContext, type: GuestType, vmid: number): void 
 /** A vmid is free when no guest of either type has it. */
 export async function checkVmidUnused(ctx: ApiContext, vmid: number): Promise<void> {
   const existing = (await ctx.backend.listGuests()).find((g) => g.vmid === vmid);
-  if (existing || ctx.locks.has(vmid)) throw fail(`${existing ? LABEL[existing.type] : "CT"} ${vmid} already exists on node '${ctx.node}'`);
+  if (existing || ctx.locks.has(vmid))
+    throw fail(`${existing ? LABEL[existing.type] : "CT"} ${vmid} already exists on node '${ctx.node}'`);
 }
 
 /** Runs a task holding a guest's lock; the lock goes away when the work ends, however it ends. */
-export function lockedTask(ctx: ApiContext, identity: Identity, type: string, vmid: number, lock: string | undefined, work: (log: TaskLog) => Promise<void>): string {
+export function lockedTask(
+  ctx: ApiContext,
+  identity: Identity,
+  type: string,
+  vmid: number,
+  lock: string | undefined,
+  work: (log: TaskLog) => Promise<void>,
+): string {
   // checks before this point awaited; another request may have taken the guest meanwhile
   const held = ctx.locks.get(vmid);
   if (lock && held) throw fail(`can't lock guest ${vmid} - it is locked (${held})`);

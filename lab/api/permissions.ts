@@ -32,7 +32,13 @@ function mountType(key: string, value: string): "volume" | "bind" | "device" {
  * Throws Proxmox's 403 when a non-root identity sets or deletes what only root@pam may.
  * `oldConf` is the current config (undefined on create), `changes` the options being set.
  */
-export function checkContainerConfigPermissions(identity: Identity, oldConf: PveConfig | undefined, changes: PveConfig, deletes: string[], unprivileged: boolean): void {
+export function checkContainerConfigPermissions(
+  identity: Identity,
+  oldConf: PveConfig | undefined,
+  changes: PveConfig,
+  deletes: string[],
+  unprivileged: boolean,
+): void {
   if (identity.isRoot) return;
   const check = (opt: string, isDelete: boolean) => {
     if (opt === "rootfs" || /^mp\d+$/.test(opt)) {

@@ -70,7 +70,9 @@ async function readParams(req: IncomingMessage, url: URL): Promise<Params> {
     const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim();
     if (body && type === "application/json") {
       const obj = JSON.parse(body) as Record<string, unknown>;
-      for (const [k, v] of Object.entries(obj)) for (const x of Array.isArray(v) ? v : [v]) addParam(params, k, typeof x === "string" ? x : String(typeof x === "boolean" ? Number(x) : x));
+      for (const [k, v] of Object.entries(obj))
+        for (const x of Array.isArray(v) ? v : [v])
+          addParam(params, k, typeof x === "string" ? x : String(typeof x === "boolean" ? Number(x) : x));
     } else if (body) for (const [k, v] of new URLSearchParams(body)) addParam(params, k, v);
   }
   return params;
@@ -130,13 +132,17 @@ export async function startLabApi(o: LabApiOptions): Promise<LabApi> {
         throw new ApiError(400, "unable to parse request parameters");
       });
       if (apiPath === undefined) throw notImplemented(method, url.pathname);
-      const segments = apiPath.split("/").filter(Boolean).map((s) => decodeURIComponent(s));
+      const segments = apiPath
+        .split("/")
+        .filter(Boolean)
+        .map((s) => decodeURIComponent(s));
       const path = `/${segments.join("/")}`;
       let data: unknown;
       if (path === "/access/ticket" && method === "POST") {
         const one = (k: string) => (Array.isArray(params[k]) ? (params[k] as string[])[0] : (params[k] as string | undefined));
         const realm = one("realm");
-        const username = one("username") && realm && !one("username")!.includes("@") ? `${one("username")}@${realm}` : one("username");
+        const username =
+          one("username") && realm && !one("username")!.includes("@") ? `${one("username")}@${realm}` : one("username");
         const t = auth.login(username, one("password"));
         identity = { authid: t.username, isRoot: t.username === "root@pam" };
         data = { ...t, cap: {} };
@@ -156,7 +162,11 @@ export async function startLabApi(o: LabApiOptions): Promise<LabApi> {
       const err = isApiError(e) ? e : new ApiError(500, e instanceof Error ? e.message : String(e));
       status = err.status;
       message = err.message;
-      send(res, err.status, err.message, { data: null, message: `${err.message}\n`, ...(err.errors ? { errors: err.errors } : {}) });
+      send(res, err.status, err.message, {
+        data: null,
+        message: `${err.message}\n`,
+        ...(err.errors ? { errors: err.errors } : {}),
+      });
     } finally {
       audit.write({
         time: new Date(t0).toISOString(),

@@ -20,7 +20,8 @@ const CONTENT_WORDS: Record<string, string> = {
 export async function getStorage(ctx: ApiContext, id: string, content?: string): Promise<StorageInfo> {
   const storage = (await ctx.backend.listStorage()).find((s) => s.id === id);
   if (!storage) throw fail(`storage '${id}' does not exist`);
-  if (content && !storage.content.includes(content)) throw fail(`storage '${id}' does not support ${CONTENT_WORDS[content] ?? content}`);
+  if (content && !storage.content.includes(content))
+    throw fail(`storage '${id}' does not support ${CONTENT_WORDS[content] ?? content}`);
   return storage;
 }
 
@@ -37,7 +38,15 @@ async function existingNames(ctx: ApiContext, storage: string): Promise<string[]
 }
 
 /** Allocates a new guest volume and returns its volid. */
-export async function allocateVolume(ctx: ApiContext, storageId: string, vmid: number, content: "rootdir" | "images", bytes: number, log: TaskLog, format?: string): Promise<string> {
+export async function allocateVolume(
+  ctx: ApiContext,
+  storageId: string,
+  vmid: number,
+  content: "rootdir" | "images",
+  bytes: number,
+  log: TaskLog,
+  format?: string,
+): Promise<string> {
   const storage = await getStorage(ctx, storageId, content);
   const { volname, format: fmt } = newDiskName(storage.type, vmid, content, await existingNames(ctx, storageId), format);
   const volid = `${storageId}:${volname}`;
@@ -55,7 +64,14 @@ export async function allocateCloudInit(ctx: ApiContext, storageId: string, vmid
 }
 
 /** Copies (full) or clones (linked, from a base volume) a guest volume for `vmid`; returns the new volid. */
-export async function cloneVolume(ctx: ApiContext, source: string, vmid: number, content: "rootdir" | "images", opts: { linked: boolean; targetStorage?: string }, log: TaskLog): Promise<string> {
+export async function cloneVolume(
+  ctx: ApiContext,
+  source: string,
+  vmid: number,
+  content: "rootdir" | "images",
+  opts: { linked: boolean; targetStorage?: string },
+  log: TaskLog,
+): Promise<string> {
   const src = parseVolid(source);
   if (!src) throw fail(`unable to parse volume ID '${source}'`);
   const storageId = opts.linked ? src.storage : (opts.targetStorage ?? src.storage);
@@ -82,5 +98,8 @@ export async function supportsLinkedClone(ctx: ApiContext, volid: string): Promi
   if (!v) return false;
   const storage = (await ctx.backend.listStorage()).find((s) => s.id === v.storage);
   if (!storage || !["zfspool", "zfs", "dir", "nfs", "cifs", "lvmthin", "rbd"].includes(storage.type)) return false;
-  return /(?:^|\/)(?:base|basevol)-\d+-disk-\d+(?:\.(raw|qcow2|vmdk|subvol))?$/.test(v.volname) && !(storage.type === "dir" && v.volname.endsWith(".raw"));
+  return (
+    /(?:^|\/)(?:base|basevol)-\d+-disk-\d+(?:\.(raw|qcow2|vmdk|subvol))?$/.test(v.volname) &&
+    !(storage.type === "dir" && v.volname.endsWith(".raw"))
+  );
 }

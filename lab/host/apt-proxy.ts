@@ -24,7 +24,9 @@ function answers(address: string): boolean {
  */
 export function hostDebianMirror(): string {
   const texts: string[] = [];
-  for (const dir of ["/etc/apt/sources.list.d"]) if (existsSync(dir)) for (const f of readdirSync(dir).filter((f) => /\.(sources|list)$/.test(f))) texts.push(readFileSync(join(dir, f), "utf8"));
+  for (const dir of ["/etc/apt/sources.list.d"])
+    if (existsSync(dir))
+      for (const f of readdirSync(dir).filter((f) => /\.(sources|list)$/.test(f))) texts.push(readFileSync(join(dir, f), "utf8"));
   if (existsSync("/etc/apt/sources.list")) texts.push(readFileSync("/etc/apt/sources.list", "utf8"));
   for (const t of texts) {
     const m = /^(?:URIs:\s*|deb\s+(?:\[[^\]]*\]\s+)?)(https?:\/\/\S+\/debian)\/?\s/m.exec(t);

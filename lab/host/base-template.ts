@@ -13,7 +13,10 @@ const PACKAGES = ["systemd-sysv", "openssh-server", "iproute2", "ca-certificates
  * PHOENIX_LAB_CACHE_DIR points it elsewhere: an empty directory runs everything cold, as on a fresh machine.
  */
 export function cacheDir(): string {
-  return process.env.PHOENIX_LAB_CACHE_DIR || join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "phoenix-hypervisor", "lab");
+  return (
+    process.env.PHOENIX_LAB_CACHE_DIR ||
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "phoenix-hypervisor", "lab")
+  );
 }
 
 /** Builds the cached tarball when missing; returns its path. Takes a minute or two the first time. */
@@ -25,10 +28,20 @@ export function ensureBaseTarball(log: (s: string) => void = () => {}): string {
   try {
     const rootfs = join(work, "rootfs");
     log(`debootstrap bookworm into ${rootfs} (first run only)`);
-    run("debootstrap", ["--variant=minbase", `--include=${PACKAGES.join(",")}`, "bookworm", rootfs, "http://deb.debian.org/debian"], { timeoutMs: 30 * 60_000 });
+    run(
+      "debootstrap",
+      ["--variant=minbase", `--include=${PACKAGES.join(",")}`, "bookworm", rootfs, "http://deb.debian.org/debian"],
+      { timeoutMs: 30 * 60_000 },
+    );
     // Each container gets its own machine id and host keys on first boot, as Proxmox templates do.
-    run("sh", ["-c", `: > ${rootfs}/etc/machine-id && rm -f ${rootfs}/etc/ssh/ssh_host_* && rm -rf ${rootfs}/var/cache/apt/archives/*.deb`]);
-    run("sh", ["-c", `printf '%s\\n' '[Unit]' 'Description=Regenerate SSH host keys' 'Before=ssh.service' 'ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key' '[Service]' 'Type=oneshot' 'ExecStart=/usr/bin/ssh-keygen -A' '[Install]' 'WantedBy=multi-user.target' > ${rootfs}/etc/systemd/system/ssh-keygen.service && ln -sf /etc/systemd/system/ssh-keygen.service ${rootfs}/etc/systemd/system/multi-user.target.wants/ssh-keygen.service`]);
+    run("sh", [
+      "-c",
+      `: > ${rootfs}/etc/machine-id && rm -f ${rootfs}/etc/ssh/ssh_host_* && rm -rf ${rootfs}/var/cache/apt/archives/*.deb`,
+    ]);
+    run("sh", [
+      "-c",
+      `printf '%s\\n' '[Unit]' 'Description=Regenerate SSH host keys' 'Before=ssh.service' 'ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key' '[Service]' 'Type=oneshot' 'ExecStart=/usr/bin/ssh-keygen -A' '[Install]' 'WantedBy=multi-user.target' > ${rootfs}/etc/systemd/system/ssh-keygen.service && ln -sf /etc/systemd/system/ssh-keygen.service ${rootfs}/etc/systemd/system/multi-user.target.wants/ssh-keygen.service`,
+    ]);
     const tmp = `${out}.partial`;
     run("tar", ["--zstd", "-C", rootfs, "-cf", tmp, "."], { timeoutMs: 10 * 60_000 });
     run("mv", [tmp, out]);

@@ -48,24 +48,43 @@ export function noCloudSeed(vmid: number, config: PveConfig, opts: SeedOptions =
           `  - name: ${q(user)}`,
           "    sudo: ALL=(ALL) NOPASSWD:ALL",
           "    shell: /bin/bash",
-          ...(password ? [password.startsWith("$") ? `    passwd: ${q(password)}` : `    plain_text_passwd: ${q(password)}`, "    lock_passwd: false"] : []),
+          ...(password
+            ? [
+                password.startsWith("$") ? `    passwd: ${q(password)}` : `    plain_text_passwd: ${q(password)}`,
+                "    lock_passwd: false",
+              ]
+            : []),
           ...(keys.length ? ["    ssh_authorized_keys:", ...keys.map((k) => `      - ${q(k)}`)] : []),
         ]),
     ...(opts.aptProxy ? ["apt:", `  proxy: ${q(opts.aptProxy)}`] : []),
   ];
   const network = ["version: 1", "config:"];
   for (const nic of netDevices(config)) {
-    const ip = Object.fromEntries((config[`ipconfig${nic.index}`] ?? "").split(",").filter(Boolean).map((p) => p.split("=") as [string, string]));
+    const ip = Object.fromEntries(
+      (config[`ipconfig${nic.index}`] ?? "")
+        .split(",")
+        .filter(Boolean)
+        .map((p) => p.split("=") as [string, string]),
+    );
     network.push("  - type: physical", `    name: eth${nic.index}`, `    mac_address: ${q(nic.mac)}`, "    subnets:");
     if (!ip.ip || ip.ip === "dhcp") network.push("      - type: dhcp");
     else network.push("      - type: static", `        address: ${q(ip.ip)}`, ...(ip.gw ? [`        gateway: ${q(ip.gw)}`] : []));
   }
   const servers = (config.nameserver ?? "").split(/\s+/).filter(Boolean);
   if (servers.length || config.searchdomain)
-    network.push("  - type: nameserver", `    address: [${servers.map(q).join(", ")}]`, ...(config.searchdomain ? [`    search: [${q(config.searchdomain)}]`] : []));
+    network.push(
+      "  - type: nameserver",
+      `    address: [${servers.map(q).join(", ")}]`,
+      ...(config.searchdomain ? [`    search: [${q(config.searchdomain)}]`] : []),
+    );
   return {
     // A new instance id whenever the config changes makes cloud-init apply it again, as Proxmox's does.
-    "meta-data": `instance-id: ${q(`vm${vmid}-${createHash("sha256").update(JSON.stringify([userData, network])).digest("hex").slice(0, 12)}`)}\nlocal-hostname: ${q(hostname)}\n`,
+    "meta-data": `instance-id: ${q(
+      `vm${vmid}-${createHash("sha256")
+        .update(JSON.stringify([userData, network]))
+        .digest("hex")
+        .slice(0, 12)}`,
+    )}\nlocal-hostname: ${q(hostname)}\n`,
     "user-data": `${userData.join("\n")}\n`,
     "network-config": `${network.join("\n")}\n`,
   };

@@ -69,9 +69,18 @@ export class Lxc {
     const etc = join(spec.rootfs, "etc");
     mkdirSync(etc, { recursive: true });
     writeFileSync(join(etc, "hostname"), `${spec.hostname}\n`);
-    writeFileSync(join(etc, "hosts"), `127.0.0.1 localhost\n127.0.1.1 ${spec.hostname}\n::1 localhost ip6-localhost ip6-loopback\n`);
+    writeFileSync(
+      join(etc, "hosts"),
+      `127.0.0.1 localhost\n127.0.1.1 ${spec.hostname}\n::1 localhost ip6-localhost ip6-loopback\n`,
+    );
     if (spec.nameservers?.length || spec.searchDomain)
-      writeFileSync(join(etc, "resolv.conf"), [...(spec.searchDomain ? [`search ${spec.searchDomain}`] : []), ...(spec.nameservers ?? []).map((n) => `nameserver ${n}`)].join("\n") + "\n");
+      writeFileSync(
+        join(etc, "resolv.conf"),
+        [
+          ...(spec.searchDomain ? [`search ${spec.searchDomain}`] : []),
+          ...(spec.nameservers ?? []).map((n) => `nameserver ${n}`),
+        ].join("\n") + "\n",
+      );
     for (const m of spec.mounts ?? []) mkdirSync(join(spec.rootfs, m.path), { recursive: true });
     if (spec.aptProxy) {
       mkdirSync(join(etc, "apt", "apt.conf.d"), { recursive: true });
@@ -98,14 +107,27 @@ export class Lxc {
 
   async start(vmid: number): Promise<void> {
     if (this.state(vmid) === "running") return;
-    run("lxc-start", ["-P", this.lxcPath, "-n", this.name(vmid), "-d", "-o", join(this.lxcPath, this.name(vmid), "lxc.log"), "-l", "INFO"]);
+    run("lxc-start", [
+      "-P",
+      this.lxcPath,
+      "-n",
+      this.name(vmid),
+      "-d",
+      "-o",
+      join(this.lxcPath, this.name(vmid), "lxc.log"),
+      "-l",
+      "INFO",
+    ]);
     await waitFor(`container ${vmid} to run`, () => this.state(vmid) === "running", 30_000);
   }
 
   /** Clean shutdown through the container's init, then a hard stop after the timeout. */
   async shutdown(vmid: number, timeoutS = 30): Promise<void> {
     if (this.state(vmid) !== "running") return;
-    run("lxc-stop", ["-P", this.lxcPath, "-n", this.name(vmid), "-t", String(timeoutS)], { allowFail: true, timeoutMs: (timeoutS + 10) * 1000 });
+    run("lxc-stop", ["-P", this.lxcPath, "-n", this.name(vmid), "-t", String(timeoutS)], {
+      allowFail: true,
+      timeoutMs: (timeoutS + 10) * 1000,
+    });
     if (this.state(vmid) === "running") this.stop(vmid);
   }
 
@@ -116,16 +138,34 @@ export class Lxc {
 
   /** Runs a command inside the container (what `pct exec` does). */
   exec(vmid: number, argv: string[], input?: string | Buffer) {
-    return run("lxc-attach", ["-P", this.lxcPath, "-n", this.name(vmid), "--clear-env", "--set-var", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "--", ...argv], {
-      allowFail: true,
-      timeoutMs: 30 * 60_000,
-      ...(input !== undefined ? { input } : {}),
-    });
+    return run(
+      "lxc-attach",
+      [
+        "-P",
+        this.lxcPath,
+        "-n",
+        this.name(vmid),
+        "--clear-env",
+        "--set-var",
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "--",
+        ...argv,
+      ],
+      {
+        allowFail: true,
+        timeoutMs: 30 * 60_000,
+        ...(input !== undefined ? { input } : {}),
+      },
+    );
   }
 
   /** Copies a host file into the container (what `pct push` does), through the container so its mounts count. */
   push(vmid: number, from: string, to: string, mode = 0o644): void {
-    const r = this.exec(vmid, ["sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"', "push", to, mode.toString(8)], readFileSync(from));
+    const r = this.exec(
+      vmid,
+      ["sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"', "push", to, mode.toString(8)],
+      readFileSync(from),
+    );
     if (r.code !== 0) throw new Error(`pct push ${vmid} ${from} ${to}: ${r.stderr.trim()}`);
   }
 
@@ -160,19 +200,28 @@ export function lxcConfig(s: ContainerSpec): string {
     "lxc.tty.max = 2",
   ];
   if (s.memoryMiB !== undefined) lines.push(`lxc.cgroup.memory.limit_in_bytes = ${s.memoryMiB * 1024 * 1024}`);
-  if (s.cores !== undefined) lines.push(`lxc.cgroup.cpu.cfs_period_us = 100000`, `lxc.cgroup.cpu.cfs_quota_us = ${s.cores * 100000}`);
+  if (s.cores !== undefined)
+    lines.push(`lxc.cgroup.cpu.cfs_period_us = 100000`, `lxc.cgroup.cpu.cfs_quota_us = ${s.cores * 100000}`);
   s.nets.forEach((n, i) => {
-    lines.push(`lxc.net.${i}.type = veth`, `lxc.net.${i}.link = ${n.bridge}`, `lxc.net.${i}.name = ${n.name}`, `lxc.net.${i}.hwaddr = ${n.hwaddr}`, `lxc.net.${i}.flags = up`);
+    lines.push(
+      `lxc.net.${i}.type = veth`,
+      `lxc.net.${i}.link = ${n.bridge}`,
+      `lxc.net.${i}.name = ${n.name}`,
+      `lxc.net.${i}.hwaddr = ${n.hwaddr}`,
+      `lxc.net.${i}.flags = up`,
+    );
     if (n.ip && n.ip !== "dhcp") lines.push(`lxc.net.${i}.ipv4.address = ${n.ip}`);
     if (n.gw) lines.push(`lxc.net.${i}.ipv4.gateway = ${n.gw}`);
   });
   if (s.nets.length === 0) lines.push("lxc.net.0.type = empty");
-  for (const m of s.mounts ?? []) lines.push(`lxc.mount.entry = ${m.source} ${m.path.replace(/^\//, "")} none bind,create=dir${m.readOnly ? ",ro" : ""} 0 0`);
+  for (const m of s.mounts ?? [])
+    lines.push(`lxc.mount.entry = ${m.source} ${m.path.replace(/^\//, "")} none bind,create=dir${m.readOnly ? ",ro" : ""} 0 0`);
   if (s.dockerDir) lines.push(`lxc.mount.entry = ${s.dockerDir} var/lib/docker none bind,create=dir 0 0`);
   // On this cgroup v1 host a nested runtime (Docker) must be able to grant devices to its own containers, which
   // LXC's default device list forbids; Proxmox's cgroup v2 hosts let nesting containers do this through BPF.
   if (s.nesting) lines.push("lxc.cgroup.devices.allow = a");
-  for (const d of s.devices ?? []) lines.push(`lxc.mount.entry = ${d} ${d.replace(/^\//, "")} none bind,optional,create=file 0 0`);
+  for (const d of s.devices ?? [])
+    lines.push(`lxc.mount.entry = ${d} ${d.replace(/^\//, "")} none bind,optional,create=file 0 0`);
   lines.push(...(s.rawLxc ?? []).map((l) => l.replace(/^(lxc\.[a-z0-9_.]+)\s*:\s*/, "$1 = ")));
   return lines.join("\n") + "\n";
 }

@@ -38,10 +38,20 @@ export class QemuRunner {
     const dir = this.dir(vmid);
     mkdirSync(join(dir, "seed"), { recursive: true });
     const disk = join(dir, "disk.qcow2");
-    if (!existsSync(disk)) run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", this.o.image.disk, disk, `${diskSizeOf(config)}`]);
+    if (!existsSync(disk))
+      run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", this.o.image.disk, disk, `${diskSizeOf(config)}`]);
     const seed = noCloudSeed(vmid, config, this.o.aptProxy ? { aptProxy: this.o.aptProxy } : {});
     for (const [name, text] of Object.entries(seed)) writeFileSync(join(dir, "seed", name), text);
-    run("genisoimage", ["-quiet", "-output", join(dir, "seed.iso"), "-volid", "cidata", "-joliet", "-rock", ...Object.keys(seed).map((n) => join(dir, "seed", n))]);
+    run("genisoimage", [
+      "-quiet",
+      "-output",
+      join(dir, "seed.iso"),
+      "-volid",
+      "cidata",
+      "-joliet",
+      "-rock",
+      ...Object.keys(seed).map((n) => join(dir, "seed", n)),
+    ]);
     const nets = netDevices(config);
     const netArgs: string[] = [];
     for (const nic of nets) {
@@ -49,28 +59,49 @@ export class QemuRunner {
       if (!ok("ip", ["link", "show", nic.bridge])) throw new Error(`bridge '${nic.bridge}' does not exist`);
       if (!ok("ip", ["link", "show", tap])) run("ip", ["tuntap", "add", tap, "mode", "tap"]);
       run("ip", ["link", "set", tap, "master", nic.bridge, "up"]);
-      netArgs.push("-netdev", `tap,id=net${nic.index},ifname=${tap},script=no,downscript=no`, "-device", `virtio-net-pci,netdev=net${nic.index},mac=${nic.mac}`);
+      netArgs.push(
+        "-netdev",
+        `tap,id=net${nic.index},ifname=${tap},script=no,downscript=no`,
+        "-device",
+        `virtio-net-pci,netdev=net${nic.index},mac=${nic.mac}`,
+      );
     }
     rmSync(join(dir, "console.log"), { force: true });
     run("qemu-system-x86_64", [
-      "-accel", this.o.accel ?? "tcg",
-      "-name", `vm${vmid}`,
-      "-m", String(Number(config.memory ?? 512)),
-      "-smp", String(Number(config.cores ?? 1) * Number(config.sockets ?? 1)),
-      "-kernel", this.o.image.kernel,
-      "-initrd", this.o.image.initrd,
-      "-append", "root=/dev/vda rw console=ttyS0 net.ifnames=0",
-      "-drive", `file=${disk},if=virtio,format=qcow2`,
-      "-drive", `file=${join(dir, "seed.iso")},if=virtio,format=raw,readonly=on`,
+      "-accel",
+      this.o.accel ?? "tcg",
+      "-name",
+      `vm${vmid}`,
+      "-m",
+      String(Number(config.memory ?? 512)),
+      "-smp",
+      String(Number(config.cores ?? 1) * Number(config.sockets ?? 1)),
+      "-kernel",
+      this.o.image.kernel,
+      "-initrd",
+      this.o.image.initrd,
+      "-append",
+      "root=/dev/vda rw console=ttyS0 net.ifnames=0",
+      "-drive",
+      `file=${disk},if=virtio,format=qcow2`,
+      "-drive",
+      `file=${join(dir, "seed.iso")},if=virtio,format=raw,readonly=on`,
       ...netArgs,
-      "-qmp", `unix:${join(dir, "qmp.sock")},server=on,wait=off`,
-      "-chardev", `socket,id=qga0,path=${join(dir, "qga.sock")},server=on,wait=off`,
-      "-device", "virtio-serial",
-      "-device", "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0",
-      "-display", "none",
-      "-serial", `file:${join(dir, "console.log")}`,
+      "-qmp",
+      `unix:${join(dir, "qmp.sock")},server=on,wait=off`,
+      "-chardev",
+      `socket,id=qga0,path=${join(dir, "qga.sock")},server=on,wait=off`,
+      "-device",
+      "virtio-serial",
+      "-device",
+      "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0",
+      "-display",
+      "none",
+      "-serial",
+      `file:${join(dir, "console.log")}`,
       "-daemonize",
-      "-pidfile", join(dir, "qemu.pid"),
+      "-pidfile",
+      join(dir, "qemu.pid"),
     ]);
     writeFileSync(join(dir, "started"), String(Date.now()));
     log(`VM ${vmid} started (qemu pid ${this.pid(vmid)}, -accel ${this.o.accel ?? "tcg"})`);
@@ -81,9 +112,12 @@ export class QemuRunner {
     const pid = this.pid(vmid);
     if (pid) {
       process.kill(pid, "SIGTERM");
-      await waitFor(`qemu of VM ${vmid} to exit`, () => !existsSync(`/proc/${pid}`), 15_000).catch(() => process.kill(pid, "SIGKILL"));
+      await waitFor(`qemu of VM ${vmid} to exit`, () => !existsSync(`/proc/${pid}`), 15_000).catch(() =>
+        process.kill(pid, "SIGKILL"),
+      );
     }
-    for (let i = 0; i < 32; i++) if (ok("ip", ["link", "show", tapName(vmid, i)])) run("ip", ["link", "del", tapName(vmid, i)], { allowFail: true });
+    for (let i = 0; i < 32; i++)
+      if (ok("ip", ["link", "show", tapName(vmid, i)])) run("ip", ["link", "del", tapName(vmid, i)], { allowFail: true });
   }
 
   /** Clean shutdown (guest agent, ACPI power button); a hard stop after `timeout` seconds when `forceStop`. */
@@ -119,7 +153,11 @@ export class QemuRunner {
     return reply.map((i) => ({
       name: i.name,
       hwaddr: i["hardware-address"] ?? "00:00:00:00:00:00",
-      addresses: (i["ip-addresses"] ?? []).map((a) => ({ address: a["ip-address"], prefix: a.prefix, family: a["ip-address-type"] === "ipv4" ? ("inet" as const) : ("inet6" as const) })),
+      addresses: (i["ip-addresses"] ?? []).map((a) => ({
+        address: a["ip-address"],
+        prefix: a.prefix,
+        family: a["ip-address-type"] === "ipv4" ? ("inet" as const) : ("inet6" as const),
+      })),
     }));
   }
 
@@ -209,7 +247,12 @@ function diskSizeOf(config: PveConfig): string {
 /** The vmids with a directory under <state>/qemu, and a runner for what needs no image (status, stop). */
 function labVms(stateDir: string): { vmids: number[]; runner: QemuRunner } {
   const root = join(stateDir, "qemu");
-  const vmids = existsSync(root) ? readdirSync(root).map(Number).filter((n) => Number.isInteger(n)).sort((a, b) => a - b) : [];
+  const vmids = existsSync(root)
+    ? readdirSync(root)
+        .map(Number)
+        .filter((n) => Number.isInteger(n))
+        .sort((a, b) => a - b)
+    : [];
   return { vmids, runner: new QemuRunner({ stateDir, image: { disk: "", kernel: "", initrd: "" } }) };
 }
 

@@ -46,7 +46,13 @@ async function pushBlob(registryUrl: string, repository: string, blob: Buffer): 
  * Pushes the image's blobs and manifest as repository:tag. Does nothing, and returns false, when the tag
  * already names this very manifest.
  */
-export async function pushImage(registryUrl: string, repository: string, tag: string, config: Buffer, gzippedLayers: Buffer[]): Promise<boolean> {
+export async function pushImage(
+  registryUrl: string,
+  repository: string,
+  tag: string,
+  config: Buffer,
+  gzippedLayers: Buffer[],
+): Promise<boolean> {
   const manifest = manifestOf(config, gzippedLayers);
   const manifestUrl = `${registryUrl}/v2/${repository}/manifests/${tag}`;
   const current = await fetch(manifestUrl, { method: "HEAD", headers: { Accept: MANIFEST_V2 } });

@@ -17,7 +17,11 @@ export class CommandFailed extends Error {
   }
 }
 
-export function run(cmd: string, args: string[], opts: { input?: string | Buffer; allowFail?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): RunResult {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string | Buffer; allowFail?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): RunResult {
   const r = spawnSync(cmd, args, {
     encoding: "utf8",
     input: opts.input,
@@ -25,7 +29,11 @@ export function run(cmd: string, args: string[], opts: { input?: string | Buffer
     env: opts.env ?? process.env,
     maxBuffer: 64 * 1024 * 1024,
   });
-  const result = { code: r.status ?? (r.error ? 127 : 1), stdout: r.stdout ?? "", stderr: r.stderr ?? (r.error ? String(r.error) : "") };
+  const result = {
+    code: r.status ?? (r.error ? 127 : 1),
+    stdout: r.stdout ?? "",
+    stderr: r.stderr ?? (r.error ? String(r.error) : ""),
+  };
   if (result.code !== 0 && !opts.allowFail) throw new CommandFailed([cmd, ...args].join(" "), result);
   return result;
 }
@@ -42,7 +50,11 @@ export async function waitFor(what: string, check: () => boolean, timeoutMs = 30
 }
 
 /** `run` without blocking the event loop: for long work inside the lab's API server (extracting, copying). */
-export function runAsync(cmd: string, args: string[], opts: { input?: string | Buffer; allowFail?: boolean; timeoutMs?: number } = {}): Promise<RunResult> {
+export function runAsync(
+  cmd: string,
+  args: string[],
+  opts: { input?: string | Buffer; allowFail?: boolean; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], timeout: opts.timeoutMs ?? 600_000 });
     let stdout = "";

@@ -116,7 +116,8 @@ function readBusybox(): Buffer {
   if (!existsSync(BUSYBOX)) throw new Error(`${BUSYBOX} is missing: bash scripts/ensure-apt.sh busybox-static`);
   const binary = readFileSync(BUSYBOX);
   // The image has no libc: Debian's dynamically linked busybox would not start in it.
-  if (!isStaticElf(binary)) throw new Error(`${BUSYBOX} is not a static 64-bit binary: bash scripts/ensure-apt.sh busybox-static`);
+  if (!isStaticElf(binary))
+    throw new Error(`${BUSYBOX} is not a static 64-bit binary: bash scripts/ensure-apt.sh busybox-static`);
   return binary;
 }
 
@@ -127,9 +128,16 @@ export function standInLayer(s: StandIn, busybox: Buffer): Buffer {
     { type: "file", path: "bin/busybox", mode: 0o755, content: busybox },
     ...APPLETS.map((a) => ({ type: "symlink" as const, path: `bin/${a}`, target: "busybox" })),
     { type: "dir", path: "stand-in" },
-    { type: "file", path: "stand-in/serve", mode: 0o755, content: { page: SERVE_PAGE, "portainer-api": SERVE_PORTAINER_API, vllm: SERVE_VLLM }[s.serves] },
+    {
+      type: "file",
+      path: "stand-in/serve",
+      mode: 0o755,
+      content: { page: SERVE_PAGE, "portainer-api": SERVE_PORTAINER_API, vllm: SERVE_VLLM }[s.serves],
+    },
     ...(s.serves === "vllm" ? [{ type: "symlink" as const, path: "bin/vllm", target: "../stand-in/serve" }] : []),
-    ...(s.serves === "portainer-api" ? [{ type: "file" as const, path: "stand-in/portainer-api", mode: 0o755, content: PORTAINER_API() }] : []),
+    ...(s.serves === "portainer-api"
+      ? [{ type: "file" as const, path: "stand-in/portainer-api", mode: 0o755, content: PORTAINER_API() }]
+      : []),
     { type: "dir", path: "stand-in/www" },
     { type: "file", path: "stand-in/www/index.html", content: page(s) },
   ]);

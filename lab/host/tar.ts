@@ -12,7 +12,8 @@ function octal(value: number, width: number): string {
 }
 
 function header(path: string, mode: number, size: number, typeflag: string, linkname = ""): Buffer {
-  if (Buffer.byteLength(path) > 100 || Buffer.byteLength(linkname) > 100) throw new Error(`tar: name too long for ustar: ${path}`);
+  if (Buffer.byteLength(path) > 100 || Buffer.byteLength(linkname) > 100)
+    throw new Error(`tar: name too long for ustar: ${path}`);
   const h = Buffer.alloc(BLOCK);
   h.write(path, 0, "utf8");
   h.write(octal(mode, 8), 100, "ascii");

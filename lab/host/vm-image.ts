@@ -46,7 +46,10 @@ export function ensureVmImage(log: (s: string) => void = () => {}): VmImage {
     log(`installing ${GUEST_PACKAGES.join(" ")} into the VM image (first run only)`);
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive", PATH: "/usr/sbin:/usr/bin:/sbin:/bin" };
     run("chroot", [rootfs, "apt-get", "update", "-qq"], { env, timeoutMs: 10 * 60_000 });
-    run("chroot", [rootfs, "apt-get", "install", "-y", "-qq", "--no-install-recommends", ...GUEST_PACKAGES], { env, timeoutMs: 30 * 60_000 });
+    run("chroot", [rootfs, "apt-get", "install", "-y", "-qq", "--no-install-recommends", ...GUEST_PACKAGES], {
+      env,
+      timeoutMs: 30 * 60_000,
+    });
     run("chroot", [rootfs, "apt-get", "clean"], { env });
     // cloud-init's NoCloud seed is the config drive the lab attaches (label cidata), as Proxmox's is.
     writeFileSync(join(rootfs, "etc/cloud/cloud.cfg.d/90-phoenix-lab.cfg"), "datasource_list: [ NoCloud, None ]\n");
@@ -67,7 +70,9 @@ export function ensureVmImage(log: (s: string) => void = () => {}): VmImage {
   } finally {
     for (const m of mounts) run("umount", ["-R", m], { allowFail: true });
     // Never delete through a bind mount of the host's /dev, /sys or /proc.
-    const left = readFileSync("/proc/mounts", "utf8").split("\n").filter((l) => l.split(" ")[1]?.startsWith(work));
+    const left = readFileSync("/proc/mounts", "utf8")
+      .split("\n")
+      .filter((l) => l.split(" ")[1]?.startsWith(work));
     // eslint-disable-next-line no-unsafe-finally -- on purpose: refusing to remove work/ must win over any earlier error
     if (left.length > 0) throw new Error(`mounts left under ${work}, not removing it: ${left.join("; ")}`);
     rmSync(work, { recursive: true, force: true });

@@ -57,21 +57,31 @@ export function ensurePool(pool: string, dir: string, sizeBytes: number): void {
 /** zfs-fuse often calls a just-used dataset busy: unmount by force, then retry. */
 export async function destroyDataset(name: string, opts: { recursive?: boolean } = {}): Promise<void> {
   if (!ok("zfs", ["list", "-H", name])) return;
-  await waitFor(`zfs destroy ${name}`, () => {
-    run("zfs", ["unmount", "-f", name], { allowFail: true });
-    return ok("zfs", ["destroy", ...(opts.recursive ? ["-r"] : []), name]);
-  }, 30_000, 500);
+  await waitFor(
+    `zfs destroy ${name}`,
+    () => {
+      run("zfs", ["unmount", "-f", name], { allowFail: true });
+      return ok("zfs", ["destroy", ...(opts.recursive ? ["-r"] : []), name]);
+    },
+    30_000,
+    500,
+  );
 }
 
 /** zfs-fuse calls a dataset busy for a while after its container stopped: unmount by force, then retry. */
 export async function renameDataset(from: string, to: string): Promise<void> {
   let last = "";
-  await waitFor(`zfs rename ${from} ${to}`, () => {
-    run("zfs", ["unmount", "-f", from], { allowFail: true });
-    const r = run("zfs", ["rename", from, to], { allowFail: true });
-    last = r.stderr.trim();
-    return r.code === 0;
-  }, 30_000, 500).catch((e: Error) => {
+  await waitFor(
+    `zfs rename ${from} ${to}`,
+    () => {
+      run("zfs", ["unmount", "-f", from], { allowFail: true });
+      const r = run("zfs", ["rename", from, to], { allowFail: true });
+      last = r.stderr.trim();
+      return r.code === 0;
+    },
+    30_000,
+    500,
+  ).catch((e: Error) => {
     throw new Error(`${e.message}: ${last}`);
   });
   run("zfs", ["mount", to], { allowFail: true });

@@ -12,7 +12,13 @@ import type { ContainerSpec, MountSpec, NetSpec } from "../host/lxc";
  */
 export const LAB_SKIPPED_RAW = [/^lxc\.apparmor\./, /^lxc\.cgroup2\.devices\./];
 
-export function containerSpec(vmid: number, file: ConfigFile, volumePath: (volid: string) => string, aptProxy?: string, dockerDir?: string): ContainerSpec {
+export function containerSpec(
+  vmid: number,
+  file: ConfigFile,
+  volumePath: (volid: string) => string,
+  aptProxy?: string,
+  dockerDir?: string,
+): ContainerSpec {
   const c = file.config;
   if (!c.rootfs) throw new Error(`CT ${vmid} has no rootfs`);
   const rootfs = parseMountPoint("rootfs", c.rootfs).volume!;
@@ -35,12 +41,18 @@ export function containerSpec(vmid: number, file: ConfigFile, volumePath: (volid
     .map((k) => {
       const mp = parseMountPoint(k, c[k]!);
       const volume = mp.volume!;
-      return { source: mountKind(volume) === "volume" ? volumePath(volume) : volume, path: mp.mp!, ...(mp.ro === "1" ? { readOnly: true } : {}) };
+      return {
+        source: mountKind(volume) === "volume" ? volumePath(volume) : volume,
+        path: mp.mp!,
+        ...(mp.ro === "1" ? { readOnly: true } : {}),
+      };
     });
   const devices = Object.keys(c)
     .filter((k) => /^dev\d+$/.test(k))
     .map((k) => c[k]!.split(",")[0]!.replace(/^path=/, ""));
-  const features = c.features ? parsePropertyString(c.features, { nesting: {}, keyctl: {}, fuse: {}, mount: {}, mknod: {}, "force_rw_sys": {} }) : {};
+  const features = c.features
+    ? parsePropertyString(c.features, { nesting: {}, keyctl: {}, fuse: {}, mount: {}, mknod: {}, force_rw_sys: {} })
+    : {};
   return {
     vmid,
     hostname: c.hostname ?? `CT${vmid}`,

@@ -87,7 +87,13 @@ export class HostBackend implements LabBackend {
     this.lxc = new Lxc(join(o.stateDir, "lxc"));
     mkdirSync(join(o.stateDir, "pve", "lxc"), { recursive: true });
     this.vms = new MemoryBackend({
-      storages: o.storages.map(({ id, type, content, path, pool }) => ({ id, type, content, ...(path ? { path } : {}), ...(pool ? { pool } : {}) })),
+      storages: o.storages.map(({ id, type, content, path, pool }) => ({
+        id,
+        type,
+        content,
+        ...(path ? { path } : {}),
+        ...(pool ? { pool } : {}),
+      })),
       files: [],
       guests: (o.vmTemplates ?? []).map((t) => ({ type: "qemu" as const, vmid: t.vmid, config: vmTemplateConfig(t) })),
     });
@@ -101,7 +107,9 @@ export class HostBackend implements LabBackend {
   private dataset(volid: string): string | undefined {
     const v = parseVolid(volid);
     const s = v && this.storage(v.storage);
-    return v && s?.type === "zfspool" && s.pool && /^(subvol|basevol)-/.test(lastName(v.volname)) ? `${s.pool}/${lastName(v.volname)}` : undefined;
+    return v && s?.type === "zfspool" && s.pool && /^(subvol|basevol)-/.test(lastName(v.volname))
+      ? `${s.pool}/${lastName(v.volname)}`
+      : undefined;
   }
 
   /** A container volume as a host directory: a dataset's mountpoint, or a directory on a dir storage. */
@@ -118,7 +126,9 @@ export class HostBackend implements LabBackend {
     const v = parseVolid(volid);
     const s = v && this.storage(v.storage);
     if (!v || !s) return false;
-    return s.type === "zfspool" ? this.dataset(volid) !== undefined : existsSync(join(s.path ?? "/nonexistent", "images", v.volname));
+    return s.type === "zfspool"
+      ? this.dataset(volid) !== undefined
+      : existsSync(join(s.path ?? "/nonexistent", "images", v.volname));
   }
 
   // --- configs
@@ -144,7 +154,18 @@ export class HostBackend implements LabBackend {
     if (file.config.template !== "1" && this.lxc.exists(vmid)) {
       this.configure(vmid, file);
       if (this.lxc.state(vmid) === "running")
-        run("lxc-cgroup", ["-P", this.lxc.lxcPath, "-n", String(vmid), "memory.limit_in_bytes", String(Number(file.config.memory ?? 512) * 1024 * 1024)], { allowFail: true });
+        run(
+          "lxc-cgroup",
+          [
+            "-P",
+            this.lxc.lxcPath,
+            "-n",
+            String(vmid),
+            "memory.limit_in_bytes",
+            String(Number(file.config.memory ?? 512) * 1024 * 1024),
+          ],
+          { allowFail: true },
+        );
     }
   }
 
@@ -178,7 +199,10 @@ export class HostBackend implements LabBackend {
       let used = 0;
       let avail = 0;
       if (s.type === "zfspool" && s.pool) {
-        const [u, a] = run("zfs", ["get", "-H", "-p", "-o", "value", "used,available", s.pool], { allowFail: true }).stdout.trim().split("\n").map(Number);
+        const [u, a] = run("zfs", ["get", "-H", "-p", "-o", "value", "used,available", s.pool], { allowFail: true })
+          .stdout.trim()
+          .split("\n")
+          .map(Number);
         used = u || 0;
         avail = a || 0;
         total = used + avail;
@@ -188,7 +212,17 @@ export class HostBackend implements LabBackend {
         avail = f.bavail * f.bsize;
         used = total - f.bfree * f.bsize;
       }
-      return { id: s.id, type: s.type, content: s.content, ...(s.path ? { path: s.path } : {}), ...(s.pool ? { pool: s.pool } : {}), shared: false, total, used, avail };
+      return {
+        id: s.id,
+        type: s.type,
+        content: s.content,
+        ...(s.path ? { path: s.path } : {}),
+        ...(s.pool ? { pool: s.pool } : {}),
+        shared: false,
+        total,
+        used,
+        avail,
+      };
     });
   }
 
@@ -197,13 +231,23 @@ export class HostBackend implements LabBackend {
     if (!s) return [];
     const out: VolumeInfo[] = [];
     if (s.type === "dir" && s.path) {
-      for (const [content, sub] of [["vztmpl", "template/cache"], ["iso", "template/iso"], ["snippets", "snippets"]] as const) {
+      for (const [content, sub] of [
+        ["vztmpl", "template/cache"],
+        ["iso", "template/iso"],
+        ["snippets", "snippets"],
+      ] as const) {
         const dir = join(s.path, sub);
         if (!existsSync(dir)) continue;
         for (const f of readdirSync(dir)) {
           const st = statSync(join(dir, f));
           if (!st.isFile()) continue;
-          const format = /\.tar\.zst$/.test(f) ? "tzst" : /\.tar\.gz$/.test(f) ? "tgz" : /\.tar\.xz$/.test(f) ? "txz" : (f.split(".").pop() ?? "raw");
+          const format = /\.tar\.zst$/.test(f)
+            ? "tzst"
+            : /\.tar\.gz$/.test(f)
+              ? "tgz"
+              : /\.tar\.xz$/.test(f)
+                ? "txz"
+                : (f.split(".").pop() ?? "raw");
           out.push({ volid: `${storage}:${content}/${f}`, content, format, size: st.size, ctime: Math.floor(st.mtimeMs / 1000) });
         }
       }
@@ -216,7 +260,9 @@ export class HostBackend implements LabBackend {
     if (s.type === "zfspool" && s.pool) {
       // zfs-fuse's `zfs list` has no -p: read exact values with `zfs get`.
       const props = new Map<string, Record<string, string>>();
-      const r = run("zfs", ["get", "-H", "-p", "-r", "-o", "name,property,value", "refquota,used,origin,creation", s.pool], { allowFail: true });
+      const r = run("zfs", ["get", "-H", "-p", "-r", "-o", "name,property,value", "refquota,used,origin,creation", s.pool], {
+        allowFail: true,
+      });
       for (const line of r.stdout.split("\n").filter(Boolean)) {
         const [name, prop, value] = line.split("\t") as [string, string, string];
         if (!props.has(name)) props.set(name, {});
@@ -293,7 +339,13 @@ export class HostBackend implements LabBackend {
     }
     const size = src ? run("zfs", ["get", "-H", "-p", "-o", "value", "refquota", src]).stdout.trim() : "0";
     await this.createVolume({ volid: req.target, vmid: req.vmid, size: Number(size), content: "rootdir", format: "subvol" }, log);
-    await runAsync("sh", ["-c", 'tar -C "$1" -cpf - . | tar -C "$2" -xpf -', "copy", this.volumePath(req.source), this.volumePath(req.target)]);
+    await runAsync("sh", [
+      "-c",
+      'tar -C "$1" -cpf - . | tar -C "$2" -xpf -',
+      "copy",
+      this.volumePath(req.source),
+      this.volumePath(req.target),
+    ]);
     log(`copied ${req.source} to ${req.target}`);
   }
 
@@ -301,7 +353,8 @@ export class HostBackend implements LabBackend {
     const from = this.dataset(req.volid);
     const to = this.dataset(req.base);
     if (!from || !to) {
-      if (this.isContainerVolume(req.volid)) throw new Error(`the lab makes templates of container volumes on zfspool storages only ('${req.volid}')`);
+      if (this.isContainerVolume(req.volid))
+        throw new Error(`the lab makes templates of container volumes on zfspool storages only ('${req.volid}')`);
       return this.vms.makeBaseVolume(req);
     }
     await renameDataset(from, to);
@@ -337,11 +390,20 @@ export class HostBackend implements LabBackend {
     const file: ConfigFile = { config: setup.config, lxc: [], sections: {} };
     const rootfs = containerSpec(setup.vmid, file, (v) => this.volumePath(v)).rootfs;
     const archive = this.templatePath(setup.ostemplate);
-    const decompress = archive.endsWith(".zst") ? "--zstd" : archive.endsWith(".xz") ? "-J" : archive.endsWith(".gz") ? "-z" : "-a";
+    const decompress = archive.endsWith(".zst")
+      ? "--zstd"
+      : archive.endsWith(".xz")
+        ? "-J"
+        : archive.endsWith(".gz")
+          ? "-z"
+          : "-a";
     await runAsync("tar", [decompress, "-xpf", archive, "-C", rootfs, "--numeric-owner"], { timeoutMs: 20 * 60_000 });
     log(`extracted ${setup.ostemplate} into ${rootfs}`);
     this.configure(setup.vmid, file);
-    const keys = (setup.sshPublicKeys ?? "").split("\n").map((k) => k.trim()).filter(Boolean);
+    const keys = (setup.sshPublicKeys ?? "")
+      .split("\n")
+      .map((k) => k.trim())
+      .filter(Boolean);
     this.lxc.setRootAccess(rootfs, keys, setup.password);
   }
 
@@ -368,8 +430,12 @@ export class HostBackend implements LabBackend {
   }
 
   async shutdownGuest(type: GuestType, vmid: number, opts: { timeout: number; forceStop: boolean }): Promise<void> {
-    if (type === "qemu") return this.o.qemu ? this.o.qemu.shutdown(vmid, opts.timeout, opts.forceStop) : this.vms.shutdownGuest(type, vmid);
-    run("lxc-stop", ["-P", this.lxc.lxcPath, "-n", String(vmid), "-t", String(opts.timeout)], { allowFail: true, timeoutMs: (opts.timeout + 10) * 1000 });
+    if (type === "qemu")
+      return this.o.qemu ? this.o.qemu.shutdown(vmid, opts.timeout, opts.forceStop) : this.vms.shutdownGuest(type, vmid);
+    run("lxc-stop", ["-P", this.lxc.lxcPath, "-n", String(vmid), "-t", String(opts.timeout)], {
+      allowFail: true,
+      timeoutMs: (opts.timeout + 10) * 1000,
+    });
     if (this.lxc.state(vmid) === "running") {
       if (!opts.forceStop) throw new Error(`shutdown CT ${vmid} failed - got timeout`);
       this.lxc.stop(vmid);
@@ -389,21 +455,33 @@ export class HostBackend implements LabBackend {
   async runtime(type: GuestType, vmid: number): Promise<GuestRuntime> {
     if (type === "qemu") return this.o.qemu ? this.o.qemu.runtime(vmid) : this.vms.runtime(type, vmid);
     if (this.lxc.state(vmid) !== "running") return { status: "stopped" };
-    const pid = Number(run("lxc-info", ["-P", this.lxc.lxcPath, "-n", String(vmid), "-p", "-H"], { allowFail: true }).stdout.trim());
+    const pid = Number(
+      run("lxc-info", ["-P", this.lxc.lxcPath, "-n", String(vmid), "-p", "-H"], { allowFail: true }).stdout.trim(),
+    );
     let since = this.started.get(vmid);
     if (since === undefined && Number.isInteger(pid) && existsSync(`/proc/${pid}`)) since = statSync(`/proc/${pid}`).ctimeMs;
-    return { status: "running", ...(Number.isInteger(pid) && pid > 0 ? { pid } : {}), uptime: Math.max(0, Math.floor((Date.now() - (since ?? Date.now())) / 1000)) };
+    return {
+      status: "running",
+      ...(Number.isInteger(pid) && pid > 0 ? { pid } : {}),
+      uptime: Math.max(0, Math.floor((Date.now() - (since ?? Date.now())) / 1000)),
+    };
   }
 
   async interfaces(type: GuestType, vmid: number, config: PveConfig): Promise<GuestInterface[]> {
     if (type === "qemu") return this.o.qemu ? this.o.qemu.interfaces(vmid) : this.vms.interfaces(type, vmid, config);
     const r = this.lxc.exec(vmid, ["ip", "-j", "addr", "show"]);
     if (r.code !== 0) throw new Error(`CT ${vmid}: cannot read its interfaces: ${r.stderr.trim()}`);
-    const links = JSON.parse(r.stdout) as { ifname: string; address?: string; addr_info?: { family: string; local: string; prefixlen: number }[] }[];
+    const links = JSON.parse(r.stdout) as {
+      ifname: string;
+      address?: string;
+      addr_info?: { family: string; local: string; prefixlen: number }[];
+    }[];
     return links.map((l) => ({
       name: l.ifname,
       hwaddr: l.address ?? "00:00:00:00:00:00",
-      addresses: (l.addr_info ?? []).filter((a) => a.family === "inet" || a.family === "inet6").map((a) => ({ address: a.local, prefix: a.prefixlen, family: a.family as "inet" | "inet6" })),
+      addresses: (l.addr_info ?? [])
+        .filter((a) => a.family === "inet" || a.family === "inet6")
+        .map((a) => ({ address: a.local, prefix: a.prefixlen, family: a.family as "inet" | "inet6" })),
     }));
   }
 }

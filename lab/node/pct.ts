@@ -29,7 +29,8 @@ export function readMainSection(text: string): [string, string][] {
   return out;
 }
 
-const USAGE = "usage: pct status|config|start|stop|shutdown|template <vmid> | pct exec <vmid> -- <command…> | pct push <vmid> <file> <destination> [--perms <mode>]";
+const USAGE =
+  "usage: pct status|config|start|stop|shutdown|template <vmid> | pct exec <vmid> -- <command…> | pct push <vmid> <file> <destination> [--perms <mode>]";
 
 export async function pct(argv: string[], ctx: PctContext): Promise<number> {
   const [cmd, id, ...rest] = argv;
@@ -97,7 +98,11 @@ export async function pct(argv: string[], ctx: PctContext): Promise<number> {
       }
       // The API answers null before its worker is done: follow the worker (the newest vztemplate task of this CT).
       for (const end = Date.now() + 300_000; Date.now() < end; await new Promise((res) => setTimeout(res, 200))) {
-        const [task] = await ctx.api.client.data<{ status?: string }[]>("GET", `nodes/${ctx.api.node}/tasks`, { vmid, typefilter: "vztemplate", limit: 1 });
+        const [task] = await ctx.api.client.data<{ status?: string }[]>("GET", `nodes/${ctx.api.node}/tasks`, {
+          vmid,
+          typefilter: "vztemplate",
+          limit: 1,
+        });
         if (task?.status === "OK") return 0;
         if (task?.status !== undefined) {
           ctx.err(task.status);

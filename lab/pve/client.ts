@@ -35,10 +35,17 @@ export function encodeForm(params: Record<string, FormValue | undefined>): strin
 export class LabClient {
   constructor(private readonly o: ClientOptions) {}
 
-  async call<T = unknown>(method: string, path: string, params: Record<string, FormValue | undefined> = {}, extraHeaders: Record<string, string> = {}): Promise<ApiResponse<T>> {
+  async call<T = unknown>(
+    method: string,
+    path: string,
+    params: Record<string, FormValue | undefined> = {},
+    extraHeaders: Record<string, string> = {},
+  ): Promise<ApiResponse<T>> {
     const form = encodeForm(params);
     const inQuery = method === "GET" || method === "DELETE";
-    const target = new URL(`${this.o.url}/api2/json/${path.replace(/^\//, "")}${inQuery && form ? `${path.includes("?") ? "&" : "?"}${form}` : ""}`);
+    const target = new URL(
+      `${this.o.url}/api2/json/${path.replace(/^\//, "")}${inQuery && form ? `${path.includes("?") ? "&" : "?"}${form}` : ""}`,
+    );
     const headers: Record<string, string> = { Accept: "application/json", ...extraHeaders };
     if (this.o.token) headers.Authorization = `PVEAPIToken=${this.o.token}`;
     if (this.o.ticket) {
@@ -57,7 +64,12 @@ export class LabClient {
         res.on("end", () => {
           const text = Buffer.concat(chunks).toString("utf8");
           try {
-            resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? "", body: text ? JSON.parse(text) : { data: null }, headers: res.headers });
+            resolve({
+              status: res.statusCode ?? 0,
+              statusText: res.statusMessage ?? "",
+              body: text ? JSON.parse(text) : { data: null },
+              headers: res.headers,
+            });
           } catch (e) {
             reject(new Error(`unparsable response to ${method} ${path}: ${text}: ${String(e)}`));
           }
@@ -72,7 +84,8 @@ export class LabClient {
   /** The data of a 2xx answer; otherwise throws with Proxmox's status and reason. */
   async data<T = unknown>(method: string, path: string, params: Record<string, FormValue | undefined> = {}): Promise<T> {
     const r = await this.call<T>(method, path, params);
-    if (r.status < 200 || r.status >= 300) throw new Error(`HTTP ${r.status} ${r.statusText}${r.body.errors ? ` ${JSON.stringify(r.body.errors)}` : ""}`);
+    if (r.status < 200 || r.status >= 300)
+      throw new Error(`HTTP ${r.status} ${r.statusText}${r.body.errors ? ` ${JSON.stringify(r.body.errors)}` : ""}`);
     return r.body.data;
   }
 
@@ -81,7 +94,10 @@ export class LabClient {
     const node = upid.split(":")[1]!;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const s = await this.data<{ status: string; exitstatus?: string }>("GET", `nodes/${node}/tasks/${encodeURIComponent(upid)}/status`);
+      const s = await this.data<{ status: string; exitstatus?: string }>(
+        "GET",
+        `nodes/${node}/tasks/${encodeURIComponent(upid)}/status`,
+      );
       if (s.status !== "running") return s;
       if (Date.now() > deadline) throw new Error(`task ${upid} still running after ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, intervalMs));
@@ -90,7 +106,9 @@ export class LabClient {
 
   async taskLog(upid: string): Promise<string[]> {
     const node = upid.split(":")[1]!;
-    return (await this.data<{ n: number; t: string }[]>("GET", `nodes/${node}/tasks/${encodeURIComponent(upid)}/log`)).map((l) => l.t);
+    return (await this.data<{ n: number; t: string }[]>("GET", `nodes/${node}/tasks/${encodeURIComponent(upid)}/log`)).map(
+      (l) => l.t,
+    );
   }
 
   /** Runs an asynchronous call to its end: the task's exit status ("OK" or the error). */

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { GuestType } from "./backend";
 import { type ConfigFile, parseConfigFile, printConfigFile } from "./pve-config";
 
-const DIRS: Record<GuestType, string> = { lxc: "lxc", "qemu": "qemu-server" };
+const DIRS: Record<GuestType, string> = { lxc: "lxc", qemu: "qemu-server" };
 
 export class ConfigStore {
   constructor(private readonly root: string) {}

@@ -70,7 +70,11 @@ export class MemoryBackend implements LabBackend {
     this.urls = o.urls ?? {};
     for (const f of o.files ?? []) this.addFile(f.volid, f.size ?? 100 * 1024 * 1024);
     for (const g of o.guests ?? []) {
-      this.configs.set(this.key(g.type, g.vmid), { type: g.type, vmid: g.vmid, file: { config: { ...g.config }, lxc: [], sections: {} } });
+      this.configs.set(this.key(g.type, g.vmid), {
+        type: g.type,
+        vmid: g.vmid,
+        file: { config: { ...g.config }, lxc: [], sections: {} },
+      });
       for (const [k, v] of Object.entries(g.config)) {
         const m = /^((?:rootfs|mp\d+|virtio\d+|scsi\d+|sata\d+|ide\d+|efidisk0|tpmstate0))$/.exec(k);
         if (!m) continue;
@@ -79,9 +83,17 @@ export class MemoryBackend implements LabBackend {
         const v2 = parseVolid(volid);
         if (!v2 || this.volumes.has(volid)) continue;
         const size = opts.map((o) => /^size=(\d+(?:\.\d+)?)([KMGT]?)$/.exec(o)).find(Boolean);
-        const bytes = size ? Number(size[1]) * ({ "": 1, K: 1024, M: 1024 ** 2, G: GIB, T: 1024 ** 4 } as Record<string, number>)[size[2]!]! : GIB;
+        const bytes = size
+          ? Number(size[1]) * ({ "": 1, K: 1024, M: 1024 ** 2, G: GIB, T: 1024 ** 4 } as Record<string, number>)[size[2]!]!
+          : GIB;
         if (/media=cdrom/.test(v) && !/cloudinit/.test(volid)) continue;
-        this.volumes.set(volid, { volid, content: g.type === "lxc" ? "rootdir" : "images", format: /(sub|base)vol-/.test(volid) ? "subvol" : "raw", size: bytes, vmid: g.vmid });
+        this.volumes.set(volid, {
+          volid,
+          content: g.type === "lxc" ? "rootdir" : "images",
+          format: /(sub|base)vol-/.test(volid) ? "subvol" : "raw",
+          size: bytes,
+          vmid: g.vmid,
+        });
       }
     }
   }
@@ -128,9 +140,21 @@ export class MemoryBackend implements LabBackend {
 
   async listStorage(): Promise<StorageInfo[]> {
     return this.storages.map((s) => {
-      const used = [...this.volumes.values()].filter((v) => parseVolid(v.volid)!.storage === s.id).reduce((a, v) => a + v.size, 0);
+      const used = [...this.volumes.values()]
+        .filter((v) => parseVolid(v.volid)!.storage === s.id)
+        .reduce((a, v) => a + v.size, 0);
       const total = s.total ?? 100 * GIB;
-      return { id: s.id, type: s.type, content: s.content, ...(s.path ? { path: s.path } : {}), ...(s.pool ? { pool: s.pool } : {}), shared: s.shared ?? false, total, used, avail: Math.max(0, total - used) };
+      return {
+        id: s.id,
+        type: s.type,
+        content: s.content,
+        ...(s.path ? { path: s.path } : {}),
+        ...(s.pool ? { pool: s.pool } : {}),
+        shared: s.shared ?? false,
+        total,
+        used,
+        avail: Math.max(0, total - used),
+      };
     });
   }
 
@@ -145,8 +169,13 @@ export class MemoryBackend implements LabBackend {
 
   async queryUrl(url: string): Promise<UrlMetadata> {
     const u = this.urls[url];
-    if (!u) throw new Error(`invalid server response: '500 Can't connect to ${hostOf(url)} (the lab reaches only registered URLs)'`);
-    return { filename: u.filename ?? url.split("/").pop()!.split("?")[0]!, size: sizeOf(u), mimetype: u.mimetype ?? "application/octet-stream" };
+    if (!u)
+      throw new Error(`invalid server response: '500 Can't connect to ${hostOf(url)} (the lab reaches only registered URLs)'`);
+    return {
+      filename: u.filename ?? url.split("/").pop()!.split("?")[0]!,
+      size: sizeOf(u),
+      mimetype: u.mimetype ?? "application/octet-stream",
+    };
   }
 
   async downloadUrl(req: DownloadRequest, log: TaskLog): Promise<void> {
@@ -166,14 +195,27 @@ export class MemoryBackend implements LabBackend {
 
   async createVolume(vol: NewVolume): Promise<void> {
     if (this.volumes.has(vol.volid)) throw new Error(`volume '${vol.volid}' already exists`);
-    this.volumes.set(vol.volid, { volid: vol.volid, content: vol.content, format: vol.format, size: vol.size, vmid: vol.vmid, ctime: Math.floor(Date.now() / 1000) });
+    this.volumes.set(vol.volid, {
+      volid: vol.volid,
+      content: vol.content,
+      format: vol.format,
+      size: vol.size,
+      vmid: vol.vmid,
+      ctime: Math.floor(Date.now() / 1000),
+    });
   }
 
   async cloneVolume(req: { source: string; target: string; vmid: number; linked: boolean }): Promise<void> {
     const src = this.volumes.get(req.source);
     if (!src) throw new Error(`volume '${req.source}' does not exist`);
     if (this.volumes.has(req.target)) throw new Error(`volume '${req.target}' already exists`);
-    this.volumes.set(req.target, { ...src, volid: req.target, vmid: req.vmid, ctime: Math.floor(Date.now() / 1000), ...(req.linked ? { parent: req.source } : {}) });
+    this.volumes.set(req.target, {
+      ...src,
+      volid: req.target,
+      vmid: req.vmid,
+      ctime: Math.floor(Date.now() / 1000),
+      ...(req.linked ? { parent: req.source } : {}),
+    });
     if (!req.linked) delete this.volumes.get(req.target)!.parent;
   }
 
@@ -225,7 +267,9 @@ export class MemoryBackend implements LabBackend {
 
   async runtime(type: GuestType, vmid: number): Promise<GuestRuntime> {
     const r = this.running.get(this.key(type, vmid));
-    return r ? { status: "running", uptime: Math.floor((Date.now() - r.since) / 1000), pid: r.pid, mem: 64 * 1024 * 1024, cpu: 0.01 } : { status: "stopped" };
+    return r
+      ? { status: "running", uptime: Math.floor((Date.now() - r.since) / 1000), pid: r.pid, mem: 64 * 1024 * 1024, cpu: 0.01 }
+      : { status: "stopped" };
   }
 
   async interfaces(type: GuestType, _vmid: number, config: PveConfig): Promise<GuestInterface[]> {
@@ -239,13 +283,23 @@ export class MemoryBackend implements LabBackend {
         ],
       },
     ];
-    for (const key of Object.keys(config).filter((k) => /^net\d+$/.test(k)).sort()) {
+    for (const key of Object.keys(config)
+      .filter((k) => /^net\d+$/.test(k))
+      .sort()) {
       const n = key.slice(3);
       const net = Object.fromEntries(config[key]!.split(",").map((p) => p.split("=") as [string, string]));
-      const ipconf = type === "lxc" ? net : config[`ipconfig${n}`] ? parsePropertyString(config[`ipconfig${n}`]!, { ip: {}, gw: {}, ip6: {}, gw6: {} }) : {};
+      const ipconf =
+        type === "lxc"
+          ? net
+          : config[`ipconfig${n}`]
+            ? parsePropertyString(config[`ipconfig${n}`]!, { ip: {}, gw: {}, ip6: {}, gw6: {} })
+            : {};
       const hwaddr = type === "lxc" ? net.hwaddr! : (qemuNicMac(net) ?? "");
       const addresses: GuestInterface["addresses"] = [];
-      for (const [field, family] of [["ip", "inet"], ["ip6", "inet6"]] as const) {
+      for (const [field, family] of [
+        ["ip", "inet"],
+        ["ip6", "inet6"],
+      ] as const) {
         const m = /^(.+)\/(\d+)$/.exec(ipconf[field] ?? "");
         if (m) addresses.push({ address: m[1]!, prefix: Number(m[2]), family });
       }

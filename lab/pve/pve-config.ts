@@ -83,7 +83,10 @@ export function canonicalDescription(text: string): string {
 
 function printSection(conf: PveConfig): string {
   let raw = "";
-  for (const line of canonicalDescription(conf.description ?? "").split("\n").slice(0, -1)) raw += `#${encodeText(line)}\n`;
+  for (const line of canonicalDescription(conf.description ?? "")
+    .split("\n")
+    .slice(0, -1))
+    raw += `#${encodeText(line)}\n`;
   for (const key of Object.keys(conf).sort()) {
     if (key === "description" || key === "digest") continue;
     const value = conf[key]!;
@@ -183,7 +186,11 @@ export function parsePropertyString(text: string, format: PropertyFormat): Recor
       key = part.slice(0, eq);
       value = part.slice(eq + 1);
       const desc = format[key];
-      if (!desc) throw new PropertyStringError(`property is not defined in schema and the schema does not allow additional properties`, key);
+      if (!desc)
+        throw new PropertyStringError(
+          `property is not defined in schema and the schema does not allow additional properties`,
+          key,
+        );
       if (desc.alias) key = desc.alias;
       if (out[key] !== undefined) throw new PropertyStringError(`duplicate key in comma-separated list property: ${key}`, key);
     }
@@ -200,7 +207,11 @@ export function parsePropertyString(text: string, format: PropertyFormat): Recor
 }
 
 /** Prints a property string as Proxmox does: default key bare, then required keys, then the rest, each group sorted. */
-export function printPropertyString(data: Record<string, string | undefined>, format: PropertyFormat, skip: string[] = []): string {
+export function printPropertyString(
+  data: Record<string, string | undefined>,
+  format: PropertyFormat,
+  skip: string[] = [],
+): string {
   const parts: string[] = [];
   const done = new Set(skip);
   const add = (key: string, bare: boolean) => {

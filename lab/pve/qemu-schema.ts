@@ -6,9 +6,29 @@ import { type Errors, type ParamSchema, type PropertyStringSchema, type Schema, 
 
 const bool = { type: "boolean", optional: true } as const;
 const str = { type: "string", optional: true } as const;
-const int = (minimum?: number, maximum?: number): Schema => ({ type: "integer", optional: true, ...(minimum !== undefined ? { minimum } : {}), ...(maximum !== undefined ? { maximum } : {}) });
+const int = (minimum?: number, maximum?: number): Schema => ({
+  type: "integer",
+  optional: true,
+  ...(minimum !== undefined ? { minimum } : {}),
+  ...(maximum !== undefined ? { maximum } : {}),
+});
 
-export const NIC_MODELS = ["e1000", "e1000-82540em", "e1000-82544gc", "e1000-82545em", "e1000e", "i82551", "i82557b", "i82559er", "ne2k_isa", "ne2k_pci", "pcnet", "rtl8139", "virtio", "vmxnet3"] as const;
+export const NIC_MODELS = [
+  "e1000",
+  "e1000-82540em",
+  "e1000-82544gc",
+  "e1000-82545em",
+  "e1000e",
+  "i82551",
+  "i82557b",
+  "i82559er",
+  "ne2k_isa",
+  "ne2k_pci",
+  "pcnet",
+  "rtl8139",
+  "virtio",
+  "vmxnet3",
+] as const;
 
 export const QEMU_NET_FORMAT: PropertyStringSchema = {
   model: { type: "string", enum: NIC_MODELS },
@@ -47,10 +67,19 @@ export const DRIVE_FORMAT: PropertyStringSchema = {
   wwn: str,
   model: str,
   "import-from": str,
-  iops: int(0), iops_rd: int(0), iops_wr: int(0), iops_max: int(0), iops_rd_max: int(0), iops_wr_max: int(0),
-  mbps: { type: "number", minimum: 0, optional: true }, mbps_rd: { type: "number", minimum: 0, optional: true }, mbps_wr: { type: "number", minimum: 0, optional: true },
-  mbps_max: { type: "number", minimum: 0, optional: true }, mbps_rd_max: { type: "number", minimum: 0, optional: true }, mbps_wr_max: { type: "number", minimum: 0, optional: true },
-  "efitype": { type: "string", enum: ["2m", "4m"], optional: true },
+  iops: int(0),
+  iops_rd: int(0),
+  iops_wr: int(0),
+  iops_max: int(0),
+  iops_rd_max: int(0),
+  iops_wr_max: int(0),
+  mbps: { type: "number", minimum: 0, optional: true },
+  mbps_rd: { type: "number", minimum: 0, optional: true },
+  mbps_wr: { type: "number", minimum: 0, optional: true },
+  mbps_max: { type: "number", minimum: 0, optional: true },
+  mbps_rd_max: { type: "number", minimum: 0, optional: true },
+  mbps_wr_max: { type: "number", minimum: 0, optional: true },
+  efitype: { type: "string", enum: ["2m", "4m"], optional: true },
   "pre-enrolled-keys": bool,
   version: { type: "string", enum: ["v1.2", "v2.0"], optional: true },
 };
@@ -116,7 +145,12 @@ export const QEMU_OPTIONS: ParamSchema = {
   kvm: bool,
   localtime: bool,
   lock: str,
-  machine: { type: "string", pattern: "(pc|pc(-i440fx)?-\\d+(\\.\\d+)+(\\+pve\\d+)?(\\.pxe)?|q35|pc-q35-\\d+(\\.\\d+)+(\\+pve\\d+)?(\\.pxe)?|virt(?:-\\d+(\\.\\d+)+)?(\\+pve\\d+)?)", optional: true },
+  machine: {
+    type: "string",
+    pattern:
+      "(pc|pc(-i440fx)?-\\d+(\\.\\d+)+(\\+pve\\d+)?(\\.pxe)?|q35|pc-q35-\\d+(\\.\\d+)+(\\+pve\\d+)?(\\.pxe)?|virt(?:-\\d+(\\.\\d+)+)?(\\+pve\\d+)?)",
+    optional: true,
+  },
   memory: { type: "string", pattern: "(current=)?\\d+", optional: true },
   meta: str,
   migrate_downtime: { type: "number", minimum: 0, optional: true },
@@ -125,11 +159,19 @@ export const QEMU_OPTIONS: ParamSchema = {
   nameserver: { type: "string", format: "address-list", optional: true },
   numa: bool,
   onboot: bool,
-  ostype: { type: "string", enum: ["other", "wxp", "w2k", "w2k3", "w2k8", "wvista", "win7", "win8", "win10", "win11", "l24", "l26", "solaris"], optional: true },
+  ostype: {
+    type: "string",
+    enum: ["other", "wxp", "w2k", "w2k3", "w2k8", "wvista", "win7", "win8", "win10", "win11", "l24", "l26", "solaris"],
+    optional: true,
+  },
   protection: bool,
   reboot: bool,
   rng0: str,
-  scsihw: { type: "string", enum: ["lsi", "lsi53c810", "virtio-scsi-pci", "virtio-scsi-single", "megasas", "pvscsi"], optional: true },
+  scsihw: {
+    type: "string",
+    enum: ["lsi", "lsi53c810", "virtio-scsi-pci", "virtio-scsi-single", "megasas", "pvscsi"],
+    optional: true,
+  },
   searchdomain: str,
   shares: int(0, 50000),
   smbios1: { type: "string", maxLength: 512, optional: true },
@@ -157,7 +199,10 @@ export const DRIVE_KEY = new RegExp(`^(?:ide${n(3)}|sata${n(5)}|scsi${n(30)}|vir
 
 export const QEMU_NUMBERED: [RegExp, Schema][] = [
   [new RegExp(`^net${n(31)}$`), { type: "string", optional: true, verify: verifyQemuNet }],
-  [new RegExp(`^(?:ide${n(3)}|sata${n(5)}|scsi${n(30)}|virtio${n(15)})$`), { type: "string", format: DRIVE_FORMAT, optional: true }],
+  [
+    new RegExp(`^(?:ide${n(3)}|sata${n(5)}|scsi${n(30)}|virtio${n(15)})$`),
+    { type: "string", format: DRIVE_FORMAT, optional: true },
+  ],
   [new RegExp(`^ipconfig${n(31)}$`), { type: "string", format: IPCONFIG_FORMAT, optional: true }],
   [new RegExp(`^hostpci${n(15)}$`), { type: "string", format: HOSTPCI_FORMAT, optional: true }],
   [new RegExp(`^(?:serial|parallel)${n(3)}$`), str],
@@ -183,8 +228,28 @@ export function qemuJsonValue(key: string, value: string): string | number {
 
 const BASE = { node: NODE, vmid: VMID };
 
-export const QEMU_CREATE: ParamSchema = { ...QEMU_OPTIONS, ...BASE, pool: { type: "string", format: "pve-poolid", optional: true }, storage: { type: "string", format: "pve-storage-id", optional: true }, start: bool, unique: bool, force: bool, archive: str, bwlimit: int(0), "live-restore": bool };
-export const QEMU_UPDATE: ParamSchema = { ...QEMU_OPTIONS, ...BASE, delete: { type: "string", format: "pve-configid-list", optional: true }, revert: { type: "string", format: "pve-configid-list", optional: true }, digest: { type: "string", maxLength: 40, optional: true }, skiplock: bool, force: bool, "background_delay": int(1, 30) };
+export const QEMU_CREATE: ParamSchema = {
+  ...QEMU_OPTIONS,
+  ...BASE,
+  pool: { type: "string", format: "pve-poolid", optional: true },
+  storage: { type: "string", format: "pve-storage-id", optional: true },
+  start: bool,
+  unique: bool,
+  force: bool,
+  archive: str,
+  bwlimit: int(0),
+  "live-restore": bool,
+};
+export const QEMU_UPDATE: ParamSchema = {
+  ...QEMU_OPTIONS,
+  ...BASE,
+  delete: { type: "string", format: "pve-configid-list", optional: true },
+  revert: { type: "string", format: "pve-configid-list", optional: true },
+  digest: { type: "string", maxLength: 40, optional: true },
+  skiplock: bool,
+  force: bool,
+  background_delay: int(1, 30),
+};
 export const QEMU_CLONE: ParamSchema = {
   ...BASE,
   newid: VMID,
@@ -214,12 +279,14 @@ export function parseQemuNet(value: string): Record<string, string> {
     const key = part.slice(0, eq);
     const v = part.slice(eq + 1);
     if ((NIC_MODELS as readonly string[]).includes(key)) {
-      if (out.model !== undefined) throw new PropertyStringError(`duplicate key in comma-separated list property: model`, "model");
+      if (out.model !== undefined)
+        throw new PropertyStringError(`duplicate key in comma-separated list property: model`, "model");
       out.model = key;
       if (v) out.macaddr = v;
       continue;
     }
-    if (!(key in QEMU_NET_FORMAT)) throw new PropertyStringError(`property is not defined in schema and the schema does not allow additional properties`, key);
+    if (!(key in QEMU_NET_FORMAT))
+      throw new PropertyStringError(`property is not defined in schema and the schema does not allow additional properties`, key);
     if (out[key] !== undefined) throw new PropertyStringError(`duplicate key in comma-separated list property: ${key}`, key);
     out[key] = v;
   }

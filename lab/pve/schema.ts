@@ -91,26 +91,35 @@ export function isUnicastMac(s: string): boolean {
 
 /** Format verifiers: undefined when fine, else Proxmox's message. */
 const FORMATS = {
-  "pve-node": (v: string) => (/^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/.test(v) ? undefined : `value does not look like a valid node name`),
+  "pve-node": (v: string) =>
+    /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/.test(v) ? undefined : `value does not look like a valid node name`,
   "dns-name": (v: string) => (DNS_NAME.test(v) ? undefined : `value does not look like a valid DNS name`),
-  "dns-name-list": (v: string) => (splitList(v).every((n) => DNS_NAME.test(n)) ? undefined : `value does not look like a valid DNS name`),
+  "dns-name-list": (v: string) =>
+    splitList(v).every((n) => DNS_NAME.test(n)) ? undefined : `value does not look like a valid DNS name`,
   "pve-configid": (v: string) => (CONFIG_ID.test(v) ? undefined : `invalid configuration ID '${v}'`),
-  "pve-configid-list": (v: string) => splitList(v).map((id) => (CONFIG_ID.test(id) ? undefined : `invalid configuration ID '${id}'`)).find(Boolean),
+  "pve-configid-list": (v: string) =>
+    splitList(v)
+      .map((id) => (CONFIG_ID.test(id) ? undefined : `invalid configuration ID '${id}'`))
+      .find(Boolean),
   "pve-storage-id": (v: string) => (STORAGE_ID.test(v) ? undefined : `storage ID '${v}' contains illegal characters`),
-  "pve-volume-id": (v: string) => (/^([a-z][a-z0-9\-_.]*[a-z0-9]):(.+)$/i.test(v) ? undefined : `unable to parse volume ID '${v}'`),
+  "pve-volume-id": (v: string) =>
+    /^([a-z][a-z0-9\-_.]*[a-z0-9]):(.+)$/i.test(v) ? undefined : `unable to parse volume ID '${v}'`,
   "pve-poolid": (v: string) => (/^[A-Za-z0-9_-]+$/.test(v) ? undefined : `pool name '${v}' contains illegal characters`),
   "pve-bridge-id": (v: string) => (/^[-_.\w\d]+$/.test(v) ? undefined : `invalid bridge ID '${v}'`),
   "mac-addr": (v: string) => (isUnicastMac(v) ? undefined : `value does not look like a valid unicast MAC address`),
   ipv4: (v: string) => (isIPv4(v) ? undefined : `value does not look like a valid IPv4 address`),
   ipv6: (v: string) => (isIPv6(v) ? undefined : `value does not look like a valid IPv6 address`),
   ip: (v: string) => (isIPv4(v) || isIPv6(v) ? undefined : `value does not look like a valid IP address`),
-  "address-list": (v: string) => (splitList(v).every((a) => isIPv4(a) || isIPv6(a)) ? undefined : `value does not look like a valid IP address`),
+  "address-list": (v: string) =>
+    splitList(v).every((a) => isIPv4(a) || isIPv6(a)) ? undefined : `value does not look like a valid IP address`,
   "pve-ipv4-config": (v: string) =>
     v === "dhcp" || v === "manual" || cidr(v, 4) ? undefined : `value does not look like a valid ipv4 network configuration`,
   "pve-ipv6-config": (v: string) =>
-    v === "auto" || v === "dhcp" || v === "manual" || cidr(v, 6) ? undefined : `value does not look like a valid ipv6 network configuration`,
-  "CIDRv4": (v: string) => (cidr(v, 4) ? undefined : `value does not look like a valid IPv4 CIDR network`),
-  "CIDRv6": (v: string) => (cidr(v, 6) ? undefined : `value does not look like a valid IPv6 CIDR network`),
+    v === "auto" || v === "dhcp" || v === "manual" || cidr(v, 6)
+      ? undefined
+      : `value does not look like a valid ipv6 network configuration`,
+  CIDRv4: (v: string) => (cidr(v, 4) ? undefined : `value does not look like a valid IPv4 CIDR network`),
+  CIDRv6: (v: string) => (cidr(v, 6) ? undefined : `value does not look like a valid IPv6 CIDR network`),
   "pve-tag-list": (v: string) => {
     const tags = splitList(v);
     if (!tags.length) return `no tags given`;
@@ -121,7 +130,8 @@ const FORMATS = {
     /^([a-z][a-z0-9\-_.]*[a-z0-9]):(.+)$/i.test(v) || v.startsWith("/") ? undefined : `unable to parse mount point volume '${v}'`,
   "pve-lxc-mp-path": (v: string) =>
     v.startsWith("/") && !v.split("/").includes("..") ? undefined : `invalid path '${v}' (must be absolute, without '..')`,
-  "pve-lxc-dev-string": (v: string) => (/^\/dev\/.+/.test(v) && !v.split("/").includes("..") ? undefined : `not a valid device path`),
+  "pve-lxc-dev-string": (v: string) =>
+    /^\/dev\/.+/.test(v) && !v.split("/").includes("..") ? undefined : `not a valid device path`,
   urlencoded: (v: string) => {
     try {
       decodeURIComponent(v);
@@ -133,9 +143,13 @@ const FORMATS = {
   "pve-startup-order": (v: string) =>
     /^(?:(?:order=)?\d+)?(?:,?up=\d+)?(?:,?down=\d+)?$/.test(v) && v !== "" ? undefined : `unable to parse startup options`,
   "pve-hotplug-features": (v: string) =>
-    /^(?:(?:network|disk|cpu|memory|usb|cloudinit)(?:,(?:network|disk|cpu|memory|usb|cloudinit))*|0|1)$/.test(v) ? undefined : `invalid hotplug feature '${v}'`,
+    /^(?:(?:network|disk|cpu|memory|usb|cloudinit)(?:,(?:network|disk|cpu|memory|usb|cloudinit))*|0|1)$/.test(v)
+      ? undefined
+      : `invalid hotplug feature '${v}'`,
   "pci-id": (v: string) =>
-    v.split(";").every((p) => /^(?:[a-f0-9]{4,}:)?[a-f0-9]{2}:[a-f0-9]{2}(?:\.[a-f0-9])?$/i.test(p)) ? undefined : `value does not look like a valid PCI address`,
+    v.split(";").every((p) => /^(?:[a-f0-9]{4,}:)?[a-f0-9]{2}:[a-f0-9]{2}(?:\.[a-f0-9])?$/i.test(p))
+      ? undefined
+      : `value does not look like a valid PCI address`,
   "pci-vendor-device": (v: string) => (/^[0-9a-f]{4}:[0-9a-f]{4}$/i.test(v) ? undefined : `invalid PCI ID '${v}'`),
 } satisfies Record<string, (v: string) => string | undefined>;
 
@@ -229,7 +243,12 @@ export function propertyFormat(format: PropertyStringSchema): PropertyFormat {
 }
 
 /** Parses and checks a property string; undefined (with errors recorded) when Proxmox would refuse it. */
-export function checkPropertyString(format: PropertyStringSchema, value: string, path: string, errors: Errors): Record<string, string> | undefined {
+export function checkPropertyString(
+  format: PropertyStringSchema,
+  value: string,
+  path: string,
+  errors: Errors,
+): Record<string, string> | undefined {
   let parsed: Record<string, string>;
   try {
     parsed = parsePropertyString(value, propertyFormat(format));
@@ -260,7 +279,11 @@ export type Params = Record<string, string | string[]>;
  * Checks request parameters against an endpoint's schema, as Proxmox does before running the handler:
  * unknown parameters, missing required ones and malformed values are all reported at once.
  */
-export function validateParams(schema: ParamSchema, params: Params, patterns: [RegExp, Schema][] = []): { values: Record<string, string>; arrays: Record<string, string[]>; errors: Errors } {
+export function validateParams(
+  schema: ParamSchema,
+  params: Params,
+  patterns: [RegExp, Schema][] = [],
+): { values: Record<string, string>; arrays: Record<string, string[]>; errors: Errors } {
   const errors: Errors = {};
   const values: Record<string, string> = {};
   const arrays: Record<string, string[]> = {};
@@ -289,6 +312,8 @@ export function validateParams(schema: ParamSchema, params: Params, patterns: [R
     const n = checkValue(s, value, key, errors);
     if (n !== undefined) values[key] = n;
   }
-  for (const [key, s] of Object.entries(schema)) if (!s.optional && params[key] === undefined && errors[key] === undefined) errors[key] = "property is missing and it is not optional";
+  for (const [key, s] of Object.entries(schema))
+    if (!s.optional && params[key] === undefined && errors[key] === undefined)
+      errors[key] = "property is missing and it is not optional";
   return { values, arrays, errors };
 }

@@ -31,9 +31,20 @@ export function formatUpid(u: ParsedUpid): string {
 }
 
 export function parseUpid(upid: string): ParsedUpid | undefined {
-  const m = /^UPID:([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):([0-9A-Fa-f]{8}):([^:\s]+):([^:\s]*):([^:\s]+):$/.exec(upid);
+  const m =
+    /^UPID:([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):([0-9A-Fa-f]{8}):([^:\s]+):([^:\s]*):([^:\s]+):$/.exec(
+      upid,
+    );
   if (!m) return undefined;
-  return { node: m[1]!, pid: parseInt(m[3]!, 16), pstart: parseInt(m[4]!, 16), starttime: parseInt(m[5]!, 16), type: m[6]!, id: m[7]!, user: m[8]! };
+  return {
+    node: m[1]!,
+    pid: parseInt(m[3]!, 16),
+    pstart: parseInt(m[4]!, 16),
+    starttime: parseInt(m[5]!, 16),
+    type: m[6]!,
+    id: m[7]!,
+    user: m[8]!,
+  };
 }
 
 export class TaskManager {
@@ -51,7 +62,18 @@ export class TaskManager {
     const pid = this.nextPid++;
     const now = Math.floor(Date.now() / 1000);
     const upid = formatUpid({ node: this.node, pid, pstart: pid * 7, starttime: now, type, id, user });
-    const task: TaskInfo = { upid, node: this.node, pid, pstart: pid * 7, starttime: now, type, id, user, status: "running", log: [] };
+    const task: TaskInfo = {
+      upid,
+      node: this.node,
+      pid,
+      pstart: pid * 7,
+      starttime: now,
+      type,
+      id,
+      user,
+      status: "running",
+      log: [],
+    };
     this.tasks.set(upid, task);
     const log: TaskLog = (line) => {
       for (const l of line.split("\n")) task.log.push(l);

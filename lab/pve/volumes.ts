@@ -28,14 +28,27 @@ function lastName(volname: string): string {
 }
 
 /** A new disk name for `vmid` on a storage, the first free index among `existing` volnames. */
-export function newDiskName(storageType: string, vmid: number, content: "rootdir" | "images", existing: string[], format?: string): { volname: string; format: string } {
-  const used = new Set(existing.map(lastName).map((n) => n.replace(/\.[a-z0-9]+$/, "")).map((n) => n.replace(/^(subvol|basevol|base)-/, "vm-")));
+export function newDiskName(
+  storageType: string,
+  vmid: number,
+  content: "rootdir" | "images",
+  existing: string[],
+  format?: string,
+): { volname: string; format: string } {
+  const used = new Set(
+    existing
+      .map(lastName)
+      .map((n) => n.replace(/\.[a-z0-9]+$/, ""))
+      .map((n) => n.replace(/^(subvol|basevol|base)-/, "vm-")),
+  );
   let i = 0;
   while (used.has(`vm-${vmid}-disk-${i}`)) i++;
   switch (storageType) {
     case "zfspool":
     case "zfs":
-      return content === "rootdir" ? { volname: `subvol-${vmid}-disk-${i}`, format: "subvol" } : { volname: `vm-${vmid}-disk-${i}`, format: "raw" };
+      return content === "rootdir"
+        ? { volname: `subvol-${vmid}-disk-${i}`, format: "subvol" }
+        : { volname: `vm-${vmid}-disk-${i}`, format: "raw" };
     case "dir":
     case "nfs":
     case "cifs": {
@@ -63,7 +76,14 @@ export function baseName(storageType: string, volname: string): string {
 
 /** The name of a linked clone of base volume `base` for the new guest's volume `name`. */
 export function linkedCloneName(storageType: string, base: string, name: string): string {
-  if (storageType === "zfspool" || storageType === "zfs" || storageType === "dir" || storageType === "nfs" || storageType === "cifs") return `${base}/${name}`;
+  if (
+    storageType === "zfspool" ||
+    storageType === "zfs" ||
+    storageType === "dir" ||
+    storageType === "nfs" ||
+    storageType === "cifs"
+  )
+    return `${base}/${name}`;
   return name;
 }
 

@@ -16,7 +16,13 @@ export function lxcConfigLines(options: string[]): string[] {
     const m = /^(lxc\.[a-z0-9_.]+)\s*[:=]\s*(.*?)\s*$/.exec(option);
     if (!m || /[\n\0]/.test(option)) throw new Error(`not a raw lxc option: ${JSON.stringify(option)}`);
     const [, key, value] = m;
-    if (key === "lxc.cap.keep" && value!.includes(",")) out.push(...value!.split(",").map((c) => `${key}: ${c.trim()}`).filter((l) => !l.endsWith(": ")));
+    if (key === "lxc.cap.keep" && value!.includes(","))
+      out.push(
+        ...value!
+          .split(",")
+          .map((c) => `${key}: ${c.trim()}`)
+          .filter((l) => !l.endsWith(": ")),
+      );
     else out.push(`${key}: ${value}`);
   }
   return [...new Set(out)];
@@ -52,7 +58,11 @@ export function renderAppArmor(a: AppArmorArgs): RenderedFeature {
 }
 
 /** The profile's source when the node does not ship it: from the node's apparmorProfiles, relative to the definition. */
-export function profileText(profile: string | undefined, nodeProfiles: { name: string; file: string }[], definitionDir: string): string | undefined {
+export function profileText(
+  profile: string | undefined,
+  nodeProfiles: { name: string; file: string }[],
+  definitionDir: string,
+): string | undefined {
   if (!profile || BUILTIN_APPARMOR_PROFILES.has(profile)) return undefined;
   const declared = nodeProfiles.find((p) => p.name === profile);
   if (!declared) throw new Error(`AppArmor profile '${profile}' is not declared under the node's apparmorProfiles`);
@@ -60,6 +70,12 @@ export function profileText(profile: string | undefined, nodeProfiles: { name: s
 }
 
 /** node: the connection to the node (these scripts run there, not in the guest). */
-export function apparmor(name: string, node: FeatureTarget["connection"], args: AppArmorArgs, opts: pulumi.CustomResourceOptions, triggers?: unknown[]): RemoteScript {
+export function apparmor(
+  name: string,
+  node: FeatureTarget["connection"],
+  args: AppArmorArgs,
+  opts: pulumi.CustomResourceOptions,
+  triggers?: unknown[],
+): RemoteScript {
   return featureResource(name, { connection: node, ...(triggers ? { triggers } : {}) }, renderAppArmor(args), {}, opts);
 }

@@ -22,6 +22,12 @@ export function renderDocker(settings: DockerSettings, opts: { nvidiaRuntime: bo
   };
 }
 
-export function docker(name: string, target: FeatureTarget, settings: DockerSettings, opts: { nvidiaRuntime: boolean }, resourceOpts: pulumi.CustomResourceOptions): RemoteScript {
+export function docker(
+  name: string,
+  target: FeatureTarget,
+  settings: DockerSettings,
+  opts: { nvidiaRuntime: boolean },
+  resourceOpts: pulumi.CustomResourceOptions,
+): RemoteScript {
   return featureResource(name, target, renderDocker(settings, opts), {}, resourceOpts);
 }

@@ -51,7 +51,10 @@ export interface Credentials {
  * Providers keep the connection without credentials (visible in state) and the credentials apart,
  * in an output the resource registers as secret, so read and delete can still connect.
  */
-export function splitCredentials(c: Connection): { connection: Omit<Connection, "privateKey" | "password">; credentials: Credentials } {
+export function splitCredentials(c: Connection): {
+  connection: Omit<Connection, "privateKey" | "password">;
+  credentials: Credentials;
+} {
   return {
     connection: publicConnection(c),
     credentials: {

@@ -33,7 +33,8 @@ export interface FeatureTarget {
 /** The name of the secret a setting references; definitions never hold secret values (validation rejects them). */
 export function secretName(field: SecretRef | string | undefined, where: string): string | undefined {
   if (field === undefined) return undefined;
-  if (typeof field === "string") throw new Error(`${where} holds a plaintext value: reference a secret instead, { secret: <name> }`);
+  if (typeof field === "string")
+    throw new Error(`${where} holds a plaintext value: reference a secret instead, { secret: <name> }`);
   return field.secret;
 }
 
@@ -52,8 +53,11 @@ export function featureResource(
   extraParams: Record<string, pulumi.Input<string>> = {},
 ): RemoteScript {
   const missing = Object.values(rendered.secretRefs).filter((k) => secrets[k] === undefined);
-  if (missing.length > 0) throw new Error(`${name}: secret ${missing.join(", ")} is not set: pulumi config set --secret phoenix:${missing[0]} …`);
-  const secretValues = Object.fromEntries(Object.entries(rendered.secretRefs).map(([variable, key]) => [variable, secrets[key]!]));
+  if (missing.length > 0)
+    throw new Error(`${name}: secret ${missing.join(", ")} is not set: pulumi config set --secret phoenix:${missing[0]} …`);
+  const secretValues = Object.fromEntries(
+    Object.entries(rendered.secretRefs).map(([variable, key]) => [variable, secrets[key]!]),
+  );
   return new RemoteScript(
     name,
     {

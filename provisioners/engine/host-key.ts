@@ -27,7 +27,10 @@ export function pinnedFingerprint(pinned: string): string {
   const p = pinned.trim();
   if (p.startsWith("SHA256:")) return p.replace(/=+$/, "");
   const b64 = p.split(/\s+/)[1];
-  if (!b64 || !/^[A-Za-z0-9+/]+=*$/.test(b64)) throw new Error(`hostKey must be an OpenSSH public key such as "ssh-ed25519 AAAA…" or a SHA256:… fingerprint, got "${p.slice(0, 40)}"`);
+  if (!b64 || !/^[A-Za-z0-9+/]+=*$/.test(b64))
+    throw new Error(
+      `hostKey must be an OpenSSH public key such as "ssh-ed25519 AAAA…" or a SHA256:… fingerprint, got "${p.slice(0, 40)}"`,
+    );
   return fingerprintOf(Buffer.from(b64, "base64"));
 }
 

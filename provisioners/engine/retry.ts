@@ -1,5 +1,14 @@
 // Arrays, not Sets: provider code is captured by Pulumi's closure serializer.
-const TRANSIENT_CODES = ["ECONNREFUSED", "ETIMEDOUT", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN", "EPIPE", "EAI_AGAIN"];
+const TRANSIENT_CODES = [
+  "ECONNREFUSED",
+  "ETIMEDOUT",
+  "ECONNRESET",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EHOSTDOWN",
+  "EPIPE",
+  "EAI_AGAIN",
+];
 
 /**
  * True for errors worth another dial: the host is down, booting or its sshd not up yet.
@@ -12,7 +21,9 @@ export function isTransientDialError(err: unknown): boolean {
   if (typeof e.code === "string" && TRANSIENT_CODES.includes(e.code)) return true;
   if (e.level === "client-timeout") return true;
   const msg = typeof e.message === "string" ? e.message : "";
-  return /Timed out while waiting for handshake|Connection lost before handshake|No response from server|read ECONNRESET/.test(msg);
+  return /Timed out while waiting for handshake|Connection lost before handshake|No response from server|read ECONNRESET/.test(
+    msg,
+  );
 }
 
 /** Exponential backoff: base·2^(attempt-1), capped. attempt counts from 1. */

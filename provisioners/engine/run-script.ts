@@ -59,7 +59,9 @@ export function buildScriptStdin(script: string, env: Record<string, string> = {
   if (reserved.length > 0) throw new Error(`names starting with __phx are reserved: ${reserved.join(", ")}`);
   const both = Object.keys(env).filter((n) => n in secrets);
   if (both.length > 0) throw new Error(`${both.join(", ")} given both as env and as a secret`);
-  const nul = [...Object.entries(env), ...Object.entries(secrets), ["script", script]].filter(([, v]) => v!.includes("\0")).map(([k]) => k);
+  const nul = [...Object.entries(env), ...Object.entries(secrets), ["script", script]]
+    .filter(([, v]) => v!.includes("\0"))
+    .map(([k]) => k);
   if (nul.length > 0) throw new Error(`values cannot contain NUL bytes: ${nul.join(", ")}`);
   let s = "";
   for (const [k, v] of Object.entries(secrets)) s += `IFS= read -r -d '' ${k}\n${v}\0`;
@@ -93,7 +95,9 @@ export async function runScript(session: Session, script: string, opts: RunScrip
     const tail = log.linesSince(mark).slice(-20);
     throw new ScriptError(
       `${title} failed on ${session.label ? `${session.label} at ` : ""}${where}: exit status ${res.code}${res.signal ? ` (signal ${res.signal})` : ""}\n` +
-        (tail.length > 0 ? `--- last ${tail.length} line${tail.length === 1 ? "" : "s"} of output ---\n${tail.join("\n")}\n` : "(no output)\n") +
+        (tail.length > 0
+          ? `--- last ${tail.length} line${tail.length === 1 ? "" : "s"} of output ---\n${tail.join("\n")}\n`
+          : "(no output)\n") +
         (log.path ? `--- full log: ${log.path}` : ""),
       res.code,
       tail,

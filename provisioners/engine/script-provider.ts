@@ -68,7 +68,11 @@ export function scriptHash(inputs: Pick<RemoteScriptInputs, "params" | "secrets"
 }
 
 /** What changing from olds to news means: hash change → in-place update; host, container or triggers change → replace. */
-export function diffScript(olds: RemoteScriptOutputs, news: RemoteScriptInputs, spec: ScriptSpec = {}): pulumi.dynamic.DiffResult {
+export function diffScript(
+  olds: RemoteScriptOutputs,
+  news: RemoteScriptInputs,
+  spec: ScriptSpec = {},
+): pulumi.dynamic.DiffResult {
   const replaces: string[] = [];
   if (olds.connection?.host !== news.connection?.host) replaces.push("connection");
   if ((olds.inContainer ?? null) !== (news.inContainer ?? null)) replaces.push("inContainer");
@@ -86,6 +90,14 @@ export function diffScript(olds: RemoteScriptOutputs, news: RemoteScriptInputs, 
   return { changes: replaces.length > 0 || changed, replaces, deleteBeforeReplace };
 }
 
+/** Same parameters and the same secrets (by name): only the script's text differs. */
+function sameSettings(olds: RemoteScriptOutputs, news: RemoteScriptInputs): boolean {
+  return (
+    canonicalJson(olds.params ?? {}) === canonicalJson(news.params ?? {}) &&
+    canonicalJson([...(olds.secretNames ?? [])].sort()) === canonicalJson(Object.keys(news.secrets ?? {}).sort())
+  );
+}
+
 function labelOf(log: LogTarget | undefined, c: PublicConnection, inContainer?: number): string {
   return log?.resource ?? (inContainer !== undefined ? `CT ${inContainer} on ${c.host}` : c.host);
 }
@@ -96,17 +108,23 @@ function labelOf(log: LogTarget | undefined, c: PublicConnection, inContainer?: 
  */
 async function containerState(s: Session, vmid: number | undefined): Promise<"live" | "template" | "absent"> {
   if (vmid === undefined) return "live";
-  const r = await runScript(s, 'conf=$(pct config "$VMID" 2>/dev/null) || { echo absent; exit 0; }; grep -qx "template: 1" <<<"$conf" && echo template || echo live', {
-    env: { VMID: String(vmid) },
-    title: "container state",
-    allowFailure: true,
-  });
+  const r = await runScript(
+    s,
+    'conf=$(pct config "$VMID" 2>/dev/null) || { echo absent; exit 0; }; grep -qx "template: 1" <<<"$conf" && echo template || echo live',
+    {
+      env: { VMID: String(vmid) },
+      title: "container state",
+      allowFailure: true,
+    },
+  );
   const state = r.stdout.trim();
   return state === "template" || state === "absent" ? state : "live";
 }
 
 /** A Pulumi dynamic provider that converges a host by running an idempotent script over SSH. */
-export function makeScriptProvider(spec: ScriptSpec = {}): pulumi.dynamic.ResourceProvider<RemoteScriptInputs, RemoteScriptOutputs> {
+export function makeScriptProvider(
+  spec: ScriptSpec = {},
+): pulumi.dynamic.ResourceProvider<RemoteScriptInputs, RemoteScriptOutputs> {
   const scriptsOf = (i: RemoteScriptInputs) => ({
     script: i.script ?? spec.script ?? "",
     checkScript: i.checkScript ?? spec.checkScript,
@@ -114,13 +132,25 @@ export function makeScriptProvider(spec: ScriptSpec = {}): pulumi.dynamic.Resour
   });
 
   /** Run the script (when asked) and the check script; the new state. */
-  const converge = async (s: Session, news: RemoteScriptInputs, runMain: boolean, title: string): Promise<RemoteScriptOutputs> => {
+  const converge = async (
+    s: Session,
+    news: RemoteScriptInputs,
+    runMain: boolean,
+    title: string,
+  ): Promise<RemoteScriptOutputs> => {
     const { script, checkScript, deleteScript } = scriptsOf(news);
     const hash = scriptHash(news, script);
     const secrets = news.secrets ?? {};
     const log = openRunLog(news.log, Object.values(secrets));
     const inContainer = news.inContainer;
-    if (runMain) await runScript(s, script, { env: news.params ?? {}, secretsEnv: secrets, log, title: `${title} (hash ${hash.slice(0, 12)})`, inContainer });
+    if (runMain)
+      await runScript(s, script, {
+        env: news.params ?? {},
+        secretsEnv: secrets,
+        log,
+        title: `${title} (hash ${hash.slice(0, 12)})`,
+        inContainer,
+      });
     let check: { checkOutput: string; checkExitCode: number } | undefined;
     if (checkScript) {
       const r = await runScript(s, checkScript, { env: news.params ?? {}, log, title: "check", allowFailure: true, inContainer });
@@ -156,7 +186,8 @@ export function makeScriptProvider(spec: ScriptSpec = {}): pulumi.dynamic.Resour
       const failures: pulumi.dynamic.CheckFailure[] = [];
       const { script } = scriptsOf(news);
       if (typeof news.script !== "string" && !spec.script) failures.push({ property: "script", reason: "a script is required" });
-      else if (typeof script === "string" && script.includes("\0")) failures.push({ property: "script", reason: "the script cannot contain NUL bytes" });
+      else if (typeof script === "string" && script.includes("\0"))
+        failures.push({ property: "script", reason: "the script cannot contain NUL bytes" });
       if (!news.connection || (typeof news.connection.host === "string" && news.connection.host === ""))
         failures.push({ property: "connection", reason: "connection.host is required" });
       if (news.inContainer !== undefined && (!Number.isInteger(news.inContainer) || news.inContainer < 100))
@@ -197,34 +228,58 @@ export function makeScriptProvider(spec: ScriptSpec = {}): pulumi.dynamic.Resour
         async (s) => {
           const target = await containerState(s, news.inContainer);
           if (target === "template") {
-            // Nothing drifts inside a frozen template; what it was built with cannot change in place.
-            if (olds.hash === scriptHash(news, script)) return undefined;
+            // Nothing drifts inside a frozen template. The same settings under a newer script (an upgraded
+            // Phoenix) leave it as built; other settings cannot change in place.
+            if (olds.hash === scriptHash(news, script) || sameSettings(olds, news)) return undefined;
             throw new Error(
               `${label}: CT ${news.inContainer} is a frozen template, so this feature cannot change in place; rebuild the template ` +
                 "(pulumi up --replace <its container's URN>, and its linked clones with it)",
             );
           }
-          if (target === "absent") throw new Error(`${label}: CT ${news.inContainer} does not exist on ${addressOf(news.connection)}`);
+          if (target === "absent")
+            throw new Error(`${label}: CT ${news.inContainer} does not exist on ${addressOf(news.connection)}`);
           return converge(s, news, runMain, "update");
         },
         { label },
       );
       if (outs) return { outs };
       const { connection, credentials } = splitCredentials(news.connection);
-      return { outs: plainState({ ...olds, connection, credentials, checkScript, deleteScript: scriptsOf(news).deleteScript, log: news.log, inSync: true }) };
+      return {
+        outs: plainState({
+          ...olds,
+          connection,
+          credentials,
+          // A frozen template's step takes the newer script as its own, so the next diff finds nothing to do.
+          script,
+          hash: scriptHash(news, script),
+          checkScript,
+          deleteScript: scriptsOf(news).deleteScript,
+          log: news.log,
+          inSync: true,
+        }),
+      };
     },
 
     async read(id, props) {
       if (!props) throw new Error(`cannot read ${id}: no state`);
       if (!props.checkScript) return { id, props };
-      const connection = { ...joinCredentials(props.connection, props.credentials), hostKey: props.connection.hostKey ?? props.hostKey };
+      const connection = {
+        ...joinCredentials(props.connection, props.credentials),
+        hostKey: props.connection.hostKey ?? props.hostKey,
+      };
       const r = await withSession(
         connection,
         async (s) => {
           // A frozen template's features were frozen with it; a container that is gone took them along.
           const target = await containerState(s, props.inContainer);
           if (target !== "live") return target;
-          return runScript(s, props.checkScript!, { env: props.params ?? {}, log: openRunLog(props.log), title: "check (refresh)", allowFailure: true, inContainer: props.inContainer });
+          return runScript(s, props.checkScript!, {
+            env: props.params ?? {},
+            log: openRunLog(props.log),
+            title: "check (refresh)",
+            allowFailure: true,
+            inContainer: props.inContainer,
+          });
         },
         { label: labelOf(props.log, props.connection, props.inContainer) },
       );
@@ -237,17 +292,24 @@ export function makeScriptProvider(spec: ScriptSpec = {}): pulumi.dynamic.Resour
 
     async delete(_id, props) {
       if (!props.deleteScript) return;
-      const connection = { ...joinCredentials(props.connection, props.credentials), hostKey: props.connection.hostKey ?? props.hostKey };
+      const connection = {
+        ...joinCredentials(props.connection, props.credentials),
+        hostKey: props.connection.hostKey ?? props.hostKey,
+      };
       await withSession(
         connection,
         async (s) => {
           if ((await containerState(s, props.inContainer)) !== "live") return;
-          await runScript(s, props.deleteScript!, { env: props.params ?? {}, log: openRunLog(props.log), title: "delete", inContainer: props.inContainer });
+          await runScript(s, props.deleteScript!, {
+            env: props.params ?? {},
+            log: openRunLog(props.log),
+            title: "delete",
+            inContainer: props.inContainer,
+          });
         },
         { label: labelOf(props.log, props.connection, props.inContainer) },
       );
     },
-
   };
 }
 
@@ -287,7 +349,13 @@ export class RemoteScript extends pulumi.dynamic.Resource {
   declare readonly checkOutput: pulumi.Output<string | undefined>;
   declare readonly inSync: pulumi.Output<boolean>;
 
-  constructor(name: string, args: RemoteScriptArgs, opts: pulumi.CustomResourceOptions = {}, provider = defaultScriptProvider, type = "RemoteScript") {
+  constructor(
+    name: string,
+    args: RemoteScriptArgs,
+    opts: pulumi.CustomResourceOptions = {},
+    provider = defaultScriptProvider,
+    type = "RemoteScript",
+  ) {
     super(
       provider,
       name,

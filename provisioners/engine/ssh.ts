@@ -101,7 +101,8 @@ export async function connect(connection: Connection, opts: ConnectOptions = {})
       return makeSession(ssh, c, address, hostKey, attempt, opts.label);
     } catch (err) {
       if (err instanceof HostKeyMismatchError) throw err;
-      if ((err as { level?: unknown }).level === "client-authentication") throw new SshAuthError(address, c.user, err, opts.label);
+      if ((err as { level?: unknown }).level === "client-authentication")
+        throw new SshAuthError(address, c.user, err, opts.label);
       if (!isTransientDialError(err)) {
         const e = new Error(`SSH to ${opts.label ? `${opts.label} at ` : ""}${address} failed: ${errorText(err)}`);
         (e as { cause?: unknown }).cause = err;
@@ -114,7 +115,12 @@ export async function connect(connection: Connection, opts: ConnectOptions = {})
   }
 }
 
-async function dialOnce(c: ResolvedConnection, address: string, expected: string | undefined, label: string | undefined): Promise<{ ssh: NodeSSH; hostKey: HostKey }> {
+async function dialOnce(
+  c: ResolvedConnection,
+  address: string,
+  expected: string | undefined,
+  label: string | undefined,
+): Promise<{ ssh: NodeSSH; hostKey: HostKey }> {
   const { NodeSSH } = require("node-ssh") as typeof import("node-ssh");
   const ssh = new NodeSSH();
   let seen: HostKey | undefined;
@@ -151,7 +157,14 @@ async function dialOnce(c: ResolvedConnection, address: string, expected: string
   return { ssh, hostKey: seen };
 }
 
-function makeSession(ssh: NodeSSH, c: ResolvedConnection, address: string, hostKey: HostKey, attempts: number, label?: string): Session {
+function makeSession(
+  ssh: NodeSSH,
+  c: ResolvedConnection,
+  address: string,
+  hostKey: HostKey,
+  attempts: number,
+  label?: string,
+): Session {
   // node-ssh listens for connection errors only while connecting or opening a channel; without a listener of our
   // own, a connection dropped mid-command (a reboot, a reset) would be an uncaught exception.
   let lost: unknown;
@@ -197,7 +210,11 @@ function makeSession(ssh: NodeSSH, c: ResolvedConnection, address: string, hostK
 }
 
 /** Connect, run fn, always close. */
-export async function withSession<T>(connection: Connection, fn: (s: Session) => Promise<T>, opts: ConnectOptions = {}): Promise<T> {
+export async function withSession<T>(
+  connection: Connection,
+  fn: (s: Session) => Promise<T>,
+  opts: ConnectOptions = {},
+): Promise<T> {
   const s = await connect(connection, opts);
   try {
     return await fn(s);

@@ -19,11 +19,22 @@ export function renderHealthChecks(checks: HealthCheck[]): RenderedFeature {
     params[`HC_${i}_RETRIES`] = String(c.retries);
     params[`HC_${i}_INTERVAL`] = String(c.interval);
   });
-  return { script: scriptOf("health-check/health-check.sh"), checkScript: scriptOf("health-check/health-check-once.sh", "health-check/health-check.sh"), params, secretRefs: {} };
+  return {
+    script: scriptOf("health-check/health-check.sh"),
+    checkScript: scriptOf("health-check/health-check-once.sh", "health-check/health-check.sh"),
+    params,
+    secretRefs: {},
+  };
 }
 
 /** provisioned: the hashes of the guest's features, so the checks run again whenever a feature changed. */
-export function healthChecks(name: string, target: FeatureTarget, checks: HealthCheck[], provisioned: pulumi.Input<string>[], opts: pulumi.CustomResourceOptions): RemoteScript {
+export function healthChecks(
+  name: string,
+  target: FeatureTarget,
+  checks: HealthCheck[],
+  provisioned: pulumi.Input<string>[],
+  opts: pulumi.CustomResourceOptions,
+): RemoteScript {
   const features = pulumi.all(provisioned).apply((hashes) => hashes.join(","));
   return featureResource(name, target, renderHealthChecks(checks), {}, opts, { HC_AFTER: features });
 }

@@ -14,6 +14,11 @@ export function renderNvidiaContainerToolkit(dockerDaemon: Record<string, unknow
   };
 }
 
-export function nvidiaContainerToolkit(name: string, target: FeatureTarget, dockerDaemon: Record<string, unknown>, opts: pulumi.CustomResourceOptions): RemoteScript {
+export function nvidiaContainerToolkit(
+  name: string,
+  target: FeatureTarget,
+  dockerDaemon: Record<string, unknown>,
+  opts: pulumi.CustomResourceOptions,
+): RemoteScript {
   return featureResource(name, target, renderNvidiaContainerToolkit(dockerDaemon), {}, opts);
 }

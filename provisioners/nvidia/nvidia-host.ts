@@ -13,6 +13,11 @@ export function renderNvidiaHost(driverVersion: string): RenderedFeature {
   };
 }
 
-export function nvidiaHostDriver(name: string, node: ConnectionInput, driverVersion: string, opts: pulumi.CustomResourceOptions): RemoteScript {
+export function nvidiaHostDriver(
+  name: string,
+  node: ConnectionInput,
+  driverVersion: string,
+  opts: pulumi.CustomResourceOptions,
+): RemoteScript {
   return featureResource(name, { connection: node }, renderNvidiaHost(driverVersion), {}, opts);
 }

@@ -30,6 +30,11 @@ export function renderNvidia(settings: NvidiaSettings): RenderedFeature {
   };
 }
 
-export function nvidia(name: string, target: FeatureTarget, settings: NvidiaSettings, opts: pulumi.CustomResourceOptions): RemoteScript {
+export function nvidia(
+  name: string,
+  target: FeatureTarget,
+  settings: NvidiaSettings,
+  opts: pulumi.CustomResourceOptions,
+): RemoteScript {
   return featureResource(name, target, renderNvidia(settings), {}, opts);
 }

@@ -51,15 +51,22 @@ export interface PortainerAgentEndpoint {
 }
 
 /** The server's environments for its agents; runs in the server's guest once the agents run. */
-export function renderPortainerEndpoints(adminPassword: SecretRef | string | undefined, agents: PortainerAgentEndpoint[]): RenderedFeature {
+export function renderPortainerEndpoints(
+  adminPassword: SecretRef | string | undefined,
+  agents: PortainerAgentEndpoint[],
+): RenderedFeature {
   const password = secretName(adminPassword, "portainer.adminPassword");
-  if (!password) throw new Error("registering Portainer agents logs in to the server: its portainer.adminPassword must reference a secret");
+  if (!password)
+    throw new Error("registering Portainer agents logs in to the server: its portainer.adminPassword must reference a secret");
   return {
     script: scriptOf("portainer/portainer-lib.sh", "portainer/portainer-endpoints.sh"),
     checkScript: scriptOf("portainer/portainer-lib.sh", "portainer/portainer-endpoints-check.sh"),
     params: {
       PORTAINER_NAME: PORTAINER_DEFAULTS.server.container,
-      PORTAINER_AGENTS: [...agents].sort((a, b) => (a.name < b.name ? -1 : 1)).map((a) => `${a.name} ${a.url}`).join("\n"),
+      PORTAINER_AGENTS: [...agents]
+        .sort((a, b) => (a.name < b.name ? -1 : 1))
+        .map((a) => `${a.name} ${a.url}`)
+        .join("\n"),
     },
     secretRefs: { PORTAINER_ADMIN_PASSWORD: password },
   };

@@ -20,6 +20,12 @@ export function renderCustomScript(s: ScriptSettings, definitionDir: string): Re
   return { script: text, params: { ...(s.env ?? {}) }, secretRefs: {} };
 }
 
-export function customScript(name: string, target: FeatureTarget, settings: ScriptSettings, definitionDir: string, opts: pulumi.CustomResourceOptions): RemoteScript {
+export function customScript(
+  name: string,
+  target: FeatureTarget,
+  settings: ScriptSettings,
+  definitionDir: string,
+  opts: pulumi.CustomResourceOptions,
+): RemoteScript {
   return featureResource(name, target, renderCustomScript(settings, definitionDir), {}, opts);
 }

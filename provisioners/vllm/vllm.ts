@@ -33,7 +33,18 @@ export function systemdWord(s: string): string {
 
 /** `vllm serve` arguments, in a fixed order so equal settings give an equal unit file. */
 export function vllmServeArgs(s: VllmSettings): string[] {
-  const out = ["serve", s.model, "--host", s.host, "--port", String(s.port), "--served-model-name", s.servedModelName, "--tensor-parallel-size", String(s.tensorParallelSize)];
+  const out = [
+    "serve",
+    s.model,
+    "--host",
+    s.host,
+    "--port",
+    String(s.port),
+    "--served-model-name",
+    s.servedModelName,
+    "--tensor-parallel-size",
+    String(s.tensorParallelSize),
+  ];
   if (s.maxModelLen !== undefined) out.push("--max-model-len", String(s.maxModelLen));
   if (s.gpuMemoryUtilization !== undefined) out.push("--gpu-memory-utilization", String(s.gpuMemoryUtilization));
   if (s.quantization !== undefined) out.push("--quantization", s.quantization);
@@ -41,7 +52,8 @@ export function vllmServeArgs(s: VllmSettings): string[] {
   if (s.trustRemoteCode) out.push("--trust-remote-code");
   for (const key of Object.keys(s.args ?? {}).sort()) {
     const v = s.args[key]!;
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(key)) throw new Error(`vllm args key '${key}' is not an engine argument name (lower-case, dashes)`);
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(key))
+      throw new Error(`vllm args key '${key}' is not an engine argument name (lower-case, dashes)`);
     if (v === false) continue;
     out.push(`--${key}`, ...(v === true ? [] : [String(v)]));
   }

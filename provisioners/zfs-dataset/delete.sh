@@ -1,4 +1,5 @@
 # Destroys the dataset (after zfs-lib.sh; no -r: children stop it), or says it is already gone. Params: ZFS_DATASET.
+# shellcheck disable=SC2154 # __phx_exists is set by zfs-lib.sh, which runs first
 [ "$__phx_exists" = 1 ] || { echo "$ZFS_DATASET is already gone"; exit 0; }
 # "dataset is busy" can be passing (something still has the mount open; zfs-fuse reports it for any mounted
 # dataset): unmount first and try a few times before giving up.

@@ -37,12 +37,28 @@ export interface ZfsDatasetOutputs {
 }
 
 export const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_.:-]+)+$/;
-export const PROPERTY_NAME = /^[a-z][a-z0-9_]*$|^[a-z0-9_.+-]+:[A-Za-z0-9_.:+-]+$|^(user|group|project)(obj)?(quota|used)@[^\s=]+$/;
+export const PROPERTY_NAME =
+  /^[a-z][a-z0-9_]*$|^[a-z0-9_.+-]+:[A-Za-z0-9_.:+-]+$|^(user|group|project)(obj)?(quota|used)@[^\s=]+$/;
 
 /** Properties whose values are sizes: compared in bytes, so 1G equals 1073741824 (what `zfs get -p` prints). */
-const SIZE_PROPERTIES = ["quota", "refquota", "reservation", "refreservation", "volsize", "recordsize", "volblocksize", "special_small_blocks"];
+const SIZE_PROPERTIES = [
+  "quota",
+  "refquota",
+  "reservation",
+  "refreservation",
+  "volsize",
+  "recordsize",
+  "volblocksize",
+  "special_small_blocks",
+];
 /** `zfs inherit` refuses these: removing one from the definition sets it back to this value instead. */
-const RESET_VALUE: Record<string, string> = { quota: "none", refquota: "none", reservation: "none", refreservation: "none", canmount: "on" };
+const RESET_VALUE: Record<string, string> = {
+  quota: "none",
+  refquota: "none",
+  reservation: "none",
+  refreservation: "none",
+  canmount: "on",
+};
 
 function isSizeProperty(prop: string): boolean {
   return SIZE_PROPERTIES.includes(prop) || /^(user|group|project)quota@/.test(prop);
@@ -108,7 +124,8 @@ export function diffDataset(olds: ZfsDatasetOutputs, news: ZfsDatasetInputs): Da
   const connectionChanged = ["port", "user", "hostKey", "dialErrorLimit", "perDialTimeoutMs"].some(
     (k) => (olds.connection as Record<string, unknown>)?.[k] !== (c as unknown as Record<string, unknown>)[k],
   );
-  const changes = replaces.length > 0 || hasPropertyChanges(properties) || olds.protect !== (news.protect ?? true) || connectionChanged;
+  const changes =
+    replaces.length > 0 || hasPropertyChanges(properties) || olds.protect !== (news.protect ?? true) || connectionChanged;
   return { changes, replaces, deleteBeforeReplace: false, properties };
 }
 
@@ -125,7 +142,8 @@ export function parseZfsGet(stdout: string): Record<string, { value: string; sou
 }
 
 function validate(name: string, props: Record<string, PropertyValue>): void {
-  if (!DATASET_NAME.test(name)) throw new Error(`invalid ZFS dataset name ${JSON.stringify(name)}: expected pool/path, e.g. tank/models`);
+  if (!DATASET_NAME.test(name))
+    throw new Error(`invalid ZFS dataset name ${JSON.stringify(name)}: expected pool/path, e.g. tank/models`);
   const bad = Object.keys(props).filter((p) => !PROPERTY_NAME.test(p));
   if (bad.length > 0) throw new Error(`invalid ZFS property name(s) for ${name}: ${bad.join(", ")}`);
   const nl = Object.keys(props).filter((p) => /[\n\0]/.test(String(props[p])));
@@ -185,7 +203,10 @@ export function destroyRun(name: string): ZfsRun {
 }
 
 /** The state after a read: declared values kept where the host agrees (in their parsed form), else what the host has. */
-export function reconcile(declared: Record<string, string>, found: Record<string, { value: string; source: string }>): Record<string, string> {
+export function reconcile(
+  declared: Record<string, string>,
+  found: Record<string, { value: string; source: string }>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(declared)) {
     const actual = found[k];
@@ -240,7 +261,15 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
     const { connection, credentials } = splitCredentials(inputs.connection);
     return {
       id: inputs.name,
-      outs: plainState({ connection, credentials, hostKey, name: inputs.name, properties: props, protect: inputs.protect ?? true, log: inputs.log }),
+      outs: plainState({
+        connection,
+        credentials,
+        hostKey,
+        name: inputs.name,
+        properties: props,
+        protect: inputs.protect ?? true,
+        log: inputs.log,
+      }),
     };
   },
 
@@ -253,7 +282,11 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
       const log = openRunLog(news.log);
       log.note(
         `${news.name}: ` +
-          [...d.changed.map((k) => `${k} ${olds.properties[k]} → ${props[k]}`), ...d.added.map((k) => `${k} = ${props[k]}`), ...d.removed.map((k) => `${k} reset`)].join(", "),
+          [
+            ...d.changed.map((k) => `${k} ${olds.properties[k]} → ${props[k]}`),
+            ...d.added.map((k) => `${k} = ${props[k]}`),
+            ...d.removed.map((k) => `${k} reset`),
+          ].join(", "),
       );
       hostKey = await withSession(
         { ...news.connection, hostKey: news.connection.hostKey ?? olds.hostKey },
@@ -265,13 +298,26 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
       );
     }
     const { connection, credentials } = splitCredentials(news.connection);
-    return { outs: plainState({ connection, credentials, hostKey, name: news.name, properties: props, protect: news.protect ?? true, log: news.log }) };
+    return {
+      outs: plainState({
+        connection,
+        credentials,
+        hostKey,
+        name: news.name,
+        properties: props,
+        protect: news.protect ?? true,
+        log: news.log,
+      }),
+    };
   },
 
   async read(id, props) {
     if (!props) throw new Error(`cannot read ZFS dataset ${id}: no state`);
     const declared = props.properties ?? {};
-    const connection = { ...joinCredentials(props.connection, props.credentials), hostKey: props.connection.hostKey ?? props.hostKey };
+    const connection = {
+      ...joinCredentials(props.connection, props.credentials),
+      hostKey: props.connection.hostKey ?? props.hostKey,
+    };
     const r = await withSession(
       connection,
       (s) => {
@@ -286,7 +332,10 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
 
   async delete(_id, props) {
     if (props.protect !== false) throw new Error(protectedMessage(props.name, addressOf(props.connection)));
-    const connection = { ...joinCredentials(props.connection, props.credentials), hostKey: props.connection.hostKey ?? props.hostKey };
+    const connection = {
+      ...joinCredentials(props.connection, props.credentials),
+      hostKey: props.connection.hostKey ?? props.hostKey,
+    };
     await withSession(
       connection,
       (s) => {

@@ -27,15 +27,25 @@ let teardown: () => Promise<void>;
 const lxc = new Lxc(join(state, "lxc"));
 
 const zfsGet = (prop: string, ds: string) => run("zfs", ["get", "-H", "-p", "-o", "value", prop, ds]).stdout.trim();
-const changes = (c: Record<string, number> | undefined) => Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same"));
-const ctStatus = (vmid: number) => api.data<{ status: string; template?: number; maxmem: number }>("GET", `nodes/lab/lxc/${vmid}/status/current`);
+const changes = (c: Record<string, number> | undefined) =>
+  Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same"));
+const ctStatus = (vmid: number) =>
+  api.data<{ status: string; template?: number; maxmem: number }>("GET", `nodes/lab/lxc/${vmid}/status/current`);
 const ctConfig = (vmid: number) => api.data<Record<string, unknown>>("GET", `nodes/lab/lxc/${vmid}/config`);
 const sshTo = (ip: string, command: string) =>
   withSession({ host: ip, privateKey: lab.sshPrivateKey, dialErrorLimit: 30, perDialTimeoutMs: 5000 }, (s) => s.exec(command));
 /** What the API was asked to change since line `from` of its audit log. */
 const writesSince = (from: number) =>
-  readFileSync(join(state, "api", "audit.jsonl"), "utf8").trim().split("\n").slice(from).map((l) => JSON.parse(l) as { method: string; path: string; status: number }).filter((r) => r.method !== "GET");
-const auditLines = () => readFileSync(join(state, "api", "audit.jsonl"), "utf8").trim().split("\n").length;
+  readFileSync(join(state, "api", "audit.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .slice(from)
+    .map((l) => JSON.parse(l) as { method: string; path: string; status: number })
+    .filter((r) => r.method !== "GET");
+const auditLines = () =>
+  readFileSync(join(state, "api", "audit.jsonl"), "utf8")
+    .trim()
+    .split("\n").length;
 
 beforeAll(async () => {
   iso.raw.nodes[0].zfs.datasets = iso.raw.nodes[0].zfs.datasets.map((d: any) => ({ ...d, protect: false }));
@@ -48,87 +58,122 @@ afterAll(() => teardown?.(), 180_000);
 describe("the dev stack on the lab, converged by pulumi", () => {
   let dataIp: string;
 
-  it("up creates everything: containers running and reachable over SSH at their IPs, datasets with their properties, mounted", async () => {
-    const up = await project.stack.up();
-    expect(up.summary.result).toBe("succeeded");
-    const outputs = (await project.stack.outputs()).guests!.value as Record<string, { vmid: number; addresses: string[] }>;
-    expect(Object.keys(outputs).sort()).toEqual(["data", "docker-golden", "portainer"]);
-    dataIp = outputs.data!.addresses[0]!;
-    expect(dataIp).toMatch(new RegExp(`^${iso.net.replace(/\./g, "\\.")}\\.1\\d\\d$`));
+  it(
+    "up creates everything: containers running and reachable over SSH at their IPs, datasets with their properties, mounted",
+    async () => {
+      const up = await project.stack.up();
+      expect(up.summary.result).toBe("succeeded");
+      const outputs = (await project.stack.outputs()).guests!.value as Record<string, { vmid: number; addresses: string[] }>;
+      expect(Object.keys(outputs).sort()).toEqual(["data", "docker-golden", "portainer"]);
+      dataIp = outputs.data!.addresses[0]!;
+      expect(dataIp).toMatch(new RegExp(`^${iso.net.replace(/\./g, "\\.")}\\.1\\d\\d$`));
 
-    expect((await ctStatus(901)).template).toBe(1);
-    expect((await ctStatus(200)).status).toBe("running");
-    expect((await ctStatus(210)).status).toBe("running");
-    expect(lxc.state(200)).toBe("running");
-    // 200 is a linked clone of the golden template's base volume, as on a Proxmox ZFS storage.
-    expect(String((await ctConfig(200)).rootfs)).toMatch(/^tank-lxc:basevol-901-disk-0\/subvol-200-disk-0,size=4G$/);
-    expect(zfsGet("origin", `${disks}/subvol-200-disk-0`)).toBe(`${disks}/basevol-901-disk-0@__base__`);
+      expect((await ctStatus(901)).template).toBe(1);
+      expect((await ctStatus(200)).status).toBe("running");
+      expect((await ctStatus(210)).status).toBe("running");
+      expect(lxc.state(200)).toBe("running");
+      // 200 is a linked clone of the golden template's base volume, as on a Proxmox ZFS storage.
+      expect(String((await ctConfig(200)).rootfs)).toMatch(/^tank-lxc:basevol-901-disk-0\/subvol-200-disk-0,size=4G$/);
+      expect(zfsGet("origin", `${disks}/subvol-200-disk-0`)).toBe(`${disks}/basevol-901-disk-0@__base__`);
 
-    const portainer = await sshTo(`${iso.net}.10`, "hostname; ip -4 -o addr show dev eth0 | awk '{print $4}'");
-    expect(portainer.stdout.trim().split("\n")).toEqual(["portainer", `${iso.net}.10/24`]);
-    const data = await sshTo(dataIp, "hostname; findmnt -n -o SOURCE /data; cat /sys/fs/cgroup/memory/memory.limit_in_bytes");
-    expect(data.stdout.trim().split("\n")).toEqual(["data", shared, String(512 * 1024 ** 2)]);
+      const portainer = await sshTo(`${iso.net}.10`, "hostname; ip -4 -o addr show dev eth0 | awk '{print $4}'");
+      expect(portainer.stdout.trim().split("\n")).toEqual(["portainer", `${iso.net}.10/24`]);
+      const data = await sshTo(dataIp, "hostname; findmnt -n -o SOURCE /data; cat /sys/fs/cgroup/memory/memory.limit_in_bytes");
+      expect(data.stdout.trim().split("\n")).toEqual(["data", shared, String(512 * 1024 ** 2)]);
 
-    expect(zfsGet("quota", shared)).toBe(String(1024 ** 3));
-    expect(zfsGet("recordsize", shared)).toBe(String(128 * 1024));
-    expect(zfsGet("compression", disks)).toBe("on");
-  }, 20 * 60_000);
+      expect(zfsGet("quota", shared)).toBe(String(1024 ** 3));
+      expect(zfsGet("recordsize", shared)).toBe(String(128 * 1024));
+      expect(zfsGet("compression", disks)).toBe("on");
+    },
+    20 * 60_000,
+  );
 
-  it("a second up reports no changes and asks the API to change nothing", async () => {
-    const from = auditLines();
-    const again = await project.stack.up();
-    expect(changes(again.summary.resourceChanges)).toEqual({});
-    expect(writesSince(from)).toEqual([]);
-  }, 10 * 60_000);
+  it(
+    "a second up reports no changes and asks the API to change nothing",
+    async () => {
+      const from = auditLines();
+      const again = await project.stack.up();
+      expect(changes(again.summary.resourceChanges)).toEqual({});
+      expect(writesSince(from)).toEqual([]);
+    },
+    10 * 60_000,
+  );
 
-  it("a container's memory and a dataset's quota change in place, and the lab shows the new values", async () => {
-    writeFileSync(project.definition, iso.text().replace("quota: 1G", "quota: 2G").replace(/(name: data\n(?:.*\n)*?\s+memory: )512/, "$1768"));
-    const r = await project.stack.up();
-    expect(changes(r.summary.resourceChanges)).toEqual({ update: 2 });
-    expect(zfsGet("quota", shared)).toBe(String(2 * 1024 ** 3));
-    expect((await ctConfig(210)).memory).toBe(768);
-    expect((await ctStatus(210)).maxmem).toBe(768 * 1024 ** 2);
-    // applied to the running container, as Proxmox does: no restart
-    expect((await sshTo(dataIp, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes")).stdout.trim()).toBe(String(768 * 1024 ** 2));
-  }, 10 * 60_000);
+  it(
+    "a container's memory and a dataset's quota change in place, and the lab shows the new values",
+    async () => {
+      writeFileSync(
+        project.definition,
+        iso
+          .text()
+          .replace("quota: 1G", "quota: 2G")
+          .replace(/(name: data\n(?:.*\n)*?\s+memory: )512/, "$1768"),
+      );
+      const r = await project.stack.up();
+      expect(changes(r.summary.resourceChanges)).toEqual({ update: 2 });
+      expect(zfsGet("quota", shared)).toBe(String(2 * 1024 ** 3));
+      expect((await ctConfig(210)).memory).toBe(768);
+      expect((await ctStatus(210)).maxmem).toBe(768 * 1024 ** 2);
+      // applied to the running container, as Proxmox does: no restart
+      expect((await sshTo(dataIp, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes")).stdout.trim()).toBe(
+        String(768 * 1024 ** 2),
+      );
+    },
+    10 * 60_000,
+  );
 
-  it("drift: a stopped container and a changed dataset show on refresh, and up repairs both", async () => {
-    lxc.stop(210);
-    run("zfs", ["set", "quota=512M", shared]);
-    const refreshed = await project.stack.refresh();
-    expect(changes(refreshed.summary.resourceChanges)).toEqual({ update: 2 });
-    const repaired = await project.stack.up();
-    expect(changes(repaired.summary.resourceChanges)).toEqual({ update: 2 });
-    expect((await ctStatus(210)).status).toBe("running");
-    expect(zfsGet("quota", shared)).toBe(String(2 * 1024 ** 3));
-    expect((await sshTo(dataIp, "hostname")).stdout.trim()).toBe("data");
-  }, 10 * 60_000);
+  it(
+    "drift: a stopped container and a changed dataset show on refresh, and up repairs both",
+    async () => {
+      lxc.stop(210);
+      run("zfs", ["set", "quota=512M", shared]);
+      const refreshed = await project.stack.refresh();
+      expect(changes(refreshed.summary.resourceChanges)).toEqual({ update: 2 });
+      const repaired = await project.stack.up();
+      expect(changes(repaired.summary.resourceChanges)).toEqual({ update: 2 });
+      expect((await ctStatus(210)).status).toBe("running");
+      expect(zfsGet("quota", shared)).toBe(String(2 * 1024 ** 3));
+      expect((await sshTo(dataIp, "hostname")).stdout.trim()).toBe("data");
+    },
+    10 * 60_000,
+  );
 
-  it("wrong credentials for the API fail clearly and change nothing", async () => {
-    await project.stack.setConfig("phoenix:proxmoxRootPassword", { value: "not-the-password", secret: true });
-    writeFileSync(project.definition, readFileSync(project.definition, "utf8").replace(/(name: data\n(?:.*\n)*?\s+memory: )768/, "$11024"));
-    const from = auditLines();
-    const failed = await project.stack.up().then(
-      () => "succeeded",
-      (e: Error) => e.message,
-    );
-    expect(failed).toMatch(/authentication failure|401/);
-    expect(writesSince(from).filter((w) => w.path !== "/access/ticket")).toEqual([]);
-    expect((await ctConfig(210)).memory).toBe(768);
-    // Recovery: the failed up left the wrong password in the provider's state and the refused update's inputs in
-    // the container's (Terraform SDK behaviour), so: up (records the right password), refresh (sees the real
-    // memory), up (applies the change).
-    await project.stack.setConfig("phoenix:proxmoxRootPassword", { value: lab.credentials.rootPassword, secret: true });
-    await project.stack.up();
-    await project.stack.refresh();
-    await project.stack.up();
-    expect((await ctConfig(210)).memory).toBe(1024);
-  }, 10 * 60_000);
+  it(
+    "wrong credentials for the API fail clearly and change nothing",
+    async () => {
+      await project.stack.setConfig("phoenix:proxmoxRootPassword", { value: "not-the-password", secret: true });
+      writeFileSync(
+        project.definition,
+        readFileSync(project.definition, "utf8").replace(/(name: data\n(?:.*\n)*?\s+memory: )768/, "$11024"),
+      );
+      const from = auditLines();
+      const failed = await project.stack.up().then(
+        () => "succeeded",
+        (e: Error) => e.message,
+      );
+      expect(failed).toMatch(/authentication failure|401/);
+      expect(writesSince(from).filter((w) => w.path !== "/access/ticket")).toEqual([]);
+      expect((await ctConfig(210)).memory).toBe(768);
+      // Recovery: the failed up left the wrong password in the provider's state and the refused update's inputs in
+      // the container's (Terraform SDK behaviour), so: up (records the right password), refresh (sees the real
+      // memory), up (applies the change).
+      await project.stack.setConfig("phoenix:proxmoxRootPassword", { value: lab.credentials.rootPassword, secret: true });
+      await project.stack.up();
+      await project.stack.refresh();
+      await project.stack.up();
+      expect((await ctConfig(210)).memory).toBe(1024);
+    },
+    10 * 60_000,
+  );
 
-  it("destroy removes everything: the lab holds no guest or dataset afterwards", async () => {
-    await project.stack.destroy();
-    expect(await api.data<unknown[]>("GET", "nodes/lab/lxc")).toEqual([]);
-    expect(lxc.list()).toEqual([]);
-    expect(run("zfs", ["list", "-H", "-o", "name", "-r", iso.pool]).stdout.trim().split("\n")).toEqual([iso.pool]);
-  }, 10 * 60_000);
+  it(
+    "destroy removes everything: the lab holds no guest or dataset afterwards",
+    async () => {
+      await project.stack.destroy();
+      expect(await api.data<unknown[]>("GET", "nodes/lab/lxc")).toEqual([]);
+      expect(lxc.list()).toEqual([]);
+      expect(run("zfs", ["list", "-H", "-o", "name", "-r", iso.pool]).stdout.trim().split("\n")).toEqual([iso.pool]);
+    },
+    10 * 60_000,
+  );
 });

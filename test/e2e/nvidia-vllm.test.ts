@@ -26,7 +26,8 @@ let project: PulumiProject;
 let teardown: () => Promise<void>;
 const lxc = new Lxc(join(state, "lxc"));
 const inCt = (vmid: number, command: string) => lxc.exec(vmid, ["bash", "-c", command]);
-const changes = (c: Record<string, number> | undefined) => Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same"));
+const changes = (c: Record<string, number> | undefined) =>
+  Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same"));
 
 /** The test double: an OpenAI-compatible /v1/models for the served model name vllm's unit passes it. */
 const STAND_IN_SCRIPT = `set -euo pipefail
@@ -100,7 +101,9 @@ function definition() {
       memory: 1024,
       disk: { storage: "tank-lxc", size: 4 },
       network: [{ name: "eth0", bridge: iso.bridge, ip: "auto" }],
-      features: { vllm: { model: "stand-in/tiny-model", servedModelName: "tiny", maxModelLen: 4096, hfToken: { secret: "hfToken" } } },
+      features: {
+        vllm: { model: "stand-in/tiny-model", servedModelName: "tiny", maxModelLen: 4096, hfToken: { secret: "hfToken" } },
+      },
     },
     {
       vmid: 241,
@@ -109,7 +112,15 @@ function definition() {
       memory: 1024,
       disk: { storage: "tank-lxc", size: 4 },
       network: [{ name: "eth0", bridge: iso.bridge, ip: "auto" }],
-      features: { vllm: { model: "stand-in/tiny-model", servedModelName: "tiny-ct", maxModelLen: 2048, install: "container", hfToken: { secret: "hfToken" } } },
+      features: {
+        vllm: {
+          model: "stand-in/tiny-model",
+          servedModelName: "tiny-ct",
+          maxModelLen: 2048,
+          install: "container",
+          hfToken: { secret: "hfToken" },
+        },
+      },
     },
   ];
   return d;
@@ -117,21 +128,31 @@ function definition() {
 
 beforeAll(async () => {
   definition();
-  ({ project, teardown } = await labStack({ dir, iso, stackName: "gpu", secrets: { hfToken: HF_TOKEN }, files: { "scripts/vllm-stand-in.sh": STAND_IN_SCRIPT, "scripts/gpu-hook-double.sh": GPU_HOOK_SCRIPT } }));
+  ({ project, teardown } = await labStack({
+    dir,
+    iso,
+    stackName: "gpu",
+    secrets: { hfToken: HF_TOKEN },
+    files: { "scripts/vllm-stand-in.sh": STAND_IN_SCRIPT, "scripts/gpu-hook-double.sh": GPU_HOOK_SCRIPT },
+  }));
 }, 30 * 60_000);
 
 afterAll(() => teardown?.(), 300_000);
 
 describe("nvidia and vllm without a GPU", () => {
-  it("installs Debian's NVIDIA userland at the node's driver version, and says no GPU is visible", async () => {
-    const up = await project.stack.up();
-    expect(up.summary.result).toBe("succeeded");
-    // the clone carries what its golden template installed
-    expect(inCt(240, "dpkg-query -W -f='${Version}' nvidia-smi").stdout).toBe(`${DRIVER}-1`);
-    expect(inCt(240, "ls /usr/lib/x86_64-linux-gnu/ | grep -c '^libnvidia-ml.so.'").stdout.trim()).not.toBe("0");
-    const outputs = JSON.stringify(await project.stack.exportStack());
-    expect(outputs).toContain(`NVIDIA userland ${DRIVER}; CUDA none\\ninstalled, no GPU visible`);
-  }, 30 * 60_000);
+  it(
+    "installs Debian's NVIDIA userland at the node's driver version, and says no GPU is visible",
+    async () => {
+      const up = await project.stack.up();
+      expect(up.summary.result).toBe("succeeded");
+      // the clone carries what its golden template installed
+      expect(inCt(240, "dpkg-query -W -f='${Version}' nvidia-smi").stdout).toBe(`${DRIVER}-1`);
+      expect(inCt(240, "ls /usr/lib/x86_64-linux-gnu/ | grep -c '^libnvidia-ml.so.'").stdout.trim()).not.toBe("0");
+      const outputs = JSON.stringify(await project.stack.exportStack());
+      expect(outputs).toContain(`NVIDIA userland ${DRIVER}; CUDA none\\ninstalled, no GPU visible`);
+    },
+    30 * 60_000,
+  );
 
   it("serves the declared model through vllm.service (test double), the token in a root-only file", async () => {
     expect(inCt(240, "systemctl is-active vllm").stdout.trim()).toBe("active");
@@ -140,12 +161,17 @@ describe("nvidia and vllm without a GPU", () => {
     expect(cmdline).toContain("serve stand-in/tiny-model");
     expect(cmdline).toContain("--max-model-len 4096");
     expect(cmdline).not.toContain(HF_TOKEN);
-    expect(inCt(240, "stat -c '%a %U' /etc/vllm/hf-token; cat /etc/vllm/hf-token").stdout.trim().split("\n")).toEqual(["600 root", HF_TOKEN]);
+    expect(inCt(240, "stat -c '%a %U' /etc/vllm/hf-token; cat /etc/vllm/hf-token").stdout.trim().split("\n")).toEqual([
+      "600 root",
+      HF_TOKEN,
+    ]);
   }, 60_000);
 
   it("install: container runs the registry's vllm-openai (test double) with --gpus all, the token mounted read-only", async () => {
     expect(inCt(241, "systemctl is-active vllm").stdout.trim()).toBe("active");
-    expect(inCt(241, "docker inspect -f '{{.State.Running}} {{.Config.Image}}' vllm").stdout.trim()).toBe("true vllm/vllm-openai:latest");
+    expect(inCt(241, "docker inspect -f '{{.State.Running}} {{.Config.Image}}' vllm").stdout.trim()).toBe(
+      "true vllm/vllm-openai:latest",
+    );
     // dockerd took --gpus all as a request for every GPU (and its hook, a double here, ran without finding one).
     expect(JSON.parse(inCt(241, "docker inspect -f '{{json .HostConfig.DeviceRequests}}' vllm").stdout)).toEqual([
       expect.objectContaining({ Count: -1, Capabilities: [["gpu"]] }),
@@ -158,25 +184,38 @@ describe("nvidia and vllm without a GPU", () => {
     expect(inCt(241, "docker inspect -f '{{json .Config.Env}}' vllm").stdout).not.toContain(HF_TOKEN);
   }, 60_000);
 
-  it("a changed engine arg rewrites the unit and restarts the server, in place", async () => {
-    const pid = inCt(240, "systemctl show -p MainPID --value vllm").stdout.trim();
-    writeFileSync(project.definition, iso.text().replace("maxModelLen: 4096", "maxModelLen: 8192"));
-    const r = await project.stack.up();
-    expect(changes(r.summary.resourceChanges)).toEqual({ update: 1 });
-    const after = inCt(240, "systemctl show -p MainPID --value vllm").stdout.trim();
-    expect(after).not.toBe(pid);
-    expect(inCt(240, `tr '\\0' ' ' < /proc/${after}/cmdline`).stdout).toContain("--max-model-len 8192");
-    const again = await project.stack.up();
-    expect(changes(again.summary.resourceChanges)).toEqual({});
-  }, 10 * 60_000);
+  it(
+    "a changed engine arg rewrites the unit and restarts the server, in place",
+    async () => {
+      const pid = inCt(240, "systemctl show -p MainPID --value vllm").stdout.trim();
+      writeFileSync(project.definition, iso.text().replace("maxModelLen: 4096", "maxModelLen: 8192"));
+      const r = await project.stack.up();
+      expect(changes(r.summary.resourceChanges)).toEqual({ update: 1 });
+      const after = inCt(240, "systemctl show -p MainPID --value vllm").stdout.trim();
+      expect(after).not.toBe(pid);
+      expect(inCt(240, `tr '\\0' ' ' < /proc/${after}/cmdline`).stdout).toContain("--max-model-len 8192");
+      const again = await project.stack.up();
+      expect(changes(again.summary.resourceChanges)).toEqual({});
+    },
+    10 * 60_000,
+  );
 
-  it("in a container too: a changed engine arg makes a new container with it", async () => {
-    const id = inCt(241, "docker inspect -f '{{.Id}}' vllm").stdout.trim();
-    writeFileSync(project.definition, iso.text().replace("maxModelLen: 4096", "maxModelLen: 8192").replace("maxModelLen: 2048", "maxModelLen: 3072"));
-    const r = await project.stack.up();
-    expect(changes(r.summary.resourceChanges)).toEqual({ update: 1 });
-    expect(inCt(241, "docker inspect -f '{{.Id}}' vllm").stdout.trim()).not.toBe(id);
-    expect(JSON.parse(inCt(241, "docker inspect -f '{{json .Args}}' vllm").stdout)).toEqual(expect.arrayContaining(["--max-model-len", "3072"]));
-    expect(inCt(241, "curl -s http://127.0.0.1:8000/v1/models").stdout).toContain('"id":"tiny-ct"');
-  }, 10 * 60_000);
+  it(
+    "in a container too: a changed engine arg makes a new container with it",
+    async () => {
+      const id = inCt(241, "docker inspect -f '{{.Id}}' vllm").stdout.trim();
+      writeFileSync(
+        project.definition,
+        iso.text().replace("maxModelLen: 4096", "maxModelLen: 8192").replace("maxModelLen: 2048", "maxModelLen: 3072"),
+      );
+      const r = await project.stack.up();
+      expect(changes(r.summary.resourceChanges)).toEqual({ update: 1 });
+      expect(inCt(241, "docker inspect -f '{{.Id}}' vllm").stdout.trim()).not.toBe(id);
+      expect(JSON.parse(inCt(241, "docker inspect -f '{{json .Args}}' vllm").stdout)).toEqual(
+        expect.arrayContaining(["--max-model-len", "3072"]),
+      );
+      expect(inCt(241, "curl -s http://127.0.0.1:8000/v1/models").stdout).toContain('"id":"tiny-ct"');
+    },
+    10 * 60_000,
+  );
 });

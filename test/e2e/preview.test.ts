@@ -13,75 +13,109 @@ let project: PulumiProject;
 let listener: Server;
 let connections = 0;
 
-beforeAll(async () => {
-  listener = createServer((s) => {
-    connections++;
-    s.destroy();
-  });
-  await new Promise<void>((r) => listener.listen(0, "127.0.0.1", r));
-  const port = (listener.address() as { port: number }).port;
-  project = await pulumiProject({
-    stackName: "ai-host-preview",
-    definitionFile: join(ROOT, "stacks", "ai-host.yaml"),
-    edit: (t) => t.replace("https://10.0.0.13:8006/", `https://127.0.0.1:${port}/`).replace("host: 10.0.0.13", "host: 127.0.0.1"),
-    secrets: { proxmoxRootPassword: "preview-only", nodeSshKey: "not-a-key", hfToken: "hf_test", portainerAdminPassword: "test-password", guestSshPrivateKey: "not-a-key" },
-  });
-}, 90 * 60 * 1000);
+beforeAll(
+  async () => {
+    listener = createServer((s) => {
+      connections++;
+      s.destroy();
+    });
+    await new Promise<void>((r) => listener.listen(0, "127.0.0.1", r));
+    const port = (listener.address() as { port: number }).port;
+    project = await pulumiProject({
+      stackName: "ai-host-preview",
+      definitionFile: join(ROOT, "stacks", "ai-host.yaml"),
+      edit: (t) =>
+        t.replace("https://10.0.0.13:8006/", `https://127.0.0.1:${port}/`).replace("host: 10.0.0.13", "host: 127.0.0.1"),
+      secrets: {
+        proxmoxRootPassword: "preview-only",
+        nodeSshKey: "not-a-key",
+        hfToken: "hf_test",
+        portainerAdminPassword: "test-password",
+        guestSshPrivateKey: "not-a-key",
+      },
+    });
+  },
+  90 * 60 * 1000,
+);
 
 afterAll(async () => {
   await project?.cleanup();
   listener?.close();
 });
 
-it("previews every resource of the plan as a create, without contacting any server", async () => {
-  const def = loadDefinition(project.definition).definition!;
-  const plan = buildPlan(def);
-  const gpuMappings = new Set(plan.machines.filter((m) => m.type === "vm").flatMap((m) => m.gpus)).size;
-  const lxcBases = plan.baseTemplates.filter((t) => t.type === "lxc").length;
-  const datasets = plan.nodes.reduce((n, node) => n + node.datasets.length, 0);
-  const goldenLxc = plan.machines.filter((m) => m.kind === "template" && m.type === "lxc").length;
-  // In-guest provisioning: a step per feature a machine declares itself (AppArmor and raw LXC options as one
-  // node-side step, also for a profile inherited from the template), a health step, one component per machine.
-  const steps = plan.machines.map(
-    (m) =>
-      m.provisioners.filter((p) => p.feature !== "apparmor").length +
-      (m.type === "lxc" && (m.features.apparmor !== undefined || m.lxcOptions.length > 0) ? 1 : 0) +
-      (m.healthChecks.length > 0 ? 1 : 0),
-  );
-  const provisioning = steps.filter((n) => n > 0).length + steps.reduce((a, b) => a + b, 0);
-  // Stack + PhoenixHypervisor + one provider per node + LxcTemplate per LXC base template
-  // + a component and its resource per machine, GPU mapping and dataset + a freeze step per golden template
-  // + an agent-registration step per Portainer server with agents.
-  const expected = 2 + plan.nodes.length + lxcBases + 2 * (plan.machines.length + gpuMappings + datasets) + goldenLxc + provisioning + plan.portainer.length;
-
-  const result = await project.stack.preview({ diff: false });
-  expect(result.changeSummary.create).toBe(expected);
-  expect(Object.keys(result.changeSummary)).toEqual(["create"]);
-  expect(connections).toBe(0);
-}, 10 * 60 * 1000);
-
-it("stops before touching anything when the definition is invalid (up), naming the field and the fix", async () => {
-  const bad = await pulumiProject({
-    stackName: "invalid-preview",
-    definitionFile: join(ROOT, "stacks", "ai-host.yaml"),
-    edit: (t) => t.replace("https://10.0.0.13:8006/", "https://127.0.0.1:1/").replace("host: 10.0.0.13", "host: 127.0.0.1").replace("vmid: 211", "vmid: 210"),
-    secrets: { proxmoxRootPassword: "preview-only", nodeSshKey: "k", hfToken: "h", portainerAdminPassword: "p", guestSshPrivateKey: "k" },
-  });
-  try {
-    // `up`, not preview: the state afterwards proves that nothing was created.
-    const err = await bad.stack.up().then(
-      () => undefined,
-      (e: Error) => e.message,
+it(
+  "previews every resource of the plan as a create, without contacting any server",
+  async () => {
+    const def = loadDefinition(project.definition).definition!;
+    const plan = buildPlan(def);
+    const gpuMappings = new Set(plan.machines.filter((m) => m.type === "vm").flatMap((m) => m.gpus)).size;
+    const lxcBases = plan.baseTemplates.filter((t) => t.type === "lxc").length;
+    const datasets = plan.nodes.reduce((n, node) => n + node.datasets.length, 0);
+    const goldenLxc = plan.machines.filter((m) => m.kind === "template" && m.type === "lxc").length;
+    // In-guest provisioning: a step per feature a machine declares itself (AppArmor and raw LXC options as one
+    // node-side step, also for a profile inherited from the template), a health step, one component per machine.
+    const steps = plan.machines.map(
+      (m) =>
+        m.provisioners.filter((p) => p.feature !== "apparmor").length +
+        (m.type === "lxc" && (m.features.apparmor !== undefined || m.lxcOptions.length > 0) ? 1 : 0) +
+        (m.healthChecks.length > 0 ? 1 : 0),
     );
-    expect(err).toContain("is invalid; nothing was touched");
-    expect(err).toContain("error: guests[2].vmid: vmid 210 is already used by guests[1] (vllm-gpu0)");
-    expect(err).toContain("fix: give each guest and template its own vmid");
-    expect(err).not.toMatch(/\n\s+at .*\.ts:\d+/);
-    const state = await bad.stack.exportStack();
-    const types = ((state.deployment as { resources?: { type: string }[] }).resources ?? []).map((r) => r.type);
-    expect(types.filter((t) => t !== "pulumi:pulumi:Stack")).toEqual([]);
-  } finally {
-    await bad.cleanup();
-  }
-}, 10 * 60 * 1000);
+    const provisioning = steps.filter((n) => n > 0).length + steps.reduce((a, b) => a + b, 0);
+    // Stack + PhoenixHypervisor + one provider per node + LxcTemplate per LXC base template
+    // + a component and its resource per machine, GPU mapping and dataset + a freeze step per golden template
+    // + an agent-registration step per Portainer server with agents.
+    const expected =
+      2 +
+      plan.nodes.length +
+      lxcBases +
+      2 * (plan.machines.length + gpuMappings + datasets) +
+      goldenLxc +
+      provisioning +
+      plan.portainer.length;
 
+    const result = await project.stack.preview({ diff: false });
+    expect(result.changeSummary.create).toBe(expected);
+    expect(Object.keys(result.changeSummary)).toEqual(["create"]);
+    expect(connections).toBe(0);
+  },
+  10 * 60 * 1000,
+);
+
+it(
+  "stops before touching anything when the definition is invalid (up), naming the field and the fix",
+  async () => {
+    const bad = await pulumiProject({
+      stackName: "invalid-preview",
+      definitionFile: join(ROOT, "stacks", "ai-host.yaml"),
+      edit: (t) =>
+        t
+          .replace("https://10.0.0.13:8006/", "https://127.0.0.1:1/")
+          .replace("host: 10.0.0.13", "host: 127.0.0.1")
+          .replace("vmid: 211", "vmid: 210"),
+      secrets: {
+        proxmoxRootPassword: "preview-only",
+        nodeSshKey: "k",
+        hfToken: "h",
+        portainerAdminPassword: "p",
+        guestSshPrivateKey: "k",
+      },
+    });
+    try {
+      // `up`, not preview: the state afterwards proves that nothing was created.
+      const err = await bad.stack.up().then(
+        () => undefined,
+        (e: Error) => e.message,
+      );
+      expect(err).toContain("is invalid; nothing was touched");
+      expect(err).toContain("error: guests[2].vmid: vmid 210 is already used by guests[1] (vllm-gpu0)");
+      expect(err).toContain("fix: give each guest and template its own vmid");
+      expect(err).not.toMatch(/\n\s+at .*\.ts:\d+/);
+      const state = await bad.stack.exportStack();
+      const types = ((state.deployment as { resources?: { type: string }[] }).resources ?? []).map((r) => r.type);
+      expect(types.filter((t) => t !== "pulumi:pulumi:Stack")).toEqual([]);
+    } finally {
+      await bad.cleanup();
+    }
+  },
+  10 * 60 * 1000,
+);

@@ -23,7 +23,8 @@ let project: PulumiProject;
 let state: string;
 let teardown: () => Promise<void>;
 
-const changes = (c: Record<string, number> | undefined) => Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same"));
+const changes = (c: Record<string, number> | undefined) =>
+  Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same"));
 const qemuPid = () => {
   const f = join(state, "qemu", String(VMID), "qemu.pid");
   const pid = existsSync(f) ? Number(readFileSync(f, "utf8")) : 0;
@@ -37,7 +38,13 @@ function definition() {
   // Only the VM: the LXC side has its own tests.
   d.templates = [
     d.templates[0],
-    { name: "debian-12-cloud", type: "vm", vmid: 9000, os: "debian-12", source: { storage: "local", file: "import/debian-12-genericcloud-amd64.qcow2" } },
+    {
+      name: "debian-12-cloud",
+      type: "vm",
+      vmid: 9000,
+      os: "debian-12",
+      source: { storage: "local", file: "import/debian-12-genericcloud-amd64.qcow2" },
+    },
   ];
   d.guests = [
     {
@@ -73,37 +80,71 @@ afterAll(() => teardown?.(), 300_000);
 describe("a VM on the lab", () => {
   let address = "";
   const ssh = (command: string) =>
-    run("ssh", ["-q", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5", "-i", join(state, "ssh", "client_ed25519"), `phoenix@${address}`, command], { allowFail: true, timeoutMs: 60_000 });
+    run(
+      "ssh",
+      [
+        "-q",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "ConnectTimeout=5",
+        "-i",
+        join(state, "ssh", "client_ed25519"),
+        `phoenix@${address}`,
+        command,
+      ],
+      { allowFail: true, timeoutMs: 60_000 },
+    );
 
-  it("up clones it from the lab's VM template, boots it under QEMU and provisions it over SSH as its cloud-init user", async () => {
-    const up = await project.stack.up();
-    expect(up.summary.result).toBe("succeeded");
-    const guests = (await project.stack.outputs()).guests!.value as Record<string, { addresses: string[] }>;
-    address = guests.vm1!.addresses[0]!;
-    expect(address).toMatch(new RegExp(`^${iso.net.replace(/\./g, "\\.")}\\.1\\d\\d$`));
-    expect(qemuPid()).toBeDefined();
-    expect(labStatus(state).vms).toEqual([{ vmid: VMID, state: "running" }]);
-    expect(ok("ip", ["link", "show", tapName(VMID, 0)])).toBe(true);
-    const seen = ssh("hostname; ip -4 -o addr show dev eth0 | awk '{print $4}'; cat /etc/phoenix-vm; stat -c %U /etc/phoenix-vm").stdout.trim().split("\n");
-    // the script ran as root (through sudo) and wrote what the definition's env said
-    expect(seen).toEqual(["vm1", `${address}/24`, "hello-vm", "0", "root"]);
-    // the provider read the VM's addresses from its guest agent (the lab answers from the real agent)
-    const exported = JSON.stringify(await project.stack.exportStack());
-    expect(exported).toContain(`"${address}"`);
-  }, 30 * 60_000);
+  it(
+    "up clones it from the lab's VM template, boots it under QEMU and provisions it over SSH as its cloud-init user",
+    async () => {
+      const up = await project.stack.up();
+      expect(up.summary.result).toBe("succeeded");
+      const guests = (await project.stack.outputs()).guests!.value as Record<string, { addresses: string[] }>;
+      address = guests.vm1!.addresses[0]!;
+      expect(address).toMatch(new RegExp(`^${iso.net.replace(/\./g, "\\.")}\\.1\\d\\d$`));
+      expect(qemuPid()).toBeDefined();
+      expect(labStatus(state).vms).toEqual([{ vmid: VMID, state: "running" }]);
+      expect(ok("ip", ["link", "show", tapName(VMID, 0)])).toBe(true);
+      const seen = ssh(
+        "hostname; ip -4 -o addr show dev eth0 | awk '{print $4}'; cat /etc/phoenix-vm; stat -c %U /etc/phoenix-vm",
+      )
+        .stdout.trim()
+        .split("\n");
+      // the script ran as root (through sudo) and wrote what the definition's env said
+      expect(seen).toEqual(["vm1", `${address}/24`, "hello-vm", "0", "root"]);
+      // the provider read the VM's addresses from its guest agent (the lab answers from the real agent)
+      const exported = JSON.stringify(await project.stack.exportStack());
+      expect(exported).toContain(`"${address}"`);
+    },
+    30 * 60_000,
+  );
 
-  it("a second up changes nothing", async () => {
-    const again = await project.stack.up();
-    expect(changes(again.summary.resourceChanges)).toEqual({});
-    expect(ssh("wc -l < /etc/phoenix-vm").stdout.trim()).toBe("2");
-  }, 10 * 60_000);
+  it(
+    "a second up changes nothing",
+    async () => {
+      const again = await project.stack.up();
+      expect(changes(again.summary.resourceChanges)).toEqual({});
+      expect(ssh("wc -l < /etc/phoenix-vm").stdout.trim()).toBe("2");
+    },
+    10 * 60_000,
+  );
 
-  it("destroy stops the VM: no QEMU process, no tap device, no VM directory", async () => {
-    const pid = qemuPid()!;
-    await project.stack.destroy();
-    expect(existsSync(`/proc/${pid}`)).toBe(false);
-    expect(ok("ip", ["link", "show", tapName(VMID, 0)])).toBe(false);
-    expect(existsSync(join(state, "qemu", String(VMID)))).toBe(false);
-    expect(labStatus(state).vms).toEqual([]);
-  }, 10 * 60_000);
+  it(
+    "destroy stops the VM: no QEMU process, no tap device, no VM directory",
+    async () => {
+      const pid = qemuPid()!;
+      await project.stack.destroy();
+      expect(existsSync(`/proc/${pid}`)).toBe(false);
+      expect(ok("ip", ["link", "show", tapName(VMID, 0)])).toBe(false);
+      expect(existsSync(join(state, "qemu", String(VMID)))).toBe(false);
+      expect(labStatus(state).vms).toEqual([]);
+    },
+    10 * 60_000,
+  );
 });

@@ -10,7 +10,16 @@ import { BASE_TEMPLATE_FILE, ensureBaseTarball, installTemplate } from "../../la
 import { bridgeExists, ensureBridge, removeBridge } from "../../lab/host/bridge";
 import { ok, run } from "../../lab/host/run";
 import { ensureNodeSshd, stopNodeSshd } from "../../lab/host/sshd";
-import { destroyDataset, destroyPool, ensurePool, ensureZfsDaemon, listDatasets, poolExists, stopZfsDaemon, zfsReady } from "../../lab/host/zfs";
+import {
+  destroyDataset,
+  destroyPool,
+  ensurePool,
+  ensureZfsDaemon,
+  listDatasets,
+  poolExists,
+  stopZfsDaemon,
+  zfsReady,
+} from "../../lab/host/zfs";
 import { freePort } from "../support/sshd";
 
 const ROOT = join(__dirname, "..", "..");
@@ -18,7 +27,11 @@ const dir = mkdtempSync(join(tmpdir(), "phoenix-lab-host-"));
 const tag = Math.random().toString(36).slice(2, 7);
 
 beforeAll(() => {
-  execFileSync("bash", [join(ROOT, "scripts", "ensure-apt.sh"), "zfs-fuse", "openssh-server", "debootstrap", "zstd", "iproute2"], { stdio: "inherit", timeout: 600_000 });
+  execFileSync(
+    "bash",
+    [join(ROOT, "scripts", "ensure-apt.sh"), "zfs-fuse", "openssh-server", "debootstrap", "zstd", "iproute2"],
+    { stdio: "inherit", timeout: 600_000 },
+  );
 }, 600_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -73,7 +86,10 @@ describe("node sshd", () => {
     const keys = await ensureNodeSshd({ port, dir: sshDir });
     const again = await ensureNodeSshd({ port, dir: sshDir }); // keeps the running daemon and its keys
     expect(again).toEqual(keys);
-    const out = await withSession({ host: "127.0.0.1", port, user: "root", privateKey: keys.clientKey, hostKey: keys.hostKey }, (s) => s.exec("id -u"));
+    const out = await withSession(
+      { host: "127.0.0.1", port, user: "root", privateKey: keys.clientKey, hostKey: keys.hostKey },
+      (s) => s.exec("id -u"),
+    );
     expect(out.code).toBe(0);
     expect(out.stdout.trim()).toBe("0");
     await stopNodeSshd(sshDir);
@@ -82,13 +98,17 @@ describe("node sshd", () => {
 });
 
 describe("base template", () => {
-  it("is a cached Debian 12 rootfs with systemd and sshd, without host keys, placed like Proxmox does", () => {
-    const tarball = ensureBaseTarball((s) => console.log(s));
-    const listing = run("tar", ["--zstd", "-tf", tarball]).stdout.split("\n");
-    expect(listing).toContain("./usr/sbin/sshd");
-    expect(listing).toContain("./usr/lib/systemd/systemd");
-    expect(listing.filter((f) => f.startsWith("./etc/ssh/ssh_host_"))).toEqual([]);
-    const placed = installTemplate(tarball, join(dir, "storage", "local"));
-    expect(placed).toBe(join(dir, "storage", "local", "template", "cache", BASE_TEMPLATE_FILE));
-  }, 30 * 60_000);
+  it(
+    "is a cached Debian 12 rootfs with systemd and sshd, without host keys, placed like Proxmox does",
+    () => {
+      const tarball = ensureBaseTarball((s) => console.log(s));
+      const listing = run("tar", ["--zstd", "-tf", tarball]).stdout.split("\n");
+      expect(listing).toContain("./usr/sbin/sshd");
+      expect(listing).toContain("./usr/lib/systemd/systemd");
+      expect(listing.filter((f) => f.startsWith("./etc/ssh/ssh_host_"))).toEqual([]);
+      const placed = installTemplate(tarball, join(dir, "storage", "local"));
+      expect(placed).toBe(join(dir, "storage", "local", "template", "cache", BASE_TEMPLATE_FILE));
+    },
+    30 * 60_000,
+  );
 });

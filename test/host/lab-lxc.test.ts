@@ -32,7 +32,11 @@ let clientKey: string;
 let aptProxy: string;
 
 beforeAll(async () => {
-  execFileSync("bash", [join(ROOT, "scripts", "ensure-apt.sh"), "lxc", "zfs-fuse", "debootstrap", "zstd", "openssh-client", "apt-cacher-ng"], { stdio: "inherit", timeout: 600_000 });
+  execFileSync(
+    "bash",
+    [join(ROOT, "scripts", "ensure-apt.sh"), "lxc", "zfs-fuse", "debootstrap", "zstd", "openssh-client", "apt-cacher-ng"],
+    { stdio: "inherit", timeout: 600_000 },
+  );
   startedDaemon = !zfsReady();
   await ensureZfsDaemon(join(dir, "zfs"));
   ensurePool(pool, join(dir, "zfs"), 1024 * 1024 * 1024);
@@ -63,7 +67,15 @@ const spec = (vmid: number, ip: string): ContainerSpec => ({
   rootfs: `/${pool}/subvol-${vmid}-disk-0`,
   memoryMiB: 512,
   cores: 1,
-  nets: [{ name: "eth0", bridge, hwaddr: `52:54:00:00:${(vmid % 256).toString(16).padStart(2, "0")}:01`, ip: `${ip}/24`, gw: `${net}.1` }],
+  nets: [
+    {
+      name: "eth0",
+      bridge,
+      hwaddr: `52:54:00:00:${(vmid % 256).toString(16).padStart(2, "0")}:01`,
+      ip: `${ip}/24`,
+      gw: `${net}.1`,
+    },
+  ],
   nameservers: [`${net}.1`],
   mounts: [{ source: `/${pool}/data`, path: "/data" }],
   aptProxy,
@@ -77,69 +89,86 @@ it("writes an LXC config that says what the spec says", () => {
   expect(text).toContain(`lxc.mount.entry = /${pool}/data data none bind,create=dir 0 0`);
 });
 
-it("boots a container from the base template on ZFS, reachable over SSH at its own address, and clones it", async () => {
-  run("zfs", ["create", `${pool}/data`]);
-  run("zfs", ["create", `${pool}/subvol-300-disk-0`]);
-  run("tar", ["--zstd", "-xf", ensureBaseTarball(), "-C", `/${pool}/subvol-300-disk-0`], { timeoutMs: 600_000 });
-  const s300 = spec(300, `${net}.30`);
-  lxc.configure(s300);
-  lxc.setRootAccess(s300.rootfs, [readFileSync(join(dir, "key.pub"), "utf8").trim()], "not-used-for-login");
-  await lxc.start(300);
-  expect(lxc.state(300)).toBe("running");
+it(
+  "boots a container from the base template on ZFS, reachable over SSH at its own address, and clones it",
+  async () => {
+    run("zfs", ["create", `${pool}/data`]);
+    run("zfs", ["create", `${pool}/subvol-300-disk-0`]);
+    run("tar", ["--zstd", "-xf", ensureBaseTarball(), "-C", `/${pool}/subvol-300-disk-0`], { timeoutMs: 600_000 });
+    const s300 = spec(300, `${net}.30`);
+    lxc.configure(s300);
+    lxc.setRootAccess(s300.rootfs, [readFileSync(join(dir, "key.pub"), "utf8").trim()], "not-used-for-login");
+    await lxc.start(300);
+    expect(lxc.state(300)).toBe("running");
 
-  const conn = { host: `${net}.30`, user: "root", privateKey: clientKey, dialErrorLimit: 60, perDialTimeoutMs: 5000 };
-  const out = await withSession(conn, (s) => s.exec("hostname; ip -4 -o addr show dev eth0 | awk '{print $4}'; systemctl is-system-running --wait || true; test -d /data && echo has-data"));
-  expect(out.stdout.split("\n").slice(0, 2)).toEqual(["ct300", `${net}.30/24`]);
-  expect(out.stdout).toContain("has-data");
-  expect(lxc.exec(300, ["cat", "/etc/resolv.conf"]).stdout).toContain(`nameserver ${net}.1`);
-  // Debian's packages reach the guest through the lab's apt proxy, the only address it can talk to.
-  const apt = lxc.exec(300, ["apt-get", "update"]);
-  expect(apt.code, apt.stderr).toBe(0);
-  // apt-get update exits 0 even when every index failed: look for what it fetched, and for no error.
-  expect(apt.stdout).toMatch(/^(Get|Hit):\d+ http:\/\/deb\.debian\.org\/debian bookworm InRelease/m);
-  expect(apt.stdout + apt.stderr).not.toMatch(/^(Err|E|W):/m);
+    const conn = { host: `${net}.30`, user: "root", privateKey: clientKey, dialErrorLimit: 60, perDialTimeoutMs: 5000 };
+    const out = await withSession(conn, (s) =>
+      s.exec(
+        "hostname; ip -4 -o addr show dev eth0 | awk '{print $4}'; systemctl is-system-running --wait || true; test -d /data && echo has-data",
+      ),
+    );
+    expect(out.stdout.split("\n").slice(0, 2)).toEqual(["ct300", `${net}.30/24`]);
+    expect(out.stdout).toContain("has-data");
+    expect(lxc.exec(300, ["cat", "/etc/resolv.conf"]).stdout).toContain(`nameserver ${net}.1`);
+    // Debian's packages reach the guest through the lab's apt proxy, the only address it can talk to.
+    const apt = lxc.exec(300, ["apt-get", "update"]);
+    expect(apt.code, apt.stderr).toBe(0);
+    // apt-get update exits 0 even when every index failed: look for what it fetched, and for no error.
+    expect(apt.stdout).toMatch(/^(Get|Hit):\d+ http:\/\/deb\.debian\.org\/debian bookworm InRelease/m);
+    expect(apt.stdout + apt.stderr).not.toMatch(/^(Err|E|W):/m);
 
-  // The node's `pct` on the same container: status, config, exec, push.
-  mkdirSync(join(dir, "state", "pve", "lxc"), { recursive: true });
-  writeFileSync(confPath(join(dir, "state"), 300), `arch: amd64\nhostname: ct300\nrootfs: tank-lxc:subvol-300-disk-0,size=1G\n\n[before]\nhostname: old\n`);
-  const said: string[] = [];
-  const ctx = { stateDir: join(dir, "state"), out: (x: string) => said.push(x), err: (x: string) => said.push(`ERR ${x}`) };
-  expect(await pct(["status", "300"], ctx)).toBe(0);
-  expect(await pct(["config", "300"], ctx)).toBe(0);
-  expect(said).toEqual(["status: running", "arch: amd64", "hostname: ct300", "rootfs: tank-lxc:subvol-300-disk-0,size=1G"]);
-  expect(await pct(["frobnicate", "300"], ctx)).toBe(255);
+    // The node's `pct` on the same container: status, config, exec, push.
+    mkdirSync(join(dir, "state", "pve", "lxc"), { recursive: true });
+    writeFileSync(
+      confPath(join(dir, "state"), 300),
+      `arch: amd64\nhostname: ct300\nrootfs: tank-lxc:subvol-300-disk-0,size=1G\n\n[before]\nhostname: old\n`,
+    );
+    const said: string[] = [];
+    const ctx = { stateDir: join(dir, "state"), out: (x: string) => said.push(x), err: (x: string) => said.push(`ERR ${x}`) };
+    expect(await pct(["status", "300"], ctx)).toBe(0);
+    expect(await pct(["config", "300"], ctx)).toBe(0);
+    expect(said).toEqual(["status: running", "arch: amd64", "hostname: ct300", "rootfs: tank-lxc:subvol-300-disk-0,size=1G"]);
+    expect(await pct(["frobnicate", "300"], ctx)).toBe(255);
 
-  // The engine's in-container transport: SSH to the node, then `pct exec` into the guest; secrets ride stdin.
-  const port = await freePort();
-  const node = await ensureNodeSshd({ port, dir: join(dir, "state", "ssh") });
-  installPct(join(dir, "state"));
-  const inside = await withSession({ host: "127.0.0.1", port, privateKey: node.clientKey, hostKey: node.hostKey }, (s) =>
-    runScript(s, 'hostname; [ "$TOKEN" = s3cret-value ] && echo token-ok; cat /proc/1/comm', { inContainer: 300, secretsEnv: { TOKEN: "s3cret-value" } }),
-  );
-  expect(inside.stdout.trim().split("\n")).toEqual(["ct300", "token-ok", "systemd"]);
+    // The engine's in-container transport: SSH to the node, then `pct exec` into the guest; secrets ride stdin.
+    const port = await freePort();
+    const node = await ensureNodeSshd({ port, dir: join(dir, "state", "ssh") });
+    installPct(join(dir, "state"));
+    const inside = await withSession({ host: "127.0.0.1", port, privateKey: node.clientKey, hostKey: node.hostKey }, (s) =>
+      runScript(s, 'hostname; [ "$TOKEN" = s3cret-value ] && echo token-ok; cat /proc/1/comm', {
+        inContainer: 300,
+        secretsEnv: { TOKEN: "s3cret-value" },
+      }),
+    );
+    expect(inside.stdout.trim().split("\n")).toEqual(["ct300", "token-ok", "systemd"]);
 
-  // pct push copies bytes as they are (binary included), with the mode asked for.
-  const blob = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7) % 256));
-  writeFileSync(join(dir, "blob"), blob);
-  expect(await pct(["push", "300", join(dir, "blob"), "/opt/phx/blob", "--perms", "0600"], ctx)).toBe(0);
-  const pushed = lxc.exec(300, ["sh", "-c", "sha256sum /opt/phx/blob | cut -d' ' -f1; stat -c %a /opt/phx/blob"]).stdout.trim().split("\n");
-  expect(pushed).toEqual([createHash("sha256").update(blob).digest("hex"), "600"]);
-  // `pct template` runs the API's own conversion (see test/e2e-dev-stack): without the API it says so.
-  const before = readFileSync(confPath(join(dir, "state"), 300), "utf8");
-  expect(await pct(["template", "300"], ctx)).toBe(255);
-  expect(said.at(-1)).toBe("ERR the lab's API is not running (`phoenix lab up` starts it)");
-  expect(readFileSync(confPath(join(dir, "state"), 300), "utf8")).toBe(before);
-  expect(lxc.state(300)).toBe("running");
-  lxc.stop(300);
-  run("zfs", ["snapshot", `${pool}/subvol-300-disk-0@__base__`]);
+    // pct push copies bytes as they are (binary included), with the mode asked for.
+    const blob = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7) % 256));
+    writeFileSync(join(dir, "blob"), blob);
+    expect(await pct(["push", "300", join(dir, "blob"), "/opt/phx/blob", "--perms", "0600"], ctx)).toBe(0);
+    const pushed = lxc
+      .exec(300, ["sh", "-c", "sha256sum /opt/phx/blob | cut -d' ' -f1; stat -c %a /opt/phx/blob"])
+      .stdout.trim()
+      .split("\n");
+    expect(pushed).toEqual([createHash("sha256").update(blob).digest("hex"), "600"]);
+    // `pct template` runs the API's own conversion (see test/e2e-dev-stack): without the API it says so.
+    const before = readFileSync(confPath(join(dir, "state"), 300), "utf8");
+    expect(await pct(["template", "300"], ctx)).toBe(255);
+    expect(said.at(-1)).toBe("ERR the lab's API is not running (`phoenix lab up` starts it)");
+    expect(readFileSync(confPath(join(dir, "state"), 300), "utf8")).toBe(before);
+    expect(lxc.state(300)).toBe("running");
+    lxc.stop(300);
+    run("zfs", ["snapshot", `${pool}/subvol-300-disk-0@__base__`]);
 
-  // Clone, as the lab does it: a ZFS clone of the template's @__base__ snapshot.
-  run("zfs", ["clone", `${pool}/subvol-300-disk-0@__base__`, `${pool}/subvol-301-disk-0`]);
-  const s301 = spec(301, `${net}.31`);
-  lxc.configure(s301);
-  await lxc.start(301);
-  const cloned = await withSession({ ...conn, host: `${net}.31` }, (s) => s.exec("hostname"));
-  expect(cloned.stdout.trim()).toBe("ct301");
-  lxc.stop(301);
-  expect(lxc.state(301)).toBe("stopped");
-}, 10 * 60_000);
+    // Clone, as the lab does it: a ZFS clone of the template's @__base__ snapshot.
+    run("zfs", ["clone", `${pool}/subvol-300-disk-0@__base__`, `${pool}/subvol-301-disk-0`]);
+    const s301 = spec(301, `${net}.31`);
+    lxc.configure(s301);
+    await lxc.start(301);
+    const cloned = await withSession({ ...conn, host: `${net}.31` }, (s) => s.exec("hostname"));
+    expect(cloned.stdout.trim()).toBe("ct301");
+    lxc.stop(301);
+    expect(lxc.state(301)).toBe("stopped");
+  },
+  10 * 60_000,
+);

@@ -92,7 +92,10 @@ function unavailable(): string | undefined {
   if (process.getuid?.() !== 0) return "tap devices and bridges need root, as the lab does";
   if (!existsSync("/dev/net/tun")) return "no /dev/net/tun";
   try {
-    execFileSync("bash", [join(__dirname, "..", "..", "scripts", "ensure-apt.sh"), ...VM_HOST_PACKAGES, "debootstrap", "zstd"], { stdio: "ignore", timeout: 600_000 });
+    execFileSync("bash", [join(__dirname, "..", "..", "scripts", "ensure-apt.sh"), ...VM_HOST_PACKAGES, "debootstrap", "zstd"], {
+      stdio: "ignore",
+      timeout: 600_000,
+    });
   } catch (e) {
     return `installing ${VM_HOST_PACKAGES.join(" ")} failed: ${(e as Error).message}`;
   }
@@ -113,7 +116,25 @@ describe.skipIf(skipReason !== undefined)("a lab VM under QEMU", () => {
   let key: string;
 
   const ssh = (command: string) =>
-    run("ssh", ["-q", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=3", "-i", key, `ops@${net}.50`, command], { allowFail: true, timeoutMs: 30_000 });
+    run(
+      "ssh",
+      [
+        "-q",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "ConnectTimeout=3",
+        "-i",
+        key,
+        `ops@${net}.50`,
+        command,
+      ],
+      { allowFail: true, timeoutMs: 30_000 },
+    );
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "phoenix-lab-qemu-"));
@@ -143,8 +164,21 @@ describe.skipIf(skipReason !== undefined)("a lab VM under QEMU", () => {
     expect(runner.runtime(vmid).status).toBe("running");
     expect(ok("ip", ["link", "show", tapName(vmid, 0)])).toBe(true);
     let out = "";
-    await waitFor("SSH into the VM", () => (out = ssh("hostname; ip -4 -o addr show dev eth0 | awk '{print $4}'; sudo -n id -u; df -BG --output=size / | tail -1").stdout) !== "", 240_000, 2000);
-    expect(out.trim().split("\n").map((l) => l.trim())).toEqual(["vmtest", `${net}.50/24`, "0", expect.stringMatching(/^[56]G$/)]);
+    await waitFor(
+      "SSH into the VM",
+      () =>
+        (out = ssh(
+          "hostname; ip -4 -o addr show dev eth0 | awk '{print $4}'; sudo -n id -u; df -BG --output=size / | tail -1",
+        ).stdout) !== "",
+      240_000,
+      2000,
+    );
+    expect(
+      out
+        .trim()
+        .split("\n")
+        .map((l) => l.trim()),
+    ).toEqual(["vmtest", `${net}.50/24`, "0", expect.stringMatching(/^[56]G$/)]);
   }, 300_000);
 
   it("reports its interfaces through the QEMU guest agent", async () => {

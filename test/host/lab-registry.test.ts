@@ -94,7 +94,11 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
   });
 
   it("pushes the stand-ins under Docker Hub's names, as a guest's dockerd asks its mirror for them", async () => {
-    expect(await pushStandInImages(url)).toEqual(["portainer/portainer-ce:lts", "portainer/agent:lts", "vllm/vllm-openai:latest"]);
+    expect(await pushStandInImages(url)).toEqual([
+      "portainer/portainer-ce:lts",
+      "portainer/agent:lts",
+      "vllm/vllm-openai:latest",
+    ]);
     const catalog = await (await fetch(`${url}/v2/_catalog`)).json();
     expect(catalog).toEqual({ repositories: ["portainer/agent", "portainer/portainer-ce", "vllm/vllm-openai"] });
   }, 60_000);
@@ -104,7 +108,9 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
     expect(config).toMatchObject({ architecture: "amd64", os: "linux" });
     expect(config.config.Entrypoint).toEqual(["/stand-in/serve"]);
     expect(config.config.ExposedPorts).toEqual({ "9000/tcp": {}, "9443/tcp": {} });
-    expect(config.config.Labels["org.opencontainers.image.description"]).toMatch(/^phoenix-lab stand-in for portainer\/portainer-ce:lts/);
+    expect(config.config.Labels["org.opencontainers.image.description"]).toMatch(
+      /^phoenix-lab stand-in for portainer\/portainer-ce:lts/,
+    );
     expect(config.rootfs).toEqual({ type: "layers", diff_ids: [sha256(gunzipSync(layer))] });
 
     const file = join(dir, "layer.tar.gz");
@@ -117,7 +123,9 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
   it("agent: port 9001", async () => {
     const { config } = await manifest("portainer/agent", "lts");
     expect(config.config.ExposedPorts).toEqual({ "9001/tcp": {} });
-    expect(config.config.Labels["org.opencontainers.image.description"]).toMatch(/^phoenix-lab stand-in for portainer\/agent:lts/);
+    expect(config.config.Labels["org.opencontainers.image.description"]).toMatch(
+      /^phoenix-lab stand-in for portainer\/agent:lts/,
+    );
   });
 
   /** Unpacks an image and runs its entrypoint as a container would (own pid namespace and root, the image's Env) on free ports. */
@@ -136,11 +144,17 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
     if (!reuse) execFileSync("tar", ["-xzf", "-", "-C", rootfs], { input: layer });
     prepare(rootfs);
     const ports = o.ports ?? [await freePort(), await freePort()].slice(0, Object.keys(config.config.ExposedPorts).length);
-    const env: Record<string, string> = Object.fromEntries((config.config.Env as string[]).map((e) => e.split(/=(.*)/s).slice(0, 2)));
+    const env: Record<string, string> = Object.fromEntries(
+      (config.config.Env as string[]).map((e) => e.split(/=(.*)/s).slice(0, 2)),
+    );
     env["STAND_IN_PORTS"] = ports.join(" ");
     const entrypoint = args[0] === "--entrypoint" ? [args[1]!] : config.config.Entrypoint;
     if (args[0] === "--entrypoint") args = args.slice(2);
-    const child = spawn("/usr/bin/unshare", ["--pid", "--fork", "--kill-child", "/usr/sbin/chroot", rootfs, ...entrypoint, ...args], { env, stdio: "ignore" });
+    const child = spawn(
+      "/usr/bin/unshare",
+      ["--pid", "--fork", "--kill-child", "/usr/sbin/chroot", rootfs, ...entrypoint, ...args],
+      { env, stdio: "ignore" },
+    );
     for (const p of ports) {
       const end = Date.now() + 10_000;
       while (!(await answers(p)) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
@@ -162,7 +176,9 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
   it("agent: its entrypoint serves the stand-in page, ignoring the real image's arguments", async () => {
     const agent = await runStandIn("portainer/agent", ["--some-agent-flag"]);
     try {
-      expect(await fetch(`http://127.0.0.1:${agent.ports[0]}/`).then((r) => r.text())).toContain("phoenix-lab stand-in for portainer/agent:lts");
+      expect(await fetch(`http://127.0.0.1:${agent.ports[0]}/`).then((r) => r.text())).toContain(
+        "phoenix-lab stand-in for portainer/agent:lts",
+      );
     } finally {
       await agent.stop();
     }
@@ -170,15 +186,19 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
 
   it("vllm-openai: `vllm serve` answers /v1/models with the served model name on its --port", async () => {
     const port = await freePort();
-    const vllm = await runStandIn("vllm/vllm-openai", ["--entrypoint", "vllm", "serve", "org/model", "--host", "0.0.0.0", "--port", String(port), "--served-model-name", "tiny"], {
-      tag: "latest",
-      ports: [port],
-      // a container's /dev has null, which the background server's stdin is
-      prepare: (rootfs) => {
-        execFileSync("mkdir", ["-p", join(rootfs, "dev")]);
-        execFileSync("mknod", [join(rootfs, "dev/null"), "c", "1", "3"]);
+    const vllm = await runStandIn(
+      "vllm/vllm-openai",
+      ["--entrypoint", "vllm", "serve", "org/model", "--host", "0.0.0.0", "--port", String(port), "--served-model-name", "tiny"],
+      {
+        tag: "latest",
+        ports: [port],
+        // a container's /dev has null, which the background server's stdin is
+        prepare: (rootfs) => {
+          execFileSync("mkdir", ["-p", join(rootfs, "dev")]);
+          execFileSync("mknod", [join(rootfs, "dev/null"), "c", "1", "3"]);
+        },
       },
-    });
+    );
     try {
       const models = await (await fetch(`http://127.0.0.1:${port}/v1/models`)).json();
       expect(models).toEqual({ object: "list", data: [{ id: "tiny", object: "model", owned_by: "phoenix-lab stand-in" }] });
@@ -189,13 +209,15 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
   }, 30_000);
 
   it("portainer-ce: its entrypoint serves the API double on both ports, initialised from --admin-password-file, with Portainer's answers", async () => {
-    const server = await runStandIn("portainer/portainer-ce", ["--admin-password-file", "/run/secrets/admin"], { prepare: (rootfs) => {
-      execFileSync("mkdir", ["-p", join(rootfs, "run/secrets"), join(rootfs, "dev")]);
-      writeFileSync(join(rootfs, "run/secrets/admin"), 'first "pw"\\');
-      // What a container's /dev has and the double uses.
-      execFileSync("mknod", [join(rootfs, "dev/null"), "c", "1", "3"]);
-      execFileSync("mknod", [join(rootfs, "dev/urandom"), "c", "1", "9"]);
-    } });
+    const server = await runStandIn("portainer/portainer-ce", ["--admin-password-file", "/run/secrets/admin"], {
+      prepare: (rootfs) => {
+        execFileSync("mkdir", ["-p", join(rootfs, "run/secrets"), join(rootfs, "dev")]);
+        writeFileSync(join(rootfs, "run/secrets/admin"), 'first "pw"\\');
+        // What a container's /dev has and the double uses.
+        execFileSync("mknod", [join(rootfs, "dev/null"), "c", "1", "3"]);
+        execFileSync("mknod", [join(rootfs, "dev/urandom"), "c", "1", "9"]);
+      },
+    });
     // An agent for the double to reach: a listener answering HTTP, as the stand-in agent does.
     const agent = createServer((_req, res) => res.writeHead(404).end()).listen(0, "127.0.0.1");
     await new Promise((r) => agent.once("listening", r));
@@ -220,7 +242,9 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
     };
     try {
       expect((await fetch(`http://127.0.0.1:${server.ports[1]}/api/system/status`)).status).toBe(200);
-      expect(await fetch(`http://127.0.0.1:${server.ports[1]}/`).then((r) => r.text())).toContain("phoenix-lab stand-in for portainer/portainer-ce:lts");
+      expect(await fetch(`http://127.0.0.1:${server.ports[1]}/`).then((r) => r.text())).toContain(
+        "phoenix-lab stand-in for portainer/portainer-ce:lts",
+      );
       expect((await api("/users/admin/check")).status).toBe(204);
       expect((await api("/users/admin/init", json("POST", { Username: "admin", Password: "other" }))).status).toBe(409);
       expect((await login("wrong")).status).toBe(422);
@@ -228,19 +252,34 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
       expect(first.status).toBe(200);
       expect((await api("/endpoints")).status).toBe(401);
 
-      expect((await api("/users/1/passwd", json("PUT", { Password: "not it", NewPassword: "second" }, first.jwt))).status).toBe(403);
-      expect((await api("/users/1/passwd", json("PUT", { Password: 'first "pw"\\', NewPassword: "second" }, first.jwt))).status).toBe(204);
+      expect((await api("/users/1/passwd", json("PUT", { Password: "not it", NewPassword: "second" }, first.jwt))).status).toBe(
+        403,
+      );
+      expect(
+        (await api("/users/1/passwd", json("PUT", { Password: 'first "pw"\\', NewPassword: "second" }, first.jwt))).status,
+      ).toBe(204);
       expect((await login('first "pw"\\')).status).toBe(422);
       const { jwt } = await login("second");
       expect(jwt).not.toBe("");
       const auth = { Authorization: `Bearer ${jwt}` };
 
-      const unreachable = await api("/endpoints", { method: "POST", headers: auth, body: agentForm("gone", `tcp://127.0.0.1:${await freePort()}`) });
+      const unreachable = await api("/endpoints", {
+        method: "POST",
+        headers: auth,
+        body: agentForm("gone", `tcp://127.0.0.1:${await freePort()}`),
+      });
       expect(unreachable.status).toBe(500);
-      const created = await api("/endpoints", { method: "POST", headers: auth, body: agentForm("worker", `tcp://127.0.0.1:${agentPort}`) });
+      const created = await api("/endpoints", {
+        method: "POST",
+        headers: auth,
+        body: agentForm("worker", `tcp://127.0.0.1:${agentPort}`),
+      });
       expect(created.status).toBe(200);
       const endpoint = (await created.json()) as { Id: number };
-      expect((await api("/endpoints", { method: "POST", headers: auth, body: agentForm("worker", `tcp://127.0.0.1:${agentPort}`) })).status).toBe(409);
+      expect(
+        (await api("/endpoints", { method: "POST", headers: auth, body: agentForm("worker", `tcp://127.0.0.1:${agentPort}`) }))
+          .status,
+      ).toBe(409);
       expect(await (await api("/endpoints", { headers: auth })).json()).toEqual([
         { Id: endpoint.Id, Name: "worker", Type: 2, URL: `tcp://127.0.0.1:${agentPort}`, GroupId: 1, Status: 1 },
       ]);
@@ -253,9 +292,15 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
       await server.stop();
     }
     // Its state is in /data, as Portainer's: restarted, it keeps the changed password and ignores the file.
-    const again = await runStandIn("portainer/portainer-ce", ["--admin-password-file", "/run/secrets/admin"], { reuse: server.rootfs });
+    const again = await runStandIn("portainer/portainer-ce", ["--admin-password-file", "/run/secrets/admin"], {
+      reuse: server.rootfs,
+    });
     try {
-      const at = (Password: string) => fetch(`http://127.0.0.1:${again.ports[0]}/api/auth`, { method: "POST", body: JSON.stringify({ Username: "admin", Password }) });
+      const at = (Password: string) =>
+        fetch(`http://127.0.0.1:${again.ports[0]}/api/auth`, {
+          method: "POST",
+          body: JSON.stringify({ Username: "admin", Password }),
+        });
       expect((await at("second")).status).toBe(200);
       expect((await at('first "pw"\\')).status).toBe(422);
     } finally {
@@ -267,7 +312,9 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
     const fetchSpy = vi.spyOn(globalThis, "fetch");
     try {
       expect(await pushStandInImages(url)).toEqual([]);
-      const writes = fetchSpy.mock.calls.filter(([, init]) => init?.method !== undefined && init.method !== "HEAD" && init.method !== "GET");
+      const writes = fetchSpy.mock.calls.filter(
+        ([, init]) => init?.method !== undefined && init.method !== "HEAD" && init.method !== "GET",
+      );
       expect(writes).toEqual([]);
     } finally {
       fetchSpy.mockRestore();
@@ -279,7 +326,9 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
     await stopRegistry(stateDir);
     expect(processExists(pid)).toBe(false);
     expect(await answers(port)).toBe(false);
-    expect(execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })).not.toContain(join(stateDir, "docker-registry", "config.yml"));
+    expect(execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })).not.toContain(
+      join(stateDir, "docker-registry", "config.yml"),
+    );
     await stopRegistry(stateDir); // idempotent
   }, 30_000);
 });

@@ -30,55 +30,70 @@ function definition() {
   return shaped.definition!;
 }
 
-it("up builds pools, bridge, apt proxy, template and node sshd; down leaves nothing behind", async () => {
-  const startedZfs = !zfsReady();
-  const state = join(dir, "state");
-  const { ssh: port, api } = await iso.assignPorts();
-  const up = await labUp({ definition: definition(), stateDir: state, sshPort: port, log: (s) => console.log(`lab: ${s}`) });
-  const again = await labUp({ definition: definition(), stateDir: state, sshPort: port }); // idempotent
-  expect(again.sshHostKey).toBe(up.sshHostKey);
+it(
+  "up builds pools, bridge, apt proxy, template and node sshd; down leaves nothing behind",
+  async () => {
+    const startedZfs = !zfsReady();
+    const state = join(dir, "state");
+    const { ssh: port, api } = await iso.assignPorts();
+    const up = await labUp({ definition: definition(), stateDir: state, sshPort: port, log: (s) => console.log(`lab: ${s}`) });
+    const again = await labUp({ definition: definition(), stateDir: state, sshPort: port }); // idempotent
+    expect(again.sshHostKey).toBe(up.sshHostKey);
 
-  const status = labStatus(state);
-  expect(status.up).toBe(true);
-  expect(status.zfs.pools).toEqual({ [`phxlab${tag}`]: [`phxlab${tag}`] });
-  expect(status.bridges).toEqual({ [`phxbr${tag}`]: true });
-  expect(status.limits.join("\n")).toMatch(/no GPU/);
-  expect(existsSync(join(dir, "vz", "template", "cache", "debian-12-standard_12.7-1_amd64.tar.zst"))).toBe(true);
-  expect(up.aptProxy).toBe(`http://10.253.${octet}.1:3142`);
-  const id = await withSession({ host: "127.0.0.1", port, privateKey: up.sshPrivateKey, hostKey: up.sshHostKey }, (s) => s.exec("zpool list -H -o name"));
-  expect(id.stdout.split("\n")).toContain(`phxlab${tag}`);
-  // The node's pct answers over SSH, as a Proxmox node's does, from the lab's own state.
-  const pct = await withSession({ host: "127.0.0.1", port, privateKey: up.sshPrivateKey, hostKey: up.sshHostKey }, (s) => s.exec("pct status 999"));
-  expect(pct.code).toBe(255);
-  expect(pct.stderr.trim()).toBe("Configuration file 'nodes/lab/lxc/999.conf' does not exist");
-  // Docker Hub's stand-in: the registry mirror on the bridge address serves the stand-in images.
-  const registry = run("curl", ["-s", "--max-time", "5", `http://10.253.${octet}.1:5000/v2/_catalog`], { allowFail: true }).stdout;
-  expect(JSON.parse(registry).repositories).toEqual(["portainer/agent", "portainer/portainer-ce", "vllm/vllm-openai"]);
-  // Node-side provisioning edits guest configs where Proxmox keeps them.
-  expect(readlinkSync("/etc/pve")).toBe(join(state, "pve"));
-  // The Proxmox API runs in the background on the definition's endpoint, with the credentials up returned.
-  expect(up.apiUrl).toBe(`https://127.0.0.1:${api}`);
-  const client = new LabClient({ url: up.apiUrl, token: `${up.credentials.tokenId}=${up.credentials.tokenSecret}` });
-  expect((await client.data<{ version: string }>("GET", "version")).version).toBe("8.4.1");
-  expect((await client.data<{ storage: string }[]>("GET", "nodes/lab/storage")).map((s) => s.storage)).toEqual(["local", "tank-lxc"]);
-  expect((await new LabClient({ url: up.apiUrl, token: `${up.credentials.tokenId}=wrong` }).call("GET", "version")).status).toBe(401);
+    const status = labStatus(state);
+    expect(status.up).toBe(true);
+    expect(status.zfs.pools).toEqual({ [`phxlab${tag}`]: [`phxlab${tag}`] });
+    expect(status.bridges).toEqual({ [`phxbr${tag}`]: true });
+    expect(status.limits.join("\n")).toMatch(/no GPU/);
+    expect(existsSync(join(dir, "vz", "template", "cache", "debian-12-standard_12.7-1_amd64.tar.zst"))).toBe(true);
+    expect(up.aptProxy).toBe(`http://10.253.${octet}.1:3142`);
+    const id = await withSession({ host: "127.0.0.1", port, privateKey: up.sshPrivateKey, hostKey: up.sshHostKey }, (s) =>
+      s.exec("zpool list -H -o name"),
+    );
+    expect(id.stdout.split("\n")).toContain(`phxlab${tag}`);
+    // The node's pct answers over SSH, as a Proxmox node's does, from the lab's own state.
+    const pct = await withSession({ host: "127.0.0.1", port, privateKey: up.sshPrivateKey, hostKey: up.sshHostKey }, (s) =>
+      s.exec("pct status 999"),
+    );
+    expect(pct.code).toBe(255);
+    expect(pct.stderr.trim()).toBe("Configuration file 'nodes/lab/lxc/999.conf' does not exist");
+    // Docker Hub's stand-in: the registry mirror on the bridge address serves the stand-in images.
+    const registry = run("curl", ["-s", "--max-time", "5", `http://10.253.${octet}.1:5000/v2/_catalog`], {
+      allowFail: true,
+    }).stdout;
+    expect(JSON.parse(registry).repositories).toEqual(["portainer/agent", "portainer/portainer-ce", "vllm/vllm-openai"]);
+    // Node-side provisioning edits guest configs where Proxmox keeps them.
+    expect(readlinkSync("/etc/pve")).toBe(join(state, "pve"));
+    // The Proxmox API runs in the background on the definition's endpoint, with the credentials up returned.
+    expect(up.apiUrl).toBe(`https://127.0.0.1:${api}`);
+    const client = new LabClient({ url: up.apiUrl, token: `${up.credentials.tokenId}=${up.credentials.tokenSecret}` });
+    expect((await client.data<{ version: string }>("GET", "version")).version).toBe("8.4.1");
+    expect((await client.data<{ storage: string }[]>("GET", "nodes/lab/storage")).map((s) => s.storage)).toEqual([
+      "local",
+      "tank-lxc",
+    ]);
+    expect(
+      (await new LabClient({ url: up.apiUrl, token: `${up.credentials.tokenId}=wrong` }).call("GET", "version")).status,
+    ).toBe(401);
 
-  // what a nesting container's Docker would leave there (its /var/lib/docker lives on the host's disk)
-  mkdirSync(join(state, "docker", "200", "image"), { recursive: true });
-  const apiPid = readFileSync(join(state, "api", "api.pid"), "utf8").trim();
-  expect(ok("kill", ["-0", apiPid])).toBe(true);
-  await labDown(state);
-  expect(labStatus(state).up).toBe(false);
-  expect(ok("zpool", ["list", "-H", `phxlab${tag}`])).toBe(false);
-  expect(ok("ip", ["link", "show", `phxbr${tag}`])).toBe(false);
-  expect(ok("bash", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${port}`])).toBe(false);
-  expect(ok("bash", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${api}`])).toBe(false);
-  expect(ok("kill", ["-0", apiPid])).toBe(false);
-  expect(run("pgrep", ["-f", `docker-registry serve ${state}`], { allowFail: true }).stdout).toBe("");
-  expect(existsSync("/etc/pve")).toBe(false);
-  expect(existsSync(join(state, "docker"))).toBe(false);
-  expect(run("pgrep", ["-f", `apt-cacher-ng.*${state}`], { allowFail: true }).stdout).toBe("");
-  if (startedZfs) expect(zfsReady()).toBe(false);
-  expect(existsSync(join(dir, "vz", "template", "cache", "debian-12-standard_12.7-1_amd64.tar.zst"))).toBe(false);
-  expect(existsSync("/usr/local/sbin/pct")).toBe(false);
-}, 20 * 60_000);
+    // what a nesting container's Docker would leave there (its /var/lib/docker lives on the host's disk)
+    mkdirSync(join(state, "docker", "200", "image"), { recursive: true });
+    const apiPid = readFileSync(join(state, "api", "api.pid"), "utf8").trim();
+    expect(ok("kill", ["-0", apiPid])).toBe(true);
+    await labDown(state);
+    expect(labStatus(state).up).toBe(false);
+    expect(ok("zpool", ["list", "-H", `phxlab${tag}`])).toBe(false);
+    expect(ok("ip", ["link", "show", `phxbr${tag}`])).toBe(false);
+    expect(ok("bash", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${port}`])).toBe(false);
+    expect(ok("bash", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${api}`])).toBe(false);
+    expect(ok("kill", ["-0", apiPid])).toBe(false);
+    expect(run("pgrep", ["-f", `docker-registry serve ${state}`], { allowFail: true }).stdout).toBe("");
+    expect(existsSync("/etc/pve")).toBe(false);
+    expect(existsSync(join(state, "docker"))).toBe(false);
+    expect(run("pgrep", ["-f", `apt-cacher-ng.*${state}`], { allowFail: true }).stdout).toBe("");
+    if (startedZfs) expect(zfsReady()).toBe(false);
+    expect(existsSync(join(dir, "vz", "template", "cache", "debian-12-standard_12.7-1_amd64.tar.zst"))).toBe(false);
+    expect(existsSync("/usr/local/sbin/pct")).toBe(false);
+  },
+  20 * 60_000,
+);

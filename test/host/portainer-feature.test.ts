@@ -19,7 +19,10 @@ const NEW_PASSWORD = 'second "Pw" \\ 8765';
 function unavailable(): string | undefined {
   if (process.getuid?.() !== 0) return "installing busybox-static and jq needs root, as the lab does";
   try {
-    execFileSync("bash", [path.join(__dirname, "..", "..", "scripts", "ensure-apt.sh"), "busybox-static", "jq"], { stdio: "ignore", timeout: 300_000 });
+    execFileSync("bash", [path.join(__dirname, "..", "..", "scripts", "ensure-apt.sh"), "busybox-static", "jq"], {
+      stdio: "ignore",
+      timeout: 300_000,
+    });
   } catch (e) {
     return `installing busybox-static jq failed: ${(e as Error).message}`;
   }
@@ -37,10 +40,14 @@ afterEach(async () => {
 async function apiDouble(): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "phx-portainer-api-"));
   const port = await freePort();
-  const child: ChildProcess = spawn(BUSYBOX, ["nc", "-ll", "-p", String(port), "-e", path.join(__dirname, "..", "..", "lab", "host", "stand-in-portainer-api.sh")], {
-    env: { PATH: "/usr/bin:/bin", STAND_IN_DATA: dir },
-    stdio: "ignore",
-  });
+  const child: ChildProcess = spawn(
+    BUSYBOX,
+    ["nc", "-ll", "-p", String(port), "-e", path.join(__dirname, "..", "..", "lab", "host", "stand-in-portainer-api.sh")],
+    {
+      env: { PATH: "/usr/bin:/bin", STAND_IN_DATA: dir },
+      stdio: "ignore",
+    },
+  );
   cleanups.push(() => {
     child.kill("SIGKILL");
     fs.rmSync(dir, { recursive: true, force: true });
@@ -62,18 +69,30 @@ async function agentListener(): Promise<number> {
     fs.rmSync(www, { recursive: true, force: true });
   });
   for (const end = Date.now() + 5000; Date.now() < end; await new Promise((r) => setTimeout(r, 50)))
-    if (await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false)) return port;
+    if (
+      await fetch(`http://127.0.0.1:${port}/`).then(
+        () => true,
+        () => false,
+      )
+    )
+      return port;
   throw new Error("the agent listener did not start");
 }
 
 const post = (url: string, body: unknown, jwt?: string, method = "POST") =>
-  fetch(url, { method, body: JSON.stringify(body), headers: { "Content-Type": "application/json", ...(jwt ? { Authorization: `Bearer ${jwt}` } : {}) } });
+  fetch(url, {
+    method,
+    body: JSON.stringify(body),
+    headers: { "Content-Type": "application/json", ...(jwt ? { Authorization: `Bearer ${jwt}` } : {}) },
+  });
 const loginStatus = async (api: string, Password: string) => (await post(`${api}/auth`, { Username: "admin", Password })).status;
 async function jwtOf(api: string, Password: string): Promise<string> {
   return ((await (await post(`${api}/auth`, { Username: "admin", Password })).json()) as { jwt: string }).jwt;
 }
 async function environments(api: string, Password: string): Promise<{ Id: number; Name: string; URL: string }[]> {
-  return (await fetch(`${api}/endpoints`, { headers: { Authorization: `Bearer ${await jwtOf(api, Password)}` } })).json() as never;
+  return (
+    await fetch(`${api}/endpoints`, { headers: { Authorization: `Bearer ${await jwtOf(api, Password)}` } })
+  ).json() as never;
 }
 
 function guest(): GuestSandbox {
@@ -85,8 +104,13 @@ function guest(): GuestSandbox {
   return s;
 }
 const run = (s: GuestSandbox, f: RenderedFeature, api: string, password?: string) =>
-  s.run(f.script, { ...f.params, PHX_PORTAINER_API: api, PHX_PORTAINER_WAIT: "3" }, password === undefined ? {} : { PORTAINER_ADMIN_PASSWORD: password });
-const check = (s: GuestSandbox, f: RenderedFeature, api: string) => s.run(f.checkScript!, { ...f.params, PHX_PORTAINER_API: api, PHX_PORTAINER_WAIT: "3" });
+  s.run(
+    f.script,
+    { ...f.params, PHX_PORTAINER_API: api, PHX_PORTAINER_WAIT: "3" },
+    password === undefined ? {} : { PORTAINER_ADMIN_PASSWORD: password },
+  );
+const check = (s: GuestSandbox, f: RenderedFeature, api: string) =>
+  s.run(f.checkScript!, { ...f.params, PHX_PORTAINER_API: api, PHX_PORTAINER_WAIT: "3" });
 /** No password and no token ever on a command line the doubles saw. */
 const argvClean = (calls: string[], ...secrets: string[]) => {
   for (const secret of secrets) expect(calls.join("\n")).not.toContain(secret);
@@ -137,7 +161,16 @@ describe.skipIf(skipReason !== undefined)("portainer server", () => {
     const api = await apiDouble();
     const s = guest();
     ok(run(s, server, api, ADMIN_PASSWORD));
-    expect((await post(`${api}/users/1/passwd`, { Password: ADMIN_PASSWORD, NewPassword: "set-in-the-ui" }, await jwtOf(api, ADMIN_PASSWORD), "PUT")).status).toBe(204);
+    expect(
+      (
+        await post(
+          `${api}/users/1/passwd`,
+          { Password: ADMIN_PASSWORD, NewPassword: "set-in-the-ui" },
+          await jwtOf(api, ADMIN_PASSWORD),
+          "PUT",
+        )
+      ).status,
+    ).toBe(204);
     const r = run(s, server, api, NEW_PASSWORD);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("neither the declared one nor the one this feature set before");
@@ -149,13 +182,20 @@ describe.skipIf(skipReason !== undefined)("portainer server", () => {
     const api = await apiDouble();
     const s = guest();
     ok(run(s, server, api, ADMIN_PASSWORD));
-    const moved = ok(run(s, renderPortainer({ role: "server", port: 9444, adminPassword: { secret: "p" } }), api, ADMIN_PASSWORD));
-    expect(named(moved, /^docker (run|rm)/).map((c) => c.split(" ").slice(0, 3).join(" "))).toEqual(["docker rm -f", "docker run -d"]);
+    const moved = ok(
+      run(s, renderPortainer({ role: "server", port: 9444, adminPassword: { secret: "p" } }), api, ADMIN_PASSWORD),
+    );
+    expect(named(moved, /^docker (run|rm)/).map((c) => c.split(" ").slice(0, 3).join(" "))).toEqual([
+      "docker rm -f",
+      "docker run -d",
+    ]);
     expect(named(moved, /^docker run/)[0]).toContain("-v portainer_data:/data");
   });
 
   it("a plaintext password in the settings is refused, not sent", () => {
-    expect(() => renderPortainer({ role: "server", adminPassword: "hunter2" })).toThrow("portainer.adminPassword holds a plaintext value");
+    expect(() => renderPortainer({ role: "server", adminPassword: "hunter2" })).toThrow(
+      "portainer.adminPassword holds a plaintext value",
+    );
     expect(() => renderPortainerEndpoints(undefined, [])).toThrow("its portainer.adminPassword must reference a secret");
   });
 });
@@ -183,15 +223,22 @@ describe.skipIf(skipReason !== undefined)("portainer agents registered with the 
     const [a, b] = [await agentListener(), await agentListener()];
     return { api, s, a: `tcp://127.0.0.1:${a}`, b: `tcp://127.0.0.1:${b}` };
   }
-  const endpoints = (agents: { name: string; url: string }[]) => renderPortainerEndpoints({ secret: "portainerAdminPassword" }, agents);
+  const endpoints = (agents: { name: string; url: string }[]) =>
+    renderPortainerEndpoints({ secret: "portainerAdminPassword" }, agents);
 
   it("registers each agent under its guest's name; a second run changes nothing; the check lists them", async () => {
     const { api, s, a, b } = await setUp();
-    const f = endpoints([{ name: "worker-b", url: b }, { name: "worker-a", url: a }]);
+    const f = endpoints([
+      { name: "worker-b", url: b },
+      { name: "worker-a", url: a },
+    ]);
     expect(f.params.PORTAINER_AGENTS).toBe(`worker-a ${a}\nworker-b ${b}`);
     const r1 = ok(run(s, f, api, ADMIN_PASSWORD));
     expect(r1.stdout).toContain(`registered agent worker-a at ${a}`);
-    expect((await environments(api, ADMIN_PASSWORD)).map((e) => [e.Name, e.URL])).toEqual([["worker-a", a], ["worker-b", b]]);
+    expect((await environments(api, ADMIN_PASSWORD)).map((e) => [e.Name, e.URL])).toEqual([
+      ["worker-a", a],
+      ["worker-b", b],
+    ]);
     argvClean(r1.calls, ADMIN_PASSWORD);
     expect(ok(check(s, f, api)).stdout).toBe(`agent worker-a: registered at ${a}\nagent worker-b: registered at ${b}\n`);
 
@@ -207,9 +254,13 @@ describe.skipIf(skipReason !== undefined)("portainer agents registered with the 
     const jwt = await jwtOf(api, ADMIN_PASSWORD);
     const byHand = new FormData();
     for (const [k, v] of Object.entries({ Name: "by-hand", EndpointCreationType: "2", URL: b })) byHand.set(k, v);
-    expect((await fetch(`${api}/endpoints`, { method: "POST", body: byHand, headers: { Authorization: `Bearer ${jwt}` } })).status).toBe(200);
+    expect(
+      (await fetch(`${api}/endpoints`, { method: "POST", body: byHand, headers: { Authorization: `Bearer ${jwt}` } })).status,
+    ).toBe(200);
     const id = (await environments(api, ADMIN_PASSWORD)).find((e) => e.Name === "worker-a")!.Id;
-    expect((await fetch(`${api}/endpoints/${id}`, { method: "DELETE", headers: { Authorization: `Bearer ${jwt}` } })).status).toBe(204);
+    expect(
+      (await fetch(`${api}/endpoints/${id}`, { method: "DELETE", headers: { Authorization: `Bearer ${jwt}` } })).status,
+    ).toBe(204);
 
     const drift = check(s, f, api);
     expect(drift.code).toBe(1);
@@ -220,7 +271,17 @@ describe.skipIf(skipReason !== undefined)("portainer agents registered with the 
 
   it("an agent no longer declared is removed, one at a new address is registered there", async () => {
     const { api, s, a, b } = await setUp();
-    ok(run(s, endpoints([{ name: "worker-a", url: a }, { name: "worker-b", url: b }]), api, ADMIN_PASSWORD));
+    ok(
+      run(
+        s,
+        endpoints([
+          { name: "worker-a", url: a },
+          { name: "worker-b", url: b },
+        ]),
+        api,
+        ADMIN_PASSWORD,
+      ),
+    );
     const r = ok(run(s, endpoints([{ name: "worker-a", url: b }]), api, ADMIN_PASSWORD));
     expect(r.stdout).toContain("removed Portainer environment worker-b (no longer declared)");
     expect(r.stdout).toContain(`removed Portainer environment worker-a (${a}, declared at ${b} now)`);
@@ -230,7 +291,15 @@ describe.skipIf(skipReason !== undefined)("portainer agents registered with the 
   it("an agent that does not answer fails the run, naming it; a wrong password is refused before anything changes", async () => {
     const { api, s, a } = await setUp();
     const gone = `tcp://127.0.0.1:${await freePort()}`;
-    const r = run(s, endpoints([{ name: "worker-a", url: a }, { name: "worker-z", url: gone }]), api, ADMIN_PASSWORD);
+    const r = run(
+      s,
+      endpoints([
+        { name: "worker-a", url: a },
+        { name: "worker-z", url: gone },
+      ]),
+      api,
+      ADMIN_PASSWORD,
+    );
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(`registering agent worker-z at ${gone} failed (HTTP 500)`);
     const wrong = run(s, endpoints([{ name: "worker-a", url: a }]), api, "not-the-password");

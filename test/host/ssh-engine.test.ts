@@ -79,14 +79,22 @@ describe("pure parts", () => {
     expect(isTransientDialError(e("ECONNREFUSED"))).toBe(true);
     expect(isTransientDialError(e("ETIMEDOUT"))).toBe(true);
     expect(isTransientDialError(e("ECONNRESET"))).toBe(true);
-    expect(isTransientDialError(Object.assign(new Error("Timed out while waiting for handshake"), { level: "client-timeout" }))).toBe(true);
-    expect(isTransientDialError(Object.assign(new Error("All configured authentication methods failed"), { level: "client-authentication" }))).toBe(false);
+    expect(
+      isTransientDialError(Object.assign(new Error("Timed out while waiting for handshake"), { level: "client-timeout" })),
+    ).toBe(true);
+    expect(
+      isTransientDialError(
+        Object.assign(new Error("All configured authentication methods failed"), { level: "client-authentication" }),
+      ),
+    ).toBe(false);
     expect(isTransientDialError(Object.assign(new Error("x"), { name: "HostKeyMismatchError" }))).toBe(false);
     expect([1, 2, 3, 4, 5, 6].map((a) => backoffDelay(a, 100, 1000))).toEqual([100, 200, 400, 800, 1000, 1000]);
   });
 
   it("masks every occurrence of every secret value, longest first", () => {
-    expect(maskSecrets("pw=hunter2 again hunter2; token abc", ["hunter2", "abc", ""])).toBe("pw=[secret] again [secret]; token [secret]");
+    expect(maskSecrets("pw=hunter2 again hunter2; token abc", ["hunter2", "abc", ""])).toBe(
+      "pw=[secret] again [secret]; token [secret]",
+    );
     expect(maskSecrets("line1\nKEY-PART-2\n", ["KEY-PART-1\nKEY-PART-2"])).toBe("line1\n[secret]\n");
   });
 
@@ -123,7 +131,9 @@ describe("exec", () => {
     const s = await connect(sshd.connection(), { label: "web" });
     try {
       // The command kills its own sshd session process: the connection closes with no exit status.
-      await expect(s.exec("kill -9 $PPID; sleep 5")).rejects.toThrow(`SSH connection to web at 127.0.0.1:${sshd.port} closed before the command reported its exit status`);
+      await expect(s.exec("kill -9 $PPID; sleep 5")).rejects.toThrow(
+        `SSH connection to web at 127.0.0.1:${sshd.port} closed before the command reported its exit status`,
+      );
     } finally {
       s.close();
     }
@@ -153,7 +163,11 @@ describe("dial retries", () => {
     try {
       const timer = setTimeout(() => void late.start(), 1_200);
       const failures: number[] = [];
-      const s = await connect(late.connection({ dialErrorLimit: 10 }), { baseDelayMs: 100, maxDelayMs: 400, onDialError: (n) => failures.push(n) });
+      const s = await connect(late.connection({ dialErrorLimit: 10 }), {
+        baseDelayMs: 100,
+        maxDelayMs: 400,
+        onDialError: (n) => failures.push(n),
+      });
       clearTimeout(timer);
       try {
         expect(failures.length).toBeGreaterThan(0);
@@ -173,7 +187,10 @@ describe("dial retries", () => {
     const port = (silent.address() as net.AddressInfo).port;
     try {
       const started = Date.now();
-      const err = await connect({ host: "127.0.0.1", port, privateKey: sshd.clientKey, dialErrorLimit: 2, perDialTimeoutMs: 300 }, { baseDelayMs: 10 }).catch((e) => e);
+      const err = await connect(
+        { host: "127.0.0.1", port, privateKey: sshd.clientKey, dialErrorLimit: 2, perDialTimeoutMs: 300 },
+        { baseDelayMs: 10 },
+      ).catch((e) => e);
       expect(err).toBeInstanceOf(SshUnreachableError);
       expect(err.message).toContain("after 2 attempts (each dial limited to 300 ms)");
       expect(err.message).toContain("Timed out while waiting for handshake");
@@ -187,9 +204,12 @@ describe("dial retries", () => {
     const other = fs.mkdtempSync(path.join(os.tmpdir(), "phx-key-"));
     require("node:child_process").execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(other, "k")]);
     const seen: number[] = [];
-    const err = await connect(sshd.connection({ privateKey: fs.readFileSync(path.join(other, "k"), "utf8"), dialErrorLimit: 5 }), {
-      onDialError: (n) => seen.push(n),
-    }).catch((e) => e);
+    const err = await connect(
+      sshd.connection({ privateKey: fs.readFileSync(path.join(other, "k"), "utf8"), dialErrorLimit: 5 }),
+      {
+        onDialError: (n) => seen.push(n),
+      },
+    ).catch((e) => e);
     fs.rmSync(other, { recursive: true, force: true });
     expect(err).toBeInstanceOf(SshAuthError);
     expect(seen).toEqual([]);
@@ -206,7 +226,10 @@ describe("host-key pinning", () => {
 
     await sshd.restart({ newHostKey: true });
     const seen: number[] = [];
-    const err = await connect(sshd.connection({ hostKey: first, dialErrorLimit: 5 }), { label: "node-1", onDialError: (n) => seen.push(n) }).catch((e) => e);
+    const err = await connect(sshd.connection({ hostKey: first, dialErrorLimit: 5 }), {
+      label: "node-1",
+      onDialError: (n) => seen.push(n),
+    }).catch((e) => e);
     expect(err).toBeInstanceOf(HostKeyMismatchError);
     expect(seen).toEqual([]);
     expect(err.message).toContain(`node-1 at 127.0.0.1:${sshd.port}`);
@@ -238,7 +261,9 @@ describe("runScript", () => {
       'echo "echoed: $PHX_TOKEN"',
     ].join("\n");
     const dump = path.join(work, "proc-dump");
-    const res = await withSession(sshd.connection(), (s) => runScript(s, script, { env: { DUMP: dump }, secretsEnv: { PHX_TOKEN: secret }, log }));
+    const res = await withSession(sshd.connection(), (s) =>
+      runScript(s, script, { env: { DUMP: dump }, secretsEnv: { PHX_TOKEN: secret }, log }),
+    );
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/^self: bash -s \n/);
     expect(res.stdout).toContain(`sha=${sha(secret)}`);
@@ -264,10 +289,14 @@ describe("runScript", () => {
 
   it("keeps the run's output in the log; a failure shows the last 20 lines and the log's path", async () => {
     const log = openRunLog({ stack: "dev", resource: "guest/web 1" });
-    const script = "for i in $(seq 1 30); do echo \"line $i\"; done; echo 'to stderr' >&2; echo \"token $TOKEN\"; exit 4";
-    const err = await withSession(sshd.connection(), (s) => runScript(s, script, { secretsEnv: { TOKEN: "tok-123456" }, log, title: "install" }), {
-      label: "web",
-    }).catch((e) => e);
+    const script = 'for i in $(seq 1 30); do echo "line $i"; done; echo \'to stderr\' >&2; echo "token $TOKEN"; exit 4';
+    const err = await withSession(
+      sshd.connection(),
+      (s) => runScript(s, script, { secretsEnv: { TOKEN: "tok-123456" }, log, title: "install" }),
+      {
+        label: "web",
+      },
+    ).catch((e) => e);
     expect(err).toBeInstanceOf(ScriptError);
     expect(err.code).toBe(4);
     expect(err.message).toContain(`install failed on web at root@127.0.0.1:${sshd.port}: exit status 4`);
@@ -328,11 +357,23 @@ describe("script provider", () => {
     const { outs } = await provider.create(inputs());
     const olds = outs!;
     expect(diffScript(olds, inputs())).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
-    expect(await provider.diff!("id", olds, inputs({ params: { CONTENT: "v1", FILE: stateFile() } }))).toMatchObject({ changes: false });
-    expect(await provider.diff!("id", olds, inputs({ params: { FILE: stateFile(), CONTENT: "v2" } }))).toMatchObject({ changes: true, replaces: [] });
-    expect(await provider.diff!("id", olds, inputs({ secrets: { PASSWORD: "rotated" } }))).toMatchObject({ changes: true, replaces: [] });
+    expect(await provider.diff!("id", olds, inputs({ params: { CONTENT: "v1", FILE: stateFile() } }))).toMatchObject({
+      changes: false,
+    });
+    expect(await provider.diff!("id", olds, inputs({ params: { FILE: stateFile(), CONTENT: "v2" } }))).toMatchObject({
+      changes: true,
+      replaces: [],
+    });
+    expect(await provider.diff!("id", olds, inputs({ secrets: { PASSWORD: "rotated" } }))).toMatchObject({
+      changes: true,
+      replaces: [],
+    });
     expect(await provider.diff!("id", olds, inputs({ script: "true" }))).toMatchObject({ changes: true, replaces: [] });
-    expect(await provider.diff!("id", olds, inputs({ triggers: ["v2"] }))).toEqual({ changes: true, replaces: ["triggers"], deleteBeforeReplace: true });
+    expect(await provider.diff!("id", olds, inputs({ triggers: ["v2"] }))).toEqual({
+      changes: true,
+      replaces: ["triggers"],
+      deleteBeforeReplace: true,
+    });
     expect(await provider.diff!("id", olds, inputs({ connection: sshd.connection({ host: "127.0.0.2" }) }))).toMatchObject({
       changes: true,
       replaces: ["connection"],
@@ -376,11 +417,15 @@ describe("script provider", () => {
     const { id, outs } = await provider.create(inputs());
     await sshd.restart({ newHostKey: true });
     await expect(provider.read!(id, outs!)).rejects.toBeInstanceOf(HostKeyMismatchError);
-    await expect(provider.update!(id, outs!, inputs({ params: { FILE: stateFile(), CONTENT: "v3" } }))).rejects.toThrow(/host key mismatch/);
+    await expect(provider.update!(id, outs!, inputs({ params: { FILE: stateFile(), CONTENT: "v3" } }))).rejects.toThrow(
+      /host key mismatch/,
+    );
   });
 
   it("create fails with the script's last lines and the log path", async () => {
-    const err = await provider.create(inputs({ script: "echo starting; echo broken >&2; exit 2", log: { stack: "dev", resource: "broken" } })).catch((e) => e);
+    const err = await provider
+      .create(inputs({ script: "echo starting; echo broken >&2; exit 2", log: { stack: "dev", resource: "broken" } }))
+      .catch((e) => e);
     expect(err.message).toContain("exit status 2");
     expect(err.message).toContain("broken");
     expect(err.message).toContain(path.join(logDir, "dev", "broken.log"));
@@ -395,7 +440,11 @@ describe("script provider", () => {
 
   it("RemoteScript registers a phoenix:RemoteScript with its log target", async () => {
     const records = await installRecordingMocks("dev");
-    new RemoteScript("hello", { connection: { host: "10.0.0.5", privateKey: pulumi.secret("PRIVATE") }, script: "echo hi", secrets: { TOKEN: "t" } });
+    new RemoteScript("hello", {
+      connection: { host: "10.0.0.5", privateKey: pulumi.secret("PRIVATE") },
+      script: "echo hi",
+      secrets: { TOKEN: "t" },
+    });
     await settle(records);
     const r = records.find((x) => x.name === "hello")!;
     expect(r.type).toBe("pulumi-nodejs:dynamic/phoenix:RemoteScript");
@@ -405,7 +454,9 @@ describe("script provider", () => {
   });
 
   it("survives Pulumi's closure serialization and still works once deserialized", async () => {
-    const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true } as pulumi.runtime.SerializeFunctionArgs);
+    const sf = await pulumi.runtime.serializeFunction(() => provider, {
+      allowSecrets: true,
+    } as pulumi.runtime.SerializeFunctionArgs);
     expect(sf.text.length).toBeGreaterThan(0);
     expect(sf.text).not.toContain("pa55-w0rd-xyz");
     // What the dynamic provider host does: load the text as a module and call its handler.

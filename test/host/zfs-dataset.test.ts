@@ -76,7 +76,12 @@ describe("sizes", () => {
 
 describe("property diff", () => {
   it("reports changed, added and removed properties, comparing parsed values", () => {
-    expect(diffProperties({ quota: "1G", compression: "lz4", atime: "off" }, { quota: "1073741824", compression: "zstd", recordsize: "1M" })).toEqual({
+    expect(
+      diffProperties(
+        { quota: "1G", compression: "lz4", atime: "off" },
+        { quota: "1073741824", compression: "zstd", recordsize: "1M" },
+      ),
+    ).toEqual({
       changed: ["compression"],
       added: ["recordsize"],
       removed: ["atime"],
@@ -108,16 +113,24 @@ describe("property diff", () => {
       replaces: [],
       properties: { changed: ["quota"], added: [], removed: [] },
     });
-    expect(diffDataset(base, inputs({ properties: {} }))).toMatchObject({ changes: true, replaces: [], properties: { removed: ["quota"] } });
+    expect(diffDataset(base, inputs({ properties: {} }))).toMatchObject({
+      changes: true,
+      replaces: [],
+      properties: { removed: ["quota"] },
+    });
     expect(diffDataset(base, inputs({ protect: false }))).toMatchObject({ changes: true, replaces: [] });
     expect(diffDataset(base, inputs({ name: "tank/llm" }))).toMatchObject({ changes: true, replaces: ["name"] });
-    expect(diffDataset(base, inputs({ connection: { host: "10.0.0.2" } }))).toMatchObject({ changes: true, replaces: ["connection"] });
+    expect(diffDataset(base, inputs({ connection: { host: "10.0.0.2" } }))).toMatchObject({
+      changes: true,
+      replaces: ["connection"],
+    });
   });
 });
 
 describe("zfs get parsing", () => {
   it("parses -Hp output, values with spaces included", () => {
-    const out = "quota\t1073741824\tlocal\ncompression\tlz4\tinherited from tank\nuser:note\ta b c\tlocal\nmountpoint\t/tank/models\tdefault\n";
+    const out =
+      "quota\t1073741824\tlocal\ncompression\tlz4\tinherited from tank\nuser:note\ta b c\tlocal\nmountpoint\t/tank/models\tdefault\n";
     expect(parseZfsGet(out)).toEqual({
       quota: { value: "1073741824", source: "local" },
       compression: { value: "lz4", source: "inherited from tank" },
@@ -129,14 +142,22 @@ describe("zfs get parsing", () => {
 
   it("keeps the declared form where the host agrees and shows what the host has where it does not", () => {
     const found = parseZfsGet("quota\t1073741824\tlocal\ncompression\toff\tlocal\n");
-    expect(reconcile({ quota: "1G", compression: "lz4", recordsize: "1M" }, found)).toEqual({ quota: "1G", compression: "off", recordsize: "-" });
+    expect(reconcile({ quota: "1G", compression: "lz4", recordsize: "1M" }, found)).toEqual({
+      quota: "1G",
+      compression: "off",
+      recordsize: "-",
+    });
   });
 });
 
 describe("commands", () => {
   // Runs a script with its env as runScript sends them (`bash -s`, same stdin), with a fake `zfs` that records each
   // call's argv, one word per line.
-  function runWithFakeZfs(run: ZfsRun | undefined, listOutput = "cannot open 'x': dataset does not exist", listCode = 1): { calls: string[][]; stdout: string; code: number } {
+  function runWithFakeZfs(
+    run: ZfsRun | undefined,
+    listOutput = "cannot open 'x': dataset does not exist",
+    listCode = 1,
+  ): { calls: string[][]; stdout: string; code: number } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "phx-fakezfs-"));
     try {
       const calls = path.join(dir, "calls");
@@ -148,7 +169,11 @@ describe("commands", () => {
         { mode: 0o755 },
       );
       if (run === undefined) throw new Error("nothing to run");
-      const r = spawnSync("bash", ["-s"], { input: buildScriptStdin(run.script, run.env), env: { PATH: `${dir}:/usr/bin:/bin` }, encoding: "utf8" });
+      const r = spawnSync("bash", ["-s"], {
+        input: buildScriptStdin(run.script, run.env),
+        env: { PATH: `${dir}:/usr/bin:/bin` },
+        encoding: "utf8",
+      });
       const recorded = fs.existsSync(calls) ? fs.readFileSync(calls, "utf8") : "";
       return {
         calls: recorded
@@ -190,7 +215,10 @@ describe("commands", () => {
       script: sh("update.sh"),
       env: { ZFS_DATASET: "tank/a", ZFS_CHANGES: "set quota=2G\ninherit atime\n" },
     });
-    expect(readRun("tank/a", ["quota", "compression"])).toEqual({ script: withLib("read.sh"), env: { ZFS_DATASET: "tank/a", ZFS_GET_PROPERTIES: "compression,quota" } });
+    expect(readRun("tank/a", ["quota", "compression"])).toEqual({
+      script: withLib("read.sh"),
+      env: { ZFS_DATASET: "tank/a", ZFS_GET_PROPERTIES: "compression,quota" },
+    });
     expect(destroyRun("tank/a")).toEqual({ script: withLib("delete.sh"), env: { ZFS_DATASET: "tank/a" } });
     for (const f of ["zfs-lib.sh", "create.sh", "update.sh", "read.sh", "delete.sh"]) expect(sh(f)).toMatch(/^# \S/);
   });
@@ -247,7 +275,8 @@ describe("commands", () => {
   });
 
   it("rejects names and property names that are not ZFS's", () => {
-    for (const bad of ["tank", "tank/a b", "-o/x", "tank/$(id)", "tank/a;rm", "/tank/a"]) expect(() => createRun(bad, {})).toThrow(/invalid ZFS dataset name/);
+    for (const bad of ["tank", "tank/a b", "-o/x", "tank/$(id)", "tank/a;rm", "/tank/a"])
+      expect(() => createRun(bad, {})).toThrow(/invalid ZFS dataset name/);
     expect(() => createRun("tank/a", { "bad prop": "1" })).toThrow(/invalid ZFS property name/);
     expect(() => createRun("tank/a", { "x=y": "1" })).toThrow(/invalid ZFS property name/);
     expect(() => createRun("tank/a", { "user:note": "a\nb" })).toThrow(/newlines/);
@@ -271,25 +300,50 @@ describe("provider without a host", () => {
   });
 
   it("check flags a bad name or property", async () => {
-    const r = await zfsDatasetProvider.check!({} as ZfsDatasetInputs, { connection: { host: "h" }, name: "tank", properties: { "a b": "1" } });
+    const r = await zfsDatasetProvider.check!({} as ZfsDatasetInputs, {
+      connection: { host: "h" },
+      name: "tank",
+      properties: { "a b": "1" },
+    });
     expect(r.failures!.map((f) => f.property)).toEqual(["name", "properties"]);
   });
 
   it("serializes with Pulumi's closure serializer and works once deserialized", async () => {
-    const sf = await pulumi.runtime.serializeFunction(() => zfsDatasetProvider, { allowSecrets: true } as pulumi.runtime.SerializeFunctionArgs);
+    const sf = await pulumi.runtime.serializeFunction(() => zfsDatasetProvider, {
+      allowSecrets: true,
+    } as pulumi.runtime.SerializeFunctionArgs);
     const mod = { exports: {} as Record<string, () => typeof zfsDatasetProvider> };
     new Function("exports", "require", "module", sf.text)(mod.exports, createRequire(path.join(ROOT, "index.js")), mod);
     const revived = mod.exports[sf.exportName]!();
     // The .sh files travel inside the serialized provider, as strings read at module load.
     for (const f of ["zfs-lib.sh", "create.sh", "update.sh", "read.sh", "delete.sh"])
-      expect(sf.text).toContain(JSON.stringify(fs.readFileSync(path.join(ROOT, "provisioners", "zfs-dataset", f), "utf8")).slice(1, 60));
-    const olds: ZfsDatasetOutputs = { connection: { host: "h" }, credentials: {}, hostKey: "", name: "tank/a", properties: { quota: "1G" }, protect: true };
-    expect(await revived.diff!("tank/a", olds, { connection: { host: "h" }, name: "tank/a", properties: { quota: 1073741824 }, protect: true })).toEqual({
+      expect(sf.text).toContain(
+        JSON.stringify(fs.readFileSync(path.join(ROOT, "provisioners", "zfs-dataset", f), "utf8")).slice(1, 60),
+      );
+    const olds: ZfsDatasetOutputs = {
+      connection: { host: "h" },
+      credentials: {},
+      hostKey: "",
+      name: "tank/a",
+      properties: { quota: "1G" },
+      protect: true,
+    };
+    expect(
+      await revived.diff!("tank/a", olds, {
+        connection: { host: "h" },
+        name: "tank/a",
+        properties: { quota: 1073741824 },
+        protect: true,
+      }),
+    ).toEqual({
       changes: false,
       replaces: [],
       deleteBeforeReplace: false,
     });
-    expect((await revived.diff!("tank/a", olds, { connection: { host: "h" }, name: "tank/b", properties: {}, protect: true })).replaces).toEqual(["name"]);
+    expect(
+      (await revived.diff!("tank/a", olds, { connection: { host: "h" }, name: "tank/b", properties: {}, protect: true }))
+        .replaces,
+    ).toEqual(["name"]);
   });
 
   it("registers as phoenix:ZfsDataset with its name, protect default and log target", async () => {
@@ -321,7 +375,10 @@ function zfsUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return "zfs-fuse and zpool need root";
   if (!fs.existsSync("/dev/fuse")) return "no /dev/fuse: zfs-fuse cannot mount anything";
   try {
-    execFileSync("bash", [path.join(ROOT, "scripts/ensure-apt.sh"), "zfs-fuse", "openssh-server"], { stdio: "ignore", timeout: 300_000 });
+    execFileSync("bash", [path.join(ROOT, "scripts/ensure-apt.sh"), "zfs-fuse", "openssh-server"], {
+      stdio: "ignore",
+      timeout: 300_000,
+    });
   } catch (e) {
     return `installing zfs-fuse failed: ${(e as Error).message}`;
   }
@@ -339,7 +396,8 @@ describe("ZfsDataset on real ZFS (zfs-fuse) over SSH", () => {
   let logDir: string;
   const pool = `phx-test-${randomBytes(4).toString("hex")}`;
   const name = `${pool}/models/llm`;
-  const zget = (prop: string, ds = name) => execFileSync("zfs", ["get", "-Hp", "-o", "value,source", prop, ds], { encoding: "utf8" }).trim().split("\t");
+  const zget = (prop: string, ds = name) =>
+    execFileSync("zfs", ["get", "-Hp", "-o", "value,source", prop, ds], { encoding: "utf8" }).trim().split("\t");
   const exists = (ds: string) => spawnSync("zfs", ["list", "-H", "-o", "name", ds], { stdio: "ignore" }).status === 0;
   let inputs: (over?: Partial<ZfsDatasetInputs>) => ZfsDatasetInputs;
   let state: ZfsDatasetOutputs;

@@ -9,7 +9,33 @@ import { expect } from "vitest";
 import { buildScriptStdin } from "../../provisioners/engine/run-script";
 
 const DOUBLES = path.join(__dirname, "guest-doubles");
-const TOOLS = ["bash", "cat", "grep", "sed", "awk", "mkdir", "mv", "rm", "chmod", "sort", "cmp", "sha256sum", "tr", "cut", "head", "tail", "dirname", "basename", "mktemp", "touch", "wc", "seq", "find", "ln", "stat"];
+const TOOLS = [
+  "bash",
+  "cat",
+  "grep",
+  "sed",
+  "awk",
+  "mkdir",
+  "mv",
+  "rm",
+  "chmod",
+  "sort",
+  "cmp",
+  "sha256sum",
+  "tr",
+  "cut",
+  "head",
+  "tail",
+  "dirname",
+  "basename",
+  "mktemp",
+  "touch",
+  "wc",
+  "seq",
+  "find",
+  "ln",
+  "stat",
+];
 
 export interface RunResult {
   code: number;
@@ -34,9 +60,20 @@ export class GuestSandbox {
     this.dynbin = path.join(this.dir, "dynbin");
     this.tools = path.join(this.dir, "tools");
     this.callsFile = path.join(this.dir, "calls");
-    for (const d of [this.root, this.state, this.dynbin, this.tools, path.join(this.root, "etc/apt/sources.list.d"), path.join(this.root, "tmp")]) fs.mkdirSync(d, { recursive: true });
+    for (const d of [
+      this.root,
+      this.state,
+      this.dynbin,
+      this.tools,
+      path.join(this.root, "etc/apt/sources.list.d"),
+      path.join(this.root, "tmp"),
+    ])
+      fs.mkdirSync(d, { recursive: true });
     fs.writeFileSync(path.join(this.root, "etc/os-release"), os_release);
-    fs.writeFileSync(path.join(this.root, "etc/apt/sources.list"), "deb http://10.100.0.1:3142/deb.debian.org/debian bookworm main\ndeb http://10.100.0.1:3142/security.debian.org bookworm-security main\n");
+    fs.writeFileSync(
+      path.join(this.root, "etc/apt/sources.list"),
+      "deb http://10.100.0.1:3142/deb.debian.org/debian bookworm main\ndeb http://10.100.0.1:3142/security.debian.org bookworm-security main\n",
+    );
     for (const t of TOOLS) {
       const real = ["/usr/bin", "/bin"].map((d) => path.join(d, t)).find((p) => fs.existsSync(p));
       if (!real) throw new Error(`system tool ${t} not found`);
@@ -77,15 +114,29 @@ export class GuestSandbox {
   /** Runs a script as the engine sends it: params exported, secrets as shell variables read from stdin. */
   run(script: string, params: Record<string, string>, secrets: Record<string, string> = {}): RunResult {
     fs.writeFileSync(this.callsFile, "");
-    const stdin = buildScriptStdin(script, { ...params, PHX_ROOT: this.root, PHX_APT_LOCK_DELAY: "0", PHX_POLL_DELAY: "0" }, secrets);
+    const stdin = buildScriptStdin(
+      script,
+      { ...params, PHX_ROOT: this.root, PHX_APT_LOCK_DELAY: "0", PHX_POLL_DELAY: "0" },
+      secrets,
+    );
     const r = spawnSync(path.join(this.tools, "bash"), ["-s"], {
       input: stdin,
       encoding: "utf8",
       timeout: 30_000,
-      env: { PATH: [DOUBLES, this.dynbin, this.tools].join(":"), CALLS: this.callsFile, DOUBLES_STATE: this.state, DOUBLES_DYNBIN: this.dynbin, HOME: this.dir, LANG: "C" },
+      env: {
+        PATH: [DOUBLES, this.dynbin, this.tools].join(":"),
+        CALLS: this.callsFile,
+        DOUBLES_STATE: this.state,
+        DOUBLES_DYNBIN: this.dynbin,
+        HOME: this.dir,
+        LANG: "C",
+      },
     });
     if (r.error) throw r.error;
-    const calls = fs.readFileSync(this.callsFile, "utf8").split("\n").filter((l) => l !== "");
+    const calls = fs
+      .readFileSync(this.callsFile, "utf8")
+      .split("\n")
+      .filter((l) => l !== "");
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, calls };
   }
 

@@ -27,7 +27,12 @@ export function isolatedDevDefinition(dir: string): IsolatedDefinition {
   d.nodes[0].zfs.datasets = d.nodes[0].zfs.datasets.map((x: any) => ({ ...x, name: x.name.replace(/^tank\//, `${pool}/`) }));
   d.nodes[0].storage[0].path = join(dir, "vz");
   d.nodes[0].storage[1].pool = `${pool}/lxc-disks`;
-  d.network.bridges[0] = { name: bridge, subnet: `${net}.0/24`, gateway: `${net}.1`, pools: [{ name: "g", range: `${net}.100-${net}.199` }] };
+  d.network.bridges[0] = {
+    name: bridge,
+    subnet: `${net}.0/24`,
+    gateway: `${net}.1`,
+    pools: [{ name: "g", range: `${net}.100-${net}.199` }],
+  };
   for (const m of [...d.templates, ...d.guests]) for (const n of m.network ?? []) n.bridge = bridge;
   d.templates[1].network[0].ip = `${net}.91/24`;
   const daemon = d.templates[1].features.docker.daemon;

@@ -47,7 +47,9 @@ export async function installRecordingMocks(stack = "test"): Promise<Registered[
         inputs: rpc.deserializeProperties(req.getObject()),
         replaceWith: req.getReplaceWithList(),
         deleteBeforeReplace: req.getDeletebeforereplace(),
-        aliasParents: req.getAliasesList().flatMap((a: any) => (a.hasSpec() && a.getSpec().getParenturn() ? [a.getSpec().getParenturn()] : [])),
+        aliasParents: req
+          .getAliasesList()
+          .flatMap((a: any) => (a.hasSpec() && a.getSpec().getParenturn() ? [a.getSpec().getParenturn()] : [])),
         ...(req.hasReplacementTrigger() ? { replacementTrigger: req.getReplacementTrigger().toJavaScript() } : {}),
       });
       return super.registerResource(req, callback);

@@ -83,7 +83,9 @@ export class TestSshd {
   }
 
   get hostFingerprint(): string {
-    return execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", this.file("host_ed25519.pub")], { encoding: "utf8" }).split(/\s+/)[1]!;
+    return execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", this.file("host_ed25519.pub")], { encoding: "utf8" }).split(
+      /\s+/,
+    )[1]!;
   }
 
   connection(extra: Partial<Connection> = {}): Connection {

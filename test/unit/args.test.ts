@@ -35,7 +35,10 @@ const machine = (over: Partial<PlannedMachine> = {}): PlannedMachine => ({
 
 describe("containerArgs", () => {
   it("creates from a template file with the planned network, memory and swap", () => {
-    const a = containerArgs(machine({ memory: 1024, swap: 512, cores: 2, disk: { storage: "tank", size: 8 } }), { templateFileId: "local:vztmpl/debian.tar.zst", sshKeys: ["ssh-ed25519 AAAA"] });
+    const a = containerArgs(machine({ memory: 1024, swap: 512, cores: 2, disk: { storage: "tank", size: 8 } }), {
+      templateFileId: "local:vztmpl/debian.tar.zst",
+      sshKeys: ["ssh-ed25519 AAAA"],
+    });
     expect(a).toMatchObject({
       nodeName: "pve",
       vmId: 200,
@@ -45,14 +48,25 @@ describe("containerArgs", () => {
       memory: { dedicated: 1024, swap: 512 },
       disk: { datastoreId: "tank", size: 8 },
       networkInterfaces: [{ name: "eth0", bridge: "vmbr0" }],
-      initialization: { hostname: "web", ipConfigs: [{ ipv4: { address: "10.0.0.5/24", gateway: "10.0.0.1" } }], userAccount: { keys: ["ssh-ed25519 AAAA"] } },
+      initialization: {
+        hostname: "web",
+        ipConfigs: [{ ipv4: { address: "10.0.0.5/24", gateway: "10.0.0.1" } }],
+        userAccount: { keys: ["ssh-ed25519 AAAA"] },
+      },
       started: true,
     });
     expect(a.clone).toBeUndefined();
   });
 
   it("clones a golden template as a linked clone and keeps start order", () => {
-    const a = containerArgs(machine({ source: { kind: "clone", template: "golden", vmid: 901, snapshot: "golden" }, startAtBoot: true, bootOrder: 2, bootDelay: 5 }));
+    const a = containerArgs(
+      machine({
+        source: { kind: "clone", template: "golden", vmid: 901, snapshot: "golden" },
+        startAtBoot: true,
+        bootOrder: 2,
+        bootDelay: 5,
+      }),
+    );
     expect(a.clone).toEqual({ vmId: 901, full: false });
     expect(a.operatingSystem).toBeUndefined();
     expect(a.startup).toEqual({ order: 2, upDelay: 5 });
@@ -60,7 +74,8 @@ describe("containerArgs", () => {
   });
 
   it("refuses a VM", () => expect(() => containerArgs(machine({ type: "vm" }))).toThrow(/not a container/));
-  it("maps dhcp", () => expect(ipv4Config({ name: "eth0", bridge: "vmbr0", ip: "dhcp", allocated: false })).toEqual({ ipv4: { address: "dhcp" } }));
+  it("maps dhcp", () =>
+    expect(ipv4Config({ name: "eth0", bridge: "vmbr0", ip: "dhcp", allocated: false })).toEqual({ ipv4: { address: "dhcp" } }));
 });
 
 describe("vmArgs", () => {
@@ -86,8 +101,18 @@ describe("vmArgs", () => {
 });
 
 describe("host args", () => {
-  const file: PlannedBaseTemplate = { name: "debian", type: "lxc", node: "pve", source: { storage: "local", file: "vztmpl/debian.tar.zst" } };
-  const url: PlannedBaseTemplate = { name: "debian", type: "lxc", node: "pve", source: { storage: "local", url: "https://mirror.example/debian-12.tar.zst", checksum: "sha256:abcd" } };
+  const file: PlannedBaseTemplate = {
+    name: "debian",
+    type: "lxc",
+    node: "pve",
+    source: { storage: "local", file: "vztmpl/debian.tar.zst" },
+  };
+  const url: PlannedBaseTemplate = {
+    name: "debian",
+    type: "lxc",
+    node: "pve",
+    source: { storage: "local", url: "https://mirror.example/debian-12.tar.zst", checksum: "sha256:abcd" },
+  };
 
   it("names template volumes as Proxmox does", () => {
     expect(templateFileId(file)).toBe("local:vztmpl/debian.tar.zst");
@@ -96,21 +121,44 @@ describe("host args", () => {
 
   it("downloads URL templates with their checksum", () => {
     expect(downloadArgs(file)).toBeUndefined();
-    expect(downloadArgs(url)).toEqual({ nodeName: "pve", datastoreId: "local", contentType: "vztmpl", url: "https://mirror.example/debian-12.tar.zst", checksum: "abcd", checksumAlgorithm: "sha256" });
+    expect(downloadArgs(url)).toEqual({
+      nodeName: "pve",
+      datastoreId: "local",
+      contentType: "vztmpl",
+      url: "https://mirror.example/debian-12.tar.zst",
+      checksum: "abcd",
+      checksumAlgorithm: "sha256",
+    });
   });
 
   it("maps a GPU to a cluster PCI mapping, and needs its device id", () => {
-    expect(pciMappingArgs({ id: "pve-gpu0", node: "pve", index: 0, pci: "0000:01:00.0", deviceId: "10de:2d04" }).maps).toEqual([{ node: "pve", path: "0000:01:00.0", id: "10de:2d04" }]);
+    expect(pciMappingArgs({ id: "pve-gpu0", node: "pve", index: 0, pci: "0000:01:00.0", deviceId: "10de:2d04" }).maps).toEqual([
+      { node: "pve", path: "0000:01:00.0", id: "10de:2d04" },
+    ]);
     expect(() => pciMappingArgs({ id: "pve-gpu0", node: "pve", index: 0, pci: "0000:01:00.0" })).toThrow(/deviceId/);
   });
 
   it("configures the provider from the node, and needs an endpoint", () => {
-    expect(providerArgs({ name: "pve", api: { endpoint: "https://127.0.0.1:8006/", insecure: true, token: { secret: "t" } }, ssh: { host: "127.0.0.1", port: 8022, user: "root" }, datasets: [], gpuMappings: [], apparmorProfiles: [] }, { apiToken: "tok" })).toEqual({
+    expect(
+      providerArgs(
+        {
+          name: "pve",
+          api: { endpoint: "https://127.0.0.1:8006/", insecure: true, token: { secret: "t" } },
+          ssh: { host: "127.0.0.1", port: 8022, user: "root" },
+          datasets: [],
+          gpuMappings: [],
+          apparmorProfiles: [],
+        },
+        { apiToken: "tok" },
+      ),
+    ).toEqual({
       endpoint: "https://127.0.0.1:8006/",
       insecure: true,
       apiToken: "tok",
       ssh: { username: "root", nodes: [{ name: "pve", address: "127.0.0.1", port: 8022 }] },
     });
-    expect(() => providerArgs({ name: "pve", datasets: [], gpuMappings: [], apparmorProfiles: [] }, {})).toThrow(/no api endpoint/);
+    expect(() => providerArgs({ name: "pve", datasets: [], gpuMappings: [], apparmorProfiles: [] }, {})).toThrow(
+      /no api endpoint/,
+    );
   });
 });

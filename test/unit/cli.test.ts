@@ -36,7 +36,9 @@ describe("phoenix validate", () => {
     const bad = dev.replace("vmid: 210", "vmid: 200").replace("ip: 10.100.0.10/24", "ip: 10.200.0.10/24");
     const r = await run("validate", tmp("bad.yaml", bad));
     expect(r.code).toBe(1);
-    expect(r.err).toContain("error: guests[1].vmid: vmid 200 is already used by guests[0] (portainer)\n  fix: give each guest and template its own vmid");
+    expect(r.err).toContain(
+      "error: guests[1].vmid: vmid 200 is already used by guests[0] (portainer)\n  fix: give each guest and template its own vmid",
+    );
     expect(r.err).toContain("error: guests[0].network[0].ip: 10.200.0.10/24 is outside bridge 'vmbr0' subnet 10.100.0.0/24");
     expect(r.err).toMatch(/invalid, 2 error\(s\)$/);
     expect(r.err).not.toMatch(/\n\s+at /);
@@ -47,7 +49,7 @@ describe("phoenix validate", () => {
     const yamlErr = await run("validate", tmp("broken.yaml", "nodes: [\n  - name: a\n"));
     expect(yamlErr.code).toBe(1);
     expect(yamlErr.err).toMatch(/error: not valid YAML at line \d+, column \d+/);
-    const jsonErr = await run("validate", tmp("broken.json", "{ \"nodes\": "));
+    const jsonErr = await run("validate", tmp("broken.json", '{ "nodes": '));
     expect(jsonErr.err).toMatch(/error: not valid JSON/);
   });
 
@@ -59,7 +61,14 @@ describe("phoenix validate", () => {
 });
 
 describe("usage errors exit 2", () => {
-  it.each([[[]], [["frobnicate"]], [["validate"]], [["validate", "a.yaml", "b.yaml"]], [["plan", "--bogus", "x.yaml"]], [["import", "--lxc", "l.json"]]])("%j", async (argv) => {
+  it.each([
+    [[]],
+    [["frobnicate"]],
+    [["validate"]],
+    [["validate", "a.yaml", "b.yaml"]],
+    [["plan", "--bogus", "x.yaml"]],
+    [["import", "--lxc", "l.json"]],
+  ])("%j", async (argv) => {
     const r = await run(...argv);
     expect(r.code).toBe(2);
     expect(r.err + r.out).toContain("usage:");
@@ -69,7 +78,17 @@ describe("usage errors exit 2", () => {
 describe("phoenix import → validate → plan on the reference configs", () => {
   it("round-trips through the CLI", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "phoenix-import-")), "imported.yaml");
-    const imp = await run("import", "--hypervisor", join(REF, "phoenix_hypervisor_config.json"), "--lxc", join(REF, "phoenix_lxc_configs.json"), "--vm", join(REF, "phoenix_vm_configs.json"), "--out", out);
+    const imp = await run(
+      "import",
+      "--hypervisor",
+      join(REF, "phoenix_hypervisor_config.json"),
+      "--lxc",
+      join(REF, "phoenix_lxc_configs.json"),
+      "--vm",
+      join(REF, "phoenix_vm_configs.json"),
+      "--out",
+      out,
+    );
     expect(imp.code, imp.err).toBe(0);
     expect(imp.out).toMatch(/^wrote .*imported.yaml: 7 template\(s\), 9 guest\(s\); \d+ warning\(s\) above$/);
     expect(imp.err).toContain("pulumi config set --secret phoenix:portainerAdminPassword");
@@ -112,7 +131,10 @@ describe("phoenix plan", () => {
     const first = JSON.parse((await run("plan", "--json", "--write-lock", file)).out);
     expect(existsSync(file.replace(/\.yaml$/, ".lock.json"))).toBe(true);
     // A guest with a lower vmid is added; the existing allocation stays.
-    const more = dev.replace("guests:\n", "guests:\n  - { vmid: 150, name: extra, template: debian-12-base, network: [{ ip: auto }] }\n");
+    const more = dev.replace(
+      "guests:\n",
+      "guests:\n  - { vmid: 150, name: extra, template: debian-12-base, network: [{ ip: auto }] }\n",
+    );
     writeFileSync(file, more);
     const second = JSON.parse((await run("plan", "--json", file)).out);
     expect(second.allocations["data/eth0"]).toBe(first.allocations["data/eth0"]);

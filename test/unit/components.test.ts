@@ -19,7 +19,11 @@ beforeAll(async () => {
   const { PhoenixHypervisor } = await import("../../components/phoenix-hypervisor");
   const pulumi = await import("@pulumi/pulumi");
   const def = loadDefinition(join(__dirname, "..", "..", "stacks", "ai-host.yaml")).definition!;
-  const hv = new PhoenixHypervisor("ai-host", { plan: buildPlan(def), secret: (n) => pulumi.secret(`value-of-${n}`), definitionDir: join(__dirname, "..", "..", "stacks") });
+  const hv = new PhoenixHypervisor("ai-host", {
+    plan: buildPlan(def),
+    secret: (n) => pulumi.secret(`value-of-${n}`),
+    definitionDir: join(__dirname, "..", "..", "stacks"),
+  });
   guests = await valueOf(hv.guests);
   await settle(records);
 });
@@ -33,16 +37,34 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
         "phoenix:index:NodeHost pve",
         "pulumi:providers:proxmoxve pve",
         "phoenix:index:LxcTemplate ubuntu-24.04-base",
-        ...["docker-golden", "nvidia-golden", "nvidia-docker-golden", "vllm-golden", "portainer", "vllm-gpu0", "vllm-gpu1", "vllm-dual"].flatMap((n) => [
-          `phoenix:index:LxcContainer ${n}`,
-          `proxmoxve:index/containerLegacy:ContainerLegacy ${n}`,
-        ]),
+        ...[
+          "docker-golden",
+          "nvidia-golden",
+          "nvidia-docker-golden",
+          "vllm-golden",
+          "portainer",
+          "vllm-gpu0",
+          "vllm-gpu1",
+          "vllm-dual",
+        ].flatMap((n) => [`phoenix:index:LxcContainer ${n}`, `proxmoxve:index/containerLegacy:ContainerLegacy ${n}`]),
         "phoenix:index:QemuVm workstation",
         "proxmoxve:index/vmLegacy:VmLegacy workstation",
-        ...["docker-golden", "nvidia-golden", "nvidia-docker-golden", "vllm-golden"].map((t) => `pulumi-nodejs:dynamic/phoenix:RemoteScript ${t}-freeze`),
+        ...["docker-golden", "nvidia-golden", "nvidia-docker-golden", "vllm-golden"].map(
+          (t) => `pulumi-nodejs:dynamic/phoenix:RemoteScript ${t}-freeze`,
+        ),
         // In-guest provisioning: one component per machine with features, one step per feature the machine
         // declares itself (a clone does not repeat its template's), node-side AppArmor first, health checks last.
-        ...["docker-golden", "nvidia-golden", "nvidia-docker-golden", "vllm-golden", "portainer", "vllm-gpu0", "vllm-gpu1", "vllm-dual", "workstation"].map((n) => `phoenix:index:GuestProvisioning ${n}`),
+        ...[
+          "docker-golden",
+          "nvidia-golden",
+          "nvidia-docker-golden",
+          "vllm-golden",
+          "portainer",
+          "vllm-gpu0",
+          "vllm-gpu1",
+          "vllm-dual",
+          "workstation",
+        ].map((n) => `phoenix:index:GuestProvisioning ${n}`),
         ...[
           "docker-golden-docker",
           "nvidia-golden-nvidia",
@@ -79,15 +101,23 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
       expect(byName(type, name).aliasParents).toEqual([top]);
     }
     // The dataset's own resource stays under its component (its alias comes from the component's).
-    expect(byName("pulumi-nodejs:dynamic/phoenix:ZfsDataset", "bulk/models").parent).toBe(byName("phoenix:index:ZfsDataset", "bulk/models").urn);
+    expect(byName("pulumi-nodejs:dynamic/phoenix:ZfsDataset", "bulk/models").parent).toBe(
+      byName("phoenix:index:ZfsDataset", "bulk/models").urn,
+    );
   });
 
   it("parents every component to the top and every provider resource to its component", () => {
     const top = byName("phoenix:index:PhoenixHypervisor", "ai-host").urn;
     expect(byName("phoenix:index:LxcContainer", "vllm-dual").parent).toBe(top);
-    expect(byName("proxmoxve:index/containerLegacy:ContainerLegacy", "vllm-dual").parent).toBe(byName("phoenix:index:LxcContainer", "vllm-dual").urn);
-    expect(byName("proxmoxve:index/vmLegacy:VmLegacy", "workstation").parent).toBe(byName("phoenix:index:QemuVm", "workstation").urn);
-    expect(byName("proxmoxve:index/containerLegacy:ContainerLegacy", "portainer").provider).toMatch(/\$pulumi:providers:proxmoxve::pve::pve-id$/);
+    expect(byName("proxmoxve:index/containerLegacy:ContainerLegacy", "vllm-dual").parent).toBe(
+      byName("phoenix:index:LxcContainer", "vllm-dual").urn,
+    );
+    expect(byName("proxmoxve:index/vmLegacy:VmLegacy", "workstation").parent).toBe(
+      byName("phoenix:index:QemuVm", "workstation").urn,
+    );
+    expect(byName("proxmoxve:index/containerLegacy:ContainerLegacy", "portainer").provider).toMatch(
+      /\$pulumi:providers:proxmoxve::pve::pve-id$/,
+    );
   });
 
   it("turns clone sources and dependsOn into real dependencies", () => {
@@ -95,7 +125,15 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     // A clone waits for its template's container, the template's provisioning steps and the step that froze it;
     // a guest named in dependsOn is waited for with its provisioning.
     expect(deps("vllm-dual").sort()).toEqual(
-      ["bulk/models", "portainer", "portainer-portainer", "vllm-golden", "vllm-golden-apparmor", "vllm-golden-freeze", "vllm-golden-vllm"]
+      [
+        "bulk/models",
+        "portainer",
+        "portainer-portainer",
+        "vllm-golden",
+        "vllm-golden-apparmor",
+        "vllm-golden-freeze",
+        "vllm-golden-vllm",
+      ]
         .concat(["vllm-gpu0", "vllm-gpu0-apparmor", "vllm-gpu0-health", "vllm-gpu0-portainer", "vllm-gpu0-vllm"])
         .concat(["vllm-gpu1", "vllm-gpu1-apparmor", "vllm-gpu1-portainer", "vllm-gpu1-vllm"])
         .sort(),
@@ -103,15 +141,34 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     // A golden template is frozen after its last feature ran.
     const freeze = byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "vllm-golden-freeze");
     expect(freeze.parent).toBe(byName("phoenix:index:LxcContainer", "vllm-golden").urn);
-    expect(freeze.dependencies.map((u) => u.split("::").pop())).toEqual(["vllm-golden", "vllm-golden-apparmor", "vllm-golden-vllm"]);
+    expect(freeze.dependencies.map((u) => u.split("::").pop())).toEqual([
+      "vllm-golden",
+      "vllm-golden-apparmor",
+      "vllm-golden-vllm",
+    ]);
     expect(freeze.dependencies[0]).toBe(byName("proxmoxve:index/containerLegacy:ContainerLegacy", "vllm-golden").urn);
     expect(freeze.inputs.params).toEqual({ VMID: "903" });
-    expect(deps("portainer").sort()).toEqual(["bulk/portainer-data", "docker-golden", "docker-golden-docker", "docker-golden-freeze", "fast/lxc-disks"]);
-    expect(deps("vllm-golden").sort()).toEqual(
-      ["fast/lxc-disks", "nvidia-docker-golden", "nvidia-docker-golden-apparmor", "nvidia-docker-golden-docker", "nvidia-docker-golden-freeze", "nvidia-docker-golden-nvidia-container-toolkit"],
-    );
+    expect(deps("portainer").sort()).toEqual([
+      "bulk/portainer-data",
+      "docker-golden",
+      "docker-golden-docker",
+      "docker-golden-freeze",
+      "fast/lxc-disks",
+    ]);
+    expect(deps("vllm-golden").sort()).toEqual([
+      "fast/lxc-disks",
+      "nvidia-docker-golden",
+      "nvidia-docker-golden-apparmor",
+      "nvidia-docker-golden-docker",
+      "nvidia-docker-golden-freeze",
+      "nvidia-docker-golden-nvidia-container-toolkit",
+    ]);
     expect(deps("nvidia-golden")).toEqual(["fast/lxc-disks"]);
-    expect(byName("phoenix:index:QemuVm", "workstation").dependencies.map((u) => u.split("::").pop()).sort()).toEqual(["fast/vm-disks", "portainer", "portainer-portainer"]);
+    expect(
+      byName("phoenix:index:QemuVm", "workstation")
+        .dependencies.map((u) => u.split("::").pop())
+        .sort(),
+    ).toEqual(["fast/vm-disks", "portainer", "portainer-portainer"]);
   });
 
   it("registers the Portainer agents from the server's guest, after the server and every agent are provisioned", () => {
@@ -123,13 +180,24 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     const lines = step.inputs.params.PORTAINER_AGENTS.split("\n");
     expect(lines.map((l: string) => l.split(" ")[0])).toEqual(agents);
     for (const [i, a] of agents.entries()) {
-      const guest = byName(a === "workstation" ? "proxmoxve:index/vmLegacy:VmLegacy" : "proxmoxve:index/containerLegacy:ContainerLegacy", a).inputs;
+      const guest = byName(
+        a === "workstation" ? "proxmoxve:index/vmLegacy:VmLegacy" : "proxmoxve:index/containerLegacy:ContainerLegacy",
+        a,
+      ).inputs;
       const ip: string = guest.initialization.ipConfigs[0].ipv4.address;
       expect(lines[i]).toBe(`${a} tcp://${ip.split("/")[0]}:9001`);
     }
     expect(Object.keys(step.inputs.secrets)).toEqual(["PORTAINER_ADMIN_PASSWORD"]);
     const deps = step.dependencies.map((u) => u.split("::").pop());
-    expect(deps).toEqual(expect.arrayContaining(["portainer", "portainer-portainer", ...agents, ...agents.map((a) => `${a}-portainer`), "vllm-gpu0-health"]));
+    expect(deps).toEqual(
+      expect.arrayContaining([
+        "portainer",
+        "portainer-portainer",
+        ...agents,
+        ...agents.map((a) => `${a}-portainer`),
+        "vllm-gpu0-health",
+      ]),
+    );
   });
 
   it("rebuilds a golden template when its build changes, and its clones and every step with it", () => {
@@ -147,8 +215,12 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     const step = byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "vllm-dual-apparmor");
     expect(step.replaceWith).toEqual([ct("vllm-dual").urn]);
     expect(step.deleteBeforeReplace).toBe(true);
-    expect(byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "vllm-golden-freeze").replaceWith).toEqual([ct("vllm-golden").urn]);
-    expect(byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "workstation-docker").replaceWith).toEqual([byName("proxmoxve:index/vmLegacy:VmLegacy", "workstation").urn]);
+    expect(byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "vllm-golden-freeze").replaceWith).toEqual([
+      ct("vllm-golden").urn,
+    ]);
+    expect(byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "workstation-docker").replaceWith).toEqual([
+      byName("proxmoxve:index/vmLegacy:VmLegacy", "workstation").urn,
+    ]);
   });
 
   it("passes the clone source, GPU devices and mounts to the containers", () => {
@@ -170,16 +242,24 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     const golden = byName("proxmoxve:index/containerLegacy:ContainerLegacy", "nvidia-golden").inputs;
     expect(golden.operatingSystem).toEqual({ templateFileId: "local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst" });
     expect(golden.clone).toBeUndefined();
-    expect(byName("proxmoxve:index/containerLegacy:ContainerLegacy", "portainer").inputs.features).toEqual({ nesting: true, keyctl: true });
+    expect(byName("proxmoxve:index/containerLegacy:ContainerLegacy", "portainer").inputs.features).toEqual({
+      nesting: true,
+      keyctl: true,
+    });
     // Root's keys go to containers created from a template file; clones keep their template's.
-    expect(golden.initialization.userAccount).toEqual({ keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForExamplesOnly ops@example"] });
+    expect(golden.initialization.userAccount).toEqual({
+      keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForExamplesOnly ops@example"],
+    });
     expect(gpu0.initialization.userAccount).toBeUndefined();
   });
 
   it("configures the VM clone with cloud-init and static or allocated addresses", () => {
     const ws = byName("proxmoxve:index/vmLegacy:VmLegacy", "workstation").inputs;
     expect(ws.clone).toEqual({ vmId: 9000, full: true, datastoreId: "fast-vm" });
-    expect(ws.initialization.userAccount).toEqual({ username: "phoenix", keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForExamplesOnly ops@example"] });
+    expect(ws.initialization.userAccount).toEqual({
+      username: "phoenix",
+      keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForExamplesOnly ops@example"],
+    });
     expect(ws.initialization.ipConfigs[0].ipv4.address).toMatch(/^10\.0\.0\.1\d\d\/24$/);
     expect(ws.hostpcis).toEqual([]);
   });
@@ -202,11 +282,20 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     expect(provider.username).toBe("root@pam");
     expect(provider.password).toBe("value-of-proxmoxRootPassword");
     expect(provider.apiToken).toBeUndefined();
-    expect(JSON.parse(provider.ssh)).toEqual({ username: "root", privateKey: "value-of-nodeSshKey", nodes: [{ name: "pve", address: "10.0.0.13", port: 22 }] });
+    expect(JSON.parse(provider.ssh)).toEqual({
+      username: "root",
+      privateKey: "value-of-nodeSshKey",
+      nodes: [{ name: "pve", address: "10.0.0.13", port: 22 }],
+    });
   });
 
   it("exports ids, addresses and endpoints", () => {
-    expect(guests["vllm-gpu0"]).toMatchObject({ vmid: 210, type: "lxc", kind: "guest", endpoints: { vllm: expect.stringMatching(/^http:\/\/10\.0\.0\.\d+:8000\/v1$/) } });
+    expect(guests["vllm-gpu0"]).toMatchObject({
+      vmid: 210,
+      type: "lxc",
+      kind: "guest",
+      endpoints: { vllm: expect.stringMatching(/^http:\/\/10\.0\.0\.\d+:8000\/v1$/) },
+    });
     expect(guests.portainer.endpoints.portainer).toBe("https://10.0.0.20:9443");
   });
 });

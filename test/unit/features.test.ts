@@ -8,7 +8,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import { renderAppArmor, lxcConfigLines } from "../../provisioners/apparmor/apparmor";
 import { renderDocker } from "../../provisioners/docker/docker";
 import { publicConnection } from "../../provisioners/engine/connection";
-import { type RemoteScriptInputs, type RemoteScriptOutputs, diffScript, scriptHash } from "../../provisioners/engine/script-provider";
+import {
+  type RemoteScriptInputs,
+  type RemoteScriptOutputs,
+  diffScript,
+  scriptHash,
+} from "../../provisioners/engine/script-provider";
 import type { RenderedFeature } from "../../provisioners/engine/feature";
 import { renderHealthChecks } from "../../provisioners/health-check/health-check";
 import { renderNvidia } from "../../provisioners/nvidia/nvidia";
@@ -29,8 +34,10 @@ const sandbox = (osRelease?: string) => {
 };
 afterEach(() => sandboxes.splice(0).forEach((s) => s.dispose()));
 
-const installs = (r: RunResult) => r.calls.filter((c) => /^apt-get .*\binstall\b/.test(c) || /^dpkg -i/.test(c) || /^sh /.test(c) || /^docker (run|pull)/.test(c));
-const runFeature = (s: GuestSandbox, f: RenderedFeature, secrets: Record<string, string> = {}) => s.run(f.script, f.params, secrets);
+const installs = (r: RunResult) =>
+  r.calls.filter((c) => /^apt-get .*\binstall\b/.test(c) || /^dpkg -i/.test(c) || /^sh /.test(c) || /^docker (run|pull)/.test(c));
+const runFeature = (s: GuestSandbox, f: RenderedFeature, secrets: Record<string, string> = {}) =>
+  s.run(f.script, f.params, secrets);
 const check = (s: GuestSandbox, f: RenderedFeature) => s.run(f.checkScript!, f.params);
 
 /** State as the provider stores it after applying these inputs. */
@@ -78,7 +85,12 @@ const FAKE_SERVER = "/usr/local/bin/openai-server-test-double";
 
 describe("every script parses", () => {
   const dir = path.join(__dirname, "..", "..", "provisioners");
-  it.each(fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith(".sh")))("bash -n %s", (f) => {
+  it.each(
+    fs
+      .readdirSync(dir, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith(".sh")),
+  )("bash -n %s", (f) => {
     execFileSync("bash", ["-n", path.join(dir, f)]);
   });
   it("and so does every rendered script, helpers included", () => {
@@ -105,7 +117,11 @@ describe("docker", () => {
     const s = sandbox();
     const first = renderDocker({ source: "debian", daemon: { "log-driver": "local" } }, { nvidiaRuntime: false });
     const r1 = ok(runFeature(s, first));
-    expect(installs(r1)).toEqual([expect.stringMatching(/^apt-get -y -o DPkg::Lock::Timeout=60 install --no-install-recommends docker\.io$/)]);
+    expect(installs(r1)).toEqual([
+      expect.stringMatching(
+        /^apt-get -y -o DPkg::Lock::Timeout=60 -o Acquire::Retries=5 install --no-install-recommends docker\.io$/,
+      ),
+    ]);
     expect(named(r1, /^apt-get .*update/)).toHaveLength(1);
     expect(JSON.parse(s.read("etc/docker/daemon.json"))).toEqual({ "log-driver": "local" });
     expect(named(r1, /^systemctl (enable|start) docker/)).toEqual(["systemctl enable docker", "systemctl start docker"]);
@@ -115,13 +131,19 @@ describe("docker", () => {
     expect(named(r2, /^apt-get/)).toEqual([]);
     expect(named(r2, /^systemctl (enable|start|restart)/)).toEqual([]);
 
-    const changed = renderDocker({ source: "debian", daemon: { "log-driver": "local", "live-restore": true } }, { nvidiaRuntime: false });
+    const changed = renderDocker(
+      { source: "debian", daemon: { "log-driver": "local", "live-restore": true } },
+      { nvidiaRuntime: false },
+    );
     const r3 = ok(runFeature(s, changed));
     expect(named(r3, /^apt-get/)).toEqual([]);
     expect(named(r3, /^systemctl restart/)).toEqual(["systemctl restart docker"]);
     expect(s.read("etc/docker/daemon.json")).toBe('{\n  "live-restore": true,\n  "log-driver": "local"\n}\n');
     // The old settings' check now sees a daemon.json it did not declare: refresh reports drift.
-    expect(check(s, first)).toMatchObject({ code: 1, stdout: expect.stringContaining("daemon.json differs from the definition") });
+    expect(check(s, first)).toMatchObject({
+      code: 1,
+      stdout: expect.stringContaining("daemon.json differs from the definition"),
+    });
   });
 
   it("adds Docker's repository for the docker source, and drops it again for debian", () => {
@@ -130,13 +152,20 @@ describe("docker", () => {
     expect(s.read("etc/apt/sources.list.d/docker.list")).toBe(
       "deb [arch=amd64 signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/ubuntu noble stable\n",
     );
-    expect(named(r1, /^curl /)).toEqual(["curl -fsSL https://download.docker.com/linux/ubuntu/gpg -o " + s.file("etc/apt/keyrings/docker.asc")]);
-    expect(installs(r1).pop()).toMatch(/install --no-install-recommends docker-ce docker-ce-cli containerd\.io docker-buildx-plugin docker-compose-plugin$/);
+    expect(named(r1, /^curl /)).toEqual([
+      "curl -fsSL https://download.docker.com/linux/ubuntu/gpg -o " + s.file("etc/apt/keyrings/docker.asc"),
+    ]);
+    expect(installs(r1).pop()).toMatch(
+      /install --no-install-recommends docker-ce docker-ce-cli containerd\.io docker-buildx-plugin docker-compose-plugin$/,
+    );
     const r2 = ok(runFeature(s, renderDocker({ source: "docker", daemon: {} }, { nvidiaRuntime: false })));
     expect(named(r2, /^(apt-get|curl)/)).toEqual([]);
     const r3 = ok(runFeature(s, renderDocker({ source: "debian", daemon: {} }, { nvidiaRuntime: false })));
     expect(fs.existsSync(s.file("etc/apt/sources.list.d/docker.list"))).toBe(false);
-    expect(named(r3, /^apt-get/).map((c) => c.split(" ").slice(4).join(" "))).toEqual(["update", "install --no-install-recommends docker.io"]);
+    expect(named(r3, /^apt-get/).map((c) => c.split(" ").slice(6).join(" "))).toEqual([
+      "update",
+      "install --no-install-recommends docker.io",
+    ]);
   });
 
   it("waits for apt's lock instead of failing", () => {
@@ -180,7 +209,10 @@ describe("nvidia-container-toolkit", () => {
       expect.stringMatching(/install --no-install-recommends nvidia-container-toolkit$/),
     ]);
     expect(named(r1, /^systemctl restart/)).toEqual(["systemctl restart docker"]);
-    expect(JSON.parse(s.read("etc/docker/daemon.json"))).toEqual({ "log-driver": "local", runtimes: { nvidia: { path: "nvidia-container-runtime", args: [] } } });
+    expect(JSON.parse(s.read("etc/docker/daemon.json"))).toEqual({
+      "log-driver": "local",
+      runtimes: { nvidia: { path: "nvidia-container-runtime", args: [] } },
+    });
     expect(ok(check(s, nct)).stdout).toBe("NVIDIA Container Toolkit CLI version 1.17.8\ndocker runtime nvidia configured\n");
     // The docker feature re-run later keeps the runtime (it renders the same bytes) and its check still passes.
     const again = ok(runFeature(s, dockerF));
@@ -198,7 +230,9 @@ describe("nvidia on the node (installOnHost)", () => {
     expect(check(s, f).code).toBe(1);
     const r1 = ok(runFeature(s, f));
     expect(installs(r1)).toEqual([
-      expect.stringMatching(/install --no-install-recommends ca-certificates curl dkms build-essential proxmox-headers-6\.8\.12-4-pve$/),
+      expect.stringMatching(
+        /install --no-install-recommends ca-certificates curl dkms build-essential proxmox-headers-6\.8\.12-4-pve$/,
+      ),
       `sh ${s.file("tmp/NVIDIA-Linux-580.76.05.run")} --silent --dkms --no-x-check --disable-nouveau`,
     ]);
     expect(s.read("etc/modprobe.d/phoenix-blacklist-nouveau.conf")).toBe("blacklist nouveau\noptions nouveau modeset=0\n");
@@ -212,7 +246,9 @@ describe("nvidia on the node (installOnHost)", () => {
     s.write("proc/modules", "nouveau 2433024 0 - Live 0x0000000000000000\n");
     const r = runFeature(s, renderNvidiaHost("580.76.05"));
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("NVIDIA driver 580.76.05 installed, but nouveau is loaded: reboot the node, then run pulumi up again");
+    expect(r.stderr).toContain(
+      "NVIDIA driver 580.76.05 installed, but nouveau is loaded: reboot the node, then run pulumi up again",
+    );
     expect(named(r, /^modprobe/)).toEqual([]);
   });
 });
@@ -223,7 +259,9 @@ describe("nvidia", () => {
     s.setState("candidate-nvidia-smi", "535.247.01-1~deb12u1");
     const f = renderNvidia({ source: "debian", driverVersion: "535.247.01" });
     const r1 = ok(runFeature(s, f));
-    expect(s.read("etc/apt/sources.list.d/phoenix-non-free.list")).toBe("deb http://10.100.0.1:3142/deb.debian.org/debian bookworm contrib non-free non-free-firmware\n");
+    expect(s.read("etc/apt/sources.list.d/phoenix-non-free.list")).toBe(
+      "deb http://10.100.0.1:3142/deb.debian.org/debian bookworm contrib non-free non-free-firmware\n",
+    );
     expect(installs(r1)).toEqual([expect.stringMatching(/install --no-install-recommends nvidia-smi libnvidia-ml1 libcuda1$/)]);
     expect(ok(check(s, f)).stdout).toBe("NVIDIA userland 535.247.01; CUDA none\ninstalled, no GPU visible\n");
     expect(named(ok(runFeature(s, f)), /^(apt-get|curl|sh )/)).toEqual([]);
@@ -234,7 +272,9 @@ describe("nvidia", () => {
     s.setState("candidate-nvidia-smi", "535.247.01-1~deb12u1");
     const r = runFeature(s, renderNvidia({ source: "debian", driverVersion: "580.76.05" }));
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("debian 12's nvidia-smi is '535.247.01-1~deb12u1', not 580.76.05: match the version or use source: nvidia");
+    expect(r.stderr).toContain(
+      "debian 12's nvidia-smi is '535.247.01-1~deb12u1', not 580.76.05: match the version or use source: nvidia",
+    );
     expect(named(r, /install/)).toEqual([]);
   });
 
@@ -242,11 +282,15 @@ describe("nvidia", () => {
     const s = sandbox('ID=ubuntu\nVERSION_ID="22.04"\nVERSION_CODENAME=jammy\n');
     const f = renderNvidia({ source: "nvidia", driverVersion: "580.76.05", cudaVersion: "12.8" });
     const r1 = ok(runFeature(s, f));
-    expect(named(r1, /^sh /)).toEqual([`sh ${s.file("tmp/NVIDIA-Linux-580.76.05.run")} --silent --no-kernel-module --no-x-check --no-nouveau-check --no-nvidia-modprobe`]);
+    expect(named(r1, /^sh /)).toEqual([
+      `sh ${s.file("tmp/NVIDIA-Linux-580.76.05.run")} --silent --no-kernel-module --no-x-check --no-nouveau-check --no-nvidia-modprobe`,
+    ]);
     expect(named(r1, /^curl .*runfile|^curl .*NVIDIA-Linux/)).toEqual([
       `curl -fsSL https://us.download.nvidia.com/XFree86/Linux-x86_64/580.76.05/NVIDIA-Linux-x86_64-580.76.05.run -o ${s.file("tmp/NVIDIA-Linux-580.76.05.run")}`,
     ]);
-    expect(named(r1, /^curl .*cuda-keyring/)[0]).toContain("https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2204/x86_64/cuda-keyring_1.1-1_all.deb");
+    expect(named(r1, /^curl .*cuda-keyring/)[0]).toContain(
+      "https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2204/x86_64/cuda-keyring_1.1-1_all.deb",
+    );
     expect(installs(r1).pop()).toMatch(/install --no-install-recommends cuda-toolkit-12-8$/);
     expect(ok(check(s, f)).stdout).toBe("NVIDIA userland 580.76.05; CUDA 12.8\ninstalled, no GPU visible\n");
     expect(installs(ok(runFeature(s, f)))).toEqual([]);
@@ -285,14 +329,23 @@ describe("vllm", () => {
       `ExecStart=${FAKE_SERVER} serve Qwen/Qwen2.5-7B-Instruct-AWQ --host 0.0.0.0 --port 8000 --served-model-name qwen2.5-7b --tensor-parallel-size 1 --max-model-len 8192 --download-dir /models\n`,
     );
     expect(unit).toContain("Environment=HF_TOKEN_PATH=/etc/vllm/hf-token\n");
-    expect(named(r1, /^systemctl (daemon-reload|enable|restart|start)/)).toEqual(["systemctl daemon-reload", "systemctl enable vllm", "systemctl restart vllm"]);
+    expect(named(r1, /^systemctl (daemon-reload|enable|restart|start)/)).toEqual([
+      "systemctl daemon-reload",
+      "systemctl enable vllm",
+      "systemctl restart vllm",
+    ]);
     expect(named(r1, /^curl .*v1\/models/)).toHaveLength(1);
     expect(ok(check(s, f)).stdout).toBe("vllm serves qwen2.5-7b on port 8000\n");
 
     expect(named(ok(runFeature(s, f, { HF_TOKEN })), /^systemctl (daemon-reload|restart|start)|^apt-get/)).toEqual([]);
     const longer = ok(runFeature(s, renderVllm({ ...VLLM, maxModelLen: 16384 }, { bin: FAKE_SERVER }), { HF_TOKEN }));
-    expect(named(longer, /^systemctl (daemon-reload|restart|start)/)).toEqual(["systemctl daemon-reload", "systemctl restart vllm"]);
-    const newToken = ok(runFeature(s, renderVllm({ ...VLLM, maxModelLen: 16384 }, { bin: FAKE_SERVER }), { HF_TOKEN: "hf_Rotated" }));
+    expect(named(longer, /^systemctl (daemon-reload|restart|start)/)).toEqual([
+      "systemctl daemon-reload",
+      "systemctl restart vllm",
+    ]);
+    const newToken = ok(
+      runFeature(s, renderVllm({ ...VLLM, maxModelLen: 16384 }, { bin: FAKE_SERVER }), { HF_TOKEN: "hf_Rotated" }),
+    );
     expect(named(newToken, /^systemctl (daemon-reload|restart|start)/)).toEqual(["systemctl restart vllm"]);
   });
 
@@ -324,7 +377,10 @@ describe("vllm", () => {
     fakeServer(s);
     ok(runFeature(s, renderVllm(VLLM, { bin: FAKE_SERVER }), { HF_TOKEN }));
     const other = renderVllm({ ...VLLM, servedModelName: "other" }, { bin: FAKE_SERVER });
-    expect(check(s, other)).toMatchObject({ code: 1, stdout: "vllm is active but /v1/models on port 8000 does not list other\n" });
+    expect(check(s, other)).toMatchObject({
+      code: 1,
+      stdout: "vllm is active but /v1/models on port 8000 does not list other\n",
+    });
   });
 
   it("quotes arguments for systemd", () => {
@@ -334,13 +390,22 @@ describe("vllm", () => {
 });
 
 describe("apparmor and lxc options (on the node)", () => {
-  const CONF = "arch: amd64\ncores: 2\nhostname: llm\nlxc.mount.entry: /dev/fuse dev/fuse none bind,create=file\n\n[golden]\narch: amd64\ncores: 2\n";
+  const CONF =
+    "arch: amd64\ncores: 2\nhostname: llm\nlxc.mount.entry: /dev/fuse dev/fuse none bind,create=file\n\n[golden]\narch: amd64\ncores: 2\n";
   const PROFILE = "profile lxc-phoenix-gpu flags=(attach_disconnected) {\n  /dev/nvidia* rw,\n}\n";
   const render = (over: Partial<Parameters<typeof renderAppArmor>[0]> = {}) =>
-    renderAppArmor({ vmid: 210, profile: "lxc-phoenix-gpu", profileText: PROFILE, lxcOptions: ["lxc.cgroup2.devices.allow=c 195:* rwm", "lxc.cap.keep=sys_admin,net_admin"], ...over });
+    renderAppArmor({
+      vmid: 210,
+      profile: "lxc-phoenix-gpu",
+      profileText: PROFILE,
+      lxcOptions: ["lxc.cgroup2.devices.allow=c 195:* rwm", "lxc.cap.keep=sys_admin,net_admin"],
+      ...over,
+    });
 
   it("normalises raw options as Proxmox writes them, one line per kept capability", () => {
-    expect(lxcConfigLines(["lxc.cgroup2.devices.allow = c 195:* rwm", "lxc.apparmor.profile: unconfined", "lxc.cap.keep=a,b"])).toEqual([
+    expect(
+      lxcConfigLines(["lxc.cgroup2.devices.allow = c 195:* rwm", "lxc.apparmor.profile: unconfined", "lxc.cap.keep=a,b"]),
+    ).toEqual([
       "lxc.cgroup2.devices.allow: c 195:* rwm",
       "lxc.apparmor.profile: unconfined",
       "lxc.cap.keep: a",
@@ -362,7 +427,9 @@ describe("apparmor and lxc options (on the node)", () => {
     expect(s.read("etc/apparmor.d/lxc-phoenix-gpu")).toBe(PROFILE);
     expect(named(r1, /^apparmor_parser/)).toEqual([`apparmor_parser -QK ${s.file("etc/apparmor.d/lxc-phoenix-gpu")}`]);
     expect(named(r1, /^pct (shutdown|start)/)).toEqual(["pct shutdown 210 --timeout 120", "pct start 210"]);
-    expect(ok(check(s, f)).stdout).toBe("CT 210: 4 of 4 lxc lines in its config\nprofile lxc-phoenix-gpu: installed and valid, not loaded (this kernel has no AppArmor)\n");
+    expect(ok(check(s, f)).stdout).toBe(
+      "CT 210: 4 of 4 lxc lines in its config\nprofile lxc-phoenix-gpu: installed and valid, not loaded (this kernel has no AppArmor)\n",
+    );
 
     const r2 = ok(runFeature(s, f));
     expect(named(r2, /^pct (shutdown|stop|start)/)).toEqual([]);
@@ -408,7 +475,9 @@ describe("health checks", () => {
     const r = s.run(f.script, f.params);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("health check up: ok\n");
-    expect(r.stdout).toContain("health check models: FAILED (exit 4 after 3 attempt(s)) running: echo 'no model loaded' >&2; exit 4\n  | no model loaded\n");
+    expect(r.stdout).toContain(
+      "health check models: FAILED (exit 4 after 3 attempt(s)) running: echo 'no model loaded' >&2; exit 4\n  | no model loaded\n",
+    );
     expect(r.stderr).toContain("1 of 2 health check(s) failed");
     expect(named(r, /^sleep/)).toEqual(["sleep 7", "sleep 7"]);
     const refresh = s.run(f.checkScript!, f.params);
@@ -424,9 +493,13 @@ describe("custom script", () => {
       fs.writeFileSync(path.join(dir, "setup-210.sh"), "echo hello $GREETING\n");
       const f = renderCustomScript({ path: "setup-210.sh", env: { GREETING: "world" } }, dir);
       expect(f).toEqual({ script: "echo hello $GREETING\n", params: { GREETING: "world" }, secretRefs: {} });
-      expect(diffScript(stateOf(f), inputsOf(renderCustomScript({ path: "setup-210.sh", env: { GREETING: "world" } }, dir)))).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+      expect(
+        diffScript(stateOf(f), inputsOf(renderCustomScript({ path: "setup-210.sh", env: { GREETING: "world" } }, dir))),
+      ).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
       fs.writeFileSync(path.join(dir, "setup-210.sh"), "echo hello again $GREETING\n");
-      expect(diffScript(stateOf(f), inputsOf(renderCustomScript({ path: "setup-210.sh", env: { GREETING: "world" } }, dir)))).toMatchObject({ changes: true, replaces: [] });
+      expect(
+        diffScript(stateOf(f), inputsOf(renderCustomScript({ path: "setup-210.sh", env: { GREETING: "world" } }, dir))),
+      ).toMatchObject({ changes: true, replaces: [] });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -435,12 +508,28 @@ describe("custom script", () => {
 
 describe("diff semantics", () => {
   const cases: [string, RenderedFeature, RenderedFeature][] = [
-    ["docker daemon settings", renderDocker({ source: "debian", daemon: {} }, { nvidiaRuntime: false }), renderDocker({ source: "debian", daemon: { debug: true } }, { nvidiaRuntime: false })],
-    ["docker source", renderDocker({ source: "debian", daemon: {} }, { nvidiaRuntime: false }), renderDocker({ source: "docker", daemon: {} }, { nvidiaRuntime: false })],
-    ["CUDA version", renderNvidia({ source: "nvidia", driverVersion: "580.76.05", cudaVersion: "12.8" }), renderNvidia({ source: "nvidia", driverVersion: "580.76.05", cudaVersion: "12.9" })],
+    [
+      "docker daemon settings",
+      renderDocker({ source: "debian", daemon: {} }, { nvidiaRuntime: false }),
+      renderDocker({ source: "debian", daemon: { debug: true } }, { nvidiaRuntime: false }),
+    ],
+    [
+      "docker source",
+      renderDocker({ source: "debian", daemon: {} }, { nvidiaRuntime: false }),
+      renderDocker({ source: "docker", daemon: {} }, { nvidiaRuntime: false }),
+    ],
+    [
+      "CUDA version",
+      renderNvidia({ source: "nvidia", driverVersion: "580.76.05", cudaVersion: "12.8" }),
+      renderNvidia({ source: "nvidia", driverVersion: "580.76.05", cudaVersion: "12.9" }),
+    ],
     ["vllm engine args", renderVllm(VLLM), renderVllm({ ...VLLM, gpuMemoryUtilization: 0.8 })],
     ["portainer image", renderPortainer({ role: "agent" }), renderPortainer({ role: "agent", image: "portainer/agent:2.27.0" })],
-    ["lxc options", renderAppArmor({ vmid: 210, lxcOptions: [] }), renderAppArmor({ vmid: 210, lxcOptions: ["lxc.cap.keep=sys_admin"] })],
+    [
+      "lxc options",
+      renderAppArmor({ vmid: 210, lxcOptions: [] }),
+      renderAppArmor({ vmid: 210, lxcOptions: ["lxc.cap.keep=sys_admin"] }),
+    ],
     ["health checks", renderHealthChecks([]), renderHealthChecks([{ name: "a", command: "true", retries: 1, interval: 1 }])],
   ];
   it.each(cases)("a change of %s updates in place, never replaces", (_n, before, after) => {
@@ -450,13 +539,19 @@ describe("diff semantics", () => {
 
   it("a changed secret updates in place; another container replaces", () => {
     const f = renderVllm(VLLM);
-    expect(diffScript(stateOf(f, { secrets: { HF_TOKEN: "a" } }), inputsOf(f, { secrets: { HF_TOKEN: "b" } }))).toMatchObject({ changes: true, replaces: [] });
+    expect(diffScript(stateOf(f, { secrets: { HF_TOKEN: "a" } }), inputsOf(f, { secrets: { HF_TOKEN: "b" } }))).toMatchObject({
+      changes: true,
+      replaces: [],
+    });
     expect(diffScript(stateOf(f), inputsOf(f, { inContainer: 211 }))).toMatchObject({ changes: true, replaces: ["inContainer"] });
     expect(diffScript(stateOf(f), inputsOf(f, { inContainer: undefined }))).toMatchObject({ replaces: ["inContainer"] });
   });
 
   it("no secret value is ever part of the params or the script text", () => {
-    for (const f of [renderVllm(VLLM), renderPortainer({ role: "server", adminPassword: { secret: "portainerAdminPassword" } })]) {
+    for (const f of [
+      renderVllm(VLLM),
+      renderPortainer({ role: "server", adminPassword: { secret: "portainerAdminPassword" } }),
+    ]) {
       expect(Object.keys(f.secretRefs)).toHaveLength(1);
       for (const v of Object.values(f.params)) expect(v).not.toMatch(/hfToken|portainerAdminPassword/);
       expect(f.script).not.toMatch(/hfToken|portainerAdminPassword/);

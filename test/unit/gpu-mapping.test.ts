@@ -24,14 +24,22 @@ beforeAll(async () => {
   const pulumi = await import("@pulumi/pulumi");
   const def = aiHostWithGpuVm();
   expect(validate(def).filter((p) => p.severity === "error")).toEqual([]);
-  new PhoenixHypervisor("gpu-vm", { plan: buildPlan(validated(def)), secret: (n) => pulumi.secret(n), definitionDir: join(__dirname, "..", "..", "stacks") });
+  new PhoenixHypervisor("gpu-vm", {
+    plan: buildPlan(validated(def)),
+    secret: (n) => pulumi.secret(n),
+    definitionDir: join(__dirname, "..", "..", "stacks"),
+  });
   await settle(records);
 });
 
 it("maps only the GPUs VMs use, and the VM references the mapping", () => {
   const pci = records.filter((r) => r.type === "proxmoxve:hardware/mapping/pciLegacy:PciLegacy");
   expect(pci.map((r) => r.inputs)).toEqual([
-    { name: "pve-gpu1", comment: "GPU 1 of pve (managed by Phoenix)", maps: [{ node: "pve", path: "0000:02:00.0", id: "10de:2d04", iommuGroup: 15 }] },
+    {
+      name: "pve-gpu1",
+      comment: "GPU 1 of pve (managed by Phoenix)",
+      maps: [{ node: "pve", path: "0000:02:00.0", id: "10de:2d04", iommuGroup: 15 }],
+    },
   ]);
   const vm = records.find((r) => r.type === "proxmoxve:index/vmLegacy:VmLegacy")!;
   expect(vm.inputs.hostpcis).toEqual([{ device: "hostpci0", mapping: "pve-gpu1", pcie: true }]);
@@ -55,6 +63,9 @@ it("rejects a GPU shared between a VM and a container", () => {
   raw.guests.find((g: any) => g.name === "workstation").gpus = [1];
   const problems = validate(checkShape(raw).definition!);
   expect(problems).toContainEqual(
-    expect.objectContaining({ path: "guests[4].gpus", message: "GPU 1 is passed through to VM 'workstation' and also used by container 'vllm-gpu1'" }),
+    expect.objectContaining({
+      path: "guests[4].gpus",
+      message: "GPU 1 is passed through to VM 'workstation' and also used by container 'vllm-gpu1'",
+    }),
   );
 });

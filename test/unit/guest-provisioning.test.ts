@@ -27,7 +27,11 @@ beforeAll(async () => {
   const common = { node, secrets, definitionDir: dir, dependsOn: [container], apparmorProfiles: plan.nodes[0]!.apparmorProfiles };
   new GuestProvisioning("vllm-gpu0", { ...common, machine: machine("vllm-gpu0") });
   new GuestProvisioning("nvidia-docker-golden", { ...common, machine: machine("nvidia-docker-golden") });
-  new GuestProvisioning("workstation", { ...common, machine: machine("workstation"), guest: { host: "10.0.0.50", user: "phoenix" } });
+  new GuestProvisioning("workstation", {
+    ...common,
+    machine: machine("workstation"),
+    guest: { host: "10.0.0.50", user: "phoenix" },
+  });
   await settle(records);
 });
 
@@ -40,7 +44,11 @@ describe("GuestProvisioning", () => {
     expect(byName("vllm-gpu0-vllm").dependencies.map(short)).toEqual(["vllm-gpu0-apparmor"]);
     expect(byName("vllm-gpu0-portainer").dependencies.map(short)).toEqual(["vllm-gpu0-vllm"]);
     // The health checks take every step's hash as a param (to re-run after any change), so they depend on all of them.
-    expect(byName("vllm-gpu0-health").dependencies.map(short).sort()).toEqual(["vllm-gpu0-apparmor", "vllm-gpu0-portainer", "vllm-gpu0-vllm"]);
+    expect(byName("vllm-gpu0-health").dependencies.map(short).sort()).toEqual([
+      "vllm-gpu0-apparmor",
+      "vllm-gpu0-portainer",
+      "vllm-gpu0-vllm",
+    ]);
     expect(byName("vllm-gpu0-vllm").parent).toBe(byName("vllm-gpu0").urn);
     expect(byName("vllm-gpu0").type).toBe("phoenix:index:GuestProvisioning");
   });
@@ -53,10 +61,18 @@ describe("GuestProvisioning", () => {
 
   it("puts the AppArmor profile and lxc lines on the node first, before anything runs in the container", () => {
     const steps = records.filter((r) => r.type === TYPE && r.name.startsWith("nvidia-docker-golden-")).map((r) => r.name);
-    expect(steps).toEqual(["nvidia-docker-golden-apparmor", "nvidia-docker-golden-docker", "nvidia-docker-golden-nvidia-container-toolkit"]);
+    expect(steps).toEqual([
+      "nvidia-docker-golden-apparmor",
+      "nvidia-docker-golden-docker",
+      "nvidia-docker-golden-nvidia-container-toolkit",
+    ]);
     const aa = byName("nvidia-docker-golden-apparmor").inputs;
     expect(aa.inContainer).toBeUndefined();
-    expect(aa.params).toMatchObject({ VMID: "902", APPARMOR_PROFILE: "lxc-phoenix-gpu", LXC_LINES: "lxc.apparmor.profile: lxc-phoenix-gpu" });
+    expect(aa.params).toMatchObject({
+      VMID: "902",
+      APPARMOR_PROFILE: "lxc-phoenix-gpu",
+      LXC_LINES: "lxc.apparmor.profile: lxc-phoenix-gpu",
+    });
     expect(aa.params.APPARMOR_PROFILE_TEXT).toContain("profile lxc-phoenix-gpu");
     // Docker and the toolkit agree on daemon.json, runtime included.
     expect(byName("nvidia-docker-golden-docker").inputs.params.DOCKER_DAEMON_JSON_NVIDIA).toBe(
@@ -74,7 +90,8 @@ describe("GuestProvisioning", () => {
 
   it("ties every step to the machine's incarnation, so a replaced machine is provisioned anew", () => {
     const expected = ["lxc", "pve", 210, "clone:vllm-golden", true, null];
-    for (const step of ["vllm-gpu0-apparmor", "vllm-gpu0-vllm", "vllm-gpu0-portainer", "vllm-gpu0-health"]) expect(byName(step).inputs.triggers).toEqual(expected);
+    for (const step of ["vllm-gpu0-apparmor", "vllm-gpu0-vllm", "vllm-gpu0-portainer", "vllm-gpu0-health"])
+      expect(byName(step).inputs.triggers).toEqual(expected);
     expect(byName("workstation-docker").inputs.triggers).toEqual(["vm", "pve", 300, "clone:noble-cloud", false, "fast-vm"]);
   });
 });

@@ -28,7 +28,8 @@ describe("import of the reference configs", () => {
   const result = importRef();
   const def = shaped(result.definition);
   // The importer's own output, before zod fills in defaults.
-  const guest = (name: string) => [...result.definition.guests!, ...result.definition.templates!].find((m) => m.name === name) as any;
+  const guest = (name: string) =>
+    [...result.definition.guests!, ...result.definition.templates!].find((m) => m.name === name) as any;
 
   it("produces a definition with no validation errors", () => {
     expect(validate(def).filter((p) => p.severity === "error")).toEqual([]);
@@ -101,17 +102,38 @@ describe("import of the reference configs", () => {
     expect(nginx.dependsOn).toEqual(["Step-CA"]);
     expect(nginx.mountPoints[0]).toEqual({ dataset: "quickOS/lxc-persistent-data", subdir: "101/logs", path: "/var/log/nginx" });
     expect(guest("Copy-Cuda12.8").dependsOn).toEqual(["drphoenix"]);
-    expect(guest("granite-embedding").mountPoints).toEqual([{ dataset: "fastData/shared-bulk-data", subdir: "vllm_models", path: "/vllm_models" }]);
-    expect(guest("Copy-VLLM-GPUx2").mountPoints).toEqual([{ dataset: "quickOS/shared-prod-data", subdir: "ssl", path: "/certs" }]);
-    expect(guest("Step-CA").healthChecks).toEqual([{ name: "health", command: "/usr/local/phoenix_hypervisor/bin/health_checks/check_step_ca.sh", retries: 5, interval: 10 }]);
+    expect(guest("granite-embedding").mountPoints).toEqual([
+      { dataset: "fastData/shared-bulk-data", subdir: "vllm_models", path: "/vllm_models" },
+    ]);
+    expect(guest("Copy-VLLM-GPUx2").mountPoints).toEqual([
+      { dataset: "quickOS/shared-prod-data", subdir: "ssl", path: "/certs" },
+    ]);
+    expect(guest("Step-CA").healthChecks).toEqual([
+      { name: "health", command: "/usr/local/phoenix_hypervisor/bin/health_checks/check_step_ca.sh", retries: 5, interval: 10 },
+    ]);
     const ds = def.nodes[0]!.zfs.datasets.find((d) => d.name === "quickOS/lxc-persistent-data")!;
     expect(ds.properties).toMatchObject({ quota: "10G", recordsize: "128K", mountpoint: "/mnt/pve/quickOS/lxc-persistent-data" });
   });
 
   it("maps portainer roles: primary becomes the server, agents point at it", () => {
-    expect(guest("Portainer").features.portainer).toEqual({ role: "server", image: "portainer/portainer-ce:latest", port: 9443, adminPassword: { secret: "portainerAdminPassword" } });
-    expect(guest("drphoenix").features.portainer).toEqual({ role: "agent", image: "portainer/agent:latest", port: 9001, server: "Portainer" });
-    expect(result.warnings).toContainEqual(expect.objectContaining({ where: "phoenix_lxc_configs.json: lxc_configs.101.portainer_role", message: "role 'infrastructure' has no equivalent (server or agent)" }));
+    expect(guest("Portainer").features.portainer).toEqual({
+      role: "server",
+      image: "portainer/portainer-ce:latest",
+      port: 9443,
+      adminPassword: { secret: "portainerAdminPassword" },
+    });
+    expect(guest("drphoenix").features.portainer).toEqual({
+      role: "agent",
+      image: "portainer/agent:latest",
+      port: 9001,
+      server: "Portainer",
+    });
+    expect(result.warnings).toContainEqual(
+      expect.objectContaining({
+        where: "phoenix_lxc_configs.json: lxc_configs.101.portainer_role",
+        message: "role 'infrastructure' has no equivalent (server or agent)",
+      }),
+    );
   });
 
   it("never copies the plaintext password and says which secret to set", () => {
@@ -153,7 +175,9 @@ describe("import of other versions of the files", () => {
       ]),
     );
     // Unknown engine settings are passed on as vLLM flags rather than dropped.
-    expect((r.definition.templates!.find((t) => t.name === "Copy-VLLM-GPU0") as any).features.vllm.args).toEqual({ "enable-prefix-caching": true });
+    expect((r.definition.templates!.find((t) => t.name === "Copy-VLLM-GPU0") as any).features.vllm.args).toEqual({
+      "enable-prefix-caching": true,
+    });
     expect(validate(shaped(r.definition)).filter((p) => p.severity === "error")).toEqual([]);
   });
 
@@ -168,14 +192,18 @@ describe("import of other versions of the files", () => {
     delete (h.json as any).nvidia_driver;
     json.lxc_configs["900"].gpu_assignment = { gpus: 1 }; // wrong type: reported, not a crash
     const r = importPhoenix({ hypervisor: h, lxc: l });
-    expect(r.warnings).toContainEqual(expect.objectContaining({ where: "phoenix_lxc_configs.json: lxc_configs.900.gpu_assignment" }));
+    expect(r.warnings).toContainEqual(
+      expect.objectContaining({ where: "phoenix_lxc_configs.json: lxc_configs.900.gpu_assignment" }),
+    );
     const def = shaped(r.definition);
     expect(def.nodes[0]!.nvidia).toEqual({ driverVersion: "580.76.05", installOnHost: false });
     expect(validate(def).filter((p) => p.severity === "error")).toEqual([]);
   });
 
   it("rejects a file that is not a JSON object with a clear error", () => {
-    expect(() => importPhoenix({ hypervisor: { file: "h.json", json: [] }, lxc: { file: "l.json", json: {} } })).toThrow(ImportError);
+    expect(() => importPhoenix({ hypervisor: { file: "h.json", json: [] }, lxc: { file: "l.json", json: {} } })).toThrow(
+      ImportError,
+    );
     expect(() => readJson(join(REF, "missing.json"))).toThrow(/cannot read .*missing.json: ENOENT/);
   });
 });

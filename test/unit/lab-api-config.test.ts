@@ -44,10 +44,14 @@ describe("sizes", () => {
 describe("property strings", () => {
   it("prints a container network the way pct.conf stores it: name first, then sorted keys", () => {
     const net = parsePropertyString("bridge=vmbr0,name=eth0,ip=10.0.0.5/24,gw=10.0.0.1,hwaddr=BC:24:11:00:00:01,type=veth", NET);
-    expect(printPropertyString(net, NET)).toBe("name=eth0,bridge=vmbr0,gw=10.0.0.1,hwaddr=BC:24:11:00:00:01,ip=10.0.0.5/24,type=veth");
+    expect(printPropertyString(net, NET)).toBe(
+      "name=eth0,bridge=vmbr0,gw=10.0.0.1,hwaddr=BC:24:11:00:00:01,ip=10.0.0.5/24,type=veth",
+    );
   });
   it("gives a network without MAC one from the generator and adds type=veth", () => {
-    expect(normalizeNet("name=eth0,bridge=vmbr0,ip=dhcp", () => "BC:24:11:12:34:56")).toBe("name=eth0,bridge=vmbr0,hwaddr=BC:24:11:12:34:56,ip=dhcp,type=veth");
+    expect(normalizeNet("name=eth0,bridge=vmbr0,ip=dhcp", () => "BC:24:11:12:34:56")).toBe(
+      "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:12:34:56,ip=dhcp,type=veth",
+    );
     expect(normalizeNet("name=eth0,hwaddr=BC:24:11:AA:BB:CC", () => "unused")).toContain("hwaddr=BC:24:11:AA:BB:CC");
   });
   it("prints mount points volume first, mp next, sizes in units", () => {
@@ -68,13 +72,30 @@ describe("property strings", () => {
     const net = parseQemuNet("model=virtio,bridge=vmbr0,firewall=0,macaddr=BC:24:11:00:00:02");
     expect(net).toEqual({ model: "virtio", bridge: "vmbr0", firewall: "0", macaddr: "BC:24:11:00:00:02" });
     expect(printQemuNet(net)).toBe("virtio=BC:24:11:00:00:02,bridge=vmbr0,firewall=0");
-    expect(parseQemuNet("virtio=BC:24:11:00:00:02,bridge=vmbr0")).toEqual({ model: "virtio", macaddr: "BC:24:11:00:00:02", bridge: "vmbr0" });
+    expect(parseQemuNet("virtio=BC:24:11:00:00:02,bridge=vmbr0")).toEqual({
+      model: "virtio",
+      macaddr: "BC:24:11:00:00:02",
+      bridge: "vmbr0",
+    });
     expect(() => parseQemuNet("bridge=vmbr0")).toThrow(/not optional/);
   });
 });
 
 describe("config files", () => {
-  const text = ["#GPU host%3A shared", "#second line", "arch: amd64", "cores: 2", "hostname: ai", "lxc.idmap: u 0 100000 65536", "lxc.idmap: g 0 100000 65536", "", "[golden]", "#snap", "cores: 1", ""].join("\n");
+  const text = [
+    "#GPU host%3A shared",
+    "#second line",
+    "arch: amd64",
+    "cores: 2",
+    "hostname: ai",
+    "lxc.idmap: u 0 100000 65536",
+    "lxc.idmap: g 0 100000 65536",
+    "",
+    "[golden]",
+    "#snap",
+    "cores: 1",
+    "",
+  ].join("\n");
 
   it("parses the description from comments, keys, raw lxc.* entries and sections", () => {
     const f = parseConfigFile(text);
@@ -93,7 +114,9 @@ describe("config files", () => {
     expect(decodeText(encodeText("a: b\tc é"))).toBe("a: b\tc é");
   });
   it("sorts keys and refuses values with newlines", () => {
-    expect(printConfigFile({ config: { memory: "512", arch: "amd64" }, lxc: [], sections: {} })).toBe("arch: amd64\nmemory: 512\n");
+    expect(printConfigFile({ config: { memory: "512", arch: "amd64" }, lxc: [], sections: {} })).toBe(
+      "arch: amd64\nmemory: 512\n",
+    );
     expect(() => printConfigFile({ config: { hostname: "a\nb" }, lxc: [], sections: {} })).toThrow(/newline/);
   });
   it("ends every description line with a newline, as Proxmox returns it", () => {
@@ -113,10 +136,17 @@ describe("lists and tags", () => {
 });
 
 describe("parameter checks (Proxmox's schema rules)", () => {
-  const create = (params: Record<string, string>) => validateParams(LXC_CREATE, { node: "pve", vmid: "200", ostemplate: "local:vztmpl/x.tar.zst", ...params }, LXC_NUMBERED);
+  const create = (params: Record<string, string>) =>
+    validateParams(LXC_CREATE, { node: "pve", vmid: "200", ostemplate: "local:vztmpl/x.tar.zst", ...params }, LXC_NUMBERED);
 
   it("accepts a well-formed create", () => {
-    const r = create({ hostname: "ai-01", memory: "1024", net0: "name=eth0,bridge=vmbr0,ip=10.0.0.5/24,gw=10.0.0.1", rootfs: "tank-lxc:8", onboot: "true" });
+    const r = create({
+      hostname: "ai-01",
+      memory: "1024",
+      net0: "name=eth0,bridge=vmbr0,ip=10.0.0.5/24,gw=10.0.0.1",
+      rootfs: "tank-lxc:8",
+      onboot: "true",
+    });
     expect(r.errors).toEqual({});
     expect(r.values.onboot).toBe("1");
   });

@@ -32,7 +32,14 @@ function storages() {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "phoenix-lab-api-"));
   backend = new MemoryBackend({ storages: storages(), files: [{ volid: TEMPLATE, size: 120_000_000 }] });
-  api = await startLabApi({ stateDir: dir, port: 0, node: NODE, tokens: [{ id: TOKEN_ID, secret: SECRET }], users: [{ userid: "root@pam", password: "lab-root-pw" }], backend });
+  api = await startLabApi({
+    stateDir: dir,
+    port: 0,
+    node: NODE,
+    tokens: [{ id: TOKEN_ID, secret: SECRET }],
+    users: [{ userid: "root@pam", password: "lab-root-pw" }],
+    backend,
+  });
   pve = new LabClient({ url: api.url, token: `${TOKEN_ID}=${SECRET}` });
 });
 
@@ -102,7 +109,13 @@ describe("transport and authentication", () => {
       });
     expect(api.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const first = await fingerprint(api.url);
-    const again = await startLabApi({ stateDir: dir, port: 0, node: NODE, tokens: [{ id: TOKEN_ID, secret: SECRET }], backend: new MemoryBackend() });
+    const again = await startLabApi({
+      stateDir: dir,
+      port: 0,
+      node: NODE,
+      tokens: [{ id: TOKEN_ID, secret: SECRET }],
+      backend: new MemoryBackend(),
+    });
     try {
       expect(await fingerprint(again.url)).toBe(first);
     } finally {
@@ -115,7 +128,10 @@ describe("transport and authentication", () => {
     expect(anonymous.status).toBe(401);
     expect(anonymous.statusText).toBe("No ticket");
     expect(anonymous.body.data).toBeNull();
-    const wrong = await new LabClient({ url: api.url, token: `${TOKEN_ID}=00000000-0000-0000-0000-000000000000` }).call("GET", "version");
+    const wrong = await new LabClient({ url: api.url, token: `${TOKEN_ID}=00000000-0000-0000-0000-000000000000` }).call(
+      "GET",
+      "version",
+    );
     expect(wrong.status).toBe(401);
     expect(wrong.statusText).toBe("authentication failure");
     expect(wrong.body).toEqual({ data: null, message: "authentication failure\n" });
@@ -127,13 +143,23 @@ describe("transport and authentication", () => {
   });
 
   it("logs root@pam in with a ticket; writes without the CSRF token are refused", async () => {
-    const login = await new LabClient({ url: api.url }).call<{ ticket: string; CSRFPreventionToken: string; username: string }>("POST", "access/ticket", { username: "root@pam", password: "lab-root-pw" });
+    const login = await new LabClient({ url: api.url }).call<{ ticket: string; CSRFPreventionToken: string; username: string }>(
+      "POST",
+      "access/ticket",
+      { username: "root@pam", password: "lab-root-pw" },
+    );
     expect(login.status).toBe(200);
     expect(login.body.data.username).toBe("root@pam");
     const { ticket, CSRFPreventionToken } = login.body.data;
     expect(ticket).toMatch(/^PVE:root@pam:[0-9A-F]{8}::/);
-    expect((await new LabClient({ url: api.url }).call("POST", "access/ticket", { username: "root@pam", password: "nope" })).status).toBe(401);
-    const noCsrf = await new LabClient({ url: api.url, ticket: { ticket, csrf: "" } }).call("PUT", `nodes/${NODE}/lxc/999/config`, { cores: 1 });
+    expect(
+      (await new LabClient({ url: api.url }).call("POST", "access/ticket", { username: "root@pam", password: "nope" })).status,
+    ).toBe(401);
+    const noCsrf = await new LabClient({ url: api.url, ticket: { ticket, csrf: "" } }).call(
+      "PUT",
+      `nodes/${NODE}/lxc/999/config`,
+      { cores: 1 },
+    );
     expect(noCsrf.status).toBe(401);
     const root = new LabClient({ url: api.url, ticket: { ticket, csrf: CSRFPreventionToken } });
     expect((await root.call("GET", `nodes/${NODE}/status`)).status).toBe(200);
@@ -144,11 +170,20 @@ describe("what the provider calls first", () => {
   it("lists the node, its datastores and their content", async () => {
     const nodes = await pve.data<{ node: string; status: string }[]>("GET", "nodes");
     expect(nodes).toEqual([expect.objectContaining({ node: NODE, status: "online" })]);
-    const stores = await pve.data<{ storage: string; content: string; type: string; total: number; avail: number }[]>("GET", `nodes/${NODE}/storage`);
+    const stores = await pve.data<{ storage: string; content: string; type: string; total: number; avail: number }[]>(
+      "GET",
+      `nodes/${NODE}/storage`,
+    );
     expect(stores.map((s) => s.storage).sort()).toEqual(["local", "tank-lxc"]);
     expect(stores.find((s) => s.storage === "tank-lxc")).toMatchObject({ type: "zfspool", content: "rootdir,images" });
-    expect((await pve.data<{ storage: string }[]>("GET", `nodes/${NODE}/storage`, { content: "vztmpl" })).map((s) => s.storage)).toEqual(["local"]);
-    const files = await pve.data<{ volid: string; content: string; format: string; size: number }[]>("GET", `nodes/${NODE}/storage/local/content`, { content: "vztmpl" });
+    expect(
+      (await pve.data<{ storage: string }[]>("GET", `nodes/${NODE}/storage`, { content: "vztmpl" })).map((s) => s.storage),
+    ).toEqual(["local"]);
+    const files = await pve.data<{ volid: string; content: string; format: string; size: number }[]>(
+      "GET",
+      `nodes/${NODE}/storage/local/content`,
+      { content: "vztmpl" },
+    );
     expect(files).toEqual([expect.objectContaining({ volid: TEMPLATE, content: "vztmpl", format: "tzst", size: 120_000_000 })]);
     const st = await pve.data<{ active: number; type: string }>("GET", `nodes/${NODE}/storage/tank-lxc/status`);
     expect(st).toMatchObject({ active: 1, type: "zfspool" });
@@ -174,7 +209,16 @@ describe("refusals", () => {
   });
 
   it("answers 400 with one message per bad parameter, like Proxmox's schema check", async () => {
-    const r = await pve.call("POST", `nodes/${NODE}/lxc`, createBody(42, { hostname: "not_a_hostname", memory: "lots", net0: "name=eth0,bridge=vmbr0,ip=10.0.0.300/24", colour: "blue" }));
+    const r = await pve.call(
+      "POST",
+      `nodes/${NODE}/lxc`,
+      createBody(42, {
+        hostname: "not_a_hostname",
+        memory: "lots",
+        net0: "name=eth0,bridge=vmbr0,ip=10.0.0.300/24",
+        colour: "blue",
+      }),
+    );
     expect(r.status).toBe(400);
     expect(r.statusText).toBe("Parameter verification failed.");
     expect(r.body.data).toBeNull();
@@ -222,7 +266,9 @@ describe("a container's life, as the provider lives it", () => {
       onboot: 0,
       rootfs: "tank-lxc:subvol-901-disk-0,size=4G",
     });
-    expect(c.net0).toMatch(/^name=eth0,bridge=vmbr0,gw=10\.100\.0\.1,hwaddr=BC:24:11(:[0-9A-F]{2}){3},ip=10\.100\.0\.91\/24,type=veth$/);
+    expect(c.net0).toMatch(
+      /^name=eth0,bridge=vmbr0,gw=10\.100\.0\.1,hwaddr=BC:24:11(:[0-9A-F]{2}){3},ip=10\.100\.0\.91\/24,type=veth$/,
+    );
     expect(c.digest).toMatch(/^[0-9a-f]{40}$/);
     // create-only secrets never land in the config; the backend got them
     expect(c).not.toHaveProperty("password");
@@ -243,7 +289,13 @@ describe("a container's life, as the provider lives it", () => {
 
   it("updates the config: sets, deletes absent keys quietly, refuses what Proxmox refuses", async () => {
     const before = await config(CT);
-    const ok = await pve.call("PUT", `nodes/${NODE}/lxc/${CT}/config`, { cores: 4, memory: 2048, onboot: 1, startup: "order=1,up=5", delete: ["cpulimit", "net1", "net2"] });
+    const ok = await pve.call("PUT", `nodes/${NODE}/lxc/${CT}/config`, {
+      cores: 4,
+      memory: 2048,
+      onboot: 1,
+      startup: "order=1,up=5",
+      delete: ["cpulimit", "net1", "net2"],
+    });
     expect(ok.status).toBe(200);
     expect(ok.body.data).toBeNull();
     const after = await config(CT);
@@ -254,10 +306,16 @@ describe("a container's life, as the provider lives it", () => {
 
     const keys = await pve.call("PUT", `nodes/${NODE}/lxc/${CT}/config`, { "ssh-public-keys": KEY });
     expect(keys.status).toBe(400);
-    expect(keys.body.errors).toEqual({ "ssh-public-keys": "property is not defined in schema and the schema does not allow additional properties" });
+    expect(keys.body.errors).toEqual({
+      "ssh-public-keys": "property is not defined in schema and the schema does not allow additional properties",
+    });
     expect((await pve.call("PUT", `nodes/${NODE}/lxc/${CT}/config`, {})).statusText).toBe("no options specified");
-    expect((await pve.call("PUT", `nodes/${NODE}/lxc/${CT}/config`, { unprivileged: 0 })).statusText).toBe("unable to modify read-only option: 'unprivileged'");
-    expect((await pve.call("PUT", `nodes/${NODE}/lxc/${CT}/config`, { cores: 3, delete: "cores" })).body.errors).toEqual({ delete: "you can't use '-cores' and -delete cores' at the same time" });
+    expect((await pve.call("PUT", `nodes/${NODE}/lxc/${CT}/config`, { unprivileged: 0 })).statusText).toBe(
+      "unable to modify read-only option: 'unprivileged'",
+    );
+    expect((await pve.call("PUT", `nodes/${NODE}/lxc/${CT}/config`, { cores: 3, delete: "cores" })).body.errors).toEqual({
+      delete: "you can't use '-cores' and -delete cores' at the same time",
+    });
     expect((await pve.call("PUT", `nodes/${NODE}/lxc/${CT}/config`, { cores: 3, digest: "0".repeat(40) })).status).toBe(500);
   });
 
@@ -268,13 +326,27 @@ describe("a container's life, as the provider lives it", () => {
     const bind = await pve.call("PUT", `nodes/${NODE}/lxc/${CT}/config`, { mp0: "/mnt/models,mp=/models,ro=1" });
     expect(bind.statusText).toBe("Permission check failed (mount point type bind is only allowed for root@pam)");
     const keyctl = await pve.call("PUT", `nodes/${NODE}/lxc/${CT}/config`, { features: "keyctl=1,nesting=1" });
-    expect(keyctl.statusText).toBe("Permission check failed (changing feature flags (except nesting) is only allowed for root@pam)");
+    expect(keyctl.statusText).toBe(
+      "Permission check failed (changing feature flags (except nesting) is only allowed for root@pam)",
+    );
 
-    const login = await new LabClient({ url: api.url }).data<{ ticket: string; CSRFPreventionToken: string }>("POST", "access/ticket", { username: "root@pam", password: "lab-root-pw" });
+    const login = await new LabClient({ url: api.url }).data<{ ticket: string; CSRFPreventionToken: string }>(
+      "POST",
+      "access/ticket",
+      { username: "root@pam", password: "lab-root-pw" },
+    );
     const root = new LabClient({ url: api.url, ticket: { ticket: login.ticket, csrf: login.CSRFPreventionToken } });
-    await root.data("PUT", `nodes/${NODE}/lxc/${CT}/config`, { dev0: "/dev/nvidia0,mode=0666", mp0: "mp=/models,ro=1,volume=/mnt/models", features: "keyctl=1,nesting=1" });
+    await root.data("PUT", `nodes/${NODE}/lxc/${CT}/config`, {
+      dev0: "/dev/nvidia0,mode=0666",
+      mp0: "mp=/models,ro=1,volume=/mnt/models",
+      features: "keyctl=1,nesting=1",
+    });
     const c = await config(CT);
-    expect(c).toMatchObject({ dev0: "/dev/nvidia0,mode=0666", mp0: "/mnt/models,mp=/models,ro=1", features: "keyctl=1,nesting=1" });
+    expect(c).toMatchObject({
+      dev0: "/dev/nvidia0,mode=0666",
+      mp0: "/mnt/models,mp=/models,ro=1",
+      features: "keyctl=1,nesting=1",
+    });
     await root.data("PUT", `nodes/${NODE}/lxc/${CT}/config`, { delete: "dev0,mp0", features: "nesting=1" });
     expect(await config(CT)).not.toHaveProperty("mp0");
   });
@@ -292,12 +364,23 @@ describe("a container's life, as the provider lives it", () => {
 
   it("starts, reports running with its addresses, refuses a second start, shuts down and stops", async () => {
     expect(await pve.task("POST", `nodes/${NODE}/lxc/${CT}/status/start`)).toBe("OK");
-    expect(await status(CT)).toMatchObject({ status: "running", vmid: CT, name: "docker-golden", type: "lxc", maxmem: 2048 * 1024 ** 2 });
+    expect(await status(CT)).toMatchObject({
+      status: "running",
+      vmid: CT,
+      name: "docker-golden",
+      type: "lxc",
+      maxmem: 2048 * 1024 ** 2,
+    });
     const again = await pve.call("POST", `nodes/${NODE}/lxc/${CT}/status/start`);
     expect(again.status).toBe(500);
     expect(again.statusText).toContain("already running");
-    const ifaces = await pve.data<{ name: string; inet?: string; "ip-addresses": { "ip-address": string; "ip-address-type": string; prefix: number }[] }[]>("GET", `nodes/${NODE}/lxc/${CT}/interfaces`);
-    expect(ifaces.find((i) => i.name === "eth0")).toMatchObject({ inet: "10.100.0.91/24", "ip-addresses": [{ "ip-address": "10.100.0.91", "ip-address-type": "inet", prefix: 24 }] });
+    const ifaces = await pve.data<
+      { name: string; inet?: string; "ip-addresses": { "ip-address": string; "ip-address-type": string; prefix: number }[] }[]
+    >("GET", `nodes/${NODE}/lxc/${CT}/interfaces`);
+    expect(ifaces.find((i) => i.name === "eth0")).toMatchObject({
+      inet: "10.100.0.91/24",
+      "ip-addresses": [{ "ip-address": "10.100.0.91", "ip-address-type": "inet", prefix: 24 }],
+    });
     expect(await pve.task("POST", `nodes/${NODE}/lxc/${CT}/status/reboot`, { timeout: 300 })).toBe("OK");
     expect(await pve.task("POST", `nodes/${NODE}/lxc/${CT}/status/shutdown`, { forceStop: 1, timeout: 55 })).toBe("OK");
     expect((await status(CT)).status).toBe("stopped");
@@ -322,25 +405,55 @@ describe("a container's life, as the provider lives it", () => {
     await api.tasks.settle();
     const c = await config(CT);
     expect(c).toMatchObject({ template: 1, rootfs: `tank-lxc:basevol-${CT}-disk-0,size=8G` });
-    expect((await pve.call("POST", `nodes/${NODE}/lxc/${CT}/template`)).statusText).toBe("you can't convert a template to a template");
-    expect((await pve.call("POST", `nodes/${NODE}/lxc/${CT}/status/start`)).statusText).toBe("you can't start a CT if it's a template");
+    expect((await pve.call("POST", `nodes/${NODE}/lxc/${CT}/template`)).statusText).toBe(
+      "you can't convert a template to a template",
+    );
+    expect((await pve.call("POST", `nodes/${NODE}/lxc/${CT}/status/start`)).statusText).toBe(
+      "you can't start a CT if it's a template",
+    );
   });
 
   it("clones the template (linked): new vmid, its own MAC, the base volume as parent", async () => {
-    const upid = await pve.data<string>("POST", `nodes/${NODE}/lxc/${CT}/clone`, { newid: CLONE, full: 0, hostname: "portainer", description: "portainer" });
+    const upid = await pve.data<string>("POST", `nodes/${NODE}/lxc/${CT}/clone`, {
+      newid: CLONE,
+      full: 0,
+      hostname: "portainer",
+      description: "portainer",
+    });
     expect(upid.split(":")[5]).toBe("vzclone");
     expect((await pve.waitTask(upid)).exitstatus).toBe("OK");
     const src = await config(CT);
     const c = await config(CLONE);
-    expect(c).toMatchObject({ hostname: "portainer", description: "portainer\n", features: "nesting=1", cores: 4, rootfs: `tank-lxc:basevol-${CT}-disk-0/subvol-${CLONE}-disk-0,size=8G` });
+    expect(c).toMatchObject({
+      hostname: "portainer",
+      description: "portainer\n",
+      features: "nesting=1",
+      cores: 4,
+      rootfs: `tank-lxc:basevol-${CT}-disk-0/subvol-${CLONE}-disk-0,size=8G`,
+    });
     expect(c).not.toHaveProperty("template");
     expect(c.net0).not.toBe(src.net0);
     expect(String(c.net0).replace(/hwaddr=[^,]+/, "")).toBe(String(src.net0).replace(/hwaddr=[^,]+/, ""));
     // then the provider's follow-up PUT (no ssh keys: Proxmox refuses them after a clone)
-    await pve.data("PUT", `nodes/${NODE}/lxc/${CLONE}/config`, { onboot: 1, cores: 1, memory: 1024, swap: 512, features: "nesting=1", net0: "bridge=vmbr0,firewall=0,ip=10.100.0.10/24,gw=10.100.0.1,name=eth0", delete: "net1,net2,net3,cpulimit" });
-    expect((await config(CLONE)).net0).toMatch(/^name=eth0,bridge=vmbr0,firewall=0,gw=10\.100\.0\.1,hwaddr=BC:24:11(:[0-9A-F]{2}){3},ip=10\.100\.0\.10\/24,type=veth$/);
+    await pve.data("PUT", `nodes/${NODE}/lxc/${CLONE}/config`, {
+      onboot: 1,
+      cores: 1,
+      memory: 1024,
+      swap: 512,
+      features: "nesting=1",
+      net0: "bridge=vmbr0,firewall=0,ip=10.100.0.10/24,gw=10.100.0.1,name=eth0",
+      delete: "net1,net2,net3,cpulimit",
+    });
+    expect((await config(CLONE)).net0).toMatch(
+      /^name=eth0,bridge=vmbr0,firewall=0,gw=10\.100\.0\.1,hwaddr=BC:24:11(:[0-9A-F]{2}){3},ip=10\.100\.0\.10\/24,type=veth$/,
+    );
     const clones = await pve.data<{ volid: string; parent?: string }[]>("GET", `nodes/${NODE}/storage/tank-lxc/content`);
-    expect(clones).toContainEqual(expect.objectContaining({ volid: `tank-lxc:basevol-${CT}-disk-0/subvol-${CLONE}-disk-0`, parent: `tank-lxc:basevol-${CT}-disk-0` }));
+    expect(clones).toContainEqual(
+      expect.objectContaining({
+        volid: `tank-lxc:basevol-${CT}-disk-0/subvol-${CLONE}-disk-0`,
+        parent: `tank-lxc:basevol-${CT}-disk-0`,
+      }),
+    );
   });
 
   it("deletes: a template still used by a linked clone fails in its task; clone first, then the template", async () => {
@@ -350,7 +463,9 @@ describe("a container's life, as the provider lives it", () => {
     expect((await pve.taskLog(upid)).at(-1)).toBe(`TASK ERROR: ${end.exitstatus}`);
 
     expect(await pve.task("POST", `nodes/${NODE}/lxc/${CLONE}/status/start`)).toBe("OK");
-    expect((await pve.call("DELETE", `nodes/${NODE}/lxc/${CLONE}`)).statusText).toBe(`unable to destroy CT ${CLONE} - container is running`);
+    expect((await pve.call("DELETE", `nodes/${NODE}/lxc/${CLONE}`)).statusText).toBe(
+      `unable to destroy CT ${CLONE} - container is running`,
+    );
     expect(await pve.task("POST", `nodes/${NODE}/lxc/${CLONE}/status/stop`)).toBe("OK");
     expect(await pve.task("DELETE", `nodes/${NODE}/lxc/${CLONE}`, { purge: 1, "destroy-unreferenced-disks": 1 })).toBe("OK");
     expect(await pve.task("DELETE", `nodes/${NODE}/lxc/${CT}`)).toBe("OK");
@@ -368,10 +483,20 @@ describe("audit log", () => {
     const lines = audit();
     expect(lines.length).toBeGreaterThan(20);
     for (const l of lines) {
-      expect(l).toEqual(expect.objectContaining({ time: expect.any(String), method: expect.any(String), path: expect.any(String), params: expect.any(Object), status: expect.any(Number) }));
+      expect(l).toEqual(
+        expect.objectContaining({
+          time: expect.any(String),
+          method: expect.any(String),
+          path: expect.any(String),
+          params: expect.any(Object),
+          status: expect.any(Number),
+        }),
+      );
       expect(Number.isNaN(Date.parse(l.time as string))).toBe(false);
     }
-    expect(lines).toContainEqual(expect.objectContaining({ method: "POST", path: `/nodes/${NODE}/lxc`, status: 200, user: TOKEN_ID }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ method: "POST", path: `/nodes/${NODE}/lxc`, status: 200, user: TOKEN_ID }),
+    );
     expect(lines).toContainEqual(expect.objectContaining({ method: "GET", path: "/version", status: 401 }));
   });
 

@@ -72,7 +72,15 @@ describe("containerSpec", () => {
     const text = lxcConfig(containerSpec(200, file, volumePath, undefined, "/state/docker/200"));
     expect(text).toContain("lxc.mount.entry = /state/docker/200 var/lib/docker none bind,create=dir 0 0");
     expect(text).toContain("lxc.cgroup.devices.allow = a");
-    const plain = lxcConfig(containerSpec(200, parseConfigFile("hostname: d\nrootfs: tank-lxc:subvol-200-disk-0,size=4G\n"), volumePath, undefined, "/state/docker/200"));
+    const plain = lxcConfig(
+      containerSpec(
+        200,
+        parseConfigFile("hostname: d\nrootfs: tank-lxc:subvol-200-disk-0,size=4G\n"),
+        volumePath,
+        undefined,
+        "/state/docker/200",
+      ),
+    );
     expect(plain).not.toContain("var/lib/docker");
     expect(plain).not.toContain("devices.allow");
   });

@@ -52,7 +52,10 @@ const freeIn = (p: Pool) => {
   return n;
 };
 /** Comparable form of an allocation (Map iteration order is not part of the contract). */
-const canonical = (a: Allocation) => ({ addresses: [...a.addresses].sort(([x], [y]) => (x < y ? -1 : 1)), unserved: [...a.unserved].sort() });
+const canonical = (a: Allocation) => ({
+  addresses: [...a.addresses].sort(([x], [y]) => (x < y ? -1 : 1)),
+  unserved: [...a.unserved].sort(),
+});
 /** A permutation of `xs`. */
 const permutationOf = <T>(xs: readonly T[]) => fc.shuffledSubarray([...xs], { minLength: xs.length, maxLength: xs.length });
 
@@ -104,7 +107,11 @@ describe("allocate()", () => {
         poolsArb,
         // Split one unique set of requests into A and B, then shuffle A ∪ B.
         requestSpecsArb.chain((specs) =>
-          fc.tuple(fc.constant(specs), fc.array(fc.boolean(), { minLength: specs.length, maxLength: specs.length }), permutationOf(specs)),
+          fc.tuple(
+            fc.constant(specs),
+            fc.array(fc.boolean(), { minLength: specs.length, maxLength: specs.length }),
+            permutationOf(specs),
+          ),
         ),
         (pools, [specs, inA, shuffled]) => {
           const a = specs.filter((_, i) => inA[i]);
@@ -125,19 +132,24 @@ describe("allocate()", () => {
 
   it("keeps a previous address only while it is valid (inside the pool, not reserved, not claimed twice)", () => {
     fc.assert(
-      fc.property(poolsArb, requestSpecsArb, fc.array(fc.integer({ min: -3, max: 45 }), { minLength: 70, maxLength: 70 }), (pools, specs, offsets) => {
-        const reqs = toRequests(pools, specs);
-        // Random, possibly invalid or colliding, previous addresses.
-        const previous = new Map(reqs.map((r, i) => [r.key, r.pool.first + offsets[i]!]));
-        const { addresses, unserved } = allocate(reqs, previous);
-        for (const pool of pools) {
-          const served = reqs.filter((r) => r.pool === pool && addresses.has(r.key)).map((r) => addresses.get(r.key)!);
-          for (const a of served) expect(a >= pool.first && a <= pool.last && !pool.reserved.has(a)).toBe(true);
-          expect(new Set(served).size).toBe(served.length);
-          const mine = reqs.filter((r) => r.pool === pool);
-          expect(mine.filter((r) => unserved.includes(r.key)).length).toBe(Math.max(0, mine.length - freeIn(pool)));
-        }
-      }),
+      fc.property(
+        poolsArb,
+        requestSpecsArb,
+        fc.array(fc.integer({ min: -3, max: 45 }), { minLength: 70, maxLength: 70 }),
+        (pools, specs, offsets) => {
+          const reqs = toRequests(pools, specs);
+          // Random, possibly invalid or colliding, previous addresses.
+          const previous = new Map(reqs.map((r, i) => [r.key, r.pool.first + offsets[i]!]));
+          const { addresses, unserved } = allocate(reqs, previous);
+          for (const pool of pools) {
+            const served = reqs.filter((r) => r.pool === pool && addresses.has(r.key)).map((r) => addresses.get(r.key)!);
+            for (const a of served) expect(a >= pool.first && a <= pool.last && !pool.reserved.has(a)).toBe(true);
+            expect(new Set(served).size).toBe(served.length);
+            const mine = reqs.filter((r) => r.pool === pool);
+            expect(mine.filter((r) => unserved.includes(r.key)).length).toBe(Math.max(0, mine.length - freeIn(pool)));
+          }
+        },
+      ),
     );
   });
 });
@@ -195,7 +207,10 @@ describe("topoSort()", () => {
       fc.record({
         g: fc.constant(g),
         // The cycle's nodes, in the order the injected edges follow: c0 → c1 → … → ck-1 → c0 (k = 1 is a self-loop).
-        ring: fc.shuffledSubarray(Array.from({ length: g.n }, (_, i) => i), { minLength: 1 }),
+        ring: fc.shuffledSubarray(
+          Array.from({ length: g.n }, (_, i) => i),
+          { minLength: 1 },
+        ),
       }),
     );
     fc.assert(
@@ -219,7 +234,8 @@ describe("topoSort()", () => {
         for (const n of ring) expect(order).not.toContain(nameOf(n));
         expect(new Set(order).size).toBe(order.length);
         const pos = new Map(order.map((n, i) => [n, i]));
-        for (const n of order) for (const d of edges.get(n) ?? []) if (nodes.includes(d)) expect(pos.get(d)).toBeLessThan(pos.get(n)!);
+        for (const n of order)
+          for (const d of edges.get(n) ?? []) if (nodes.includes(d)) expect(pos.get(d)).toBeLessThan(pos.get(n)!);
       }),
     );
   });
@@ -246,7 +262,10 @@ const guestsArb: fc.Arbitrary<GuestSpec[]> = fc.integer({ min: 1, max: 60 }).cha
   fc
     .tuple(
       fc.uniqueArray(fc.integer({ min: 1000, max: 99_999 }), { minLength: n, maxLength: n }),
-      fc.array(fc.record({ golden: fc.boolean(), deps: fc.array(fc.nat(), { maxLength: 3 }), isStatic: fc.nat({ max: 5 }) }), { minLength: n, maxLength: n }),
+      fc.array(fc.record({ golden: fc.boolean(), deps: fc.array(fc.nat(), { maxLength: 3 }), isStatic: fc.nat({ max: 5 }) }), {
+        minLength: n,
+        maxLength: n,
+      }),
     )
     .map(([vmids, rest]) => {
       let statics = 0;
@@ -269,7 +288,16 @@ function definitionOf(guests: readonly GuestSpec[]): Definition {
         storage: [{ id: "local", type: "dir", path: "/var/lib/vz", content: ["vztmpl", "rootdir", "images", "iso"] }],
       },
     ],
-    network: { bridges: [{ name: "vmbr0", subnet: "10.20.0.0/24", gateway: GATEWAY, pools: [{ name: "guests", range: `${formatIp(POOL_FIRST)}-${formatIp(POOL_LAST)}` }] }] },
+    network: {
+      bridges: [
+        {
+          name: "vmbr0",
+          subnet: "10.20.0.0/24",
+          gateway: GATEWAY,
+          pools: [{ name: "guests", range: `${formatIp(POOL_FIRST)}-${formatIp(POOL_LAST)}` }],
+        },
+      ],
+    },
     templates: [
       { name: "debian", source: { storage: "local", file: "vztmpl/debian-12.tar.zst" } },
       { name: "golden", vmid: 900, parent: "debian", network: [{ ip: "10.20.0.9/24" }] },
@@ -338,7 +366,9 @@ describe("buildPlan()", () => {
   it("gives the same allocations whatever order the guests are written in", () => {
     fc.assert(
       fc.property(scenarioArb, ([, one, other]) => {
-        expect(buildPlan(validated(definitionOf(other))).allocations).toEqual(buildPlan(validated(definitionOf(one))).allocations);
+        expect(buildPlan(validated(definitionOf(other))).allocations).toEqual(
+          buildPlan(validated(definitionOf(one))).allocations,
+        );
       }),
       { numRuns: 60 },
     );
@@ -346,22 +376,17 @@ describe("buildPlan()", () => {
 
   it("adding a guest with the previous allocations leaves every existing allocation unchanged", () => {
     fc.assert(
-      fc.property(
-        scenarioArb,
-        fc.integer({ min: 100, max: 99_999 }),
-        fc.nat(),
-        ([, ordered], vmid, at) => {
-          fc.pre(!ordered.some((g) => g.vmid === vmid) && vmid !== 900);
-          const before = buildPlan(validated(definitionOf(ordered)));
-          // The newcomer may come first in vmid order and be written anywhere in the list.
-          const grown = [...ordered];
-          grown.splice(at % (grown.length + 1), 0, { name: "newcomer", vmid, golden: false, deps: [] });
-          const after = buildPlan(validated(definitionOf(grown)), { previousAllocations: before.allocations });
-          for (const [k, v] of Object.entries(before.allocations)) expect(after.allocations[k]).toBe(v);
-          expect(Object.keys(after.allocations)).toHaveLength(Object.keys(before.allocations).length + 1);
-          expect(Object.values(before.allocations)).not.toContain(after.allocations["newcomer/eth0"]);
-        },
-      ),
+      fc.property(scenarioArb, fc.integer({ min: 100, max: 99_999 }), fc.nat(), ([, ordered], vmid, at) => {
+        fc.pre(!ordered.some((g) => g.vmid === vmid) && vmid !== 900);
+        const before = buildPlan(validated(definitionOf(ordered)));
+        // The newcomer may come first in vmid order and be written anywhere in the list.
+        const grown = [...ordered];
+        grown.splice(at % (grown.length + 1), 0, { name: "newcomer", vmid, golden: false, deps: [] });
+        const after = buildPlan(validated(definitionOf(grown)), { previousAllocations: before.allocations });
+        for (const [k, v] of Object.entries(before.allocations)) expect(after.allocations[k]).toBe(v);
+        expect(Object.keys(after.allocations)).toHaveLength(Object.keys(before.allocations).length + 1);
+        expect(Object.values(before.allocations)).not.toContain(after.allocations["newcomer/eth0"]);
+      }),
       { numRuns: 60 },
     );
   });

@@ -45,7 +45,16 @@ function gpuDefinition(guests: unknown[], templates: unknown[] = []): Definition
         nvidia: { driverVersion: "580.76.05" },
       },
     ],
-    network: { bridges: [{ name: "vmbr0", subnet: "10.0.0.0/24", gateway: "10.0.0.1", pools: [{ name: "guests", range: "10.0.0.100-10.0.0.199" }] }] },
+    network: {
+      bridges: [
+        {
+          name: "vmbr0",
+          subnet: "10.0.0.0/24",
+          gateway: "10.0.0.1",
+          pools: [{ name: "guests", range: "10.0.0.100-10.0.0.199" }],
+        },
+      ],
+    },
     templates: [
       { name: "debian", source: { storage: "local", file: "vztmpl/debian-12.tar.zst" } },
       { name: "nvidia-golden", vmid: 900, parent: "debian", gpus: [0, 1], features: { nvidia: true } },
@@ -68,8 +77,18 @@ describe("dev.yaml", () => {
     expect(machine(plan, "docker-golden").dependsOn).toEqual([]);
     expect(machine(plan, "portainer").dependsOn).toEqual(["docker-golden"]);
     expect(machine(plan, "data").dependsOn).toEqual(["portainer"]);
-    expect(machine(plan, "portainer").source).toEqual({ kind: "clone", template: "docker-golden", vmid: 901, snapshot: "golden" });
-    expect(machine(plan, "data").source).toEqual({ kind: "create", template: "debian-12-base", storage: "local", file: "vztmpl/debian-12-standard_12.7-1_amd64.tar.zst" });
+    expect(machine(plan, "portainer").source).toEqual({
+      kind: "clone",
+      template: "docker-golden",
+      vmid: 901,
+      snapshot: "golden",
+    });
+    expect(machine(plan, "data").source).toEqual({
+      kind: "create",
+      template: "debian-12-base",
+      storage: "local",
+      file: "vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+    });
   });
 
   it("gives data an address from the pool 10.100.0.100–199, and keeps static addresses", () => {
@@ -80,16 +99,24 @@ describe("dev.yaml", () => {
     const a = parseCidr(cidr)!.address;
     expect(a).toBeGreaterThanOrEqual(parseIp("10.100.0.100")!);
     expect(a).toBeLessThanOrEqual(parseIp("10.100.0.199")!);
-    expect(machine(plan, "data").network).toEqual([{ name: "eth0", bridge: "vmbr0", ip: cidr, gateway: "10.100.0.1", allocated: true }]);
-    expect(machine(plan, "portainer").network).toEqual([{ name: "eth0", bridge: "vmbr0", ip: "10.100.0.10/24", gateway: "10.100.0.1", allocated: false }]);
+    expect(machine(plan, "data").network).toEqual([
+      { name: "eth0", bridge: "vmbr0", ip: cidr, gateway: "10.100.0.1", allocated: true },
+    ]);
+    expect(machine(plan, "portainer").network).toEqual([
+      { name: "eth0", bridge: "vmbr0", ip: "10.100.0.10/24", gateway: "10.100.0.1", allocated: false },
+    ]);
     // The lock file's record is honoured.
     const { definition } = loadDefinition(DEV);
-    expect(buildPlan(definition!, { previousAllocations: { "data/eth0": "10.100.0.150/24" } }).allocations).toEqual({ "data/eth0": "10.100.0.150/24" });
+    expect(buildPlan(definition!, { previousAllocations: { "data/eth0": "10.100.0.150/24" } }).allocations).toEqual({
+      "data/eth0": "10.100.0.150/24",
+    });
   });
 
   it("mounts tank/shared-data from /tank/shared-data and asks for the datasets first", () => {
     const data = machine(devPlan(), "data");
-    expect(data.mountPoints).toEqual([{ id: "mp0", source: "/tank/shared-data", dataset: "tank/shared-data", path: "/data", readOnly: false, backup: false }]);
+    expect(data.mountPoints).toEqual([
+      { id: "mp0", source: "/tank/shared-data", dataset: "tank/shared-data", path: "/data", readOnly: false, backup: false },
+    ]);
     // Its disk's storage (tank-lxc) lives on tank/lxc-disks.
     expect(data.datasets).toEqual(["tank/lxc-disks", "tank/shared-data"]);
   });
@@ -172,19 +199,37 @@ describe("GPU devices", () => {
 });
 
 describe("vLLM settings", () => {
-  const vllmSettings = (plan: Plan, name: string) => machine(plan, name).provisioners.find((p) => p.feature === "vllm")!.settings as Record<string, unknown>;
+  const vllmSettings = (plan: Plan, name: string) =>
+    machine(plan, name).provisioners.find((p) => p.feature === "vllm")!.settings as Record<string, unknown>;
 
   it("tensorParallelSize defaults to the number of GPUs the guest has", () => {
     const plan = buildPlan(
       validated(
         gpuDefinition([
           { vmid: 200, name: "dual", template: "nvidia-golden", features: { vllm: { model: "Qwen/Qwen3-32B" } } },
-          { vmid: 201, name: "single", template: "nvidia-golden", gpus: [1], features: { vllm: { model: "Qwen/Qwen3-8B", servedModelName: "qwen" } } },
-          { vmid: 202, name: "pinned", template: "nvidia-golden", features: { vllm: { model: "Qwen/Qwen3-8B", tensorParallelSize: 1 } } },
+          {
+            vmid: 201,
+            name: "single",
+            template: "nvidia-golden",
+            gpus: [1],
+            features: { vllm: { model: "Qwen/Qwen3-8B", servedModelName: "qwen" } },
+          },
+          {
+            vmid: 202,
+            name: "pinned",
+            template: "nvidia-golden",
+            features: { vllm: { model: "Qwen/Qwen3-8B", tensorParallelSize: 1 } },
+          },
         ]),
       ),
     );
-    expect(vllmSettings(plan, "dual")).toMatchObject({ model: "Qwen/Qwen3-32B", tensorParallelSize: 2, servedModelName: "Qwen/Qwen3-32B", port: 8000, install: "venv" });
+    expect(vllmSettings(plan, "dual")).toMatchObject({
+      model: "Qwen/Qwen3-32B",
+      tensorParallelSize: 2,
+      servedModelName: "Qwen/Qwen3-32B",
+      port: 8000,
+      install: "venv",
+    });
     expect(vllmSettings(plan, "single")).toMatchObject({ tensorParallelSize: 1, servedModelName: "qwen" });
     expect(vllmSettings(plan, "pinned")).toMatchObject({ tensorParallelSize: 1 });
   });
@@ -237,8 +282,19 @@ describe("Portainer agents", () => {
   it("a golden template with the agent role registers nothing itself; its clones do", () => {
     const { definition } = loadDefinition(DEV);
     const raw = JSON.parse(JSON.stringify(definition));
-    raw.templates.push({ vmid: 902, name: "agent-golden", parent: "docker-golden", network: [{ name: "eth0", bridge: "vmbr0", ip: "10.100.0.92/24" }], features: { portainer: { role: "agent" } } });
-    raw.guests.push({ vmid: 240, name: "gpu-box", template: "agent-golden", network: [{ name: "eth0", bridge: "vmbr0", ip: "auto" }] });
+    raw.templates.push({
+      vmid: 902,
+      name: "agent-golden",
+      parent: "docker-golden",
+      network: [{ name: "eth0", bridge: "vmbr0", ip: "10.100.0.92/24" }],
+      features: { portainer: { role: "agent" } },
+    });
+    raw.guests.push({
+      vmid: 240,
+      name: "gpu-box",
+      template: "agent-golden",
+      network: [{ name: "eth0", bridge: "vmbr0", ip: "auto" }],
+    });
     const plan = buildPlan(validated(shaped(raw)));
     expect(plan.portainer.flatMap((p) => p.agents.map((a) => a.name))).toEqual(["gpu-box"]);
   });
@@ -275,7 +331,11 @@ describe("invalid definitions", () => {
       ],
     });
     expect(validate(def)).toContainEqual(
-      expect.objectContaining({ severity: "error", path: "network.bridges[0].pools[1].range", message: "pool 'b' overlaps pool 'a' on bridge 'vmbr0'" }),
+      expect.objectContaining({
+        severity: "error",
+        path: "network.bridges[0].pools[1].range",
+        message: "pool 'b' overlaps pool 'a' on bridge 'vmbr0'",
+      }),
     );
     // And the allocator itself never hands out one address twice within a bridge's address space.
     const a = { id: "vmbr0/a", space: "vmbr0", first: 100, last: 101, reserved: new Set<number>() };
@@ -300,7 +360,10 @@ describe("feature settings along the clone chain", () => {
     const plan = buildPlan(validated(checkShape(raw).definition!));
     const portainer = plan.machines.find((m) => m.name === "portainer")!;
     expect(portainer.features.docker).toEqual({ source: "debian", daemon: { "log-driver": "journald" } });
-    expect(portainer.provisioners.find((p) => p.feature === "docker")!.settings).toEqual({ source: "debian", daemon: { "log-driver": "journald" } });
+    expect(portainer.provisioners.find((p) => p.feature === "docker")!.settings).toEqual({
+      source: "debian",
+      daemon: { "log-driver": "journald" },
+    });
     const golden = plan.machines.find((m) => m.name === "docker-golden")!;
     expect(golden.provisioners[0]!.settings).toEqual({ source: "debian", daemon: LAB_MIRROR });
   });

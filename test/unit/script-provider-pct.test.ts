@@ -25,7 +25,13 @@ vi.mock("../../provisioners/engine/ssh", () => ({
 describe("inContainer", () => {
   it("runs script, check and delete inside the container and keeps the vmid in state", async () => {
     const p = makeScriptProvider();
-    const inputs = { connection: { host: "10.0.0.2" }, script: "true", checkScript: "echo observed", deleteScript: "true", inContainer: 210 };
+    const inputs = {
+      connection: { host: "10.0.0.2" },
+      script: "true",
+      checkScript: "echo observed",
+      deleteScript: "true",
+      inContainer: 210,
+    };
     const created = await p.create!(inputs);
     const outs = created.outs!;
     expect(created.id).toBe("CT 210 on 10.0.0.2@10.0.0.2:22/ct210");
@@ -39,7 +45,13 @@ describe("inContainer", () => {
 
   it("refresh keeps a frozen template's feature and reports a removed container's as gone; delete runs nothing in either", async () => {
     const p = makeScriptProvider();
-    const created = await p.create!({ connection: { host: "10.0.0.2" }, script: "true", checkScript: "echo observed", deleteScript: "true", inContainer: 901 });
+    const created = await p.create!({
+      connection: { host: "10.0.0.2" },
+      script: "true",
+      checkScript: "echo observed",
+      deleteScript: "true",
+      inContainer: 901,
+    });
     for (const state of ["template", "absent"]) {
       nodeSays = state;
       commands.length = 0;
@@ -50,6 +62,25 @@ describe("inContainer", () => {
       await p.delete!(created.id, created.outs!);
       expect(commands).toEqual(["bash -s", "bash -s"]);
     }
+    nodeSays = "live";
+  });
+
+  it("a frozen template's step takes a newer script with the same settings as its own; new settings are refused", async () => {
+    const p = makeScriptProvider();
+    const inputs = { connection: { host: "10.0.0.2" }, script: "echo v1", params: { A: "1" }, inContainer: 901 };
+    const created = await p.create!(inputs);
+    nodeSays = "template";
+    commands.length = 0;
+    // An upgraded Phoenix ships a changed script: nothing runs in the template, the new hash is recorded.
+    const upgraded = { ...inputs, script: "echo v2" };
+    const diff = await p.diff!(created.id, created.outs!, upgraded);
+    expect(diff.changes).toBe(true);
+    const updated = await p.update!(created.id, created.outs!, upgraded);
+    expect(commands).toEqual(["bash -s"]);
+    expect(updated.outs!.script).toBe("echo v2");
+    expect((await p.diff!(created.id, updated.outs!, upgraded)).changes).toBe(false);
+    // Other settings would need the template rebuilt.
+    await expect(p.update!(created.id, updated.outs!, { ...upgraded, params: { A: "2" } })).rejects.toThrow(/frozen template/);
     nodeSays = "live";
   });
 

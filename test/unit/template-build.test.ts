@@ -25,7 +25,13 @@ describe("golden template builds", () => {
 
   it("a changed feature setting changes that template's build and its descendants', not the others'", () => {
     const after = templateBuilds(
-      plan((raw) => (template(raw, "nvidia-docker-golden").features.docker = { ...template(raw, "nvidia-docker-golden").features.docker, daemon: { "log-driver": "local" } })),
+      plan(
+        (raw) =>
+          (template(raw, "nvidia-docker-golden").features.docker = {
+            ...template(raw, "nvidia-docker-golden").features.docker,
+            daemon: { "log-driver": "local" },
+          }),
+      ),
       scripts("v1"),
     );
     const changed = [...after.keys()].filter((k) => after.get(k) !== before.get(k)).sort();
@@ -33,13 +39,19 @@ describe("golden template builds", () => {
   });
 
   it("a guest's own features do not rebuild its template", () => {
-    const after = templateBuilds(plan((raw) => (raw.guests.find((g: any) => g.name === "vllm-dual").memory = 4096)), scripts("v1"));
+    const after = templateBuilds(
+      plan((raw) => (raw.guests.find((g: any) => g.name === "vllm-dual").memory = 4096)),
+      scripts("v1"),
+    );
     expect(after).toEqual(before);
   });
 
   it("a custom script's content counts, for a template that runs one", () => {
     const withScript = (content: string) =>
-      templateBuilds(plan((raw) => (template(raw, "docker-golden").features.script = { path: "scripts/golden.sh" })), scripts(content));
+      templateBuilds(
+        plan((raw) => (template(raw, "docker-golden").features.script = { path: "scripts/golden.sh" })),
+        scripts(content),
+      );
     expect(withScript("v2").get("docker-golden")).not.toBe(withScript("v1").get("docker-golden"));
     expect(withScript("v2").get("nvidia-golden")).toBe(withScript("v1").get("nvidia-golden"));
   });

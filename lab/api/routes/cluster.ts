@@ -60,7 +60,13 @@ export function clusterRoutes(ctx: ApiContext, mappingFile: string): Route[] {
     if (!m) throw fail(`PCI mapping '${id}' does not exist`);
     return m;
   };
-  const mappingJson = (id: string, m: PciMapping) => ({ id, type: "pci", map: m.map, ...(m.description !== undefined ? { description: m.description } : {}), ...(m.mdev ? { mdev: Number(m.mdev) } : {}) });
+  const mappingJson = (id: string, m: PciMapping) => ({
+    id,
+    type: "pci",
+    map: m.map,
+    ...(m.description !== undefined ? { description: m.description } : {}),
+    ...(m.mdev ? { mdev: Number(m.mdev) } : {}),
+  });
 
   async function resources(type?: string): Promise<unknown[]> {
     const out: unknown[] = [];
@@ -87,7 +93,18 @@ export function clusterRoutes(ctx: ApiContext, mappingFile: string): Route[] {
     }
     if (!type || type === "storage")
       for (const s of await ctx.backend.listStorage())
-        out.push({ id: `storage/${ctx.node}/${s.id}`, type: "storage", storage: s.id, node: ctx.node, plugintype: s.type, content: s.content.join(","), status: "available", shared: s.shared ? 1 : 0, disk: s.used, maxdisk: s.total });
+        out.push({
+          id: `storage/${ctx.node}/${s.id}`,
+          type: "storage",
+          storage: s.id,
+          node: ctx.node,
+          plugintype: s.type,
+          content: s.content.join(","),
+          status: "available",
+          shared: s.shared ? 1 : 0,
+          disk: s.used,
+          maxdisk: s.total,
+        });
     if (!type || type === "node") out.push({ id: `node/${ctx.node}`, type: "node", node: ctx.node, status: "online", level: "" });
     return out;
   }
@@ -109,12 +126,19 @@ export function clusterRoutes(ctx: ApiContext, mappingFile: string): Route[] {
         return String(id);
       },
     },
-    { method: "GET", path: "/cluster/resources", schema: { type: { type: "string", enum: ["vm", "storage", "node", "sdn"], optional: true } }, handler: (r) => resources(r.params.type) },
+    {
+      method: "GET",
+      path: "/cluster/resources",
+      schema: { type: { type: "string", enum: ["vm", "storage", "node", "sdn"], optional: true } },
+      handler: (r) => resources(r.params.type),
+    },
     {
       method: "GET",
       path: "/cluster/status",
       schema: {},
-      handler: () => [{ id: `node/${ctx.node}`, type: "node", name: ctx.node, nodeid: 0, ip: "127.0.0.1", online: 1, local: 1, level: "" }],
+      handler: () => [
+        { id: `node/${ctx.node}`, type: "node", name: ctx.node, nodeid: 0, ip: "127.0.0.1", online: 1, local: 1, level: "" },
+      ],
     },
     { method: "GET", path: "/cluster/mapping", schema: {}, handler: () => [{ name: "dir" }, { name: "pci" }, { name: "usb" }] },
     {
@@ -124,18 +148,32 @@ export function clusterRoutes(ctx: ApiContext, mappingFile: string): Route[] {
       handler: (r) =>
         Object.entries(store.all()).map(([id, m]) => ({
           ...mappingJson(id, m),
-          ...(r.params["check-node"] ? { checks: m.map.some((e) => e.includes(`node=${r.params["check-node"]}`)) ? [] : [{ severity: "warning", message: `No mapping for node ${r.params["check-node"]}` }] } : {}),
+          ...(r.params["check-node"]
+            ? {
+                checks: m.map.some((e) => e.includes(`node=${r.params["check-node"]}`))
+                  ? []
+                  : [{ severity: "warning", message: `No mapping for node ${r.params["check-node"]}` }],
+              }
+            : {}),
         })),
     },
     {
       method: "POST",
       path: "/cluster/mapping/pci",
-      schema: { id: { type: "string", format: "pve-configid" }, ...mappingSchema, map: { ...mappingSchema.map, optional: false } },
+      schema: {
+        id: { type: "string", format: "pve-configid" },
+        ...mappingSchema,
+        map: { ...mappingSchema.map, optional: false },
+      },
       handler: (r) => {
         const id = r.params.id!;
         checkMaps(r.arrays.map ?? []);
         if (store.all()[id]) throw fail(`PCI mapping '${id}' already exists`);
-        store.all()[id] = { map: r.arrays.map ?? [], ...(r.params.description !== undefined ? { description: r.params.description } : {}), ...(r.params.mdev ? { mdev: r.params.mdev } : {}) };
+        store.all()[id] = {
+          map: r.arrays.map ?? [],
+          ...(r.params.description !== undefined ? { description: r.params.description } : {}),
+          ...(r.params.mdev ? { mdev: r.params.mdev } : {}),
+        };
         store.save();
         return null;
       },
@@ -153,7 +191,12 @@ export function clusterRoutes(ctx: ApiContext, mappingFile: string): Route[] {
     {
       method: "PUT",
       path: "/cluster/mapping/pci/{id}",
-      schema: { id: { type: "string", format: "pve-configid" }, ...mappingSchema, delete: { type: "string", format: "pve-configid-list", optional: true }, digest: { type: "string", maxLength: 64, optional: true } },
+      schema: {
+        id: { type: "string", format: "pve-configid" },
+        ...mappingSchema,
+        delete: { type: "string", format: "pve-configid-list", optional: true },
+        digest: { type: "string", maxLength: 64, optional: true },
+      },
       handler: (r) => {
         const m = get(r.params.id!);
         for (const key of splitList(r.params.delete)) {
@@ -184,7 +227,10 @@ export function clusterRoutes(ctx: ApiContext, mappingFile: string): Route[] {
     {
       method: "GET",
       path: "/pools",
-      schema: { poolid: { type: "string", format: "pve-poolid", optional: true }, type: { type: "string", enum: ["qemu", "lxc", "storage"], optional: true } },
+      schema: {
+        poolid: { type: "string", format: "pve-poolid", optional: true },
+        type: { type: "string", enum: ["qemu", "lxc", "storage"], optional: true },
+      },
       handler: (r) => {
         if (r.params.poolid) throw fail(`pool '${r.params.poolid}' does not exist`);
         return [];

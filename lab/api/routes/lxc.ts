@@ -5,8 +5,26 @@ import { runtimeStatus } from "../guest-status";
 import type { Identity } from "../auth";
 import { type ApiContext, checkLock, checkVmidUnused, loadConfig, lockedTask, randomMac, requireNode } from "../context";
 import { fail, paramError } from "../errors";
-import { LXC_CLONE, LXC_CREATE, LXC_NUMBERED, LXC_RESIZE, LXC_UPDATE, NODE, VMID, jsonValue, lxcOption } from "../../pve/lxc-schema";
-import { freeIndex, isMountKey, mountKind, ownedVolumes, parseMountPoint, printMountPoint, storedValue } from "../../pve/lxc-config";
+import {
+  LXC_CLONE,
+  LXC_CREATE,
+  LXC_NUMBERED,
+  LXC_RESIZE,
+  LXC_UPDATE,
+  NODE,
+  VMID,
+  jsonValue,
+  lxcOption,
+} from "../../pve/lxc-schema";
+import {
+  freeIndex,
+  isMountKey,
+  mountKind,
+  ownedVolumes,
+  parseMountPoint,
+  printMountPoint,
+  storedValue,
+} from "../../pve/lxc-config";
 import { checkContainerConfigPermissions } from "../permissions";
 import { type ConfigFile, type PveConfig, configDigest, parseSize, splitList } from "../../pve/pve-config";
 import type { Route } from "../router";
@@ -16,7 +34,21 @@ import { parseNewVolumeSpec, parseVolid } from "../../pve/volumes";
 
 const BASE = { node: NODE, vmid: VMID };
 const bool = { type: "boolean", optional: true } as const;
-const CREATE_ONLY = new Set(["node", "vmid", "ostemplate", "password", "ssh-public-keys", "storage", "pool", "force", "restore", "unique", "start", "ignore-unpack-errors", "bwlimit"]);
+const CREATE_ONLY = new Set([
+  "node",
+  "vmid",
+  "ostemplate",
+  "password",
+  "ssh-public-keys",
+  "storage",
+  "pool",
+  "force",
+  "restore",
+  "unique",
+  "start",
+  "ignore-unpack-errors",
+  "bwlimit",
+]);
 
 function isTemplate(config: PveConfig): boolean {
   return config.template === "1";
@@ -47,7 +79,14 @@ function normalizeOptions(ctx: ApiContext, params: Record<string, string>): PveC
 }
 
 /** Allocates `storage:size` mount points and prints every mount point in Proxmox's form. */
-async function allocateMounts(ctx: ApiContext, vmid: number, conf: PveConfig, keys: string[], log: TaskLog, allocated: string[]): Promise<void> {
+async function allocateMounts(
+  ctx: ApiContext,
+  vmid: number,
+  conf: PveConfig,
+  keys: string[],
+  log: TaskLog,
+  allocated: string[],
+): Promise<void> {
   for (const key of keys) {
     const mp = parseMountPoint(key, conf[key]!);
     const spec = parseNewVolumeSpec(mp.volume!);
@@ -128,15 +167,29 @@ async function create(ctx: ApiContext, identity: Identity, params: Record<string
       if (!(await findVolume(ctx, ostemplate))) throw new Error(`can't find file '${ostemplate}'`);
       const conf: PveConfig = { ...options };
       conf.arch ??= "amd64";
-      conf.ostype ??= /debian/.test(ostemplate) ? "debian" : /ubuntu/.test(ostemplate) ? "ubuntu" : /alpine/.test(ostemplate) ? "alpine" : "unmanaged";
+      conf.ostype ??= /debian/.test(ostemplate)
+        ? "debian"
+        : /ubuntu/.test(ostemplate)
+          ? "ubuntu"
+          : /alpine/.test(ostemplate)
+            ? "alpine"
+            : "unmanaged";
       conf.hostname ??= `CT${vmid}`;
       conf.memory ??= "512";
       conf.swap ??= "512";
-      const mounts = Object.keys(conf).filter(isMountKey).sort((a, b) => (a === "rootfs" ? -1 : b === "rootfs" ? 1 : a.localeCompare(b, "en", { numeric: true })));
+      const mounts = Object.keys(conf)
+        .filter(isMountKey)
+        .sort((a, b) => (a === "rootfs" ? -1 : b === "rootfs" ? 1 : a.localeCompare(b, "en", { numeric: true })));
       await allocateMounts(ctx, vmid, conf, mounts, log, allocated);
       log(`extracting archive '${ostemplate}'`);
       await ctx.backend.setupContainer(
-        { vmid, config: conf, ostemplate, ...(params.password ? { password: params.password } : {}), ...(params["ssh-public-keys"] ? { sshPublicKeys: params["ssh-public-keys"] } : {}) },
+        {
+          vmid,
+          config: conf,
+          ostemplate,
+          ...(params.password ? { password: params.password } : {}),
+          ...(params["ssh-public-keys"] ? { sshPublicKeys: params["ssh-public-keys"] } : {}),
+        },
         log,
       );
       await ctx.backend.writeConfig("lxc", vmid, { config: conf, lxc: [], sections: {} });
@@ -160,18 +213,22 @@ async function update(ctx: ApiContext, identity: Identity, params: Record<string
   if (!Object.keys(options).length && !deletes.length && !reverts.length) throw fail("no options specified");
   for (const opt of deletes) {
     if (options[opt] !== undefined) throw paramError({ delete: `you can't use '-${opt}' and -delete ${opt}' at the same time` });
-    if (reverts.includes(opt)) throw paramError({ delete: `you can't use '-delete ${opt}' and '-revert ${opt}' at the same time` });
+    if (reverts.includes(opt))
+      throw paramError({ delete: `you can't use '-delete ${opt}' and '-revert ${opt}' at the same time` });
   }
   for (const opt of reverts) if (!lxcOption(opt)) throw paramError({ revert: `unknown option '${opt}'` });
   const file = await loadConfig(ctx, "lxc", vmid);
   checkLock(ctx, "lxc", vmid);
-  if (params.digest && params.digest !== configDigest(file)) throw fail("detected modified configuration - file changed by other user? Try again.");
+  if (params.digest && params.digest !== configDigest(file))
+    throw fail("detected modified configuration - file changed by other user? Try again.");
   const conf = file.config;
   checkContainerConfigPermissions(identity, conf, options, deletes, conf.unprivileged === "1");
-  if (options.unprivileged !== undefined && options.unprivileged !== (conf.unprivileged ?? "0")) throw fail("unable to modify read-only option: 'unprivileged'");
+  if (options.unprivileged !== undefined && options.unprivileged !== (conf.unprivileged ?? "0"))
+    throw fail("unable to modify read-only option: 'unprivileged'");
   for (const opt of deletes) {
     if (opt === "hostname" || opt === "memory" || opt === "rootfs") throw fail(`unable to delete required option '${opt}'`);
-    if (conf.protection === "1" && /^mp\d+$/.test(opt)) throw fail(`can't remove CT ${vmid} drive '${opt}' - protection mode enabled`);
+    if (conf.protection === "1" && /^mp\d+$/.test(opt))
+      throw fail(`can't remove CT ${vmid} drive '${opt}' - protection mode enabled`);
     const old = conf[opt];
     delete conf[opt];
     if (old !== undefined && /^mp\d+$/.test(opt)) {
@@ -183,7 +240,8 @@ async function update(ctx: ApiContext, identity: Identity, params: Record<string
   for (const key of mountKeys) {
     const next = parseMountPoint(key, options[key]!);
     const old = conf[key] ? parseMountPoint(key, conf[key]!) : undefined;
-    if (key === "rootfs" && old && next.volume !== old.volume && !parseNewVolumeSpec(next.volume!)) throw fail(`unable to change rootfs volume (use 'pct move-volume')`);
+    if (key === "rootfs" && old && next.volume !== old.volume && !parseNewVolumeSpec(next.volume!))
+      throw fail(`unable to change rootfs volume (use 'pct move-volume')`);
     // an unchanged volume keeps its recorded size unless a new one is given
     if (old && next.volume === old.volume && next.size === undefined && old.size !== undefined) next.size = old.size;
     options[key] = printMountPoint(key, next);
@@ -223,19 +281,30 @@ async function clone(ctx: ApiContext, identity: Identity, params: Record<string,
   checkLock(ctx, "lxc", vmid);
   await checkVmidUnused(ctx, newid);
   const volumes = ownedVolumes(source).filter((v) => isMountKey(v.key));
-  if (!full) for (const v of volumes) if (!(await supportsLinkedClone(ctx, v.volid))) throw fail(`Linked clone feature for '${v.volid}' is not available`);
+  if (!full)
+    for (const v of volumes)
+      if (!(await supportsLinkedClone(ctx, v.volid))) throw fail(`Linked clone feature for '${v.volid}' is not available`);
   if (full && params.storage) await getStorage(ctx, params.storage, "rootdir");
   return lockedTask(ctx, identity, "vzclone", newid, "create", async (log) => {
     const conf: PveConfig = {};
-    for (const [k, v] of Object.entries(source)) if (k !== "template" && k !== "lock" && k !== "parent" && !/^unused\d+$/.test(k)) conf[k] = v;
-    for (const k of Object.keys(conf)) if (/^net\d+$/.test(k)) conf[k] = storedValue(k, conf[k]!.replace(/(^|,)hwaddr=[^,]*/, ""), () => randomMac(ctx.macPrefix));
+    for (const [k, v] of Object.entries(source))
+      if (k !== "template" && k !== "lock" && k !== "parent" && !/^unused\d+$/.test(k)) conf[k] = v;
+    for (const k of Object.keys(conf))
+      if (/^net\d+$/.test(k)) conf[k] = storedValue(k, conf[k]!.replace(/(^|,)hwaddr=[^,]*/, ""), () => randomMac(ctx.macPrefix));
     if (params.hostname) conf.hostname = params.hostname;
     if (params.description) conf.description = storedValue("description", params.description, () => "");
     const created: string[] = [];
     try {
       for (const { key, volid } of volumes) {
         const mp = parseMountPoint(key, conf[key]!);
-        mp.volume = await cloneVolume(ctx, volid, newid, "rootdir", { linked: !full, ...(params.storage ? { targetStorage: params.storage } : {}) }, log);
+        mp.volume = await cloneVolume(
+          ctx,
+          volid,
+          newid,
+          "rootdir",
+          { linked: !full, ...(params.storage ? { targetStorage: params.storage } : {}) },
+          log,
+        );
         created.push(mp.volume);
         conf[key] = printMountPoint(key, mp);
       }
@@ -277,7 +346,8 @@ async function template(ctx: ApiContext, identity: Identity, params: Record<stri
   const vmid = vmidOf(params);
   const file = await loadConfig(ctx, "lxc", vmid);
   checkLock(ctx, "lxc", vmid);
-  if (Object.keys(file.sections).some((s) => s !== "pending")) throw fail("unable to create template, because CT contains snapshots");
+  if (Object.keys(file.sections).some((s) => s !== "pending"))
+    throw fail("unable to create template, because CT contains snapshots");
   if (isTemplate(file.config)) throw fail("you can't convert a template to a template");
   if (await isRunning(ctx, vmid)) throw fail("you can't convert a CT to template if the CT is running");
   // Proxmox forks the worker but answers null, not its UPID
@@ -294,7 +364,12 @@ async function template(ctx: ApiContext, identity: Identity, params: Record<stri
   return null;
 }
 
-async function power(ctx: ApiContext, identity: Identity, action: "start" | "stop" | "shutdown" | "reboot", params: Record<string, string>): Promise<string> {
+async function power(
+  ctx: ApiContext,
+  identity: Identity,
+  action: "start" | "stop" | "shutdown" | "reboot",
+  params: Record<string, string>,
+): Promise<string> {
   const vmid = vmidOf(params);
   const file = await loadConfig(ctx, "lxc", vmid);
   if (params.skiplock !== "1") checkLock(ctx, "lxc", vmid);
@@ -307,7 +382,8 @@ async function power(ctx: ApiContext, identity: Identity, action: "start" | "sto
   const work: Record<typeof action, (log: TaskLog) => Promise<void>> = {
     start: (log) => b.startGuest("lxc", vmid, file.config, log),
     stop: (log) => b.stopGuest("lxc", vmid, log),
-    shutdown: (log) => b.shutdownGuest("lxc", vmid, { timeout: Number(params.timeout ?? 60), forceStop: params.forceStop === "1" }, log),
+    shutdown: (log) =>
+      b.shutdownGuest("lxc", vmid, { timeout: Number(params.timeout ?? 60), forceStop: params.forceStop === "1" }, log),
     reboot: async (log) => b.rebootGuest("lxc", vmid, (await loadConfig(ctx, "lxc", vmid)).config, log),
   };
   return lockedTask(ctx, identity, `vz${action}`, vmid, undefined, work[action]);
@@ -335,7 +411,13 @@ async function interfaces(ctx: ApiContext, params: Record<string, string>): Prom
 
 export function lxcRoutes(ctx: ApiContext): Route[] {
   const guard = (params: Record<string, string>) => requireNode(ctx, params.node!);
-  const route = (method: Route["method"], path: string, schema: Route["schema"], handler: (p: Record<string, string>, id: Identity) => Promise<unknown>, patterns?: Route["patterns"]): Route => ({
+  const route = (
+    method: Route["method"],
+    path: string,
+    schema: Route["schema"],
+    handler: (p: Record<string, string>, id: Identity) => Promise<unknown>,
+    patterns?: Route["patterns"],
+  ): Route => ({
     method,
     path: `/nodes/{node}/lxc${path}`,
     schema,
@@ -350,28 +432,73 @@ export function lxcRoutes(ctx: ApiContext): Route[] {
     route("POST", "", LXC_CREATE, (p, id) => create(ctx, id, p), LXC_NUMBERED),
     route("GET", "/{vmid}", BASE, async (p) => {
       await loadConfig(ctx, "lxc", vmidOf(p));
-      return ["config", "status", "vncproxy", "termproxy", "vncwebsocket", "spiceproxy", "migrate", "clone", "resize", "move_volume", "pending", "feature", "template", "interfaces", "snapshot", "firewall", "rrd", "rrddata"].map((subdir) => ({ subdir }));
+      return [
+        "config",
+        "status",
+        "vncproxy",
+        "termproxy",
+        "vncwebsocket",
+        "spiceproxy",
+        "migrate",
+        "clone",
+        "resize",
+        "move_volume",
+        "pending",
+        "feature",
+        "template",
+        "interfaces",
+        "snapshot",
+        "firewall",
+        "rrd",
+        "rrddata",
+      ].map((subdir) => ({ subdir }));
     }),
-    route("DELETE", "/{vmid}", { ...BASE, force: bool, purge: bool, "destroy-unreferenced-disks": bool }, (p, id) => destroy(ctx, id, p)),
-    route("GET", "/{vmid}/config", { ...BASE, current: bool, snapshot: { type: "string", format: "pve-configid", optional: true } }, async (p) => {
-      const file = await loadConfig(ctx, "lxc", vmidOf(p));
-      if (p.snapshot) {
-        const snap = file.sections[p.snapshot];
-        if (!snap) throw fail(`snapshot '${p.snapshot}' does not exist`);
-        return configJson(ctx, vmidOf(p), { config: snap, lxc: [], sections: {} });
-      }
-      return configJson(ctx, vmidOf(p), file);
-    }),
+    route("DELETE", "/{vmid}", { ...BASE, force: bool, purge: bool, "destroy-unreferenced-disks": bool }, (p, id) =>
+      destroy(ctx, id, p),
+    ),
+    route(
+      "GET",
+      "/{vmid}/config",
+      { ...BASE, current: bool, snapshot: { type: "string", format: "pve-configid", optional: true } },
+      async (p) => {
+        const file = await loadConfig(ctx, "lxc", vmidOf(p));
+        if (p.snapshot) {
+          const snap = file.sections[p.snapshot];
+          if (!snap) throw fail(`snapshot '${p.snapshot}' does not exist`);
+          return configJson(ctx, vmidOf(p), { config: snap, lxc: [], sections: {} });
+        }
+        return configJson(ctx, vmidOf(p), file);
+      },
+    ),
     route("PUT", "/{vmid}/config", LXC_UPDATE, (p, id) => update(ctx, id, p), LXC_NUMBERED),
     route("GET", "/{vmid}/status", BASE, async (p) => {
       await loadConfig(ctx, "lxc", vmidOf(p));
-      return [{ subdir: "current" }, { subdir: "start" }, { subdir: "stop" }, { subdir: "shutdown" }, { subdir: "reboot" }, { subdir: "suspend" }, { subdir: "resume" }];
+      return [
+        { subdir: "current" },
+        { subdir: "start" },
+        { subdir: "stop" },
+        { subdir: "shutdown" },
+        { subdir: "reboot" },
+        { subdir: "suspend" },
+        { subdir: "resume" },
+      ];
     }),
-    route("GET", "/{vmid}/status/current", BASE, async (p) => statusJson(ctx, vmidOf(p), (await loadConfig(ctx, "lxc", vmidOf(p))).config)),
+    route("GET", "/{vmid}/status/current", BASE, async (p) =>
+      statusJson(ctx, vmidOf(p), (await loadConfig(ctx, "lxc", vmidOf(p))).config),
+    ),
     route("POST", "/{vmid}/status/start", { ...BASE, skiplock: bool, debug: bool }, (p, id) => power(ctx, id, "start", p)),
-    route("POST", "/{vmid}/status/stop", { ...BASE, skiplock: bool, "overrule-shutdown": bool }, (p, id) => power(ctx, id, "stop", p)),
-    route("POST", "/{vmid}/status/shutdown", { ...BASE, timeout: { type: "integer", minimum: 0, optional: true }, forceStop: bool }, (p, id) => power(ctx, id, "shutdown", p)),
-    route("POST", "/{vmid}/status/reboot", { ...BASE, timeout: { type: "integer", minimum: 0, optional: true } }, (p, id) => power(ctx, id, "reboot", p)),
+    route("POST", "/{vmid}/status/stop", { ...BASE, skiplock: bool, "overrule-shutdown": bool }, (p, id) =>
+      power(ctx, id, "stop", p),
+    ),
+    route(
+      "POST",
+      "/{vmid}/status/shutdown",
+      { ...BASE, timeout: { type: "integer", minimum: 0, optional: true }, forceStop: bool },
+      (p, id) => power(ctx, id, "shutdown", p),
+    ),
+    route("POST", "/{vmid}/status/reboot", { ...BASE, timeout: { type: "integer", minimum: 0, optional: true } }, (p, id) =>
+      power(ctx, id, "reboot", p),
+    ),
     route("POST", "/{vmid}/clone", LXC_CLONE, (p, id) => clone(ctx, id, p)),
     route("PUT", "/{vmid}/resize", LXC_RESIZE, (p, id) => resize(ctx, id, p)),
     route("POST", "/{vmid}/template", BASE, (p, id) => template(ctx, id, p)),

@@ -55,7 +55,9 @@ export function nodeRoutes(ctx: ApiContext, network: NodeNetwork[], hardware: { 
       schema: { node: NODE },
       handler: (r) => {
         requireNode(ctx, r.params.node!);
-        return ["lxc", "qemu", "storage", "tasks", "network", "status", "version", "query-url-metadata"].map((name) => ({ name }));
+        return ["lxc", "qemu", "storage", "tasks", "network", "status", "version", "query-url-metadata"].map((name) => ({
+          name,
+        }));
       },
     },
     {
@@ -68,7 +70,11 @@ export function nodeRoutes(ctx: ApiContext, network: NodeNetwork[], hardware: { 
           uptime: uptime(),
           cpu: 0.02,
           cpuinfo: { cpus: hardware.cpus, cores: hardware.cpus, sockets: 1, model: "Phoenix lab CPU" },
-          memory: { total: hardware.memory, used: Math.floor(hardware.memory / 4), free: hardware.memory - Math.floor(hardware.memory / 4) },
+          memory: {
+            total: hardware.memory,
+            used: Math.floor(hardware.memory / 4),
+            free: hardware.memory - Math.floor(hardware.memory / 4),
+          },
           pveversion: `pve-manager/${ctx.version.version}/${ctx.version.repoid}`,
           kversion: "Linux (lab)",
         };
@@ -86,7 +92,27 @@ export function nodeRoutes(ctx: ApiContext, network: NodeNetwork[], hardware: { 
     {
       method: "GET",
       path: "/nodes/{node}/network",
-      schema: { node: NODE, type: { type: "string", enum: ["bridge", "bond", "eth", "alias", "vlan", "OVSBridge", "OVSBond", "OVSPort", "OVSIntPort", "any_bridge", "any_local_bridge", "include_sdn"], optional: true } },
+      schema: {
+        node: NODE,
+        type: {
+          type: "string",
+          enum: [
+            "bridge",
+            "bond",
+            "eth",
+            "alias",
+            "vlan",
+            "OVSBridge",
+            "OVSBond",
+            "OVSPort",
+            "OVSIntPort",
+            "any_bridge",
+            "any_local_bridge",
+            "include_sdn",
+          ],
+          optional: true,
+        },
+      },
       handler: (r) => {
         requireNode(ctx, r.params.node!);
         return network
@@ -112,7 +138,16 @@ export function nodeRoutes(ctx: ApiContext, network: NodeNetwork[], hardware: { 
     {
       method: "GET",
       path: "/nodes/{node}/tasks",
-      schema: { node: NODE, limit: { type: "integer", minimum: 0, optional: true }, start: { type: "integer", minimum: 0, optional: true }, vmid: { type: "integer", optional: true }, typefilter: { type: "string", optional: true }, source: { type: "string", optional: true }, errors: { type: "boolean", optional: true }, userfilter: { type: "string", optional: true } },
+      schema: {
+        node: NODE,
+        limit: { type: "integer", minimum: 0, optional: true },
+        start: { type: "integer", minimum: 0, optional: true },
+        vmid: { type: "integer", optional: true },
+        typefilter: { type: "string", optional: true },
+        source: { type: "string", optional: true },
+        errors: { type: "boolean", optional: true },
+        userfilter: { type: "string", optional: true },
+      },
       handler: (r) => {
         requireNode(ctx, r.params.node!);
         return ctx.tasks
@@ -121,7 +156,17 @@ export function nodeRoutes(ctx: ApiContext, network: NodeNetwork[], hardware: { 
           .filter((t) => !r.params.typefilter || t.type === r.params.typefilter)
           .reverse()
           .slice(Number(r.params.start ?? 0), Number(r.params.start ?? 0) + Number(r.params.limit ?? 50))
-          .map((t) => ({ upid: t.upid, node: t.node, pid: t.pid, pstart: t.pstart, starttime: t.starttime, type: t.type, id: t.id, user: t.user, ...(t.status === "stopped" ? { status: t.exitstatus, endtime: t.endtime } : {}) }));
+          .map((t) => ({
+            upid: t.upid,
+            node: t.node,
+            pid: t.pid,
+            pstart: t.pstart,
+            starttime: t.starttime,
+            type: t.type,
+            id: t.id,
+            user: t.user,
+            ...(t.status === "stopped" ? { status: t.exitstatus, endtime: t.endtime } : {}),
+          }));
       },
     },
     {
@@ -156,7 +201,12 @@ export function nodeRoutes(ctx: ApiContext, network: NodeNetwork[], hardware: { 
     {
       method: "GET",
       path: "/nodes/{node}/tasks/{upid}/log",
-      schema: { ...upidParams, start: { type: "integer", minimum: 0, optional: true }, limit: { type: "integer", minimum: 0, optional: true }, download: { type: "boolean", optional: true } },
+      schema: {
+        ...upidParams,
+        start: { type: "integer", minimum: 0, optional: true },
+        limit: { type: "integer", minimum: 0, optional: true },
+        download: { type: "boolean", optional: true },
+      },
       handler: (r) => {
         const t = task(r.params);
         const start = Number(r.params.start ?? 0);
@@ -176,7 +226,11 @@ export function nodeRoutes(ctx: ApiContext, network: NodeNetwork[], hardware: { 
     {
       method: "GET",
       path: "/nodes/{node}/query-url-metadata",
-      schema: { node: NODE, url: { type: "string", pattern: "https?://.*" }, "verify-certificates": { type: "boolean", optional: true } },
+      schema: {
+        node: NODE,
+        url: { type: "string", pattern: "https?://.*" },
+        "verify-certificates": { type: "boolean", optional: true },
+      },
       handler: async (r) => {
         requireNode(ctx, r.params.node!);
         try {

@@ -8,11 +8,40 @@ import type { Identity } from "../auth";
 import { type ApiContext, checkLock, checkVmidUnused, loadConfig, lockedTask, randomMac, requireNode } from "../context";
 import { fail, paramError } from "../errors";
 import { NODE, VMID } from "../../pve/lxc-schema";
-import { type ConfigFile, type PveConfig, canonicalDescription, configDigest, normalizeTags, parsePropertyString, printPropertyString, splitList } from "../../pve/pve-config";
-import { DRIVE_FORMAT, DRIVE_KEY, AGENT_FORMAT, QEMU_CLONE, QEMU_CREATE, QEMU_NUMBERED, QEMU_UPDATE, parseQemuNet, printQemuNet, qemuJsonValue, qemuOption } from "../../pve/qemu-schema";
+import {
+  type ConfigFile,
+  type PveConfig,
+  canonicalDescription,
+  configDigest,
+  normalizeTags,
+  parsePropertyString,
+  printPropertyString,
+  splitList,
+} from "../../pve/pve-config";
+import {
+  DRIVE_FORMAT,
+  DRIVE_KEY,
+  AGENT_FORMAT,
+  QEMU_CLONE,
+  QEMU_CREATE,
+  QEMU_NUMBERED,
+  QEMU_UPDATE,
+  parseQemuNet,
+  printQemuNet,
+  qemuJsonValue,
+  qemuOption,
+} from "../../pve/qemu-schema";
 import type { Route } from "../router";
 import { propertyFormat } from "../../pve/schema";
-import { allocateCloudInit, allocateVolume, cloneVolume, findVolume, getStorage, makeBase, supportsLinkedClone } from "../storage-ops";
+import {
+  allocateCloudInit,
+  allocateVolume,
+  cloneVolume,
+  findVolume,
+  getStorage,
+  makeBase,
+  supportsLinkedClone,
+} from "../storage-ops";
 import type { TaskLog } from "../../pve/tasks";
 import { parseNewVolumeSpec, parseVolid } from "../../pve/volumes";
 import { parseSize } from "../../pve/pve-config";
@@ -20,7 +49,23 @@ import { parseSize } from "../../pve/pve-config";
 const BASE = { node: NODE, vmid: VMID };
 const bool = { type: "boolean", optional: true } as const;
 const DRIVE = propertyFormat(DRIVE_FORMAT);
-const NOT_OPTIONS = new Set(["node", "vmid", "delete", "revert", "digest", "skiplock", "force", "background_delay", "pool", "storage", "start", "unique", "archive", "bwlimit", "live-restore"]);
+const NOT_OPTIONS = new Set([
+  "node",
+  "vmid",
+  "delete",
+  "revert",
+  "digest",
+  "skiplock",
+  "force",
+  "background_delay",
+  "pool",
+  "storage",
+  "start",
+  "unique",
+  "archive",
+  "bwlimit",
+  "live-restore",
+]);
 
 function isTemplate(c: PveConfig): boolean {
   return c.template === "1";
@@ -135,9 +180,16 @@ function options(ctx: ApiContext, params: Record<string, string>): PveConfig {
   return out;
 }
 
-async function applyUpdate(ctx: ApiContext, identity: Identity, vmid: number, params: Record<string, string>, log: TaskLog): Promise<void> {
+async function applyUpdate(
+  ctx: ApiContext,
+  identity: Identity,
+  vmid: number,
+  params: Record<string, string>,
+  log: TaskLog,
+): Promise<void> {
   const file = await loadConfig(ctx, "qemu", vmid);
-  if (params.digest && params.digest !== configDigest(file)) throw fail("detected modified configuration - file changed by other user? Try again.");
+  if (params.digest && params.digest !== configDigest(file))
+    throw fail("detected modified configuration - file changed by other user? Try again.");
   const conf = file.config;
   const deletes = splitList(params.delete);
   const opts = options(ctx, params);
@@ -173,7 +225,8 @@ async function applyUpdate(ctx: ApiContext, identity: Identity, vmid: number, pa
 
 function checkUpdate(params: Record<string, string>): void {
   const deletes = splitList(params.delete);
-  for (const opt of deletes) if (params[opt] !== undefined) throw paramError({ delete: `you can't use '-${opt}' and -delete ${opt}' at the same time` });
+  for (const opt of deletes)
+    if (params[opt] !== undefined) throw paramError({ delete: `you can't use '-${opt}' and -delete ${opt}' at the same time` });
   const opts = Object.keys(params).filter((k) => !NOT_OPTIONS.has(k));
   if (!opts.length && !deletes.length && !params.revert) throw fail("no options specified");
 }
@@ -186,7 +239,13 @@ async function create(ctx: ApiContext, identity: Identity, p: Record<string, str
     conf.smbios1 ??= `uuid=${randomUUID()}`;
     conf.vmgenid ??= randomUUID();
     conf.meta ??= `creation-qemu=9.2.0,ctime=${Math.floor(Date.now() / 1000)}`;
-    await applyDrives(ctx, vmid, conf, Object.keys(conf).filter((k) => DRIVE_KEY.test(k)), log);
+    await applyDrives(
+      ctx,
+      vmid,
+      conf,
+      Object.keys(conf).filter((k) => DRIVE_KEY.test(k)),
+      log,
+    );
     await ctx.backend.writeConfig("qemu", vmid, { config: conf, lxc: [], sections: {} });
     if (p.start === "1") await ctx.backend.startGuest("qemu", vmid, conf, log);
   });
@@ -209,11 +268,17 @@ async function clone(ctx: ApiContext, identity: Identity, p: Record<string, stri
   if (!full)
     for (const k of drives) {
       const d = parseDrive(source[k]!);
-      if (isVolumeDrive(d) && !/-cloudinit/.test(d.file!) && !(await supportsLinkedClone(ctx, d.file!))) throw fail(`Linked clone feature is not available for drive '${k}'`);
+      if (isVolumeDrive(d) && !/-cloudinit/.test(d.file!) && !(await supportsLinkedClone(ctx, d.file!)))
+        throw fail(`Linked clone feature is not available for drive '${k}'`);
     }
   return lockedTask(ctx, identity, "qmclone", newid, "clone", async (log) => {
     const conf: PveConfig = {};
-    for (const [k, v] of Object.entries(source)) if (!["template", "lock", "parent", "snaptime", "vmstate", "runningmachine", "runningcpu"].includes(k) && !/^unused\d+$/.test(k)) conf[k] = v;
+    for (const [k, v] of Object.entries(source))
+      if (
+        !["template", "lock", "parent", "snaptime", "vmstate", "runningmachine", "runningcpu"].includes(k) &&
+        !/^unused\d+$/.test(k)
+      )
+        conf[k] = v;
     for (const k of Object.keys(conf)) {
       if (/^net\d+$/.test(k)) {
         const net = parseQemuNet(conf[k]!);
@@ -223,7 +288,11 @@ async function clone(ctx: ApiContext, identity: Identity, p: Record<string, stri
     }
     conf.name = p.name ?? `Copy-of-VM-${source.name ?? vmid}`;
     if (p.description) conf.description = storedValue(ctx, "description", p.description);
-    conf.smbios1 = (conf.smbios1 ?? "").split(",").filter((x) => x && !x.startsWith("uuid=")).concat(`uuid=${randomUUID()}`).join(",");
+    conf.smbios1 = (conf.smbios1 ?? "")
+      .split(",")
+      .filter((x) => x && !x.startsWith("uuid="))
+      .concat(`uuid=${randomUUID()}`)
+      .join(",");
     if (conf.vmgenid) conf.vmgenid = randomUUID();
     const created: string[] = [];
     try {
@@ -233,7 +302,14 @@ async function clone(ctx: ApiContext, identity: Identity, p: Record<string, stri
         if (/-cloudinit/.test(d.file!)) {
           d.file = await allocateCloudInit(ctx, p.storage ?? parseVolid(d.file!)!.storage, newid, log);
         } else {
-          d.file = await cloneVolume(ctx, d.file!, newid, "images", { linked: !full, ...(p.storage ? { targetStorage: p.storage } : {}) }, log);
+          d.file = await cloneVolume(
+            ctx,
+            d.file!,
+            newid,
+            "images",
+            { linked: !full, ...(p.storage ? { targetStorage: p.storage } : {}) },
+            log,
+          );
         }
         created.push(d.file);
         conf[k] = printDrive(d);
@@ -299,7 +375,12 @@ async function moveDisk(ctx: ApiContext, identity: Identity, p: Record<string, s
   });
 }
 
-async function power(ctx: ApiContext, identity: Identity, action: "start" | "stop" | "shutdown" | "reboot", p: Record<string, string>): Promise<string> {
+async function power(
+  ctx: ApiContext,
+  identity: Identity,
+  action: "start" | "stop" | "shutdown" | "reboot",
+  p: Record<string, string>,
+): Promise<string> {
   const vmid = Number(p.vmid);
   const file = await loadConfig(ctx, "qemu", vmid);
   if (p.skiplock !== "1" && p.skipLock !== "1") checkLock(ctx, "qemu", vmid);
@@ -327,7 +408,8 @@ async function template(ctx: ApiContext, identity: Identity, p: Record<string, s
   const file = await loadConfig(ctx, "qemu", vmid);
   checkLock(ctx, "qemu", vmid);
   if (isTemplate(file.config)) throw fail("you can't convert a template to a template");
-  if ((await ctx.backend.runtime("qemu", vmid)).status === "running") throw fail("you can't convert a VM to template if VM is running");
+  if ((await ctx.backend.runtime("qemu", vmid)).status === "running")
+    throw fail("you can't convert a VM to template if VM is running");
   return lockedTask(ctx, identity, "qmtemplate", vmid, "template", async (log) => {
     const current = await loadConfig(ctx, "qemu", vmid);
     for (const k of Object.keys(current.config).filter((x) => DRIVE_KEY.test(x))) {
@@ -349,10 +431,14 @@ async function destroy(ctx: ApiContext, identity: Identity, p: Record<string, st
   if ((await ctx.backend.runtime("qemu", vmid)).status === "running") throw fail(`VM ${vmid} is running - destroy failed`);
   return lockedTask(ctx, identity, "qmdestroy", vmid, "destroyed", async (log) => {
     for (const [k, v] of Object.entries(file.config)) {
-      const volid = DRIVE_KEY.test(k) ? (() => {
-        const d = parseDrive(v);
-        return isVolumeDrive(d) ? d.file : undefined;
-      })() : /^unused\d+$/.test(k) ? v : undefined;
+      const volid = DRIVE_KEY.test(k)
+        ? (() => {
+            const d = parseDrive(v);
+            return isVolumeDrive(d) ? d.file : undefined;
+          })()
+        : /^unused\d+$/.test(k)
+          ? v
+          : undefined;
       if (volid) await ctx.backend.destroyVolume(volid, log);
     }
     await ctx.backend.deleteConfig("qemu", vmid);
@@ -367,7 +453,13 @@ async function agent(ctx: ApiContext, vmid: number): Promise<PveConfig> {
 }
 
 export function qemuRoutes(ctx: ApiContext): Route[] {
-  const route = (method: Route["method"], path: string, schema: Route["schema"], handler: (p: Record<string, string>, id: Identity) => Promise<unknown>, patterns?: Route["patterns"]): Route => ({
+  const route = (
+    method: Route["method"],
+    path: string,
+    schema: Route["schema"],
+    handler: (p: Record<string, string>, id: Identity) => Promise<unknown>,
+    patterns?: Route["patterns"],
+  ): Route => ({
     method,
     path: `/nodes/{node}/qemu${path}`,
     schema,
@@ -390,35 +482,127 @@ export function qemuRoutes(ctx: ApiContext): Route[] {
     route("POST", "", QEMU_CREATE, (p, id) => create(ctx, id, p), QEMU_NUMBERED),
     route("GET", "/{vmid}", BASE, async (p) => {
       await loadConfig(ctx, "qemu", Number(p.vmid));
-      return ["config", "pending", "status", "unlink", "vncproxy", "termproxy", "migrate", "resize", "move", "rrd", "rrddata", "monitor", "agent", "snapshot", "spiceproxy", "sendkey", "firewall"].map((subdir) => ({ subdir }));
+      return [
+        "config",
+        "pending",
+        "status",
+        "unlink",
+        "vncproxy",
+        "termproxy",
+        "migrate",
+        "resize",
+        "move",
+        "rrd",
+        "rrddata",
+        "monitor",
+        "agent",
+        "snapshot",
+        "spiceproxy",
+        "sendkey",
+        "firewall",
+      ].map((subdir) => ({ subdir }));
     }),
-    route("DELETE", "/{vmid}", { ...BASE, purge: bool, "destroy-unreferenced-disks": bool, skiplock: bool }, (p, id) => destroy(ctx, id, p)),
-    route("GET", "/{vmid}/config", { ...BASE, current: bool, snapshot: { type: "string", format: "pve-configid", optional: true } }, async (p) => configJson(ctx, Number(p.vmid), await loadConfig(ctx, "qemu", Number(p.vmid)))),
-    route("PUT", "/{vmid}/config", QEMU_UPDATE, async (p, id) => {
-      checkUpdate(p);
-      await loadConfig(ctx, "qemu", Number(p.vmid));
-      if (p.skiplock !== "1") checkLock(ctx, "qemu", Number(p.vmid));
-      await applyUpdate(ctx, id, Number(p.vmid), p, () => {});
-      return null;
-    }, QEMU_NUMBERED),
-    route("POST", "/{vmid}/config", QEMU_UPDATE, async (p, id) => {
-      checkUpdate(p);
-      await loadConfig(ctx, "qemu", Number(p.vmid));
-      if (p.skiplock !== "1") checkLock(ctx, "qemu", Number(p.vmid));
-      return lockedTask(ctx, id, "qmconfig", Number(p.vmid), undefined, (log) => applyUpdate(ctx, id, Number(p.vmid), p, log));
-    }, QEMU_NUMBERED),
+    route("DELETE", "/{vmid}", { ...BASE, purge: bool, "destroy-unreferenced-disks": bool, skiplock: bool }, (p, id) =>
+      destroy(ctx, id, p),
+    ),
+    route(
+      "GET",
+      "/{vmid}/config",
+      { ...BASE, current: bool, snapshot: { type: "string", format: "pve-configid", optional: true } },
+      async (p) => configJson(ctx, Number(p.vmid), await loadConfig(ctx, "qemu", Number(p.vmid))),
+    ),
+    route(
+      "PUT",
+      "/{vmid}/config",
+      QEMU_UPDATE,
+      async (p, id) => {
+        checkUpdate(p);
+        await loadConfig(ctx, "qemu", Number(p.vmid));
+        if (p.skiplock !== "1") checkLock(ctx, "qemu", Number(p.vmid));
+        await applyUpdate(ctx, id, Number(p.vmid), p, () => {});
+        return null;
+      },
+      QEMU_NUMBERED,
+    ),
+    route(
+      "POST",
+      "/{vmid}/config",
+      QEMU_UPDATE,
+      async (p, id) => {
+        checkUpdate(p);
+        await loadConfig(ctx, "qemu", Number(p.vmid));
+        if (p.skiplock !== "1") checkLock(ctx, "qemu", Number(p.vmid));
+        return lockedTask(ctx, id, "qmconfig", Number(p.vmid), undefined, (log) => applyUpdate(ctx, id, Number(p.vmid), p, log));
+      },
+      QEMU_NUMBERED,
+    ),
     route("PUT", "/{vmid}/cloudinit", BASE, async (p) => {
       await loadConfig(ctx, "qemu", Number(p.vmid));
       return null;
     }),
-    route("GET", "/{vmid}/status/current", BASE, async (p) => statusJson(ctx, Number(p.vmid), (await loadConfig(ctx, "qemu", Number(p.vmid))).config)),
-    route("POST", "/{vmid}/status/start", { ...BASE, skiplock: bool, timeout: { type: "integer", minimum: 0, optional: true }, machine: { type: "string", optional: true }, "force-cpu": { type: "string", optional: true } }, (p, id) => power(ctx, id, "start", p)),
-    route("POST", "/{vmid}/status/stop", { ...BASE, skiplock: bool, timeout: { type: "integer", minimum: 0, optional: true }, keepActive: bool, "overrule-shutdown": bool }, (p, id) => power(ctx, id, "stop", p)),
-    route("POST", "/{vmid}/status/shutdown", { ...BASE, skipLock: bool, timeout: { type: "integer", minimum: 0, optional: true }, forceStop: bool, keepActive: bool }, (p, id) => power(ctx, id, "shutdown", p)),
-    route("POST", "/{vmid}/status/reboot", { ...BASE, timeout: { type: "integer", minimum: 0, optional: true } }, (p, id) => power(ctx, id, "reboot", p)),
+    route("GET", "/{vmid}/status/current", BASE, async (p) =>
+      statusJson(ctx, Number(p.vmid), (await loadConfig(ctx, "qemu", Number(p.vmid))).config),
+    ),
+    route(
+      "POST",
+      "/{vmid}/status/start",
+      {
+        ...BASE,
+        skiplock: bool,
+        timeout: { type: "integer", minimum: 0, optional: true },
+        machine: { type: "string", optional: true },
+        "force-cpu": { type: "string", optional: true },
+      },
+      (p, id) => power(ctx, id, "start", p),
+    ),
+    route(
+      "POST",
+      "/{vmid}/status/stop",
+      {
+        ...BASE,
+        skiplock: bool,
+        timeout: { type: "integer", minimum: 0, optional: true },
+        keepActive: bool,
+        "overrule-shutdown": bool,
+      },
+      (p, id) => power(ctx, id, "stop", p),
+    ),
+    route(
+      "POST",
+      "/{vmid}/status/shutdown",
+      { ...BASE, skipLock: bool, timeout: { type: "integer", minimum: 0, optional: true }, forceStop: bool, keepActive: bool },
+      (p, id) => power(ctx, id, "shutdown", p),
+    ),
+    route("POST", "/{vmid}/status/reboot", { ...BASE, timeout: { type: "integer", minimum: 0, optional: true } }, (p, id) =>
+      power(ctx, id, "reboot", p),
+    ),
     route("POST", "/{vmid}/clone", QEMU_CLONE, (p, id) => clone(ctx, id, p)),
-    route("PUT", "/{vmid}/resize", { ...BASE, disk: { type: "string", pattern: "(ide|sata|scsi|virtio)\\d+|efidisk0|tpmstate0" }, size: { type: "string", pattern: "\\+?\\d+(\\.\\d+)?[KMGT]?" }, digest: { type: "string", maxLength: 40, optional: true }, skiplock: bool }, (p, id) => resize(ctx, id, p)),
-    route("POST", "/{vmid}/move_disk", { ...BASE, disk: { type: "string", pattern: "(ide|sata|scsi|virtio)\\d+|efidisk0|tpmstate0|unused\\d+" }, storage: { type: "string", format: "pve-storage-id" }, delete: bool, format: { type: "string", enum: ["raw", "qcow2", "vmdk"], optional: true }, digest: { type: "string", maxLength: 40, optional: true }, bwlimit: { type: "integer", minimum: 0, optional: true } }, (p, id) => moveDisk(ctx, id, p)),
+    route(
+      "PUT",
+      "/{vmid}/resize",
+      {
+        ...BASE,
+        disk: { type: "string", pattern: "(ide|sata|scsi|virtio)\\d+|efidisk0|tpmstate0" },
+        size: { type: "string", pattern: "\\+?\\d+(\\.\\d+)?[KMGT]?" },
+        digest: { type: "string", maxLength: 40, optional: true },
+        skiplock: bool,
+      },
+      (p, id) => resize(ctx, id, p),
+    ),
+    route(
+      "POST",
+      "/{vmid}/move_disk",
+      {
+        ...BASE,
+        disk: { type: "string", pattern: "(ide|sata|scsi|virtio)\\d+|efidisk0|tpmstate0|unused\\d+" },
+        storage: { type: "string", format: "pve-storage-id" },
+        delete: bool,
+        format: { type: "string", enum: ["raw", "qcow2", "vmdk"], optional: true },
+        digest: { type: "string", maxLength: 40, optional: true },
+        bwlimit: { type: "integer", minimum: 0, optional: true },
+      },
+      (p, id) => moveDisk(ctx, id, p),
+    ),
     route("POST", "/{vmid}/template", { ...BASE, disk: { type: "string", optional: true } }, (p, id) => template(ctx, id, p)),
     route("POST", "/{vmid}/agent/ping", BASE, async (p) => {
       await agent(ctx, Number(p.vmid));
@@ -432,8 +616,21 @@ export function qemuRoutes(ctx: ApiContext): Route[] {
           name: i.name,
           "hardware-address": i.hwaddr,
           // the QEMU guest agent says ipv4/ipv6 (containers' interfaces say inet/inet6)
-          "ip-addresses": i.addresses.map((a) => ({ "ip-address": a.address, "ip-address-type": a.family === "inet" ? "ipv4" : "ipv6", prefix: a.prefix })),
-          statistics: { "rx-bytes": 0, "rx-dropped": 0, "rx-errs": 0, "rx-packets": 0, "tx-bytes": 0, "tx-dropped": 0, "tx-errs": 0, "tx-packets": 0 },
+          "ip-addresses": i.addresses.map((a) => ({
+            "ip-address": a.address,
+            "ip-address-type": a.family === "inet" ? "ipv4" : "ipv6",
+            prefix: a.prefix,
+          })),
+          statistics: {
+            "rx-bytes": 0,
+            "rx-dropped": 0,
+            "rx-errs": 0,
+            "rx-packets": 0,
+            "tx-bytes": 0,
+            "tx-dropped": 0,
+            "tx-errs": 0,
+            "tx-packets": 0,
+          },
         })),
       };
     }),

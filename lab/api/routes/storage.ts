@@ -50,7 +50,14 @@ export function storageRoutes(ctx: ApiContext): Route[] {
     {
       method: "GET",
       path: "/nodes/{node}/storage",
-      schema: { node: NODE, content: { type: "string", optional: true }, enabled: bool, format: bool, storage: { ...STORAGE, optional: true }, target: { type: "string", format: "pve-node", optional: true } },
+      schema: {
+        node: NODE,
+        content: { type: "string", optional: true },
+        enabled: bool,
+        format: bool,
+        storage: { ...STORAGE, optional: true },
+        target: { type: "string", format: "pve-node", optional: true },
+      },
       handler: async (r) => {
         requireNode(ctx, r.params.node!);
         const want = splitList(r.params.content);
@@ -83,14 +90,27 @@ export function storageRoutes(ctx: ApiContext): Route[] {
     {
       method: "GET",
       path: "/nodes/{node}/storage/{storage}/content",
-      schema: { ...base, content: { type: "string", optional: true }, vmid: { type: "integer", minimum: 100, maximum: 999999999, optional: true } },
+      schema: {
+        ...base,
+        content: { type: "string", optional: true },
+        vmid: { type: "integer", minimum: 100, maximum: 999999999, optional: true },
+      },
       handler: async (r) => {
         requireNode(ctx, r.params.node!);
         await getStorage(ctx, r.params.storage!);
         return (await ctx.backend.listContent(r.params.storage!))
           .filter((v) => !r.params.content || v.content === r.params.content)
           .filter((v) => !r.params.vmid || v.vmid === Number(r.params.vmid))
-          .map((v) => ({ volid: v.volid, content: v.content, format: v.format, size: v.size, ...(v.used !== undefined ? { used: v.used } : {}), ...(v.vmid !== undefined ? { vmid: v.vmid } : {}), ...(v.parent ? { parent: v.parent } : {}), ...(v.ctime ? { ctime: v.ctime } : {}) }));
+          .map((v) => ({
+            volid: v.volid,
+            content: v.content,
+            format: v.format,
+            size: v.size,
+            ...(v.used !== undefined ? { used: v.used } : {}),
+            ...(v.vmid !== undefined ? { vmid: v.vmid } : {}),
+            ...(v.parent ? { parent: v.parent } : {}),
+            ...(v.ctime ? { ctime: v.ctime } : {}),
+          }));
       },
     },
     {
@@ -104,7 +124,11 @@ export function storageRoutes(ctx: ApiContext): Route[] {
         const v = (await ctx.backend.listContent(s.id)).find((c) => c.volid === volid);
         if (!v) throw fail(`volume '${volid}' does not exist`);
         const volname = parseVolid(volid)!.volname;
-        const path = s.path ? `${s.path}/${volname.replace(/^vztmpl\//, "template/cache/").replace(/^iso\//, "template/iso/")}` : s.pool ? `/dev/zvol/${s.pool}/${volname}` : `/dev/${s.id}/${volname}`;
+        const path = s.path
+          ? `${s.path}/${volname.replace(/^vztmpl\//, "template/cache/").replace(/^iso\//, "template/iso/")}`
+          : s.pool
+            ? `/dev/zvol/${s.pool}/${volname}`
+            : `/dev/${s.id}/${volname}`;
         return { path, size: v.size, used: v.used ?? v.size, format: v.format };
       },
     },
@@ -142,10 +166,12 @@ export function storageRoutes(ctx: ApiContext): Route[] {
         const s = await getStorage(ctx, p.storage!);
         if (!s.path) throw fail(`can't upload to storage type '${s.type}'`);
         if (!s.content.includes(p.content!)) throw fail(`storage '${s.id}' is not configured for content-type '${p.content}'`);
-        if (!DOWNLOAD_NAMES[p.content!]!.test(p.filename!)) throw fail(`wrong file extension for content type '${p.content}': ${p.filename}`);
+        if (!DOWNLOAD_NAMES[p.content!]!.test(p.filename!))
+          throw fail(`wrong file extension for content type '${p.content}': ${p.filename}`);
         if (!!p.checksum !== !!p["checksum-algorithm"]) throw fail(`'checksum' and 'checksum-algorithm' must be given together`);
         const volid = `${s.id}:${p.content}/${p.filename}`;
-        if ((await ctx.backend.listContent(s.id)).some((c) => c.volid === volid)) throw fail(`refusing to override existing file '${s.path}/${DOWNLOAD_DIRS[p.content!]}/${p.filename}'`);
+        if ((await ctx.backend.listContent(s.id)).some((c) => c.volid === volid))
+          throw fail(`refusing to override existing file '${s.path}/${DOWNLOAD_DIRS[p.content!]}/${p.filename}'`);
         return ctx.tasks.start("download", p.filename!, r.identity.authid, (log) =>
           ctx.backend.downloadUrl(
             {

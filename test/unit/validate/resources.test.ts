@@ -3,8 +3,16 @@ import { describe } from "vitest";
 import { type Case, vm, runCases } from "./support";
 
 const cases: Case[] = [
-  { name: "GPU index not on node", mutate: (d) => (d.guests[1].gpus = [2]), expect: [{ path: "guests[1].gpus[0]", message: "GPU 2 does not exist on node 'lab'" }] },
-  { name: "duplicate GPU in a guest", mutate: (d) => (d.guests[1].gpus = [0, 0]), expect: [{ path: "guests[1].gpus", message: "a GPU index is listed twice" }] },
+  {
+    name: "GPU index not on node",
+    mutate: (d) => (d.guests[1].gpus = [2]),
+    expect: [{ path: "guests[1].gpus[0]", message: "GPU 2 does not exist on node 'lab'" }],
+  },
+  {
+    name: "duplicate GPU in a guest",
+    mutate: (d) => (d.guests[1].gpus = [0, 0]),
+    expect: [{ path: "guests[1].gpus", message: "a GPU index is listed twice" }],
+  },
   {
     name: "GPU index declared twice on the node",
     mutate: (d) => d.nodes[0].gpus.push({ index: 1, pci: "0000:03:00.0" }),
@@ -40,11 +48,20 @@ const cases: Case[] = [
     mutate: (d) => d.guests[1].mountPoints.push({ hostPath: "/srv", path: "/data" }),
     expect: [{ path: "guests[1].mountPoints[1].path", message: "/data is mounted twice in 'data'" }],
   },
-  { name: "unknown storage", mutate: (d) => (d.guests[1].disk.storage = "ssd"), expect: [{ path: "guests[1].disk.storage", message: "unknown storage 'ssd' on node 'lab'" }] },
+  {
+    name: "unknown storage",
+    mutate: (d) => (d.guests[1].disk.storage = "ssd"),
+    expect: [{ path: "guests[1].disk.storage", message: "unknown storage 'ssd' on node 'lab'" }],
+  },
   {
     name: "storage without rootdir content",
     mutate: (d) => (d.guests[1].disk.storage = "local"),
-    expect: [{ path: "guests[1].disk.storage", message: "storage 'local' does not hold rootdir content (it holds vztmpl, iso, backup, snippets)" }],
+    expect: [
+      {
+        path: "guests[1].disk.storage",
+        message: "storage 'local' does not hold rootdir content (it holds vztmpl, iso, backup, snippets)",
+      },
+    ],
   },
   {
     name: "zfspool storage without its dataset",
@@ -54,7 +71,12 @@ const cases: Case[] = [
   {
     name: "dataset on an undeclared pool",
     mutate: (d) => d.nodes[0].zfs.datasets.push({ name: "fast/models" }),
-    expect: [{ path: "nodes[0].zfs.datasets[2].name", message: "dataset 'fast/models' is on pool 'fast', which node 'lab' does not declare" }],
+    expect: [
+      {
+        path: "nodes[0].zfs.datasets[2].name",
+        message: "dataset 'fast/models' is on pool 'fast', which node 'lab' does not declare",
+      },
+    ],
   },
   {
     name: "nested dataset whose parent is not declared",
@@ -66,8 +88,14 @@ const cases: Case[] = [
     mutate: (d) => delete d.nodes[0].ssh,
     expect: [
       { path: "nodes[0].ssh", message: "node 'lab' declares ZFS datasets but no SSH access to manage them" },
-      { path: "templates[1].node", message: "golden template 'docker-golden' is frozen through SSH to node 'lab', which has none" },
-      { path: "templates[2].node", message: "golden template 'nvidia-golden' is frozen through SSH to node 'lab', which has none" },
+      {
+        path: "templates[1].node",
+        message: "golden template 'docker-golden' is frozen through SSH to node 'lab', which has none",
+      },
+      {
+        path: "templates[2].node",
+        message: "golden template 'nvidia-golden' is frozen through SSH to node 'lab', which has none",
+      },
     ],
   },
   {
@@ -75,7 +103,11 @@ const cases: Case[] = [
     mutate: (d) => (d.guests[1].memory = 10000),
     expect: [
       { path: "guests[1].memory", message: "'data' asks for 10000 MiB, node 'lab' has 8192 MiB" },
-      { severity: "warning", path: "nodes[0].memory", message: "guests on 'lab' ask for 11024 MiB of memory in total, the node has 8192 MiB (overcommit 1.35×)" },
+      {
+        severity: "warning",
+        path: "nodes[0].memory",
+        message: "guests on 'lab' ask for 11024 MiB of memory in total, the node has 8192 MiB (overcommit 1.35×)",
+      },
     ],
   },
   {
@@ -84,7 +116,13 @@ const cases: Case[] = [
       d.guests[0].memory = 4096;
       d.guests[1].memory = 6144;
     },
-    expect: [{ severity: "warning", path: "nodes[0].memory", message: "guests on 'lab' ask for 10240 MiB of memory in total, the node has 8192 MiB (overcommit 1.25×)" }],
+    expect: [
+      {
+        severity: "warning",
+        path: "nodes[0].memory",
+        message: "guests on 'lab' ask for 10240 MiB of memory in total, the node has 8192 MiB (overcommit 1.25×)",
+      },
+    ],
   },
   {
     name: "a clone that sets no memory counts its template's in the sum",
@@ -93,12 +131,26 @@ const cases: Case[] = [
       delete d.guests[0].memory;
       d.guests[1].memory = 2048;
     },
-    expect: [{ severity: "warning", path: "nodes[0].memory", message: "guests on 'lab' ask for 9216 MiB of memory in total, the node has 8192 MiB (overcommit 1.13×)" }],
+    expect: [
+      {
+        severity: "warning",
+        path: "nodes[0].memory",
+        message: "guests on 'lab' ask for 9216 MiB of memory in total, the node has 8192 MiB (overcommit 1.13×)",
+      },
+    ],
   },
-  { name: "guest cores above node cores", mutate: (d) => (d.guests[1].cores = 16), expect: [
-    { path: "guests[1].cores", message: "'data' asks for 16 cores, node 'lab' has 8" },
-    { severity: "warning", path: "nodes[0].cores", message: "guests on 'lab' ask for 17 cores in total, the node has 8 (overcommit 2.13×)" },
-  ] },
+  {
+    name: "guest cores above node cores",
+    mutate: (d) => (d.guests[1].cores = 16),
+    expect: [
+      { path: "guests[1].cores", message: "'data' asks for 16 cores, node 'lab' has 8" },
+      {
+        severity: "warning",
+        path: "nodes[0].cores",
+        message: "guests on 'lab' ask for 17 cores in total, the node has 8 (overcommit 2.13×)",
+      },
+    ],
+  },
 ];
 
 describe("bad definitions: resources", () => runCases(cases, 19));

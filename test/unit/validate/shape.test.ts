@@ -4,23 +4,53 @@ import { parseText } from "../../../definition/load";
 import { type Case, base, problemsOf, runCases } from "./support";
 
 const cases: Case[] = [
-  { name: "unknown field", mutate: (d) => (d.guests[0].colour = "blue"), expect: [{ path: "guests[0].colour", message: "unknown field 'colour'" }] },
+  {
+    name: "unknown field",
+    mutate: (d) => (d.guests[0].colour = "blue"),
+    expect: [{ path: "guests[0].colour", message: "unknown field 'colour'" }],
+  },
   {
     name: "unknown field in a golden template (union reports the closest branch)",
     mutate: (d) => (d.templates[1].colour = "blue"),
     expect: [{ path: "templates[1].colour", message: "unknown field 'colour'" }],
   },
-  { name: "wrong type", mutate: (d) => (d.guests[0].cores = "two"), expect: [{ path: "guests[0].cores", message: "expected number, got string" }] },
-  { name: "wrong enum value", mutate: (d) => (d.guests[0].type = "container"), expect: [{ path: "guests[0].type", message: 'must be one of "lxc", "vm"' }] },
-  { name: "missing required field", mutate: (d) => delete d.guests[0].template, expect: [{ path: "guests[0].template", message: "missing required field (expected string)" }] },
-  { name: "bad CIDR text (subnet)", mutate: (d) => (d.network.bridges[0].subnet = "10.100.0/24"), expect: [{ path: "network.bridges[0].subnet", message: "an IPv4 CIDR such as 10.0.0.5/24" }] },
+  {
+    name: "wrong type",
+    mutate: (d) => (d.guests[0].cores = "two"),
+    expect: [{ path: "guests[0].cores", message: "expected number, got string" }],
+  },
+  {
+    name: "wrong enum value",
+    mutate: (d) => (d.guests[0].type = "container"),
+    expect: [{ path: "guests[0].type", message: 'must be one of "lxc", "vm"' }],
+  },
+  {
+    name: "missing required field",
+    mutate: (d) => delete d.guests[0].template,
+    expect: [{ path: "guests[0].template", message: "missing required field (expected string)" }],
+  },
+  {
+    name: "bad CIDR text (subnet)",
+    mutate: (d) => (d.network.bridges[0].subnet = "10.100.0/24"),
+    expect: [{ path: "network.bridges[0].subnet", message: "an IPv4 CIDR such as 10.0.0.5/24" }],
+  },
   {
     name: "bad CIDR text (guest ip)",
     mutate: (d) => (d.guests[1].network[0].ip = "10.100.0.5"),
-    expect: [{ path: "guests[1].network[0].ip", message: 'expected a static CIDR such as 10.0.0.5/24, "auto" (from a pool) or "dhcp"' }],
+    expect: [
+      { path: "guests[1].network[0].ip", message: 'expected a static CIDR such as 10.0.0.5/24, "auto" (from a pool) or "dhcp"' },
+    ],
   },
-  { name: "CIDR with an octet above 255", mutate: (d) => (d.guests[0].network[0].ip = "10.100.0.300/24"), expect: [{ path: "guests[0].network[0].ip", message: "'10.100.0.300/24' is not a valid IPv4 CIDR" }] },
-  { name: "vlan out of range", mutate: (d) => (d.guests[1].network[0].vlan = 5000), expect: [{ path: "guests[1].network[0].vlan", message: "Too big: expected number to be <=4094" }] },
+  {
+    name: "CIDR with an octet above 255",
+    mutate: (d) => (d.guests[0].network[0].ip = "10.100.0.300/24"),
+    expect: [{ path: "guests[0].network[0].ip", message: "'10.100.0.300/24' is not a valid IPv4 CIDR" }],
+  },
+  {
+    name: "vlan out of range",
+    mutate: (d) => (d.guests[1].network[0].vlan = 5000),
+    expect: [{ path: "guests[1].network[0].vlan", message: "Too big: expected number to be <=4094" }],
+  },
   { name: "no nodes", mutate: (d) => (d.nodes = []), expect: [{ path: "nodes", message: "declare at least one Proxmox node" }] },
 ];
 
@@ -36,7 +66,8 @@ describe("YAML syntax errors", () => {
       expect.objectContaining({
         severity: "error",
         path: "",
-        message: "not valid YAML at line 5, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]",
+        message:
+          "not valid YAML at line 5, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]",
       }),
     );
     for (const p of problems) expect(p.message).toMatch(/^not valid YAML at line \d+, column \d+: /);
@@ -44,7 +75,9 @@ describe("YAML syntax errors", () => {
 
   it("a .json file is parsed as JSON", () => {
     const { problems } = parseText("{ nodes: [] }", "stack.json");
-    expect(problems).toEqual([expect.objectContaining({ severity: "error", path: "", message: expect.stringMatching(/^not valid JSON: /) })]);
+    expect(problems).toEqual([
+      expect.objectContaining({ severity: "error", path: "", message: expect.stringMatching(/^not valid JSON: /) }),
+    ]);
   });
 });
 

@@ -22,7 +22,12 @@ export function base(): Raw {
         name: "lab",
         cores: 8,
         memory: 8192,
-        api: { endpoint: "https://127.0.0.1:8006/", insecure: true, username: "root@pam", password: { secret: "proxmoxRootPassword" } },
+        api: {
+          endpoint: "https://127.0.0.1:8006/",
+          insecure: true,
+          username: "root@pam",
+          password: { secret: "proxmoxRootPassword" },
+        },
         ssh: { host: "127.0.0.1", port: 8022, user: "root", privateKey: { secret: "nodeSshKey" } },
         storage: [
           { id: "local", type: "dir", path: "/var/lib/vz", content: ["vztmpl", "iso", "backup", "snippets"] },
@@ -56,7 +61,12 @@ export function base(): Raw {
     },
     templates: [
       // templates[0]
-      { name: "debian-12-base", type: "lxc", os: "debian-12", source: { storage: "local", file: "vztmpl/debian-12-standard_12.7-1_amd64.tar.zst" } },
+      {
+        name: "debian-12-base",
+        type: "lxc",
+        os: "debian-12",
+        source: { storage: "local", file: "vztmpl/debian-12-standard_12.7-1_amd64.tar.zst" },
+      },
       // templates[1]
       {
         name: "docker-golden",
@@ -118,10 +128,29 @@ export function problemsOf(raw: unknown): Problem[] {
   return shaped.definition ? validate(shaped.definition) : shaped.problems;
 }
 
-export const lxc = (vmid: number, name: string, extra: Raw = {}): Raw => ({ vmid, name, template: "debian-12-base", network: [{ ip: "auto" }], ...extra });
-export const vm = (vmid: number, name: string, extra: Raw = {}): Raw => ({ vmid, name, type: "vm", template: "cloud-base", network: [{ ip: "auto" }], ...extra });
+export const lxc = (vmid: number, name: string, extra: Raw = {}): Raw => ({
+  vmid,
+  name,
+  template: "debian-12-base",
+  network: [{ ip: "auto" }],
+  ...extra,
+});
+export const vm = (vmid: number, name: string, extra: Raw = {}): Raw => ({
+  vmid,
+  name,
+  type: "vm",
+  template: "cloud-base",
+  network: [{ ip: "auto" }],
+  ...extra,
+});
 /** An LXC guest cloned from the NVIDIA golden template (so nvidia and GPUs 0,1 are inherited). */
-export const gpuGuest = (extra: Raw = {}): Raw => ({ vmid: 220, name: "llm", template: "nvidia-golden", network: [{ ip: "auto" }], ...extra });
+export const gpuGuest = (extra: Raw = {}): Raw => ({
+  vmid: 220,
+  name: "llm",
+  template: "nvidia-golden",
+  network: [{ ip: "auto" }],
+  ...extra,
+});
 
 export interface Expected {
   path: string;
@@ -138,8 +167,10 @@ export interface Case {
 
 export const SECRET_VALUE = "hunter2-Sup3r-s3cret";
 
-export const errorPaths = (ps: readonly Problem[]) => [...new Set(ps.filter((p) => p.severity === "error").map((p) => p.path))].sort();
-export const warningPaths = (ps: readonly Problem[]) => [...new Set(ps.filter((p) => p.severity === "warning").map((p) => p.path))].sort();
+export const errorPaths = (ps: readonly Problem[]) =>
+  [...new Set(ps.filter((p) => p.severity === "error").map((p) => p.path))].sort();
+export const warningPaths = (ps: readonly Problem[]) =>
+  [...new Set(ps.filter((p) => p.severity === "warning").map((p) => p.path))].sort();
 
 /** One test per case, plus a guard that no case was lost or named twice. */
 export function runCases(cases: readonly Case[], atLeast: number): void {
@@ -153,10 +184,21 @@ export function runCases(cases: readonly Case[], atLeast: number): void {
     mutate(raw);
     const problems = problemsOf(raw);
     for (const e of expected)
-      expect(problems).toContainEqual(expect.objectContaining({ severity: e.severity ?? "error", path: e.path, message: e.message, ...(e.fix ? { fix: e.fix } : {}) }));
+      expect(problems).toContainEqual(
+        expect.objectContaining({
+          severity: e.severity ?? "error",
+          path: e.path,
+          message: e.message,
+          ...(e.fix ? { fix: e.fix } : {}),
+        }),
+      );
     // Nothing else: no error (and no warning) at a path the case does not expect.
-    expect(errorPaths(problems)).toEqual([...new Set(expected.filter((e) => (e.severity ?? "error") === "error").map((e) => e.path))].sort());
-    expect(warningPaths(problems)).toEqual([...new Set(expected.filter((e) => e.severity === "warning").map((e) => e.path))].sort());
+    expect(errorPaths(problems)).toEqual(
+      [...new Set(expected.filter((e) => (e.severity ?? "error") === "error").map((e) => e.path))].sort(),
+    );
+    expect(warningPaths(problems)).toEqual(
+      [...new Set(expected.filter((e) => e.severity === "warning").map((e) => e.path))].sort(),
+    );
     // Every problem tells the user how to fix it.
     for (const p of problems) expect(p.fix, `${p.path}: ${p.message}`).toBeTruthy();
   });

@@ -8,18 +8,43 @@ const valid: { name: string; mutate: (d: Raw) => void }[] = [
   { name: "the base definition itself", mutate: () => {} },
   {
     name: "docker with nesting inherited from the golden template",
-    mutate: (d) => d.guests.push({ vmid: 230, name: "web", template: "docker-golden", features: { docker: { source: "debian", daemon: { "log-driver": "local" } } } }),
+    mutate: (d) =>
+      d.guests.push({
+        vmid: 230,
+        name: "web",
+        template: "docker-golden",
+        features: { docker: { source: "debian", daemon: { "log-driver": "local" } } },
+      }),
   },
-  { name: "vllm whose nvidia and GPUs come from the template chain", mutate: (d) => d.guests.push(gpuGuest({ features: { vllm: { model: "Qwen/Qwen3-8B" } } })) },
+  {
+    name: "vllm whose nvidia and GPUs come from the template chain",
+    mutate: (d) => d.guests.push(gpuGuest({ features: { vllm: { model: "Qwen/Qwen3-8B" } } })),
+  },
   {
     name: "vllm in a container with docker and the NVIDIA Container Toolkit",
-    mutate: (d) => d.guests.push(gpuGuest({ nesting: true, features: { docker: {}, "nvidia-container-toolkit": {}, vllm: { model: "Qwen/Qwen3-8B", install: "container" } } })),
+    mutate: (d) =>
+      d.guests.push(
+        gpuGuest({
+          nesting: true,
+          features: { docker: {}, "nvidia-container-toolkit": {}, vllm: { model: "Qwen/Qwen3-8B", install: "container" } },
+        }),
+      ),
   },
   {
     name: "portainer agent registering with the one server",
-    mutate: (d) => d.guests.push({ vmid: 230, name: "agent", template: "docker-golden", network: [{ name: "eth0", bridge: "vmbr0", ip: "auto" }], features: { portainer: { role: "agent" } } }),
+    mutate: (d) =>
+      d.guests.push({
+        vmid: 230,
+        name: "agent",
+        template: "docker-golden",
+        network: [{ name: "eth0", bridge: "vmbr0", ip: "auto" }],
+        features: { portainer: { role: "agent" } },
+      }),
   },
-  { name: "VM with a cloud-init user", mutate: (d) => d.guests.push(vm(300, "vm1", { cloudInit: { user: "ops", password: { secret: "vm1Password" } } })) },
+  {
+    name: "VM with a cloud-init user",
+    mutate: (d) => d.guests.push(vm(300, "vm1", { cloudInit: { user: "ops", password: { secret: "vm1Password" } } })),
+  },
 ];
 
 describe("valid variations", () => {
