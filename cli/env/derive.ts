@@ -79,30 +79,26 @@ export function deriveDefinition(sourceText: string, siblings: readonly Sibling[
     isHostAddress(net, a) && !t.addresses.has(a) && !mine.has(a) && !t.ranges.some((r) => a >= r.first && a <= r.last);
   for (const b of def.network.bridges) if (b.gateway) mine.add(parseIp(b.gateway)!);
 
-  // Pools first, each to a free run of the same size in its bridge's subnet.
+  // Pools first: each to a free run of its bridge's subnet, as large as it was or the largest free run (which must
+  // still hold every `ip: auto` interface drawing from it).
   def.network.bridges.forEach((b, i) =>
     b.pools.forEach((p, j) => {
       const r = parseRange(p.range)!;
       const net = parseCidr(b.subnet)!;
-      const clear = (first: number) => {
-        for (let a = first; a < first + (r.last - r.first + 1); a++) if (!isFree(a, net)) return false;
-        return true;
-      };
-      let first = r.first;
-      if (!clear(first)) {
-        first = -1;
-        for (let a = net.network; a + (r.last - r.first) <= net.broadcast; a++)
-          if (clear(a)) {
-            first = a;
-            break;
-          }
-        if (first < 0)
-          throw new DeriveError(`no free range of ${r.last - r.first + 1} addresses in ${b.subnet} for pool ${p.name}`);
-        const range = `${formatIp(first)}-${formatIp(first + r.last - r.first)}`;
+      const size = r.last - r.first + 1;
+      let run = { first: r.first, size };
+      for (let a = r.first; a <= r.last; a++) if (!isFree(a, net)) run = largestFreeRun(net, (x) => isFree(x, net), size);
+      const needed = autoNics(def, b.name, p.name, b.pools[0]?.name === p.name);
+      if (run.size < Math.max(needed, 1))
+        throw new DeriveError(
+          `no free range in ${b.subnet} for pool ${p.name} (${needed} address(es) needed): give the new environment another subnet`,
+        );
+      if (run.first !== r.first || run.size !== size) {
+        const range = `${formatIp(run.first)}-${formatIp(run.first + run.size - 1)}`;
         doc.setIn(["network", "bridges", i, "pools", j, "range"], range);
         moves.push(`pool ${b.name}/${p.name}: ${p.range} → ${range}`);
       }
-      for (let a = first; a <= first + r.last - r.first; a++) mine.add(a);
+      for (let a = run.first; a < run.first + run.size; a++) mine.add(a);
     }),
   );
 
@@ -128,9 +124,32 @@ export function deriveDefinition(sourceText: string, siblings: readonly Sibling[
       mine.add(a);
     });
 
-  const text = String(doc);
+  const text = doc.toString({ flowCollectionPadding: false, lineWidth: 0 });
   assertNoCollision(doc, siblings);
   return { text, moves };
+}
+
+/** The first free run of `want` addresses in `net`, else the largest free run. */
+function largestFreeRun(net: NonNullable<ReturnType<typeof parseCidr>>, free: (a: number) => boolean, want: number) {
+  let best = { first: 0, size: 0 };
+  let start = -1;
+  for (let a = net.network; a <= net.broadcast + 1; a++) {
+    if (a <= net.broadcast && free(a)) {
+      if (start < 0) start = a;
+      if (a - start + 1 >= want) return { first: start, size: want };
+    } else if (start >= 0) {
+      if (a - start > best.size) best = { first: start, size: a - start };
+      start = -1;
+    }
+  }
+  return best;
+}
+
+/** Interfaces with `ip: auto` that draw from pool `pool` of `bridge` (an unnamed pool means the bridge's first). */
+function autoNics(def: Definition, bridge: string, pool: string, first: boolean): number {
+  return [...def.templates, ...def.guests]
+    .flatMap((m) => ("network" in m ? m.network : []))
+    .filter((n) => n.ip === "auto" && n.bridge === bridge && (n.pool === pool || (n.pool === undefined && first))).length;
 }
 
 function assertNoCollision(doc: Document, siblings: readonly Sibling[]) {

@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { UsageError, type Io } from "../io";
 import { envChanged } from "./changed";
+import { DeriveError } from "./derive";
 import { envInit } from "./init";
 import { envList } from "./list";
 import { envNew } from "./new";
@@ -13,6 +14,16 @@ export const ENV_USAGE = `  phoenix env new <env> [--from <env>] [--no-init] [--
   phoenix env changed <base-commit> [<head-commit>] [--json]`;
 
 export function envCommand(args: string[], io: Io): number {
+  try {
+    return envVerb(args, io);
+  } catch (e) {
+    if (!(e instanceof DeriveError)) throw e;
+    io.err(`phoenix env: ${e.message}`);
+    return 1;
+  }
+}
+
+function envVerb(args: string[], io: Io): number {
   const [sub, ...rest] = args;
   const { values, positionals } = parseArgs({
     args: rest,
