@@ -33,7 +33,8 @@ export function readSiblings(file: string): Sibling[] {
     const path = join(dir, name);
     if (!isDefinitionFile(name) || path === self) continue;
     const parsed = readDefinitionFile(path);
-    if (parsed.definition) out.push({ env: envOfFile(name), file: path, def: parsed.definition });
+    // Named as stacks/<env>.yaml: the same in every checkout (a problem's text does not change with the directory).
+    if (parsed.definition) out.push({ env: envOfFile(name), file: join(basename(dir), name), def: parsed.definition });
   }
   return out;
 }

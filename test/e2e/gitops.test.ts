@@ -60,8 +60,9 @@ const phoenix = (...args: string[]) =>
 const pulumi = (args: string[], input = "") =>
   spawnSync("pulumi", [...args, "--non-interactive"], { cwd: work, env, input, encoding: "utf8" });
 const defFile = join(work, "stacks", "dev.yaml");
+/** The container's memory (the guest's, not the node's: the guest's entry names it first). */
 const setMemory = (mib: number) =>
-  writeFileSync(defFile, readFileSync(defFile, "utf8").replace(/(\n {4}memory: )\d+/, `$1${mib}`));
+  writeFileSync(defFile, readFileSync(defFile, "utf8").replace(/(name: data\n(?:.*\n)*?\s+memory: )\d+/, `$1${mib}`));
 const commitAndPush = (message: string, branch = "dev") => {
   git("commit", "-qam", message);
   git("push", "-q", "origin", `HEAD:${branch}`);
