@@ -11,7 +11,7 @@ import { warningsOf } from "../definition/problems";
 import { Definition } from "../definition/schema";
 import { loadDefinition } from "../validate";
 import { ENV_USAGE, envCommand } from "./env";
-import { AGENT_USAGE, agentCommand } from "./agent";
+import { AGENT_USAGE } from "./agent/usage";
 
 export const USAGE = `usage:
   phoenix validate <definition.yaml>
@@ -40,7 +40,8 @@ export async function main(argv: string[], io: Io = stdio, extra: Record<string,
       case "env":
         return envCommand(rest, io);
       case "agent":
-        return await agentCommand(rest, io);
+        // Loaded only for this verb: the Automation API takes seconds to load and the other verbs never need it.
+        return await (await import("./agent")).agentCommand(rest, io);
       case undefined:
       case "help":
       case "--help":

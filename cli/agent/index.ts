@@ -11,9 +11,7 @@ import { parseDuration } from "./duration";
 import { serve } from "./server";
 import type { RunRecord } from "./store";
 
-export const AGENT_USAGE = `  phoenix agent [run] [--repo <git url>] [--project-dir <dir in repo>] [--state-dir <dir>] [--listen 127.0.0.1:8787]
-                      [--poll 60s] [--webhook-secret-file <file>]
-  phoenix agent status [--url http://127.0.0.1:8787] [--env <env>] [--limit 20] [--json]`;
+export { AGENT_USAGE } from "./usage";
 
 export async function agentCommand(args: string[], io: Io): Promise<number> {
   const sub = args[0] === "run" || args[0] === "status" ? args[0] : "run";

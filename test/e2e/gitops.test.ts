@@ -174,47 +174,51 @@ afterAll(async () => {
 }, 10 * 60_000);
 
 describe("a stack per environment", () => {
-  it("env init makes the stacks on the backend; env new staging --from dev makes a valid pair beside them", () => {
-    const init = phoenix("env", "init");
-    expect(init.status, init.stderr).toBe(0);
-    expect(init.stdout).toContain("pulumi config set --secret phoenix:nodeSshKey --stack dev");
-    // The secrets go on stdin: never on a command line.
-    const secrets: Record<string, string> = {
-      nodeSshKey: lab.sshPrivateKey,
-      guestSshPublicKey: run("ssh-keygen", ["-y", "-f", join(state, "ssh", "client_ed25519")]).stdout.trim(),
-      proxmoxRootPassword: lab.credentials.rootPassword,
-    };
-    for (const [k, v] of Object.entries(secrets)) {
-      const r = pulumi(["config", "set", "--secret", `phoenix:${k}`, "--stack", "dev"], v);
-      expect(r.status, r.stderr).toBe(0);
-    }
+  it(
+    "env init makes the stacks on the backend; env new staging --from dev makes a valid pair beside them",
+    () => {
+      const init = phoenix("env", "init");
+      expect(init.status, init.stderr).toBe(0);
+      expect(init.stdout).toContain("pulumi config set --secret phoenix:nodeSshKey --stack dev");
+      // The secrets go on stdin: never on a command line.
+      const secrets: Record<string, string> = {
+        nodeSshKey: lab.sshPrivateKey,
+        guestSshPublicKey: run("ssh-keygen", ["-y", "-f", join(state, "ssh", "client_ed25519")]).stdout.trim(),
+        proxmoxRootPassword: lab.credentials.rootPassword,
+      };
+      for (const [k, v] of Object.entries(secrets)) {
+        const r = pulumi(["config", "set", "--secret", `phoenix:${k}`, "--stack", "dev"], v);
+        expect(r.status, r.stderr).toBe(0);
+      }
 
-    const made = phoenix("env", "new", "staging", "--from", "dev");
-    expect(made.status, made.stderr).toBe(0);
-    expect(made.stdout).toContain(`data: vmid ${VMID} → ${VMID + 100}`);
-    expect(made.stdout).toContain("config and secrets copied from 'dev'");
-    expect(readFileSync(join(work, "Pulumi.staging.yaml"), "utf8")).toContain("phoenix:definition: stacks/staging.yaml");
-    expect(phoenix("validate", "stacks/staging.yaml").status).toBe(0);
-    expect(phoenix("validate", "stacks/dev.yaml").status).toBe(0);
-    const check = spawnSync(
-      execFileSync("bash", [join(ROOT, "scripts", "build-go-tool.sh"), "deploy-settings-check"], { encoding: "utf8" }).trim(),
-      [join(work, "Pulumi.staging.deploy.yaml"), join(work, "Pulumi.dev.deploy.yaml")],
-      { encoding: "utf8" },
-    );
-    expect(check.status, check.stdout).toBe(0);
-    const ls = pulumi(["stack", "ls", "--json"]);
-    expect((JSON.parse(ls.stdout) as { name: string }[]).map((s) => s.name).sort()).toEqual(["ai-host", "dev", "staging"]);
+      const made = phoenix("env", "new", "staging", "--from", "dev");
+      expect(made.status, made.stderr).toBe(0);
+      expect(made.stdout).toContain(`data: vmid ${VMID} → ${VMID + 100}`);
+      expect(made.stdout).toContain("config and secrets copied from 'dev'");
+      expect(readFileSync(join(work, "Pulumi.staging.yaml"), "utf8")).toContain("phoenix:definition: stacks/staging.yaml");
+      expect(phoenix("validate", "stacks/staging.yaml").status).toBe(0);
+      expect(phoenix("validate", "stacks/dev.yaml").status).toBe(0);
+      const check = spawnSync(
+        execFileSync("bash", [join(ROOT, "scripts", "build-go-tool.sh"), "deploy-settings-check"], { encoding: "utf8" }).trim(),
+        [join(work, "Pulumi.staging.deploy.yaml"), join(work, "Pulumi.dev.deploy.yaml")],
+        { encoding: "utf8" },
+      );
+      expect(check.status, check.stdout).toBe(0);
+      const ls = pulumi(["stack", "ls", "--json"]);
+      expect((JSON.parse(ls.stdout) as { name: string }[]).map((s) => s.name).sort()).toEqual(["ai-host", "dev", "staging"]);
 
-    const list = phoenix("env", "list", "--json");
-    expect(list.status, list.stderr).toBe(0);
-    const rows = JSON.parse(list.stdout) as { env: string; backend: string; stack: string }[];
-    expect(rows.map((r) => [r.env, r.stack])).toEqual([
-      ["ai-host", "initialised"],
-      ["dev", "initialised"],
-      ["staging", "initialised"],
-    ]);
-    expect(rows[0]!.backend).toBe(env.PULUMI_BACKEND_URL);
-  });
+      const list = phoenix("env", "list", "--json");
+      expect(list.status, list.stderr).toBe(0);
+      const rows = JSON.parse(list.stdout) as { env: string; backend: string; stack: string }[];
+      expect(rows.map((r) => [r.env, r.stack])).toEqual([
+        ["ai-host", "initialised"],
+        ["dev", "initialised"],
+        ["staging", "initialised"],
+      ]);
+      expect(rows[0]!.backend).toBe(env.PULUMI_BACKEND_URL);
+    },
+    10 * 60_000,
+  );
 });
 
 describe("the deploy agent", () => {
