@@ -1,6 +1,7 @@
 // Environments side by side: every definition has its stack, deploy settings and agent policy; sibling definitions
 // on a shared node may not share vmids, addresses or pools; `env new --from` moves a copy off all of them; the stack
 // history says when an environment last updated and whether it drifted.
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -187,5 +188,36 @@ describe("a stack's history: last update and drift", () => {
     ).toBe("unknown");
     expect(summarize([{ ...h[0]!, resourceChanges: { same: 5 } }, ...h.slice(1)]).drift).toBe("no");
     expect(summarize([]).drift).toBe("unknown");
+  });
+});
+
+describe("phoenix env new (files only: --no-init)", () => {
+  it("from dev: the moved definition, its Pulumi.<env>.yaml, deploy settings on its own paths, the agent policy", async () => {
+    const { main } = await import("../../cli/main");
+    const dir = mkdtempSync(join(tmpdir(), "phoenix-env-new-"));
+    try {
+      for (const f of ["Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.dev.deploy.yaml", "stacks/dev.yaml", "stacks/dev.agent.yaml"])
+        writeFileSync(join(dir, f.replace("stacks/", "")), readFileSync(join(ROOT, f)));
+      execFileSync("mkdir", [join(dir, "stacks")]);
+      for (const f of ["dev.yaml", "dev.agent.yaml"]) execFileSync("mv", [join(dir, f), join(dir, "stacks", f)]);
+      const out: string[] = [];
+      const err: string[] = [];
+      const io = { out: (s: string) => out.push(s), err: (s: string) => err.push(s) };
+      expect(await main(["env", "new", "staging", "--from", "dev", "--no-init", "--project", dir], io)).toBe(0);
+      expect(out).toContain("  data: vmid 210 → 310");
+      expect(readFileSync(join(dir, "Pulumi.staging.yaml"), "utf8")).toBe("config:\n  phoenix:definition: stacks/staging.yaml\n");
+      const deploy = readFileSync(join(dir, "Pulumi.staging.deploy.yaml"), "utf8");
+      expect(deploy).toContain("- stacks/staging.yaml");
+      expect(deploy).not.toContain("stacks/dev.");
+      expect(readFileSync(join(dir, "stacks", "staging.agent.yaml"), "utf8")).toContain("heal: auto");
+      expect(loadDefinition(join(dir, "stacks", "staging.yaml"), { siblings: true }).definition).toBeDefined();
+      expect(out.join("\n")).toContain("pulumi config set --secret phoenix:proxmoxRootPassword --stack staging < proxmoxRootPassword.txt");
+      // A second time: the environment exists.
+      expect(await main(["env", "new", "staging", "--no-init", "--project", dir], io)).toBe(2);
+      expect(err.at(-1)).toContain("environment 'staging' exists already");
+      expect(await main(["env", "new", "bad/name", "--no-init", "--project", dir], io)).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
