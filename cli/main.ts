@@ -22,6 +22,12 @@ ${ENV_USAGE}
 ${AGENT_USAGE}
   phoenix lab up|down|status|reset [--definition stacks/dev.yaml] [--state-dir <dir>]`;
 
+/** The agent's verb, loaded only when asked for: the Automation API takes seconds to load and no other verb needs it. */
+function agentVerb(): typeof import("./agent").agentCommand {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose; tsx resolves import() as ESM (no index lookup)
+  return (require("./agent") as typeof import("./agent")).agentCommand;
+}
+
 /** A verb served outside the product (the launcher adds `lab`, which lives in lab/ and is never imported here). */
 export type ExtraCommand = (args: string[], io: Io) => Promise<number> | number;
 
@@ -40,8 +46,7 @@ export async function main(argv: string[], io: Io = stdio, extra: Record<string,
       case "env":
         return envCommand(rest, io);
       case "agent":
-        // Loaded only for this verb: the Automation API takes seconds to load and the other verbs never need it.
-        return await (await import("./agent")).agentCommand(rest, io);
+        return await agentVerb()(rest, io);
       case undefined:
       case "help":
       case "--help":

@@ -10,12 +10,11 @@ export interface CliResult {
   stderr: string;
 }
 
-/** The environment pulumi runs with: the project's backend, no update check, no plugin downloads. */
+/** The environment pulumi runs with: the project's backend, no update check. */
 export function pulumiEnv(project: string, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const backend = backendUrl(project, base);
-  // A file:// backend's directory must exist before pulumi uses it.
-  if (backend.startsWith("file://"))
-    mkdirSync(fileURLToPath(backend.replace(/^file:\/\/(?!\/)/, "file:///")), { recursive: true });
+  // A file:// backend's directory must exist before pulumi uses it (file://~ and relative forms are pulumi's to resolve).
+  if (backend.startsWith("file:///")) mkdirSync(fileURLToPath(backend), { recursive: true });
   const env: NodeJS.ProcessEnv = { ...base, PULUMI_BACKEND_URL: backend, PULUMI_SKIP_UPDATE_CHECK: "true" };
   // An empty PULUMI_CONFIG_PASSPHRASE would win over PULUMI_CONFIG_PASSPHRASE_FILE (the CLI checks it first).
   if (env.PULUMI_CONFIG_PASSPHRASE === "" && env.PULUMI_CONFIG_PASSPHRASE_FILE) delete env.PULUMI_CONFIG_PASSPHRASE;
