@@ -11,7 +11,7 @@ import { warningsOf } from "../definition/problems";
 import { Definition } from "../definition/schema";
 import { loadDefinition } from "../validate";
 import { ENV_USAGE, envCommand } from "./env";
-import { AGENT_USAGE } from "./agent/usage";
+import { AGENT_USAGE, agentCommand } from "./agent";
 
 export const USAGE = `usage:
   phoenix validate <definition.yaml>
@@ -21,12 +21,6 @@ export const USAGE = `usage:
 ${ENV_USAGE}
 ${AGENT_USAGE}
   phoenix lab up|down|status|reset [--definition stacks/dev.yaml] [--state-dir <dir>]`;
-
-/** The agent's verb, loaded only when asked for: the Automation API takes seconds to load and no other verb needs it. */
-function agentVerb(): typeof import("./agent").agentCommand {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose; tsx resolves import() as ESM (no index lookup)
-  return (require("./agent") as typeof import("./agent")).agentCommand;
-}
 
 /** A verb served outside the product (the launcher adds `lab`, which lives in lab/ and is never imported here). */
 export type ExtraCommand = (args: string[], io: Io) => Promise<number> | number;
@@ -46,7 +40,7 @@ export async function main(argv: string[], io: Io = stdio, extra: Record<string,
       case "env":
         return envCommand(rest, io);
       case "agent":
-        return await agentVerb()(rest, io);
+        return await agentCommand(rest, io);
       case undefined:
       case "help":
       case "--help":

@@ -4,12 +4,16 @@
 import { spawn } from "node:child_process";
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { LocalWorkspace } from "@pulumi/pulumi/automation";
+import { createRequire } from "node:module";
 import { errorsOf, formatProblem } from "../../definition/problems";
 import { loadDefinition } from "../../validate";
 import { definitionOf } from "../env/project";
 import { parseDeploySettings } from "./deploy-settings";
 import type { Operation } from "./store";
+
+type Automation = typeof import("@pulumi/pulumi/automation");
+/** Loaded by the first run, not with this file: the Automation API takes seconds to load and every `phoenix` verb loads the CLI. */
+const automation = (): Automation => createRequire(__filename)("@pulumi/pulumi/automation") as Automation;
 
 export interface RunInput {
   env: string;
@@ -39,7 +43,10 @@ export async function executeRun(i: RunInput): Promise<RunOutput> {
   const env = { ...i.env0, ...settings.environmentVariables };
   for (const cmd of settings.preRunCommands) await preRun(cmd, i.workTree, env, log);
 
-  const stack = await LocalWorkspace.createOrSelectStack({ stackName: i.env, workDir: i.workTree }, { envVars: env });
+  const stack = await automation().LocalWorkspace.createOrSelectStack(
+    { stackName: i.env, workDir: i.workTree },
+    { envVars: env },
+  );
   const common = { onOutput: log, color: "never" as const };
   log(`## pulumi ${i.operation} --stack ${i.env}`);
   switch (i.operation) {

@@ -15,7 +15,10 @@ let calls: RunInput[];
 let answer: (i: RunInput) => RunOutput | Error;
 
 const git = (...args: string[]) =>
-  execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@phoenix.invalid", ...args], { cwd: repo, encoding: "utf8" }).trim();
+  execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@phoenix.invalid", ...args], {
+    cwd: repo,
+    encoding: "utf8",
+  }).trim();
 const write = (path: string, text: string) => {
   mkdirSync(join(repo, path, ".."), { recursive: true });
   writeFileSync(join(repo, path), text);
@@ -68,10 +71,10 @@ describe("commits", () => {
   it("up for its branch's environments whose paths changed, preview for other branches, nothing for other paths", async () => {
     const first = commit({
       "Pulumi.dev.deploy.yaml": deployFile("dev"),
-      "Pulumi.staging.deploy.yaml": deployFile("dev", "  operationContext: { options: { skipIntermediateDeployments: false } }\n").replace(
-        "deployCommits: true\n    previewPullRequests: true",
-        "deployCommits: false\n    previewPullRequests: false",
-      ),
+      "Pulumi.staging.deploy.yaml": deployFile(
+        "dev",
+        "  operationContext: { options: { skipIntermediateDeployments: false } }\n",
+      ).replace("deployCommits: true\n    previewPullRequests: true", "deployCommits: false\n    previewPullRequests: false"),
       "stacks/dev.yaml": "memory: 512\n",
       "README.md": "hi\n",
     });
@@ -178,5 +181,46 @@ describe("drift and back-off", () => {
     const fix = commit({ "stacks/dev.yaml": "memory: 2\n" });
     expect(await ran(a, () => a.poll())).toEqual([["up", "dev", fix]]);
     expect([a.store.state.failures.dev, a.store.state.notBefore.dev]).toEqual([0, 0]);
+  });
+});
+
+describe("the loopback endpoint", () => {
+  it("webhooks: signed by Gitea → 202 and a run; unsigned 401, wrong 403; /runs and phoenix agent status show the history", async () => {
+    const { serve } = await import("../../cli/agent/server");
+    const { main } = await import("../../cli/main");
+    commit({ "Pulumi.dev.deploy.yaml": deployFile("dev"), "stacks/dev.yaml": "memory: 1\n" });
+    const a = agent();
+    await ran(a, () => a.poll());
+    const server = await serve(a, { host: "127.0.0.1", port: 0, secret: "s3cret" });
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      answer = () => ({ changes: { same: 2, update: 1 } });
+      const sha = commit({ "stacks/dev.yaml": "memory: 2\n" });
+      const body = JSON.stringify({ ref: "refs/heads/dev", before: "0".repeat(40), after: sha });
+      const { createHmac } = await import("node:crypto");
+      const sig = createHmac("sha256", "s3cret").update(body).digest("hex");
+      const post = (headers: Record<string, string>) => fetch(`${url}/hooks`, { method: "POST", headers, body });
+      expect((await post({ "x-gitea-event": "push" })).status).toBe(401);
+      expect(
+        (await post({ "x-gitea-event": "push", "x-gitea-signature": sig.replace(/^./, (c) => (c === "a" ? "b" : "a")) })).status,
+      ).toBe(403);
+      const ok = await post({ "x-gitea-event": "push", "x-gitea-signature": sig });
+      expect(ok.status).toBe(202);
+      expect(((await ok.json()) as { runs: { env: string; operation: string }[] }).runs).toEqual([
+        expect.objectContaining({ env: "dev", operation: "up" }),
+      ]);
+      await a.stop();
+      const runs = (
+        (await (await fetch(`${url}/runs`)).json()) as { runs: { commit: string; summary: string; trigger: string }[] }
+      ).runs;
+      expect(runs[0]).toMatchObject({ commit: sha, summary: "update: 1", trigger: "webhook" });
+      const out: string[] = [];
+      expect(await main(["agent", "status", "--url", url], { out: (s) => out.push(s), err: (s) => out.push(s) }), out.join("\n")).toBe(0);
+      expect(out.join("\n")).toMatch(
+        new RegExp(`2\\s+dev\\s+up\\s+webhook\\s+${sha.slice(0, 12)} \\(dev\\)\\s+succeeded\\s+update: 1`),
+      );
+    } finally {
+      server.close();
+    }
   });
 });

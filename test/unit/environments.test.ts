@@ -211,7 +211,9 @@ describe("phoenix env new (files only: --no-init)", () => {
       expect(deploy).not.toContain("stacks/dev.");
       expect(readFileSync(join(dir, "stacks", "staging.agent.yaml"), "utf8")).toContain("heal: auto");
       expect(loadDefinition(join(dir, "stacks", "staging.yaml"), { siblings: true }).definition).toBeDefined();
-      expect(out.join("\n")).toContain("pulumi config set --secret phoenix:proxmoxRootPassword --stack staging < proxmoxRootPassword.txt");
+      expect(out.join("\n")).toContain(
+        "pulumi config set --secret phoenix:proxmoxRootPassword --stack staging < proxmoxRootPassword.txt",
+      );
       // A second time: the environment exists.
       expect(await main(["env", "new", "staging", "--no-init", "--project", dir], io)).toBe(2);
       expect(err.at(-1)).toContain("environment 'staging' exists already");
