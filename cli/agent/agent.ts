@@ -3,6 +3,7 @@
 // schedule and heals drift when its policy says so; one run per environment at a time, back-off after failures.
 import { join } from "node:path";
 import { changesText } from "../env/history";
+import { checkEnvName } from "../env/project";
 import { type DeploySettings, parseDeploySettings } from "./deploy-settings";
 import { Git } from "./git";
 import { anyPathMatches } from "./paths";
@@ -140,6 +141,11 @@ export class Agent {
     for (const f of await this.git.list(sha, this.o.projectDir)) {
       const m = /^Pulumi\.(.+)\.deploy\.yaml$/.exec(f);
       if (!m) continue;
+      const bad = checkEnvName(m[1]!);
+      if (bad) {
+        this.log(`${sha.slice(0, 12)}: ${f} ignored: ${bad}`);
+        continue;
+      }
       try {
         out.set(m[1]!, parseDeploySettings((await this.git.show(sha, join(this.o.projectDir, f)))!, f));
       } catch (e) {
