@@ -215,7 +215,10 @@ describe("the loopback endpoint", () => {
       ).runs;
       expect(runs[0]).toMatchObject({ commit: sha, summary: "update: 1", trigger: "webhook" });
       const out: string[] = [];
-      expect(await main(["agent", "status", "--url", url], { out: (s) => out.push(s), err: (s) => out.push(s) }), out.join("\n")).toBe(0);
+      expect(
+        await main(["agent", "status", "--url", url], { out: (s) => out.push(s), err: (s) => out.push(s) }),
+        out.join("\n"),
+      ).toBe(0);
       expect(out.join("\n")).toMatch(
         new RegExp(`2\\s+dev\\s+up\\s+webhook\\s+${sha.slice(0, 12)} \\(dev\\)\\s+succeeded\\s+update: 1`),
       );
