@@ -44,9 +44,10 @@ export async function ensureZfsDaemon(stateDir: string): Promise<void> {
   });
 }
 
+/** Stops the machine's zfs-fuse (started by this lab or, once its lab was gone, by another). */
 export async function stopZfsDaemon(stateDir: string): Promise<void> {
   const pidFile = join(stateDir, "zfs-fuse.pid");
-  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").trim()) : NaN;
+  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").trim()) : Number(zfsFusePids()[0]);
   if (!Number.isInteger(pid)) return;
   run("kill", [String(pid)], { allowFail: true });
   // zfs-fuse takes a few seconds to flush and exit.
