@@ -39,5 +39,28 @@ export function checkSecrets(def: Definition): Problem[] {
     if (f.script) freeForm(`${path}.features.script.env`, f.script.env);
     if (typeof f.docker === "object") freeForm(`${path}.features.docker.daemon`, f.docker.daemon);
   }
+  def.apps.forEach((app, i) => {
+    for (const [k, v] of Object.entries(app.variables))
+      if (looksSecret(k) && typeof v === "string" && v !== "")
+        out.push(
+          error(
+            `apps[${i}].variables.${k}`,
+            `'${k}' looks like a secret given in plaintext (the value is not shown here)`,
+            secretFix(appSecretName(app.name, k)),
+          ),
+        );
+  });
   return out;
+}
+
+/** The secret config key suggested for an app's variable: thinkheads_ai_app + DATABASE_PASS → thinkheadsAiAppDatabasePass. */
+export function appSecretName(app: string, variable: string): string {
+  const words = `${app} ${variable}`
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w.toLowerCase());
+  return words
+    .map((w, i) => (i === 0 ? w : w[0]!.toUpperCase() + w.slice(1)))
+    .join("")
+    .replace(/^[0-9]+/, "");
 }
