@@ -237,6 +237,13 @@ const PCT_MARK = "# phoenix-lab pct";
 
 export function installPct(stateDir: string): void {
   const cli = join(__dirname, "..", "scripts", "phoenix.cjs");
+  // This lab's own, first on its node sshd's PATH (host/sshd.ts): labs side by side overwrite the shared one.
+  mkdirSync(join(stateDir, "bin"), { recursive: true });
+  writeFileSync(
+    join(stateDir, "bin", "pct"),
+    `#!/bin/sh\n${PCT_MARK}\nPHOENIX_LAB_DIR='${stateDir}' exec '${process.execPath}' '${cli}' lab pct "$@"\n`,
+    { mode: 0o755 },
+  );
   writeFileSync(
     PCT_PATH,
     // A node sshd's sessions name their lab (PHOENIX_LAB_DIR); elsewhere `pct` is the last lab's that came up.

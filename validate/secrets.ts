@@ -1,7 +1,7 @@
 // Secrets are referenced by name ({ secret: name }) and resolved from Pulumi secret config; never inline.
 import { type Problem, error } from "../definition/problems";
 import type { Definition } from "../definition/schema";
-import { looksSecret, secretFix } from "../definition/secrets";
+import { appSecretName, looksSecret, secretFix } from "../definition/secrets";
 
 export function checkSecrets(def: Definition): Problem[] {
   const out: Problem[] = [];
@@ -51,16 +51,4 @@ export function checkSecrets(def: Definition): Problem[] {
         );
   });
   return out;
-}
-
-/** The secret config key suggested for an app's variable: thinkheads_ai_app + DATABASE_PASS → thinkheadsAiAppDatabasePass. */
-export function appSecretName(app: string, variable: string): string {
-  const words = `${app} ${variable}`
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((w) => w.toLowerCase());
-  return words
-    .map((w, i) => (i === 0 ? w : w[0]!.toUpperCase() + w.slice(1)))
-    .join("")
-    .replace(/^[0-9]+/, "");
 }

@@ -9,5 +9,5 @@ else
   phx_app_remove_by_label
 fi
 phx_app_remove_volumes
-rm -rf "${R:?}$APP_DIR" 2>/dev/null || rm -rf "$APP_DIR"
+rm -rf -- "$R${APP_DIR:?}"
 phx_log "removed $APP_DIR"

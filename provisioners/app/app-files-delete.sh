@@ -7,5 +7,5 @@ if [ "${APP_REMOVE_VOLUMES:-0}" = 1 ]; then
   [ -z "$ids" ] || docker volume rm $ids >/dev/null || true
 fi
 phx_app_remove_volumes
-rm -rf "${R:?}$APP_DIR" 2>/dev/null || rm -rf "$APP_DIR"
+rm -rf -- "$R${APP_DIR:?}"
 phx_log "removed $APP_DIR"
