@@ -155,7 +155,11 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
     ? await step(`apt proxy on ${bridges[0].gateway}`, () => ensureAptProxy(dir, bridges[0]!.gateway!))
     : undefined;
   if (bridges[0]) {
-    const registry = await step(`registry mirror on ${bridges[0].gateway}:5000`, () => ensureRegistry(dir, bridges[0]!.gateway!));
+    // Its storage is the lab's own: stand-ins are made here, not fetched, and labs of different versions side by side
+    // (other branches' tests) push other stand-ins under the same Docker Hub names.
+    const registry = await step(`registry mirror on ${bridges[0].gateway}:5000`, () =>
+      ensureRegistry(dir, bridges[0]!.gateway!, undefined, join(dir, "registry-storage")),
+    );
     await step("stand-in images (no Docker Hub here)", () => pushStandInImages(registry, log));
   }
   const tarball = await step("base template (debootstrap, cached)", () => ensureBaseTarball(log));
@@ -362,7 +366,7 @@ export function labStatus(stateDir = defaultStateDir()): LabStatus {
     limits: [
       "no GPU: GPU passthrough is planned and validated, never exercised",
       "no internet: guests get Debian's packages through the lab's apt proxy only",
-      "no Docker Hub: the lab's registry mirror serves stand-in images (busybox, plain HTTP): portainer/agent:lts, and test doubles of the Portainer API (portainer/portainer-ce:lts) and of vllm serve (vllm/vllm-openai:latest)",
+      "no Docker Hub: the lab's registry mirror serves stand-in images (busybox, plain HTTP): portainer/agent:lts (the Docker API forwarded), nginx:1.27-alpine and busybox:1.36 for apps, and test doubles of the Portainer API (portainer/portainer-ce:lts, whose stacks run Compose v2 against the agent) and of vllm serve (vllm/vllm-openai:latest)",
       "QEMU VMs boot under software emulation (TCG): this machine's /dev/kvm (PVM) boots no stock kernel (PHOENIX_LAB_QEMU_ACCEL=kvm where it does); one disk per VM, direct kernel boot of the lab's Debian 12 image whatever the template",
       "this kernel has no AppArmor: profiles are syntax-checked with apparmor_parser, not enforced",
       "containers run privileged even when unprivileged: 1 (no id-mapped rootfs yet)",

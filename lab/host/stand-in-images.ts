@@ -49,25 +49,27 @@ export const STAND_INS: StandIn[] = [
 ];
 
 /** busybox applets the serve scripts call by name (the image has no other binaries). */
-const APPLETS = ["sh", "awk", "cat", "cut", "grep", "head", "mkdir", "mv", "nc", "sed", "sha256sum", "sleep", "timeout", "tr"];
-/** What an app's own command may call in the busybox stand-in, beyond APPLETS. */
-const SHELL_APPLETS = [
-  "echo",
-  "env",
-  "false",
-  "hostname",
-  "id",
-  "ls",
-  "printf",
+const APPLETS = [
+  "sh",
+  "awk",
+  "cat",
+  "cut",
+  "grep",
+  "head",
+  "mkdir",
+  "mkfifo",
+  "mv",
+  "nc",
   "rm",
+  "sed",
+  "sha256sum",
+  "sleep",
   "tail",
-  "tee",
-  "test",
-  "touch",
-  "true",
-  "wc",
-  "wget",
+  "timeout",
+  "tr",
 ];
+/** What an app's own command may call in the busybox stand-in, beyond APPLETS. */
+const SHELL_APPLETS = ["echo", "env", "false", "hostname", "id", "ls", "printf", "tee", "test", "touch", "true", "wc", "wget"];
 
 /** From Debian's busybox-static (scripts/ensure-apt.sh busybox-static). */
 export const BUSYBOX = "/bin/busybox";
@@ -258,9 +260,17 @@ export async function pushStandInImages(registryUrl: string, log: (s: string) =>
  * A layer holding one Go program, built (or found in the cache) by scripts/build-go-tool.sh; the gzipped layer is kept
  * beside the binary, so a large one (Compose: 67 MB) is compressed once, not at every lab up.
  */
-export function binaryLayer(tool: string, inImage: string, log: (s: string) => void = () => {}): { gzipped: Buffer; diffId: string } {
+export function binaryLayer(
+  tool: string,
+  inImage: string,
+  log: (s: string) => void = () => {},
+): { gzipped: Buffer; diffId: string } {
   const script = join(__dirname, "..", "..", "scripts", "build-go-tool.sh");
-  const bin = execFileSync("bash", [script, tool], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 20 }).trim();
+  const bin = execFileSync("bash", [script, tool], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    maxBuffer: 1 << 20,
+  }).trim();
   const st = statSync(bin);
   const cache = `${bin}.layer-${inImage.replace(/[^A-Za-z0-9]+/g, "_")}`;
   const key = `${st.size}:${st.mtimeMs}`;

@@ -272,9 +272,18 @@ case "$method $path" in
     hostport=${url#tcp://}
     # Portainer's Docker proxy: the request, as it came, to the agent (HTTP/1.0, so the answer ends with the connection).
     docker_path=${target#/api/endpoints/"$eid"/docker}
+    # nc's stdin stays open until the agent has answered and closed: nc gives up on a connection whose stdin ends first.
+    fifo=/tmp/proxy.$$
+    mkfifo "$fifo"
     { printf '%s %s HTTP/1.0\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: %s\r\n\r\n%s' \
-        "$method" "$docker_path" "${#body}" "$body"; } | busybox timeout 60 busybox nc "${hostport%:*}" "${hostport##*:}" ||
-      fail "502 Bad Gateway" "Unable to proxy the request to the environment's agent"
+        "$method" "$docker_path" "${#body}" "$body"; sleep 60; } >"$fifo" &
+    feeder=$!
+    busybox timeout 60 busybox nc "${hostport%:*}" "${hostport##*:}" <"$fifo" >/tmp/proxy.$$.out
+    kill "$feeder" 2>/dev/null
+    rm -f "$fifo"
+    [ -s /tmp/proxy.$$.out ] || { rm -f /tmp/proxy.$$.out; fail "502 Bad Gateway" "Unable to proxy the request to the environment's agent"; }
+    cat /tmp/proxy.$$.out
+    rm -f /tmp/proxy.$$.out
     exit 0 ;;
   *" /api/"*)
     fail "404 Not Found" "phoenix-lab stand-in: not doubled" ;;

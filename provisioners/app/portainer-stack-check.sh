@@ -9,7 +9,8 @@ sid=$(phx_pt_stack "$APP_NAME" "$eid" "$jwt")
 [ -n "$sid" ] || { echo "no stack $APP_NAME on $PORTAINER_ENVIRONMENT"; exit 1; }
 rc=0
 status=$(phx_pt_call GET "/stacks/$sid/file" "$jwt")
-if [ "$status" = 200 ] && [ "$(jq -r .StackFileContent "$PT_OUT")" = "$APP_COMPOSE" ]; then
+# (both sides without their trailing newlines, which $(…) drops)
+if [ "$status" = 200 ] && [ "$(jq -r .StackFileContent "$PT_OUT")" = "$(printf '%s' "$APP_COMPOSE")" ]; then
   echo "stack $APP_NAME on $PORTAINER_ENVIRONMENT: file as declared"
 else
   echo "stack $APP_NAME on $PORTAINER_ENVIRONMENT: its file differs from the declared one (HTTP $status)"

@@ -36,7 +36,7 @@ file("apps/web/index.html.tmpl", "<h1>${GREETING}</h1>\n<p>${FOOTER:-phoenix}</p
 file("apps/other/compose.yaml", `services:\n  api:\n    image: busybox:1.36\n    ports: ["127.0.0.1:8080:8080/tcp"]\n`);
 file("apps/bad.yaml", "services:\n  web: [unclosed\n");
 file("apps/empty.yaml", "version: '3.8'\n");
-file("apps/missing-var.yaml", 'services:\n  web:\n    image: busybox:\${TAG}\n    command: ["echo", "\${WHO:?who}"]\n');
+file("apps/missing-var.yaml", 'services:\n  web:\n    image: busybox:${TAG}\n    command: ["echo", "${WHO:?who}"]\n');
 file("apps/build.yaml", "services:\n  web:\n    build: .\n");
 file(
   "apps/external.yaml",
