@@ -101,7 +101,17 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
       this.machines.set(m.name, made);
     }
 
-    // Agents become environments of their server once both run: a step in the server's guest.
+    const registrations = this.registerAgents(plan, secrets);
+    this.apps = pulumi.output(
+      this.deployApps(plan, { hosts, registrations, secrets, guestPrivateKey, definitionDir: args.definitionDir }),
+    );
+
+    this.guests = pulumi.output(Object.fromEntries(plan.machines.map((m) => [m.name, summarize(m)])));
+    this.registerOutputs({ guests: this.guests, apps: this.apps });
+  }
+
+  /** Agents become environments of their server once both run: a step in the server's guest, per server. */
+  private registerAgents(plan: Plan, secrets: Record<string, pulumi.Output<string>>): Map<string, RemoteScript> {
     const registrations = new Map<string, RemoteScript>();
     for (const r of plan.portainer) {
       const server = this.machines.get(r.server)!;
@@ -121,16 +131,28 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
       );
       registrations.set(r.server, registration);
     }
+    return registrations;
+  }
 
-    // Apps, once their guest is provisioned (and, through Portainer, once the server registered its agent).
+  /** Apps, once their guest is provisioned (and, through Portainer, once the server registered its agent). */
+  private deployApps(
+    plan: Plan,
+    c: {
+      hosts: Map<string, NodeHost>;
+      registrations: Map<string, RemoteScript>;
+      secrets: Record<string, pulumi.Output<string>>;
+      guestPrivateKey: pulumi.Output<string> | undefined;
+      definitionDir: string;
+    },
+  ): Record<string, AppSummary> {
     const targetOf = (name: string) => {
       const m = plan.machines.find((x) => x.name === name)!;
-      const host = hosts.get(m.node)!;
+      const host = c.hosts.get(m.node)!;
       if (!host.ssh) throw new Error(`apps on '${name}' run through SSH to node '${m.node}': set nodes[].ssh`);
       const ip = m.network[0]?.ip.split("/")[0];
       const guest =
-        m.type === "vm" && guestPrivateKey && ip
-          ? { host: ip, user: m.cloudInit?.user ?? "phoenix", privateKey: guestPrivateKey }
+        m.type === "vm" && c.guestPrivateKey && ip
+          ? { host: ip, user: m.cloudInit?.user ?? "phoenix", privateKey: c.guestPrivateKey }
           : undefined;
       return machineTarget(m, { node: host.ssh, ...(guest ? { guest } : {}) });
     };
@@ -141,7 +163,7 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
       for (const t of a.targets) {
         const machine = this.machines.get(t.guest)!;
         const server = t.portainer ? this.machines.get(t.portainer.server) : undefined;
-        const registration = t.portainer ? registrations.get(t.portainer.server) : undefined;
+        const registration = t.portainer ? c.registrations.get(t.portainer.server) : undefined;
         const deployment = new AppDeployment(
           `${a.name}-on-${t.guest}`,
           {
@@ -149,8 +171,8 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
             target: t,
             guest: targetOf(t.guest),
             ...(t.portainer ? { server: targetOf(t.portainer.server) } : {}),
-            definitionDir: args.definitionDir,
-            secrets,
+            definitionDir: c.definitionDir,
+            secrets: c.secrets,
             dependsOn: [machine, ...(server ? [server] : []), ...(registration ? [registration] : [])],
             replaceWith: [resourceOf(machine), ...(server ? [resourceOf(server)] : [])],
           },
@@ -159,10 +181,7 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
         apps[a.name]!.guests[t.guest] = deployment.urls;
       }
     }
-    this.apps = pulumi.output(apps);
-
-    this.guests = pulumi.output(Object.fromEntries(plan.machines.map((m) => [m.name, summarize(m)])));
-    this.registerOutputs({ guests: this.guests, apps: this.apps });
+    return apps;
   }
 }
 

@@ -248,6 +248,9 @@ export function installPct(stateDir: string): void {
     `#!/bin/sh\n${PCT_MARK}\nPHOENIX_LAB_DIR='${stateDir}' exec '${process.execPath}' '${cli}' lab pct "$@"\n`,
     { mode: 0o755 },
   );
+  // PHOENIX_LAB_GLOBAL_PCT=0 leaves the shared one alone: a lab of an older version side by side, whose sessions
+  // take the shared pct without naming their lab, would otherwise reach this lab's containers.
+  if (process.env.PHOENIX_LAB_GLOBAL_PCT === "0") return;
   writeFileSync(
     PCT_PATH,
     // A node sshd's sessions name their lab (PHOENIX_LAB_DIR); elsewhere `pct` is the last lab's that came up.

@@ -31,16 +31,9 @@ const isSecret = (v: App["variables"][string] | undefined) => typeof v === "obje
 
 /** Reads and checks the compose file; returns what the other checks need. */
 export function checkComposeFile(app: App, path: string, dir: string | undefined, out: Problem[]): ReadApp {
-  if (dir === undefined) {
-    out.push(
-      error(
-        `${path}.compose`,
-        "the definition's directory is not known here, so the compose file cannot be read",
-        "validate the definition file (phoenix validate <file>)",
-      ),
-    );
-    return { uses: [] };
-  }
+  // An in-memory definition (no file, so no directory): its apps' files are read when it is loaded from a file
+  // (loadDefinition), and by the components when they deploy.
+  if (dir === undefined) return { uses: [] };
   const read = readProjectFile(dir, app.compose);
   if (!read.ok) {
     out.push(error(`${path}.compose`, read.message, read.fix));

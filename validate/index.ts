@@ -14,7 +14,10 @@ import { checkSecrets } from "./secrets";
 import { checkSiblings, readSiblings } from "./siblings";
 
 export interface ValidateOptions {
-  /** The definition's directory: apps' compose files and templates are read from it (loadDefinition sets it). */
+  /**
+   * The definition's directory: apps' compose files and templates are read from it (loadDefinition sets it). Without
+   * it, the checks of what those files say are left out (an in-memory definition has no directory).
+   */
   dir?: string;
 }
 

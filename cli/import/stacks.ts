@@ -2,7 +2,7 @@
 // Traefik labels, firewall rules, per environment), phoenix_stacks_config.json (which the original never read: used
 // only where phoenix.json is silent, with a warning), and the VMs' docker_stacks lists (which guest runs what).
 import { isMap, parseDocument } from "yaml";
-import { parseCompose, services } from "../../definition/compose";
+import { type ComposeDoc, parseCompose, services } from "../../definition/compose";
 import type { DefinitionInput } from "../../definition/schema";
 import { appSecretName, looksSecret, secretFix } from "../../definition/secrets";
 import type { StackRef } from "./machines";
@@ -161,49 +161,10 @@ function importStack(
     );
     return undefined;
   }
-  const guestOf = (n: string) => guests.find((g) => g.name === n);
-  const images = Object.values(services(parsed.doc)).map((x) => String(x.image ?? ""));
-  // The stack that is Portainer itself, on a guest whose portainer feature already runs the server.
-  const isPortainer = images.some((i) => /^portainer\/portainer-(ce|ee)\b/.test(i));
-  const onGuests = targets.filter((t) => {
-    if (isPortainer && guestOf(t.guest)?.features?.portainer?.role === "server") {
-      w.add(
-        t.where,
-        `'${s.name}' runs Portainer, which features.portainer (role: server) on '${t.guest}' already runs; not imported as an app`,
-      );
-      return false;
-    }
-    return true;
-  });
-  if (onGuests.length === 0) return undefined;
-  const agentGuests = onGuests.filter((t) => guestOf(t.guest)?.features?.portainer?.role === "agent");
-  const deploy = agentGuests.length === onGuests.length ? "portainer" : "compose";
-  if (agentGuests.length > 0 && deploy === "compose")
-    w.add(
-      onGuests[0]!.where,
-      `'${s.name}' runs on Portainer agents and on other guests; imported as deploy: compose on all of them`,
-      "split it into one app per deploy mode if that matters",
-    );
-
-  const manifest = s.manifest !== undefined ? Reader.root(`${s.where}/phoenix.json`, s.manifest, w) : undefined;
-  const mine = readEnvironment(manifest, env, w);
-  const theirs = readEnvironment(entry, env, w);
-  const settings: EnvSettings = mine ?? theirs ?? { variables: [], files: [], labels: {}, firewall: [], where: s.where };
-  const fromCentral = (what: string) =>
-    w.add(
-      settings.where,
-      `${what} taken from ${entry?.where() ?? "phoenix_stacks_config.json"}: the original read only phoenix.json, which has none`,
-    );
-  if (mine && theirs && mine.variables.length === 0 && theirs.variables.length > 0) {
-    settings.variables = theirs.variables;
-    fromCentral("variables");
-  }
-  if (mine && theirs && mine.files.length === 0 && theirs.files.length > 0) {
-    settings.files = theirs.files;
-    fromCentral("files");
-  }
-  for (const k of ["description"]) manifest?.skip(k);
-  entry?.skip("description");
+  const placed = placement(s, parsed.doc, targets, guests, w);
+  if (!placed) return undefined;
+  const { onGuests, deploy } = placed;
+  const settings = environmentSettings(s, entry, env, w);
   const description = (s.manifest as { description?: unknown } | undefined)?.description;
 
   const variables: Record<string, unknown> = {};
@@ -247,6 +208,65 @@ function importStack(
     ...(Object.keys(labels).length > 0 ? { traefikLabels: labels } : {}),
     ...(settings.firewall.length > 0 ? { firewallRules: settings.firewall as AppInput["firewallRules"] } : {}),
   };
+}
+
+/** The guests a stack runs on (not Portainer itself where the server feature runs it), and how it is deployed there. */
+function placement(
+  s: StackSource,
+  doc: ComposeDoc,
+  targets: StackRef[],
+  guests: GuestInput[],
+  w: Warnings,
+): { onGuests: StackRef[]; deploy: "compose" | "portainer" } | undefined {
+  const guestOf = (n: string) => guests.find((g) => g.name === n);
+  const images = Object.values(services(doc)).map((x) => String(x.image ?? ""));
+  // The stack that is Portainer itself, on a guest whose portainer feature already runs the server.
+  const isPortainer = images.some((i) => /^portainer\/portainer-(ce|ee)\b/.test(i));
+  const onGuests = targets.filter((t) => {
+    if (isPortainer && guestOf(t.guest)?.features?.portainer?.role === "server") {
+      w.add(
+        t.where,
+        `'${s.name}' runs Portainer, which features.portainer (role: server) on '${t.guest}' already runs; not imported as an app`,
+      );
+      return false;
+    }
+    return true;
+  });
+  if (onGuests.length === 0) return undefined;
+  const agentGuests = onGuests.filter((t) => guestOf(t.guest)?.features?.portainer?.role === "agent");
+  const deploy = agentGuests.length === onGuests.length ? "portainer" : "compose";
+  if (agentGuests.length > 0 && deploy === "compose")
+    w.add(
+      onGuests[0]!.where,
+      `'${s.name}' runs on Portainer agents and on other guests; imported as deploy: compose on all of them`,
+      "split it into one app per deploy mode if that matters",
+    );
+
+  return { onGuests, deploy };
+}
+
+/** The environment's settings: phoenix.json's (what the original read), the central file's where it is silent. */
+function environmentSettings(s: StackSource, entry: Reader | undefined, env: string, w: Warnings): EnvSettings {
+  const manifest = s.manifest !== undefined ? Reader.root(`${s.where}/phoenix.json`, s.manifest, w) : undefined;
+  const mine = readEnvironment(manifest, env, w);
+  const theirs = readEnvironment(entry, env, w);
+  const settings: EnvSettings = mine ?? theirs ?? { variables: [], files: [], labels: {}, firewall: [], where: s.where };
+  const fromCentral = (what: string) =>
+    w.add(
+      settings.where,
+      `${what} taken from ${entry?.where() ?? "phoenix_stacks_config.json"}: the original read only phoenix.json, which has none`,
+    );
+  if (mine && theirs && mine.variables.length === 0 && theirs.variables.length > 0) {
+    settings.variables = theirs.variables;
+    fromCentral("variables");
+  }
+  if (mine && theirs && mine.files.length === 0 && theirs.files.length > 0) {
+    settings.files = theirs.files;
+    fromCentral("files");
+  }
+  manifest?.skip("description");
+  entry?.skip("description");
+  return settings;
 }
 
 /** A files entry: the source found in the stack directory, made a template, mounted where the original meant it. */

@@ -106,7 +106,7 @@ compose_run() {
   shift 3
   url=$(awk -F '\t' -v id="$eid" '$1 == id { print $4 }' "$D/endpoints" 2>/dev/null)
   [ -n "$url" ] || fail "404 Not Found" "Unable to find an environment with the specified identifier inside the database"
-  if ! DOCKER_HOST=tcp://${url#tcp://} HOME=/tmp busybox timeout 600 /bin/docker-compose -p "$sname" --project-directory "$C/$sid" \
+  if ! DOCKER_HOST=tcp://${url#tcp://} HOME=$D busybox timeout 600 /bin/docker-compose -p "$sname" --project-directory "$C/$sid" \
     -f "$C/$sid/docker-compose.yml" --env-file "$C/$sid/stack.env" "$@" >"$C/$sid/compose.log" 2>&1; then
     respond "500 Internal Server Error" "{\"message\":\"Failed to deploy a stack\",\"details\":\"$(tail -n 20 "$C/$sid/compose.log" | json_text)\"}"
   fi
@@ -273,17 +273,18 @@ case "$method $path" in
     # Portainer's Docker proxy: the request, as it came, to the agent (HTTP/1.0, so the answer ends with the connection).
     docker_path=${target#/api/endpoints/"$eid"/docker}
     # nc's stdin stays open until the agent has answered and closed: nc gives up on a connection whose stdin ends first.
-    fifo=/tmp/proxy.$$
+    fifo=$D/proxy.$$
     mkfifo "$fifo"
     { printf '%s %s HTTP/1.0\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: %s\r\n\r\n%s' \
         "$method" "$docker_path" "${#body}" "$body"; sleep 60; } >"$fifo" &
     feeder=$!
-    busybox timeout 60 busybox nc "${hostport%:*}" "${hostport##*:}" <"$fifo" >/tmp/proxy.$$.out
+    out=$D/proxy.$$.out
+    busybox timeout 60 busybox nc "${hostport%:*}" "${hostport##*:}" <"$fifo" >"$out"
     kill "$feeder" 2>/dev/null
     rm -f "$fifo"
-    [ -s /tmp/proxy.$$.out ] || { rm -f /tmp/proxy.$$.out; fail "502 Bad Gateway" "Unable to proxy the request to the environment's agent"; }
-    cat /tmp/proxy.$$.out
-    rm -f /tmp/proxy.$$.out
+    [ -s "$out" ] || { rm -f "$out"; fail "502 Bad Gateway" "Unable to proxy the request to the environment's agent"; }
+    cat "$out"
+    rm -f "$out"
     exit 0 ;;
   *" /api/"*)
     fail "404 Not Found" "phoenix-lab stand-in: not doubled" ;;
