@@ -228,6 +228,33 @@ describe("apps on the lab: deploy compose (guest 200) and portainer (agent 220, 
   );
 
   it(
+    "a changed template variable rewrites the file and restarts the service that mounts it, in the same container",
+    async () => {
+      const started = (vmid: number, id: string) => inCt(vmid, `docker inspect -f '{{.State.StartedAt}}' ${id}`).stdout.trim();
+      const before = [containers(200, "shop"), containers(220, "shop-p")];
+      const startedBefore = [started(200, before[0]!.web![0]), started(220, before[1]!.web![0])];
+      editDefinition((d) =>
+        d.apps.filter((a: any) => a.name.startsWith("shop")).forEach((a: any) => (a.variables.TITLE = "New title")),
+      );
+      const r = await timed("template change up", () => project.stack.up());
+      // the compose app's step; the agent guest's files and the stack (its env holds the plain variables)
+      expect(changes(r.summary.resourceChanges)).toEqual({ update: 3 });
+      const after = [containers(200, "shop"), containers(220, "shop-p")];
+      for (const [k, vmid, name, address] of [
+        [0, 200, "shop", `${iso.net}.10`],
+        [1, 220, "shop-p", workerAddress()],
+      ] as const) {
+        expect(after[k]!.web![0], name).toBe(before[k]!.web![0]);
+        expect(started(vmid, after[k]!.web![0]), name).not.toBe(startedBefore[k]);
+        expect(after[k]!.worker![0], name).toBe(before[k]!.worker![0]);
+        const page = run("curl", ["-s", "--max-time", "10", `http://${address}:8081/`], { allowFail: true }).stdout;
+        expect(page, name).toBe("<h1>New title</h1>\n");
+      }
+    },
+    10 * 60_000,
+  );
+
+  it(
     "a service stopped by hand shows on refresh, and up starts it again",
     async () => {
       const before = [containers(200, "shop"), containers(220, "shop-p")];
