@@ -25,4 +25,5 @@ const hypervisor = new PhoenixHypervisor(pulumi.getStack(), {
 });
 
 export const guests = hypervisor.guests;
+export const apps = hypervisor.apps;
 export const warnings = warningsOf(loaded.problems).map(formatProblem);

@@ -1,9 +1,10 @@
 // The `phoenix` command: validate, import, plan, schema. Exit 0 ok, 1 invalid input, 2 usage error.
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { type Io, UsageError, report, stdio } from "./io";
-import { ImportError, importPhoenix, readJson, toYaml } from "./import";
+import { ImportError, importPhoenix, readJson, readStackDir, toYaml } from "./import";
 import { readLock, writeLock } from "../definition/lock";
 import { buildPlan } from "../plan/plan";
 import { renderPlan } from "../plan/render";
@@ -17,6 +18,7 @@ export const USAGE = `usage:
   phoenix validate <definition.yaml>
   phoenix plan <definition.yaml> [--json] [--write-lock]
   phoenix import --hypervisor <phoenix_hypervisor_config.json> --lxc <phoenix_lxc_configs.json> [--vm <phoenix_vm_configs.json>] --out <definition.yaml> [--node <name>]
+                 [--stacks <the original's stacks/ directory> [--stacks-config <phoenix_stacks_config.json>] [--environment production]]
   phoenix schema [--out <file>]
 ${ENV_USAGE}
 ${AGENT_USAGE}
@@ -85,7 +87,7 @@ function validateCmd(args: string[], io: Io): number {
   const d = r.definition!;
   const warnings = warningsOf(r.problems).length;
   io.out(
-    `${file}: valid (${d.nodes.length} node(s), ${d.templates.length} template(s), ${d.guests.length} guest(s)${warnings ? `, ${warnings} warning(s)` : ""})`,
+    `${file}: valid (${d.nodes.length} node(s), ${d.templates.length} template(s), ${d.guests.length} guest(s)${d.apps.length ? `, ${d.apps.length} app(s)` : ""}${warnings ? `, ${warnings} warning(s)` : ""})`,
   );
   return 0;
 }
@@ -109,6 +111,9 @@ function importCmd(args: string[], io: Io): number {
       vm: { type: "string" },
       out: { type: "string" },
       node: { type: "string" },
+      stacks: { type: "string" },
+      "stacks-config": { type: "string" },
+      environment: { type: "string" },
     },
     strict: true,
     allowPositionals: true,
@@ -121,12 +126,30 @@ function importCmd(args: string[], io: Io): number {
     lxc: { file: values.lxc!, json: readJson(values.lxc!) },
     ...(values.vm ? { vm: { file: values.vm, json: readJson(values.vm) } } : {}),
     ...(values.node ? { node: values.node } : {}),
+    ...(values.stacks
+      ? {
+          stacks: {
+            stacks: readStackDir(values.stacks),
+            ...(values["stacks-config"]
+              ? { config: { file: values["stacks-config"], json: readJson(values["stacks-config"]) } }
+              : {}),
+            ...(values.environment ? { environment: values.environment } : {}),
+          },
+        }
+      : {}),
   });
   for (const w of result.warnings) io.err(`warning: ${w.where}: ${w.message}${w.fix ? `\n  fix: ${w.fix}` : ""}`);
   writeFileSync(values.out!, toYaml(result, sources));
+  // Apps' compose files and templates, beside the definition (their paths are relative to it).
+  for (const [rel, text] of Object.entries(result.files)) {
+    const p = join(dirname(values.out!), rel);
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(p, text);
+  }
   const d = result.definition;
   io.out(
-    `wrote ${values.out}: ${d.templates?.length ?? 0} template(s), ${d.guests?.length ?? 0} guest(s); ${result.warnings.length} warning(s) above`,
+    `wrote ${values.out}: ${d.templates?.length ?? 0} template(s), ${d.guests?.length ?? 0} guest(s)${d.apps?.length ? `, ${d.apps.length} app(s)` : ""}` +
+      `${Object.keys(result.files).length ? ` and ${Object.keys(result.files).length} app file(s) beside it` : ""}; ${result.warnings.length} warning(s) above`,
   );
   return 0;
 }

@@ -159,6 +159,11 @@ export function needsProvisioning(m: PlannedMachine): boolean {
   );
 }
 
+/** Where steps about a machine run (apps, registrations), whether or not it has features of its own. */
+export function machineTarget(m: PlannedMachine, args: Pick<GuestProvisioningArgs, "node" | "guest">): FeatureTarget {
+  return { ...targetOf(m, args), triggers: incarnation(m) };
+}
+
 /** pct: through the node into the container; ssh: straight to the guest. */
 export function targetOf(m: PlannedMachine, args: Pick<GuestProvisioningArgs, "node" | "guest">): FeatureTarget {
   const transport = m.provisioners[0]?.transport ?? (m.type === "lxc" ? "pct" : "ssh");

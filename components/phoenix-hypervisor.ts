@@ -12,6 +12,9 @@ import { LxcTemplate } from "./lxc-template";
 import { createMachine } from "./machine-factory";
 import { NodeHost } from "./node-host";
 import type { QemuVm } from "./qemu-vm";
+import { AppDeployment } from "./app-deployment";
+import { machineTarget } from "./guest-provisioning";
+import type { RemoteScript } from "../provisioners/engine/script-provider";
 
 /** Resolves a secret reference from Pulumi secret config (phoenix:<name>). */
 export type SecretResolver = (name: string) => pulumi.Output<string>;
@@ -32,8 +35,15 @@ export interface GuestSummary {
   endpoints: Record<string, string>;
 }
 
+export interface AppSummary {
+  deploy: "compose" | "portainer";
+  /** Guest → the app's URLs there. */
+  guests: Record<string, string[]>;
+}
+
 export class PhoenixHypervisor extends pulumi.ComponentResource {
   readonly guests: pulumi.Output<Record<string, GuestSummary>>;
+  readonly apps: pulumi.Output<Record<string, AppSummary>>;
   readonly machines = new Map<string, LxcContainer | QemuVm>();
 
   constructor(name: string, args: PhoenixHypervisorArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -91,20 +101,87 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
       this.machines.set(m.name, made);
     }
 
-    // Agents become environments of their server once both run: a step in the server's guest.
+    const registrations = this.registerAgents(plan, secrets);
+    this.apps = pulumi.output(
+      this.deployApps(plan, { hosts, registrations, secrets, guestPrivateKey, definitionDir: args.definitionDir }),
+    );
+
+    this.guests = pulumi.output(Object.fromEntries(plan.machines.map((m) => [m.name, summarize(m)])));
+    this.registerOutputs({ guests: this.guests, apps: this.apps });
+  }
+
+  /** Agents become environments of their server once both run: a step in the server's guest, per server. */
+  private registerAgents(plan: Plan, secrets: Record<string, pulumi.Output<string>>): Map<string, RemoteScript> {
+    const registrations = new Map<string, RemoteScript>();
     for (const r of plan.portainer) {
       const server = this.machines.get(r.server)!;
       const machines = [server, ...r.agents.map((a) => this.machines.get(a.name)!)];
-      portainerEndpoints(`${r.server}-portainer-agents`, server.provisioning!.target, r.adminPassword, r.agents, secrets, {
-        parent: this,
-        dependsOn: machines,
-        // a new server has none of them, a new agent another identity
-        replaceWith: machines.map((x) => (x instanceof LxcContainer ? x.container : x.vm)),
-      });
+      const registration = portainerEndpoints(
+        `${r.server}-portainer-agents`,
+        server.provisioning!.target,
+        r.adminPassword,
+        r.agents,
+        secrets,
+        {
+          parent: this,
+          dependsOn: machines,
+          // a new server has none of them, a new agent another identity
+          replaceWith: machines.map((x) => (x instanceof LxcContainer ? x.container : x.vm)),
+        },
+      );
+      registrations.set(r.server, registration);
     }
+    return registrations;
+  }
 
-    this.guests = pulumi.output(Object.fromEntries(plan.machines.map((m) => [m.name, summarize(m)])));
-    this.registerOutputs({ guests: this.guests });
+  /** Apps, once their guest is provisioned (and, through Portainer, once the server registered its agent). */
+  private deployApps(
+    plan: Plan,
+    c: {
+      hosts: Map<string, NodeHost>;
+      registrations: Map<string, RemoteScript>;
+      secrets: Record<string, pulumi.Output<string>>;
+      guestPrivateKey: pulumi.Output<string> | undefined;
+      definitionDir: string;
+    },
+  ): Record<string, AppSummary> {
+    const targetOf = (name: string) => {
+      const m = plan.machines.find((x) => x.name === name)!;
+      const host = c.hosts.get(m.node)!;
+      if (!host.ssh) throw new Error(`apps on '${name}' run through SSH to node '${m.node}': set nodes[].ssh`);
+      const ip = m.network[0]?.ip.split("/")[0];
+      const guest =
+        m.type === "vm" && c.guestPrivateKey && ip
+          ? { host: ip, user: m.cloudInit?.user ?? "phoenix", privateKey: c.guestPrivateKey }
+          : undefined;
+      return machineTarget(m, { node: host.ssh, ...(guest ? { guest } : {}) });
+    };
+    const resourceOf = (x: LxcContainer | QemuVm) => (x instanceof LxcContainer ? x.container : x.vm);
+    const apps: Record<string, AppSummary> = {};
+    for (const a of plan.apps) {
+      apps[a.name] = { deploy: a.deploy, guests: {} };
+      for (const t of a.targets) {
+        const machine = this.machines.get(t.guest)!;
+        const server = t.portainer ? this.machines.get(t.portainer.server) : undefined;
+        const registration = t.portainer ? c.registrations.get(t.portainer.server) : undefined;
+        const deployment = new AppDeployment(
+          `${a.name}-on-${t.guest}`,
+          {
+            app: a,
+            target: t,
+            guest: targetOf(t.guest),
+            ...(t.portainer ? { server: targetOf(t.portainer.server) } : {}),
+            definitionDir: c.definitionDir,
+            secrets: c.secrets,
+            dependsOn: [machine, ...(server ? [server] : []), ...(registration ? [registration] : [])],
+            replaceWith: [resourceOf(machine), ...(server ? [resourceOf(server)] : [])],
+          },
+          { parent: this },
+        );
+        apps[a.name]!.guests[t.guest] = deployment.urls;
+      }
+    }
+    return apps;
   }
 }
 

@@ -1,5 +1,6 @@
 // The shape of a stack definition (stacks/<env>.yaml). Shape only: cross-field rules live in validate/.
 import { z } from "zod";
+import { HAS_CONTROL } from "./grammar";
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, "use letters, digits, '.' and '-' (a DNS-safe hostname)");
 const secretName = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "a Pulumi config key: letters, digits, '_' and '-'");
@@ -392,6 +393,91 @@ export const Access = z
   })
   .strict();
 
+/** An app's name: its Compose project name on the guest, as Compose v1 and v2 both take it. */
+export const APP_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const appName = z
+  .string()
+  .regex(APP_NAME, "lowercase letters, digits, '-' and '_', starting with a letter or digit (a Compose project name)");
+const variableName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a variable name: letters, digits and '_', not starting with a digit");
+/** A path inside the app's project directory on the guest: relative, no `..`, one line. */
+const projectPath = z
+  .string()
+  .regex(
+    /^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[^\\]+$/,
+    "a relative path inside the app's project directory, e.g. config/nginx.conf (no leading '/', no '.' or '..' parts)",
+  )
+  .refine((s) => !HAS_CONTROL.test(s), { message: "contains a control character (line break, tab, NUL…)" });
+const volumeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "a Docker volume name: letters, digits, '_', '.' and '-'");
+
+/** A config file rendered from a template in the repository into the app's project directory. */
+export const AppFile = z
+  .object({
+    /** The template, relative to the definition's directory; ${VAR} and ${VAR:-default} take the app's variables. */
+    template: z.string().min(1),
+    /** Where it is written, relative to the project directory: the compose file mounts it as ./<path>. */
+    path: projectPath,
+    /** Octal file mode; 0644 unless the template uses a secret variable (then 0600, root only). */
+    mode: z
+      .string()
+      .regex(/^0?[0-7]{3}$/, "an octal mode such as 0644")
+      .optional(),
+  })
+  .strict();
+
+/** A named volume Phoenix creates on the guest before the app starts (`docker volume create`), e.g. an NFS share. */
+export const AppVolume = z
+  .object({
+    driver: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.:/-]*$/, "a volume driver name such as local")
+      .default("local"),
+    /** Driver options (`--opt key=value`), e.g. { type: nfs, o: "addr=10.0.0.13,rw,nfsvers=4", device: ":/export/x" }. */
+    options: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "an option name"), z.string()).default({}),
+  })
+  .strict();
+
+/** A firewall rule of the original system's stacks, kept for the network services (not applied yet). */
+export const KeptFirewallRule = z
+  .object({
+    type: z.enum(["in", "out"]),
+    action: z.string(),
+    source: z.string().optional(),
+    dest: z.string().optional(),
+    proto: z.string().optional(),
+    port: z.string().optional(),
+    comment: z.string().optional(),
+  })
+  .strict();
+
+/** A Docker Compose project deployed to guests with docker: per environment, as this definition declares it. */
+export const App = z
+  .object({
+    name: appName,
+    description: z.string().optional(),
+    /** The compose file, relative to the definition's directory. */
+    compose: z.string().min(1),
+    /** The guests it runs on (each needs docker, inherited along the clone chain counts). */
+    guests: z.array(name).min(1, "name at least one guest with docker"),
+    /** compose: the compose CLI in the guest; portainer: Portainer's API, onto the guest's agent environment. */
+    deploy: z.enum(["compose", "portainer"]).default("compose"),
+    /** For ${VAR} in the compose file and the templates; { secret: name } comes from Pulumi secret config. */
+    variables: z.record(variableName, z.union([SecretRef, z.string(), z.number(), z.boolean()])).default({}),
+    files: z.array(AppFile).default([]),
+    /** Volumes Phoenix creates, for the compose file's external volumes. */
+    volumes: z.record(volumeName, AppVolume).default({}),
+    /** External volumes made outside Phoenix that must exist on the guest (checked before `up`). */
+    externalVolumes: z.array(volumeName).default([]),
+    /** Removing the app runs `down`; its volumes stay unless this is true when it is removed. */
+    removeVolumes: z.boolean().default(false),
+    /** Kept from the original system for the network services (routes): not applied yet. */
+    traefikLabels: z.record(z.string(), z.array(z.string())).optional(),
+    /** Kept from the original system for the network services (firewall): not applied yet. */
+    firewallRules: z.array(KeptFirewallRule).optional(),
+  })
+  .strict();
+
 export const Definition = z
   .object({
     $schema: z.string().optional(),
@@ -401,6 +487,8 @@ export const Definition = z
     network: Network,
     templates: z.array(Template).default([]),
     guests: z.array(Guest).default([]),
+    /** Docker Compose projects on guests with docker. */
+    apps: z.array(App).default([]),
   })
   .strict();
 
@@ -417,6 +505,8 @@ export type Features = z.infer<typeof Features>;
 export type NetworkInterface = z.infer<typeof NetworkInterface>;
 export type MountPoint = z.infer<typeof MountPoint>;
 export type SecretRef = z.infer<typeof SecretRef>;
+export type App = z.infer<typeof App>;
+export type AppFile = z.infer<typeof AppFile>;
 
 export function isGolden(t: Template): t is GoldenTemplate {
   return "parent" in t;

@@ -7,6 +7,7 @@ import { poolFor, poolsOf } from "../definition/pools";
 import type { ValidDefinition } from "../definition/valid";
 import { lxcGpuDevices, nodeGpuMappings, vmHostPci } from "./gpu";
 import { type Pool, type Request, allocate } from "./ip-allocation";
+import { planApps } from "./apps";
 import { portainerRegistrations } from "./portainer";
 import type { PlannedFeature, PlannedInterface, PlannedMachine, PlannedMount, Plan, Source, Transport } from "./types";
 
@@ -45,6 +46,7 @@ export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
     })),
     machines,
     portainer: portainerRegistrations(machines),
+    apps: planApps(def.apps, machines),
     allocations: Object.fromEntries([...allocations].sort(([a], [b]) => (a < b ? -1 : 1))),
     sshKeys: def.access.sshKeys,
     ...(def.access.sshPrivateKey ? { sshPrivateKey: def.access.sshPrivateKey } : {}),

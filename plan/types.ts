@@ -108,6 +108,29 @@ export interface PlannedBaseTemplate {
   source: BaseTemplate["source"];
 }
 
+export interface PlannedAppTarget {
+  guest: string;
+  vmid: number;
+  /** The guest's first address, when known: the app's URLs use it. */
+  address?: string;
+  /** deploy: portainer — the server whose API deploys it, onto the environment named after the guest. */
+  portainer?: { server: string; environment: string; adminPassword: SecretRef | string; agentPort: number };
+}
+
+/** An app (a Docker Compose project) on its guests; files are read from the definition's directory when deployed. */
+export interface PlannedApp {
+  name: string;
+  description?: string;
+  compose: string;
+  deploy: "compose" | "portainer";
+  variables: Record<string, string | SecretRef>;
+  files: { template: string; path: string; mode?: string }[];
+  volumes: Record<string, { driver: string; options: Record<string, string> }>;
+  externalVolumes: string[];
+  removeVolumes: boolean;
+  targets: PlannedAppTarget[];
+}
+
 export interface Plan {
   nodes: PlannedNode[];
   baseTemplates: PlannedBaseTemplate[];
@@ -115,6 +138,8 @@ export interface Plan {
   machines: PlannedMachine[];
   /** Portainer servers and the agents each registers as environments. */
   portainer: PlannedPortainerServer[];
+  /** Docker Compose projects and the guests they run on. */
+  apps: PlannedApp[];
   /** "<guest>/<interface>" → allocated CIDR; the lock file records these. */
   allocations: Record<string, string>;
   /** Public keys (or references to them) for root in containers and the cloud-init user of VMs. */

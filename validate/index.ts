@@ -4,6 +4,8 @@ import { DefinitionError, type Problem, errorsOf } from "../definition/problems"
 import { indexDefinition } from "../definition/resolve";
 import type { Definition } from "../definition/schema";
 import { type ValidDefinition, asValid } from "../definition/valid";
+import { dirname } from "node:path";
+import { checkApps } from "./apps";
 import { checkFeatures } from "./features";
 import { checkIdentity } from "./identity";
 import { checkNetwork } from "./network";
@@ -11,9 +13,24 @@ import { checkResources } from "./resources";
 import { checkSecrets } from "./secrets";
 import { checkSiblings, readSiblings } from "./siblings";
 
-export function validate(def: Definition): Problem[] {
+export interface ValidateOptions {
+  /**
+   * The definition's directory: apps' compose files and templates are read from it (loadDefinition sets it). Without
+   * it, the checks of what those files say are left out (an in-memory definition has no directory).
+   */
+  dir?: string;
+}
+
+export function validate(def: Definition, opts: ValidateOptions = {}): Problem[] {
   const ix = indexDefinition(def);
-  return [...checkIdentity(ix), ...checkNetwork(ix), ...checkResources(ix), ...checkFeatures(ix), ...checkSecrets(def)];
+  return [
+    ...checkIdentity(ix),
+    ...checkNetwork(ix),
+    ...checkResources(ix),
+    ...checkFeatures(ix),
+    ...checkApps(ix, opts),
+    ...checkSecrets(def),
+  ];
 }
 
 export interface Loaded {
@@ -30,14 +47,14 @@ export interface Loaded {
 export function loadDefinition(file: string, opts: { siblings?: boolean } = {}): Loaded {
   const parsed = readDefinitionFile(file);
   if (!parsed.definition) return { problems: parsed.problems };
-  const problems = validate(parsed.definition);
+  const problems = validate(parsed.definition, { dir: dirname(file) });
   if (opts.siblings) problems.push(...checkSiblings(parsed.definition, readSiblings(file)));
   return errorsOf(problems).length > 0 ? { problems } : { definition: asValid(parsed.definition), problems };
 }
 
 /** The definition as valid, or a DefinitionError with every problem (for callers that hold a parsed definition). */
-export function validated(def: Definition, source = "definition"): ValidDefinition {
-  const problems = validate(def);
+export function validated(def: Definition, source = "definition", opts: ValidateOptions = {}): ValidDefinition {
+  const problems = validate(def, opts);
   if (errorsOf(problems).length > 0) throw new DefinitionError(source, problems);
   return asValid(def);
 }

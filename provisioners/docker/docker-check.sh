@@ -4,6 +4,12 @@ if ! version=$(docker version --format '{{.Server.Version}}' 2>&1); then
   exit 1
 fi
 echo "docker server $version"
+if phx_compose_detect; then
+  echo "compose: ${PHX_COMPOSE[*]}"
+else
+  echo "no compose CLI (docker compose, docker-compose)"
+  exit 1
+fi
 daemon=$(cat "$R/etc/docker/daemon.json" 2>/dev/null || true)
 if [ "$daemon" = "$DOCKER_DAEMON_JSON" ] || { [ -n "${DOCKER_DAEMON_JSON_NVIDIA:-}" ] && [ "$daemon" = "$DOCKER_DAEMON_JSON_NVIDIA" ]; }; then
   echo "daemon.json as declared"

@@ -11,8 +11,8 @@ export interface DockerSettings {
 
 export function renderDocker(settings: DockerSettings, opts: { nvidiaRuntime: boolean }): RenderedFeature {
   return {
-    script: scriptOf("docker/docker.sh"),
-    checkScript: scriptOf("docker/docker-check.sh"),
+    script: scriptOf("engine/compose-lib.sh", "docker/docker.sh"),
+    checkScript: scriptOf("engine/compose-lib.sh", "docker/docker-check.sh"),
     params: {
       DOCKER_SOURCE: settings.source,
       DOCKER_DAEMON_JSON: daemonJson(settings.daemon ?? {}),

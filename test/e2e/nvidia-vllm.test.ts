@@ -93,6 +93,7 @@ function definition() {
     network: [{ name: "eth0", bridge: iso.bridge, ip: `${iso.net}.93/24` }],
     features: { docker, script: { path: "scripts/gpu-hook-double.sh" } },
   });
+  d.apps = []; // dev.yaml's demo app runs on a guest this test leaves out
   d.guests = [
     {
       vmid: 240,

@@ -46,6 +46,7 @@ function definition() {
       source: { storage: "local", file: "import/debian-12-genericcloud-amd64.qcow2" },
     },
   ];
+  d.apps = []; // dev.yaml's demo app runs on a guest this test leaves out
   d.guests = [
     {
       vmid: VMID,

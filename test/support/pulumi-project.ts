@@ -33,8 +33,9 @@ export async function pulumiProject(opts: {
   const definition = join(dir, "definition.yaml");
   const text = readFileSync(opts.definitionFile, "utf8");
   writeFileSync(definition, opts.edit ? opts.edit(text) : text);
-  // Relative references in the definition (AppArmor profiles, scripts) resolve beside it.
+  // Relative references in the definition (AppArmor profiles, scripts, apps' compose files) resolve beside it.
   cpSync(join(ROOT, "stacks", "apparmor"), join(dir, "apparmor"), { recursive: true });
+  cpSync(join(ROOT, "stacks", "apps"), join(dir, "apps"), { recursive: true });
   writeFileSync(
     join(dir, "Pulumi.yaml"),
     `name: phoenix\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: ${ROOT}\n`,

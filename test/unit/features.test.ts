@@ -113,7 +113,7 @@ describe("every script parses", () => {
 });
 
 describe("docker", () => {
-  it("installs docker.io once, writes daemon.json, and restarts only when daemon settings change", () => {
+  it("installs docker.io and Debian's docker-compose once, writes daemon.json, and restarts only when daemon settings change", () => {
     const s = sandbox();
     const first = renderDocker({ source: "debian", daemon: { "log-driver": "local" } }, { nvidiaRuntime: false });
     const r1 = ok(runFeature(s, first));
@@ -121,11 +121,13 @@ describe("docker", () => {
       expect.stringMatching(
         /^apt-get -y -o DPkg::Lock::Timeout=60 -o Acquire::Retries=5 install --no-install-recommends docker\.io$/,
       ),
+      // Debian 12's docker.io has no compose plugin: Debian's docker-compose (the 1.29 line) is the compose CLI
+      expect.stringMatching(/install --no-install-recommends docker-compose$/),
     ]);
     expect(named(r1, /^apt-get .*update/)).toHaveLength(1);
     expect(JSON.parse(s.read("etc/docker/daemon.json"))).toEqual({ "log-driver": "local" });
     expect(named(r1, /^systemctl (enable|start) docker/)).toEqual(["systemctl enable docker", "systemctl start docker"]);
-    expect(ok(check(s, first)).stdout).toBe("docker server 24.0.7\ndaemon.json as declared\n");
+    expect(ok(check(s, first)).stdout).toBe("docker server 24.0.7\ncompose: docker-compose\ndaemon.json as declared\n");
 
     const r2 = ok(runFeature(s, first));
     expect(named(r2, /^apt-get/)).toEqual([]);
