@@ -12,6 +12,9 @@ import { LxcTemplate } from "./lxc-template";
 import { createMachine } from "./machine-factory";
 import { NodeHost } from "./node-host";
 import type { QemuVm } from "./qemu-vm";
+import type { Adoption } from "../plan/adoption";
+import { type Deployment, deploymentOf, destroyRefusal } from "../plan/deployment";
+import { DestroyGuard } from "../provisioners/protection/destroy-guard";
 
 /** Resolves a secret reference from Pulumi secret config (phoenix:<name>). */
 export type SecretResolver = (name: string) => pulumi.Output<string>;
@@ -21,6 +24,10 @@ export interface PhoenixHypervisorArgs {
   secret: SecretResolver;
   /** Directory of the definition file: custom scripts and AppArmor profiles are relative to it. */
   definitionDir: string;
+  /** Guests, templates and PCI mappings `phoenix adopt` took over (plan/adoption.ts). */
+  adoption?: Adoption;
+  /** Golden templates' builds (components/args/template-build.ts); read from the plan when not given. */
+  builds?: ReadonlyMap<string, string>;
 }
 
 export interface GuestSummary {
@@ -34,6 +41,8 @@ export interface GuestSummary {
 
 export class PhoenixHypervisor extends pulumi.ComponentResource {
   readonly guests: pulumi.Output<Record<string, GuestSummary>>;
+  /** What this up leaves deployed (plan/deployment.ts), known once everything else is: the next up compares with it. */
+  readonly deployed: pulumi.Output<Deployment>;
   readonly machines = new Map<string, LxcContainer | QemuVm>();
 
   constructor(name: string, args: PhoenixHypervisorArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -42,28 +51,21 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
     const resolve = (ref: SecretRef | string | undefined) =>
       ref === undefined ? undefined : typeof ref === "string" ? pulumi.secret(ref) : args.secret(ref.secret);
 
-    const hosts = new Map<string, NodeHost>();
-    for (const node of plan.nodes) {
-      const vmGpus = new Set(plan.machines.filter((m) => m.node === node.name && m.type === "vm").flatMap((m) => m.gpus));
-      const secrets = {
-        apiToken: resolve(node.api?.token),
-        password: resolve(node.api?.password),
-        sshKey: resolve(node.ssh?.privateKey),
-      };
-      hosts.set(node.name, new NodeHost(node.name, { node, vmGpus, ...secrets }, { parent: this }));
-    }
+    const hosts = this.nodeHosts(args, resolve);
 
     const sshKeys = plan.sshKeys.map((k) => (typeof k === "string" ? pulumi.output(k) : args.secret(k.secret)));
     const templateFiles = new Map<string, pulumi.Output<string>>();
+    const everything: pulumi.Resource[] = [...hosts.values()];
     for (const t of plan.baseTemplates)
-      if (t.type === "lxc")
-        templateFiles.set(
-          t.name,
-          new LxcTemplate(t.name, { template: t, provider: hosts.get(t.node)!.provider }, { parent: this }).fileId,
-        );
+      if (t.type === "lxc") {
+        const file = new LxcTemplate(t.name, { template: t, provider: hosts.get(t.node)!.provider }, { parent: this });
+        everything.push(file);
+        templateFiles.set(t.name, file.fileId);
+      }
 
     const secrets = Object.fromEntries(plan.secrets.map((n) => [n, args.secret(n)]));
-    const builds = templateBuilds(plan, (path) => readFileSync(join(args.definitionDir, path), "utf8"));
+    const builds = args.builds ?? templateBuilds(plan, (path) => readFileSync(join(args.definitionDir, path), "utf8"));
+    const adopted = args.adoption?.guests;
     const guestPrivateKey = resolve(plan.sshPrivateKey);
     for (const m of plan.machines) {
       const host = hosts.get(m.node)!;
@@ -86,25 +88,60 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
         // A clone of a golden template (an LXC one: VM templates are not built here).
         ...(source instanceof LxcContainer ? { golden: source } : {}),
         ...(vmPassword ? { vmPassword } : {}),
+        ...(adopted?.has(m.name) ? { adoption: adopted.get(m.name)! } : {}),
         opts: { parent: this, dependsOn },
       });
       this.machines.set(m.name, made);
     }
 
-    // Agents become environments of their server once both run: a step in the server's guest.
-    for (const r of plan.portainer) {
+    everything.push(...this.portainerAgents(plan, secrets));
+
+    // Last: depending on everything, it is what a destroy deletes first, alone; protected, it refuses.
+    const deployment = deploymentOf(plan, builds, adopted);
+    const guard = new DestroyGuard(
+      `${name}-destroy-guard`,
+      { refusal: destroyRefusal(deployment) },
+      { parent: this, dependsOn: [...everything, ...this.machines.values()] },
+    );
+    this.deployed = guard.refusal.apply(() => deployment);
+    this.guests = pulumi.output(Object.fromEntries(plan.machines.map((m) => [m.name, summarize(m)])));
+    this.registerOutputs({ guests: this.guests, deployed: this.deployed });
+  }
+
+  private nodeHosts(
+    args: PhoenixHypervisorArgs,
+    resolve: (ref: SecretRef | string | undefined) => pulumi.Output<string> | undefined,
+  ): Map<string, NodeHost> {
+    const { plan } = args;
+    const hosts = new Map<string, NodeHost>();
+    for (const node of plan.nodes) {
+      const vmGpus = new Set(plan.machines.filter((m) => m.node === node.name && m.type === "vm").flatMap((m) => m.gpus));
+      const secrets = {
+        apiToken: resolve(node.api?.token),
+        password: resolve(node.api?.password),
+        sshKey: resolve(node.ssh?.privateKey),
+      };
+      const pciImports = args.adoption?.pciMappings;
+      hosts.set(
+        node.name,
+        new NodeHost(node.name, { node, vmGpus, ...secrets, ...(pciImports ? { pciImports } : {}) }, { parent: this }),
+      );
+    }
+    return hosts;
+  }
+
+  /** Agents become environments of their server once both run: a step in the server's guest. */
+  private portainerAgents(plan: Plan, secrets: Record<string, pulumi.Output<string>>): pulumi.Resource[] {
+    return plan.portainer.map((r) => {
       const server = this.machines.get(r.server)!;
       const machines = [server, ...r.agents.map((a) => this.machines.get(a.name)!)];
-      portainerEndpoints(`${r.server}-portainer-agents`, server.provisioning!.target, r.adminPassword, r.agents, secrets, {
+      return portainerEndpoints(`${r.server}-portainer-agents`, server.provisioning!.target, r.adminPassword, r.agents, secrets, {
         parent: this,
         dependsOn: machines,
         // a new server has none of them, a new agent another identity
         replaceWith: machines.map((x) => (x instanceof LxcContainer ? x.container : x.vm)),
       });
-    }
-
-    this.guests = pulumi.output(Object.fromEntries(plan.machines.map((m) => [m.name, summarize(m)])));
-    this.registerOutputs({ guests: this.guests });
+    });
   }
 }
 

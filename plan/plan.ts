@@ -145,6 +145,7 @@ function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): P
   return {
     kind: m.kind,
     name: m.name,
+    path: m.path,
     vmid: m.vmid,
     type: m.type,
     node: node.name,
@@ -176,6 +177,7 @@ function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): P
     ...(d.cloudInit ? { cloudInit: d.cloudInit } : {}),
     ...(d.description ? { description: d.description } : {}),
     tags: d.tags,
+    protect: d.protect,
   };
 }
 

@@ -1,5 +1,7 @@
 // Semantic validation of a shape-checked definition: every problem at once, each with its path and fix.
 import { readDefinitionFile } from "../definition/load";
+import { adoptionPath, readAdoption } from "../definition/adoption";
+import { checkAdoption } from "./adoption";
 import { DefinitionError, type Problem, errorsOf } from "../definition/problems";
 import { indexDefinition } from "../definition/resolve";
 import type { Definition } from "../definition/schema";
@@ -22,11 +24,17 @@ export interface Loaded {
   problems: Problem[];
 }
 
-/** Read, shape-check and validate a file. */
+/** Read, shape-check and validate a file, and the adoption record beside it (phoenix adopt) against it. */
 export function loadDefinition(file: string): Loaded {
   const parsed = readDefinitionFile(file);
   if (!parsed.definition) return { problems: parsed.problems };
-  const problems = validate(parsed.definition);
+  const adopted = readAdoption(file);
+  const where = adoptionPath(file).split("/").pop()!;
+  const problems = [
+    ...validate(parsed.definition),
+    ...adopted.problems,
+    ...checkAdoption(indexDefinition(parsed.definition), adopted.record, where),
+  ];
   return errorsOf(problems).length > 0 ? { problems } : { definition: asValid(parsed.definition), problems };
 }
 
