@@ -1,8 +1,8 @@
-// The `phoenix` command: validate, import, plan, schema. Exit 0 ok, 1 invalid input, 2 usage error.
+// The `phoenix` command: validate, import, plan, adopt, schema. Exit 0 ok, 1 invalid input (or refused), 2 usage error.
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { type Io, UsageError, report, stdio } from "./io";
+import { CommandError, type Io, UsageError, report, stdio } from "./io";
 import { ImportError, importPhoenix, readJson, toYaml } from "./import";
 import { readLock, writeLock } from "../definition/lock";
 import { buildPlan } from "../plan/plan";
@@ -10,10 +10,14 @@ import { renderPlan } from "../plan/render";
 import { warningsOf } from "../definition/problems";
 import { Definition } from "../definition/schema";
 import { loadDefinition } from "../validate";
+import { adoptCmd } from "./adopt";
+import { planStackCmd } from "./plan-stack";
 
 export const USAGE = `usage:
   phoenix validate <definition.yaml>
   phoenix plan <definition.yaml> [--json] [--write-lock]
+  phoenix plan --stack <env> [--json]          (in the project directory: what the next up replaces or deletes)
+  phoenix adopt --stack <env> [--rebuild <guest>]…   (in the project directory: take over what runs on the node)
   phoenix import --hypervisor <phoenix_hypervisor_config.json> --lxc <phoenix_lxc_configs.json> [--vm <phoenix_vm_configs.json>] --out <definition.yaml> [--node <name>]
   phoenix schema [--out <file>]
   phoenix lab up|down|status|reset [--definition stacks/dev.yaml] [--state-dir <dir>]`;
@@ -28,7 +32,9 @@ export async function main(argv: string[], io: Io = stdio, extra: Record<string,
       case "validate":
         return validateCmd(rest, io);
       case "plan":
-        return planCmd(rest, io);
+        return await planCmd(rest, io);
+      case "adopt":
+        return await adoptCmd(rest, io);
       case "import":
         return importCmd(rest, io);
       case "schema":
@@ -50,7 +56,7 @@ export async function main(argv: string[], io: Io = stdio, extra: Record<string,
       io.err(`phoenix: ${(e as Error).message}\n${USAGE}`);
       return 2;
     }
-    if (e instanceof ImportError) {
+    if (e instanceof ImportError || e instanceof CommandError) {
       io.err(`phoenix: ${e.message}`);
       return 1;
     }
@@ -82,8 +88,14 @@ function validateCmd(args: string[], io: Io): number {
   return 0;
 }
 
-function planCmd(args: string[], io: Io): number {
-  const { file, values } = oneFile(args, { json: { type: "boolean" }, "write-lock": { type: "boolean" } });
+async function planCmd(args: string[], io: Io): Promise<number> {
+  const options = { json: { type: "boolean" }, "write-lock": { type: "boolean" }, stack: { type: "string" } } as const;
+  const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+  if (parsed.values.stack !== undefined) {
+    if (parsed.positionals.length) throw new UsageError("plan --stack takes the stack's definition from its config: no file");
+    return planStackCmd(parsed.values.stack, io, parsed.values.json === true);
+  }
+  const { file, values } = oneFile(args, options);
   const r = loadDefinition(file);
   if (!report(io, file, r.problems)) return 1;
   const plan = buildPlan(r.definition!, { previousAllocations: readLock(file) });
@@ -119,6 +131,10 @@ function importCmd(args: string[], io: Io): number {
   const d = result.definition;
   io.out(
     `wrote ${values.out}: ${d.templates?.length ?? 0} template(s), ${d.guests?.length ?? 0} guest(s); ${result.warnings.length} warning(s) above`,
+  );
+  io.out(
+    "next, to take over the host as it runs: a stack with phoenix:definition set to it and its secrets, then " +
+      "phoenix adopt --stack <env> in the project directory (README: Adopting a running host)",
   );
   return 0;
 }
