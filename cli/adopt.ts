@@ -139,8 +139,15 @@ const DATASET_STATUS = {
 
 function printReport(io: Io, match: AdoptMatch, steps: Map<string, PlannedStep>, stack: string, extra: Map<string, string[]>) {
   io.out("guests:");
-  for (const g of match.guests)
+  for (const g of match.guests) {
     for (const l of describeGuest(g, stepOf(steps, g.machine), stack, extra.get(g.machine.name) ?? [])) io.out(`  ${l}`);
+    if (match.record.guests[g.machine.name]?.rebuild)
+      io.out(
+        g.status === "in-stack"
+          ? "  marked for rebuild: the next up replaces it from the definition (what it holds in its rootfs goes with it)"
+          : "  marked for rebuild: the up after the one that imports it replaces it from the definition",
+      );
+  }
   for (const u of match.unmanaged)
     io.out(
       `  ${u.name || "-"} (${u.type === "lxc" ? "CT" : "VM"} ${u.vmid} on ${u.node}): unmanaged, left alone (the definition does not name it)`,

@@ -63,9 +63,10 @@ it(
     const provisioning = steps.filter((n) => n > 0).length + steps.reduce((a, b) => a + b, 0);
     // Stack + PhoenixHypervisor + one provider per node + LxcTemplate per LXC base template
     // + a component and its resource per machine, GPU mapping and dataset + a freeze step per golden template
-    // + an agent-registration step per Portainer server with agents.
+    // + an agent-registration step per Portainer server with agents + the destroy guard + the default provider of the
+    // program's reference to its own stack (what it deployed last time: plan/deployment.ts).
     const expected =
-      2 +
+      4 +
       plan.nodes.length +
       lxcBases +
       2 * (plan.machines.length + gpuMappings + datasets) +
