@@ -3,7 +3,7 @@
 // (stacks/<env>.adopted.json) that makes the program import the matches under its own URNs, and says per guest what
 // the next up does with it: adopted as is, updated (which fields), kept where it would be replaced, created.
 import { parseArgs } from "node:util";
-import { type AdoptionRecord, adoptionPath, readAdoption, writeAdoption } from "../definition/adoption";
+import { type AdoptionRecord, PROPERTY_PATH, adoptionPath, readAdoption, writeAdoption } from "../definition/adoption";
 import { readLock } from "../definition/lock";
 import { type AdoptMatch, type GuestMatch, type LiveGuest, type LiveNode, matchLive, sameAsRunning } from "../plan/adopt-match";
 import { buildPlan, type Plan, type PlannedMachine } from "../plan/plan";
@@ -195,7 +195,9 @@ export async function adoptCmd(args: string[], io: Io): Promise<number> {
   for (const g of match.guests) {
     const more =
       g.status === "adopt"
-        ? replacedPaths(stepOf(preview.steps, g.machine)).filter((p) => !g.keep.some((k) => k.path === p))
+        ? replacedPaths(stepOf(preview.steps, g.machine)).filter(
+            (p) => PROPERTY_PATH.test(p) && !g.keep.some((k) => k.path === p),
+          )
         : [];
     if (more.length === 0) continue;
     extra.set(g.machine.name, more);

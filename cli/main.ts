@@ -132,7 +132,7 @@ function importCmd(args: string[], io: Io): number {
   io.out(
     `wrote ${values.out}: ${d.templates?.length ?? 0} template(s), ${d.guests?.length ?? 0} guest(s); ${result.warnings.length} warning(s) above`,
   );
-  io.out(
+  io.err(
     "next, to take over the host as it runs: a stack with phoenix:definition set to it and its secrets, then " +
       "phoenix adopt --stack <env> in the project directory (README: Adopting a running host)",
   );

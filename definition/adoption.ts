@@ -18,6 +18,9 @@ export const Observed = z
   })
   .strict();
 
+/** A provider property path Pulumi's ignoreChanges takes: disk.datastoreId, mountPoints[0].volume. */
+export const PROPERTY_PATH = /^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*|\[\d+\])*$/;
+
 export const AdoptedGuest = z
   .object({
     vmid: z.number().int().min(100),
@@ -29,11 +32,7 @@ export const AdoptedGuest = z
      * Provider property paths where the definition differs from the running guest in a way that would replace it
      * (unprivileged, disk.datastoreId, …): kept as the guest runs until it is rebuilt.
      */
-    keep: z
-      .array(
-        z.string().regex(/^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*|\[\d+\])*$/, "a property path such as disk.datastoreId"),
-      )
-      .default([]),
+    keep: z.array(z.string().regex(PROPERTY_PATH, "a property path such as disk.datastoreId")).default([]),
     /** Rebuild it from the definition at the next up (a replacement): `phoenix adopt --rebuild <guest>`. */
     rebuild: z.boolean().default(false),
   })
