@@ -170,9 +170,7 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
     );
     await step("VM image (kernel, cloud-init, guest agent; cached)", () => ensureVmImage(log));
   }
-  const keys = await step(`node sshd on 127.0.0.1:${sshPort}`, () =>
-    ensureNodeSshd({ port: sshPort, dir: join(dir, "ssh"), binDir: join(dir, "bin") }),
-  );
+  const keys = await step(`node sshd on 127.0.0.1:${sshPort}`, () => ensureNodeSshd({ port: sshPort, dir: join(dir, "ssh") }));
   await step(`pct at ${PCT_PATH}`, () => installPct(dir));
   await step(`${ETC_PVE} → ${join(dir, "pve")}`, () => linkEtcPve(dir));
   const api = apiSettings(o.definition, aptProxy);
@@ -237,11 +235,11 @@ const PCT_MARK = "# phoenix-lab pct";
 
 export function installPct(stateDir: string): void {
   const cli = join(__dirname, "..", "scripts", "phoenix.cjs");
-  const text = `#!/bin/sh\n${PCT_MARK}\nPHOENIX_LAB_DIR='${stateDir}' exec '${process.execPath}' '${cli}' lab pct "$@"\n`;
-  writeFileSync(PCT_PATH, text, { mode: 0o755 });
-  // the lab's own, first on its sshd sessions' PATH (host/sshd.ts): another lab's up or down leaves it alone
-  mkdirSync(join(stateDir, "bin"), { recursive: true });
-  writeFileSync(join(stateDir, "bin", "pct"), text, { mode: 0o755 });
+  writeFileSync(
+    PCT_PATH,
+    `#!/bin/sh\n${PCT_MARK}\nPHOENIX_LAB_DIR='${stateDir}' exec '${process.execPath}' '${cli}' lab pct "$@"\n`,
+    { mode: 0o755 },
+  );
 }
 
 /** Where Proxmox keeps guest configs; node-side provisioning (raw lxc.* lines) edits them there. */

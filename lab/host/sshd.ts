@@ -6,11 +6,6 @@ import { ok, run, waitFor } from "./run";
 export interface NodeSshd {
   port: number;
   dir: string;
-  /**
-   * Put first on the PATH of every session: this lab's own `pct`, so two labs on one machine (parallel tests) each
-   * reach their own containers, whatever the shared /usr/local/sbin/pct points at.
-   */
-  binDir?: string;
 }
 
 export function keygen(file: string, comment: string): void {
@@ -31,7 +26,6 @@ export function sshdConfig(o: NodeSshd): string {
     "KbdInteractiveAuthentication no",
     "PermitRootLogin prohibit-password",
     "PrintMotd no",
-    ...(o.binDir ? [`SetEnv PATH=${o.binDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`] : []),
     "",
   ].join("\n");
 }
