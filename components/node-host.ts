@@ -16,6 +16,8 @@ export interface NodeHostArgs {
   apiToken?: pulumi.Input<string>;
   password?: pulumi.Input<string>;
   sshKey?: pulumi.Input<string>;
+  /** PCI mapping id → import id, for mappings that existed before the stack (phoenix adopt). */
+  pciImports?: ReadonlyMap<string, string>;
 }
 
 export class NodeHost extends pulumi.ComponentResource {
@@ -33,7 +35,17 @@ export class NodeHost extends pulumi.ComponentResource {
     const { node } = args;
     this.provider = new proxmox.Provider(node.name, providerArgs(node, args), child);
     for (const g of node.gpuMappings.filter((g) => args.vmGpus.has(g.index)))
-      this.ready.push(new GpuMapping(g.id, { mapping: g, provider: this.provider }, child));
+      this.ready.push(
+        new GpuMapping(
+          g.id,
+          {
+            mapping: g,
+            provider: this.provider,
+            ...(args.pciImports?.has(g.id) ? { importId: args.pciImports.get(g.id)! } : {}),
+          },
+          child,
+        ),
+      );
     const ssh = node.ssh;
     if (ssh) {
       this.ssh = {

@@ -12,6 +12,9 @@ import { LxcTemplate } from "./lxc-template";
 import { createMachine } from "./machine-factory";
 import { NodeHost } from "./node-host";
 import type { QemuVm } from "./qemu-vm";
+import type { Adoption } from "../plan/adoption";
+import { type Deployment, deploymentOf, destroyRefusal } from "../plan/deployment";
+import { DestroyGuard } from "../provisioners/protection/destroy-guard";
 import { AppDeployment } from "./app-deployment";
 import { machineTarget } from "./guest-provisioning";
 import type { RemoteScript } from "../provisioners/engine/script-provider";
@@ -24,6 +27,10 @@ export interface PhoenixHypervisorArgs {
   secret: SecretResolver;
   /** Directory of the definition file: custom scripts and AppArmor profiles are relative to it. */
   definitionDir: string;
+  /** Guests, templates and PCI mappings `phoenix adopt` took over (plan/adoption.ts). */
+  adoption?: Adoption;
+  /** Golden templates' builds (components/args/template-build.ts); read from the plan when not given. */
+  builds?: ReadonlyMap<string, string>;
 }
 
 export interface GuestSummary {
@@ -44,6 +51,8 @@ export interface AppSummary {
 export class PhoenixHypervisor extends pulumi.ComponentResource {
   readonly guests: pulumi.Output<Record<string, GuestSummary>>;
   readonly apps: pulumi.Output<Record<string, AppSummary>>;
+  /** What this up leaves deployed (plan/deployment.ts), known once everything else is: the next up compares with it. */
+  readonly deployed: pulumi.Output<Deployment>;
   readonly machines = new Map<string, LxcContainer | QemuVm>();
 
   constructor(name: string, args: PhoenixHypervisorArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -52,28 +61,21 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
     const resolve = (ref: SecretRef | string | undefined) =>
       ref === undefined ? undefined : typeof ref === "string" ? pulumi.secret(ref) : args.secret(ref.secret);
 
-    const hosts = new Map<string, NodeHost>();
-    for (const node of plan.nodes) {
-      const vmGpus = new Set(plan.machines.filter((m) => m.node === node.name && m.type === "vm").flatMap((m) => m.gpus));
-      const secrets = {
-        apiToken: resolve(node.api?.token),
-        password: resolve(node.api?.password),
-        sshKey: resolve(node.ssh?.privateKey),
-      };
-      hosts.set(node.name, new NodeHost(node.name, { node, vmGpus, ...secrets }, { parent: this }));
-    }
+    const hosts = this.nodeHosts(args, resolve);
 
     const sshKeys = plan.sshKeys.map((k) => (typeof k === "string" ? pulumi.output(k) : args.secret(k.secret)));
     const templateFiles = new Map<string, pulumi.Output<string>>();
+    const everything: pulumi.Resource[] = [...hosts.values()];
     for (const t of plan.baseTemplates)
-      if (t.type === "lxc")
-        templateFiles.set(
-          t.name,
-          new LxcTemplate(t.name, { template: t, provider: hosts.get(t.node)!.provider }, { parent: this }).fileId,
-        );
+      if (t.type === "lxc") {
+        const file = new LxcTemplate(t.name, { template: t, provider: hosts.get(t.node)!.provider }, { parent: this });
+        everything.push(file);
+        templateFiles.set(t.name, file.fileId);
+      }
 
     const secrets = Object.fromEntries(plan.secrets.map((n) => [n, args.secret(n)]));
-    const builds = templateBuilds(plan, (path) => readFileSync(join(args.definitionDir, path), "utf8"));
+    const builds = args.builds ?? templateBuilds(plan, (path) => readFileSync(join(args.definitionDir, path), "utf8"));
+    const adopted = args.adoption?.guests;
     const guestPrivateKey = resolve(plan.sshPrivateKey);
     for (const m of plan.machines) {
       const host = hosts.get(m.node)!;
@@ -96,18 +98,50 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
         // A clone of a golden template (an LXC one: VM templates are not built here).
         ...(source instanceof LxcContainer ? { golden: source } : {}),
         ...(vmPassword ? { vmPassword } : {}),
+        ...(adopted?.has(m.name) ? { adoption: adopted.get(m.name)! } : {}),
         opts: { parent: this, dependsOn },
       });
       this.machines.set(m.name, made);
     }
 
     const registrations = this.registerAgents(plan, secrets);
-    this.apps = pulumi.output(
-      this.deployApps(plan, { hosts, registrations, secrets, guestPrivateKey, definitionDir: args.definitionDir }),
-    );
+    everything.push(...registrations.values());
+    const apps = this.deployApps(plan, { hosts, registrations, secrets, guestPrivateKey, definitionDir: args.definitionDir });
+    everything.push(...apps.resources);
+    this.apps = pulumi.output(apps.summaries);
 
+    // Last: depending on everything, it is what a destroy deletes first, alone; protected, it refuses.
+    const deployment = deploymentOf(plan, builds, adopted);
+    const guard = new DestroyGuard(
+      `${name}-destroy-guard`,
+      { refusal: destroyRefusal(deployment) },
+      { parent: this, dependsOn: [...everything, ...this.machines.values()] },
+    );
+    this.deployed = guard.refusal.apply(() => deployment);
     this.guests = pulumi.output(Object.fromEntries(plan.machines.map((m) => [m.name, summarize(m)])));
-    this.registerOutputs({ guests: this.guests, apps: this.apps });
+    this.registerOutputs({ guests: this.guests, apps: this.apps, deployed: this.deployed });
+  }
+
+  private nodeHosts(
+    args: PhoenixHypervisorArgs,
+    resolve: (ref: SecretRef | string | undefined) => pulumi.Output<string> | undefined,
+  ): Map<string, NodeHost> {
+    const { plan } = args;
+    const hosts = new Map<string, NodeHost>();
+    for (const node of plan.nodes) {
+      const vmGpus = new Set(plan.machines.filter((m) => m.node === node.name && m.type === "vm").flatMap((m) => m.gpus));
+      const secrets = {
+        apiToken: resolve(node.api?.token),
+        password: resolve(node.api?.password),
+        sshKey: resolve(node.ssh?.privateKey),
+      };
+      const pciImports = args.adoption?.pciMappings;
+      hosts.set(
+        node.name,
+        new NodeHost(node.name, { node, vmGpus, ...secrets, ...(pciImports ? { pciImports } : {}) }, { parent: this }),
+      );
+    }
+    return hosts;
   }
 
   /** Agents become environments of their server once both run: a step in the server's guest, per server. */
@@ -144,7 +178,7 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
       guestPrivateKey: pulumi.Output<string> | undefined;
       definitionDir: string;
     },
-  ): Record<string, AppSummary> {
+  ): { summaries: Record<string, AppSummary>; resources: pulumi.Resource[] } {
     const targetOf = (name: string) => {
       const m = plan.machines.find((x) => x.name === name)!;
       const host = c.hosts.get(m.node)!;
@@ -158,6 +192,7 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
     };
     const resourceOf = (x: LxcContainer | QemuVm) => (x instanceof LxcContainer ? x.container : x.vm);
     const apps: Record<string, AppSummary> = {};
+    const resources: pulumi.Resource[] = [];
     for (const a of plan.apps) {
       apps[a.name] = { deploy: a.deploy, guests: {} };
       for (const t of a.targets) {
@@ -179,9 +214,10 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
           { parent: this },
         );
         apps[a.name]!.guests[t.guest] = deployment.urls;
+        resources.push(deployment);
       }
     }
-    return apps;
+    return { summaries: apps, resources };
   }
 }
 

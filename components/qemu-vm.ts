@@ -3,6 +3,7 @@ import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInput } from "../provisioners/engine/script-provider";
 import type { PlannedMachine } from "../plan/plan";
+import type { AdoptionDecision } from "../plan/adoption";
 import { type VmContext, vmArgs } from "./args/vm";
 import { GuestProvisioning, type GuestProvisioningArgs, needsProvisioning } from "./guest-provisioning";
 
@@ -16,6 +17,8 @@ export interface QemuVmArgs {
   provisioning?: Omit<GuestProvisioningArgs, "machine" | "node" | "guest" | "dependsOn"> & {
     guestPrivateKey?: pulumi.Input<string>;
   };
+  /** It ran before the stack (phoenix adopt): imported and kept as it runs. */
+  adoption?: AdoptionDecision;
 }
 
 export class QemuVm extends pulumi.ComponentResource {
@@ -26,10 +29,14 @@ export class QemuVm extends pulumi.ComponentResource {
   constructor(name: string, args: QemuVmArgs, opts?: pulumi.ComponentResourceOptions) {
     super("phoenix:index:QemuVm", name, {}, opts);
     // Its vmid is fixed: a replacement must make room first.
+    const adopted = args.adoption;
     this.vm = new proxmox.VmLegacy(name, vmArgs(args.machine, args.context), {
       parent: this,
       provider: args.provider,
       deleteBeforeReplace: true,
+      protect: args.machine.protect,
+      ...(adopted && adopted.ignoreChanges.length > 0 ? { ignoreChanges: adopted.ignoreChanges } : {}),
+      ...(adopted?.importId ? { import: adopted.importId } : {}),
     });
     this.vmid = this.vm.vmId.apply((v) => v ?? args.machine.vmid);
     const m = args.machine;
@@ -51,6 +58,7 @@ export class QemuVm extends pulumi.ComponentResource {
           guest: { host, user: m.cloudInit?.user ?? "phoenix", privateKey: guestPrivateKey },
           dependsOn: [this.vm],
           replaceWith: [this.vm],
+          ...(adopted?.checkFirst ? { adopt: true } : {}),
         },
         { parent: this },
       );

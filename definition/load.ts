@@ -19,7 +19,7 @@ function describeReceived(issue: ZodIssue & { code: "invalid_type" }): string {
 }
 
 /** Turn one zod issue into problems with a path and a fix a person can act on. */
-function fromZodIssue(issue: ZodIssue, prefix: PropertyKey[] = []): Problem[] {
+export function fromZodIssue(issue: ZodIssue, prefix: PropertyKey[] = []): Problem[] {
   const path = formatPath([...prefix, ...issue.path]);
   switch (issue.code) {
     case "unrecognized_keys":

@@ -328,6 +328,11 @@ const machineFields = {
   cloudInit: CloudInit.optional(),
   dependsOn: z.array(z.string()).default([]),
   healthChecks: z.array(HealthCheck).default([]),
+  /**
+   * Refuse to replace or delete this machine: `pulumi up` and `pulumi destroy` stop before anything changes, naming
+   * it and the field that would have replaced it. Set it to false (in the same up as the change) to rebuild it.
+   */
+  protect: z.boolean().default(false),
 };
 
 export const Guest = z

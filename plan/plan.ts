@@ -147,6 +147,7 @@ function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): P
   return {
     kind: m.kind,
     name: m.name,
+    path: m.path,
     vmid: m.vmid,
     type: m.type,
     node: node.name,
@@ -178,6 +179,7 @@ function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): P
     ...(d.cloudInit ? { cloudInit: d.cloudInit } : {}),
     ...(d.description ? { description: d.description } : {}),
     tags: d.tags,
+    protect: d.protect,
   };
 }
 

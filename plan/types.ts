@@ -52,6 +52,8 @@ export type Source =
 export interface PlannedMachine {
   kind: "guest" | "template";
   name: string;
+  /** Its entry in the definition, e.g. guests[3]: where a message tells the user to change something. */
+  path: string;
   vmid: number;
   type: "lxc" | "vm";
   node: string;
@@ -87,6 +89,8 @@ export interface PlannedMachine {
   cloudInit?: Machine["def"]["cloudInit"];
   description?: string;
   tags: string[];
+  /** Replacing or deleting it is refused (plan/changes.ts). */
+  protect: boolean;
 }
 
 export interface PlannedNode {

@@ -126,7 +126,7 @@ async function main() {
 }
 
 function describe(changes: Record<string, number> | undefined): string {
-  const c = Object.entries(changes ?? {}).filter(([op]) => op !== "same");
+  const c = Object.entries(changes ?? {}).filter(([op]) => op !== "same" && op !== "read");
   return c.length ? c.map(([op, n]) => `${n} ${op}`).join(", ") : "no changes";
 }
 

@@ -1,5 +1,7 @@
 // Semantic validation of a shape-checked definition: every problem at once, each with its path and fix.
 import { readDefinitionFile } from "../definition/load";
+import { adoptionPath, readAdoption } from "../definition/adoption";
+import { checkAdoption } from "./adoption";
 import { DefinitionError, type Problem, errorsOf } from "../definition/problems";
 import { indexDefinition } from "../definition/resolve";
 import type { Definition } from "../definition/schema";
@@ -41,13 +43,20 @@ export interface Loaded {
 }
 
 /**
- * Read, shape-check and validate a file. With `siblings`, the other definitions in its directory (the other
- * environments, stacks/*.yaml) are read too: a vmid, address or pool shared with one on the same node is an error.
+ * Read, shape-check and validate a file, and the adoption record beside it (phoenix adopt) against it. With
+ * `siblings`, the other definitions in its directory (the other environments, stacks/*.yaml) are read too: a vmid,
+ * address or pool shared with one on the same node is an error.
  */
 export function loadDefinition(file: string, opts: { siblings?: boolean } = {}): Loaded {
   const parsed = readDefinitionFile(file);
   if (!parsed.definition) return { problems: parsed.problems };
-  const problems = validate(parsed.definition, { dir: dirname(file) });
+  const adopted = readAdoption(file);
+  const where = adoptionPath(file).split("/").pop()!;
+  const problems = [
+    ...validate(parsed.definition, { dir: dirname(file) }),
+    ...adopted.problems,
+    ...checkAdoption(indexDefinition(parsed.definition), adopted.record, where),
+  ];
   if (opts.siblings) problems.push(...checkSiblings(parsed.definition, readSiblings(file)));
   return errorsOf(problems).length > 0 ? { problems } : { definition: asValid(parsed.definition), problems };
 }

@@ -76,6 +76,13 @@ export function apparmor(
   args: AppArmorArgs,
   opts: pulumi.CustomResourceOptions,
   triggers?: unknown[],
+  adopt?: boolean,
 ): RemoteScript {
-  return featureResource(name, { connection: node, ...(triggers ? { triggers } : {}) }, renderAppArmor(args), {}, opts);
+  return featureResource(
+    name,
+    { connection: node, ...(triggers ? { triggers } : {}), ...(adopt ? { adopt } : {}) },
+    renderAppArmor(args),
+    {},
+    opts,
+  );
 }

@@ -28,6 +28,8 @@ export interface FeatureTarget {
   inContainer?: number;
   /** What identifies the machine's incarnation: when it changes, the machine was replaced and every step runs anew. */
   triggers?: unknown[];
+  /** The machine ran before the stack (phoenix adopt): each step checks first and installs only what is missing. */
+  adopt?: boolean;
 }
 
 /** The name of the secret a setting references; definitions never hold secret values (validation rejects them). */
@@ -64,6 +66,7 @@ export function featureResource(
       connection: target.connection,
       ...(target.inContainer !== undefined ? { inContainer: target.inContainer } : {}),
       ...(target.triggers ? { triggers: target.triggers } : {}),
+      ...(target.adopt ? { adopt: true } : {}),
       script: rendered.script,
       ...(rendered.checkScript !== undefined ? { checkScript: rendered.checkScript } : {}),
       ...(rendered.deleteScript !== undefined ? { deleteScript: rendered.deleteScript } : {}),

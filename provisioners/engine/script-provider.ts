@@ -6,6 +6,7 @@ import { runScript } from "./run-script";
 import { type Session, withSession } from "./ssh";
 import { plainState } from "./state";
 import { isShellName } from "./shell";
+import { checkFirst, containerState } from "./check-first";
 
 // Everything the provider's functions reference is serialized into the state by Pulumi's closure serializer:
 // no top-level imports of packages or builtins here or in the modules it uses (require() them inside functions),
@@ -36,6 +37,11 @@ export interface RemoteScriptInputs {
   deleteScript?: string;
   /** Run every script inside this LXC container of the connection's host (a Proxmox node) through `pct exec`. */
   inContainer?: number;
+  /**
+   * Create on a guest that ran before the stack (`phoenix adopt`): run the check first, and the script only when the
+   * check does not report converged for these params (or cannot: no check script, or secrets it cannot see).
+   */
+  adopt?: boolean;
   log?: LogTarget;
 }
 
@@ -102,25 +108,6 @@ function labelOf(log: LogTarget | undefined, c: PublicConnection, inContainer?: 
   return log?.resource ?? (inContainer !== undefined ? `CT ${inContainer} on ${c.host}` : c.host);
 }
 
-/**
- * Whether scripts can run in the target: always for a host; for a container of the node, "template" once it was
- * frozen (Proxmox templates never start) and "absent" once it is gone.
- */
-async function containerState(s: Session, vmid: number | undefined): Promise<"live" | "template" | "absent"> {
-  if (vmid === undefined) return "live";
-  const r = await runScript(
-    s,
-    'conf=$(pct config "$VMID" 2>/dev/null) || { echo absent; exit 0; }; grep -qx "template: 1" <<<"$conf" && echo template || echo live',
-    {
-      env: { VMID: String(vmid) },
-      title: "container state",
-      allowFailure: true,
-    },
-  );
-  const state = r.stdout.trim();
-  return state === "template" || state === "absent" ? state : "live";
-}
-
 /** A Pulumi dynamic provider that converges a host by running an idempotent script over SSH. */
 export function makeScriptProvider(
   spec: ScriptSpec = {},
@@ -131,6 +118,32 @@ export function makeScriptProvider(
     deleteScript: i.deleteScript ?? spec.deleteScript,
   });
 
+  /** The state after a create or update: the inputs (credentials apart), the pinned host key and the check's result. */
+  const stateOf = (
+    s: Session,
+    news: RemoteScriptInputs,
+    check: { checkOutput: string; checkExitCode: number } | undefined,
+  ): RemoteScriptOutputs => {
+    const { script, checkScript, deleteScript } = scriptsOf(news);
+    const { connection, credentials } = splitCredentials(news.connection);
+    return plainState({
+      connection,
+      credentials,
+      script,
+      params: news.params ?? {},
+      secretNames: Object.keys(news.secrets ?? {}).sort(),
+      triggers: news.triggers ?? [],
+      ...(checkScript !== undefined ? { checkScript } : {}),
+      ...(deleteScript !== undefined ? { deleteScript } : {}),
+      ...(news.inContainer !== undefined ? { inContainer: news.inContainer } : {}),
+      ...(news.log ? { log: news.log } : {}),
+      hash: scriptHash(news, script),
+      hostKey: s.hostKey.openssh,
+      ...(check ?? {}),
+      inSync: true,
+    });
+  };
+
   /** Run the script (when asked) and the check script; the new state. */
   const converge = async (
     s: Session,
@@ -138,7 +151,7 @@ export function makeScriptProvider(
     runMain: boolean,
     title: string,
   ): Promise<RemoteScriptOutputs> => {
-    const { script, checkScript, deleteScript } = scriptsOf(news);
+    const { script, checkScript } = scriptsOf(news);
     const hash = scriptHash(news, script);
     const secrets = news.secrets ?? {};
     const log = openRunLog(news.log, Object.values(secrets));
@@ -162,23 +175,7 @@ export function makeScriptProvider(
         );
       check = { checkOutput: r.stdout, checkExitCode: r.code };
     }
-    const { connection, credentials } = splitCredentials(news.connection);
-    return plainState({
-      connection,
-      credentials,
-      script,
-      params: news.params ?? {},
-      secretNames: Object.keys(secrets).sort(),
-      triggers: news.triggers ?? [],
-      ...(checkScript !== undefined ? { checkScript } : {}),
-      ...(deleteScript !== undefined ? { deleteScript } : {}),
-      ...(inContainer !== undefined ? { inContainer } : {}),
-      ...(news.log ? { log: news.log } : {}),
-      hash,
-      hostKey: s.hostKey.openssh,
-      ...(check ?? {}),
-      inSync: true,
-    });
+    return stateOf(s, news, check);
   };
 
   return {
@@ -208,7 +205,13 @@ export function makeScriptProvider(
 
     async create(inputs) {
       const label = labelOf(inputs.log, inputs.connection, inputs.inContainer);
-      const outs = await withSession(inputs.connection, (s) => converge(s, inputs, true, "create"), { label });
+      const outs = await withSession(
+        inputs.connection,
+        async (s) =>
+          (inputs.adopt ? await checkFirst(s, inputs, scriptsOf(inputs), (c) => stateOf(s, inputs, c)) : undefined) ??
+          converge(s, inputs, true, "create"),
+        { label },
+      );
       const where = `${addressOf(inputs.connection)}${inputs.inContainer !== undefined ? `/ct${inputs.inContainer}` : ""}`;
       return { id: `${label}@${where}`, outs };
     },
@@ -326,6 +329,8 @@ export interface RemoteScriptArgs {
   deleteScript?: pulumi.Input<string>;
   /** Run the scripts inside this LXC container of the connection's host, through `pct exec`; a change replaces. */
   inContainer?: pulumi.Input<number>;
+  /** Its guest was adopted: on create, check first and run the script only when needed (RemoteScriptInputs.adopt). */
+  adopt?: pulumi.Input<boolean>;
 }
 
 /**

@@ -11,8 +11,24 @@ import { runScript } from "../engine/run-script";
 import { type ConnectionInput, type PublicConnection, secretCredentials } from "../engine/script-provider";
 import { withSession } from "../engine/ssh";
 import { plainState } from "../engine/state";
+import {
+  type PropertyDiff,
+  type PropertyValue,
+  adoptionDiff,
+  diffProperties,
+  hasPropertyChanges,
+  normalizeValue,
+} from "./zfs-properties";
 
-export type PropertyValue = string | number;
+export {
+  type PropertyDiff,
+  type PropertyValue,
+  adoptionDiff,
+  diffProperties,
+  hasPropertyChanges,
+  normalizeValue,
+  parseSize,
+} from "./zfs-properties";
 
 export interface ZfsDatasetInputs {
   connection: Connection;
@@ -40,17 +56,6 @@ export const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_.:-]+)+$/
 export const PROPERTY_NAME =
   /^[a-z][a-z0-9_]*$|^[a-z0-9_.+-]+:[A-Za-z0-9_.:+-]+$|^(user|group|project)(obj)?(quota|used)@[^\s=]+$/;
 
-/** Properties whose values are sizes: compared in bytes, so 1G equals 1073741824 (what `zfs get -p` prints). */
-const SIZE_PROPERTIES = [
-  "quota",
-  "refquota",
-  "reservation",
-  "refreservation",
-  "volsize",
-  "recordsize",
-  "volblocksize",
-  "special_small_blocks",
-];
 /** `zfs inherit` refuses these: removing one from the definition sets it back to this value instead. */
 const RESET_VALUE: Record<string, string> = {
   quota: "none",
@@ -59,56 +64,6 @@ const RESET_VALUE: Record<string, string> = {
   refreservation: "none",
   canmount: "on",
 };
-
-function isSizeProperty(prop: string): boolean {
-  return SIZE_PROPERTIES.includes(prop) || /^(user|group|project)quota@/.test(prop);
-}
-
-/** Bytes in a ZFS size such as 1G, 128K, 1.5T, 512, 10GB, 2GiB (units are powers of 1024, as ZFS reads them). */
-export function parseSize(value: string): bigint | undefined {
-  const m = /^(\d+)(?:\.(\d+))?\s*([KMGTPEZ]?)(i?B)?$/i.exec(value.trim());
-  if (!m) return undefined;
-  const [, int, frac = "", unit = "", suffix] = m;
-  if (suffix && !unit && suffix.toLowerCase() !== "b") return undefined;
-  const mult = 1024n ** BigInt("BKMGTPEZ".indexOf(unit.toUpperCase() || "B"));
-  const scale = 10n ** BigInt(frac.length);
-  return (BigInt(int! + frac) * mult) / scale;
-}
-
-/** A property value in the form compared: sizes in bytes ("none" = 0), everything else as written. */
-export function normalizeValue(prop: string, value: PropertyValue): string {
-  const v = String(value).trim();
-  if (isSizeProperty(prop)) {
-    if (v === "none" || v === "-") return "0";
-    const bytes = parseSize(v);
-    return bytes === undefined ? v : bytes.toString();
-  }
-  if (prop === "mountpoint" && v.length > 1) return v.replace(/\/+$/, "");
-  return v;
-}
-
-export interface PropertyDiff {
-  /** Declared on both sides with different values. */
-  changed: string[];
-  added: string[];
-  removed: string[];
-}
-
-export function diffProperties(olds: Record<string, PropertyValue> = {}, news: Record<string, PropertyValue> = {}): PropertyDiff {
-  const changed: string[] = [];
-  const added: string[] = [];
-  const removed: string[] = [];
-  for (const k of Object.keys(news).sort()) {
-    if (!(k in olds)) added.push(k);
-    else if (normalizeValue(k, olds[k]!) !== normalizeValue(k, news[k]!)) changed.push(k);
-  }
-  for (const k of Object.keys(olds).sort()) if (!(k in news)) removed.push(k);
-  return { changed, added, removed };
-}
-
-export function hasPropertyChanges(d: PropertyDiff): boolean {
-  return d.changed.length + d.added.length + d.removed.length > 0;
-}
 
 export interface DatasetDiff extends pulumi.dynamic.DiffResult {
   properties: PropertyDiff;
@@ -249,11 +204,25 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
 
   async create(inputs) {
     const props = stringProps(inputs.properties);
-    const run = createRun(inputs.name, props);
     const hostKey = await withSession(
       inputs.connection,
       async (s) => {
-        await runScript(s, run.script, { env: run.env, log: openRunLog(inputs.log), title: `create ${inputs.name}` });
+        const log = openRunLog(inputs.log);
+        // A dataset that exists already (made by hand, by the original scripts) is adopted: only the properties
+        // that differ are set, and nothing is ever destroyed.
+        const read = readRun(inputs.name, Object.keys(props));
+        const found = await runScript(s, read.script, { env: read.env, log, title: `look for ${inputs.name}` });
+        if (found.stdout.trim() === ABSENT) {
+          const run = createRun(inputs.name, props);
+          await runScript(s, run.script, { env: run.env, log, title: `create ${inputs.name}` });
+          return s.hostKey.openssh;
+        }
+        const d = adoptionDiff(props, parseZfsGet(found.stdout));
+        log.note(
+          `${inputs.name} exists: adopted; ${d.changed.length ? `setting ${d.changed.map((k) => `${k} to ${props[k]}`).join(", ")}` : "its properties are as declared"}`,
+        );
+        const run = updateRun(inputs.name, d, props);
+        if (run) await runScript(s, run.script, { env: run.env, log, title: `adopt ${inputs.name}` });
         return s.hostKey.openssh;
       },
       { label: labelOf(inputs) },

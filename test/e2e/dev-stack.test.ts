@@ -28,7 +28,7 @@ const lxc = new Lxc(join(state, "lxc"));
 
 const zfsGet = (prop: string, ds: string) => run("zfs", ["get", "-H", "-p", "-o", "value", prop, ds]).stdout.trim();
 const changes = (c: Record<string, number> | undefined) =>
-  Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same"));
+  Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same" && op !== "read"));
 const ctStatus = (vmid: number) =>
   api.data<{ status: string; template?: number; maxmem: number }>("GET", `nodes/lab/lxc/${vmid}/status/current`);
 const ctConfig = (vmid: number) => api.data<Record<string, unknown>>("GET", `nodes/lab/lxc/${vmid}/config`);

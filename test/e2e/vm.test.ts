@@ -24,7 +24,7 @@ let state: string;
 let teardown: () => Promise<void>;
 
 const changes = (c: Record<string, number> | undefined) =>
-  Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same"));
+  Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same" && op !== "read"));
 const qemuPid = () => {
   const f = join(state, "qemu", String(VMID), "qemu.pid");
   const pid = existsSync(f) ? Number(readFileSync(f, "utf8")) : 0;

@@ -486,6 +486,32 @@ describe("ZfsDataset on real ZFS (zfs-fuse) over SSH", () => {
     expect((await zfsDatasetProvider.read!(name, state)).props!.properties).toEqual({ compression: "gzip" });
   });
 
+  it.skipIf(!zfs.available)(
+    "create over a dataset made by hand (zfs create) adopts it: only the properties that differ are set, its data stays",
+    async () => {
+      const byHand = `${pool}/byhand`;
+      execFileSync("zfs", ["create", "-o", "compression=gzip", "-o", "quota=1G", byHand]);
+      const mountpoint = execFileSync("zfs", ["get", "-H", "-o", "value", "mountpoint", byHand], { encoding: "utf8" }).trim();
+      fs.writeFileSync(path.join(mountpoint, "data"), "kept");
+      const log = { stack: "dev", resource: "byhand" };
+      const { outs } = await zfsDatasetProvider.create(
+        inputs({ name: byHand, properties: { compression: "gzip", quota: "2G" }, log }),
+      );
+      expect(zget("quota", byHand)).toEqual(["2147483648", "local"]);
+      expect(zget("compression", byHand)).toEqual(["gzip", "local"]);
+      const text = fs.readFileSync(path.join(logDir, "dev", "byhand.log"), "utf8");
+      expect(text).toContain(`${byHand} exists: adopted; setting quota to 2G`);
+      expect(text).not.toContain(`create ${byHand}`);
+      expect(fs.readFileSync(path.join(mountpoint, "data"), "utf8")).toBe("kept");
+      // as declared already: nothing is set
+      await zfsDatasetProvider.create(inputs({ name: byHand, properties: { compression: "gzip", quota: "2G" }, log }));
+      expect(fs.readFileSync(path.join(logDir, "dev", "byhand.log"), "utf8")).toContain(
+        `${byHand} exists: adopted; its properties are as declared`,
+      );
+      await zfsDatasetProvider.delete!(byHand, { ...outs!, protect: false });
+    },
+  );
+
   it.skipIf(!zfs.available)("refuses to destroy while protected; destroys once protect is false", async () => {
     await expect(zfsDatasetProvider.delete!(name, state)).rejects.toThrow(/protected.*set protect: false/s);
     expect(exists(name)).toBe(true);

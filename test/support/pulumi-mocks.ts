@@ -18,6 +18,10 @@ export interface Registered {
   replacementTrigger?: unknown;
   /** Parent URNs of the resource's aliases (where it lived before a move). */
   aliasParents: string[];
+  protect: boolean;
+  /** The `import` option's id ("" when none). */
+  importId: string;
+  ignoreChanges: string[];
 }
 
 export async function installRecordingMocks(stack = "test"): Promise<Registered[]> {
@@ -51,6 +55,9 @@ export async function installRecordingMocks(stack = "test"): Promise<Registered[
           .getAliasesList()
           .flatMap((a: any) => (a.hasSpec() && a.getSpec().getParenturn() ? [a.getSpec().getParenturn()] : [])),
         ...(req.hasReplacementTrigger() ? { replacementTrigger: req.getReplacementTrigger().toJavaScript() } : {}),
+        protect: req.getProtect(),
+        importId: req.getImportid(),
+        ignoreChanges: req.getIgnorechangesList(),
       });
       return super.registerResource(req, callback);
     }

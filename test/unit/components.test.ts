@@ -85,6 +85,8 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
           `phoenix:index:ZfsDataset ${d}`,
           `pulumi-nodejs:dynamic/phoenix:ZfsDataset ${d}`,
         ]),
+        // what a destroy deletes first, alone: it refuses while anything is protected
+        "pulumi-nodejs:dynamic/phoenix:DestroyGuard ai-host-destroy-guard",
       ].sort(),
     );
   });
