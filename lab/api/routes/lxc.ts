@@ -70,7 +70,7 @@ async function isRunning(ctx: ApiContext, vmid: number): Promise<boolean> {
 
 /** Options to set, normalized; mount points that ask for a new volume (`storage:size`) are allocated by `allocate`. */
 function normalizeOptions(ctx: ApiContext, params: Record<string, string>): PveConfig {
-  const out: PveConfig = {};
+  const out: PveConfig = Object.create(null);
   for (const [k, v] of Object.entries(params)) {
     if (CREATE_ONLY.has(k) || k === "delete" || k === "revert" || k === "digest") continue;
     out[k] = storedValue(k, v, () => randomMac(ctx.macPrefix));
@@ -216,6 +216,7 @@ async function update(ctx: ApiContext, identity: Identity, params: Record<string
     if (reverts.includes(opt))
       throw paramError({ delete: `you can't use '-delete ${opt}' and '-revert ${opt}' at the same time` });
   }
+  for (const opt of deletes) if (!lxcOption(opt)) throw paramError({ delete: `unknown option '${opt}'` });
   for (const opt of reverts) if (!lxcOption(opt)) throw paramError({ revert: `unknown option '${opt}'` });
   const file = await loadConfig(ctx, "lxc", vmid);
   checkLock(ctx, "lxc", vmid);
@@ -229,7 +230,7 @@ async function update(ctx: ApiContext, identity: Identity, params: Record<string
     if (opt === "hostname" || opt === "memory" || opt === "rootfs") throw fail(`unable to delete required option '${opt}'`);
     if (conf.protection === "1" && /^mp\d+$/.test(opt))
       throw fail(`can't remove CT ${vmid} drive '${opt}' - protection mode enabled`);
-    const old = conf[opt];
+    const old = Object.hasOwn(conf, opt) ? conf[opt] : undefined;
     delete conf[opt];
     if (old !== undefined && /^mp\d+$/.test(opt)) {
       const volume = parseMountPoint(opt, old).volume!;

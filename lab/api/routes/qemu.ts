@@ -175,7 +175,7 @@ async function applyDrives(ctx: ApiContext, vmid: number, conf: PveConfig, keys:
 }
 
 function options(ctx: ApiContext, params: Record<string, string>): PveConfig {
-  const out: PveConfig = {};
+  const out: PveConfig = Object.create(null);
   for (const [k, v] of Object.entries(params)) if (!NOT_OPTIONS.has(k)) out[k] = storedValue(ctx, k, v);
   return out;
 }
@@ -195,7 +195,7 @@ async function applyUpdate(
   const opts = options(ctx, params);
   if (opts.arch !== undefined && !identity.isRoot) throw fail("only root can set 'arch' config");
   for (const opt of deletes) {
-    const old = conf[opt];
+    const old = Object.hasOwn(conf, opt) ? conf[opt] : undefined;
     if (old === undefined) continue;
     if (conf.protection === "1" && DRIVE_KEY.test(opt)) throw fail(`can't remove drive '${opt}' - protection mode enabled`);
     delete conf[opt];
