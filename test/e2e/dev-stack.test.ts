@@ -167,7 +167,7 @@ describe("the dev stack on the lab, converged by pulumi", () => {
   it(
     "wrong credentials for the API fail clearly and change nothing",
     async () => {
-      await project.stack.setConfig("phoenix:proxmoxRootPassword", { value: "not-the-password", secret: true });
+      await project.setSecret("proxmoxRootPassword", "not-the-password");
       writeFileSync(
         project.definition,
         readFileSync(project.definition, "utf8").replace(/(name: data\n(?:.*\n)*?\s+memory: )768/, "$11024"),
@@ -183,7 +183,7 @@ describe("the dev stack on the lab, converged by pulumi", () => {
       // Recovery: the failed up left the wrong password in the provider's state and the refused update's inputs in
       // the container's (Terraform SDK behaviour), so: up (records the right password), refresh (sees the real
       // memory), up (applies the change).
-      await project.stack.setConfig("phoenix:proxmoxRootPassword", { value: lab.credentials.rootPassword, secret: true });
+      await project.setSecret("proxmoxRootPassword", lab.credentials.rootPassword);
       await project.stack.up();
       await project.stack.refresh();
       await project.stack.up();
