@@ -275,8 +275,8 @@ function labelOf(i: { name: string; log?: LogTarget }): string {
 /** Why a protected dataset was kept, and the ways out that keep its data; never "unprotect it". */
 export function protectedMessage(name: string, address: string, resource?: string): string {
   return (
-    `ZFS dataset ${name} on ${address} was kept: Pulumi asked to delete it, because ${resource ? `resource ${resource}` : "its resource"} ` +
-    `no longer declares it (the dataset left the definition, or its name or node changed), and the dataset is protected ` +
+    `ZFS dataset ${name} on ${address} was kept: Pulumi asked to delete ${resource ? `resource ${resource}` : "its resource"} ` +
+    `(pulumi destroy, or the dataset left the definition, or its name or node changed), and the dataset is protected ` +
     `(protect: true). Nothing was destroyed; its data is intact. To go on managing it, declare it again as it was ` +
     `(same name on the same node) and run pulumi up. To keep the data and stop managing it, drop the resource from ` +
     `the state only: pulumi state delete <its URN> (pulumi stack --show-urns lists it). Destroying it is a decision ` +
@@ -291,6 +291,11 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
       failures.push({ property: "name", reason: `expected pool/path such as tank/models, got ${JSON.stringify(news.name)}` });
     const bad = Object.keys(news.properties ?? {}).filter((p) => !PROPERTY_NAME.test(p));
     if (bad.length > 0) failures.push({ property: "properties", reason: `not ZFS property names: ${bad.join(", ")}` });
+    if (Object.hasOwn(news.properties ?? {}, CLAIM_PROPERTY))
+      failures.push({
+        property: "properties",
+        reason: `${CLAIM_PROPERTY} is the claim Phoenix keeps on the dataset: remove it from the dataset's properties`,
+      });
     return { inputs: news, failures };
   },
 

@@ -358,7 +358,7 @@ describe("provider without a host", () => {
     const m = protectedMessage("tank/models", "10.0.0.1:22", "models");
     expect(m).toMatch(/^ZFS dataset tank\/models on 10\.0\.0\.1:22 was kept: /);
     expect(m).toContain("Nothing was destroyed; its data is intact.");
-    expect(m).toContain("resource models no longer declares it");
+    expect(m).toContain("Pulumi asked to delete resource models (pulumi destroy, or the dataset left the definition");
     expect(m).toContain("pulumi state delete");
     expect(m).not.toMatch(/protect: false|protect to false|unprotect/i);
   });
@@ -383,6 +383,17 @@ describe("provider without a host", () => {
       properties: { "a b": "1" },
     });
     expect(r.failures!.map((f) => f.property)).toEqual(["name", "properties"]);
+    const claimed = await zfsDatasetProvider.check!({} as ZfsDatasetInputs, {
+      connection: { host: "h" },
+      name: "tank/a",
+      properties: { "phoenix:owner": "me" },
+    });
+    expect(claimed.failures).toEqual([
+      {
+        property: "properties",
+        reason: "phoenix:owner is the claim Phoenix keeps on the dataset: remove it from the dataset's properties",
+      },
+    ]);
   });
 
   it("serializes with Pulumi's closure serializer and works once deserialized", async () => {
