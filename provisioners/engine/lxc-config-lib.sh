@@ -1,6 +1,7 @@
 # Raw lxc.* lines in a Proxmox container config, shared by apparmor.sh and its delete script.
 # Lines go into the main section (before the first [snapshot] section), where Proxmox reads the container's own
 # settings. The lines written are recorded in a state file, so lines dropped from the definition are removed later.
+# Proxmox's API cannot set raw lxc.* keys (only root may write them, in the file itself), hence the file edit.
 LXC_SINGLE_KEYS="lxc.apparmor.profile lxc.apparmor.allow_nesting lxc.apparmor.allow_incomplete lxc.seccomp.profile"
 
 # Proxmox's config lock: its writers of /etc/pve/lxc/<vmid>.conf (pct set, the API, vzdump) hold an exclusive flock on
