@@ -67,3 +67,23 @@ export function splitCredentials(c: Connection): {
 export function joinCredentials(c: Omit<Connection, "privateKey" | "password">, creds: Credentials | undefined): Connection {
   return { ...c, ...(creds ?? {}) };
 }
+
+/** The fields that say how to reach a host. None of them is the identity of what a resource manages there. */
+const REACH_FIELDS = ["host", "port", "user", "hostKey", "dialErrorLimit", "perDialTimeoutMs"] as const;
+
+/**
+ * Whether the address, port, user, pinned key, dial settings or credentials differ between a resource's state (its
+ * public connection and secret credentials) and its new inputs. Providers make such a change an in-place update,
+ * never a replacement: a node reached over a new address is the same node, with the same datasets and guests.
+ */
+export function connectionChanged(
+  olds: Omit<Connection, "privateKey" | "password"> | undefined,
+  oldCredentials: Credentials | undefined,
+  news: Connection | undefined,
+): boolean {
+  const o = (olds ?? {}) as Record<string, unknown>;
+  const n = (news ?? {}) as unknown as Record<string, unknown>;
+  if (REACH_FIELDS.some((k) => o[k] !== n[k])) return true;
+  const c = oldCredentials ?? {};
+  return c.privateKey !== news?.privateKey || c.password !== news?.password;
+}

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type Connection, type Credentials, addressOf, joinCredentials, publicConnection, splitCredentials } from "./connection";
+import { type Connection, type Credentials, addressOf, connectionChanged, joinCredentials, splitCredentials } from "./connection";
 import { canonicalJson, contentHash } from "../../definition/hash";
 import { type LogTarget, openRunLog } from "./log";
 import { runScript } from "./run-script";
@@ -73,14 +73,17 @@ export function scriptHash(inputs: Pick<RemoteScriptInputs, "params" | "secrets"
   return contentHash(script, { params: inputs.params ?? {}, secrets: inputs.secrets ?? {} });
 }
 
-/** What changing from olds to news means: hash change → in-place update; host, container or triggers change → replace. */
+/**
+ * What changing from olds to news means: a container or triggers change → replace; anything else (the hash, the
+ * scripts, how the host is reached: address, port, user, key) → in-place update. Connection details are not
+ * identity: the same node or guest over a new address keeps what the script made there.
+ */
 export function diffScript(
   olds: RemoteScriptOutputs,
   news: RemoteScriptInputs,
   spec: ScriptSpec = {},
 ): pulumi.dynamic.DiffResult {
   const replaces: string[] = [];
-  if (olds.connection?.host !== news.connection?.host) replaces.push("connection");
   if ((olds.inContainer ?? null) !== (news.inContainer ?? null)) replaces.push("inContainer");
   if (canonicalJson(olds.triggers ?? []) !== canonicalJson(news.triggers ?? [])) replaces.push("triggers");
   const script = news.script ?? spec.script ?? "";
@@ -89,9 +92,9 @@ export function diffScript(
     olds.inSync === false ||
     (olds.checkScript ?? "") !== (news.checkScript ?? spec.checkScript ?? "") ||
     (olds.deleteScript ?? "") !== (news.deleteScript ?? spec.deleteScript ?? "") ||
-    canonicalJson(olds.connection) !== canonicalJson(publicConnection(news.connection)) ||
+    connectionChanged(olds.connection, olds.credentials, news.connection) ||
     canonicalJson(olds.log ?? null) !== canonicalJson(news.log ?? null);
-  // Same host, same script: the old resource's delete script must run before the new one's script, not after it.
+  // Same target, same script: the old resource's delete script must run before the new one's script, not after it.
   const deleteBeforeReplace = replaces.length > 0 && (olds.deleteScript ?? "") !== "";
   return { changes: replaces.length > 0 || changed, replaces, deleteBeforeReplace };
 }

@@ -5,7 +5,14 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 // Engine modules imported one by one, not through engine/index.ts: the provider is closure-serialized, and a
 // re-exporting barrel drags whole module objects (with symbol keys the serializer cannot rebuild) along.
-import { type Connection, type Credentials, addressOf, joinCredentials, splitCredentials } from "../engine/connection";
+import {
+  type Connection,
+  type Credentials,
+  addressOf,
+  connectionChanged,
+  joinCredentials,
+  splitCredentials,
+} from "../engine/connection";
 import { type LogTarget, openRunLog } from "../engine/log";
 import { runScript } from "../engine/run-script";
 import { type ConnectionInput, type PublicConnection, secretCredentials } from "../engine/script-provider";
@@ -49,8 +56,17 @@ export interface ZfsDatasetOutputs {
   /** The declared properties; after a refresh, the value found on the host where it differs. */
   properties: Record<string, string>;
   protect: boolean;
+  /**
+   * This resource's claim on the dataset, also set on it as the ZFS user property phoenix:owner at create (a create
+   * that adopts an existing dataset claims it too). A delete destroys only a dataset whose claim is still its own.
+   * Absent in states written before claims existed.
+   */
+  claim?: string;
   log?: LogTarget;
 }
+
+/** The ZFS user property holding the claim of the resource that manages the dataset. */
+export const CLAIM_PROPERTY = "phoenix:owner";
 
 export const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_.:-]+)+$/;
 export const PROPERTY_NAME =
@@ -69,18 +85,20 @@ export interface DatasetDiff extends pulumi.dynamic.DiffResult {
   properties: PropertyDiff;
 }
 
-/** Name or host change → replace; property or protect change → in-place update. */
+/**
+ * A new name → replace (another dataset). Everything else is an in-place update: properties, protect, and how the
+ * node is reached (address, port, user, key): connection details are not the dataset's identity, and replacing a
+ * dataset over a new address would adopt it, then destroy it.
+ */
 export function diffDataset(olds: ZfsDatasetOutputs, news: ZfsDatasetInputs): DatasetDiff {
   const replaces: string[] = [];
   if (olds.name !== news.name) replaces.push("name");
-  if (olds.connection?.host !== news.connection?.host) replaces.push("connection");
   const properties = diffProperties(olds.properties, news.properties);
-  const c = news.connection ?? ({} as Connection);
-  const connectionChanged = ["port", "user", "hostKey", "dialErrorLimit", "perDialTimeoutMs"].some(
-    (k) => (olds.connection as Record<string, unknown>)?.[k] !== (c as unknown as Record<string, unknown>)[k],
-  );
   const changes =
-    replaces.length > 0 || hasPropertyChanges(properties) || olds.protect !== (news.protect ?? true) || connectionChanged;
+    replaces.length > 0 ||
+    hasPropertyChanges(properties) ||
+    olds.protect !== (news.protect ?? true) ||
+    connectionChanged(olds.connection, olds.credentials, news.connection);
   return { changes, replaces, deleteBeforeReplace: false, properties };
 }
 
@@ -101,6 +119,7 @@ function validate(name: string, props: Record<string, PropertyValue>): void {
     throw new Error(`invalid ZFS dataset name ${JSON.stringify(name)}: expected pool/path, e.g. tank/models`);
   const bad = Object.keys(props).filter((p) => !PROPERTY_NAME.test(p));
   if (bad.length > 0) throw new Error(`invalid ZFS property name(s) for ${name}: ${bad.join(", ")}`);
+  if (CLAIM_PROPERTY in props) throw new Error(`${CLAIM_PROPERTY} is Phoenix's own property on ${name}: it cannot be declared`);
   const nl = Object.keys(props).filter((p) => /[\n\0]/.test(String(props[p])));
   if (nl.length > 0) throw new Error(`ZFS property values cannot contain newlines: ${nl.join(", ")}`);
 }
@@ -121,13 +140,25 @@ const UPDATE_SCRIPT = shFile("update.sh");
 const READ_SCRIPT = `${ZFS_LIB}\n${shFile("read.sh")}`;
 const DELETE_SCRIPT = `${ZFS_LIB}\n${shFile("delete.sh")}`;
 
-/** Creates the dataset with its properties, or sets them on one that already exists. */
-export function createRun(name: string, props: Record<string, PropertyValue>): ZfsRun {
+/** Creates the dataset with its properties, or sets them on one that already exists; either way it takes `claim`. */
+export function createRun(name: string, props: Record<string, PropertyValue>, claim: string): ZfsRun {
   validate(name, props);
+  checkClaim(claim);
   const entries = Object.keys(props)
     .sort()
     .map((k) => `${k}=${props[k]}\n`);
-  return { script: CREATE_SCRIPT, env: { ZFS_DATASET: name, ZFS_PROPERTIES: entries.join("") } };
+  return { script: CREATE_SCRIPT, env: { ZFS_DATASET: name, ZFS_PROPERTIES: entries.join(""), ZFS_CLAIM: claim } };
+}
+
+function checkClaim(claim: string): void {
+  if (!/^[^\s]{1,1024}$/.test(claim)) throw new Error(`not a dataset claim: ${JSON.stringify(claim)}`);
+}
+
+/** A claim no other resource has: which resource, and a random part (a replacement of the same resource differs). */
+export function newClaim(log: LogTarget | undefined, name: string): string {
+  const { randomBytes } = require("node:crypto") as typeof import("node:crypto");
+  const who = log ? `${log.stack}/${log.resource}` : name;
+  return `${who.replace(/\s+/g, "_")}@${new Date().toISOString()}#${randomBytes(6).toString("hex")}`;
 }
 
 /** `zfs set` for changed and added properties, `zfs inherit` (or `=none`) for removed ones; undefined when nothing changes. */
@@ -152,9 +183,26 @@ export function readRun(name: string, props: string[]): ZfsRun {
   return { script: READ_SCRIPT, env: { ZFS_DATASET: name, ZFS_GET_PROPERTIES: [...props].sort().join(",") } };
 }
 
-export function destroyRun(name: string): ZfsRun {
+/** delete.sh prints these (and the other claim) instead of destroying: the dataset is kept. */
+export const CLAIMED = "__PHX_CLAIMED__";
+export const PROTECTED = "__PHX_PROTECTED__";
+
+/**
+ * Destroys the dataset unless another resource claims it now (a replacement that adopted it, another stack) or it
+ * is protected; `claim` is the deleting resource's own ("" for a state from before claims: any claim is another's).
+ */
+export function destroyRun(name: string, claim: string, protect: boolean): ZfsRun {
   validate(name, {});
-  return { script: DELETE_SCRIPT, env: { ZFS_DATASET: name } };
+  if (claim !== "") checkClaim(claim);
+  return { script: DELETE_SCRIPT, env: { ZFS_DATASET: name, ZFS_CLAIM: claim, ZFS_PROTECT: protect ? "1" : "0" } };
+}
+
+/** What a delete run did, from its output. */
+export function deleteOutcome(stdout: string): { kept: "claimed"; owner: string } | { kept: "protected" } | { kept: false } {
+  const line = stdout.split("\n").find((l) => l.startsWith(CLAIMED) || l === PROTECTED);
+  if (line === PROTECTED) return { kept: "protected" };
+  if (line !== undefined) return { kept: "claimed", owner: line.slice(CLAIMED.length).trim() };
+  return { kept: false };
 }
 
 /** The state after a read: declared values kept where the host agrees (in their parsed form), else what the host has. */
@@ -179,11 +227,15 @@ function labelOf(i: { name: string; log?: LogTarget }): string {
   return i.log?.resource ?? `zfs dataset ${i.name}`;
 }
 
-export function protectedMessage(name: string, address: string): string {
+/** Why a protected dataset was kept, and the ways out that keep its data; never "unprotect it". */
+export function protectedMessage(name: string, address: string, resource?: string): string {
   return (
-    `refusing to destroy ZFS dataset ${name} on ${address}: it is protected. To allow it, set protect: false on the ` +
-    `dataset in the definition and run pulumi up (an in-place change that touches nothing on the node); then ` +
-    `remove the dataset or run pulumi destroy. Its data is destroyed with it.`
+    `ZFS dataset ${name} on ${address} was kept: Pulumi asked to delete ${resource ? `resource ${resource}` : "its resource"} ` +
+    `(pulumi destroy, or the dataset left the definition, or its name or node changed), and the dataset is protected ` +
+    `(protect: true). Nothing was destroyed; its data is intact. To go on managing it, declare it again as it was ` +
+    `(same name on the same node) and run pulumi up. To keep the data and stop managing it, drop the resource from ` +
+    `the state only: pulumi state delete <its URN> (pulumi stack --show-urns lists it). Destroying it is a decision ` +
+    `for the node, after a backup (zfs snapshot ${name}@keep; zfs send), not something Phoenix does on its own.`
   );
 }
 
@@ -194,6 +246,11 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
       failures.push({ property: "name", reason: `expected pool/path such as tank/models, got ${JSON.stringify(news.name)}` });
     const bad = Object.keys(news.properties ?? {}).filter((p) => !PROPERTY_NAME.test(p));
     if (bad.length > 0) failures.push({ property: "properties", reason: `not ZFS property names: ${bad.join(", ")}` });
+    if (Object.hasOwn(news.properties ?? {}, CLAIM_PROPERTY))
+      failures.push({
+        property: "properties",
+        reason: `${CLAIM_PROPERTY} is the claim Phoenix keeps on the dataset: remove it from the dataset's properties`,
+      });
     return { inputs: news, failures };
   },
 
@@ -204,6 +261,7 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
 
   async create(inputs) {
     const props = stringProps(inputs.properties);
+    const claim = newClaim(inputs.log, inputs.name);
     const hostKey = await withSession(
       inputs.connection,
       async (s) => {
@@ -213,7 +271,7 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
         const read = readRun(inputs.name, Object.keys(props));
         const found = await runScript(s, read.script, { env: read.env, log, title: `look for ${inputs.name}` });
         if (found.stdout.trim() === ABSENT) {
-          const run = createRun(inputs.name, props);
+          const run = createRun(inputs.name, props, claim);
           await runScript(s, run.script, { env: run.env, log, title: `create ${inputs.name}` });
           return s.hostKey.openssh;
         }
@@ -221,8 +279,10 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
         log.note(
           `${inputs.name} exists: adopted; ${d.changed.length ? `setting ${d.changed.map((k) => `${k} to ${props[k]}`).join(", ")}` : "its properties are as declared"}`,
         );
-        const run = updateRun(inputs.name, d, props);
-        if (run) await runScript(s, run.script, { env: run.env, log, title: `adopt ${inputs.name}` });
+        // The adopted dataset takes this resource's claim too, with only the properties that differ set.
+        const differing = Object.fromEntries(d.changed.map((k) => [k, props[k]!]));
+        const run = createRun(inputs.name, differing, claim);
+        await runScript(s, run.script, { env: run.env, log, title: `adopt ${inputs.name}` });
         return s.hostKey.openssh;
       },
       { label: labelOf(inputs) },
@@ -237,6 +297,7 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
         name: inputs.name,
         properties: props,
         protect: inputs.protect ?? true,
+        claim,
         log: inputs.log,
       }),
     };
@@ -275,6 +336,7 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
         name: news.name,
         properties: props,
         protect: news.protect ?? true,
+        ...(olds.claim !== undefined ? { claim: olds.claim } : {}),
         log: news.log,
       }),
     };
@@ -300,19 +362,24 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
   },
 
   async delete(_id, props) {
-    if (props.protect !== false) throw new Error(protectedMessage(props.name, addressOf(props.connection)));
     const connection = {
       ...joinCredentials(props.connection, props.credentials),
       hostKey: props.connection.hostKey ?? props.hostKey,
     };
-    await withSession(
+    const log = openRunLog(props.log);
+    const r = await withSession(
       connection,
       (s) => {
-        const run = destroyRun(props.name);
-        return runScript(s, run.script, { env: run.env, log: openRunLog(props.log), title: `destroy ${props.name}` });
+        const run = destroyRun(props.name, props.claim ?? "", props.protect !== false);
+        return runScript(s, run.script, { env: run.env, log, title: `destroy ${props.name}` });
       },
       { label: labelOf(props) },
     );
+    const outcome = deleteOutcome(r.stdout);
+    if (outcome.kept === "protected")
+      throw new Error(protectedMessage(props.name, addressOf(props.connection), props.log?.resource));
+    if (outcome.kept === "claimed")
+      log.note(`${props.name} kept: it is claimed by ${outcome.owner}, not by this resource (${props.claim ?? "no claim"})`);
   },
 };
 

@@ -189,7 +189,7 @@ describe("in-guest features on the lab", () => {
   it(
     "a changed admin password reaches the running server through its API, and the agents stay registered",
     async () => {
-      await project.stack.setConfig("phoenix:portainerAdminPassword", { value: NEW_ADMIN_PASSWORD, secret: true });
+      await project.setSecret("portainerAdminPassword", NEW_ADMIN_PASSWORD);
       const r = await project.stack.up();
       // the server's step (its secret changed), the registration step (logs in with it), the server's health checks after them
       expect(changes(r.summary.resourceChanges)).toEqual({ update: 3 });

@@ -73,7 +73,7 @@ beforeAll(async () => {
     secrets: {},
     files: { "scripts/vm.sh": 'echo "$GREETING" > /etc/phoenix-vm\nid -u >> /etc/phoenix-vm\n' },
   }));
-  await project.stack.setConfig("phoenix:guestSshPrivateKey", { value: lab.sshPrivateKey, secret: true });
+  await project.setSecret("guestSshPrivateKey", lab.sshPrivateKey);
 }, 30 * 60_000);
 
 afterAll(() => teardown?.(), 300_000);
