@@ -1,5 +1,6 @@
 // The shape of a stack definition (stacks/<env>.yaml). Shape only: cross-field rules live in validate/.
 import { z } from "zod";
+import { imageRef, oneLine } from "./formats";
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, "use letters, digits, '.' and '-' (a DNS-safe hostname)");
 const secretName = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "a Pulumi config key: letters, digits, '_' and '-'");
@@ -171,26 +172,32 @@ export const NetworkInterface = z
 
 const featureOn = z.union([z.literal(true), z.object({}).strict()]);
 
+/** vLLM's values become words of vllm.service's ExecStart line. */
+const unitWord = oneLine("vllm.service's unit file");
+const engineArgName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]*$/, "an engine argument name: lowercase, digits and '-', no leading dashes");
+
 export const VllmFeature = z
   .object({
-    model: z.string().min(1),
-    servedModelName: z.string().optional(),
+    model: unitWord.min(1),
+    servedModelName: unitWord.optional(),
     // Feature settings carry no zod defaults: a clone's settings merge over its template's, so a default
     // filled in here would silently undo what the template chose. The plan applies FEATURE_DEFAULTS.
     port: z.number().int().min(1).max(65535).optional(),
-    host: z.string().optional(),
+    host: unitWord.optional(),
     /** Defaults to the number of GPUs the guest has. */
     tensorParallelSize: z.number().int().positive().optional(),
     maxModelLen: z.number().int().positive().optional(),
     gpuMemoryUtilization: z.number().gt(0).max(1).optional(),
-    quantization: z.string().optional(),
-    dtype: z.string().optional(),
+    quantization: unitWord.optional(),
+    dtype: unitWord.optional(),
     trustRemoteCode: z.boolean().optional(),
     /** Any other engine argument, as `--<key> <value>`. */
-    args: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    args: z.record(engineArgName, z.union([unitWord, z.number(), z.boolean()])).optional(),
     install: z.enum(["venv", "container"]).optional(),
     /** For install: container, the vLLM image (default vllm/vllm-openai:latest); pin a tag for repeatable guests. */
-    image: z.string().min(1).optional(),
+    image: imageRef.optional(),
     hfToken: secretField.optional(),
   })
   .strict();
@@ -201,7 +208,7 @@ export const PORTAINER_PORTS = { server: 9443, agent: 9001 } as const;
 export const PortainerFeature = z
   .object({
     role: z.enum(["server", "agent"]),
-    image: z.string().optional(),
+    image: imageRef.optional(),
     port: z.number().int().min(1).max(65535).optional(),
     adminPassword: secretField.optional(),
     /** For agents: the guest running the Portainer server. */
