@@ -44,8 +44,16 @@ export class NodeHost extends pulumi.ComponentResource {
         ...(ssh.hostKey ? { hostKey: ssh.hostKey } : {}),
       };
       // The node's own driver first: every guest on the node waits for it (their userland must match it).
-      if (node.nvidiaDriver?.installOnHost)
-        this.ready.push(nvidiaHostDriver(`${node.name}-nvidia-driver`, this.ssh, node.nvidiaDriver.version, child));
+      const driver = node.nvidiaDriver;
+      if (driver?.installOnHost)
+        this.ready.push(
+          nvidiaHostDriver(
+            `${node.name}-nvidia-driver`,
+            this.ssh,
+            { version: driver.version, runfileSha256: driver.runfileSha256 ?? "" },
+            child,
+          ),
+        );
       for (const d of node.datasets) {
         // A child dataset is created after its parent.
         const parent = this.datasets.get(d.name.slice(0, d.name.lastIndexOf("/")));

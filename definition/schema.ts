@@ -119,6 +119,14 @@ export const Node = z
         driverVersion: z.string().regex(/^\d+\.\d+(\.\d+)?$/, "a driver version such as 580.76.05"),
         /** Install the driver on the node itself; off unless asked for. */
         installOnHost: z.boolean().default(false),
+        /**
+         * sha256 of NVIDIA's runfile of driverVersion (NVIDIA-Linux-x86_64-<version>.run): required with installOnHost,
+         * whose runfile runs as root on the node; guests installing the userland from it check it too.
+         */
+        runfileSha256: z
+          .string()
+          .regex(/^[0-9a-fA-F]{64}$/, "a sha256 checksum: 64 hexadecimal digits")
+          .optional(),
       })
       .strict()
       .optional(),

@@ -33,7 +33,15 @@ export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
       datasets: n.zfs.datasets,
       gpuMappings: nodeGpuMappings(n),
       apparmorProfiles: n.apparmorProfiles,
-      ...(n.nvidia ? { nvidiaDriver: { version: n.nvidia.driverVersion, installOnHost: n.nvidia.installOnHost } } : {}),
+      ...(n.nvidia
+        ? {
+            nvidiaDriver: {
+              version: n.nvidia.driverVersion,
+              installOnHost: n.nvidia.installOnHost,
+              ...(n.nvidia.runfileSha256 ? { runfileSha256: n.nvidia.runfileSha256.toLowerCase() } : {}),
+            },
+          }
+        : {}),
     })),
     baseTemplates: [...ix.bases.values()].map(({ t }) => ({
       name: t.name,

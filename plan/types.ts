@@ -96,7 +96,7 @@ export interface PlannedNode {
   datasets: Definition["nodes"][number]["zfs"]["datasets"];
   gpuMappings: PciMapping[];
   apparmorProfiles: Definition["nodes"][number]["apparmorProfiles"];
-  nvidiaDriver?: { version: string; installOnHost: boolean };
+  nvidiaDriver?: { version: string; installOnHost: boolean; runfileSha256?: string };
 }
 
 export interface PlannedBaseTemplate {

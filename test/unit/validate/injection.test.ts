@@ -78,6 +78,24 @@ const cases: Case[] = [
       },
     ],
   },
+  {
+    name: "NVIDIA driver installed on the node without the runfile's checksum",
+    mutate: (d) => (d.nodes[0].nvidia.installOnHost = true),
+    expect: [
+      {
+        path: "nodes[0].nvidia.runfileSha256",
+        message: "installOnHost runs NVIDIA's runfile as root on node 'lab', and no checksum says which file may run",
+        fix:
+          "set nodes[0].nvidia.runfileSha256 to the sha256 of NVIDIA-Linux-x86_64-580.76.05.run (sha256sum of the file from " +
+          "NVIDIA's download page), or install the driver by hand and set installOnHost: false",
+      },
+    ],
+  },
+  {
+    name: "NVIDIA runfile checksum that is not a sha256",
+    mutate: (d) => Object.assign(d.nodes[0].nvidia, { installOnHost: true, runfileSha256: "md5:abc" }),
+    expect: [{ path: "nodes[0].nvidia.runfileSha256", message: "a sha256 checksum: 64 hexadecimal digits" }],
+  },
 ];
 
-describe("bad definitions: values in command lines and units", () => runCases(cases, 12));
+describe("bad definitions: values in command lines and units", () => runCases(cases, 14));
