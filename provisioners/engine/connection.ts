@@ -13,6 +13,12 @@ export interface Connection {
   dialErrorLimit?: number;
   /** Timeout of one dial, TCP connect through SSH handshake. Default 15000. */
   perDialTimeoutMs?: number;
+  /**
+   * SSH keepalives: a server silent for keepaliveIntervalMs × keepaliveCountMax (default 10000 × 3) fails the operation
+   * running on it instead of leaving it hanging.
+   */
+  keepaliveIntervalMs?: number;
+  keepaliveCountMax?: number;
 }
 
 export type ResolvedConnection = Required<Omit<Connection, "privateKey" | "password" | "hostKey">> &
@@ -27,6 +33,8 @@ export function resolveConnection(c: Connection): ResolvedConnection {
     user: c.user ?? "root",
     dialErrorLimit: c.dialErrorLimit ?? 10,
     perDialTimeoutMs: c.perDialTimeoutMs ?? 15_000,
+    keepaliveIntervalMs: c.keepaliveIntervalMs ?? 10_000,
+    keepaliveCountMax: c.keepaliveCountMax ?? 3,
   };
 }
 

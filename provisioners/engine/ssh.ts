@@ -1,7 +1,15 @@
 import type { NodeSSH } from "node-ssh";
 import { type Connection, type ResolvedConnection, addressOf, resolveConnection } from "./connection";
 import { EngineError } from "./errors";
-import { type HostKey, HostKeyMismatchError, algorithmsFor, hostKeyFromBlob, pinnedFingerprint, pinnedType } from "./host-key";
+import {
+  type HostKey,
+  HostKeyMismatchError,
+  REFUSED_HOST_KEY_ALGORITHMS,
+  hostKeyFromBlob,
+  pinnedFingerprint,
+  pinnedType,
+  serverHostKeyAlgorithms,
+} from "./host-key";
 import { backoffDelay, isTransientDialError } from "./retry";
 import { assertShellNames, shellQuote } from "./shell";
 
@@ -104,7 +112,11 @@ export async function connect(connection: Connection, opts: ConnectOptions = {})
       if ((err as { level?: unknown }).level === "client-authentication")
         throw new SshAuthError(address, c.user, err, opts.label);
       if (!isTransientDialError(err)) {
-        const e = new Error(`SSH to ${opts.label ? `${opts.label} at ` : ""}${address} failed: ${errorText(err)}`);
+        const refused = /no matching host key/i.test(errorText(err))
+          ? `. Phoenix refuses the host-key algorithms ${REFUSED_HOST_KEY_ALGORITHMS.join(" and ")} (SHA-1 and DSA signatures): ` +
+            "let the host offer an ed25519, ECDSA or RSA key with rsa-sha2-512/rsa-sha2-256 signatures (sshd's HostKeyAlgorithms)"
+          : "";
+        const e = new Error(`SSH to ${opts.label ? `${opts.label} at ` : ""}${address} failed: ${errorText(err)}${refused}`);
         (e as { cause?: unknown }).cause = err;
         throw e;
       }
@@ -126,7 +138,6 @@ async function dialOnce(
   let seen: HostKey | undefined;
   let mismatch: HostKeyMismatchError | undefined;
   const pinned = c.hostKey ? pinnedType(c.hostKey) : undefined;
-  const algos = pinned ? algorithmsFor(pinned) : undefined;
   try {
     await ssh.connect({
       host: c.host,
@@ -135,8 +146,10 @@ async function dialOnce(
       ...(c.privateKey !== undefined ? { privateKey: c.privateKey } : {}),
       ...(c.password !== undefined ? { password: c.password, tryKeyboard: true } : {}),
       readyTimeout: c.perDialTimeoutMs,
-      // Offer the pinned key's algorithm first, so a host with several host keys presents the pinned one.
-      ...(algos ? { algorithms: { serverHostKey: { remove: algos, prepend: algos } } } : {}),
+      keepaliveInterval: c.keepaliveIntervalMs,
+      keepaliveCountMax: c.keepaliveCountMax,
+      // Offer the pinned key's algorithm first, so a host with several host keys presents the pinned one; never SHA-1.
+      algorithms: { serverHostKey: serverHostKeyAlgorithms(pinned) },
       hostVerifier: (key: Buffer) => {
         seen = hostKeyFromBlob(key);
         if (expected !== undefined && seen.fingerprint !== expected) {

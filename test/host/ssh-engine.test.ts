@@ -243,6 +243,63 @@ describe("host-key pinning", () => {
   });
 });
 
+describe("host-key algorithms", () => {
+  it("refuses a host that signs only with ssh-rsa (SHA-1), pinned or not; the same RSA key with SHA-2 signatures connects", async () => {
+    const sha1 = await TestSshd.create({ hostKeyType: "rsa", config: ["HostKeyAlgorithms ssh-rsa"] });
+    try {
+      expect(sha1.hostKey).toMatch(/^ssh-rsa AAAA/);
+      for (const hostKey of [sha1.hostKey, undefined]) {
+        const seen: number[] = [];
+        const err = await connect(sha1.connection({ ...(hostKey ? { hostKey } : {}), dialErrorLimit: 3 }), {
+          label: "old-node",
+          onDialError: (n) => seen.push(n),
+        }).catch((e) => e);
+        expect(err).toBeInstanceOf(Error);
+        expect(seen).toEqual([]);
+        expect(err.message).toContain(`SSH to old-node at 127.0.0.1:${sha1.port} failed`);
+        expect(err.message).toMatch(/no matching host key/i);
+        expect(err.message).toContain("Phoenix refuses the host-key algorithms ssh-rsa and ssh-dss (SHA-1 and DSA signatures)");
+      }
+    } finally {
+      await sha1.dispose();
+    }
+    const sha2 = await TestSshd.create({ hostKeyType: "rsa", config: ["HostKeyAlgorithms rsa-sha2-512,rsa-sha2-256"] });
+    try {
+      await withSession(sha2.connection({ hostKey: sha2.hostKey }), async (s) => {
+        expect(s.hostKey.openssh).toBe(sha2.hostKey);
+        expect((await s.exec("echo rsa-sha2")).stdout).toBe("rsa-sha2\n");
+      });
+    } finally {
+      await sha2.dispose();
+    }
+  });
+});
+
+describe("keepalives", () => {
+  it("a server that goes silent mid-command fails the command within interval × count, instead of hanging", async () => {
+    const s = await connect(sshd.connection({ keepaliveIntervalMs: 200, keepaliveCountMax: 2 }), { label: "silent" });
+    // The sshd process serving this connection: the parent of every command's shell.
+    const server = Number((await s.exec("echo $PPID")).stdout.trim());
+    expect(server).toBeGreaterThan(1);
+    try {
+      const started = Date.now();
+      // The command freezes its own server process: the TCP connection stays open, nothing answers any more.
+      const err = await s.exec("kill -STOP $PPID; sleep 3").catch((e) => e);
+      const elapsed = Date.now() - started;
+      expect(err).toBeInstanceOf(Error);
+      expect(err.message).toContain(
+        `SSH connection to silent at 127.0.0.1:${sshd.port} closed before the command reported its exit status`,
+      );
+      expect(err.message).toContain("Keepalive timeout");
+      expect(elapsed).toBeLessThan(2_500);
+    } finally {
+      s.close();
+      process.kill(server, "SIGCONT");
+      process.kill(server, "SIGTERM");
+    }
+  });
+});
+
 describe("runScript", () => {
   const secret = `hunter2 it's "quoted" $(touch ${"/tmp/phx-pwned"}) \`x\`\nsecond line-of-the-secret`;
 
