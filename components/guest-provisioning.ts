@@ -86,7 +86,10 @@ export class GuestProvisioning extends pulumi.ComponentResource {
           `${name}-health`,
           target,
           m.healthChecks,
-          steps.map((s) => s.hash),
+          // A step's hash never covers secret values; its secrets' revision says when they changed.
+          steps.map((s) =>
+            pulumi.all([s.hash, s.secretsRevision]).apply(([hash, revision]) => (revision ? `${hash}+${revision}` : hash)),
+          ),
           next(),
         ),
       );

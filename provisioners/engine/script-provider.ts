@@ -1,11 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { type Connection, type Credentials, addressOf, joinCredentials, publicConnection, splitCredentials } from "./connection";
-import { canonicalJson, contentHash } from "../../definition/hash";
+import { canonicalJson } from "../../definition/hash";
 import { type LogTarget, openRunLog } from "./log";
 import { runScript } from "./run-script";
 import { type Session, withSession } from "./ssh";
 import { plainState } from "./state";
 import { isShellName } from "./shell";
+import { contentChanged, hasLegacySecretHash, hashOutputs } from "./script-hash";
+
+export { scriptHash, secretsHash } from "./script-hash";
 
 // Everything the provider's functions reference is serialized into the state by Pulumi's closure serializer:
 // no top-level imports of packages or builtins here or in the modules it uses (require() them inside functions),
@@ -52,8 +55,12 @@ export interface RemoteScriptOutputs {
   deleteScript?: string;
   inContainer?: number;
   log?: LogTarget;
-  /** contentHash(script, { params, secrets }). */
+  /** sha256 of the script and params (script-hash.ts): plaintext, so no secret value enters it. */
   hash: string;
+  /** sha256 of the secret values: a secret output (encrypted in state), how a changed secret is noticed. */
+  secretsHash?: string;
+  /** How many times the secret values changed (plaintext): later steps (health checks) re-run when it grows. */
+  secretsRevision?: number;
   /** The host's key seen at first contact (OpenSSH form); pinned for every later operation. */
   hostKey: string;
   /** The check script's stdout (secret values masked) when last run. */
@@ -61,10 +68,6 @@ export interface RemoteScriptOutputs {
   checkExitCode?: number;
   /** False after a refresh found drift: the next update runs the script again. */
   inSync: boolean;
-}
-
-export function scriptHash(inputs: Pick<RemoteScriptInputs, "params" | "secrets">, script: string): string {
-  return contentHash(script, { params: inputs.params ?? {}, secrets: inputs.secrets ?? {} });
 }
 
 /** What changing from olds to news means: hash change → in-place update; host, container or triggers change → replace. */
@@ -79,8 +82,9 @@ export function diffScript(
   if (canonicalJson(olds.triggers ?? []) !== canonicalJson(news.triggers ?? [])) replaces.push("triggers");
   const script = news.script ?? spec.script ?? "";
   const changed =
-    olds.hash !== scriptHash(news, script) ||
-    olds.inSync === false ||
+    contentChanged(olds, news, script) ||
+    // A hash that still covers secret values is rewritten (nothing runs): it must not stay in the state.
+    hasLegacySecretHash(olds) ||
     (olds.checkScript ?? "") !== (news.checkScript ?? spec.checkScript ?? "") ||
     (olds.deleteScript ?? "") !== (news.deleteScript ?? spec.deleteScript ?? "") ||
     canonicalJson(olds.connection) !== canonicalJson(publicConnection(news.connection)) ||
@@ -137,9 +141,11 @@ export function makeScriptProvider(
     news: RemoteScriptInputs,
     runMain: boolean,
     title: string,
+    olds?: RemoteScriptOutputs,
   ): Promise<RemoteScriptOutputs> => {
     const { script, checkScript, deleteScript } = scriptsOf(news);
-    const hash = scriptHash(news, script);
+    const hashes = hashOutputs(news, script, olds);
+    const hash = hashes.hash;
     const secrets = news.secrets ?? {};
     const log = openRunLog(news.log, Object.values(secrets));
     const inContainer = news.inContainer;
@@ -174,7 +180,7 @@ export function makeScriptProvider(
       ...(deleteScript !== undefined ? { deleteScript } : {}),
       ...(inContainer !== undefined ? { inContainer } : {}),
       ...(news.log ? { log: news.log } : {}),
-      hash,
+      ...hashes,
       hostKey: s.hostKey.openssh,
       ...(check ?? {}),
       inSync: true,
@@ -215,13 +221,16 @@ export function makeScriptProvider(
 
     async update(_id, olds, news) {
       const { script, checkScript } = scriptsOf(news);
-      const runMain = olds.hash !== scriptHash(news, script) || olds.inSync === false;
+      const runMain = contentChanged(olds, news, script);
       const pinned = news.connection.hostKey ?? olds.hostKey;
-      if (!runMain && (checkScript ?? "") === (olds.checkScript ?? "")) {
+      // The state with the new inputs' hashes, for an update that runs nothing (no secretsHash left from before).
+      const restated = () => {
         const { connection, credentials } = splitCredentials(news.connection);
-        const { deleteScript } = scriptsOf(news);
-        return { outs: plainState({ ...olds, connection, credentials, checkScript, deleteScript, log: news.log }) };
-      }
+        const { secretsHash: _before, ...kept } = olds;
+        return { ...kept, ...hashOutputs(news, script, olds), script, connection, credentials, checkScript, log: news.log };
+      };
+      if (!runMain && (checkScript ?? "") === (olds.checkScript ?? ""))
+        return { outs: plainState({ ...restated(), deleteScript: scriptsOf(news).deleteScript }) };
       const label = labelOf(news.log, news.connection, news.inContainer);
       const outs = await withSession(
         { ...news.connection, hostKey: pinned },
@@ -230,7 +239,7 @@ export function makeScriptProvider(
           if (target === "template") {
             // Nothing drifts inside a frozen template. The same settings under a newer script (an upgraded
             // Phoenix) leave it as built; other settings cannot change in place.
-            if (olds.hash === scriptHash(news, script) || sameSettings(olds, news)) return undefined;
+            if (!contentChanged(olds, news, script) || sameSettings(olds, news)) return undefined;
             throw new Error(
               `${label}: CT ${news.inContainer} is a frozen template, so this feature cannot change in place; rebuild the template ` +
                 "(pulumi up --replace <its container's URN>, and its linked clones with it)",
@@ -238,26 +247,13 @@ export function makeScriptProvider(
           }
           if (target === "absent")
             throw new Error(`${label}: CT ${news.inContainer} does not exist on ${addressOf(news.connection)}`);
-          return converge(s, news, runMain, "update");
+          return converge(s, news, runMain, "update", olds);
         },
         { label },
       );
       if (outs) return { outs };
-      const { connection, credentials } = splitCredentials(news.connection);
-      return {
-        outs: plainState({
-          ...olds,
-          connection,
-          credentials,
-          // A frozen template's step takes the newer script as its own, so the next diff finds nothing to do.
-          script,
-          hash: scriptHash(news, script),
-          checkScript,
-          deleteScript: scriptsOf(news).deleteScript,
-          log: news.log,
-          inSync: true,
-        }),
-      };
+      // A frozen template's step takes the newer script as its own, so the next diff finds nothing to do.
+      return { outs: plainState({ ...restated(), deleteScript: scriptsOf(news).deleteScript, inSync: true }) };
     },
 
     async read(id, props) {
@@ -345,6 +341,7 @@ const defaultScriptProvider = makeScriptProvider();
 /** An idempotent script run over SSH; its output is logged to .pulumi-state/logs/<stack>/<name>.log. */
 export class RemoteScript extends pulumi.dynamic.Resource {
   declare readonly hash: pulumi.Output<string>;
+  declare readonly secretsRevision: pulumi.Output<number | undefined>;
   declare readonly hostKey: pulumi.Output<string>;
   declare readonly checkOutput: pulumi.Output<string | undefined>;
   declare readonly inSync: pulumi.Output<boolean>;
@@ -365,11 +362,14 @@ export class RemoteScript extends pulumi.dynamic.Resource {
         secrets: args.secrets === undefined ? undefined : pulumi.secret(args.secrets),
         log: { stack: pulumi.getStack(), resource: name },
         hash: undefined,
+        secretsHash: undefined,
+        secretsRevision: undefined,
         hostKey: undefined,
         checkOutput: undefined,
         inSync: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "credentials"] },
+      // credentials: read and delete connect with them; secretsHash: a hash of secret values is as secret as they are.
+      { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "credentials", "secretsHash"] },
       "phoenix",
       type,
     );

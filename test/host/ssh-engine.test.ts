@@ -396,18 +396,61 @@ describe("script provider", () => {
     const { id, outs } = await provider.create(inputs());
     expect(id).toBe(`state-file@127.0.0.1:${sshd.port}`);
     expect(fs.readFileSync(stateFile(), "utf8")).toBe("v1|13\n");
-    expect(outs!.hash).toBe(contentHash(inputs().script!, { params: inputs().params, secrets: inputs().secrets }));
+    // The plaintext hash covers script and params only; the secrets' hash is a secret output of its own.
+    expect(outs!.hash).toBe(contentHash(inputs().script!, { params: inputs().params, secrets: {} }));
+    expect(outs!.secretsHash).toMatch(/^[0-9a-f]{64}$/);
     expect(outs!.hostKey).toBe(sshd.hostKey);
     expect(outs!.checkOutput).toBe("v1|13\n");
     expect(outs!.inSync).toBe(true);
     expect(outs!.secretNames).toEqual(["PASSWORD"]);
     sendable(outs);
-    const { credentials, ...rest } = outs!;
+    const { credentials, secretsHash: _secret, ...rest } = outs!;
     expect(credentials).toEqual({ privateKey: sshd.clientKey });
     const visible = JSON.stringify(rest);
     expect(visible).not.toContain("pa55-w0rd-xyz");
     expect(visible).not.toContain("PRIVATE KEY");
     expect(fs.readFileSync(path.join(logDir, "dev", "state-file.log"), "utf8")).toContain("wrote");
+  });
+
+  it("nothing readable in state or logs lets a secret be guessed: a dictionary of candidates matches no visible hash", async () => {
+    const secret = "pa55-w0rd-xyz";
+    const { outs } = await provider.create(inputs({ log: { stack: "dev", resource: "guessable" } }));
+    const { credentials: _c, secretsHash: _s, ...visible } = outs!;
+    const text = JSON.stringify(visible) + fs.readFileSync(path.join(logDir, "dev", "guessable.log"), "utf8");
+    // The attack on the old state: hash every candidate the way the engine hashed script, params and secrets.
+    for (const candidate of ["password", "hunter2", secret, "letmein"]) {
+      const guess = contentHash(inputs().script!, { params: inputs().params, secrets: { PASSWORD: candidate } });
+      expect(text).not.toContain(guess.slice(0, 12));
+      expect(text).not.toContain(sha(candidate).slice(0, 12));
+    }
+    // The visible hash is the same whatever the secret is: it says nothing about it.
+    const other = await provider.create(inputs({ secrets: { PASSWORD: "something-else" } }));
+    expect(other.outs!.hash).toBe(outs!.hash);
+    expect(other.outs!.secretsHash).not.toBe(outs!.secretsHash);
+  });
+
+  it("a state whose hash covers secrets (before this version): rewritten by an update that runs nothing, then no change", async () => {
+    const { outs } = await provider.create(inputs());
+    const legacy: RemoteScriptOutputs = {
+      ...outs!,
+      hash: contentHash(inputs().script!, { params: inputs().params, secrets: inputs().secrets }),
+    };
+    delete legacy.secretsHash;
+    delete legacy.secretsRevision;
+    expect(diffScript(legacy, inputs())).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+    fs.writeFileSync(stateFile(), "untouched\n");
+    // port 1: nothing may connect.
+    const { outs: rewritten } = await provider.update!("id", legacy, { ...inputs(), connection: sshd.connection({ port: 1 }) });
+    expect(fs.readFileSync(stateFile(), "utf8")).toBe("untouched\n");
+    expect(rewritten!.hash).toBe(outs!.hash);
+    expect(rewritten!.secretsHash).toBe(outs!.secretsHash);
+    expect(diffScript(rewritten!, { ...inputs(), connection: sshd.connection({ port: 1 }) }).changes).toBe(false);
+    // A secret changed together with the upgrade still runs the script.
+    expect(diffScript(legacy, inputs({ secrets: { PASSWORD: "rotated" } })).changes).toBe(true);
+    // States without secrets kept the same hash formula: no change at all on upgrade.
+    const plain = await provider.create(inputs({ secrets: undefined }));
+    expect(plain.outs!.secretsHash).toBeUndefined();
+    expect(plain.outs!.hash).toBe(contentHash(inputs().script!, { params: inputs().params, secrets: {} }));
   });
 
   it("diff: same inputs → no change; hash change → update in place; triggers or host → replace", async () => {
@@ -508,6 +551,7 @@ describe("script provider", () => {
     expect(r.inputs["log"]).toEqual({ stack: "dev", resource: "hello" });
     expect(r.inputs["connection"].host).toBe("10.0.0.5");
     expect(r.inputs["script"]).toBe("echo hi");
+    expect(r.additionalSecretOutputs.sort()).toEqual(["credentials", "secretsHash"]);
   });
 
   it("survives Pulumi's closure serialization and still works once deserialized", async () => {

@@ -18,6 +18,8 @@ export interface Registered {
   replacementTrigger?: unknown;
   /** Parent URNs of the resource's aliases (where it lived before a move). */
   aliasParents: string[];
+  /** Outputs the resource asks the engine to keep secret (encrypted in state). */
+  additionalSecretOutputs: string[];
 }
 
 export async function installRecordingMocks(stack = "test"): Promise<Registered[]> {
@@ -46,6 +48,7 @@ export async function installRecordingMocks(stack = "test"): Promise<Registered[
         custom: req.getCustom(),
         inputs: rpc.deserializeProperties(req.getObject()),
         replaceWith: req.getReplaceWithList(),
+        additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
         deleteBeforeReplace: req.getDeletebeforereplace(),
         aliasParents: req
           .getAliasesList()

@@ -13,8 +13,8 @@ import {
   type RemoteScriptInputs,
   type RemoteScriptOutputs,
   diffScript,
-  scriptHash,
 } from "../../provisioners/engine/script-provider";
+import { hashOutputs } from "../../provisioners/engine/script-hash";
 import type { RenderedFeature } from "../../provisioners/engine/feature";
 import { renderHealthChecks } from "../../provisioners/health-check/health-check";
 import { renderNvidia } from "../../provisioners/nvidia/nvidia";
@@ -54,7 +54,7 @@ function stateOf(f: RenderedFeature, extra: Partial<RemoteScriptInputs> = {}): R
     ...(f.checkScript !== undefined ? { checkScript: f.checkScript } : {}),
     ...(f.deleteScript !== undefined ? { deleteScript: f.deleteScript } : {}),
     ...(inputs.inContainer !== undefined ? { inContainer: inputs.inContainer } : {}),
-    hash: scriptHash(inputs, f.script),
+    ...hashOutputs(inputs, f.script),
     hostKey: "ssh-ed25519 AAAA",
     inSync: true,
   };
