@@ -44,7 +44,8 @@ export class GuestProvisioning extends pulumi.ComponentResource {
     const m = args.machine;
     const inGuest = m.provisioners.some((p) => p.feature !== "apparmor") || m.healthChecks.length > 0;
     const triggers = incarnation(m);
-    const target = { ...(inGuest ? targetOf(m, args) : { connection: args.node }), triggers };
+    const timeouts = { values: m.timeouts ?? {}, where: `${m.kind === "template" ? "template" : "guest"} '${m.name}'` };
+    const target = { ...(inGuest ? targetOf(m, args) : { connection: args.node }), triggers, timeouts };
     this.target = target;
     const steps: RemoteScript[] = [];
     // Each step waits for the one before: features in one guest share apt's locks and build on each other.
@@ -72,7 +73,7 @@ export class GuestProvisioning extends pulumi.ComponentResource {
             lxcOptions: m.lxcOptions,
           },
           next(),
-          triggers,
+          { triggers, timeouts },
         ),
       );
     }

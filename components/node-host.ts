@@ -50,7 +50,11 @@ export class NodeHost extends pulumi.ComponentResource {
           nvidiaHostDriver(
             `${node.name}-nvidia-driver`,
             this.ssh,
-            { version: driver.version, runfileSha256: driver.runfileSha256 ?? "" },
+            {
+              version: driver.version,
+              runfileSha256: driver.runfileSha256 ?? "",
+              ...(driver.timeout !== undefined ? { timeout: driver.timeout } : {}),
+            },
             child,
           ),
         );

@@ -16,6 +16,8 @@ const ipv4 = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "an IPv4 address such a
 const mac = z.string().regex(/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/, "a MAC address such as 52:54:00:12:34:56");
 const vmid = z.number().int();
 const sizeGiB = z.number().positive();
+/** A time limit in seconds: at most a week. */
+const seconds = z.number().int().positive().max(604_800, "at most 604800 seconds (a week)");
 
 export const Storage = z
   .object({
@@ -127,6 +129,8 @@ export const Node = z
           .string()
           .regex(/^[0-9a-fA-F]{64}$/, "a sha256 checksum: 64 hexadecimal digits")
           .optional(),
+        /** Seconds the driver's download, build and load may take with installOnHost; default 3600. */
+        timeout: seconds.optional(),
       })
       .strict()
       .optional(),
@@ -297,10 +301,34 @@ export const HealthCheck = z
   .object({
     name: z.string(),
     command: z.string(),
-    retries: z.number().int().positive().default(3),
-    interval: z.number().positive().default(5),
+    retries: z.number().int().positive().max(100).default(3),
+    /** Seconds between attempts. */
+    interval: z.number().positive().max(3600).default(5),
+    /** Seconds one attempt may take before it counts as failed; default 60. */
+    timeout: seconds.optional(),
   })
   .strict();
+
+/**
+ * Time limits of a machine's provisioning steps, in seconds, overriding the defaults each feature declares
+ * (provisioners/<feature>/<feature>.ts). A step over its limit is stopped and fails the up with what was running,
+ * where and for how long. healthChecks is the overall limit of all the machine's health checks together.
+ */
+export const Timeouts = z
+  .object({
+    nvidia: seconds.optional(),
+    docker: seconds.optional(),
+    "nvidia-container-toolkit": seconds.optional(),
+    vllm: seconds.optional(),
+    portainer: seconds.optional(),
+    apparmor: seconds.optional(),
+    script: seconds.optional(),
+    healthChecks: seconds.optional(),
+  })
+  .strict();
+export type Timeouts = z.infer<typeof Timeouts>;
+/** How long all of a machine's health checks may take together, retries included, unless timeouts.healthChecks says. */
+export const DEFAULT_HEALTH_CHECKS_LIMIT_SECONDS = 900;
 
 export const CloudInit = z
   .object({
@@ -342,6 +370,7 @@ const machineFields = {
   cloudInit: CloudInit.optional(),
   dependsOn: z.array(z.string()).default([]),
   healthChecks: z.array(HealthCheck).default([]),
+  timeouts: Timeouts.optional(),
 };
 
 export const Guest = z

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { type Connection, type Credentials, addressOf, joinCredentials, publicConnection, splitCredentials } from "./connection";
 import { canonicalJson } from "../../definition/hash";
 import { type LogTarget, openRunLog } from "./log";
-import { runScript } from "./run-script";
+import { type ScriptTimeout, runScript } from "./run-script";
 import { type Session, withSession } from "./ssh";
 import { plainState } from "./state";
 import { isShellName } from "./shell";
@@ -39,8 +39,15 @@ export interface RemoteScriptInputs {
   deleteScript?: string;
   /** Run every script inside this LXC container of the connection's host (a Proxmox node) through `pct exec`. */
   inContainer?: number;
+  /** Each script (main, check, delete) is stopped when it runs longer. Default: DEFAULT_SCRIPT_TIMEOUT. */
+  timeout?: ScriptTimeout;
   log?: LogTarget;
 }
+
+/** The time limit of a script whose resource declares none (states written before limits existed included). */
+export const DEFAULT_SCRIPT_TIMEOUT: ScriptTimeout = { seconds: 3600 };
+/** The engine's own short probes (is the container a template?). */
+const PROBE_TIMEOUT: ScriptTimeout = { seconds: 60 };
 
 export interface RemoteScriptOutputs {
   connection: PublicConnection;
@@ -54,6 +61,7 @@ export interface RemoteScriptOutputs {
   checkScript?: string;
   deleteScript?: string;
   inContainer?: number;
+  timeout?: ScriptTimeout;
   log?: LogTarget;
   /** sha256 of the script and params (script-hash.ts): plaintext, so no secret value enters it. */
   hash: string;
@@ -88,6 +96,8 @@ export function diffScript(
     (olds.checkScript ?? "") !== (news.checkScript ?? spec.checkScript ?? "") ||
     (olds.deleteScript ?? "") !== (news.deleteScript ?? spec.deleteScript ?? "") ||
     canonicalJson(olds.connection) !== canonicalJson(publicConnection(news.connection)) ||
+    // States from before time limits have none: the default applies to them until their next real change.
+    (olds.timeout !== undefined && canonicalJson(olds.timeout) !== canonicalJson(news.timeout ?? null)) ||
     canonicalJson(olds.log ?? null) !== canonicalJson(news.log ?? null);
   // Same host, same script: the old resource's delete script must run before the new one's script, not after it.
   const deleteBeforeReplace = replaces.length > 0 && (olds.deleteScript ?? "") !== "";
@@ -118,6 +128,7 @@ async function containerState(s: Session, vmid: number | undefined): Promise<"li
     {
       env: { VMID: String(vmid) },
       title: "container state",
+      timeout: PROBE_TIMEOUT,
       allowFailure: true,
     },
   );
@@ -149,6 +160,7 @@ export function makeScriptProvider(
     const secrets = news.secrets ?? {};
     const log = openRunLog(news.log, Object.values(secrets));
     const inContainer = news.inContainer;
+    const timeout = news.timeout ?? DEFAULT_SCRIPT_TIMEOUT;
     if (runMain)
       await runScript(s, script, {
         env: news.params ?? {},
@@ -156,10 +168,18 @@ export function makeScriptProvider(
         log,
         title: `${title} (hash ${hash.slice(0, 12)})`,
         inContainer,
+        timeout,
       });
     let check: { checkOutput: string; checkExitCode: number } | undefined;
     if (checkScript) {
-      const r = await runScript(s, checkScript, { env: news.params ?? {}, log, title: "check", allowFailure: true, inContainer });
+      const r = await runScript(s, checkScript, {
+        env: news.params ?? {},
+        log,
+        title: "check",
+        allowFailure: true,
+        inContainer,
+        timeout,
+      });
       if (r.code !== 0)
         throw new Error(
           `${labelOf(news.log, news.connection, inContainer)}: the check script still fails (exit ${r.code}) after the script ran on ${s.address}` +
@@ -179,6 +199,7 @@ export function makeScriptProvider(
       ...(checkScript !== undefined ? { checkScript } : {}),
       ...(deleteScript !== undefined ? { deleteScript } : {}),
       ...(inContainer !== undefined ? { inContainer } : {}),
+      ...(news.timeout !== undefined ? { timeout: news.timeout } : {}),
       ...(news.log ? { log: news.log } : {}),
       ...hashes,
       hostKey: s.hostKey.openssh,
@@ -196,6 +217,8 @@ export function makeScriptProvider(
         failures.push({ property: "script", reason: "the script cannot contain NUL bytes" });
       if (!news.connection || (typeof news.connection.host === "string" && news.connection.host === ""))
         failures.push({ property: "connection", reason: "connection.host is required" });
+      if (news.timeout !== undefined && (!Number.isInteger(news.timeout?.seconds) || news.timeout.seconds < 1))
+        failures.push({ property: "timeout", reason: `not a time limit in whole seconds: ${JSON.stringify(news.timeout)}` });
       if (news.inContainer !== undefined && (!Number.isInteger(news.inContainer) || news.inContainer < 100))
         failures.push({ property: "inContainer", reason: `not a container id: ${JSON.stringify(news.inContainer)}` });
       for (const [prop, names] of [
@@ -226,8 +249,17 @@ export function makeScriptProvider(
       // The state with the new inputs' hashes, for an update that runs nothing (no secretsHash left from before).
       const restated = () => {
         const { connection, credentials } = splitCredentials(news.connection);
-        const { secretsHash: _before, ...kept } = olds;
-        return { ...kept, ...hashOutputs(news, script, olds), script, connection, credentials, checkScript, log: news.log };
+        const { secretsHash: _before, timeout: _limit, ...kept } = olds;
+        return {
+          ...kept,
+          ...hashOutputs(news, script, olds),
+          ...(news.timeout !== undefined ? { timeout: news.timeout } : {}),
+          script,
+          connection,
+          credentials,
+          checkScript,
+          log: news.log,
+        };
       };
       if (!runMain && (checkScript ?? "") === (olds.checkScript ?? ""))
         return { outs: plainState({ ...restated(), deleteScript: scriptsOf(news).deleteScript }) };
@@ -274,6 +306,7 @@ export function makeScriptProvider(
             log: openRunLog(props.log),
             title: "check (refresh)",
             allowFailure: true,
+            timeout: props.timeout ?? DEFAULT_SCRIPT_TIMEOUT,
             inContainer: props.inContainer,
           });
         },
@@ -300,6 +333,7 @@ export function makeScriptProvider(
             env: props.params ?? {},
             log: openRunLog(props.log),
             title: "delete",
+            timeout: props.timeout ?? DEFAULT_SCRIPT_TIMEOUT,
             inContainer: props.inContainer,
           });
         },
@@ -322,6 +356,8 @@ export interface RemoteScriptArgs {
   deleteScript?: pulumi.Input<string>;
   /** Run the scripts inside this LXC container of the connection's host, through `pct exec`; a change replaces. */
   inContainer?: pulumi.Input<number>;
+  /** Time limit of each script; a change is an in-place update that runs nothing. */
+  timeout?: pulumi.Input<ScriptTimeout>;
 }
 
 /**

@@ -19,6 +19,21 @@ export interface ExecOptions {
   env?: Record<string, string>;
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
+  /** Close the connection and fail with ExecTimeoutError when the command has not finished by then. */
+  timeoutMs?: number;
+}
+
+/** A command still running when ExecOptions.timeoutMs ran out: the connection was closed under it. */
+export class ExecTimeoutError extends EngineError {
+  constructor(
+    readonly address: string,
+    readonly elapsedMs: number,
+  ) {
+    super(
+      "ExecTimeoutError",
+      `the command on ${address} was still running after ${Math.round(elapsedMs / 1000)} s: closed the connection`,
+    );
+  }
 }
 
 export interface ExecResult {
@@ -199,12 +214,27 @@ function makeSession(
       const { StringDecoder } = require("node:string_decoder") as typeof import("node:string_decoder");
       const out = new StringDecoder("utf8");
       const err = new StringDecoder("utf8");
-      const res = await ssh.execCommand(prefix + command, {
+      const started = Date.now();
+      const running = ssh.execCommand(prefix + command, {
         noTrim: true,
         ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
         ...(opts.onStdout ? { onStdout: (b: Buffer) => opts.onStdout!(out.write(b)) } : {}),
         ...(opts.onStderr ? { onStderr: (b: Buffer) => opts.onStderr!(err.write(b)) } : {}),
       });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const res = await (
+        opts.timeoutMs === undefined
+          ? running
+          : Promise.race([
+              running,
+              new Promise<never>((_resolve, reject) => {
+                timer = setTimeout(() => {
+                  ssh.dispose();
+                  reject(new ExecTimeoutError(`${label ? `${label} at ` : ""}${address}`, Date.now() - started));
+                }, opts.timeoutMs);
+              }),
+            ])
+      ).finally(() => clearTimeout(timer));
       if (res.code === null && res.signal === null)
         throw new Error(
           `SSH connection to ${label ? `${label} at ` : ""}${address} closed before the command reported its exit status` +

@@ -7,6 +7,9 @@ import { type ConnectionInput, RemoteScript } from "../engine/script-provider";
 const SCRIPT = readFileSync(join(__dirname, "freeze-template.sh"), "utf8");
 const CHECK = `pct config "$VMID" | grep -q '^template: 1' && echo template || { echo "CT $VMID is not a template"; exit 1; }`;
 
+/** How long freezing may take: stopping the container, then pct template. */
+export const FREEZE_TIMEOUT_SECONDS = 600;
+
 export interface FreezeTemplateArgs {
   /** SSH to the node the container lives on. */
   node: ConnectionInput;
@@ -23,6 +26,8 @@ export function freezeTemplate(name: string, args: FreezeTemplateArgs, opts: pul
       params: { VMID: pulumi.output(args.vmid).apply(String) },
       // A different container is a different template to freeze.
       triggers: [args.vmid],
+      // pct template stops the container first: its shutdown may take a while.
+      timeout: { seconds: FREEZE_TIMEOUT_SECONDS },
     },
     opts,
   );

@@ -8,7 +8,12 @@ export interface NvidiaHostDriver {
   version: string;
   /** sha256 of the runfile: it runs as root on the node only when the download matches. */
   runfileSha256: string;
+  /** Seconds the download, DKMS build and load may take (nodes[].nvidia.timeout). */
+  timeout?: number;
 }
+
+/** The driver's download and DKMS build (override: nodes[].nvidia.timeout). */
+export const NVIDIA_HOST_TIMEOUT_SECONDS = 3600;
 
 export function renderNvidiaHost(driver: NvidiaHostDriver): RenderedFeature {
   if (!/^[0-9a-fA-F]{64}$/.test(driver.runfileSha256 ?? ""))
@@ -22,6 +27,7 @@ export function renderNvidiaHost(driver: NvidiaHostDriver): RenderedFeature {
       NVIDIA_RUNFILE_SHA256: driver.runfileSha256.toLowerCase(),
     },
     secretRefs: {},
+    timeout: { seconds: driver.timeout ?? NVIDIA_HOST_TIMEOUT_SECONDS, setting: "nodes[].nvidia.timeout" },
   };
 }
 

@@ -13,6 +13,9 @@ export interface PortainerSettings {
   server?: string;
 }
 
+/** How long a Portainer step may take: an image pull and the server's first start (override: timeouts.portainer). */
+export const PORTAINER_TIMEOUT_SECONDS = 900;
+
 export const PORTAINER_DEFAULTS = {
   server: { image: "portainer/portainer-ce:lts", port: PORTAINER_PORTS.server, container: "portainer" },
   agent: { image: "portainer/agent:lts", port: PORTAINER_PORTS.agent, container: "portainer_agent" },
@@ -34,6 +37,7 @@ export function renderPortainer(s: PortainerSettings): RenderedFeature {
       PORTAINER_NAME: d.container,
     },
     secretRefs: password ? { PORTAINER_ADMIN_PASSWORD: password } : {},
+    timeout: { seconds: PORTAINER_TIMEOUT_SECONDS, key: "portainer" },
   };
 }
 
@@ -73,6 +77,7 @@ export function renderPortainerEndpoints(
         .join("\n"),
     },
     secretRefs: { PORTAINER_ADMIN_PASSWORD: password },
+    timeout: { seconds: PORTAINER_TIMEOUT_SECONDS, key: "portainer" },
   };
 }
 

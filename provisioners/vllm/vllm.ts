@@ -24,6 +24,10 @@ export interface VllmSettings {
 }
 
 export const VLLM_IMAGE = "vllm/vllm-openai:latest";
+/** How long vLLM's first start may take: a model download (VLLM_START_TIMEOUT, in the script). */
+export const VLLM_START_TIMEOUT_SECONDS = 900;
+/** The step's limit on top of the start: installing vLLM into a venv, or pulling its image (override: timeouts.vllm). */
+export const VLLM_INSTALL_TIMEOUT_SECONDS = 3600;
 
 /** Refuses what would split a unit file's line: systemd ends lines at LF and CR, and NUL ends the value. */
 function oneLine(s: string, what: string): string {
@@ -89,6 +93,7 @@ export interface VllmOptions {
 export function renderVllm(s: VllmSettings, opts: VllmOptions = {}): RenderedFeature {
   const token = secretName(s.hfToken, "vllm.hfToken");
   const image = vllmImage(s.image ?? opts.image ?? VLLM_IMAGE);
+  const start = opts.startTimeoutSeconds ?? VLLM_START_TIMEOUT_SECONDS;
   return {
     script: scriptOf("vllm/vllm.sh"),
     checkScript: scriptOf("vllm/vllm-check.sh"),
@@ -102,10 +107,11 @@ export function renderVllm(s: VllmSettings, opts: VllmOptions = {}): RenderedFea
       VLLM_CHECK_HOST: s.host === "0.0.0.0" || s.host === "::" ? "127.0.0.1" : s.host,
       VLLM_IMAGE: image,
       VLLM_IMAGE_WORD: systemdWord(image),
-      VLLM_START_TIMEOUT: String(opts.startTimeoutSeconds ?? 900),
+      VLLM_START_TIMEOUT: String(start),
       ...(opts.bin !== undefined ? { VLLM_BIN: opts.bin } : {}),
     },
     secretRefs: token ? { HF_TOKEN: token } : {},
+    timeout: { seconds: VLLM_INSTALL_TIMEOUT_SECONDS + start, key: "vllm" },
   };
 }
 

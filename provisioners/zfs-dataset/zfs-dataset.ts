@@ -188,6 +188,9 @@ export function updateRun(name: string, diff: PropertyDiff, news: Record<string,
   return { script: UPDATE_SCRIPT, env: { ZFS_DATASET: name, ZFS_CHANGES: changes.map((c) => `${c}\n`).join("") } };
 }
 
+/** How long one zfs operation may take on the node (the engine stops it then, saying what ran and for how long). */
+export const ZFS_TIMEOUT = { seconds: 600 };
+
 /** read.sh prints this when the dataset does not exist. */
 export const ABSENT = "__PHX_ABSENT__";
 
@@ -253,7 +256,12 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
     const hostKey = await withSession(
       inputs.connection,
       async (s) => {
-        await runScript(s, run.script, { env: run.env, log: openRunLog(inputs.log), title: `create ${inputs.name}` });
+        await runScript(s, run.script, {
+          env: run.env,
+          log: openRunLog(inputs.log),
+          title: `create ${inputs.name}`,
+          timeout: ZFS_TIMEOUT,
+        });
         return s.hostKey.openssh;
       },
       { label: labelOf(inputs) },
@@ -291,7 +299,7 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
       hostKey = await withSession(
         { ...news.connection, hostKey: news.connection.hostKey ?? olds.hostKey },
         async (s) => {
-          await runScript(s, run.script, { env: run.env, log, title: `update ${news.name}` });
+          await runScript(s, run.script, { env: run.env, log, title: `update ${news.name}`, timeout: ZFS_TIMEOUT });
           return s.hostKey.openssh;
         },
         { label: labelOf(news) },
@@ -322,7 +330,12 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
       connection,
       (s) => {
         const run = readRun(props.name, Object.keys(declared));
-        return runScript(s, run.script, { env: run.env, log: openRunLog(props.log), title: `read ${props.name}` });
+        return runScript(s, run.script, {
+          env: run.env,
+          log: openRunLog(props.log),
+          title: `read ${props.name}`,
+          timeout: ZFS_TIMEOUT,
+        });
       },
       { label: labelOf(props) },
     );
@@ -340,7 +353,12 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
       connection,
       (s) => {
         const run = destroyRun(props.name);
-        return runScript(s, run.script, { env: run.env, log: openRunLog(props.log), title: `destroy ${props.name}` });
+        return runScript(s, run.script, {
+          env: run.env,
+          log: openRunLog(props.log),
+          title: `destroy ${props.name}`,
+          timeout: ZFS_TIMEOUT,
+        });
       },
       { label: labelOf(props) },
     );

@@ -14,6 +14,8 @@ import {
   type RemoteScriptOutputs,
   RemoteScript,
   ScriptError,
+  ScriptTimeoutError,
+  ExecTimeoutError,
   SshAuthError,
   SshUnreachableError,
   backoffDelay,
@@ -370,6 +372,52 @@ describe("runScript", () => {
     expect(text).toMatch(/==== .* install on web root@127\.0\.0\.1:\d+ ====/);
     expect(text).toContain("==== exit 4 after");
     expect(logPath({ stack: "dev", resource: "../x" })).toBe(path.join(logDir, "dev", "__x.log"));
+  });
+
+  it("stops a script over its time limit, and fails with what ran, where and for how long", async () => {
+    const log = openRunLog({ stack: "dev", resource: "slow" });
+    const pidFile = path.join(work, "slow.pid");
+    const started = Date.now();
+    const err = await withSession(
+      sshd.connection(),
+      (s) =>
+        runScript(s, `echo "installing"; sleep 30 & echo $! > "$PID_FILE"; wait`, {
+          env: { PID_FILE: pidFile },
+          log,
+          title: "install",
+          timeout: { seconds: 1, setting: "timeouts.docker of guest 'web'" },
+        }),
+      { label: "web" },
+    ).catch((e) => e);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(err).toBeInstanceOf(ScriptTimeoutError);
+    expect(err.message).toMatch(
+      new RegExp(
+        `^install on web at root@127\\.0\\.0\\.1:${sshd.port} timed out: still running after 1\\.\\d s, over its limit of 1 s; ` +
+          `it was stopped \\(raise timeouts\\.docker of guest 'web' if it needs longer\\)\n`,
+      ),
+    );
+    expect(err.message).toContain("installing");
+    expect(err.message).toContain(`full log: ${log.path}`);
+    // The script's children went with it: timeout(1) stops the whole process group.
+    const pid = Number(fs.readFileSync(pidFile, "utf8"));
+    await new Promise((r) => setTimeout(r, 200));
+    // Gone, or a zombie waiting for its new parent to reap it: either way no longer running.
+    const state = fs.existsSync(`/proc/${pid}/stat`) ? fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]![0] : "gone";
+    expect(["gone", "Z"]).toContain(state);
+  });
+
+  it("a command still running at the engine's own deadline: the connection is closed and the exec fails", async () => {
+    const s = await connect(sshd.connection(), { label: "web" });
+    try {
+      const started = Date.now();
+      const err = await s.exec("sleep 5", { timeoutMs: 300 }).catch((e) => e);
+      expect(err).toBeInstanceOf(ExecTimeoutError);
+      expect(err.message).toMatch(new RegExp(`^the command on web at 127\\.0\\.0\\.1:${sshd.port} was still running after 0 s`));
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      s.close();
+    }
   });
 
   it("keeps commands in the script from reading the rest of it", async () => {

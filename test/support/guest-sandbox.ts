@@ -35,6 +35,7 @@ const TOOLS = [
   "find",
   "ln",
   "stat",
+  "timeout",
 ];
 
 export interface RunResult {

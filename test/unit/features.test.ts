@@ -9,11 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { renderAppArmor, lxcConfigLines } from "../../provisioners/apparmor/apparmor";
 import { renderDocker } from "../../provisioners/docker/docker";
 import { publicConnection } from "../../provisioners/engine/connection";
-import {
-  type RemoteScriptInputs,
-  type RemoteScriptOutputs,
-  diffScript,
-} from "../../provisioners/engine/script-provider";
+import { type RemoteScriptInputs, type RemoteScriptOutputs, diffScript } from "../../provisioners/engine/script-provider";
 import { hashOutputs } from "../../provisioners/engine/script-hash";
 import type { RenderedFeature } from "../../provisioners/engine/feature";
 import { renderHealthChecks } from "../../provisioners/health-check/health-check";
@@ -537,7 +533,12 @@ describe("custom script", () => {
     try {
       fs.writeFileSync(path.join(dir, "setup-210.sh"), "echo hello $GREETING\n");
       const f = renderCustomScript({ path: "setup-210.sh", env: { GREETING: "world" } }, dir);
-      expect(f).toEqual({ script: "echo hello $GREETING\n", params: { GREETING: "world" }, secretRefs: {} });
+      expect(f).toEqual({
+        script: "echo hello $GREETING\n",
+        params: { GREETING: "world" },
+        secretRefs: {},
+        timeout: { seconds: 1800, key: "script" },
+      });
       expect(
         diffScript(stateOf(f), inputsOf(renderCustomScript({ path: "setup-210.sh", env: { GREETING: "world" } }, dir))),
       ).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
