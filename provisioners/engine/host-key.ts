@@ -69,8 +69,9 @@ export class HostKeyMismatchError extends EngineError {
       "HostKeyMismatchError",
       `host key mismatch for ${label ? `${label} at ` : ""}${address}: expected ${expected} (pinned), ` +
         `the host presented ${seen.fingerprint} (${seen.type}). Either the connection is being intercepted or the machine ` +
-        `was rebuilt. If it was rebuilt on purpose, replace the resource (pulumi up --replace <urn>) or clear the pinned key ` +
-        `(connection.hostKey, or the hostKey stored in the resource's state) so the new key is recorded at the next contact.`,
+        `was rebuilt. If it was rebuilt on purpose, pin its new key once for every resource that reaches it: set ` +
+        `nodes[].ssh.hostKey to it (a node), or replace the machine's pin so the new key is recorded at the next contact ` +
+        `(pulumi up --replace <the URN of its <name>-host-key HostKeyPin>).`,
     );
   }
 }

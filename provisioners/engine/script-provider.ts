@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { type Connection, type Credentials, addressOf, joinCredentials, publicConnection, splitCredentials } from "./connection";
 import { canonicalJson } from "../../definition/hash";
+import { pinnedFingerprint } from "./host-key";
 import { type LogTarget, openRunLog } from "./log";
 import { type ScriptTimeout, runScript } from "./run-script";
 import { type Session, withSession } from "./ssh";
@@ -41,6 +42,8 @@ export interface RemoteScriptInputs {
   inContainer?: number;
   /** Each script (main, check, delete) is stopped when it runs longer. Default: DEFAULT_SCRIPT_TIMEOUT. */
   timeout?: ScriptTimeout;
+  /** The machine's pinned key (its HostKeyPin): every connection of this resource requires it. */
+  hostKey?: string;
   log?: LogTarget;
 }
 
@@ -95,13 +98,38 @@ export function diffScript(
     hasLegacySecretHash(olds) ||
     (olds.checkScript ?? "") !== (news.checkScript ?? spec.checkScript ?? "") ||
     (olds.deleteScript ?? "") !== (news.deleteScript ?? spec.deleteScript ?? "") ||
-    canonicalJson(olds.connection) !== canonicalJson(publicConnection(news.connection)) ||
+    connectionChanged(olds.connection, news.connection) ||
+    pinChanged(olds.hostKey, news.hostKey) ||
     // States from before time limits have none: the default applies to them until their next real change.
     (olds.timeout !== undefined && canonicalJson(olds.timeout) !== canonicalJson(news.timeout ?? null)) ||
     canonicalJson(olds.log ?? null) !== canonicalJson(news.log ?? null);
   // Same host, same script: the old resource's delete script must run before the new one's script, not after it.
   const deleteBeforeReplace = replaces.length > 0 && (olds.deleteScript ?? "") !== "";
   return { changes: replaces.length > 0 || changed, replaces, deleteBeforeReplace };
+}
+
+/** Where and how to connect, the host key aside (pinChanged): a state's own key from before pins were shared is no change. */
+export function connectionChanged(olds: PublicConnection | undefined, news: Connection | undefined): boolean {
+  const strip = (c: PublicConnection | undefined) => {
+    if (!c || typeof c !== "object") return c ?? null;
+    const { hostKey: _k, ...rest } = publicConnection(c as Connection);
+    return rest;
+  };
+  return canonicalJson(strip(olds)) !== canonicalJson(strip(news));
+}
+
+/**
+ * The machine's pinned key differs from the one this resource connects with (the machine was re-pinned). A key not
+ * known yet (a preview while its pin is made) or not given is no change.
+ */
+export function pinChanged(recorded: string | undefined, pinned: string | undefined): boolean {
+  if (recorded === undefined || pinned === undefined) return false;
+  try {
+    return pinnedFingerprint(recorded) !== pinnedFingerprint(pinned);
+  } catch {
+    // Not a key: Pulumi's placeholder for a value not known yet.
+    return false;
+  }
 }
 
 /** Same parameters and the same secrets (by name): only the script's text differs. */
@@ -237,7 +265,8 @@ export function makeScriptProvider(
 
     async create(inputs) {
       const label = labelOf(inputs.log, inputs.connection, inputs.inContainer);
-      const outs = await withSession(inputs.connection, (s) => converge(s, inputs, true, "create"), { label });
+      const connection = { ...inputs.connection, hostKey: inputs.hostKey ?? inputs.connection.hostKey };
+      const outs = await withSession(connection, (s) => converge(s, inputs, true, "create"), { label });
       const where = `${addressOf(inputs.connection)}${inputs.inContainer !== undefined ? `/ct${inputs.inContainer}` : ""}`;
       return { id: `${label}@${where}`, outs };
     },
@@ -245,7 +274,7 @@ export function makeScriptProvider(
     async update(_id, olds, news) {
       const { script, checkScript } = scriptsOf(news);
       const runMain = contentChanged(olds, news, script);
-      const pinned = news.connection.hostKey ?? olds.hostKey;
+      const pinned = news.hostKey ?? news.connection.hostKey ?? olds.hostKey;
       // The state with the new inputs' hashes, for an update that runs nothing (no secretsHash left from before).
       const restated = () => {
         const { connection, credentials } = splitCredentials(news.connection);
@@ -254,6 +283,7 @@ export function makeScriptProvider(
           ...kept,
           ...hashOutputs(news, script, olds),
           ...(news.timeout !== undefined ? { timeout: news.timeout } : {}),
+          hostKey: pinned,
           script,
           connection,
           credentials,
@@ -372,6 +402,22 @@ export function secretCredentials(connection: ConnectionInput): pulumi.Output<Co
   })) as pulumi.Output<Connection>;
 }
 
+/**
+ * The connection apart from its hostKey, which becomes the resource's own `hostKey` input: a pinned key not known yet
+ * (its HostKeyPin is made in the same up) then leaves the rest of the connection readable in a preview.
+ */
+export function splitHostKey(connection: ConnectionInput): {
+  connection: ConnectionInput;
+  hostKey?: pulumi.Input<string | undefined>;
+} {
+  if (pulumi.Output.isInstance(connection)) {
+    const c = connection as pulumi.Output<Connection>;
+    return { connection: c.apply(({ hostKey: _k, ...rest }) => rest), hostKey: c.apply((x) => x.hostKey) };
+  }
+  const { hostKey, ...rest } = connection as { [K in keyof Connection]: pulumi.Input<Connection[K]> };
+  return { connection: rest, ...(hostKey !== undefined ? { hostKey } : {}) };
+}
+
 const defaultScriptProvider = makeScriptProvider();
 
 /** An idempotent script run over SSH; its output is logged to .pulumi-state/logs/<stack>/<name>.log. */
@@ -394,13 +440,15 @@ export class RemoteScript extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        connection: secretCredentials(args.connection),
+        // The machine's pinned key when given; an output either way (the key this resource connects with).
+        hostKey: undefined,
+        ...splitHostKey(args.connection),
+        connection: secretCredentials(splitHostKey(args.connection).connection),
         secrets: args.secrets === undefined ? undefined : pulumi.secret(args.secrets),
         log: { stack: pulumi.getStack(), resource: name },
         hash: undefined,
         secretsHash: undefined,
         secretsRevision: undefined,
-        hostKey: undefined,
         checkOutput: undefined,
         inSync: undefined,
       },

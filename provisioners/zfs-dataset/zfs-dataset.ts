@@ -8,7 +8,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { type Connection, type Credentials, addressOf, joinCredentials, splitCredentials } from "../engine/connection";
 import { type LogTarget, openRunLog } from "../engine/log";
 import { runScript } from "../engine/run-script";
-import { type ConnectionInput, type PublicConnection, secretCredentials } from "../engine/script-provider";
+import {
+  type ConnectionInput,
+  type PublicConnection,
+  pinChanged,
+  secretCredentials,
+  splitHostKey,
+} from "../engine/script-provider";
 import { withSession } from "../engine/ssh";
 import { plainState } from "../engine/state";
 
@@ -21,6 +27,8 @@ export interface ZfsDatasetInputs {
   properties?: Record<string, PropertyValue>;
   /** Deletion is refused unless this is false. Default true. */
   protect?: boolean;
+  /** The node's pinned key (its HostKeyPin). */
+  hostKey?: string;
   log?: LogTarget;
 }
 
@@ -121,9 +129,11 @@ export function diffDataset(olds: ZfsDatasetOutputs, news: ZfsDatasetInputs): Da
   if (olds.connection?.host !== news.connection?.host) replaces.push("connection");
   const properties = diffProperties(olds.properties, news.properties);
   const c = news.connection ?? ({} as Connection);
-  const connectionChanged = ["port", "user", "hostKey", "dialErrorLimit", "perDialTimeoutMs"].some(
-    (k) => (olds.connection as Record<string, unknown>)?.[k] !== (c as unknown as Record<string, unknown>)[k],
-  );
+  // The host key is the node's pin (pinChanged), not part of the connection compared here.
+  const connectionChanged =
+    ["port", "user", "dialErrorLimit", "perDialTimeoutMs"].some(
+      (k) => (olds.connection as Record<string, unknown>)?.[k] !== (c as unknown as Record<string, unknown>)[k],
+    ) || pinChanged(olds.hostKey, news.hostKey);
   const changes =
     replaces.length > 0 || hasPropertyChanges(properties) || olds.protect !== (news.protect ?? true) || connectionChanged;
   return { changes, replaces, deleteBeforeReplace: false, properties };
@@ -254,7 +264,7 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
     const props = stringProps(inputs.properties);
     const run = createRun(inputs.name, props);
     const hostKey = await withSession(
-      inputs.connection,
+      { ...inputs.connection, hostKey: inputs.hostKey ?? inputs.connection.hostKey },
       async (s) => {
         await runScript(s, run.script, {
           env: run.env,
@@ -285,7 +295,8 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
     const props = stringProps(news.properties);
     const d = diffProperties(olds.properties, props);
     const run = updateRun(news.name, d, props);
-    let hostKey = olds.hostKey;
+    // Without a run, the node's pin (when given) is recorded as this dataset's key.
+    let hostKey = news.hostKey ?? olds.hostKey;
     if (run !== undefined) {
       const log = openRunLog(news.log);
       log.note(
@@ -297,7 +308,7 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
           ].join(", "),
       );
       hostKey = await withSession(
-        { ...news.connection, hostKey: news.connection.hostKey ?? olds.hostKey },
+        { ...news.connection, hostKey: news.hostKey ?? news.connection.hostKey ?? olds.hostKey },
         async (s) => {
           await runScript(s, run.script, { env: run.env, log, title: `update ${news.name}`, timeout: ZFS_TIMEOUT });
           return s.hostKey.openssh;
@@ -385,12 +396,14 @@ export class ZfsDatasetResource extends pulumi.dynamic.Resource {
       zfsDatasetProvider,
       resourceName,
       {
-        connection: secretCredentials(args.connection),
+        // The node's pinned key when given; an output either way (the key this dataset connects with).
+        hostKey: undefined,
+        ...splitHostKey(args.connection),
+        connection: secretCredentials(splitHostKey(args.connection).connection),
         name: args.name,
         properties: args.properties ?? {},
         protect: args.protect ?? true,
         log: { stack: pulumi.getStack(), resource: resourceName },
-        hostKey: undefined,
       },
       { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "credentials"] },
       "phoenix",

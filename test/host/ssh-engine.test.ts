@@ -237,8 +237,8 @@ describe("host-key pinning", () => {
     expect(err.message).toContain(`node-1 at 127.0.0.1:${sshd.port}`);
     expect(err.message).toContain(`expected ${oldFingerprint}`);
     expect(err.message).toContain(sshd.hostFingerprint);
-    expect(err.message).toMatch(/replace the resource/);
-    expect(err.message).toMatch(/clear the pinned key/);
+    expect(err.message).toContain("set nodes[].ssh.hostKey to it");
+    expect(err.message).toContain("pulumi up --replace <the URN of its <name>-host-key HostKeyPin>");
 
     // Unpinned, the first contact returns the new key for the caller to store.
     await withSession(sshd.connection(), async (s) => expect(s.hostKey.openssh).toBe(sshd.hostKey));

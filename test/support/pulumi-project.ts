@@ -2,7 +2,7 @@
 // index.ts, with a file:// backend of its own: tests and the demo never write stack files or state
 // into tracked files.
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { ROOT, toolchainEnv } from "./toolchain";
@@ -46,8 +46,14 @@ export async function pulumiProject(opts: {
     PULUMI_SKIP_UPDATE_CHECK: "true",
     // Provisioning logs beside the project's state, not in the repository.
     PHOENIX_LOG_DIR: join(dir, "logs"),
+    // A HOME of the project's own: the node's pinned host key goes into its .ssh/known_hosts, which the Proxmox
+    // provider's SSH reads (labs come and go on reused ports with new keys; the user's known_hosts stays untouched).
+    // Pulumi's plugins and credentials stay where they are.
+    HOME: join(dir, "home"),
+    PULUMI_HOME: process.env["PULUMI_HOME"] ?? join(homedir(), ".pulumi"),
   };
   mkdirSync(join(dir, "state"), { recursive: true });
+  mkdirSync(join(dir, "home"), { recursive: true, mode: 0o700 });
   const stack = await LocalWorkspace.createOrSelectStack({ stackName: opts.stackName, workDir: dir }, { envVars });
   await stack.setConfig("phoenix:definition", { value: definition });
   for (const [k, v] of Object.entries(opts.secrets ?? {})) await stack.setConfig(`phoenix:${k}`, { value: v, secret: true });
