@@ -151,7 +151,9 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
       "vllm-golden-apparmor",
       "vllm-golden-vllm",
     ]);
-    expect(freeze.dependencies.find((u) => u.endsWith("::vllm-golden"))).toBe(byName("proxmoxve:index/containerLegacy:ContainerLegacy", "vllm-golden").urn);
+    expect(freeze.dependencies.find((u) => u.endsWith("::vllm-golden"))).toBe(
+      byName("proxmoxve:index/containerLegacy:ContainerLegacy", "vllm-golden").urn,
+    );
     expect(freeze.inputs.params).toEqual({ VMID: "903" });
     expect(deps("portainer").sort()).toEqual([
       "bulk/portainer-data",
