@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { type Connection, addressOf } from "./connection";
 import { fingerprintOf, pinnedFingerprint } from "./host-key";
 import { defaultKnownHostsFile, ensureKnownHost, knownHostsName } from "./known-hosts";
-import { type ConnectionInput, type PublicConnection, secretCredentials } from "./script-provider";
+import { type ConnectionInput, type PublicConnection, secretCredentials } from "./connection-input";
 import { withSession } from "./ssh";
 import { plainState } from "./state";
 

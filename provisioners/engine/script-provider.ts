@@ -1,13 +1,21 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type Connection, type Credentials, addressOf, joinCredentials, publicConnection, splitCredentials } from "./connection";
+import { type Connection, type Credentials, addressOf, joinCredentials, splitCredentials } from "./connection";
+import {
+  type ConnectionInput,
+  type PublicConnection,
+  connectionChanged,
+  pinChanged,
+  secretCredentials,
+  splitHostKey,
+} from "./connection-input";
 import { canonicalJson } from "../../definition/hash";
-import { pinnedFingerprint } from "./host-key";
 import { type LogTarget, openRunLog } from "./log";
 import { type ScriptTimeout, runScript } from "./run-script";
 import { type Session, withSession } from "./ssh";
 import { plainState } from "./state";
 import { isShellName } from "./shell";
 import { contentChanged, hasLegacySecretHash, hashOutputs } from "./script-hash";
+import { containerState } from "./container-state";
 
 export { scriptHash, secretsHash } from "./script-hash";
 
@@ -15,7 +23,7 @@ export { scriptHash, secretsHash } from "./script-hash";
 // no top-level imports of packages or builtins here or in the modules it uses (require() them inside functions),
 // no module-level Maps/Sets or other non-serializable values.
 
-export type PublicConnection = Omit<Connection, "privateKey" | "password">;
+export { type ConnectionInput, type PublicConnection, secretCredentials } from "./connection-input";
 
 /** Scripts fixed by a provider built on the factory; inputs may still override them. */
 export interface ScriptSpec {
@@ -49,8 +57,6 @@ export interface RemoteScriptInputs {
 
 /** The time limit of a script whose resource declares none (states written before limits existed included). */
 export const DEFAULT_SCRIPT_TIMEOUT: ScriptTimeout = { seconds: 3600 };
-/** The engine's own short probes (is the container a template?). */
-const PROBE_TIMEOUT: ScriptTimeout = { seconds: 60 };
 
 export interface RemoteScriptOutputs {
   connection: PublicConnection;
@@ -108,30 +114,6 @@ export function diffScript(
   return { changes: replaces.length > 0 || changed, replaces, deleteBeforeReplace };
 }
 
-/** Where and how to connect, the host key aside (pinChanged): a state's own key from before pins were shared is no change. */
-export function connectionChanged(olds: PublicConnection | undefined, news: Connection | undefined): boolean {
-  const strip = (c: PublicConnection | undefined) => {
-    if (!c || typeof c !== "object") return c ?? null;
-    const { hostKey: _k, ...rest } = publicConnection(c as Connection);
-    return rest;
-  };
-  return canonicalJson(strip(olds)) !== canonicalJson(strip(news));
-}
-
-/**
- * The machine's pinned key differs from the one this resource connects with (the machine was re-pinned). A key not
- * known yet (a preview while its pin is made) or not given is no change.
- */
-export function pinChanged(recorded: string | undefined, pinned: string | undefined): boolean {
-  if (recorded === undefined || pinned === undefined) return false;
-  try {
-    return pinnedFingerprint(recorded) !== pinnedFingerprint(pinned);
-  } catch {
-    // Not a key: Pulumi's placeholder for a value not known yet.
-    return false;
-  }
-}
-
 /** Same parameters and the same secrets (by name): only the script's text differs. */
 function sameSettings(olds: RemoteScriptOutputs, news: RemoteScriptInputs): boolean {
   return (
@@ -142,26 +124,6 @@ function sameSettings(olds: RemoteScriptOutputs, news: RemoteScriptInputs): bool
 
 function labelOf(log: LogTarget | undefined, c: PublicConnection, inContainer?: number): string {
   return log?.resource ?? (inContainer !== undefined ? `CT ${inContainer} on ${c.host}` : c.host);
-}
-
-/**
- * Whether scripts can run in the target: always for a host; for a container of the node, "template" once it was
- * frozen (Proxmox templates never start) and "absent" once it is gone.
- */
-async function containerState(s: Session, vmid: number | undefined): Promise<"live" | "template" | "absent"> {
-  if (vmid === undefined) return "live";
-  const r = await runScript(
-    s,
-    'conf=$(pct config "$VMID" 2>/dev/null) || { echo absent; exit 0; }; grep -qx "template: 1" <<<"$conf" && echo template || echo live',
-    {
-      env: { VMID: String(vmid) },
-      title: "container state",
-      timeout: PROBE_TIMEOUT,
-      allowFailure: true,
-    },
-  );
-  const state = r.stdout.trim();
-  return state === "template" || state === "absent" ? state : "live";
 }
 
 /** A Pulumi dynamic provider that converges a host by running an idempotent script over SSH. */
@@ -373,9 +335,6 @@ export function makeScriptProvider(
   };
 }
 
-/** A Connection as a resource argument: any field may be an Output (a private key from secret config, say). */
-export type ConnectionInput = pulumi.Input<{ [K in keyof Connection]: pulumi.Input<Connection[K]> }>;
-
 export interface RemoteScriptArgs {
   connection: ConnectionInput;
   script?: pulumi.Input<string>;
@@ -388,34 +347,6 @@ export interface RemoteScriptArgs {
   inContainer?: pulumi.Input<number>;
   /** Time limit of each script; a change is an in-place update that runs nothing. */
   timeout?: pulumi.Input<ScriptTimeout>;
-}
-
-/**
- * The connection with its private key and password marked secret (so they are encrypted in the inputs kept in
- * state), the rest left readable for previews.
- */
-export function secretCredentials(connection: ConnectionInput): pulumi.Output<Connection> {
-  return pulumi.output(connection).apply((c) => ({
-    ...c,
-    ...(c.privateKey !== undefined ? { privateKey: pulumi.secret(c.privateKey) } : {}),
-    ...(c.password !== undefined ? { password: pulumi.secret(c.password) } : {}),
-  })) as pulumi.Output<Connection>;
-}
-
-/**
- * The connection apart from its hostKey, which becomes the resource's own `hostKey` input: a pinned key not known yet
- * (its HostKeyPin is made in the same up) then leaves the rest of the connection readable in a preview.
- */
-export function splitHostKey(connection: ConnectionInput): {
-  connection: ConnectionInput;
-  hostKey?: pulumi.Input<string | undefined>;
-} {
-  if (pulumi.Output.isInstance(connection)) {
-    const c = connection as pulumi.Output<Connection>;
-    return { connection: c.apply(({ hostKey: _k, ...rest }) => rest), hostKey: c.apply((x) => x.hostKey) };
-  }
-  const { hostKey, ...rest } = connection as { [K in keyof Connection]: pulumi.Input<Connection[K]> };
-  return { connection: rest, ...(hostKey !== undefined ? { hostKey } : {}) };
 }
 
 const defaultScriptProvider = makeScriptProvider();

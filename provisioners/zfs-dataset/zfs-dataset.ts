@@ -6,16 +6,11 @@ import * as pulumi from "@pulumi/pulumi";
 // Engine modules imported one by one, not through engine/index.ts: the provider is closure-serialized, and a
 // re-exporting barrel drags whole module objects (with symbol keys the serializer cannot rebuild) along.
 import { type Connection, type Credentials, addressOf, joinCredentials, splitCredentials } from "../engine/connection";
-import { type LogTarget, openRunLog } from "../engine/log";
+import { type LogTarget, type RunLog, openRunLog } from "../engine/log";
 import { runScript } from "../engine/run-script";
-import {
-  type ConnectionInput,
-  type PublicConnection,
-  pinChanged,
-  secretCredentials,
-  splitHostKey,
-} from "../engine/script-provider";
-import { withSession } from "../engine/ssh";
+import { type ConnectionInput, type PublicConnection, secretCredentials } from "../engine/script-provider";
+import { pinChanged, splitHostKey } from "../engine/connection-input";
+import { type Session, withSession } from "../engine/ssh";
 import { plainState } from "../engine/state";
 
 export type PropertyValue = string | number;
@@ -201,6 +196,10 @@ export function updateRun(name: string, diff: PropertyDiff, news: Record<string,
 /** How long one zfs operation may take on the node (the engine stops it then, saying what ran and for how long). */
 export const ZFS_TIMEOUT = { seconds: 600 };
 
+function runZfs(s: Session, run: ZfsRun, log: RunLog, title: string) {
+  return runScript(s, run.script, { env: run.env, log, title, timeout: ZFS_TIMEOUT });
+}
+
 /** read.sh prints this when the dataset does not exist. */
 export const ABSENT = "__PHX_ABSENT__";
 
@@ -266,12 +265,7 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
     const hostKey = await withSession(
       { ...inputs.connection, hostKey: inputs.hostKey ?? inputs.connection.hostKey },
       async (s) => {
-        await runScript(s, run.script, {
-          env: run.env,
-          log: openRunLog(inputs.log),
-          title: `create ${inputs.name}`,
-          timeout: ZFS_TIMEOUT,
-        });
+        await runZfs(s, run, openRunLog(inputs.log), `create ${inputs.name}`);
         return s.hostKey.openssh;
       },
       { label: labelOf(inputs) },
@@ -310,7 +304,7 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
       hostKey = await withSession(
         { ...news.connection, hostKey: news.hostKey ?? news.connection.hostKey ?? olds.hostKey },
         async (s) => {
-          await runScript(s, run.script, { env: run.env, log, title: `update ${news.name}`, timeout: ZFS_TIMEOUT });
+          await runZfs(s, run, log, `update ${news.name}`);
           return s.hostKey.openssh;
         },
         { label: labelOf(news) },
@@ -341,12 +335,7 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
       connection,
       (s) => {
         const run = readRun(props.name, Object.keys(declared));
-        return runScript(s, run.script, {
-          env: run.env,
-          log: openRunLog(props.log),
-          title: `read ${props.name}`,
-          timeout: ZFS_TIMEOUT,
-        });
+        return runZfs(s, run, openRunLog(props.log), `read ${props.name}`);
       },
       { label: labelOf(props) },
     );
@@ -364,12 +353,7 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
       connection,
       (s) => {
         const run = destroyRun(props.name);
-        return runScript(s, run.script, {
-          env: run.env,
-          log: openRunLog(props.log),
-          title: `destroy ${props.name}`,
-          timeout: ZFS_TIMEOUT,
-        });
+        return runZfs(s, run, openRunLog(props.log), `destroy ${props.name}`);
       },
       { label: labelOf(props) },
     );
