@@ -24,7 +24,8 @@ beforeAll(async () => {
     definitionDir: join(__dirname, "..", "..", "stacks"),
   });
   await settle(records);
-});
+  // The whole graph of ai-host.yaml: seconds on a busy machine.
+}, 60_000);
 
 describe("host keys", () => {
   it("pins the node's key once, from the definition, and keeps it in the Proxmox provider's known_hosts", () => {
