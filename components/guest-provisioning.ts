@@ -46,9 +46,11 @@ export class GuestProvisioning extends pulumi.ComponentResource {
     const m = args.machine;
     const inGuest = m.provisioners.some((p) => p.feature !== "apparmor") || m.healthChecks.length > 0;
     const triggers = incarnation(m, args.adopt);
+    const timeouts = { values: m.timeouts ?? {}, where: `${m.kind === "template" ? "template" : "guest"} '${m.name}'` };
     const target = {
       ...(inGuest ? targetOf(m, args) : { connection: args.node }),
       triggers,
+      timeouts,
       ...(args.adopt ? { adopt: true } : {}),
     };
     this.target = target;
@@ -78,8 +80,7 @@ export class GuestProvisioning extends pulumi.ComponentResource {
             lxcOptions: m.lxcOptions,
           },
           next(),
-          triggers,
-          args.adopt,
+          { triggers, timeouts, ...(args.adopt ? { adopt: true } : {}) },
         ),
       );
     }
@@ -93,7 +94,10 @@ export class GuestProvisioning extends pulumi.ComponentResource {
           `${name}-health`,
           target,
           m.healthChecks,
-          steps.map((s) => s.hash),
+          // A step's hash never covers secret values; its secrets' revision says when they changed.
+          steps.map((s) =>
+            pulumi.all([s.hash, s.secretsRevision]).apply(([hash, revision]) => (revision ? `${hash}+${revision}` : hash)),
+          ),
           next(),
         ),
       );

@@ -1,6 +1,7 @@
 // A QEMU VM cloned from a cloud-init template, with cloud-init user, keys, network and PCI GPUs.
 import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
+import { HostKeyPin } from "../provisioners/engine/host-key-pin";
 import type { ConnectionInput } from "../provisioners/engine/script-provider";
 import type { PlannedMachine } from "../plan/plan";
 import type { AdoptionDecision } from "../plan/adoption";
@@ -25,6 +26,8 @@ export class QemuVm extends pulumi.ComponentResource {
   readonly vmid: pulumi.Output<number>;
   readonly vm: proxmox.VmLegacy;
   readonly provisioning?: GuestProvisioning;
+  /** The VM's host key, recorded at its first contact; a rebuilt VM records its new one. */
+  readonly hostKey?: HostKeyPin;
 
   constructor(name: string, args: QemuVmArgs, opts?: pulumi.ComponentResourceOptions) {
     super("phoenix:index:QemuVm", name, {}, opts);
@@ -49,13 +52,19 @@ export class QemuVm extends pulumi.ComponentResource {
         throw new Error(
           `VM '${m.name}' is provisioned over SSH: set access.sshPrivateKey to a secret holding the private half of one of access.sshKeys`,
         );
+      const guest = { host, user: m.cloudInit?.user ?? "phoenix", privateKey: guestPrivateKey };
+      this.hostKey = new HostKeyPin(
+        `${name}-host-key`,
+        { connection: guest, label: `VM ${m.name}` },
+        { parent: this, dependsOn: [this.vm], replaceWith: [this.vm] },
+      );
       this.provisioning = new GuestProvisioning(
         name,
         {
           ...rest,
           machine: m,
           node: args.node ?? { host },
-          guest: { host, user: m.cloudInit?.user ?? "phoenix", privateKey: guestPrivateKey },
+          guest: { ...guest, hostKey: this.hostKey.hostKey },
           dependsOn: [this.vm],
           replaceWith: [this.vm],
           ...(adopted?.checkFirst ? { adopt: true } : {}),

@@ -1,6 +1,7 @@
 // The shape of a stack definition (stacks/<env>.yaml). Shape only: cross-field rules live in validate/.
 import { z } from "zod";
 import { HAS_CONTROL } from "./grammar";
+import { imageRef, oneLine } from "./formats";
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, "use letters, digits, '.' and '-' (a DNS-safe hostname)");
 const secretName = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "a Pulumi config key: letters, digits, '_' and '-'");
@@ -16,6 +17,8 @@ const ipv4 = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "an IPv4 address such a
 const mac = z.string().regex(/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/, "a MAC address such as 52:54:00:12:34:56");
 const vmid = z.number().int();
 const sizeGiB = z.number().positive();
+/** A time limit in seconds: at most a week. */
+const seconds = z.number().int().positive().max(604_800, "at most 604800 seconds (a week)");
 
 export const Storage = z
   .object({
@@ -119,6 +122,16 @@ export const Node = z
         driverVersion: z.string().regex(/^\d+\.\d+(\.\d+)?$/, "a driver version such as 580.76.05"),
         /** Install the driver on the node itself; off unless asked for. */
         installOnHost: z.boolean().default(false),
+        /**
+         * sha256 of NVIDIA's runfile of driverVersion (NVIDIA-Linux-x86_64-<version>.run): required with installOnHost,
+         * whose runfile runs as root on the node; guests installing the userland from it check it too.
+         */
+        runfileSha256: z
+          .string()
+          .regex(/^[0-9a-fA-F]{64}$/, "a sha256 checksum: 64 hexadecimal digits")
+          .optional(),
+        /** Seconds the driver's download, build and load may take with installOnHost; default 3600. */
+        timeout: seconds.optional(),
       })
       .strict()
       .optional(),
@@ -172,26 +185,32 @@ export const NetworkInterface = z
 
 const featureOn = z.union([z.literal(true), z.object({}).strict()]);
 
+/** vLLM's values become words of vllm.service's ExecStart line. */
+const unitWord = oneLine("vllm.service's unit file");
+const engineArgName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]*$/, "an engine argument name: lowercase, digits and '-', no leading dashes");
+
 export const VllmFeature = z
   .object({
-    model: z.string().min(1),
-    servedModelName: z.string().optional(),
+    model: unitWord.min(1),
+    servedModelName: unitWord.optional(),
     // Feature settings carry no zod defaults: a clone's settings merge over its template's, so a default
     // filled in here would silently undo what the template chose. The plan applies FEATURE_DEFAULTS.
     port: z.number().int().min(1).max(65535).optional(),
-    host: z.string().optional(),
+    host: unitWord.optional(),
     /** Defaults to the number of GPUs the guest has. */
     tensorParallelSize: z.number().int().positive().optional(),
     maxModelLen: z.number().int().positive().optional(),
     gpuMemoryUtilization: z.number().gt(0).max(1).optional(),
-    quantization: z.string().optional(),
-    dtype: z.string().optional(),
+    quantization: unitWord.optional(),
+    dtype: unitWord.optional(),
     trustRemoteCode: z.boolean().optional(),
     /** Any other engine argument, as `--<key> <value>`. */
-    args: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    args: z.record(engineArgName, z.union([unitWord, z.number(), z.boolean()])).optional(),
     install: z.enum(["venv", "container"]).optional(),
     /** For install: container, the vLLM image (default vllm/vllm-openai:latest); pin a tag for repeatable guests. */
-    image: z.string().min(1).optional(),
+    image: imageRef.optional(),
     hfToken: secretField.optional(),
   })
   .strict();
@@ -202,7 +221,7 @@ export const PORTAINER_PORTS = { server: 9443, agent: 9001 } as const;
 export const PortainerFeature = z
   .object({
     role: z.enum(["server", "agent"]),
-    image: z.string().optional(),
+    image: imageRef.optional(),
     port: z.number().int().min(1).max(65535).optional(),
     adminPassword: secretField.optional(),
     /** For agents: the guest running the Portainer server. */
@@ -283,10 +302,34 @@ export const HealthCheck = z
   .object({
     name: z.string(),
     command: z.string(),
-    retries: z.number().int().positive().default(3),
-    interval: z.number().positive().default(5),
+    retries: z.number().int().positive().max(100).default(3),
+    /** Seconds between attempts. */
+    interval: z.number().positive().max(3600).default(5),
+    /** Seconds one attempt may take before it counts as failed; default 60. */
+    timeout: seconds.optional(),
   })
   .strict();
+
+/**
+ * Time limits of a machine's provisioning steps, in seconds, overriding the defaults each feature declares
+ * (provisioners/<feature>/<feature>.ts). A step over its limit is stopped and fails the up with what was running,
+ * where and for how long. healthChecks is the overall limit of all the machine's health checks together.
+ */
+export const Timeouts = z
+  .object({
+    nvidia: seconds.optional(),
+    docker: seconds.optional(),
+    "nvidia-container-toolkit": seconds.optional(),
+    vllm: seconds.optional(),
+    portainer: seconds.optional(),
+    apparmor: seconds.optional(),
+    script: seconds.optional(),
+    healthChecks: seconds.optional(),
+  })
+  .strict();
+export type Timeouts = z.infer<typeof Timeouts>;
+/** How long all of a machine's health checks may take together, retries included, unless timeouts.healthChecks says. */
+export const DEFAULT_HEALTH_CHECKS_LIMIT_SECONDS = 900;
 
 export const CloudInit = z
   .object({
@@ -333,6 +376,7 @@ const machineFields = {
    * it and the field that would have replaced it. Set it to false (in the same up as the change) to rebuild it.
    */
   protect: z.boolean().default(false),
+  timeouts: Timeouts.optional(),
 };
 
 export const Guest = z

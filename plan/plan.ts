@@ -34,7 +34,16 @@ export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
       datasets: n.zfs.datasets,
       gpuMappings: nodeGpuMappings(n),
       apparmorProfiles: n.apparmorProfiles,
-      ...(n.nvidia ? { nvidiaDriver: { version: n.nvidia.driverVersion, installOnHost: n.nvidia.installOnHost } } : {}),
+      ...(n.nvidia
+        ? {
+            nvidiaDriver: {
+              version: n.nvidia.driverVersion,
+              installOnHost: n.nvidia.installOnHost,
+              ...(n.nvidia.runfileSha256 ? { runfileSha256: n.nvidia.runfileSha256.toLowerCase() } : {}),
+              ...(n.nvidia.timeout !== undefined ? { timeout: n.nvidia.timeout } : {}),
+            },
+          }
+        : {}),
     })),
     baseTemplates: [...ix.bases.values()].map(({ t }) => ({
       name: t.name,
@@ -176,6 +185,7 @@ function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): P
     ...(guest?.bootDelay !== undefined ? { bootDelay: guest.bootDelay } : {}),
     lxcOptions: d.lxcOptions,
     healthChecks: d.healthChecks,
+    timeouts: d.timeouts ?? {},
     ...(d.cloudInit ? { cloudInit: d.cloudInit } : {}),
     ...(d.description ? { description: d.description } : {}),
     tags: d.tags,

@@ -1,6 +1,6 @@
 // The plan's data types: what must exist (nodes, base templates, machines in build order, registrations) once a
 // definition is planned. Plain data; plan.ts builds it, components/ instantiate it.
-import type { BaseTemplate, Definition, FeatureName, Features, SecretRef } from "../definition/schema";
+import type { BaseTemplate, Definition, FeatureName, Features, SecretRef, Timeouts } from "../definition/schema";
 import type { Machine } from "../definition/resolve";
 import type { HostPci, PciMapping } from "./gpu";
 
@@ -86,6 +86,8 @@ export interface PlannedMachine {
   bootDelay?: number;
   lxcOptions: string[];
   healthChecks: Machine["def"]["healthChecks"];
+  /** The definition's time limits of this machine's steps (seconds); the features' own defaults apply to the rest. */
+  timeouts?: Timeouts;
   cloudInit?: Machine["def"]["cloudInit"];
   description?: string;
   tags: string[];
@@ -100,7 +102,7 @@ export interface PlannedNode {
   datasets: Definition["nodes"][number]["zfs"]["datasets"];
   gpuMappings: PciMapping[];
   apparmorProfiles: Definition["nodes"][number]["apparmorProfiles"];
-  nvidiaDriver?: { version: string; installOnHost: boolean };
+  nvidiaDriver?: { version: string; installOnHost: boolean; runfileSha256?: string; timeout?: number };
 }
 
 export interface PlannedBaseTemplate {

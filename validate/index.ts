@@ -10,6 +10,7 @@ import { dirname } from "node:path";
 import { checkApps } from "./apps";
 import { checkFeatures } from "./features";
 import { checkIdentity } from "./identity";
+import { checkLimits } from "./limits";
 import { checkNetwork } from "./network";
 import { checkResources } from "./resources";
 import { checkSecrets } from "./secrets";
@@ -31,6 +32,7 @@ export function validate(def: Definition, opts: ValidateOptions = {}): Problem[]
     ...checkResources(ix),
     ...checkFeatures(ix),
     ...checkApps(ix, opts),
+    ...checkLimits(ix),
     ...checkSecrets(def),
   ];
 }

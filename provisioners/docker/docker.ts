@@ -4,6 +4,9 @@ import type { RemoteScript } from "../engine/script-provider";
 import { daemonJson, daemonJsonWithNvidia } from "../engine/docker-daemon";
 import { type FeatureTarget, type RenderedFeature, featureResource, scriptOf } from "../engine/feature";
 
+/** How long the docker step may take: packages from a cold mirror or proxy (override: timeouts.docker). */
+export const DOCKER_TIMEOUT_SECONDS = 1200;
+
 export interface DockerSettings {
   source: "docker" | "debian";
   daemon: Record<string, unknown>;
@@ -19,6 +22,7 @@ export function renderDocker(settings: DockerSettings, opts: { nvidiaRuntime: bo
       DOCKER_DAEMON_JSON_NVIDIA: opts.nvidiaRuntime ? daemonJsonWithNvidia(settings.daemon ?? {}) : "",
     },
     secretRefs: {},
+    timeout: { seconds: DOCKER_TIMEOUT_SECONDS, key: "docker" },
   };
 }
 

@@ -1,7 +1,8 @@
-// Where a step's scripts can run (a live container, a frozen template, one that is gone), and the create of a step on
-// a guest that ran before the stack (`phoenix adopt`): its check first, its script only when the guest needs it.
+// The create of a step on a guest that ran before the stack (`phoenix adopt`): its check first, its script only when
+// the guest needs it.
 import { openRunLog } from "./log";
-import { runScript } from "./run-script";
+import { type ScriptTimeout, runScript } from "./run-script";
+import { containerState } from "./container-state";
 import type { Session } from "./ssh";
 
 // Closure-serialized with the script provider: no top-level imports of packages or builtins here.
@@ -12,25 +13,7 @@ export interface CheckFirstInputs {
   secrets?: Record<string, string>;
   inContainer?: number;
   log?: { stack: string; resource: string };
-}
-
-/**
- * Whether scripts can run in the target: always for a host; for a container of the node, "template" once it was
- * frozen (Proxmox templates never start) and "absent" once it is gone.
- */
-export async function containerState(s: Session, vmid: number | undefined): Promise<"live" | "template" | "absent"> {
-  if (vmid === undefined) return "live";
-  const r = await runScript(
-    s,
-    'conf=$(pct config "$VMID" 2>/dev/null) || { echo absent; exit 0; }; grep -qx "template: 1" <<<"$conf" && echo template || echo live',
-    {
-      env: { VMID: String(vmid) },
-      title: "container state",
-      allowFailure: true,
-    },
-  );
-  const state = r.stdout.trim();
-  return state === "template" || state === "absent" ? state : "live";
+  timeout?: ScriptTimeout;
 }
 
 /**
@@ -67,6 +50,7 @@ export async function checkFirst<T>(
     title: "adopt: check first",
     allowFailure: true,
     inContainer: news.inContainer,
+    ...(news.timeout ? { timeout: news.timeout } : {}),
   });
   if (r.code !== 0) {
     log.note("==== adopt: not converged for these settings: the script runs ====");

@@ -18,6 +18,9 @@ export function freezeScripts(adopt: boolean): { script: string; checkScript: st
   return adopt ? { script: `${ADOPTED}\n${SCRIPT}`, checkScript: CHECK_ADOPTED } : { script: SCRIPT, checkScript: CHECK };
 }
 
+/** How long freezing may take: stopping the container, then pct template. */
+export const FREEZE_TIMEOUT_SECONDS = 600;
+
 export interface FreezeTemplateArgs {
   /** SSH to the node the container lives on. */
   node: ConnectionInput;
@@ -36,6 +39,8 @@ export function freezeTemplate(name: string, args: FreezeTemplateArgs, opts: pul
       // A different container is a different template to freeze.
       triggers: [args.vmid],
       ...(args.adopt ? { adopt: true } : {}),
+      // pct template stops the container first: its shutdown may take a while.
+      timeout: { seconds: FREEZE_TIMEOUT_SECONDS },
     },
     opts,
   );

@@ -13,10 +13,11 @@ import {
   joinCredentials,
   splitCredentials,
 } from "../engine/connection";
-import { type LogTarget, openRunLog } from "../engine/log";
+import { type LogTarget, type RunLog, openRunLog } from "../engine/log";
 import { runScript } from "../engine/run-script";
 import { type ConnectionInput, type PublicConnection, secretCredentials } from "../engine/script-provider";
-import { withSession } from "../engine/ssh";
+import { pinChanged, splitHostKey } from "../engine/connection-input";
+import { type Session, withSession } from "../engine/ssh";
 import { plainState } from "../engine/state";
 import {
   type PropertyDiff,
@@ -44,6 +45,8 @@ export interface ZfsDatasetInputs {
   properties?: Record<string, PropertyValue>;
   /** Deletion is refused unless this is false. Default true. */
   protect?: boolean;
+  /** The node's pinned key (its HostKeyPin). */
+  hostKey?: string;
   log?: LogTarget;
 }
 
@@ -98,7 +101,9 @@ export function diffDataset(olds: ZfsDatasetOutputs, news: ZfsDatasetInputs): Da
     replaces.length > 0 ||
     hasPropertyChanges(properties) ||
     olds.protect !== (news.protect ?? true) ||
-    connectionChanged(olds.connection, olds.credentials, news.connection);
+    connectionChanged(olds.connection, olds.credentials, news.connection) ||
+    // The host key is the node's pin (pinChanged), not part of the connection compared here.
+    pinChanged(olds.hostKey, news.hostKey);
   return { changes, replaces, deleteBeforeReplace: false, properties };
 }
 
@@ -172,6 +177,13 @@ export function updateRun(name: string, diff: PropertyDiff, news: Record<string,
   }
   if (changes.length === 0) return undefined;
   return { script: UPDATE_SCRIPT, env: { ZFS_DATASET: name, ZFS_CHANGES: changes.map((c) => `${c}\n`).join("") } };
+}
+
+/** How long one zfs operation may take on the node (the engine stops it then, saying what ran and for how long). */
+export const ZFS_TIMEOUT = { seconds: 600 };
+
+function runZfs(s: Session, run: ZfsRun, log: RunLog, title: string) {
+  return runScript(s, run.script, { env: run.env, log, title, timeout: ZFS_TIMEOUT });
 }
 
 /** read.sh prints this when the dataset does not exist. */
@@ -263,16 +275,16 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
     const props = stringProps(inputs.properties);
     const claim = newClaim(inputs.log, inputs.name);
     const hostKey = await withSession(
-      inputs.connection,
+      { ...inputs.connection, hostKey: inputs.hostKey ?? inputs.connection.hostKey },
       async (s) => {
         const log = openRunLog(inputs.log);
         // A dataset that exists already (made by hand, by the original scripts) is adopted: only the properties
         // that differ are set, and nothing is ever destroyed.
         const read = readRun(inputs.name, Object.keys(props));
-        const found = await runScript(s, read.script, { env: read.env, log, title: `look for ${inputs.name}` });
+        const found = await runZfs(s, read, log, `look for ${inputs.name}`);
         if (found.stdout.trim() === ABSENT) {
           const run = createRun(inputs.name, props, claim);
-          await runScript(s, run.script, { env: run.env, log, title: `create ${inputs.name}` });
+          await runZfs(s, run, log, `create ${inputs.name}`);
           return s.hostKey.openssh;
         }
         const d = adoptionDiff(props, parseZfsGet(found.stdout));
@@ -282,7 +294,7 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
         // The adopted dataset takes this resource's claim too, with only the properties that differ set.
         const differing = Object.fromEntries(d.changed.map((k) => [k, props[k]!]));
         const run = createRun(inputs.name, differing, claim);
-        await runScript(s, run.script, { env: run.env, log, title: `adopt ${inputs.name}` });
+        await runZfs(s, run, log, `adopt ${inputs.name}`);
         return s.hostKey.openssh;
       },
       { label: labelOf(inputs) },
@@ -307,7 +319,8 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
     const props = stringProps(news.properties);
     const d = diffProperties(olds.properties, props);
     const run = updateRun(news.name, d, props);
-    let hostKey = olds.hostKey;
+    // Without a run, the node's pin (when given) is recorded as this dataset's key.
+    let hostKey = news.hostKey ?? olds.hostKey;
     if (run !== undefined) {
       const log = openRunLog(news.log);
       log.note(
@@ -319,9 +332,9 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
           ].join(", "),
       );
       hostKey = await withSession(
-        { ...news.connection, hostKey: news.connection.hostKey ?? olds.hostKey },
+        { ...news.connection, hostKey: news.hostKey ?? news.connection.hostKey ?? olds.hostKey },
         async (s) => {
-          await runScript(s, run.script, { env: run.env, log, title: `update ${news.name}` });
+          await runZfs(s, run, log, `update ${news.name}`);
           return s.hostKey.openssh;
         },
         { label: labelOf(news) },
@@ -353,7 +366,7 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
       connection,
       (s) => {
         const run = readRun(props.name, Object.keys(declared));
-        return runScript(s, run.script, { env: run.env, log: openRunLog(props.log), title: `read ${props.name}` });
+        return runZfs(s, run, openRunLog(props.log), `read ${props.name}`);
       },
       { label: labelOf(props) },
     );
@@ -371,7 +384,7 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
       connection,
       (s) => {
         const run = destroyRun(props.name, props.claim ?? "", props.protect !== false);
-        return runScript(s, run.script, { env: run.env, log, title: `destroy ${props.name}` });
+        return runZfs(s, run, log, `destroy ${props.name}`);
       },
       { label: labelOf(props) },
     );
@@ -403,12 +416,14 @@ export class ZfsDatasetResource extends pulumi.dynamic.Resource {
       zfsDatasetProvider,
       resourceName,
       {
-        connection: secretCredentials(args.connection),
+        // The node's pinned key when given; an output either way (the key this dataset connects with).
+        hostKey: undefined,
+        ...splitHostKey(args.connection),
+        connection: secretCredentials(splitHostKey(args.connection).connection),
         name: args.name,
         properties: args.properties ?? {},
         protect: args.protect ?? true,
         log: { stack: pulumi.getStack(), resource: resourceName },
-        hostKey: undefined,
       },
       { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "credentials"] },
       "phoenix",

@@ -130,7 +130,6 @@ describe("property diff", () => {
       { ...conn, port: 2222 },
       { ...conn, user: "admin" },
       { ...conn, privateKey: "another key" },
-      { ...conn, hostKey: "ssh-ed25519 BBBB" },
     ])
       expect(diffDataset(base, inputs({ connection: c }))).toEqual({
         changes: true,
@@ -138,6 +137,14 @@ describe("property diff", () => {
         deleteBeforeReplace: false,
         properties: { changed: [], added: [], removed: [] },
       });
+    // The host key is the node's pin, its own input: a re-pin updates in place too (unit/connection-identity has more).
+    const pinned = { ...base, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHnAxQKWnTj0PHJBc5D5ynHTrl7u1dDRT6Tgl9j7UyQ1" };
+    expect(
+      diffDataset(pinned, {
+        ...inputs(),
+        hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GNCG",
+      }),
+    ).toMatchObject({ changes: true, replaces: [] });
   });
 });
 

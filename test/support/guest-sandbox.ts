@@ -36,6 +36,7 @@ const TOOLS = [
   "ln",
   "stat",
   "flock",
+  "timeout",
 ];
 
 export interface RunResult {

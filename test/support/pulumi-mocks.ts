@@ -22,6 +22,8 @@ export interface Registered {
   /** The `import` option's id ("" when none). */
   importId: string;
   ignoreChanges: string[];
+  /** Outputs the resource asks the engine to keep secret (encrypted in state). */
+  additionalSecretOutputs: string[];
 }
 
 export async function installRecordingMocks(stack = "test"): Promise<Registered[]> {
@@ -50,6 +52,7 @@ export async function installRecordingMocks(stack = "test"): Promise<Registered[
         custom: req.getCustom(),
         inputs: rpc.deserializeProperties(req.getObject()),
         replaceWith: req.getReplaceWithList(),
+        additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
         deleteBeforeReplace: req.getDeletebeforereplace(),
         aliasParents: req
           .getAliasesList()

@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { ROOT, toolchainEnv } from "./toolchain";
@@ -101,7 +101,14 @@ export async function pulumiProject(opts: {
     ...projectEnv(dir),
     // Provisioning logs beside the project's state, not in the repository.
     PHOENIX_LOG_DIR: join(dir, "logs"),
+    // A HOME of the project's own: the node's pinned host key goes into its .ssh/known_hosts, which the Proxmox
+    // provider's SSH reads (labs come and go on reused ports with new keys; the user's known_hosts stays untouched).
+    // Pulumi's plugins and credentials stay where they are.
+    HOME: join(dir, "home"),
+    PULUMI_HOME: process.env["PULUMI_HOME"] ?? join(homedir(), ".pulumi"),
   };
+  mkdirSync(join(dir, "state"), { recursive: true });
+  mkdirSync(join(dir, "home"), { recursive: true, mode: 0o700 });
   const stack = await LocalWorkspace.createOrSelectStack({ stackName: opts.stackName, workDir: dir }, { envVars });
   await stack.setConfig("phoenix:definition", { value: definition });
   const setSecret = (key: string, value: string) =>

@@ -23,9 +23,13 @@ const REACH_CHANGES: [string, Partial<Connection>][] = [
   ["user", { user: "admin" }],
   ["private key", { privateKey: "KEY-2" }],
   ["password", { password: "pw" }],
-  ["pinned host key", { hostKey: "ssh-ed25519 BBBB" }],
   ["dial settings", { dialErrorLimit: 3, perDialTimeoutMs: 5000 }],
+  ["keepalive settings", { keepaliveIntervalMs: 5000, keepaliveCountMax: 6 }],
 ];
+
+// Two real ed25519 keys: a machine's pin is compared by fingerprint.
+const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHnAxQKWnTj0PHJBc5D5ynHTrl7u1dDRT6Tgl9j7UyQ1";
+const KEY_B = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GNCG";
 
 function scriptState(inputs: RemoteScriptInputs): RemoteScriptOutputs {
   const { connection, credentials } = splitCredentials(inputs.connection);
@@ -90,6 +94,20 @@ describe("a new way to reach the same node", () => {
     });
   });
 
+  it("a re-pinned machine key (the resource's hostKey input) updates both kinds in place; the same key is no change", () => {
+    const olds = { ...scriptState(scriptInputs(CONNECTION)), hostKey: KEY_A };
+    expect(diffScript(olds, { ...scriptInputs(CONNECTION), hostKey: KEY_B })).toEqual({
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+    expect(diffScript(olds, { ...scriptInputs(CONNECTION), hostKey: KEY_A }).changes).toBe(false);
+    const ds = { ...datasetState(CONNECTION), hostKey: KEY_A };
+    const news = { connection: CONNECTION, name: "tank/models", properties: { quota: "1G" }, protect: true };
+    expect(diffDataset(ds, { ...news, hostKey: KEY_B })).toMatchObject({ changes: true, replaces: [] });
+    expect(diffDataset(ds, { ...news, hostKey: KEY_A }).changes).toBe(false);
+  });
+
   it("what a resource manages still replaces: another dataset name, another container, other triggers", () => {
     const ds = datasetState(CONNECTION);
     expect(diffDataset(ds, { connection: CONNECTION, name: "tank/other", properties: { quota: "1G" } }).replaces).toEqual([
@@ -125,7 +143,7 @@ describe("a new way to reach the same node", () => {
     expect(r.outs!.hostKey).toBe("ssh-ed25519 AAAA");
   });
 
-  it("connectionChanged: true exactly when a reach field or a credential differs", () => {
+  it("connectionChanged: true exactly when a reach field or a credential differs (the host key is the pin's, compared apart)", () => {
     const arb = fc.record(
       {
         host: fc.constantFrom("10.0.0.2", "pve.lan"),
@@ -139,7 +157,7 @@ describe("a new way to reach the same node", () => {
     fc.assert(
       fc.property(arb, arb, (a, b) => {
         const { connection, credentials } = splitCredentials(a);
-        const same = (["host", "port", "user", "privateKey", "hostKey"] as const).every((k) => a[k] === b[k]);
+        const same = (["host", "port", "user", "privateKey"] as const).every((k) => a[k] === b[k]);
         return connectionChanged(connection, credentials, b) === !same;
       }),
     );
