@@ -4,7 +4,7 @@ import { dirname, resolve } from "node:path";
 import { PhoenixHypervisor } from "./components/phoenix-hypervisor";
 import { readLock, writeLock } from "./definition/lock";
 import { buildPlan } from "./plan/plan";
-import { errorsOf, formatProblem, warningsOf } from "./definition/problems";
+import { DefinitionError, errorsOf, formatProblem, warningsOf } from "./definition/problems";
 import { loadDefinition } from "./validate";
 
 const config = new pulumi.Config("phoenix");
@@ -15,7 +15,14 @@ if (!loaded.definition)
     `${file} is invalid; nothing was touched:\n${errorsOf(loaded.problems).map(formatProblem).join("\n")}`,
   );
 
-const plan = buildPlan(loaded.definition, { previousAllocations: readLock(file) });
+let previousAllocations: Record<string, string>;
+try {
+  previousAllocations = readLock(file);
+} catch (e) {
+  if (!(e instanceof DefinitionError)) throw e;
+  throw new pulumi.RunError(`${e.message}\nnothing was touched`);
+}
+const plan = buildPlan(loaded.definition, { previousAllocations });
 if (!pulumi.runtime.isDryRun()) writeLock(file, plan.allocations);
 
 const hypervisor = new PhoenixHypervisor(pulumi.getStack(), {
