@@ -3,6 +3,7 @@
 import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInput } from "../provisioners/engine/script-provider";
+import { verifyApiCertificate } from "../provisioners/engine/api-certificate";
 import { nvidiaHostDriver } from "../provisioners/nvidia/nvidia-host";
 import type { PlannedNode } from "../plan/plan";
 import { providerArgs } from "./args/host";
@@ -31,7 +32,13 @@ export class NodeHost extends pulumi.ComponentResource {
     // These were children of PhoenixHypervisor before NodeHost existed: the alias keeps their URNs' history.
     const child = { parent: this, aliases: opts?.parent ? [{ parent: opts.parent }] : [] };
     const { node } = args;
-    this.provider = new proxmox.Provider(node.name, providerArgs(node, args), child);
+    // A pinned certificate is checked before the provider can use the endpoint (it cannot pin by itself).
+    const api = node.api;
+    const endpoint =
+      api?.fingerprint !== undefined
+        ? pulumi.output(verifyApiCertificate(node.name, api.endpoint, api.fingerprint).then(() => api.endpoint))
+        : undefined;
+    this.provider = new proxmox.Provider(node.name, providerArgs(node, args, endpoint), child);
     for (const g of node.gpuMappings.filter((g) => args.vmGpus.has(g.index)))
       this.ready.push(new GpuMapping(g.id, { mapping: g, provider: this.provider }, child));
     const ssh = node.ssh;

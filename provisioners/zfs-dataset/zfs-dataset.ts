@@ -11,6 +11,7 @@ import { runScript } from "../engine/run-script";
 import { type ConnectionInput, type PublicConnection, secretCredentials } from "../engine/script-provider";
 import { withSession } from "../engine/ssh";
 import { plainState } from "../engine/state";
+import { DATASET_NAME as DATASET_GRAMMAR, PROPERTY_NAME as PROPERTY_GRAMMAR } from "../../definition/grammar";
 
 export type PropertyValue = string | number;
 
@@ -36,9 +37,10 @@ export interface ZfsDatasetOutputs {
   log?: LogTarget;
 }
 
-export const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_.:-]+)+$/;
-export const PROPERTY_NAME =
-  /^[a-z][a-z0-9_]*$|^[a-z0-9_.+-]+:[A-Za-z0-9_.:+-]+$|^(user|group|project)(obj)?(quota|used)@[^\s=]+$/;
+// The definition's grammar (definition/grammar.ts), so what validates is what this provider accepts; bound to consts
+// of this module because the provider is closure-serialized and captures them by value.
+export const DATASET_NAME: RegExp = DATASET_GRAMMAR;
+export const PROPERTY_NAME: RegExp = PROPERTY_GRAMMAR;
 
 /** Properties whose values are sizes: compared in bytes, so 1G equals 1073741824 (what `zfs get -p` prints). */
 const SIZE_PROPERTIES = [
