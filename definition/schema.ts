@@ -35,7 +35,10 @@ const httpUrl = z
 const volumeFile = z
   .string()
   .regex(/^(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9_.+-][A-Za-z0-9_.+/-]*$/, "a file such as vztmpl/debian-12.tar.zst (no '..')");
-const secretName = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "a Pulumi config key: letters, digits, '_' and '-'");
+const secretName = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "a Pulumi config key: letters, digits, '_' and '-'")
+  .max(128);
 
 /** A secret is referenced by name and resolved from Pulumi secret config `phoenix:<name>`. */
 export const SecretRef = z.object({ secret: secretName }).strict();
@@ -212,7 +215,10 @@ export const NetworkInterface = z
   .object({
     name: z
       .string()
-      .regex(NIC_NAME, "an interface name such as eth0: letters, digits, '_', '.', '-', at most 15 characters")
+      .regex(
+        NIC_NAME,
+        "an interface name such as eth0: a letter or digit, then letters, digits, '_', '.', '-', at most 15 characters",
+      )
       .default("eth0"),
     bridge: z
       .string()
@@ -378,7 +384,11 @@ const machineFields = {
   node: name.optional(),
   /** Proxmox keeps it as comment lines of the guest's config, at most 8 KiB. */
   description: z.string().max(8192).optional(),
-  tags: z.array(z.string().regex(PVE_TAG, "a Proxmox tag: letters, digits, '_', '-', '+', '.' (no spaces or ';')")).default([]),
+  tags: z
+    .array(
+      z.string().regex(PVE_TAG, "a Proxmox tag: letters, digits, '_', '-', '+', '.' (no spaces or ';'), at most 128 characters"),
+    )
+    .default([]),
   cores: z.number().int().min(1).max(8192).optional(),
   memory: guestMib.optional(),
   swap: z.number().int().min(0).max(268_435_456).optional(),

@@ -313,7 +313,7 @@ function checkMountPoints(m: Machine, node: Node, out: Problem[]) {
 
 /** Proxmox writes mount points as property strings (mp0: <source>,mp=<path>,…): these characters are its syntax. */
 const PROPERTY_STRING_PROBLEM =
-  "holds ',', '=', white space, a control character or a '..' part, which Proxmox's mount point option would misread";
+  "holds ',', '=', white space, a control character or a '..' part (or is over 4096 characters), which Proxmox's mount point option would misread";
 const PROPERTY_STRING_FIX = "rename the directory (or mount a parent) so the path has none of them";
 
 function checkCapacity(m: Machine, node: Node, out: Problem[]) {

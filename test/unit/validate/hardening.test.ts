@@ -10,7 +10,7 @@ import { FINGERPRINT_HOWTO } from "../../../validate/access";
 import { type Case, LAB_FINGERPRINT, OUTSIDE_DIR, PROJECT_DIR, lxc, runCases, vm } from "./support";
 
 const PROPERTY_STRING =
-  "holds ',', '=', white space, a control character or a '..' part, which Proxmox's mount point option would misread";
+  "holds ',', '=', white space, a control character or a '..' part (or is over 4096 characters), which Proxmox's mount point option would misread";
 const OUTSIDE = "write a path relative to the definition's directory, to a file inside it (copy the file there)";
 const HOST_ACCESS_FIX = (path: string) =>
   `remove it (mountPoints and gpus cover bind mounts and GPUs), or, if the guest must reach its node, set ${path}.allowHostAccess: { reason: "…" }`;
@@ -239,12 +239,22 @@ const gaps: Case[] = [
   {
     name: "a tag with ';' (Proxmox separates tags with it)",
     mutate: (d) => (d.guests[0].tags = ["web;prod"]),
-    expect: [{ path: "guests[0].tags[0]", message: "a Proxmox tag: letters, digits, '_', '-', '+', '.' (no spaces or ';')" }],
+    expect: [
+      {
+        path: "guests[0].tags[0]",
+        message: "a Proxmox tag: letters, digits, '_', '-', '+', '.' (no spaces or ';'), at most 128 characters",
+      },
+    ],
   },
   {
     name: "a tag with a space",
     mutate: (d) => (d.guests[0].tags = ["ai", "my tag"]),
-    expect: [{ path: "guests[0].tags[1]", message: "a Proxmox tag: letters, digits, '_', '-', '+', '.' (no spaces or ';')" }],
+    expect: [
+      {
+        path: "guests[0].tags[1]",
+        message: "a Proxmox tag: letters, digits, '_', '-', '+', '.' (no spaces or ';'), at most 128 characters",
+      },
+    ],
   },
   {
     name: "disk.size 1e300",
@@ -326,7 +336,7 @@ const injection: Case[] = [
     expect: [
       {
         path: "guests[1].network[0].name",
-        message: "an interface name such as eth0: letters, digits, '_', '.', '-', at most 15 characters",
+        message: "an interface name such as eth0: a letter or digit, then letters, digits, '_', '.', '-', at most 15 characters",
       },
     ],
   },
