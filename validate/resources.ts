@@ -317,10 +317,15 @@ const PROPERTY_STRING_PROBLEM =
 const PROPERTY_STRING_FIX = "rename the directory (or mount a parent) so the path has none of them";
 
 function checkCapacity(m: Machine, node: Node, out: Problem[]) {
-  // bpg's provider takes at most 128 cores for a container (Proxmox's own limit is higher).
-  if (m.type === "lxc" && m.def.cores !== undefined && m.def.cores > 128)
+  // bpg's provider takes at most 128 cores for a container and 2304 for a VM (Proxmox's own limits are higher).
+  const maxCores = m.type === "lxc" ? 128 : 2304;
+  if (m.def.cores !== undefined && m.def.cores > maxCores)
     out.push(
-      error(`${m.path}.cores`, `'${m.name}' asks for ${m.def.cores} cores; a container gets at most 128`, "use at most 128"),
+      error(
+        `${m.path}.cores`,
+        `'${m.name}' asks for ${m.def.cores} cores; a ${m.type === "lxc" ? "container" : "VM"} gets at most ${maxCores}`,
+        `use at most ${maxCores}`,
+      ),
     );
   if (node.memory !== undefined && m.def.memory !== undefined && m.def.memory > node.memory)
     out.push(

@@ -287,6 +287,14 @@ const gaps: Case[] = [
     ],
   },
   {
+    name: "more cores than the provider gives a VM",
+    mutate: (d) => {
+      delete d.nodes[0].cores;
+      d.guests.push(vm(300, "vm1", { cores: 4096 }));
+    },
+    expect: [{ path: "guests[2].cores", message: "'vm1' asks for 4096 cores; a VM gets at most 2304", fix: "use at most 2304" }],
+  },
+  {
     name: "a name longer than a hostname label",
     mutate: (d) => (d.guests[1].name = "d".repeat(64)),
     expect: [{ path: "guests[1].name", message: "at most 63 characters (a hostname label)" }],
@@ -510,7 +518,7 @@ const hostAccess: Case[] = [
 
 describe("bad definitions: TLS to the node's API", () => runCases(tls, 5));
 describe("bad definitions: file references", () => runCases(files, 9));
-describe("bad definitions: values `up` would fail on", () => runCases(gaps, 21));
+describe("bad definitions: values `up` would fail on", () => runCases(gaps, 22));
 describe("bad definitions: Proxmox option injection", () => runCases(injection, 5));
 describe("bad definitions: raw LXC options reaching the node", () => runCases(hostAccess, 11));
 
