@@ -196,9 +196,16 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
     sshHostKey: keys.hostKey,
     ...(aptProxy ? { aptProxy } : {}),
     apiUrl: url,
-    apiFingerprint: certificateFingerprint(dir)!,
+    apiFingerprint: apiFingerprint(dir),
     credentials: ensureApiCredentials(dir),
   };
+}
+
+/** The API certificate's fingerprint; the API daemon made the certificate when it started. */
+function apiFingerprint(dir: string): string {
+  const f = certificateFingerprint(join(dir, "api"));
+  if (!f) throw new Error(`the lab's API certificate is missing under ${join(dir, "api")}`);
+  return f;
 }
 
 /** Leaves no container, mount, pool, bridge or process of the lab behind. */
@@ -327,7 +334,7 @@ export function labStatus(stateDir = defaultStateDir()): LabStatus {
     },
     bridges: Object.fromEntries((state?.bridges ?? []).map((b) => [b, bridgeExists(b)])),
     ...(state?.api
-      ? { api: { url: apiUrl(state.api.port), node: state.api.node, fingerprint: certificateFingerprint(stateDir) } }
+      ? { api: { url: apiUrl(state.api.port), node: state.api.node, fingerprint: certificateFingerprint(join(stateDir, "api")) } }
       : {}),
     containers: lxc.list().map((vmid) => ({ vmid, state: lxc.state(vmid) })),
     vms: listVms(stateDir),

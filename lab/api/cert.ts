@@ -44,7 +44,10 @@ export function ensureCertificate(stateDir: string, commonName = "phoenix-lab"):
   return { key: readFileSync(keyFile, "utf8"), cert: readFileSync(certFile, "utf8"), keyFile, certFile };
 }
 
-/** The certificate's SHA-256 fingerprint as `pvenode cert info` prints it (AB:CD:…): what a definition pins. */
+/**
+ * The certificate's SHA-256 fingerprint as `pvenode cert info` prints it (AB:CD:…): what a definition pins. `stateDir`
+ * is the API server's, as for ensureCertificate.
+ */
 export function certificateFingerprint(stateDir: string): string | undefined {
   const certFile = join(stateDir, "api", "pve-ssl.pem");
   return existsSync(certFile) ? new X509Certificate(readFileSync(certFile)).fingerprint256 : undefined;

@@ -9,6 +9,9 @@ import { join } from "node:path";
 import * as tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { providerArgs } from "../../components/args/host";
+import { certificateFingerprint } from "../../lab/api/cert";
+import { startLabApi } from "../../lab/api/server";
+import { MemoryBackend } from "../../lab/pve/memory-backend";
 import { CertificateMismatchError, presentedFingerprint, verifyApiCertificate } from "../../provisioners/engine/api-certificate";
 import type { PlannedNode } from "../../plan/plan";
 import { type Registered, installRecordingMocks, settle } from "../support/pulumi-mocks";
@@ -130,5 +133,20 @@ describe("NodeHost wiring (Pulumi mocks)", () => {
     const provider = records.find((r) => r.type === "pulumi:providers:proxmoxve")!;
     expect(provider.inputs.endpoint).toBe(endpoint);
     expect(provider.inputs.insecure).toBe("true");
+  });
+});
+
+describe("the lab's certificate (what the demo and the e2e stacks pin)", () => {
+  it("certificateFingerprint names the certificate the lab's API serves", async () => {
+    const state = mkdtempSync(join(tmpdir(), "phx-lab-cert-"));
+    const api = await startLabApi({ stateDir: state, port: 0, node: "lab", tokens: [], backend: new MemoryBackend() });
+    try {
+      const served = await presentedFingerprint(api.url);
+      expect(certificateFingerprint(state)).toBe(served);
+      await expect(verifyApiCertificate("lab", api.url, certificateFingerprint(state)!)).resolves.toBeUndefined();
+    } finally {
+      await api.close();
+      rmSync(state, { recursive: true, force: true });
+    }
   });
 });
