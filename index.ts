@@ -2,16 +2,16 @@
 // protected) → components → exports.
 import * as pulumi from "@pulumi/pulumi";
 import { dirname, resolve } from "node:path";
-import { readFileSync } from "node:fs";
 import { PhoenixHypervisor } from "./components/phoenix-hypervisor";
 import { previousDeployment } from "./components/stack-history";
 import { templateBuilds } from "./components/args/template-build";
 import { readAdoption } from "./definition/adoption";
+import { requireProjectFile } from "./definition/files";
 import { readLock, writeLock } from "./definition/lock";
 import { adoptionOf } from "./plan/adoption";
 import { REFUSED, changesBetween, deploymentOf, describeChange, protectionRefusals } from "./plan/deployment";
 import { buildPlan } from "./plan/plan";
-import { errorsOf, formatProblem, warningsOf } from "./definition/problems";
+import { DefinitionError, errorsOf, formatProblem, warningsOf } from "./definition/problems";
 import { loadDefinition } from "./validate";
 
 export = async () => {
@@ -24,8 +24,16 @@ export = async () => {
       `${file} is invalid; nothing was touched:\n${errorsOf(loaded.problems).map(formatProblem).join("\n")}`,
     );
 
-  const plan = buildPlan(loaded.definition, { previousAllocations: readLock(file) });
-  const builds = templateBuilds(plan, (path) => readFileSync(resolve(dirname(file), path), "utf8"));
+  let previousAllocations: Record<string, string>;
+  try {
+    previousAllocations = readLock(file);
+  } catch (e) {
+    if (!(e instanceof DefinitionError)) throw e;
+    throw new pulumi.RunError(`${e.message}
+nothing was touched`);
+  }
+  const plan = buildPlan(loaded.definition, { previousAllocations });
+  const builds = templateBuilds(plan, (path) => requireProjectFile(dirname(file), path, "features.script.path"));
   const previous = await previousDeployment();
   const adoption = adoptionOf(readAdoption(file).record, plan, new Set(Object.keys(previous?.guests ?? {})));
   for (const note of adoption.notes) pulumi.log.warn(note);

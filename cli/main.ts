@@ -9,7 +9,7 @@ import { ImportError, importPhoenix, readJson, readStackDir, toYaml } from "./im
 import { readLock, writeLock } from "../definition/lock";
 import { buildPlan } from "../plan/plan";
 import { renderPlan } from "../plan/render";
-import { warningsOf } from "../definition/problems";
+import { DefinitionError, warningsOf } from "../definition/problems";
 import { Definition } from "../definition/schema";
 import { loadDefinition } from "../validate";
 import { ENV_USAGE, envCommand } from "./env";
@@ -66,6 +66,10 @@ export async function main(argv: string[], io: Io = stdio, extra: Record<string,
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       io.err(`phoenix: ${(e as Error).message}\n${USAGE}`);
       return 2;
+    }
+    if (e instanceof DefinitionError) {
+      report(io, e.source, e.problems);
+      return 1;
     }
     if (e instanceof ImportError || e instanceof CommandError) {
       io.err(`phoenix: ${e.message}`);

@@ -2,6 +2,7 @@
 // datasets. Machines on the node wait for `ready` (driver and mappings) and for the datasets they use.
 import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
+import { verifyApiCertificate } from "../provisioners/engine/api-certificate";
 import { HostKeyPin } from "../provisioners/engine/host-key-pin";
 import type { ConnectionInput } from "../provisioners/engine/script-provider";
 import { nvidiaHostDriver } from "../provisioners/nvidia/nvidia-host";
@@ -54,7 +55,13 @@ export class NodeHost extends pulumi.ComponentResource {
       );
       this.ssh = { ...address, hostKey: this.hostKey.hostKey };
     }
-    this.provider = new proxmox.Provider(node.name, providerArgs(node, args), {
+    // A pinned certificate is checked before the provider can use the endpoint (it cannot pin by itself).
+    const api = node.api;
+    const endpoint =
+      api?.fingerprint !== undefined
+        ? pulumi.output(verifyApiCertificate(node.name, api.endpoint, api.fingerprint).then(() => api.endpoint))
+        : undefined;
+    this.provider = new proxmox.Provider(node.name, providerArgs(node, args, endpoint), {
       ...child,
       ...(this.hostKey ? { dependsOn: [this.hostKey] } : {}),
     });

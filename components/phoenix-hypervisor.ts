@@ -1,11 +1,10 @@
 // The top component: instantiates a plan in dependency order — a NodeHost per node (provider, GPU mappings, driver,
 // datasets), base templates, machines (through the machine factory), then Portainer's agent registrations.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { portainerEndpoints } from "../provisioners/portainer/portainer";
 import type { Plan, PlannedMachine } from "../plan/plan";
 import { FEATURE_DEFAULTS, PORTAINER_PORTS, type SecretRef } from "../definition/schema";
+import { requireProjectFile } from "../definition/files";
 import { templateBuilds } from "./args/template-build";
 import { LxcContainer } from "./lxc-container";
 import { LxcTemplate } from "./lxc-template";
@@ -74,7 +73,9 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
       }
 
     const secrets = Object.fromEntries(plan.secrets.map((n) => [n, args.secret(n)]));
-    const builds = args.builds ?? templateBuilds(plan, (path) => readFileSync(join(args.definitionDir, path), "utf8"));
+    // The same resolver as the script step itself: a build hashes exactly the file that step sends.
+    const builds =
+      args.builds ?? templateBuilds(plan, (path) => requireProjectFile(args.definitionDir, path, "features.script.path"));
     const adopted = args.adoption?.guests;
     const guestPrivateKey = resolve(plan.sshPrivateKey);
     for (const m of plan.machines) {

@@ -1,10 +1,46 @@
 // The shape of a stack definition (stacks/<env>.yaml). Shape only: cross-field rules live in validate/.
 import { z } from "zod";
-import { HAS_CONTROL } from "./grammar";
+import {
+  BASH_READONLY,
+  HAS_CONTROL,
+  CERT_FINGERPRINT,
+  DATASET_NAME,
+  DNS_NAME,
+  HOST_DIRECTORY,
+  HTTP_URL,
+  LXC_OPTION_LINE,
+  NIC_NAME,
+  ONE_LINE,
+  PROPERTY_NAME,
+  PVE_TAG,
+  SHELL_NAME,
+  SSH_PUBLIC_KEY,
+  SSH_HOST,
+  SSH_HOST_KEY,
+  USER_NAME,
+} from "./grammar";
 import { imageRef, oneLine } from "./formats";
 
-const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, "use letters, digits, '.' and '-' (a DNS-safe hostname)");
-const secretName = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "a Pulumi config key: letters, digits, '_' and '-'");
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, "use letters, digits, '.' and '-' (a DNS-safe hostname)")
+  .max(63, "at most 63 characters (a hostname label)");
+/** Free text on one line (a label, a model name): no newline, CR, NUL or other control characters. */
+const textLine = (max: number) =>
+  z.string().regex(ONE_LINE, "one line of text: no newline, CR, NUL or other control characters").max(max);
+/** An http(s) URL, refused rather than normalized when it holds white space or control characters (zod's url() drops them). */
+const httpUrl = z
+  .string()
+  .regex(HTTP_URL, "an http(s) URL without spaces or control characters")
+  .refine((v) => URL.canParse(v), "not a valid URL");
+/** A file of a storage (vztmpl/debian-12.tar.zst): no '..', nothing a Proxmox volume id would read as syntax. */
+const volumeFile = z
+  .string()
+  .regex(/^(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9_.+-][A-Za-z0-9_.+/-]*$/, "a file such as vztmpl/debian-12.tar.zst (no '..')");
+const secretName = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "a Pulumi config key: letters, digits, '_' and '-'")
+  .max(128);
 
 /** A secret is referenced by name and resolved from Pulumi secret config `phoenix:<name>`. */
 export const SecretRef = z.object({ secret: secretName }).strict();
@@ -16,7 +52,10 @@ const cidr = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "an IPv4 CIDR 
 const ipv4 = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "an IPv4 address such as 10.0.0.1");
 const mac = z.string().regex(/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/, "a MAC address such as 52:54:00:12:34:56");
 const vmid = z.number().int();
-const sizeGiB = z.number().positive();
+/** bpg's provider takes whole GiB; 1 PiB is far beyond any single disk Proxmox manages, and keeps byte counts exact. */
+const sizeGiB = z.number().int("a whole number of GiB").min(1).max(1_048_576, "at most 1048576 GiB (1 PiB)");
+/** Proxmox's memory limits (MiB): 16 MiB to 256 TiB. */
+const guestMib = z.number().int().min(16).max(268_435_456);
 /** A time limit in seconds: at most a week. */
 const seconds = z.number().int().positive().max(604_800, "at most 604800 seconds (a week)");
 
@@ -25,16 +64,26 @@ export const Storage = z
     id: name,
     type: z.enum(["dir", "zfspool", "lvmthin", "lvm", "nfs", "cifs", "btrfs"]).default("dir"),
     content: z.array(z.enum(["images", "rootdir", "vztmpl", "iso", "backup", "snippets", "import"])).default([]),
-    path: z.string().optional(),
-    pool: z.string().optional(),
+    path: z.string().regex(HOST_DIRECTORY, "an absolute path without ',', '=' or white space").optional(),
+    pool: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.:/-]*$/, "a ZFS pool or dataset such as tank/lxc-disks")
+      .optional(),
   })
   .strict();
 
 /** A ZFS dataset the definition declares on a node (its component is components/zfs-dataset.ts). */
 export const DatasetSpec = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_.:-]+)+$/, "pool/dataset, e.g. tank/models"),
-    properties: z.record(z.string(), z.union([z.string(), z.number()])).default({}),
+    name: z
+      .string()
+      .regex(DATASET_NAME, "pool/dataset, e.g. tank/models (ZFS's characters, no '.' or '..' part, at most 255 characters)"),
+    properties: z
+      .record(
+        z.string().regex(PROPERTY_NAME, "a ZFS property name such as compression, com.example:note or userquota@bob"),
+        z.union([z.string().regex(ONE_LINE, "a ZFS property value on one line (no newline or control characters)"), z.number()]),
+      )
+      .default({}),
     /** Deletion is refused unless this is false. */
     protect: z.boolean().default(true),
   })
@@ -48,7 +97,7 @@ export const Gpu = z
       .string()
       .regex(/^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/, "a PCI address such as 0000:01:00.0")
       .optional(),
-    model: z.string().optional(),
+    model: textLine(200).optional(),
     /** vendor:device as `lspci -nn` shows it, e.g. 10de:2d04; Proxmox's PCI mapping needs it. */
     deviceId: z
       .string()
@@ -82,8 +131,17 @@ export const Node = z
     memory: mib.optional(),
     api: z
       .object({
-        endpoint: z.string().url(),
+        endpoint: httpUrl,
+        /** Skip TLS verification: anyone on the network path can read the login. A warning; pin `fingerprint` instead. */
         insecure: z.boolean().default(false),
+        /**
+         * SHA-256 fingerprint of the node's API certificate, as `pvenode cert info` shows it (AB:CD:…): Phoenix checks the
+         * certificate against it before the provider is used, so a self-signed node needs no `insecure`.
+         */
+        fingerprint: z
+          .string()
+          .regex(CERT_FINGERPRINT, "a SHA-256 fingerprint as `pvenode cert info` prints it: 32 hex pairs, AB:CD:…")
+          .optional(),
         /** An API token, user@realm!id=secret. */
         token: secretField.optional(),
         /**
@@ -100,11 +158,14 @@ export const Node = z
       .optional(),
     ssh: z
       .object({
-        host: z.string(),
+        host: z.string().regex(SSH_HOST, "a host name or an IP address"),
         port: z.number().int().min(1).max(65535).default(22),
-        user: z.string().default("root"),
+        user: z.string().regex(USER_NAME, "a user name such as root").default("root"),
         privateKey: secretField.optional(),
-        hostKey: z.string().optional(),
+        hostKey: z
+          .string()
+          .regex(SSH_HOST_KEY, "an OpenSSH public key (ssh-ed25519 AAAA…, as in /etc/ssh/ssh_host_ed25519_key.pub) or SHA256:…")
+          .optional(),
       })
       .strict()
       .optional(),
@@ -159,15 +220,24 @@ export const Bridge = z
 
 export const Network = z
   .object({
-    domain: z.string().optional(),
+    domain: z.string().regex(DNS_NAME, "a DNS domain such as lab.internal").optional(),
     bridges: z.array(Bridge).min(1, "declare at least one bridge, e.g. vmbr0"),
   })
   .strict();
 
 export const NetworkInterface = z
   .object({
-    name: z.string().default("eth0"),
-    bridge: z.string().default("vmbr0"),
+    name: z
+      .string()
+      .regex(
+        NIC_NAME,
+        "an interface name such as eth0: a letter or digit, then letters, digits, '_', '.', '-', at most 15 characters",
+      )
+      .default("eth0"),
+    bridge: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_]{0,14}$/, "a Linux bridge name such as vmbr0")
+      .default("vmbr0"),
     /** A static CIDR, "auto" (allocated from a pool of the bridge) or "dhcp". */
     ip: z
       .string()
@@ -264,7 +334,17 @@ export const Features = z
       .object({
         /** Path relative to the definition file. */
         path: z.string(),
-        env: z.record(z.string(), z.string()).optional(),
+        env: z
+          .record(
+            z
+              .string()
+              .regex(SHELL_NAME, "a shell variable name: letters, digits and '_', not starting with a digit")
+              .refine((k) => !BASH_READONLY.includes(k) && !k.startsWith("__phx"), {
+                error: `not a name bash lets a script set (${BASH_READONLY.join(", ")} and __phx* are taken)`,
+              }),
+            z.string(),
+          )
+          .optional(),
       })
       .strict()
       .optional(),
@@ -300,7 +380,8 @@ export const MountPoint = z
 
 export const HealthCheck = z
   .object({
-    name: z.string(),
+    name: textLine(200),
+    /** A shell command, run as root in the guest: code the definition's author writes, like a custom script. */
     command: z.string(),
     retries: z.number().int().positive().max(100).default(3),
     /** Seconds between attempts. */
@@ -333,8 +414,8 @@ export const DEFAULT_HEALTH_CHECKS_LIMIT_SECONDS = 900;
 
 export const CloudInit = z
   .object({
-    user: z.string().default("phoenix"),
-    sshKeys: z.array(z.string()).default([]),
+    user: z.string().regex(USER_NAME, "a user name such as phoenix").default("phoenix"),
+    sshKeys: z.array(z.string().regex(SSH_PUBLIC_KEY, "an OpenSSH public key such as ssh-ed25519 AAAA… user@host")).default([]),
     password: secretField.optional(),
   })
   .strict();
@@ -345,17 +426,22 @@ const machineFields = {
   name: name,
   type: z.enum(["lxc", "vm"]).default("lxc"),
   node: name.optional(),
-  description: z.string().optional(),
-  tags: z.array(z.string()).default([]),
-  cores: z.number().int().positive().optional(),
-  memory: mib.optional(),
-  swap: z.number().int().nonnegative().optional(),
+  /** Proxmox keeps it as comment lines of the guest's config, at most 8 KiB. */
+  description: z.string().max(8192).optional(),
+  tags: z
+    .array(
+      z.string().regex(PVE_TAG, "a Proxmox tag: letters, digits, '_', '-', '+', '.' (no spaces or ';'), at most 128 characters"),
+    )
+    .default([]),
+  cores: z.number().int().min(1).max(8192).optional(),
+  memory: guestMib.optional(),
+  swap: z.number().int().min(0).max(268_435_456).optional(),
   disk: z.object({ storage: z.string(), size: sizeGiB }).strict().optional(),
   /** Defaults to one interface, eth0 on vmbr0, with an address from the bridge's pool. */
   network: z.array(NetworkInterface).default([{ name: "eth0", bridge: "vmbr0", ip: "auto" }]),
   /** DNS servers for the guest; the bridge's dns when unset. */
   nameservers: z.array(ipv4).optional(),
-  searchDomain: z.string().optional(),
+  searchDomain: z.string().regex(DNS_NAME, "a DNS domain such as lab.internal").optional(),
   /** LXC only; inherited from the template when unset (Proxmox clones keep it). */
   unprivileged: z.boolean().optional(),
   nesting: z.boolean().optional(),
@@ -366,8 +452,17 @@ const machineFields = {
   mountPoints: z.array(MountPoint).default([]),
   /** Raw `lxc.*` lines for the container config. */
   lxcOptions: z
-    .array(z.string().regex(/^lxc\.[a-z0-9_.]+\s*[:=]/, "a raw line such as lxc.apparmor.profile=unconfined"))
+    .array(
+      z
+        .string()
+        .regex(LXC_OPTION_LINE, "one raw line such as lxc.apparmor.profile=unconfined (no newline or control characters)"),
+    )
     .default([]),
+  /**
+   * lxcOptions that run code on the node or reach its filesystem or devices (lxc.hook.*, host bind mounts,
+   * devices.allow …) are refused unless allowed here, with the reason: they give the guest the node.
+   */
+  allowHostAccess: z.union([z.object({ reason: z.string().min(1) }).strict(), z.boolean()]).optional(),
   cloudInit: CloudInit.optional(),
   dependsOn: z.array(z.string()).default([]),
   healthChecks: z.array(HealthCheck).default([]),
@@ -390,13 +485,13 @@ export const Guest = z
   })
   .strict();
 
-const fileSource = z.object({ storage: z.string(), file: z.string() }).strict();
+const fileSource = z.object({ storage: z.string(), file: volumeFile }).strict();
 const urlSource = z
   .object({
     storage: z.string(),
-    url: z.string().url(),
+    url: httpUrl,
     checksum: z.string().regex(/^(sha256|sha512|md5|sha1|sha224|sha384):[0-9a-fA-F]+$/, "algorithm:hex, e.g. sha256:…"),
-    file: z.string().optional(),
+    file: volumeFile.optional(),
   })
   .strict();
 
@@ -407,7 +502,7 @@ export const BaseTemplate = z
     node: name.optional(),
     /** VM base templates are VMs in Proxmox, so they need a vmid; LXC base templates are files. */
     vmid: vmid.optional(),
-    os: z.string().optional(),
+    os: textLine(64).optional(),
     source: z.union([fileSource, urlSource]),
   })
   .strict();
@@ -426,12 +521,7 @@ export const GoldenTemplate = z
 
 export const Template = z.union([BaseTemplate, GoldenTemplate]);
 
-const sshPublicKey = z
-  .string()
-  .regex(
-    /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-\S+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$/,
-    "an OpenSSH public key such as ssh-ed25519 AAAA… user@host",
-  );
+const sshPublicKey = z.string().regex(SSH_PUBLIC_KEY, "an OpenSSH public key such as ssh-ed25519 AAAA… user@host");
 
 export const Access = z
   .object({

@@ -15,6 +15,7 @@ import {
   serveLabApi,
   stopApiDaemon,
 } from "./api-daemon";
+import { certificateFingerprint } from "./api/cert";
 import { type BaseTemplate, type Definition, isGolden } from "../definition/schema";
 import { listVms, stopAllVms } from "./host/qemu";
 import { VM_HOST_PACKAGES, ensureVmImage } from "./host/vm-image";
@@ -81,6 +82,8 @@ export interface LabUp {
   aptProxy?: string;
   /** https://127.0.0.1:<port> */
   apiUrl: string;
+  /** SHA-256 of the API's self-signed certificate (AB:CD:…), for nodes[].api.fingerprint. */
+  apiFingerprint: string;
   credentials: ApiCredentials;
 }
 
@@ -199,8 +202,16 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
     sshHostKey: keys.hostKey,
     ...(aptProxy ? { aptProxy } : {}),
     apiUrl: url,
+    apiFingerprint: apiFingerprint(dir),
     credentials: ensureApiCredentials(dir),
   };
+}
+
+/** The API certificate's fingerprint; the API daemon made the certificate when it started. */
+function apiFingerprint(dir: string): string {
+  const f = certificateFingerprint(join(dir, "api"));
+  if (!f) throw new Error(`the lab's API certificate is missing under ${join(dir, "api")}`);
+  return f;
 }
 
 /** Leaves no container, mount, pool, bridge or process of the lab behind. */
@@ -343,7 +354,7 @@ export interface LabStatus {
   stateDir: string;
   zfs: { daemon: boolean; pools: Record<string, string[]> };
   bridges: Record<string, boolean>;
-  api?: { url: string; node: string };
+  api?: { url: string; node: string; fingerprint?: string };
   containers: { vmid: number; state: string }[];
   /** QEMU VMs the lab started (their directories under <state>/qemu). */
   vms: { vmid: number; state: string }[];
@@ -363,7 +374,9 @@ export function labStatus(stateDir = defaultStateDir()): LabStatus {
       pools: Object.fromEntries((state?.pools ?? []).map((p) => [p, daemon && poolExists(p) ? listDatasets(p) : []])),
     },
     bridges: Object.fromEntries((state?.bridges ?? []).map((b) => [b, bridgeExists(b)])),
-    ...(state?.api ? { api: { url: apiUrl(state.api.port), node: state.api.node } } : {}),
+    ...(state?.api
+      ? { api: { url: apiUrl(state.api.port), node: state.api.node, fingerprint: certificateFingerprint(join(stateDir, "api")) } }
+      : {}),
     containers: lxc.list().map((vmid) => ({ vmid, state: lxc.state(vmid) })),
     vms: listVms(stateDir),
     limits: [

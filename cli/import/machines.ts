@@ -1,6 +1,7 @@
 // phoenix_lxc_configs.json and phoenix_vm_configs.json → templates and guests.
 import type { DefinitionInput } from "../../definition/schema";
 import type { HostSettings } from "./hypervisor";
+import { hostAccessOptions } from "../../definition/lxc-options";
 import type { Reader, Warnings } from "./reader";
 
 type TemplateInput = DefinitionInput["templates"] extends (infer T)[] | undefined ? T : never;
@@ -211,6 +212,14 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
       if (m.nesting === undefined && host.lxcDefaults.nesting && !e.cloneFrom) m.nesting = true;
       const opts = r.strings("lxc_options");
       if (opts.length) m.lxcOptions = opts;
+      // Copied as they are, never allowed on the operator's behalf: validation refuses them until a reason is given.
+      const reaching = hostAccessOptions(opts);
+      if (reaching.length > 0)
+        w.add(
+          r.where("lxc_options"),
+          `${reaching.map((o) => `'${opts[o.index]}'`).join(", ")} give${reaching.length === 1 ? "s" : ""} the container ${[...new Set(reaching.map((o) => o.access))].join(" and ")}`,
+          "remove it, or set allowHostAccess: { reason: … } on the guest (validation refuses it until then)",
+        );
       r.unmapped("apparmor_manages_nesting", "nesting is set explicitly with nesting: true");
       r.unmapped("id_maps", "uid/gid maps are not managed yet", "add lxc.idmap lines to lxcOptions");
     }

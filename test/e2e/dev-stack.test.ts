@@ -193,6 +193,46 @@ describe("the dev stack on the lab, converged by pulumi", () => {
   );
 
   it(
+    "a corrupt lock file stops up with the file's path and the fix, before anything is touched",
+    async () => {
+      const lock = project.definition.replace(/\.yaml$/, ".lock.json");
+      const good = readFileSync(lock, "utf8");
+      writeFileSync(lock, good.slice(0, good.length / 2));
+      const from = auditLines();
+      const failed = await project.stack.up().then(
+        () => "succeeded",
+        (e: Error) => e.message,
+      );
+      writeFileSync(lock, good);
+      expect(failed).toContain(`error: ${lock} is not valid JSON: `);
+      expect(failed).toContain(`fix: restore ${lock} from version control, or delete it`);
+      expect(failed).not.toMatch(/internal error|TypeError|SyntaxError: .* at /);
+      expect(auditLines()).toBe(from);
+    },
+    10 * 60_000,
+  );
+
+  it(
+    "a pinned API certificate that does not match stops up with both fingerprints; the provider sends nothing",
+    async () => {
+      const text = readFileSync(project.definition, "utf8");
+      const wrong = "00:".repeat(31) + "00";
+      writeFileSync(project.definition, text.replace(/fingerprint: .*/, `fingerprint: "${wrong}"`));
+      const from = auditLines();
+      const failed = await project.stack.up().then(
+        () => "succeeded",
+        (e: Error) => e.message,
+      );
+      writeFileSync(project.definition, text);
+      expect(failed).toContain(`does not match the pinned fingerprint`);
+      expect(failed).toContain(`expected (nodes[].api.fingerprint): ${wrong}`);
+      expect(failed).toContain(`the node presented:                  ${lab.apiFingerprint}`);
+      expect(auditLines()).toBe(from);
+    },
+    10 * 60_000,
+  );
+
+  it(
     "destroy removes everything: the lab holds no guest or dataset afterwards",
     async () => {
       await project.stack.destroy();

@@ -1,0 +1,692 @@
+// Hostile values in every string field the schema has, found by walking the generated JSON Schema (not a hand list):
+// newline, CR, NUL, quotes, $(), backticks, commas, leading dashes, 100 kB. Each one is either refused by validation
+// at (or around) the field's path, or, when accepted, inert wherever it goes: every rendered script parses
+// (`bash -n`) and runs against the recording test doubles without running the injected command, adding an option
+// or writing an injected line; the vLLM unit keeps its directives (`systemd-analyze verify` where available); the
+// provider's arguments carry it only in free-text fields.
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { definitionJsonSchema } from "../../cli/main";
+import { checkShape } from "../../definition/load";
+import { HAS_CONTROL } from "../../definition/grammar";
+import { formatPath } from "../../definition/problems";
+import { type FeatureName } from "../../definition/schema";
+import { buildPlan } from "../../plan/plan";
+import type { Plan, PlannedFeature, PlannedMachine } from "../../plan/plan";
+import { containerArgs } from "../../components/args/container";
+import { downloadArgs, pciMappingArgs, providerArgs } from "../../components/args/host";
+import { vmArgs } from "../../components/args/vm";
+import { profileText, renderAppArmor } from "../../provisioners/apparmor/apparmor";
+import { renderDocker } from "../../provisioners/docker/docker";
+import type { RenderedFeature } from "../../provisioners/engine/feature";
+import { renderHealthChecks } from "../../provisioners/health-check/health-check";
+import { renderNvidia } from "../../provisioners/nvidia/nvidia";
+import { renderNvidiaHost } from "../../provisioners/nvidia/nvidia-host";
+import { renderNvidiaContainerToolkit } from "../../provisioners/nvidia-container-toolkit/nvidia-container-toolkit";
+import { renderPortainer, renderPortainerEndpoints } from "../../provisioners/portainer/portainer";
+import { renderCustomScript } from "../../provisioners/script/script";
+import { renderVllm } from "../../provisioners/vllm/vllm";
+import { createRun } from "../../provisioners/zfs-dataset/zfs-dataset";
+import { validated, validate } from "../../validate";
+import { GuestSandbox, type RunResult } from "../support/guest-sandbox";
+import { LAB_FINGERPRINT, PROJECT_DIR } from "./validate/support";
+
+/** What an injected command would run: a recording test double on the sandbox's PATH. */
+const MARK = "phx_pwned";
+const HOSTILE: Record<string, string> = {
+  newline: `v\n${MARK}\nExecStartPre=/usr/bin/${MARK}\n`,
+  "carriage return": `v\rExecStartPre=/usr/bin/${MARK}\r${MARK}`,
+  NUL: `v\0${MARK}`,
+  quotes: `v'"; ${MARK}; echo "'`,
+  "command substitution": `v$(${MARK})`,
+  backticks: `v\`${MARK}\``,
+  "shell operators": `v;${MARK}|${MARK}&&${MARK}`,
+  commas: `v,${MARK}=1,mp=/`,
+  "leading dashes": `--${MARK}`,
+  "100 kB": "A".repeat(100_000) + MARK,
+};
+
+/** Fields whose value is code by design, written by the definition's trusted author: executed, so never "inert". */
+const CODE_FIELDS: Record<string, string> = {
+  "guests.[].healthChecks.[].command": "a health check is a shell command run in the guest",
+  "templates.[].healthChecks.[].command": "a health check is a shell command run in the guest",
+};
+
+/**
+ * Fields whose hostile values are not yet refused or inert on this branch, each with the issue item that fixes them
+ * (vLLM values and image references: issue 11 items 1 and 13). `it.fails` keeps them honest: once the fix lands the
+ * case passes, `it.fails` fails, and the entry must go.
+ */
+const IMAGE_REF = "issue 11 item 1 (11a: image references)";
+const VLLM_ARG_NAME = "vLLM argument names: validation accepts them, rendering refuses (11a: vLLM values)";
+const VLLM_UNIT = "issue 11 items 1 and 13 (11a: vLLM values in the unit)";
+const KNOWN_OPEN: Record<string, string> = Object.fromEntries(
+  ["templates", "guests"].flatMap((where) => [
+    // Item 1: image references are taken as any string; 11a validates them as image references.
+    ...Object.keys(HOSTILE)
+      .filter((k) => k !== "NUL")
+      .flatMap((k) => [
+        [`${where}.[].features.portainer.image ${k}`, IMAGE_REF],
+        [`${where}.[].features.vllm.args.<key> ${k}`, VLLM_ARG_NAME],
+        [`${where}.[].features.vllm.args.<key> ${k}, appended`, VLLM_ARG_NAME],
+      ]),
+    // Items 1 and 13: a newline is refused only while rendering, a CR splits the unit, a leading '-' becomes an engine
+    // flag. (The template's vLLM installs into a venv: its image goes nowhere, so only the guest's is listed.)
+    ...["args.{}", "dtype", "host", "model", "quantization", "servedModelName", ...(where === "guests" ? ["image"] : [])].flatMap(
+      (f) =>
+        // (Appended to a value quoted as a unit word, a newline is refused while rendering; the image is not quoted.)
+        ["newline", "carriage return", "leading dashes", ...(f === "image" ? [] : ["newline, appended"])].map((k) => [
+          `${where}.[].features.vllm.${f} ${k}`,
+          VLLM_UNIT,
+        ]),
+    ),
+  ]),
+);
+
+/** Provider arguments that are free text to Proxmox: a description (kept as comment lines of the config). */
+const FREE_TEXT_ARGS = new Set(["description"]);
+/**
+ * Provider arguments sent as whole API parameters or connection settings rather than inside a property string, where
+ * ',' and '=' are data: the API endpoint, a download URL, SSH public keys (bpg sends them URL-encoded).
+ */
+const WHOLE_PARAMETER_ARGS = new Set(["endpoint", "url", "initialization.userAccount.keys[]"]);
+
+/** Steps the recording doubles cannot run to the end, and where they run for real instead. */
+const NOT_RUNNABLE: Record<string, string> = {
+  "902 portainer": "the server step logs in to Portainer's API (test/host/portainer-feature.test.ts runs it for real)",
+  "200 portainer": "the server step logs in to Portainer's API (test/host/portainer-feature.test.ts runs it for real)",
+  "200 agents": "registering agents talks to Portainer's API (test/e2e/features.test.ts runs it against the lab)",
+};
+const RUNNABLE = new Set<string>();
+
+// ---------------------------------------------------------------------------------------------
+// The schema's string fields
+
+/** Every path of a string-taking field, as segments: names, "[]" (array items), "{}" (map values), "<key>" (map keys). */
+function stringFields(schema: any): string[][] {
+  const out = new Map<string, string[]>();
+  const walk = (node: any, segs: string[]) => {
+    if (!node || typeof node !== "object") return;
+    const types: string[] = Array.isArray(node.type) ? node.type : node.type ? [node.type] : [];
+    const meaningful = Object.keys(node).filter((k) => !["default", "description", "$schema"].includes(k));
+    // z.unknown() is {}: it takes strings (and anything else) too.
+    if (types.includes("string") || meaningful.length === 0) out.set(segs.join("."), segs);
+    for (const k of ["anyOf", "oneOf", "allOf"]) (node[k] ?? []).forEach((b: any) => walk(b, segs));
+    for (const [k, v] of Object.entries(node.properties ?? {})) walk(v, [...segs, k]);
+    if (node.additionalProperties && typeof node.additionalProperties === "object")
+      walk(node.additionalProperties, [...segs, "{}"]);
+    if (node.propertyNames) walk(node.propertyNames, [...segs, "<key>"]);
+    if (node.items) walk(node.items, [...segs, "[]"]);
+  };
+  walk(schema, []);
+  return [...out.values()];
+}
+
+interface Instance {
+  /** Where the value is (for a map key: the map). */
+  at: (string | number)[];
+  key?: string;
+}
+
+/** Concrete places of a field in a definition; the first one where the field is set is used. */
+function instances(obj: any, segs: string[], at: (string | number)[] = []): Instance[] {
+  if (segs.length === 0) return [{ at }];
+  const [seg, ...rest] = segs;
+  if (seg === "[]") return Array.isArray(obj) ? obj.flatMap((v, i) => instances(v, rest, [...at, i])) : [];
+  const isMap = obj && typeof obj === "object" && !Array.isArray(obj);
+  if (seg === "{}") return isMap ? Object.keys(obj).flatMap((k) => instances(obj[k], rest, [...at, k])) : [];
+  if (seg === "<key>") return isMap ? Object.keys(obj).map((k) => ({ at, key: k })) : [];
+  return isMap && seg! in obj ? instances(obj[seg!], rest, [...at, seg!]) : [];
+}
+
+function parentOf(root: any, at: (string | number)[]): any {
+  return at.reduce((o, k) => o[k], root);
+}
+
+/**
+ * The definition with one field set to `hostile` (replacing its value), or to its value with `hostile` appended (what
+ * a grammar with a free tail — an option's value, a key's comment — lets through); and the path the field then has.
+ */
+function withValue(rich: () => any, inst: Instance, hostile: string, append: boolean): { raw: any; field: string } {
+  const raw = rich();
+  if (inst.key !== undefined) {
+    const map = parentOf(raw, inst.at);
+    const v = map[inst.key];
+    delete map[inst.key];
+    const key = append ? inst.key + hostile : hostile;
+    map[key] = v;
+    return { raw, field: formatPath([...inst.at, key]) };
+  }
+  const parent = parentOf(raw, inst.at.slice(0, -1));
+  const old = parent[inst.at.at(-1)!];
+  parent[inst.at.at(-1)!] = append && typeof old === "string" ? old + hostile : hostile;
+  return { raw, field: formatPath(inst.at) };
+}
+
+const related = (p: string, field: string) =>
+  p !== "" && (p === field || [".", "["].some((c) => field.startsWith(p + c) || p.startsWith(field + c)));
+
+// ---------------------------------------------------------------------------------------------
+// A definition with every field set: every feature, both kinds of template and source, VMs and containers
+
+function rich(): any {
+  return {
+    $schema: "./definition.schema.json",
+    version: 1,
+    access: {
+      sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyForTests ops@example", { secret: "guestSshPublicKey" }],
+      sshPrivateKey: { secret: "guestSshPrivateKey" },
+    },
+    nodes: [
+      {
+        name: "lab",
+        cores: 64,
+        memory: 262144,
+        api: {
+          endpoint: "https://10.100.0.2:8006/",
+          fingerprint: LAB_FINGERPRINT,
+          username: "root@pam",
+          password: { secret: "proxmoxRootPassword" },
+        },
+        ssh: {
+          host: "10.100.0.2",
+          port: 22,
+          user: "root",
+          privateKey: { secret: "nodeSshKey" },
+          hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheLabNode root@lab",
+        },
+        storage: [
+          { id: "local", type: "dir", path: "/var/lib/vz", content: ["vztmpl", "iso", "backup", "snippets", "import"] },
+          { id: "tank-lxc", type: "zfspool", pool: "tank/lxc-disks", content: ["rootdir", "images"] },
+        ],
+        zfs: {
+          pools: [{ name: "tank" }],
+          datasets: [
+            { name: "tank/lxc-disks", properties: { compression: "lz4" } },
+            { name: "tank/models", properties: { recordsize: "1M", mountpoint: "/mnt/models", "com.example:note": "models" } },
+          ],
+        },
+        gpus: [
+          { index: 0, pci: "0000:01:00.0", deviceId: "10de:2d04", model: "RTX 5060 Ti", iommuGroup: 12 },
+          { index: 1, pci: "0000:02:00.0", deviceId: "10de:2d04", model: "RTX 5060 Ti" },
+        ],
+        nvidia: { driverVersion: "535.247.01", installOnHost: true, runfileSha256: "a".repeat(64) },
+        apparmorProfiles: [{ name: "lxc-phoenix-test", file: "apparmor/lxc-phoenix-test" }],
+      },
+      {
+        name: "edge",
+        api: { endpoint: "https://10.100.0.3:8006/", fingerprint: LAB_FINGERPRINT, token: { secret: "edgeApiToken" } },
+      },
+    ],
+    network: {
+      domain: "lab.internal",
+      bridges: [
+        {
+          name: "vmbr0",
+          subnet: "10.100.0.0/24",
+          gateway: "10.100.0.1",
+          dns: ["10.100.0.1"],
+          pools: [{ name: "guests", range: "10.100.0.100-10.100.0.199" }],
+        },
+      ],
+    },
+    templates: [
+      {
+        name: "debian-12-base",
+        type: "lxc",
+        node: "lab",
+        os: "debian-12",
+        source: { storage: "local", file: "vztmpl/debian-12-standard_12.7-1_amd64.tar.zst" },
+      },
+      {
+        name: "ubuntu-base",
+        node: "lab",
+        source: {
+          storage: "local",
+          url: "https://images.example.org/ubuntu.tar.zst",
+          checksum: "sha256:ab12",
+          file: "vztmpl/u.tar.zst",
+        },
+      },
+      { name: "cloud-base", type: "vm", node: "lab", vmid: 9000, source: { storage: "local", file: "iso/noble.img" } },
+      {
+        name: "gpu-golden",
+        vmid: 901,
+        node: "lab",
+        parent: "debian-12-base",
+        description: "NVIDIA, Docker and the toolkit",
+        tags: ["golden"],
+        nesting: true,
+        gpus: [0, 1],
+        disk: { storage: "tank-lxc", size: 8 },
+        network: [{ name: "eth0", bridge: "vmbr0", ip: "10.100.0.91/24", gateway: "10.100.0.1", mac: "52:54:00:12:34:91" }],
+        nameservers: ["10.100.0.1"],
+        searchDomain: "lab.internal",
+        features: {
+          nvidia: { source: "debian" },
+          docker: { source: "debian", daemon: { "log-driver": "local", "log-opts": { "max-size": "10m" } } },
+          "nvidia-container-toolkit": true,
+          apparmor: { profile: "lxc-phoenix-test" },
+          script: { path: "scripts/setup.sh", env: { MODEL_DIR: "/models" } },
+        },
+        mountPoints: [{ dataset: "tank/models", subdir: "hf", path: "/models", readOnly: true }],
+        lxcOptions: ["lxc.cgroup2.devices.allow: c 195:* rwm"],
+        allowHostAccess: { reason: "the GPU's device nodes" },
+        healthChecks: [{ name: "docker-up", command: "true" }],
+        dependsOn: [],
+        snapshot: "golden",
+      },
+      {
+        name: "vllm-golden",
+        vmid: 902,
+        node: "lab",
+        parent: "gpu-golden",
+        network: [{ name: "eth0", bridge: "vmbr0", ip: "auto", pool: "guests" }],
+        features: {
+          nvidia: { cudaVersion: "12.8" },
+          vllm: {
+            model: "Qwen/Qwen2.5-7B-Instruct-AWQ",
+            servedModelName: "qwen-golden",
+            host: "0.0.0.0",
+            quantization: "awq",
+            dtype: "auto",
+            args: { "max-num-seqs": "8" },
+            install: "venv",
+            image: "vllm/vllm-openai:v0.6.3",
+            hfToken: { secret: "hfToken" },
+          },
+          portainer: { role: "server", image: "portainer/portainer-ce:lts", adminPassword: { secret: "portainerAdminPassword" } },
+        },
+        mountPoints: [{ hostPath: "/srv/models", path: "/srv" }],
+      },
+      {
+        name: "agent-golden",
+        vmid: 903,
+        node: "lab",
+        parent: "gpu-golden",
+        network: [{ name: "eth0", bridge: "vmbr0", ip: "10.100.0.93/24" }],
+        features: { portainer: { role: "agent", server: "portainer" } },
+        dependsOn: ["portainer"],
+      },
+      {
+        name: "vm-golden",
+        type: "vm",
+        vmid: 9100,
+        node: "lab",
+        parent: "cloud-base",
+        network: [{ name: "eth0", bridge: "vmbr0", ip: "10.100.0.94/24" }],
+        cloudInit: {
+          user: "ops",
+          sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITemplateKey ops@example"],
+          password: { secret: "vmPassword" },
+        },
+      },
+    ],
+    guests: [
+      {
+        vmid: 200,
+        name: "portainer",
+        node: "lab",
+        template: "gpu-golden",
+        description: "the Portainer server",
+        tags: ["mgmt"],
+        disk: { storage: "tank-lxc", size: 16 },
+        network: [{ name: "eth0", bridge: "vmbr0", ip: "10.100.0.10/24", gateway: "10.100.0.1", mac: "52:54:00:12:34:10" }],
+        nameservers: ["10.100.0.1"],
+        searchDomain: "lab.internal",
+        features: {
+          nvidia: { source: "debian", cudaVersion: "12.8" },
+          docker: { source: "debian", daemon: { "live-restore": "true" } },
+          apparmor: { profile: "lxc-phoenix-test" },
+          portainer: { role: "server", image: "portainer/portainer-ce:lts", adminPassword: { secret: "portainerAdminPassword" } },
+        },
+        mountPoints: [{ dataset: "tank/models", subdir: "shared", path: "/shared" }],
+        healthChecks: [{ name: "portainer-up", command: "true" }],
+      },
+      {
+        vmid: 210,
+        name: "llm",
+        node: "lab",
+        template: "gpu-golden",
+        network: [{ name: "eth0", bridge: "vmbr0", ip: "auto", pool: "guests" }],
+        features: {
+          vllm: {
+            model: "Qwen/Qwen2.5-7B-Instruct-AWQ",
+            servedModelName: "qwen",
+            host: "0.0.0.0",
+            quantization: "awq",
+            dtype: "auto",
+            args: { "download-dir": "/models" },
+            install: "container",
+            image: "vllm/vllm-openai:v0.6.3",
+            hfToken: { secret: "hfToken" },
+          },
+          portainer: { role: "agent", server: "portainer" },
+        },
+        lxcOptions: ["lxc.mount.entry: /dev/nvidia-caps dev/nvidia-caps none bind,optional,create=dir"],
+        allowHostAccess: { reason: "NVIDIA's capability devices" },
+        mountPoints: [{ hostPath: "/srv/data", path: "/data" }],
+        dependsOn: ["portainer"],
+      },
+      {
+        vmid: 300,
+        name: "workstation",
+        type: "vm",
+        node: "lab",
+        template: "cloud-base",
+        network: [{ name: "eth0", bridge: "vmbr0", ip: "10.100.0.30/24" }],
+        cloudInit: {
+          user: "phoenix",
+          sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAnotherKey me@laptop"],
+          password: { secret: "wsPassword" },
+        },
+        features: { script: { path: "scripts/setup.sh", env: { ROLE: "ws" } } },
+      },
+    ],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering what a plan runs: every feature of every machine, node-side steps, datasets, agent registrations
+
+const FAKE_SERVER = "/usr/local/bin/openai-server-test-double";
+
+interface Step {
+  label: string;
+  f: RenderedFeature;
+}
+
+const FEATURES: { [K in FeatureName]: (p: PlannedFeature, m: PlannedMachine) => RenderedFeature | undefined } = {
+  nvidia: (p) => renderNvidia(p.settings as never),
+  docker: (p, m) => renderDocker(p.settings as never, { nvidiaRuntime: m.features["nvidia-container-toolkit"] !== undefined }),
+  "nvidia-container-toolkit": (_p, m) =>
+    renderNvidiaContainerToolkit(typeof m.features.docker === "object" ? (m.features.docker.daemon ?? {}) : {}),
+  // A model the doubles do not list fails the start-up wait at once instead of after 15 minutes.
+  vllm: (p) =>
+    renderVllm(p.settings as never, {
+      startTimeoutSeconds: 0,
+      ...((p.settings as { install: string }).install === "venv" ? { bin: FAKE_SERVER } : {}),
+    }),
+  portainer: (p) => renderPortainer(p.settings as never),
+  apparmor: () => undefined, // node side, below
+  script: (p) => renderCustomScript(p.settings as never, PROJECT_DIR),
+};
+
+function renderPlan(plan: Plan): Step[] {
+  const steps: Step[] = [];
+  // Labels by index and vmid, never by a name the hostile value may have changed.
+  plan.nodes.forEach((n, i) => {
+    n.datasets.forEach((d, k) => {
+      const run = createRun(d.name, d.properties, "dev/dataset@2026-01-01T00:00:00.000Z#0123456789ab");
+      steps.push({ label: `node ${i} dataset ${k}`, f: { script: run.script, params: run.env, secretRefs: {} } });
+    });
+    if (n.nvidiaDriver?.installOnHost)
+      steps.push({
+        label: `node ${i} NVIDIA driver`,
+        f: renderNvidiaHost({ version: n.nvidiaDriver.version, runfileSha256: n.nvidiaDriver.runfileSha256 ?? "" }),
+      });
+  });
+  for (const m of plan.machines) {
+    const profile = m.type === "lxc" ? m.features.apparmor?.profile : undefined;
+    if (m.type === "lxc" && (profile !== undefined || m.lxcOptions.length > 0)) {
+      const node = plan.nodes.find((n) => n.name === m.node)!;
+      const text = profileText(profile, node.apparmorProfiles, PROJECT_DIR);
+      steps.push({
+        label: `${m.vmid} apparmor`,
+        f: renderAppArmor({
+          vmid: m.vmid,
+          ...(profile ? { profile } : {}),
+          ...(text ? { profileText: text } : {}),
+          lxcOptions: m.lxcOptions,
+        }),
+      });
+    }
+    for (const p of m.provisioners) {
+      const f = FEATURES[p.feature](p, m);
+      if (f) steps.push({ label: `${m.vmid} ${p.feature}`, f });
+    }
+    if (m.healthChecks.length > 0) steps.push({ label: `${m.vmid} health`, f: renderHealthChecks(m.healthChecks) });
+  }
+  for (const r of plan.portainer)
+    steps.push({
+      label: `${plan.machines.find((m) => m.name === r.server)!.vmid} agents`,
+      f: renderPortainerEndpoints(r.adminPassword, r.agents),
+    });
+  return steps;
+}
+
+/** The provider's arguments of every resource the plan makes, as [argument path, string] pairs. */
+function providerStrings(plan: Plan): [string, string][] {
+  const out: [string, string][] = [];
+  const walk = (v: unknown, p: string) => {
+    if (typeof v === "string") out.push([p, v]);
+    else if (Array.isArray(v)) v.forEach((x) => walk(x, `${p}[]`));
+    else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, p ? `${p}.${k}` : k);
+  };
+  const keys = plan.sshKeys.filter((k): k is string => typeof k === "string");
+  for (const n of plan.nodes) {
+    if (n.api) walk(providerArgs(n, {}, n.api.endpoint), "");
+    for (const g of n.gpuMappings.filter((g) => g.deviceId)) walk(pciMappingArgs(g), "");
+  }
+  for (const t of plan.baseTemplates) walk(downloadArgs(t) ?? {}, "");
+  for (const m of plan.machines)
+    walk(
+      m.type === "lxc" ? containerArgs(m, { sshKeys: keys }) : m.source.kind === "clone" ? vmArgs(m, { sshKeys: keys }) : {},
+      "",
+    );
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a step against the recording doubles, and what counts as an injection
+
+function prepared(): GuestSandbox {
+  const s = new GuestSandbox();
+  s.setState("candidate-nvidia-smi", "535.247.01-1~deb12u1");
+  s.setState("candidate-nvidia-cuda-toolkit", "12.8.93-1");
+  s.setState("candidate-proxmox-headers-6.8.12-4-pve", "6.8.12-4");
+  s.setState("docker-installed");
+  s.setState("active-docker");
+  s.setState("ct-running");
+  for (const vmid of [200, 210, 901, 902, 903]) s.write(`etc/pve/lxc/${vmid}.conf`, "arch: amd64\ncores: 2\nhostname: ct\n");
+  s.write(FAKE_SERVER.slice(1), "#!/bin/sh\n# test double of an OpenAI-compatible server\n");
+  s.write("usr/bin/nvcc", "#!/bin/sh\necho 'Cuda compilation tools, release 12.8, V12.8.93'\n");
+  fs.chmodSync(s.file("usr/bin/nvcc"), 0o755);
+  fs.chmodSync(s.file(FAKE_SERVER.slice(1)), 0o755);
+  const pwned = path.join(s.dir, "dynbin", MARK);
+  fs.writeFileSync(pwned, `#!/bin/bash\n. "${path.join(__dirname, "..", "support", "guest-doubles", "_record.sh")}"\n`);
+  fs.chmodSync(pwned, 0o755);
+  return s;
+}
+
+const SECRETS = { HF_TOKEN: "hf_test", PORTAINER_ADMIN_PASSWORD: "test-password" };
+
+function filesUnder(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
+}
+
+/** What the injected value did, if anything: commands run, options added, lines written. */
+function injections(s: GuestSandbox, r: RunResult): string[] {
+  const found: string[] = [];
+  for (const c of r.calls) {
+    if (c.startsWith(`${MARK}`)) found.push(`ran the injected command: ${c.slice(0, 120)}`);
+    else if (new RegExp(`(^| )-+${MARK}`).test(c)) found.push(`passed an injected option: ${c.slice(0, 200)}`);
+  }
+  for (const f of filesUnder(s.root)) {
+    const text = fs.readFileSync(f, "utf8");
+    if (!text.includes(MARK)) continue;
+    const lines = text.split(/[\n\r]/);
+    const bad = lines.find((l) => l.startsWith(MARK) || l.startsWith(`ExecStartPre=/usr/bin/${MARK}`));
+    if (bad !== undefined) found.push(`wrote an injected line to ${path.relative(s.root, f)}: ${bad.slice(0, 120)}`);
+    if (f.endsWith(".service")) {
+      const exec = lines.filter((l) => /^Exec/.test(l)).join("\n");
+      if (new RegExp(`(^| )-+${MARK}`).test(exec)) found.push(`added an option to a unit's command: ${exec.slice(0, 200)}`);
+    }
+  }
+  return found;
+}
+
+const hasSystemdAnalyze = spawnSync("systemd-analyze", ["--version"]).status === 0;
+
+/** systemd-analyze verify's complaints about a unit, with paths and the binary's absence taken out (compared, not judged). */
+function verifyUnit(file: string): string[] {
+  if (!hasSystemdAnalyze) return [];
+  const r = spawnSync("systemd-analyze", ["verify", "--man=no", "--generators=no", file], { encoding: "utf8" });
+  return (r.stderr + r.stdout)
+    .split("\n")
+    .filter(
+      (l) => l.trim() !== "" && !/is not executable|No such file|Command .* is not|Failed to prepare|Unit .* not found/.test(l),
+    )
+    .map((l) => l.replace(file, "<unit>"));
+}
+
+/** The step's script, then its check script, in one fresh sandbox. */
+async function runStep(step: Step): Promise<{ run: RunResult; sandbox: GuestSandbox; check?: RunResult }> {
+  const s = prepared();
+  const secrets = Object.fromEntries(
+    Object.keys(step.f.secretRefs).map((k) => [k, SECRETS[k as keyof typeof SECRETS] ?? "secret"]),
+  );
+  const run = await s.runAsync(step.f.script, step.f.params, secrets);
+  const check = step.f.checkScript ? await s.runAsync(step.f.checkScript, step.f.params) : undefined;
+  return { run, sandbox: s, ...(check ? { check } : {}) };
+}
+
+function parses(text: string): string | undefined {
+  const r = spawnSync("bash", ["-n"], { input: text, encoding: "utf8" });
+  return r.status === 0 ? undefined : r.stderr.trim();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const FIELDS = stringFields(definitionJsonSchema());
+const baselineRaw = rich();
+const baseline = checkShape(baselineRaw);
+const baselinePlan = baseline.definition ? buildPlan(validated(baseline.definition, "rich", { dir: PROJECT_DIR })) : undefined;
+const baselineSteps = baselinePlan ? renderPlan(baselinePlan) : [];
+const baselineUnits = new Map<string, string[]>();
+
+describe("the test's own footing", () => {
+  it("walks the schema: string fields of every part of the definition", () => {
+    const names = FIELDS.map((f) => f.join("."));
+    expect(FIELDS.length).toBeGreaterThan(120);
+    for (const f of [
+      "nodes.[].api.endpoint",
+      "guests.[].network.[].name",
+      "guests.[].features.script.env.<key>",
+      "templates.[].source.url",
+    ])
+      expect(names).toContain(f);
+  });
+
+  it("the rich definition is valid and sets every string field the schema has", () => {
+    expect(baseline.problems).toEqual([]);
+    expect(validate(baseline.definition!, { dir: PROJECT_DIR }).filter((p) => p.severity === "error")).toEqual([]);
+    const missing = FIELDS.filter((f) => instances(baselineRaw, f).length === 0).map((f) => f.join("."));
+    expect(missing, "add these to rich() so they are tested").toEqual([]);
+  });
+
+  it("every step of the rich definition parses and runs cleanly against the doubles (so a hostile run proves something)", async () => {
+    expect(baselineSteps.map((s) => s.label)).toEqual(expect.arrayContaining(["210 vllm", "901 apparmor", "node 0 dataset 1"]));
+    const failed: string[] = [];
+    for (const step of baselineSteps)
+      for (const t of [step.f.script, step.f.checkScript, step.f.deleteScript])
+        if (t) expect(parses(t), step.label).toBeUndefined();
+    const runs = await Promise.all(baselineSteps.map(async (step) => ({ step, ...(await runStep(step)) })));
+    for (const { step, run, sandbox } of runs) {
+      expect(injections(sandbox, run), step.label).toEqual([]);
+      if (run.code !== 0) failed.push(`${step.label}: exit ${run.code}: ${run.stderr.trim().split("\n").at(-1)}`);
+      else RUNNABLE.add(step.label);
+      const unit = sandbox.file("etc/systemd/system/vllm.service");
+      if (fs.existsSync(unit)) baselineUnits.set(step.label, verifyUnit(unit));
+      sandbox.dispose();
+    }
+    expect(
+      failed.map((f) => f.split(":")[0]),
+      failed.join("\n"),
+    ).toEqual(Object.keys(NOT_RUNNABLE));
+  });
+});
+
+/** Property-string syntax a hostile value must not carry into a provider argument; control characters anywhere. */
+const PROPERTY_SYNTAX = new RegExp(`,|${MARK}=`);
+const CONTROL = HAS_CONTROL;
+
+function errorsOf(shaped: ReturnType<typeof checkShape>) {
+  const problems = shaped.definition ? validate(shaped.definition, { dir: PROJECT_DIR }) : shaped.problems;
+  return problems.filter((p) => p.severity === "error");
+}
+
+/**
+ * One field and one hostile value: refused at (or around) the field's path, with a fix; or accepted and inert
+ * wherever it goes. Returns what went wrong, nothing when all is well.
+ */
+async function outcome(fieldSegs: string[], value: string, append: boolean): Promise<string[]> {
+  const inst = instances(baselineRaw, fieldSegs)[0]!;
+  const { raw, field } = withValue(rich, inst, value, append);
+  const shaped = checkShape(raw);
+  const errors = errorsOf(shaped);
+  if (errors.length > 0) {
+    const at = errors.filter((p) => related(p.path, field));
+    if (at.length === 0) return [`refused, but not at ${field}: ${errors.map((p) => `${p.path}: ${p.message}`).join("; ")}`];
+    return at.filter((p) => !p.fix).map((p) => `${p.path}: ${p.message} has no fix`);
+  }
+  if (CODE_FIELDS[fieldSegs.join(".")]) return [];
+  const failures: string[] = [];
+  let plan: Plan;
+  let steps: Step[];
+  try {
+    plan = buildPlan(validated(shaped.definition!, "hostile", { dir: PROJECT_DIR }));
+    steps = renderPlan(plan);
+  } catch (e) {
+    return [`accepted by validation, then refused while planning or rendering: ${(e as Error).message.slice(0, 200)}`];
+  }
+  for (const [argPath, s] of providerStrings(plan)) {
+    if (!s.includes(MARK) || FREE_TEXT_ARGS.has(argPath)) continue;
+    if (CONTROL.test(s))
+      failures.push(`reaches the provider's argument ${argPath} with a control character: ${JSON.stringify(s.slice(0, 120))}`);
+    else if (!WHOLE_PARAMETER_ARGS.has(argPath) && PROPERTY_SYNTAX.test(s))
+      failures.push(`reaches the provider's argument ${argPath} with property-string syntax: ${JSON.stringify(s.slice(0, 120))}`);
+  }
+  // A field that takes the hostile value alone is free text: its replace-mode case already ran the steps with it.
+  if (append && errorsOf(checkShape(withValue(rich, inst, value, false).raw)).length === 0) return failures;
+  const carrying = steps.filter((step) => JSON.stringify(step.f.params).includes(MARK) || step.f.script.includes(MARK));
+  for (const step of carrying) {
+    for (const t of [step.f.script, step.f.checkScript, step.f.deleteScript]) {
+      const err = t ? parses(t) : undefined;
+      if (err) failures.push(`${step.label}: bash -n: ${err}`);
+    }
+    if (!RUNNABLE.has(step.label))
+      failures.push(`reaches ${step.label}, which the doubles cannot run (${NOT_RUNNABLE[step.label]})`);
+  }
+  const runs = await Promise.all(
+    carrying.filter((step) => RUNNABLE.has(step.label)).map(async (step) => ({ step, ...(await runStep(step)) })),
+  );
+  for (const { step, run, sandbox, check } of runs) {
+    failures.push(...injections(sandbox, run).map((i) => `${step.label}: ${i}`));
+    if (check) failures.push(...injections(sandbox, check).map((i) => `${step.label} (check): ${i}`));
+    const unit = sandbox.file("etc/systemd/system/vllm.service");
+    if (fs.existsSync(unit) && baselineUnits.has(step.label)) {
+      const found = verifyUnit(unit);
+      if (JSON.stringify(found) !== JSON.stringify(baselineUnits.get(step.label)))
+        failures.push(`${step.label}: systemd-analyze verify: ${found.join("; ")}`);
+    }
+    sandbox.dispose();
+  }
+  return failures;
+}
+
+describe.concurrent.each(FIELDS.map((f) => [f.join("."), f] as const))("%s", (name, segs) => {
+  for (const [kind, value] of Object.entries(HOSTILE))
+    for (const append of [false, true]) {
+      const label = append ? `${kind}, appended` : kind;
+      const test = KNOWN_OPEN[`${name} ${label}`] && !process.env.PHX_SHOW_OPEN ? it.fails : it;
+      test(label, async ({ expect }) => {
+        expect(await outcome(segs, value, append)).toEqual([]);
+      });
+    }
+});
