@@ -255,8 +255,11 @@ export const NetworkInterface = z
 
 const featureOn = z.union([z.literal(true), z.object({}).strict()]);
 
-/** vLLM's values become words of vllm.service's ExecStart line. */
-const unitWord = oneLine("vllm.service's unit file");
+/** vLLM's values become words of vllm.service's ExecStart line, each after its option (the model first, alone). */
+const unitWord = oneLine("vllm.service's unit file").refine((s) => !/^-(?![0-9])/.test(s), {
+  message: "starts with '-': vLLM would read it as an option of its own, not as this value",
+  params: { fix: "give the value without leading dashes (a negative number such as -1 is fine)" },
+});
 const engineArgName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]*$/, "an engine argument name: lowercase, digits and '-', no leading dashes");
@@ -548,6 +551,8 @@ const projectPath = z
     "a relative path inside the app's project directory, e.g. config/nginx.conf (no leading '/', no '.' or '..' parts)",
   )
   .refine((s) => !HAS_CONTROL.test(s), { message: "contains a control character (line break, tab, NUL…)" });
+/** A plain variable's value: one line of the app's .env file (multi-line text belongs in a secret or a file). */
+const appValue = oneLine("the app's .env file");
 const volumeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "a Docker volume name: letters, digits, '_', '.' and '-'");
 
 /** A config file rendered from a template in the repository into the app's project directory. */
@@ -573,7 +578,14 @@ export const AppVolume = z
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.:/-]*$/, "a volume driver name such as local")
       .default("local"),
     /** Driver options (`--opt key=value`), e.g. { type: nfs, o: "addr=10.0.0.13,rw,nfsvers=4", device: ":/export/x" }. */
-    options: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "an option name"), z.string()).default({}),
+    options: z
+      .record(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "an option name: a letter or digit, then letters, digits, '_', '.', '-'"),
+        z.string(),
+      )
+      .default({}),
   })
   .strict();
 
@@ -602,7 +614,7 @@ export const App = z
     /** compose: the compose CLI in the guest; portainer: Portainer's API, onto the guest's agent environment. */
     deploy: z.enum(["compose", "portainer"]).default("compose"),
     /** For ${VAR} in the compose file and the templates; { secret: name } comes from Pulumi secret config. */
-    variables: z.record(variableName, z.union([SecretRef, z.string(), z.number(), z.boolean()])).default({}),
+    variables: z.record(variableName, z.union([SecretRef, appValue, z.number(), z.boolean()])).default({}),
     files: z.array(AppFile).default([]),
     /** Volumes Phoenix creates, for the compose file's external volumes. */
     volumes: z.record(volumeName, AppVolume).default({}),
