@@ -61,7 +61,13 @@ it(
     const registry = run("curl", ["-s", "--max-time", "5", `http://10.253.${octet}.1:5000/v2/_catalog`], {
       allowFail: true,
     }).stdout;
-    expect(JSON.parse(registry).repositories).toEqual(["portainer/agent", "portainer/portainer-ce", "vllm/vllm-openai"]);
+    expect(JSON.parse(registry).repositories).toEqual([
+      "library/busybox",
+      "library/nginx",
+      "portainer/agent",
+      "portainer/portainer-ce",
+      "vllm/vllm-openai",
+    ]);
     // Node-side provisioning edits guest configs where Proxmox keeps them: the node's sessions see this lab's.
     const seen = await withSession({ host: "127.0.0.1", port, privateKey: up.sshPrivateKey, hostKey: up.sshHostKey }, (s) =>
       s.exec("touch /etc/pve/lxc/seen-by-node.conf && echo $PHOENIX_LAB_DIR"),
