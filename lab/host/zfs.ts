@@ -96,3 +96,32 @@ export function listDatasets(pool: string): string[] {
   const r = run("zfs", ["list", "-H", "-o", "name", "-r", "-t", "filesystem,snapshot", pool], { allowFail: true });
   return r.code === 0 ? r.stdout.split("\n").filter(Boolean) : [];
 }
+
+/** Snapshots of one dataset (not its children), oldest first, by their short names. */
+export function listSnapshots(dataset: string): string[] {
+  const r = run("zfs", ["list", "-H", "-t", "snapshot", "-o", "name", "-s", "creation", "-r", dataset], { allowFail: true });
+  return r.code === 0
+    ? r.stdout
+        .split("\n")
+        .filter((n) => n.startsWith(`${dataset}@`))
+        .map((n) => n.slice(dataset.length + 1))
+    : [];
+}
+
+/** zfs-fuse calls a snapshot busy for a while after a clone of it went away: retry. */
+export async function destroySnapshot(dataset: string, snap: string): Promise<void> {
+  if (!listSnapshots(dataset).includes(snap)) return;
+  let last = "";
+  await waitFor(
+    `zfs destroy ${dataset}@${snap}`,
+    () => {
+      const r = run("zfs", ["destroy", `${dataset}@${snap}`], { allowFail: true });
+      last = r.stderr.trim();
+      return r.code === 0 || !listSnapshots(dataset).includes(snap);
+    },
+    30_000,
+    500,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}: ${last}`);
+  });
+}
