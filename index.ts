@@ -2,7 +2,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { dirname, resolve } from "node:path";
 import { PhoenixHypervisor } from "./components/phoenix-hypervisor";
-import { readLock, writeLock } from "./definition/lock";
+import { readLock, readPlacements, writeLock } from "./definition/lock";
+import { movedGuests, placementsOf } from "./plan/moves";
 import { buildPlan } from "./plan/plan";
 import { errorsOf, formatProblem, warningsOf } from "./definition/problems";
 import { loadDefinition } from "./validate";
@@ -16,7 +17,10 @@ if (!loaded.definition)
   );
 
 const plan = buildPlan(loaded.definition, { previousAllocations: readLock(file) });
-if (!pulumi.runtime.isDryRun()) writeLock(file, plan.allocations);
+// Said before it happens (preview and up): a guest that changes node is backed up, deleted and made anew.
+const moves = movedGuests(plan, readPlacements(file));
+for (const m of moves) pulumi.log.warn(m.message);
+if (!pulumi.runtime.isDryRun()) writeLock(file, plan.allocations, placementsOf(plan));
 
 const hypervisor = new PhoenixHypervisor(pulumi.getStack(), {
   plan,
@@ -25,4 +29,4 @@ const hypervisor = new PhoenixHypervisor(pulumi.getStack(), {
 });
 
 export const guests = hypervisor.guests;
-export const warnings = warningsOf(loaded.problems).map(formatProblem);
+export const warnings = [...warningsOf(loaded.problems).map(formatProblem), ...moves.map((m) => `warning: ${m.message}`)];

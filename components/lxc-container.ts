@@ -6,6 +6,8 @@ import type { ConnectionInput } from "../provisioners/engine/script-provider";
 import { GuestProvisioning, type GuestProvisioningArgs, needsProvisioning } from "./guest-provisioning";
 import { freezeTemplate } from "../provisioners/freeze-template/freeze-template";
 import type { PlannedMachine } from "../plan/plan";
+import type { PveApi } from "../provisioners/engine/pve-api";
+import { LifecycleSnapshot } from "../provisioners/snapshot/lifecycle-snapshot";
 import { type ContainerContext, containerArgs } from "./args/container";
 
 export interface LxcContainerArgs {
@@ -20,6 +22,8 @@ export interface LxcContainerArgs {
   build?: string;
   /** A clone's golden template: rebuilt, it takes its clones with it. */
   template?: LxcContainer;
+  /** The node's API: lifecycle snapshots (machine.snapshots) are taken through it. */
+  api?: pulumi.Input<PveApi>;
 }
 
 export class LxcContainer extends pulumi.ComponentResource {
@@ -30,7 +34,10 @@ export class LxcContainer extends pulumi.ComponentResource {
   constructor(name: string, args: LxcContainerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("phoenix:index:LxcContainer", name, {}, opts);
     const m = args.machine;
-    this.container = new proxmox.ContainerLegacy(name, containerArgs(m, args.context), {
+    // A clone takes its template's vmid from the template's container: rebuilt, the template replaces it (and the
+    // clone's backup guard runs first, in dependency order; a replaceWith would delete the clone before its guard).
+    const cloneVmId = args.template ? { cloneVmId: args.template.vmid } : {};
+    this.container = new proxmox.ContainerLegacy(name, containerArgs(m, { ...args.context, ...cloneVmId }), {
       parent: this,
       provider: args.provider,
       // Its vmid is fixed: a replacement must make room first.
@@ -38,7 +45,6 @@ export class LxcContainer extends pulumi.ComponentResource {
       // A golden template is converted by its freeze step after provisioning; the provider must not undo that.
       ...(m.kind === "template" ? { ignoreChanges: ["template", "started"] } : {}),
       ...(args.build !== undefined ? { replacementTrigger: args.build } : {}),
-      ...(args.template ? { replaceWith: [args.template.container] } : {}),
     });
     this.vmid = this.container.vmId.apply((v) => v ?? m.vmid);
     let provisioned: pulumi.Resource[] = [];
@@ -52,6 +58,22 @@ export class LxcContainer extends pulumi.ComponentResource {
       );
       provisioned = [this.provisioning];
     }
+    if (m.snapshots && args.api)
+      new LifecycleSnapshot(
+        `${name}-snapshot`,
+        {
+          api: args.api,
+          node: m.node,
+          type: "lxc",
+          vmid: this.vmid,
+          guest: m.name,
+          name: m.snapshots.name,
+          keep: m.snapshots.keep,
+          provisioned: this.provisioning?.steps.map((s) => s.hash) ?? [],
+        },
+        // Replaced with the container through its vmid (deleted after the guest's backup guard, before the container).
+        { parent: this, dependsOn: [this.container, ...provisioned], deleteBeforeReplace: true },
+      );
     if (m.kind === "template") {
       if (!args.node) throw new Error(`golden template '${m.name}' needs SSH to node '${m.node}' to be frozen`);
       freezeTemplate(

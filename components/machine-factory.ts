@@ -39,6 +39,7 @@ export function createMachine(m: PlannedMachine, c: MachineContext): LxcContaine
         provider: c.host.provider,
         ...(c.builds.has(m.name) ? { build: c.builds.get(m.name)! } : {}),
         ...(c.golden ? { template: c.golden } : {}),
+        ...(c.host.api ? { api: c.host.api } : {}),
         ...node,
         provisioning,
         context: {
@@ -55,6 +56,7 @@ export function createMachine(m: PlannedMachine, c: MachineContext): LxcContaine
       machine: m,
       provider: c.host.provider,
       ...node,
+      ...(c.host.api ? { api: c.host.api } : {}),
       provisioning: { ...provisioning, ...(c.guestPrivateKey ? { guestPrivateKey: c.guestPrivateKey } : {}) },
       context: { sshKeys: c.sshKeys, ...(c.vmPassword ? { password: c.vmPassword } : {}) },
     },

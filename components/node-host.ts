@@ -5,6 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInput } from "../provisioners/engine/script-provider";
 import { nvidiaHostDriver } from "../provisioners/nvidia/nvidia-host";
 import type { PlannedNode } from "../plan/plan";
+import type { PveApi } from "../provisioners/engine/pve-api";
+import { pveApiArgs } from "./args/backup";
 import { providerArgs } from "./args/host";
 import { GpuMapping } from "./gpu-mapping";
 import { ZfsDataset } from "./zfs-dataset";
@@ -25,6 +27,8 @@ export class NodeHost extends pulumi.ComponentResource {
   /** What every machine on the node waits for: the host driver and the PCI mappings. */
   readonly ready: pulumi.Resource[] = [];
   readonly datasets = new Map<string, ZfsDataset>();
+  /** The node's API with the provider's credentials, for the backup and snapshot providers. */
+  readonly api?: pulumi.Output<PveApi>;
 
   constructor(name: string, args: NodeHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("phoenix:index:NodeHost", name, {}, opts);
@@ -32,6 +36,7 @@ export class NodeHost extends pulumi.ComponentResource {
     const child = { parent: this, aliases: opts?.parent ? [{ parent: opts.parent }] : [] };
     const { node } = args;
     this.provider = new proxmox.Provider(node.name, providerArgs(node, args), child);
+    this.api = pveApiArgs(node, args);
     for (const g of node.gpuMappings.filter((g) => args.vmGpus.has(g.index)))
       this.ready.push(new GpuMapping(g.id, { mapping: g, provider: this.provider }, child));
     const ssh = node.ssh;

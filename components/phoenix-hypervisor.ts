@@ -10,6 +10,7 @@ import { templateBuilds } from "./args/template-build";
 import { LxcContainer } from "./lxc-container";
 import { LxcTemplate } from "./lxc-template";
 import { createMachine } from "./machine-factory";
+import { NodeBackups } from "./node-backups";
 import { NodeHost } from "./node-host";
 import type { QemuVm } from "./qemu-vm";
 
@@ -101,6 +102,23 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
         // a new server has none of them, a new agent another identity
         replaceWith: machines.map((x) => (x instanceof LxcContainer ? x.container : x.vm)),
       });
+    }
+
+    // Backups before deletions, and scheduled jobs: after every machine of the node (see node-backups.ts).
+    for (const node of plan.nodes) {
+      const here = plan.machines.filter((m) => m.node === node.name);
+      const unprotected = here.filter((m) => (m.backup?.beforeReplace ?? m.kind === "guest") && !node.backup).map((m) => m.name);
+      if (unprotected.length > 0)
+        pulumi.log.warn(
+          `node '${node.name}' has no storage with backup content: deleting or replacing ${unprotected.join(", ")} will stop ` +
+            "until nodes[].backup.storage names one (or backupBeforeReplace: false opts a guest out)",
+          this,
+        );
+      new NodeBackups(
+        node.name,
+        { node, host: hosts.get(node.name)!, machines: here.map((m) => ({ plan: m, component: this.machines.get(m.name)! })) },
+        { parent: this },
+      );
     }
 
     this.guests = pulumi.output(Object.fromEntries(plan.machines.map((m) => [m.name, summarize(m)])));

@@ -3,6 +3,8 @@ import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInput } from "../provisioners/engine/script-provider";
 import type { PlannedMachine } from "../plan/plan";
+import type { PveApi } from "../provisioners/engine/pve-api";
+import { LifecycleSnapshot } from "../provisioners/snapshot/lifecycle-snapshot";
 import { type VmContext, vmArgs } from "./args/vm";
 import { GuestProvisioning, type GuestProvisioningArgs, needsProvisioning } from "./guest-provisioning";
 
@@ -16,6 +18,8 @@ export interface QemuVmArgs {
   provisioning?: Omit<GuestProvisioningArgs, "machine" | "node" | "guest" | "dependsOn"> & {
     guestPrivateKey?: pulumi.Input<string>;
   };
+  /** The node's API: lifecycle snapshots (machine.snapshots) are taken through it. */
+  api?: pulumi.Input<PveApi>;
 }
 
 export class QemuVm extends pulumi.ComponentResource {
@@ -55,6 +59,21 @@ export class QemuVm extends pulumi.ComponentResource {
         { parent: this },
       );
     }
+    if (m.snapshots && args.api)
+      new LifecycleSnapshot(
+        `${name}-snapshot`,
+        {
+          api: args.api,
+          node: m.node,
+          type: "qemu",
+          vmid: this.vmid,
+          guest: m.name,
+          name: m.snapshots.name,
+          keep: m.snapshots.keep,
+          provisioned: this.provisioning?.steps.map((s) => s.hash) ?? [],
+        },
+        { parent: this, dependsOn: [this.vm, ...(this.provisioning ? [this.provisioning] : [])], deleteBeforeReplace: true },
+      );
     this.registerOutputs({ vmid: this.vmid });
   }
 }

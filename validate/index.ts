@@ -4,6 +4,7 @@ import { DefinitionError, type Problem, errorsOf } from "../definition/problems"
 import { indexDefinition } from "../definition/resolve";
 import type { Definition } from "../definition/schema";
 import { type ValidDefinition, asValid } from "../definition/valid";
+import { checkBackups } from "./backup";
 import { checkFeatures } from "./features";
 import { checkIdentity } from "./identity";
 import { checkNetwork } from "./network";
@@ -12,7 +13,14 @@ import { checkSecrets } from "./secrets";
 
 export function validate(def: Definition): Problem[] {
   const ix = indexDefinition(def);
-  return [...checkIdentity(ix), ...checkNetwork(ix), ...checkResources(ix), ...checkFeatures(ix), ...checkSecrets(def)];
+  return [
+    ...checkIdentity(ix),
+    ...checkNetwork(ix),
+    ...checkResources(ix),
+    ...checkFeatures(ix),
+    ...checkSecrets(def),
+    ...checkBackups(ix),
+  ];
 }
 
 export interface Loaded {

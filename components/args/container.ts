@@ -9,6 +9,12 @@ export interface ContainerContext {
   /** SSH public keys for root, applied as Proxmox does at create time. */
   sshKeys?: pulumi.Input<string>[];
   rootPassword?: pulumi.Input<string>;
+  /**
+   * The golden template's vmid as its container reports it: the clone depends on the template through this input, so
+   * a rebuilt template takes its clones with it in dependency order (their backup guards first, see
+   * components/node-backups.ts). The plan's vmid when not given.
+   */
+  cloneVmId?: pulumi.Input<number>;
 }
 
 export function ipv4Config(n: PlannedInterface) {
@@ -17,7 +23,7 @@ export function ipv4Config(n: PlannedInterface) {
 
 export function containerArgs(m: PlannedMachine, ctx: ContainerContext = {}): proxmox.ContainerLegacyArgs {
   if (m.type !== "lxc") throw new Error(`${m.name} is a ${m.type}, not a container`);
-  const clone = m.source.kind === "clone" ? { vmId: m.source.vmid, full: false } : undefined;
+  const clone = m.source.kind === "clone" ? { vmId: ctx.cloneVmId ?? m.source.vmid, full: false } : undefined;
   return {
     nodeName: m.node,
     vmId: m.vmid,

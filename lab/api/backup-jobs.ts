@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { checkPruneBackups } from "../pve/backup";
-import { nextRun, parseCalendarEvent } from "../pve/calendar";
+import { nextRun, parseCalendarEvent } from "../../definition/calendar";
 import { type JobSection, parseJobsConfig, printJobsConfig } from "../pve/jobs-config";
 import { splitList } from "../pve/pve-config";
 import type { Errors } from "../pve/schema";
@@ -66,7 +66,8 @@ export function jobJson(s: JobSection, now = Math.floor(Date.now() / 1000)): Rec
             return [key!, /^\d+$/.test(val) ? Number(val) : val];
           }),
       );
-    else if (k === "exclude-path") out[k] = v.split("\0");
+    else if (k === "exclude-path")
+      out[k] = v; // comma-separated, as bpg's client reads it
     else out[k] = jsonValue(JOB_UPDATE[k], v);
   }
   if (s.props.enabled !== "0" && s.props.schedule) {
@@ -79,7 +80,7 @@ export function jobJson(s: JobSection, now = Math.floor(Date.now() / 1000)): Rec
 function storedParams(p: Record<string, string>, arrays: Record<string, string[]>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(p)) if (k !== "id" && k !== "delete" && k !== "starttime" && k !== "dow") out[k] = v;
-  if (arrays["exclude-path"]?.length) out["exclude-path"] = arrays["exclude-path"].join("\0");
+  if (arrays["exclude-path"]?.length) out["exclude-path"] = arrays["exclude-path"].join(",");
   const schedule = legacySchedule(p);
   if (schedule && !p.schedule) out.schedule = schedule;
   return out;

@@ -1,7 +1,7 @@
 // The parameters of vzdump (POST /nodes/{node}/vzdump) and of backup jobs (/cluster/backup), as Proxmox's API
 // schema gives them (pve-manager PVE/VZDump/Common.pm, PVE/API2/Backup.pm; 8.4/9.x apidata).
 import { PRUNE_BACKUPS_FORMAT } from "./backup";
-import { parseCalendarEvent } from "./calendar";
+import { parseCalendarEvent } from "../../definition/calendar";
 import { NODE } from "./lxc-schema";
 import { splitList } from "./pve-config";
 import type { Errors, ParamSchema, Schema } from "./schema";

@@ -13,11 +13,19 @@ export interface Registered {
   inputs: Record<string, any>;
   /** URNs whose replacement replaces this resource too. */
   replaceWith: string[];
+  /** Input name → URNs of the resources its value came from. */
+  propertyDependencies: Record<string, string[]>;
   deleteBeforeReplace: boolean;
   /** The replacement trigger's value, if any. */
   replacementTrigger?: unknown;
   /** Parent URNs of the resource's aliases (where it lived before a move). */
   aliasParents: string[];
+}
+
+function propertyDependencies(req: any): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  req.getPropertydependenciesMap().forEach((v: any, k: string) => (out[k] = v.getUrnsList()));
+  return out;
 }
 
 export async function installRecordingMocks(stack = "test"): Promise<Registered[]> {
@@ -46,6 +54,7 @@ export async function installRecordingMocks(stack = "test"): Promise<Registered[
         custom: req.getCustom(),
         inputs: rpc.deserializeProperties(req.getObject()),
         replaceWith: req.getReplaceWithList(),
+        propertyDependencies: propertyDependencies(req),
         deleteBeforeReplace: req.getDeletebeforereplace(),
         aliasParents: req
           .getAliasesList()

@@ -1,7 +1,7 @@
-// Proxmox's calendar events (the `schedule` of backup jobs, systemd-like): `[WEEKDAYS] [[YEAR-]MONTH-DAY]
-// [HOURS:]MINUTES[:SECONDS]` or a word (hourly, daily, weekly, monthly, yearly, …), every component a value, a
-// range `a..b`, a repetition `start/step` or `*/step`, or a comma list; a time without `:` is minutes. Parsing and
-// the next time an event fires (`next-run`), in local time. Pure.
+// Proxmox's calendar events (the `schedule` of backup jobs, systemd-like), shared by validation and the lab:
+// `[WEEKDAYS] [[YEAR-]MONTH-DAY] [HOURS:]MINUTES[:SECONDS]` or a word (hourly, daily, weekly, monthly, yearly, …),
+// every component a value, a range `a..b`, a repetition `start/step` or `*/step`, or a comma list; a time without
+// `:` is minutes. Parsing and the next time an event fires (`next-run`), in local time. Pure.
 
 export interface CalendarEvent {
   /** 0 = Sunday … 6 = Saturday; undefined = any day. */
