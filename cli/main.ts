@@ -1,7 +1,9 @@
-// The `phoenix` command: validate, import, plan, schema. Exit 0 ok, 1 invalid input, 2 usage error.
+// The `phoenix` command: validate, import, plan, schema, and the day-two verbs on a stack (backups, restore,
+// rollback, run-job). Exit 0 ok, 1 invalid input or a failed operation, 2 usage error.
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { backupsCmd, restoreCmd, rollbackCmd, runJobCmd } from "./day-two";
 import { type Io, UsageError, report, stdio } from "./io";
 import { ImportError, importPhoenix, readJson, toYaml } from "./import";
 import { readLock, writeLock } from "../definition/lock";
@@ -16,6 +18,10 @@ export const USAGE = `usage:
   phoenix plan <definition.yaml> [--json] [--write-lock]
   phoenix import --hypervisor <phoenix_hypervisor_config.json> --lxc <phoenix_lxc_configs.json> [--vm <phoenix_vm_configs.json>] --out <definition.yaml> [--node <name>]
   phoenix schema [--out <file>]
+  phoenix backups [<guest>] --stack <name> [--json]
+  phoenix restore <guest> [--backup <volid>] [--storage <id>] --stack <name>
+  phoenix rollback <guest> [<snapshot>] --stack <name>
+  phoenix run-job <job-id> --stack <name>
   phoenix lab up|down|status|reset [--definition stacks/dev.yaml] [--state-dir <dir>]`;
 
 /** A verb served outside the product (the launcher adds `lab`, which lives in lab/ and is never imported here). */
@@ -33,6 +39,14 @@ export async function main(argv: string[], io: Io = stdio, extra: Record<string,
         return importCmd(rest, io);
       case "schema":
         return schemaCmd(rest, io);
+      case "backups":
+        return await onStack(() => backupsCmd(rest, io), io);
+      case "restore":
+        return await onStack(() => restoreCmd(rest, io), io);
+      case "rollback":
+        return await onStack(() => rollbackCmd(rest, io), io);
+      case "run-job":
+        return await onStack(() => runJobCmd(rest, io), io);
       case undefined:
       case "help":
       case "--help":
@@ -58,6 +72,17 @@ export async function main(argv: string[], io: Io = stdio, extra: Record<string,
       `phoenix: internal error: ${(e as Error).message}${process.env.PHOENIX_DEBUG ? `\n${(e as Error).stack}` : " (set PHOENIX_DEBUG=1 for a stack trace)"}`,
     );
     return 3;
+  }
+}
+
+/** A verb on a stack: what goes wrong on the stack or the node is said and exits 1 (usage errors still exit 2). */
+async function onStack(verb: () => Promise<number>, io: Io): Promise<number> {
+  try {
+    return await verb();
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) throw e;
+    io.err(`phoenix: ${(e as Error).message}`);
+    return 1;
   }
 }
 

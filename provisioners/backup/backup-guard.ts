@@ -7,9 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { type LogTarget, openRunLog } from "../engine/log";
 import { type PveApi, isMissing, pveSession, taskFailure } from "../engine/pve-api";
 import { plainState } from "../engine/state";
+import { guardNotes, isGuardBackup } from "../../definition/backup-notes";
 
-/** The first line of the notes of every backup Phoenix takes before a deletion: what `phoenix backups` marks and retention counts. */
-export const GUARD_NOTES = "phoenix: before deleting";
+export { GUARD_NOTES } from "../../definition/backup-notes";
 
 export interface BackupGuardInputs {
   api: PveApi;
@@ -94,7 +94,7 @@ export async function backupBeforeDelete(i: BackupGuardOutputs): Promise<string 
       mode: i.mode,
       compress: i.compress,
       remove: 0,
-      "notes-template": `${GUARD_NOTES} ${i.guest}`,
+      "notes-template": guardNotes(i.guest),
     })
     .catch((e: Error) => {
       throw new Error(`backing up ${label(i)} to '${i.storage}' failed: ${e.message}; ${wayOut(i)}`);
@@ -109,7 +109,7 @@ export async function backupBeforeDelete(i: BackupGuardOutputs): Promise<string 
     { content: "backup", vmid: i.vmid },
   );
   const ours = listed
-    .filter((b) => (b.notes ?? "").startsWith(GUARD_NOTES))
+    .filter((b) => isGuardBackup(b.notes))
     .sort((a, b) => (b.ctime ?? 0) - (a.ctime ?? 0) || (a.volid < b.volid ? 1 : -1));
   const newest = ours[0];
   if (!newest || (newest.ctime ?? 0) < Math.floor(t0 / 1000) - 1)
