@@ -104,7 +104,14 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
       });
     }
 
-    // Backups before deletions, and scheduled jobs: after every machine of the node (see node-backups.ts).
+    this.backups(plan, hosts);
+
+    this.guests = pulumi.output(Object.fromEntries(plan.machines.map((m) => [m.name, summarize(m)])));
+    this.registerOutputs({ guests: this.guests });
+  }
+
+  /** Backups before deletions and scheduled jobs, per node, after every machine of the node (see node-backups.ts). */
+  private backups(plan: Plan, hosts: Map<string, NodeHost>): void {
     for (const node of plan.nodes) {
       const here = plan.machines.filter((m) => m.node === node.name);
       const unprotected = here.filter((m) => (m.backup?.beforeReplace ?? m.kind === "guest") && !node.backup).map((m) => m.name);
@@ -120,9 +127,6 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
         { parent: this },
       );
     }
-
-    this.guests = pulumi.output(Object.fromEntries(plan.machines.map((m) => [m.name, summarize(m)])));
-    this.registerOutputs({ guests: this.guests });
   }
 }
 

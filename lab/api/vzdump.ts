@@ -4,7 +4,7 @@
 // back to suspend), a temporary `vzdump` snapshot, the archive on a storage with backup content, notes, protection,
 // pruning, the per-guest log beside the archive, and the job failing with "job errors" when a guest failed.
 import { type PruneOptions, archiveName, parseArchiveName, pruneMarks, renderNotes } from "../pve/backup";
-import { printConfigFile } from "../pve/pve-config";
+import { type PveConfig, printConfigFile } from "../pve/pve-config";
 import type { TaskLog } from "../pve/tasks";
 import { type ApiContext, loadConfig } from "./context";
 import { canSnapshot, createSnapshot, deleteSnapshot, snapshotVolumes } from "./snapshots";
@@ -117,15 +117,69 @@ async function backupGuest(ctx: ApiContext, job: VzdumpJob, vmid: number, taskLo
   return ok;
 }
 
-async function backupContainer(
-  ctx: ApiContext,
-  job: VzdumpJob,
-  vmid: number,
-  filename: string,
-  info: (msg: string, toGuestLog?: boolean) => void,
-): Promise<void> {
-  const { backend } = ctx;
+type Info = (msg: string, toGuestLog?: boolean) => void;
+
+/** What the chosen mode did to the guest, to be undone when the archive is written (or failed). */
+interface Prepared {
+  mode: BackupMode;
+  snapshotTaken: boolean;
+  restart: boolean;
+  frozen: boolean;
+}
+
+/** The mode vzdump ends up with, and what it does first: a temporary snapshot, a shutdown, or a freeze. */
+async function prepare(ctx: ApiContext, job: VzdumpJob, vmid: number, running: boolean, config: PveConfig, info: Info) {
   const log: TaskLog = (line) => info(line);
+  const p: Prepared = { mode: running ? job.mode : "stop", snapshotTaken: false, restart: false, frozen: false };
+  if (p.mode === "snapshot" && !(await canSnapshot(ctx, config))) {
+    info("mode failure - some volumes do not support snapshots");
+    info("trying 'suspend' mode instead");
+    p.mode = "suspend";
+  }
+  info(`backup mode: ${p.mode}`);
+  info("ionice priority: 7");
+  if (p.mode === "snapshot") {
+    if ((await loadConfig(ctx, "lxc", vmid)).sections.vzdump) {
+      info("found old vzdump snapshot (force removal)");
+      await deleteSnapshot(ctx, vmid, "vzdump", true, log);
+    }
+    info("create storage snapshot 'vzdump'");
+    await createSnapshot(ctx, vmid, "vzdump", "vzdump backup snapshot", log, true);
+    p.snapshotTaken = true;
+  } else if (p.mode === "stop" && running) {
+    info("stopping virtual guest");
+    await ctx.backend.shutdownGuest("lxc", vmid, { timeout: job.stopwait * 60, forceStop: true }, log);
+    p.restart = true;
+  } else if (p.mode === "suspend") {
+    info("suspending guest (the lab freezes it for the whole archive)");
+    await ctx.backend.freezeGuest("lxc", vmid);
+    p.frozen = true;
+  }
+  return p;
+}
+
+/** Undoes what prepare did: thaw, unlock, drop the temporary snapshot, start a guest that was stopped. */
+async function cleanup(ctx: ApiContext, vmid: number, p: Prepared, info: Info): Promise<void> {
+  const log: TaskLog = (line) => info(line);
+  if (p.frozen) {
+    info("resuming guest");
+    await ctx.backend.thawGuest("lxc", vmid).catch(() => {});
+  }
+  ctx.locks.delete(vmid);
+  if (p.snapshotTaken) {
+    info("cleanup temporary 'vzdump' snapshot");
+    await deleteSnapshot(ctx, vmid, "vzdump", true, log).catch((e: Error) => info(`unable to remove snapshot: ${e.message}`));
+  }
+  if (p.restart) {
+    info("restarting vm");
+    const since = Date.now();
+    await ctx.backend.startGuest("lxc", vmid, (await loadConfig(ctx, "lxc", vmid)).config, log);
+    info(`guest is online again after ${Math.max(1, Math.round((Date.now() - since) / 1000))} seconds`);
+  }
+}
+
+async function backupContainer(ctx: ApiContext, job: VzdumpJob, vmid: number, filename: string, info: Info): Promise<void> {
+  const { backend } = ctx;
   const file = await loadConfig(ctx, "lxc", vmid);
   await checkBackupLimit(ctx, job, vmid);
   const running = (await backend.runtime("lxc", vmid)).status === "running";
@@ -134,37 +188,11 @@ async function backupContainer(
   if (held) throw new Error(`CT is locked (${held})`);
   ctx.locks.set(vmid, "backup");
   const hostname = file.config.hostname ?? `CT${vmid}`;
-  let mode: BackupMode = running ? job.mode : "stop";
-  let snapshotTaken = false;
-  let restart = false;
-  let frozen = false;
+  let prepared: Prepared = { mode: "stop", snapshotTaken: false, restart: false, frozen: false };
   try {
     info(`CT Name: ${hostname}`);
     const volumes = includedVolumes(file.config, info);
-    if (mode === "snapshot" && !(await canSnapshot(ctx, file.config))) {
-      info("mode failure - some volumes do not support snapshots");
-      info("trying 'suspend' mode instead");
-      mode = "suspend";
-    }
-    info(`backup mode: ${mode}`);
-    info("ionice priority: 7");
-    if (mode === "snapshot") {
-      if ((await loadConfig(ctx, "lxc", vmid)).sections.vzdump) {
-        info("found old vzdump snapshot (force removal)");
-        await deleteSnapshot(ctx, vmid, "vzdump", true, log);
-      }
-      info("create storage snapshot 'vzdump'");
-      await createSnapshot(ctx, vmid, "vzdump", "vzdump backup snapshot", log, true);
-      snapshotTaken = true;
-    } else if (mode === "stop" && running) {
-      info("stopping virtual guest");
-      await backend.shutdownGuest("lxc", vmid, { timeout: job.stopwait * 60, forceStop: true }, log);
-      restart = true;
-    } else if (mode === "suspend") {
-      info("suspending guest (the lab freezes it for the whole archive)");
-      await backend.freezeGuest("lxc", vmid);
-      frozen = true;
-    }
+    prepared = await prepare(ctx, job, vmid, running, file.config, info);
     const storage = (await backend.listStorage()).find((s) => s.id === job.storage)!;
     info(`creating vzdump archive '${storage.path ?? `/mnt/pve/${storage.id}`}/dump/${filename}'`);
     const { size } = await backend.writeContainerArchive(
@@ -175,32 +203,18 @@ async function backupContainer(
         ...(job.compress ? { compress: job.compress } : {}),
         config: archivedConfig(file),
         firewall: "",
-        volumes: volumes.map((v) => ({ ...v, ...(snapshotTaken ? { snapshot: "vzdump" } : {}) })),
+        volumes: volumes.map((v) => ({ ...v, ...(prepared.snapshotTaken ? { snapshot: "vzdump" } : {}) })),
         excludes: [
           ...(job.stdexcludes ? ["./tmp/?*", "./var/tmp/?*", "./var/run/?*.pid"] : []),
           ...job.excludePaths.map((p) => (p.startsWith("/") ? `.${p}` : p)),
         ],
       },
-      log,
+      (line) => info(line),
     );
     info(`archive file size: ${formatSize(size)}`);
     await finishArchive(ctx, job, vmid, filename, hostname, info);
   } finally {
-    if (frozen) {
-      info("resuming guest");
-      await backend.thawGuest("lxc", vmid).catch(() => {});
-    }
-    ctx.locks.delete(vmid);
-    if (snapshotTaken) {
-      info("cleanup temporary 'vzdump' snapshot");
-      await deleteSnapshot(ctx, vmid, "vzdump", true, log).catch((e: Error) => info(`unable to remove snapshot: ${e.message}`));
-    }
-    if (restart) {
-      info("restarting vm");
-      const since = Date.now();
-      await backend.startGuest("lxc", vmid, (await loadConfig(ctx, "lxc", vmid)).config, log);
-      info(`guest is online again after ${Math.max(1, Math.round((Date.now() - since) / 1000))} seconds`);
-    }
+    await cleanup(ctx, vmid, prepared, info);
   }
 }
 

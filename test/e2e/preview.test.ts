@@ -61,17 +61,26 @@ it(
         (m.healthChecks.length > 0 ? 1 : 0),
     );
     const provisioning = steps.filter((n) => n > 0).length + steps.reduce((a, b) => a + b, 0);
-    // Stack + PhoenixHypervisor + one provider per node + LxcTemplate per LXC base template
+    // Backups: a NodeBackups component per node, a barrier per node with machines, a guard per machine, the nodes'
+    // scheduled jobs, and a lifecycle snapshot per machine that asks for one.
+    const backups =
+      plan.nodes.length +
+      plan.nodes.filter((n) => plan.machines.some((m) => m.node === n.name)).length +
+      plan.machines.length +
+      plan.nodes.reduce((n, node) => n + (node.backupJobs?.length ?? 0), 0) +
+      plan.machines.filter((m) => m.snapshots).length;
+    // Stack + PhoenixHypervisor + a NodeHost and its provider per node + LxcTemplate per LXC base template
     // + a component and its resource per machine, GPU mapping and dataset + a freeze step per golden template
     // + an agent-registration step per Portainer server with agents.
     const expected =
       2 +
-      plan.nodes.length +
+      2 * plan.nodes.length +
       lxcBases +
       2 * (plan.machines.length + gpuMappings + datasets) +
       goldenLxc +
       provisioning +
-      plan.portainer.length;
+      plan.portainer.length +
+      backups;
 
     const result = await project.stack.preview({ diff: false });
     expect(result.changeSummary.create).toBe(expected);
