@@ -25,7 +25,7 @@ export class StackError extends Error {}
 
 /** Opens the stack `name` of the project in `workDir` (the current directory by default). */
 export async function openStack(name: string, workDir = process.cwd()): Promise<StackContext> {
-  const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
+  const { LocalWorkspace } = await import("@pulumi/pulumi/automation/index.js");
   const stack = await LocalWorkspace.selectStack({ stackName: name, workDir }).catch((e: Error) => {
     throw new StackError(`cannot open stack '${name}' in ${workDir}: ${e.message.split("\n").find(Boolean) ?? e.message}`);
   });

@@ -34,10 +34,11 @@ export class LxcContainer extends pulumi.ComponentResource {
   constructor(name: string, args: LxcContainerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("phoenix:index:LxcContainer", name, {}, opts);
     const m = args.machine;
-    // A clone takes its template's vmid from the template's container: rebuilt, the template replaces it (and the
-    // clone's backup guard runs first, in dependency order; a replaceWith would delete the clone before its guard).
-    const cloneVmId = args.template ? { cloneVmId: args.template.vmid } : {};
-    this.container = new proxmox.ContainerLegacy(name, containerArgs(m, { ...args.context, ...cloneVmId }), {
+    // A clone takes its node from its template's container: rebuilt, the template replaces it (node_name cannot change in
+    // place), and the clone's backup guard runs first, in dependency order (a replaceWith would delete the clone before
+    // its guard: components/node-backups.ts).
+    const cloneOf = args.template ? { nodeName: args.template.container.nodeName } : {};
+    this.container = new proxmox.ContainerLegacy(name, containerArgs(m, { ...args.context, ...cloneOf }), {
       parent: this,
       provider: args.provider,
       // Its vmid is fixed: a replacement must make room first.

@@ -5,7 +5,8 @@
 // Ordering: a guard takes its guest's vmid from the guest's container or VM, a property dependency. When the guest is
 // deleted or replaced (delete-before-replace), Pulumi deletes dependents first, and a dependent whose input comes from
 // the guest is replaced with it: the guard's delete, the backup, runs before the guest's. A replaceWith would order it
-// less surely: Pulumi deletes replaceWith dependents in no fixed order, ahead of the dependency chain.
+// less surely: Pulumi deletes replaceWith dependents in no fixed order, ahead of the dependency chain. (Clones depend
+// on their golden template the same way, through nodeName: lxc-container.ts.)
 import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import { BackupBarrier } from "../provisioners/backup/backup-barrier";

@@ -10,11 +10,11 @@ export interface ContainerContext {
   sshKeys?: pulumi.Input<string>[];
   rootPassword?: pulumi.Input<string>;
   /**
-   * The golden template's vmid as its container reports it: the clone depends on the template through this input, so
-   * a rebuilt template takes its clones with it in dependency order (their backup guards first, see
-   * components/node-backups.ts). The plan's vmid when not given.
+   * A clone's node as its golden template's container reports it (the plan's node otherwise): the clone depends on the
+   * template through this input, which the provider cannot change in place, so a rebuilt template replaces its clones
+   * in dependency order (their backup guards first, see components/node-backups.ts).
    */
-  cloneVmId?: pulumi.Input<number>;
+  nodeName?: pulumi.Input<string>;
 }
 
 export function ipv4Config(n: PlannedInterface) {
@@ -23,9 +23,9 @@ export function ipv4Config(n: PlannedInterface) {
 
 export function containerArgs(m: PlannedMachine, ctx: ContainerContext = {}): proxmox.ContainerLegacyArgs {
   if (m.type !== "lxc") throw new Error(`${m.name} is a ${m.type}, not a container`);
-  const clone = m.source.kind === "clone" ? { vmId: ctx.cloneVmId ?? m.source.vmid, full: false } : undefined;
+  const clone = m.source.kind === "clone" ? { vmId: m.source.vmid, full: false } : undefined;
   return {
-    nodeName: m.node,
+    nodeName: ctx.nodeName ?? m.node,
     vmId: m.vmid,
     ...(m.description ? { description: m.description } : {}),
     tags: [...m.tags].sort(),

@@ -226,10 +226,10 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     expect(ct("vllm-golden").replacementTrigger).toMatch(/^[0-9a-f]{16}$/);
     expect(ct("vllm-golden").replacementTrigger).not.toBe(ct("docker-golden").replacementTrigger);
     expect(ct("vllm-dual").replacementTrigger).toBeUndefined();
-    // through its clone source, the template's vmid as the template's container reports it (a dependency the engine
-    // follows in order; see components/node-backups.ts)
-    expect(ct("vllm-dual").propertyDependencies.clone).toEqual([ct("vllm-golden").urn]);
-    expect(ct("portainer").propertyDependencies.clone).toEqual([ct("docker-golden").urn]);
+    // through its node, as the template's container reports it: a dependency on an input the provider replaces on,
+    // which the engine follows in order (components/node-backups.ts)
+    expect(ct("vllm-dual").propertyDependencies.nodeName).toEqual([ct("vllm-golden").urn]);
+    expect(ct("portainer").propertyDependencies.nodeName).toEqual([ct("docker-golden").urn]);
     expect(ct("vllm-dual").replaceWith).toEqual([]);
     // a step runs anew in a new container, its old self deleted first (node-side lines)
     const step = byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "vllm-dual-apparmor");
