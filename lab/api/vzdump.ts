@@ -139,9 +139,15 @@ async function prepare(ctx: ApiContext, job: VzdumpJob, vmid: number, running: b
   info(`backup mode: ${p.mode}`);
   info("ionice priority: 7");
   if (p.mode === "snapshot") {
-    if ((await loadConfig(ctx, "lxc", vmid)).sections.vzdump) {
+    const stale = (await loadConfig(ctx, "lxc", vmid)).sections.vzdump;
+    const leftovers = [];
+    for (const v of snapshotVolumes(config))
+      if ((await ctx.backend.volumeSnapshots(v.volid)).includes("vzdump")) leftovers.push(v.volid);
+    if (stale || leftovers.length) {
       info("found old vzdump snapshot (force removal)");
-      await deleteSnapshot(ctx, vmid, "vzdump", true, log);
+      if (stale) await deleteSnapshot(ctx, vmid, "vzdump", true, log);
+      // the lab's own leftover: a storage snapshot whose config section is gone (its removal was cut short)
+      for (const volid of leftovers) await ctx.backend.volumeSnapshotDelete(volid, "vzdump", log).catch(() => {});
     }
     info("create storage snapshot 'vzdump'");
     await createSnapshot(ctx, vmid, "vzdump", "vzdump backup snapshot", log, true);

@@ -55,17 +55,22 @@ export function ensurePool(pool: string, dir: string, sizeBytes: number): void {
 }
 
 /** zfs-fuse often calls a just-used dataset busy: unmount by force, then retry. */
-export async function destroyDataset(name: string, opts: { recursive?: boolean } = {}): Promise<void> {
+export async function destroyDataset(name: string, opts: { recursive?: boolean; timeoutMs?: number } = {}): Promise<void> {
   if (!ok("zfs", ["list", "-H", name])) return;
+  let last = "";
   await waitFor(
     `zfs destroy ${name}`,
     () => {
       run("zfs", ["unmount", "-f", name], { allowFail: true });
-      return ok("zfs", ["destroy", ...(opts.recursive ? ["-r"] : []), name]);
+      const r = run("zfs", ["destroy", ...(opts.recursive ? ["-r"] : []), name], { allowFail: true });
+      last = r.stderr.trim();
+      return r.code === 0 || !ok("zfs", ["list", "-H", name]);
     },
-    30_000,
+    opts.timeoutMs ?? 30_000,
     500,
-  );
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}: ${last}`);
+  });
 }
 
 /** zfs-fuse calls a dataset busy for a while after its container stopped: unmount by force, then retry. */
@@ -108,7 +113,16 @@ export function listSnapshots(dataset: string): string[] {
     : [];
 }
 
-/** zfs-fuse calls a snapshot busy for a while after a clone of it went away: retry. */
+/** Datasets cloned from a snapshot (their origin), e.g. the lab's temporary views of a vzdump snapshot. */
+export function clonesOf(dataset: string, snap: string): string[] {
+  return run("zfs", ["list", "-H", "-o", "name,origin", "-t", "filesystem"], { allowFail: true })
+    .stdout.split("\n")
+    .map((l) => l.split("\t"))
+    .filter(([, origin]) => origin === `${dataset}@${snap}`)
+    .map(([name]) => name!);
+}
+
+/** zfs-fuse calls a snapshot busy for a while after a clone of it went away: retry (up to two minutes). */
 export async function destroySnapshot(dataset: string, snap: string): Promise<void> {
   if (!listSnapshots(dataset).includes(snap)) return;
   let last = "";
@@ -119,8 +133,8 @@ export async function destroySnapshot(dataset: string, snap: string): Promise<vo
       last = r.stderr.trim();
       return r.code === 0 || !listSnapshots(dataset).includes(snap);
     },
-    30_000,
-    500,
+    120_000,
+    1000,
   ).catch((e: Error) => {
     throw new Error(`${e.message}: ${last}`);
   });

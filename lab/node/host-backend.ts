@@ -25,7 +25,7 @@ import { parseVolid, volumeOwner } from "../pve/volumes";
 import { Lxc } from "../host/lxc";
 import type { QemuRunner } from "../host/qemu";
 import { ok, run, runAsync } from "../host/run";
-import { destroyDataset, destroySnapshot, listSnapshots, renameDataset } from "../host/zfs";
+import { clonesOf, destroyDataset, destroySnapshot, listSnapshots, renameDataset } from "../host/zfs";
 import {
   type ArchiveHost,
   backupFile,
@@ -412,7 +412,7 @@ export class HostBackend implements LabBackend, ArchiveHost {
       .stdout.split("\n")
       .filter((l) => l.split("\t")[1]?.startsWith(`${ds}@`));
     if (clones.length) throw new Error(`base volume '${lastName(volid.split(":")[1]!)}' is still in use by linked cloned`);
-    await destroyDataset(ds, { recursive: true });
+    await destroyDataset(ds, { recursive: true, timeoutMs: 120_000 });
     log(`destroyed dataset ${ds}`);
   }
 
@@ -554,12 +554,13 @@ export class HostBackend implements LabBackend, ArchiveHost {
     const ds = this.dataset(volid);
     if (!ds) throw new Error(`snapshot feature is not available for '${volid}'`);
     const view = `${ds.slice(0, ds.lastIndexOf("/"))}/vzdump-view-${lastName(ds)}`;
-    await destroyDataset(view);
+    await destroyDataset(view, { timeoutMs: 120_000 });
     run("zfs", ["clone", `${ds}@${snapshot}`, view]);
     log(`reading ${ds}@${snapshot} through the clone ${view}`);
     return {
       path: run("zfs", ["get", "-H", "-o", "value", "mountpoint", view]).stdout.trim(),
-      release: () => destroyDataset(view),
+      release: () =>
+        destroyDataset(view, { timeoutMs: 120_000 }).catch((e: Error) => log(`unable to remove ${view}: ${e.message}`)),
     };
   }
 
@@ -581,6 +582,8 @@ export class HostBackend implements LabBackend, ArchiveHost {
   async volumeSnapshotDelete(volid: string, snap: string, log: TaskLog): Promise<void> {
     if (!this.isContainerVolume(volid)) return this.vms.volumeSnapshotDelete(volid, snap);
     const ds = this.snapshotDataset(volid);
+    // a view of a vzdump snapshot left by a backup that was cut short would keep it
+    if (snap === "vzdump") for (const view of clonesOf(ds, snap)) await destroyDataset(view, { timeoutMs: 120_000 });
     await destroySnapshot(ds, snap);
     log(`zfs destroy ${ds}@${snap}`);
   }

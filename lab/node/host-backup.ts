@@ -2,8 +2,8 @@
 // COMMON_TAR_FLAGS) holding ./etc/vzdump/pct.conf and pct.fw, then the root filesystem with its backed-up mount
 // points mounted in place, piped through the compressor into <dump dir>/<name>.dat and renamed when complete; its
 // side files (.log, .notes, .protected) beside it. Restores extract the same way into fresh volumes. Trees are
-// mounted together in a private mount namespace (unshare -m), so nothing shows on the host and nothing is left
-// behind. A nesting container's /var/lib/docker, which the lab keeps on the host's disk (zfs-fuse has no Docker
+// mounted together in a mount namespace of their own (unshare -m, slave: the host's unmounts reach it, its mounts
+// never leave it), so nothing shows on the host and nothing is left behind. A nesting container's /var/lib/docker, which the lab keeps on the host's disk (zfs-fuse has no Docker
 // storage driver), goes into the archive at ./var/lib/docker, where Proxmox would find it in the rootfs.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -140,7 +140,7 @@ export async function writeArchive(host: ArchiveHost, req: ContainerArchive, log
       [
         "-m",
         "--propagation",
-        "private",
+        "slave",
         "bash",
         "-c",
         ARCHIVE_SCRIPT,
@@ -257,7 +257,7 @@ export async function extractArchive(
   ];
   const r = await runAsync(
     "unshare",
-    ["-m", "--propagation", "private", "bash", "-c", EXTRACT_SCRIPT, "extract", ...mountPairs(root, mounts), "--", ...args],
+    ["-m", "--propagation", "slave", "bash", "-c", EXTRACT_SCRIPT, "extract", ...mountPairs(root, mounts), "--", ...args],
     { allowFail: true, timeoutMs: 6 * 3600_000 },
   );
   logTarOutput(r.stderr, log);

@@ -46,8 +46,9 @@ function label(i: BackupGuardInputs): string {
 /** The way out, said with every refusal. */
 function wayOut(i: BackupGuardInputs): string {
   return (
-    `nothing was deleted. Fix the backup storage (nodes[].backup.storage on node '${i.node}': a storage with backup content ` +
-    `and room for the guest), or set backupBeforeReplace: false on '${i.guest}' and run up once before the change that deletes it`
+    `nothing was deleted. Fix what stopped the backup (the backup storage is nodes[].backup.storage of node '${i.node}': it ` +
+    `needs backup content and room for the guest), or set backupBeforeReplace: false on '${i.guest}' and run up once ` +
+    "before the change that deletes it"
   );
 }
 

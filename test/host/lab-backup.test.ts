@@ -155,15 +155,44 @@ describe("the real backend", () => {
   );
 
   it(
+    "backs a linked clone with Docker data up twice in a row, leaving no snapshot or clone behind",
+    async () => {
+      expect(await pve.task("POST", "nodes/lab/lxc/300/status/stop")).toBe("OK");
+      // Proxmox makes no template of a container with snapshots
+      expect((await pve.call("POST", "nodes/lab/lxc/300/template")).statusText).toBe(
+        "unable to create template, because CT contains snapshots",
+      );
+      expect(await pve.task("DELETE", "nodes/lab/lxc/300/snapshot/final-form")).toBe("OK");
+      expect(await pve.data("POST", "nodes/lab/lxc/300/template")).toBe(null);
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(await pve.task("POST", "nodes/lab/lxc/300/clone", { newid: 301, hostname: "clone" })).toBe("OK");
+      await pve.data("PUT", "nodes/lab/lxc/301/config", { features: "nesting=1" });
+      expect(await pve.task("POST", "nodes/lab/lxc/301/status/start")).toBe("OK");
+      // what Docker keeps in the lab's stand-in for /var/lib/docker
+      run("sh", ["-c", `mkdir -p ${dir}/state/docker/301/volumes/data && echo db > ${dir}/state/docker/301/volumes/data/db`]);
+      for (let i = 0; i < 2; i++) {
+        const r = await vzdump({ vmid: 301, storage: "local", mode: "snapshot", compress: "zstd" });
+        expect(r.status.exitstatus, r.log.join("\n")).toBe("OK");
+        await new Promise((res) => setTimeout(res, 1100));
+      }
+      expect(run("zfs", ["list", "-H", "-t", "all", "-o", "name", "-r", `${pool}/disks`]).stdout).not.toMatch(/vzdump/);
+      const [b] = await pve.data<{ volid: string }[]>("GET", "nodes/lab/storage/local/content", { content: "backup", vmid: 301 });
+      const file = join(vz, "dump", b!.volid.slice("local:backup/".length));
+      expect(run("tar", ["--zstd", "-tf", file], { timeoutMs: 300_000 }).stdout).toContain("./var/lib/docker/volumes/data/db");
+    },
+    10 * 60_000,
+  );
+
+  it(
     "fails the job with the reason when the backup storage is full, leaving no partial archive",
     async () => {
-      const r = await vzdump({ vmid: 300, storage: "tiny", compress: "zstd" });
+      const r = await vzdump({ vmid: 301, storage: "tiny", compress: "zstd" });
       expect(r.status.exitstatus).toBe("job errors");
-      expect(r.log.find((l) => l.startsWith("ERROR: Backup of VM 300 failed"))).toMatch(
+      expect(r.log.find((l) => l.startsWith("ERROR: Backup of VM 301 failed"))).toMatch(
         /No space left on device|Disk quota exceeded/,
       );
       expect(readdirSync(`/${pool}/tiny/dump`).filter((f) => !f.endsWith(".log"))).toEqual([]);
-      expect(lxc.state(300)).toBe("running");
+      expect(lxc.state(301)).toBe("running");
     },
     5 * 60_000,
   );

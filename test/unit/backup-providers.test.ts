@@ -104,7 +104,7 @@ describe("the backup before a deletion", () => {
 
   it("fails with the reason and the way out when the storage is full, missing or not named", async () => {
     await expect(backupBeforeDelete(guard({ vmid: 201, storage: "tiny" }))).rejects.toThrow(
-      /^backing up portainer \(CT 201 on node 'lab'\) to 'tiny' failed: Backup of VM 201 failed - .*No space left on device.*; nothing was deleted\. Fix the backup storage .* or set backupBeforeReplace: false on 'portainer'/,
+      /^backing up portainer \(CT 201 on node 'lab'\) to 'tiny' failed: Backup of VM 201 failed - .*No space left on device.*; nothing was deleted\. Fix what stopped the backup .* or set backupBeforeReplace: false on 'portainer'/,
     );
     await expect(backupBeforeDelete(guard({ vmid: 201, storage: "nas" }))).rejects.toThrow(
       /to 'nas' failed: could not get storage information for 'nas': storage 'nas' does not exist; nothing was deleted/,
