@@ -147,7 +147,7 @@ async function prepare(ctx: ApiContext, job: VzdumpJob, vmid: number, running: b
       info("found old vzdump snapshot (force removal)");
       if (stale) await deleteSnapshot(ctx, vmid, "vzdump", true, log);
       // the lab's own leftover: a storage snapshot whose config section is gone (its removal was cut short)
-      for (const volid of leftovers) await ctx.backend.volumeSnapshotDelete(volid, "vzdump", log).catch(() => {});
+      for (const volid of leftovers) await ctx.backend.volumeSnapshotDelete(volid, "vzdump", log);
     }
     info("create storage snapshot 'vzdump'");
     await createSnapshot(ctx, vmid, "vzdump", "vzdump backup snapshot", log, true);

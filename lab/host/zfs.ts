@@ -45,13 +45,26 @@ export function poolExists(pool: string): boolean {
   return ok("zpool", ["list", "-H", pool]);
 }
 
-/** A pool on a sparse file; mounted at /<pool> like a Proxmox host's. */
+/** A pool on a sparse file; mounted at /<pool> like a Proxmox host's, its mounts shared (shareMounts). */
 export function ensurePool(pool: string, dir: string, sizeBytes: number): void {
-  if (poolExists(pool)) return;
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${pool}.img`);
-  if (!existsSync(file)) run("truncate", ["-s", String(sizeBytes), file]);
-  run("zpool", ["create", "-f", pool, file]);
+  if (!poolExists(pool)) {
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${pool}.img`);
+    if (!existsSync(file)) run("truncate", ["-s", String(sizeBytes), file]);
+    run("zpool", ["create", "-f", pool, file]);
+  }
+  shareMounts(pool);
+}
+
+/**
+ * Makes the pool's mounts shared, as systemd makes every mount on a Proxmox host: mount namespaces made as slaves
+ * (the node's sshd, vzdump's archive namespaces) then lose a dataset's mount when the host unmounts it. A private
+ * copy (this machine's mounts are private) keeps zfs-fuse's mount alive and the dataset "busy" until its namespace
+ * ends; datasets mounted later under the pool's mount are shared too.
+ */
+export function shareMounts(pool: string): void {
+  const mountpoint = run("zfs", ["get", "-H", "-o", "value", "mountpoint", pool], { allowFail: true }).stdout.trim();
+  if (mountpoint.startsWith("/")) run("mount", ["--make-rshared", mountpoint], { allowFail: true });
 }
 
 /** zfs-fuse often calls a just-used dataset busy: unmount by force, then retry. */
@@ -113,17 +126,8 @@ export function listSnapshots(dataset: string): string[] {
     : [];
 }
 
-/** Datasets cloned from a snapshot (their origin), e.g. the lab's temporary views of a vzdump snapshot. */
-export function clonesOf(dataset: string, snap: string): string[] {
-  return run("zfs", ["list", "-H", "-o", "name,origin", "-t", "filesystem"], { allowFail: true })
-    .stdout.split("\n")
-    .map((l) => l.split("\t"))
-    .filter(([, origin]) => origin === `${dataset}@${snap}`)
-    .map(([name]) => name!);
-}
-
 /** zfs-fuse calls a snapshot busy for a while after a clone of it went away: retry (up to two minutes). */
-export async function destroySnapshot(dataset: string, snap: string): Promise<void> {
+export async function destroySnapshot(dataset: string, snap: string, timeoutMs = 120_000): Promise<void> {
   if (!listSnapshots(dataset).includes(snap)) return;
   let last = "";
   await waitFor(
@@ -133,7 +137,7 @@ export async function destroySnapshot(dataset: string, snap: string): Promise<vo
       last = r.stderr.trim();
       return r.code === 0 || !listSnapshots(dataset).includes(snap);
     },
-    120_000,
+    timeoutMs,
     1000,
   ).catch((e: Error) => {
     throw new Error(`${e.message}: ${last}`);

@@ -25,7 +25,8 @@ import { parseVolid, volumeOwner } from "../pve/volumes";
 import { Lxc } from "../host/lxc";
 import type { QemuRunner } from "../host/qemu";
 import { ok, run, runAsync } from "../host/run";
-import { clonesOf, destroyDataset, destroySnapshot, listSnapshots, renameDataset } from "../host/zfs";
+import { destroyDataset, listSnapshots, renameDataset } from "../host/zfs";
+import { destroyViews, destroyVolumeSnapshot, isParked, linkedClones, openView, sweepViews } from "./snapshot-views";
 import {
   type ArchiveHost,
   backupFile,
@@ -408,10 +409,9 @@ export class HostBackend implements LabBackend, ArchiveHost {
       return this.vms.destroyVolume(volid);
     }
     if (!ok("zfs", ["list", "-H", ds])) return;
-    const clones = run("zfs", ["list", "-H", "-o", "name,origin", "-t", "filesystem"], { allowFail: true })
-      .stdout.split("\n")
-      .filter((l) => l.split("\t")[1]?.startsWith(`${ds}@`));
-    if (clones.length) throw new Error(`base volume '${lastName(volid.split(":")[1]!)}' is still in use by linked cloned`);
+    if (linkedClones(ds).length)
+      throw new Error(`base volume '${lastName(volid.split(":")[1]!)}' is still in use by linked cloned`);
+    await destroyViews(ds);
     await destroyDataset(ds, { recursive: true, timeoutMs: 120_000 });
     log(`destroyed dataset ${ds}`);
   }
@@ -549,19 +549,11 @@ export class HostBackend implements LabBackend, ArchiveHost {
     await extractArchive(backupFile(this, req.archive), spec.rootfs, volumes, log);
   }
 
-  /** A snapshot as a directory: a temporary clone of it (zfs-fuse shows no .zfs/snapshot). */
+  /** A snapshot as a directory: a temporary clone of it (zfs-fuse shows no .zfs/snapshot); see snapshot-views.ts. */
   async snapshotView(volid: string, snapshot: string, log: TaskLog): Promise<{ path: string; release: () => Promise<void> }> {
     const ds = this.dataset(volid);
     if (!ds) throw new Error(`snapshot feature is not available for '${volid}'`);
-    const view = `${ds.slice(0, ds.lastIndexOf("/"))}/vzdump-view-${lastName(ds)}`;
-    await destroyDataset(view, { timeoutMs: 120_000 });
-    run("zfs", ["clone", `${ds}@${snapshot}`, view]);
-    log(`reading ${ds}@${snapshot} through the clone ${view}`);
-    return {
-      path: run("zfs", ["get", "-H", "-o", "value", "mountpoint", view]).stdout.trim(),
-      release: () =>
-        destroyDataset(view, { timeoutMs: 120_000 }).catch((e: Error) => log(`unable to remove ${view}: ${e.message}`)),
-    };
+    return openView(ds, snapshot, log);
   }
 
   // --- volume snapshots
@@ -581,16 +573,13 @@ export class HostBackend implements LabBackend, ArchiveHost {
 
   async volumeSnapshotDelete(volid: string, snap: string, log: TaskLog): Promise<void> {
     if (!this.isContainerVolume(volid)) return this.vms.volumeSnapshotDelete(volid, snap);
-    const ds = this.snapshotDataset(volid);
-    // a view of a vzdump snapshot left by a backup that was cut short would keep it
-    if (snap === "vzdump") for (const view of clonesOf(ds, snap)) await destroyDataset(view, { timeoutMs: 120_000 });
-    await destroySnapshot(ds, snap);
-    log(`zfs destroy ${ds}@${snap}`);
+    await destroyVolumeSnapshot(this.snapshotDataset(volid), snap, log);
   }
 
   async volumeSnapshotRollback(volid: string, snap: string, log: TaskLog): Promise<void> {
     if (!this.isContainerVolume(volid)) return this.vms.volumeSnapshotRollback(volid, snap);
     const ds = this.snapshotDataset(volid);
+    await sweepViews(ds, log); // a parked vzdump snapshot is newer than the one rolled back to
     run("zfs", ["rollback", `${ds}@${snap}`]);
     log(`zfs rollback ${ds}@${snap}`);
   }
@@ -598,7 +587,7 @@ export class HostBackend implements LabBackend, ArchiveHost {
   async volumeSnapshots(volid: string): Promise<string[]> {
     if (!this.isContainerVolume(volid)) return this.vms.volumeSnapshots(volid);
     const ds = this.dataset(volid);
-    return ds ? listSnapshots(ds).filter((s) => s !== "__base__") : [];
+    return ds ? listSnapshots(ds).filter((s) => s !== "__base__" && !isParked(s)) : [];
   }
 
   async freezeGuest(type: GuestType, vmid: number): Promise<void> {
