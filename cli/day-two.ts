@@ -9,7 +9,7 @@ import { isGuardBackup } from "../definition/backup-notes";
 import type { PlannedMachine, PlannedNode } from "../plan/plan";
 import { type Io, UsageError } from "./io";
 import { ProxmoxClient, failureOf } from "./proxmox";
-import { type StackContext, machineOf, nodeOf, openStack } from "./stack";
+import { type StackContext, machineOf, nodeOf, openStack } from "./day-two-stack";
 
 export type Opener = (stack: string) => Promise<StackContext>;
 

@@ -8,6 +8,7 @@ import { freezeTemplate } from "../provisioners/freeze-template/freeze-template"
 import type { PlannedMachine } from "../plan/plan";
 import type { PveApi } from "../provisioners/engine/pve-api";
 import { LifecycleSnapshot } from "../provisioners/snapshot/lifecycle-snapshot";
+import type { AdoptionDecision } from "../plan/adoption";
 import { type ContainerContext, containerArgs } from "./args/container";
 
 export interface LxcContainerArgs {
@@ -24,6 +25,8 @@ export interface LxcContainerArgs {
   template?: LxcContainer;
   /** The node's API: lifecycle snapshots (machine.snapshots) are taken through it. */
   api?: pulumi.Input<PveApi>;
+  /** It ran before the stack (phoenix adopt): imported and kept as it runs, not rebuilt with its template. */
+  adoption?: AdoptionDecision;
 }
 
 export class LxcContainer extends pulumi.ComponentResource {
@@ -34,18 +37,23 @@ export class LxcContainer extends pulumi.ComponentResource {
   constructor(name: string, args: LxcContainerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("phoenix:index:LxcContainer", name, {}, opts);
     const m = args.machine;
+    const adopted = args.adoption;
+    // A golden template is converted by its freeze step after provisioning; the provider must not undo that.
+    const ignoreChanges = [...(m.kind === "template" ? ["template", "started"] : []), ...(adopted?.ignoreChanges ?? [])];
     // A clone takes its node from its template's container: rebuilt, the template replaces it (node_name cannot change in
     // place), and the clone's backup guard runs first, in dependency order (a replaceWith would delete the clone before
-    // its guard: components/node-backups.ts).
-    const cloneOf = args.template ? { nodeName: args.template.container.nodeName } : {};
+    // its guard: components/node-backups.ts). An adopted clone is kept as it runs, whatever its template does.
+    const cloneOf = args.template && !adopted ? { nodeName: args.template.container.nodeName } : {};
     this.container = new proxmox.ContainerLegacy(name, containerArgs(m, { ...args.context, ...cloneOf }), {
       parent: this,
       provider: args.provider,
       // Its vmid is fixed: a replacement must make room first.
       deleteBeforeReplace: true,
-      // A golden template is converted by its freeze step after provisioning; the provider must not undo that.
-      ...(m.kind === "template" ? { ignoreChanges: ["template", "started"] } : {}),
-      ...(args.build !== undefined ? { replacementTrigger: args.build } : {}),
+      protect: m.protect,
+      ...(ignoreChanges.length > 0 ? { ignoreChanges } : {}),
+      ...(adopted?.importId ? { import: adopted.importId } : {}),
+      // An adopted machine is kept as it runs: a template's new build or its template's rebuild leaves it alone.
+      ...(args.build !== undefined && !adopted ? { replacementTrigger: args.build } : {}),
     });
     this.vmid = this.container.vmId.apply((v) => v ?? m.vmid);
     let provisioned: pulumi.Resource[] = [];
@@ -54,7 +62,14 @@ export class LxcContainer extends pulumi.ComponentResource {
         throw new Error(`'${m.name}' has features or health checks, which run through SSH to node '${m.node}': set nodes[].ssh`);
       this.provisioning = new GuestProvisioning(
         name,
-        { ...args.provisioning!, machine: m, node: args.node, dependsOn: [this.container], replaceWith: [this.container] },
+        {
+          ...args.provisioning!,
+          machine: m,
+          node: args.node,
+          dependsOn: [this.container],
+          replaceWith: [this.container],
+          ...(adopted?.checkFirst ? { adopt: true } : {}),
+        },
         { parent: this },
       );
       provisioned = [this.provisioning];
@@ -79,7 +94,7 @@ export class LxcContainer extends pulumi.ComponentResource {
       if (!args.node) throw new Error(`golden template '${m.name}' needs SSH to node '${m.node}' to be frozen`);
       freezeTemplate(
         `${name}-freeze`,
-        { node: args.node, vmid: m.vmid },
+        { node: args.node, vmid: m.vmid, ...(adopted ? { adopt: true } : {}) },
         { parent: this, dependsOn: [this.container, ...provisioned], replaceWith: [this.container] },
       );
     }

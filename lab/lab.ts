@@ -1,7 +1,7 @@
 // `phoenix lab up|down|status|reset`: the host side of the local Proxmox-compatible lab, built from a
 // definition (stacks/dev.yaml by default): its ZFS pools, bridges, apt proxy, base template and the
 // node's sshd. Idempotent; everything it makes lives under one state directory or is torn down by `down`.
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseCidr } from "../definition/ipv4";
@@ -155,7 +155,11 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
     ? await step(`apt proxy on ${bridges[0].gateway}`, () => ensureAptProxy(dir, bridges[0]!.gateway!))
     : undefined;
   if (bridges[0]) {
-    const registry = await step(`registry mirror on ${bridges[0].gateway}:5000`, () => ensureRegistry(dir, bridges[0]!.gateway!));
+    // Its storage is the lab's own: stand-ins are made here, not fetched, and labs of different versions side by side
+    // (other branches' tests) push other stand-ins under the same Docker Hub names.
+    const registry = await step(`registry mirror on ${bridges[0].gateway}:5000`, () =>
+      ensureRegistry(dir, bridges[0]!.gateway!, undefined, join(dir, "registry-storage")),
+    );
     await step("stand-in images (no Docker Hub here)", () => pushStandInImages(registry, log));
   }
   const tarball = await step("base template (debootstrap, cached)", () => ensureBaseTarball(log));
@@ -170,9 +174,11 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
     );
     await step("VM image (kernel, cloud-init, guest agent; cached)", () => ensureVmImage(log));
   }
-  const keys = await step(`node sshd on 127.0.0.1:${sshPort}`, () => ensureNodeSshd({ port: sshPort, dir: join(dir, "ssh") }));
+  await step(`${ETC_PVE}: the node sshd's sessions see ${join(dir, "pve")} there`, () => linkEtcPve(dir));
+  const keys = await step(`node sshd on 127.0.0.1:${sshPort}`, () =>
+    ensureNodeSshd({ port: sshPort, dir: join(dir, "ssh"), labDir: dir }),
+  );
   await step(`pct at ${PCT_PATH}`, () => installPct(dir));
-  await step(`${ETC_PVE} → ${join(dir, "pve")}`, () => linkEtcPve(dir));
   const api = apiSettings(o.definition, aptProxy);
   const state: LabState = {
     pools,
@@ -212,15 +218,15 @@ export async function labDown(stateDir = defaultStateDir(), log: (s: string) => 
   // the old images (a stale stand-in image did, once).
   rmSync(join(stateDir, "docker"), { recursive: true, force: true });
   await stopNodeSshd(join(stateDir, "ssh"));
-  removePct();
-  unlinkEtcPve(stateDir);
+  unlinkEtcPve();
   await stopAptProxy(stateDir);
   await stopRegistry(stateDir);
   for (const p of state?.pools ?? []) {
     await destroyPool(p);
     log(`ZFS pool ${p} destroyed`);
   }
-  await stopZfsDaemon(join(stateDir, "zfs"));
+  // The daemon is the machine's: another lab's pools keep it running.
+  if (!run("zpool", ["list", "-H", "-o", "name"], { allowFail: true }).stdout.trim()) await stopZfsDaemon(join(stateDir, "zfs"));
   for (const b of state?.bridges ?? []) {
     removeBridge(b);
     log(`bridge ${b} removed`);
@@ -235,9 +241,20 @@ const PCT_MARK = "# phoenix-lab pct";
 
 export function installPct(stateDir: string): void {
   const cli = join(__dirname, "..", "scripts", "phoenix.cjs");
+  // This lab's own, first on its node sshd's PATH (host/sshd.ts): labs side by side overwrite the shared one.
+  mkdirSync(join(stateDir, "bin"), { recursive: true });
+  writeFileSync(
+    join(stateDir, "bin", "pct"),
+    `#!/bin/sh\n${PCT_MARK}\nPHOENIX_LAB_DIR='${stateDir}' exec '${process.execPath}' '${cli}' lab pct "$@"\n`,
+    { mode: 0o755 },
+  );
+  // PHOENIX_LAB_GLOBAL_PCT=0 leaves the shared one alone: a lab of an older version side by side, whose sessions
+  // take the shared pct without naming their lab, would otherwise reach this lab's containers.
+  if (process.env.PHOENIX_LAB_GLOBAL_PCT === "0") return;
   writeFileSync(
     PCT_PATH,
-    `#!/bin/sh\n${PCT_MARK}\nPHOENIX_LAB_DIR='${stateDir}' exec '${process.execPath}' '${cli}' lab pct "$@"\n`,
+    // A node sshd's sessions name their lab (PHOENIX_LAB_DIR); elsewhere `pct` is the last lab's that came up.
+    `#!/bin/sh\n${PCT_MARK}\nPHOENIX_LAB_DIR="\${PHOENIX_LAB_DIR:-${stateDir}}" exec '${process.execPath}' '${cli}' lab pct "$@"\n`,
     { mode: 0o755 },
   );
 }
@@ -245,19 +262,43 @@ export function installPct(stateDir: string): void {
 /** Where Proxmox keeps guest configs; node-side provisioning (raw lxc.* lines) edits them there. */
 export const ETC_PVE = "/etc/pve";
 
+/**
+ * /etc/pve as an empty directory: each lab's node sshd bind-mounts its own configs over it in its own mount
+ * namespace (host/sshd.ts), so labs side by side each see theirs. A real Proxmox node's /etc/pve (pmxcfs, with
+ * content) makes the lab refuse to run.
+ */
 export function linkEtcPve(stateDir: string): void {
   mkdirSync(join(stateDir, "pve", "lxc"), { recursive: true });
-  const current =
-    existsSync(ETC_PVE) || isSymlink(ETC_PVE) ? (isSymlink(ETC_PVE) ? readlinkSync(ETC_PVE) : "a directory") : undefined;
-  if (current === join(stateDir, "pve")) return;
-  if (current !== undefined && !current.endsWith("/pve"))
-    throw new Error(`${ETC_PVE} exists (${current}): this looks like a real Proxmox node; the lab will not run here`);
-  if (current !== undefined) rmSync(ETC_PVE);
-  symlinkSync(join(stateDir, "pve"), ETC_PVE);
+  // An older lab linked /etc/pve to its state directory.
+  if (isSymlink(ETC_PVE) && readlinkSync(ETC_PVE).endsWith("/pve")) rmSync(ETC_PVE);
+  if (existsSync(ETC_PVE) && (isSymlink(ETC_PVE) || readdirSync(ETC_PVE).length > 0))
+    throw new Error(`${ETC_PVE} exists and is not empty: this looks like a real Proxmox node; the lab will not run here`);
+  mkdirSync(ETC_PVE, { recursive: true });
 }
 
-export function unlinkEtcPve(stateDir: string): void {
-  if (isSymlink(ETC_PVE) && readlinkSync(ETC_PVE) === join(stateDir, "pve")) rmSync(ETC_PVE);
+/** Whether a process still sees /etc/pve as a mount point (another lab's node sshd, or its sessions). */
+export function etcPveInUse(): boolean {
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (
+        readFileSync(`/proc/${pid}/mountinfo`, "utf8")
+          .split("\n")
+          .some((l) => l.split(" ")[4] === ETC_PVE)
+      )
+        return true;
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return false;
+}
+
+/** Removes /etc/pve and the node's `pct` once no other lab uses them (their sessions keep their mounts). */
+export function unlinkEtcPve(): void {
+  if (etcPveInUse()) return;
+  if (isSymlink(ETC_PVE) && readlinkSync(ETC_PVE).endsWith("/pve")) rmSync(ETC_PVE);
+  else if (existsSync(ETC_PVE) && readdirSync(ETC_PVE).length === 0) rmSync(ETC_PVE, { recursive: true });
+  removePct();
 }
 
 function isSymlink(path: string): boolean {
@@ -328,7 +369,7 @@ export function labStatus(stateDir = defaultStateDir()): LabStatus {
     limits: [
       "no GPU: GPU passthrough is planned and validated, never exercised",
       "no internet: guests get Debian's packages through the lab's apt proxy only",
-      "no Docker Hub: the lab's registry mirror serves stand-in images (busybox, plain HTTP): portainer/agent:lts, and test doubles of the Portainer API (portainer/portainer-ce:lts) and of vllm serve (vllm/vllm-openai:latest)",
+      "no Docker Hub: the lab's registry mirror serves stand-in images (busybox, plain HTTP): portainer/agent:lts (the Docker API forwarded), nginx:1.27-alpine and busybox:1.36 for apps, and test doubles of the Portainer API (portainer/portainer-ce:lts, whose stacks run Compose v2 against the agent) and of vllm serve (vllm/vllm-openai:latest)",
       "QEMU VMs boot under software emulation (TCG): this machine's /dev/kvm (PVM) boots no stock kernel (PHOENIX_LAB_QEMU_ACCEL=kvm where it does); one disk per VM, direct kernel boot of the lab's Debian 12 image whatever the template",
       "this kernel has no AppArmor: profiles are syntax-checked with apparmor_parser, not enforced",
       "containers run privileged even when unprivileged: 1 (no id-mapped rootfs yet)",

@@ -8,6 +8,7 @@ import type { ValidDefinition } from "../definition/valid";
 import { lxcGpuDevices, nodeGpuMappings, vmHostPci } from "./gpu";
 import { type Pool, type Request, allocate } from "./ip-allocation";
 import { nodeBackup, planBackupJob } from "./backup";
+import { planApps } from "./apps";
 import { portainerRegistrations } from "./portainer";
 import type { PlannedFeature, PlannedInterface, PlannedMachine, PlannedMount, Plan, Source, Transport } from "./types";
 
@@ -35,7 +36,16 @@ export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
       datasets: n.zfs.datasets,
       gpuMappings: nodeGpuMappings(n),
       apparmorProfiles: n.apparmorProfiles,
-      ...(n.nvidia ? { nvidiaDriver: { version: n.nvidia.driverVersion, installOnHost: n.nvidia.installOnHost } } : {}),
+      ...(n.nvidia
+        ? {
+            nvidiaDriver: {
+              version: n.nvidia.driverVersion,
+              installOnHost: n.nvidia.installOnHost,
+              ...(n.nvidia.runfileSha256 ? { runfileSha256: n.nvidia.runfileSha256.toLowerCase() } : {}),
+              ...(n.nvidia.timeout !== undefined ? { timeout: n.nvidia.timeout } : {}),
+            },
+          }
+        : {}),
       ...(nodeBackup(n) ? { backup: nodeBackup(n)! } : {}),
       backupJobs: n.backupJobs.map((j) => planBackupJob(ix, n, j)),
     })),
@@ -49,6 +59,7 @@ export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
     })),
     machines,
     portainer: portainerRegistrations(machines),
+    apps: planApps(def.apps, machines),
     allocations: Object.fromEntries([...allocations].sort(([a], [b]) => (a < b ? -1 : 1))),
     sshKeys: def.access.sshKeys,
     ...(def.access.sshPrivateKey ? { sshPrivateKey: def.access.sshPrivateKey } : {}),
@@ -149,6 +160,7 @@ function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): P
   return {
     kind: m.kind,
     name: m.name,
+    path: m.path,
     vmid: m.vmid,
     type: m.type,
     node: node.name,
@@ -177,11 +189,13 @@ function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): P
     ...(guest?.bootDelay !== undefined ? { bootDelay: guest.bootDelay } : {}),
     lxcOptions: d.lxcOptions,
     healthChecks: d.healthChecks,
+    timeouts: d.timeouts ?? {},
     ...(d.cloudInit ? { cloudInit: d.cloudInit } : {}),
     ...(d.description ? { description: d.description } : {}),
     tags: d.tags,
     backup: { beforeReplace: d.backupBeforeReplace, keep: d.backupRetention },
     ...(guest?.snapshots?.afterProvision ? { snapshots: { keep: guest.snapshots.keep, name: guest.snapshots.name } } : {}),
+    protect: d.protect,
   };
 }
 

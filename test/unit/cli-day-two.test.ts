@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backupsCmd, restoreCmd, rollbackCmd, runJobCmd } from "../../cli/day-two";
 import { main } from "../../cli/main";
-import type { StackContext } from "../../cli/stack";
+import type { StackContext } from "../../cli/day-two-stack";
 import { checkShape } from "../../definition/load";
 import { type LabApi, startLabApi } from "../../lab/api/server";
 import { LabClient } from "../../lab/pve/client";

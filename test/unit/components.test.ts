@@ -49,6 +49,9 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
         ].flatMap((n) => [`phoenix:index:LxcContainer ${n}`, `proxmoxve:index/containerLegacy:ContainerLegacy ${n}`]),
         "phoenix:index:QemuVm workstation",
         "proxmoxve:index/vmLegacy:VmLegacy workstation",
+        // One pinned host key per machine SSH reaches: the node, and the VM.
+        "pulumi-nodejs:dynamic/phoenix:HostKeyPin pve-host-key",
+        "pulumi-nodejs:dynamic/phoenix:HostKeyPin workstation-host-key",
         ...["docker-golden", "nvidia-golden", "nvidia-docker-golden", "vllm-golden"].map(
           (t) => `pulumi-nodejs:dynamic/phoenix:RemoteScript ${t}-freeze`,
         ),
@@ -101,6 +104,8 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
         ].map((n) => `pulumi-nodejs:dynamic/phoenix:BackupGuard ${n}-backup`),
         "proxmoxve:backup/job:Job nightly",
         "pulumi-nodejs:dynamic/phoenix:LifecycleSnapshot portainer-snapshot",
+        // what a destroy deletes first, alone: it refuses while anything is protected
+        "pulumi-nodejs:dynamic/phoenix:DestroyGuard ai-host-destroy-guard",
       ].sort(),
     );
   });
@@ -158,12 +163,16 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     // A golden template is frozen after its last feature ran.
     const freeze = byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "vllm-golden-freeze");
     expect(freeze.parent).toBe(byName("phoenix:index:LxcContainer", "vllm-golden").urn);
-    expect(freeze.dependencies.map((u) => u.split("::").pop())).toEqual([
+    // ... through the node, with the node's pinned host key.
+    expect(freeze.dependencies.map((u) => u.split("::").pop()).sort()).toEqual([
+      "pve-host-key",
       "vllm-golden",
       "vllm-golden-apparmor",
       "vllm-golden-vllm",
     ]);
-    expect(freeze.dependencies[0]).toBe(byName("proxmoxve:index/containerLegacy:ContainerLegacy", "vllm-golden").urn);
+    expect(freeze.dependencies.find((u) => u.endsWith("::vllm-golden"))).toBe(
+      byName("proxmoxve:index/containerLegacy:ContainerLegacy", "vllm-golden").urn,
+    );
     expect(freeze.inputs.params).toEqual({ VMID: "903" });
     expect(deps("portainer").sort()).toEqual([
       "bulk/portainer-data",
@@ -247,12 +256,13 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     const ct = (n: string) => byName("proxmoxve:index/containerLegacy:ContainerLegacy", n);
     const guard = (n: string) => byName("pulumi-nodejs:dynamic/phoenix:BackupGuard", `${n}-backup`);
     const barrier = byName("pulumi-nodejs:dynamic/phoenix:BackupBarrier", "pve-backup-barrier");
-    // the barrier stands after every resource of every machine: containers, VMs, provisioning, snapshots, freezes
+    // the barrier stands after every resource of every machine: containers, VMs, provisioning, snapshots, freezes, a
+    // VM's host-key pin (the Portainer agents' registration is the hypervisor's, not a machine's)
     const machineResources = records.filter(
       (r) =>
         r.custom &&
-        /ContainerLegacy|VmLegacy|RemoteScript|LifecycleSnapshot/.test(r.type) &&
-        r.name !== "portainer-portainer-agents",
+        ((/ContainerLegacy|VmLegacy|RemoteScript|LifecycleSnapshot/.test(r.type) && r.name !== "portainer-portainer-agents") ||
+          (/HostKeyPin/.test(r.type) && r.urn.includes("phoenix:index:QemuVm$"))),
     );
     expect(new Set(barrier.dependencies)).toEqual(new Set(machineResources.map((r) => r.urn)));
     // each guard waits for the barrier and takes its guest's vmid from the guest's container: deleted before it
