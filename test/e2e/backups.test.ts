@@ -28,7 +28,7 @@ let teardown: () => Promise<void>;
 const lxc = new Lxc(join(state, "lxc"));
 const inCt = (vmid: number, cmd: string) => lxc.exec(vmid, ["bash", "-c", cmd]);
 const changes = (c: Record<string, number> | undefined) =>
-  Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same"));
+  Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same" && op !== "read"));
 const save = () => writeFileSync(project.definition, iso.text());
 
 interface Audit {
