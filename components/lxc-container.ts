@@ -6,6 +6,8 @@ import type { ConnectionInput } from "../provisioners/engine/script-provider";
 import { GuestProvisioning, type GuestProvisioningArgs, needsProvisioning } from "./guest-provisioning";
 import { freezeTemplate } from "../provisioners/freeze-template/freeze-template";
 import type { PlannedMachine } from "../plan/plan";
+import type { PveApi } from "../provisioners/engine/pve-api";
+import { LifecycleSnapshot } from "../provisioners/snapshot/lifecycle-snapshot";
 import type { AdoptionDecision } from "../plan/adoption";
 import { type ContainerContext, containerArgs } from "./args/container";
 
@@ -21,6 +23,8 @@ export interface LxcContainerArgs {
   build?: string;
   /** A clone's golden template: rebuilt, it takes its clones with it. */
   template?: LxcContainer;
+  /** The node's API: lifecycle snapshots (machine.snapshots) are taken through it. */
+  api?: pulumi.Input<PveApi>;
   /** It ran before the stack (phoenix adopt): imported and kept as it runs, not rebuilt with its template. */
   adoption?: AdoptionDecision;
 }
@@ -36,7 +40,11 @@ export class LxcContainer extends pulumi.ComponentResource {
     const adopted = args.adoption;
     // A golden template is converted by its freeze step after provisioning; the provider must not undo that.
     const ignoreChanges = [...(m.kind === "template" ? ["template", "started"] : []), ...(adopted?.ignoreChanges ?? [])];
-    this.container = new proxmox.ContainerLegacy(name, containerArgs(m, args.context), {
+    // A clone takes its node from its template's container: rebuilt, the template replaces it (node_name cannot change in
+    // place), and the clone's backup guard runs first, in dependency order (a replaceWith would delete the clone before
+    // its guard: components/node-backups.ts). An adopted clone is kept as it runs, whatever its template does.
+    const cloneOf = args.template && !adopted ? { nodeName: args.template.container.nodeName } : {};
+    this.container = new proxmox.ContainerLegacy(name, containerArgs(m, { ...args.context, ...cloneOf }), {
       parent: this,
       provider: args.provider,
       // Its vmid is fixed: a replacement must make room first.
@@ -46,7 +54,6 @@ export class LxcContainer extends pulumi.ComponentResource {
       ...(adopted?.importId ? { import: adopted.importId } : {}),
       // An adopted machine is kept as it runs: a template's new build or its template's rebuild leaves it alone.
       ...(args.build !== undefined && !adopted ? { replacementTrigger: args.build } : {}),
-      ...(args.template && !adopted ? { replaceWith: [args.template.container] } : {}),
     });
     this.vmid = this.container.vmId.apply((v) => v ?? m.vmid);
     let provisioned: pulumi.Resource[] = [];
@@ -67,6 +74,22 @@ export class LxcContainer extends pulumi.ComponentResource {
       );
       provisioned = [this.provisioning];
     }
+    if (m.snapshots && args.api)
+      new LifecycleSnapshot(
+        `${name}-snapshot`,
+        {
+          api: args.api,
+          node: m.node,
+          type: "lxc",
+          vmid: this.vmid,
+          guest: m.name,
+          name: m.snapshots.name,
+          keep: m.snapshots.keep,
+          provisioned: this.provisioning?.steps.map((s) => s.hash) ?? [],
+        },
+        // Replaced with the container through its vmid (deleted after the guest's backup guard, before the container).
+        { parent: this, dependsOn: [this.container, ...provisioned], deleteBeforeReplace: true },
+      );
     if (m.kind === "template") {
       if (!args.node) throw new Error(`golden template '${m.name}' needs SSH to node '${m.node}' to be frozen`);
       freezeTemplate(

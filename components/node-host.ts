@@ -7,6 +7,8 @@ import { HostKeyPin } from "../provisioners/engine/host-key-pin";
 import type { ConnectionInput } from "../provisioners/engine/script-provider";
 import { nvidiaHostDriver } from "../provisioners/nvidia/nvidia-host";
 import type { PlannedNode } from "../plan/plan";
+import type { PveApi } from "../provisioners/engine/pve-api";
+import { pveApiArgs } from "./args/backup";
 import { providerArgs } from "./args/host";
 import { GpuMapping } from "./gpu-mapping";
 import { ZfsDataset } from "./zfs-dataset";
@@ -31,6 +33,8 @@ export class NodeHost extends pulumi.ComponentResource {
   /** What every machine on the node waits for: the host driver and the PCI mappings. */
   readonly ready: pulumi.Resource[] = [];
   readonly datasets = new Map<string, ZfsDataset>();
+  /** The node's API with the provider's credentials, for the backup and snapshot providers. */
+  readonly api?: pulumi.Output<PveApi>;
 
   constructor(name: string, args: NodeHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("phoenix:index:NodeHost", name, {}, opts);
@@ -65,6 +69,7 @@ export class NodeHost extends pulumi.ComponentResource {
       ...child,
       ...(this.hostKey ? { dependsOn: [this.hostKey] } : {}),
     });
+    this.api = pveApiArgs(node, args);
     for (const g of node.gpuMappings.filter((g) => args.vmGpus.has(g.index)))
       this.ready.push(
         new GpuMapping(

@@ -1,5 +1,6 @@
 // The shape of a stack definition (stacks/<env>.yaml). Shape only: cross-field rules live in validate/.
 import { z } from "zod";
+import { BackupJob, GuestSnapshots, NodeBackup } from "./backup-schema";
 import {
   BASH_READONLY,
   HAS_CONTROL,
@@ -197,6 +198,8 @@ export const Node = z
       .strict()
       .optional(),
     apparmorProfiles: z.array(AppArmorProfile).default([]),
+    backup: NodeBackup.optional(),
+    backupJobs: z.array(BackupJob).default([]),
   })
   .strict();
 
@@ -469,6 +472,8 @@ const machineFields = {
   cloudInit: CloudInit.optional(),
   dependsOn: z.array(z.string()).default([]),
   healthChecks: z.array(HealthCheck).default([]),
+  /** How many backups taken before a deletion or replacement are kept (the newest; older ones are removed). */
+  backupRetention: z.number().int().positive().default(3),
   /**
    * Refuse to replace or delete this machine: `pulumi up` and `pulumi destroy` stop before anything changes, naming
    * it and the field that would have replaced it. Set it to false (in the same up as the change) to rebuild it.
@@ -485,6 +490,9 @@ export const Guest = z
     startAtBoot: z.boolean().default(false),
     bootOrder: z.number().int().nonnegative().optional(),
     bootDelay: z.number().int().nonnegative().optional(),
+    /** Back the guest up (vzdump) before Phoenix deletes or replaces it; false for stateless guests. */
+    backupBeforeReplace: z.boolean().default(true),
+    snapshots: GuestSnapshots.optional(),
   })
   .strict();
 
@@ -514,6 +522,8 @@ export const GoldenTemplate = z
   .object({
     ...machineFields,
     parent: z.string(),
+    /** A golden template is rebuilt from the definition: backing it up before a rebuild is opt-in. */
+    backupBeforeReplace: z.boolean().default(false),
     /** The snapshot clones are taken from (the original system's template_snapshot_name). */
     snapshot: z
       .string()
@@ -656,6 +666,9 @@ export type Features = z.infer<typeof Features>;
 export type NetworkInterface = z.infer<typeof NetworkInterface>;
 export type MountPoint = z.infer<typeof MountPoint>;
 export type SecretRef = z.infer<typeof SecretRef>;
+export { BackupJob, GuestSnapshots, NodeBackup } from "./backup-schema";
+export type NodeBackup = z.infer<typeof NodeBackup>;
+export type BackupJob = z.infer<typeof BackupJob>;
 export type App = z.infer<typeof App>;
 export type AppFile = z.infer<typeof AppFile>;
 

@@ -7,11 +7,13 @@ import { poolFor, poolsOf } from "../definition/pools";
 import type { ValidDefinition } from "../definition/valid";
 import { lxcGpuDevices, nodeGpuMappings, vmHostPci } from "./gpu";
 import { type Pool, type Request, allocate } from "./ip-allocation";
+import { nodeBackup, planBackupJob } from "./backup";
 import { planApps } from "./apps";
 import { portainerRegistrations } from "./portainer";
 import type { PlannedFeature, PlannedInterface, PlannedMachine, PlannedMount, Plan, Source, Transport } from "./types";
 
 export type * from "./types";
+export type * from "./backup";
 
 export interface PlanOptions {
   /** Addresses allocated by earlier runs (the lock file). */
@@ -44,6 +46,8 @@ export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
             },
           }
         : {}),
+      ...(nodeBackup(n) ? { backup: nodeBackup(n)! } : {}),
+      backupJobs: n.backupJobs.map((j) => planBackupJob(ix, n, j)),
     })),
     baseTemplates: [...ix.bases.values()].map(({ t }) => ({
       name: t.name,
@@ -189,6 +193,8 @@ function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): P
     ...(d.cloudInit ? { cloudInit: d.cloudInit } : {}),
     ...(d.description ? { description: d.description } : {}),
     tags: d.tags,
+    backup: { beforeReplace: d.backupBeforeReplace, keep: d.backupRetention },
+    ...(guest?.snapshots?.afterProvision ? { snapshots: { keep: guest.snapshots.keep, name: guest.snapshots.name } } : {}),
     protect: d.protect,
   };
 }

@@ -3,6 +3,7 @@
 import type { BaseTemplate, Definition, FeatureName, Features, SecretRef, Timeouts } from "../definition/schema";
 import type { Machine } from "../definition/resolve";
 import type { HostPci, PciMapping } from "./gpu";
+import type { PlannedBackupJob, PlannedNodeBackup } from "./backup";
 
 export interface PlannedPortainerServer {
   /** The guest running the server. */
@@ -91,6 +92,13 @@ export interface PlannedMachine {
   cloudInit?: Machine["def"]["cloudInit"];
   description?: string;
   tags: string[];
+  /**
+   * Backed up before Phoenix deletes or replaces it, keeping the newest `keep` such backups. Plans always set it;
+   * when absent a guest is backed up (keep 3) and a golden template is not, as the schema's defaults say.
+   */
+  backup?: { beforeReplace: boolean; keep: number };
+  /** A Proxmox snapshot once its features ran, the newest `keep` kept, named <name>-YYYYMMDD-HHMMSS. */
+  snapshots?: { keep: number; name: string };
   /** Replacing or deleting it is refused (plan/changes.ts). */
   protect: boolean;
 }
@@ -103,6 +111,9 @@ export interface PlannedNode {
   gpuMappings: PciMapping[];
   apparmorProfiles: Definition["nodes"][number]["apparmorProfiles"];
   nvidiaDriver?: { version: string; installOnHost: boolean; runfileSha256?: string; timeout?: number };
+  /** Where its guests are backed up before a deletion or replacement; absent when it has no backup storage. */
+  backup?: PlannedNodeBackup;
+  backupJobs?: PlannedBackupJob[];
 }
 
 export interface PlannedBaseTemplate {

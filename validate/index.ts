@@ -7,6 +7,7 @@ import { DefinitionError, type Problem, errorsOf } from "../definition/problems"
 import { indexDefinition } from "../definition/resolve";
 import type { Definition } from "../definition/schema";
 import { type ValidDefinition, asValid } from "../definition/valid";
+import { checkBackups } from "./backup";
 import { checkApps } from "./apps";
 import { checkAccess } from "./access";
 import { checkFeatures } from "./features";
@@ -39,6 +40,7 @@ export function validate(def: Definition, opts: ValidateOptions = {}): Problem[]
     ...checkSecrets(def),
     ...checkAccess(ix),
     ...(opts.dir !== undefined ? checkFiles(def, opts.dir) : []),
+    ...checkBackups(ix),
   ];
 }
 

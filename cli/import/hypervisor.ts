@@ -135,6 +135,10 @@ export function readHypervisor(r: Reader, w: Warnings, nodeName: string): HostSe
       d.unmapped("storage_class", "informational in the original system");
     }
   }
+  // The original kept a backup storage (a dataset with backup content): Phoenix backs guests up there before it
+  // deletes or replaces them.
+  const backupStorage = node.storage!.find((st) => st.type === "dir" && (st.content as string[] | undefined)?.includes("backup"));
+  if (backupStorage) node.backup = { storage: backupStorage.id };
   const ids = r.obj("proxmox_storage_ids");
   if (ids)
     for (const key of Object.keys(ids.value)) {

@@ -12,7 +12,10 @@ import type { LabBackend } from "../pve/backend";
 import { ensureCertificate } from "./cert";
 import type { ApiContext } from "./context";
 import { Router } from "./router";
+import { JobStore } from "./backup-jobs";
+import { backupRoutes } from "./routes/backup";
 import { clusterRoutes } from "./routes/cluster";
+import { lxcSnapshotRoutes } from "./routes/lxc-snapshot";
 import { lxcRoutes } from "./routes/lxc";
 import { type NodeNetwork, nodeRoutes } from "./routes/node";
 import { qemuRoutes } from "./routes/qemu";
@@ -23,6 +26,8 @@ import { TaskManager } from "../pve/tasks";
 export interface LabApiOptions {
   /** Certificate, audit log and cluster-level config (PCI mappings) live here. */
   stateDir: string;
+  /** What /etc/pve holds on a node (jobs.cfg); <stateDir>/pve when not given. */
+  pveDir?: string;
   /** 8006 by default; 0 picks a free port. */
   port?: number;
   /** Node name the API answers for ("pve" by default). */
@@ -75,7 +80,9 @@ export async function startLabApi(o: LabApiOptions): Promise<LabApi> {
     ...nodeRoutes(ctx, o.network ?? [], o.hardware ?? { cpus: 4, memory: 16 * 1024 ** 3 }),
     ...storageRoutes(ctx),
     ...lxcRoutes(ctx),
+    ...lxcSnapshotRoutes(ctx),
     ...qemuRoutes(ctx),
+    ...backupRoutes(ctx, new JobStore(join(o.pveDir ?? join(o.stateDir, "pve"), "jobs.cfg"))),
     ...clusterRoutes(ctx, join(o.stateDir, "pve", "mapping", "pci.json")),
   );
   const cert = ensureCertificate(o.stateDir);

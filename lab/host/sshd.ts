@@ -60,9 +60,11 @@ export async function ensureNodeSshd(o: NodeSshd): Promise<{ clientKey: string; 
     if (o.labDir) {
       const pve = join(o.labDir, "pve");
       mkdirSync(join(pve, "lxc"), { recursive: true });
-      // A private mount namespace for the daemon and every session it forks: /etc/pve is this lab's.
+      // A mount namespace of its own for the daemon and every session it forks: /etc/pve is this lab's. A slave: the
+      // pools' mounts are shared (host/zfs.ts shareMounts), so datasets mounted later show in its sessions, and one
+      // the host unmounts leaves it too (a private copy would keep zfs-fuse calling the dataset busy, for any lab).
       const inNamespace = 'mount --bind "$0" /etc/pve && exec "$@"';
-      run("unshare", ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", inNamespace, pve, ...sshd]);
+      run("unshare", ["--mount", "--propagation", "slave", "--", "/bin/sh", "-c", inNamespace, pve, ...sshd]);
     } else run(sshd[0]!, sshd.slice(1));
     await waitFor(`sshd on 127.0.0.1:${o.port}`, () => pidOf(o.dir) !== undefined, 15_000);
   }

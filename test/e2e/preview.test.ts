@@ -61,6 +61,14 @@ it(
         (m.healthChecks.length > 0 ? 1 : 0),
     );
     const provisioning = steps.filter((n) => n > 0).length + steps.reduce((a, b) => a + b, 0);
+    // Backups: a NodeBackups component per node, a barrier per node with machines, a guard per machine, the nodes'
+    // scheduled jobs, and a lifecycle snapshot per machine that asks for one.
+    const backups =
+      plan.nodes.length +
+      plan.nodes.filter((n) => plan.machines.some((m) => m.node === n.name)).length +
+      plan.machines.length +
+      plan.nodes.reduce((n, node) => n + (node.backupJobs?.length ?? 0), 0) +
+      plan.machines.filter((m) => m.snapshots).length;
     // Stack + PhoenixHypervisor + a NodeHost and a provider per node + LxcTemplate per LXC base template
     // + a component and its resource per machine, GPU mapping and dataset + a freeze step per golden template
     // + an agent-registration step per Portainer server with agents + the destroy guard + a host-key pin per node
@@ -77,7 +85,8 @@ it(
       goldenLxc +
       provisioning +
       plan.portainer.length +
-      apps;
+      apps +
+      backups;
 
     const result = await project.stack.preview({ diff: false });
     expect(result.changeSummary.create).toBe(expected);

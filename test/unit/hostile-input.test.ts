@@ -17,6 +17,7 @@ import { formatPath } from "../../definition/problems";
 import { type FeatureName } from "../../definition/schema";
 import { buildPlan } from "../../plan/plan";
 import type { Plan, PlannedApp, PlannedFeature, PlannedMachine } from "../../plan/plan";
+import { backupJobArgs } from "../../components/args/backup";
 import { containerArgs } from "../../components/args/container";
 import { downloadArgs, pciMappingArgs, providerArgs } from "../../components/args/host";
 import { vmArgs } from "../../components/args/vm";
@@ -59,7 +60,7 @@ const CODE_FIELDS: Record<string, string> = {
 };
 
 /** Provider arguments that are free text to Proxmox: a description (kept as comment lines of the config). */
-const FREE_TEXT_ARGS = new Set(["description"]);
+const FREE_TEXT_ARGS = new Set(["description", "notesTemplate"]);
 /**
  * Provider arguments sent as whole API parameters or connection settings rather than inside a property string, where
  * ',' and '=' are data: the API endpoint, a download URL, SSH public keys (bpg sends them URL-encoded).
@@ -200,6 +201,28 @@ function rich(): any {
         ],
         nvidia: { driverVersion: "535.247.01", installOnHost: true, runfileSha256: RUNFILE_SHA256 },
         apparmorProfiles: [{ name: "lxc-phoenix-test", file: "apparmor/lxc-phoenix-test" }],
+        backup: { storage: "local", mode: "snapshot", compress: "zstd" },
+        backupJobs: [
+          {
+            id: "nightly",
+            schedule: "mon..fri 02:30",
+            storage: "local",
+            guests: ["portainer"],
+            mode: "snapshot",
+            compress: "zstd",
+            notes: "{{guestname}} nightly",
+            mailto: ["admin@example.org"],
+          },
+          {
+            id: "weekly-all",
+            schedule: "sat 03:00",
+            storage: "local",
+            all: true,
+            exclude: ["llm"],
+            mode: "stop",
+            compress: "gzip",
+          },
+        ],
       },
       {
         name: "edge",
@@ -330,6 +353,7 @@ function rich(): any {
         },
         mountPoints: [{ dataset: "tank/models", subdir: "shared", path: "/shared" }],
         healthChecks: [{ name: "portainer-up", command: "true" }],
+        snapshots: { afterProvision: true, keep: 3, name: "final-form" },
       },
       {
         vmid: 210,
@@ -547,6 +571,7 @@ function providerStrings(plan: Plan): [string, string][] {
     for (const g of n.gpuMappings.filter((g) => g.deviceId)) walk(pciMappingArgs(g), "");
   }
   for (const t of plan.baseTemplates) walk(downloadArgs(t) ?? {}, "");
+  for (const n of plan.nodes) for (const j of n.backupJobs ?? []) walk(backupJobArgs(j), "");
   for (const m of plan.machines)
     walk(
       m.type === "lxc" ? containerArgs(m, { sshKeys: keys }) : m.source.kind === "clone" ? vmArgs(m, { sshKeys: keys }) : {},

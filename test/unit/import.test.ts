@@ -187,6 +187,34 @@ describe("import of the reference configs", () => {
     });
   });
 
+  it("maps lifecycle snapshots and the backup storage", () => {
+    // the original's backup dataset is where guests go before Phoenix deletes them
+    expect(result.definition.nodes![0]!.backup).toEqual({ storage: "fastData-shared-backups" });
+    // final-form after provisioning, one kept as the original kept one
+    expect(guest("Step-CA").snapshots).toEqual({ afterProvision: true, keep: 1, name: "final-form" });
+    expect(guest("Traefik-Internal").snapshots).toEqual({ afterProvision: true, keep: 1, name: "final-form" });
+    expect(guest("granite-embedding").snapshots).toBeUndefined();
+    // golden templates keep their snapshot name for clones but take no lifecycle snapshot
+    expect(guest("Copy-Base").snapshots).toBeUndefined();
+    const said = (where: string) => result.warnings.filter((w) => w.where === where).map((w) => w.message);
+    expect(said("phoenix_lxc_configs.json: lxc_configs.900.enable_lifecycle_snapshots")).toEqual([
+      "not mapped: a golden template is frozen with pct template, and Proxmox takes no snapshot of a template",
+    ]);
+    expect(said("phoenix_lxc_configs.json: lxc_configs.103.enable_lifecycle_snapshots")).toEqual([
+      "the pre-configured snapshot (before features) has no equivalent; final-form is taken",
+    ]);
+  });
+
+  it("maps a VM's post-features snapshot, and says what has no equivalent", () => {
+    const r = importRef((_h, _l, v) => {
+      v.vms[1].snapshots = { "pre-features": "clean", "post-features": "ready state" };
+    });
+    const vm0 = r.definition.guests!.find((g) => g.vmid === 1001) as any;
+    expect(vm0.snapshots).toEqual({ afterProvision: true, keep: 1, name: "ready-state" });
+    expect(r.warnings.map((w) => w.where)).toContain("phoenix_vm_configs.json: vms[1].snapshots.pre-features");
+    expect(validate(hostAccessAllowed(shaped(r.definition))).filter((p) => p.severity === "error")).toEqual([]);
+  });
+
   it("reports fields it cannot map instead of dropping them", () => {
     const where = result.warnings.map((w) => w.where);
     expect(where).toContain("phoenix_lxc_configs.json: lxc_configs.801.firewall");

@@ -39,6 +39,7 @@ import { type ConfigFile, type PveConfig, configDigest, parseSize, splitList } f
 import type { Route } from "../router";
 import { allocateVolume, cloneVolume, findVolume, getStorage, makeBase, supportsLinkedClone } from "../storage-ops";
 import type { TaskLog } from "../../pve/tasks";
+import { restoreContainer } from "../restore";
 import { parseNewVolumeSpec, parseVolid } from "../../pve/volumes";
 
 const BASE = { node: NODE, vmid: VMID };
@@ -157,6 +158,11 @@ function vmidOf(params: Record<string, string>): number {
 // ---------------------------------------------------------------------------------------------
 
 async function create(ctx: ApiContext, identity: Identity, params: Record<string, string>): Promise<string> {
+  if (params.restore === "1") {
+    const options = normalizeOptions(ctx, params);
+    checkContainerConfigPermissions(identity, undefined, options, [], options.unprivileged === "1");
+    return restoreContainer(ctx, identity, params, options);
+  }
   const vmid = vmidOf(params);
   const storage = params.storage ?? "local";
   const options = normalizeOptions(ctx, params);

@@ -110,7 +110,11 @@ export function storageRoutes(ctx: ApiContext): Route[] {
             ...(v.vmid !== undefined ? { vmid: v.vmid } : {}),
             ...(v.parent ? { parent: v.parent } : {}),
             ...(v.ctime ? { ctime: v.ctime } : {}),
-          }));
+            ...(v.subtype ? { subtype: v.subtype } : {}),
+            ...(v.notes ? { notes: v.notes.split("\n")[0] } : {}),
+            ...(v.protected ? { protected: 1 } : {}),
+          }))
+          .sort((a, b) => a.volid.toLowerCase().localeCompare(b.volid.toLowerCase()));
       },
     },
     {
@@ -125,11 +129,41 @@ export function storageRoutes(ctx: ApiContext): Route[] {
         if (!v) throw fail(`volume '${volid}' does not exist`);
         const volname = parseVolid(volid)!.volname;
         const path = s.path
-          ? `${s.path}/${volname.replace(/^vztmpl\//, "template/cache/").replace(/^iso\//, "template/iso/")}`
+          ? `${s.path}/${volname
+              .replace(/^vztmpl\//, "template/cache/")
+              .replace(/^iso\//, "template/iso/")
+              .replace(/^backup\//, "dump/")}`
           : s.pool
             ? `/dev/zvol/${s.pool}/${volname}`
             : `/dev/${s.id}/${volname}`;
-        return { path, size: v.size, used: v.used ?? v.size, format: v.format };
+        return {
+          path,
+          size: v.size,
+          used: v.used ?? v.size,
+          format: v.format,
+          ...(v.content === "backup" ? { protected: v.protected ? 1 : 0, ...(v.notes ? { notes: v.notes } : {}) } : {}),
+        };
+      },
+    },
+    {
+      method: "PUT",
+      path: "/nodes/{node}/storage/{storage}/content/{volume}",
+      schema: { ...base, volume: { type: "string" }, notes: { type: "string", optional: true }, protected: bool },
+      handler: async (r) => {
+        requireNode(ctx, r.params.node!);
+        const s = await getStorage(ctx, r.params.storage!);
+        const volid = volidOf(s.id, r.params.volume!);
+        const v = (await ctx.backend.listContent(s.id)).find((c) => c.volid === volid);
+        if (!v) throw fail(`volume '${volid}' does not exist`);
+        if (v.content !== "backup") {
+          if (r.params.notes !== undefined) throw fail("only backups can have notes");
+          if (r.params.protected !== undefined) throw fail("only backups support attribute 'protected'");
+        }
+        await ctx.backend.setBackupAttributes(volid, {
+          ...(r.params.notes !== undefined ? { notes: r.params.notes } : {}),
+          ...(r.params.protected !== undefined ? { protected: r.params.protected === "1" } : {}),
+        });
+        return null;
       },
     },
     {
@@ -141,10 +175,18 @@ export function storageRoutes(ctx: ApiContext): Route[] {
         const s = await getStorage(ctx, r.params.storage!);
         const volid = volidOf(s.id, r.params.volume!);
         if (!(await ctx.backend.listContent(s.id)).some((c) => c.volid === volid)) throw fail(`volume '${volid}' does not exist`);
-        return ctx.tasks.start("imgdel", "", r.identity.authid, async (log) => {
+        const v = (await ctx.backend.listContent(s.id)).find((c) => c.volid === volid)!;
+        const work = async (log: (line: string) => void) => {
+          if (v.protected) throw new Error(`cannot remove protected volume '${parseVolid(volid)!.volname}' on '${s.id}'`);
           log(`removing ${volid}`);
           await ctx.backend.deleteContent(volid);
-        });
+        };
+        if (r.params.delay !== undefined) {
+          // with a delay Proxmox waits that long for the worker and answers null once it is done
+          await work(() => {});
+          return null;
+        }
+        return ctx.tasks.start("imgdel", "", r.identity.authid, work);
       },
     },
     {
