@@ -35,6 +35,7 @@ import {
   QEMU_CREATE,
   QEMU_NUMBERED,
   QEMU_UPDATE,
+  QEMU_UPDATE_ASYNC,
   parseQemuNet,
   printQemuNet,
   qemuJsonValue,
@@ -365,6 +366,8 @@ async function moveDisk(ctx: ApiContext, identity: Identity, p: Record<string, s
   const d = parseDrive(file.config[key]!);
   const src = parseVolid(d.file!);
   if (!src) throw fail(`disk '${key}' has no volume`);
+  // the lab moves disks between storages only (no target-vmid)
+  if (!p.storage) throw fail("either set storage or target-vmid, but not both");
   if (src.storage === p.storage && !p.format) throw fail("you can't move to the same storage with same format");
   await getStorage(ctx, p.storage!, "images");
   return lockedTask(ctx, identity, "qmmove", vmid, "disk", async (log) => {
@@ -393,7 +396,7 @@ async function power(
 ): Promise<string> {
   const vmid = Number(p.vmid);
   const file = await loadConfig(ctx, "qemu", vmid);
-  if (p.skiplock !== "1" && p.skipLock !== "1") checkLock(ctx, "qemu", vmid);
+  if (p.skiplock !== "1") checkLock(ctx, "qemu", vmid);
   const running = (await ctx.backend.runtime("qemu", vmid)).status === "running";
   if (action === "start") {
     if (isTemplate(file.config)) throw fail("you can't start a vm if it's a template");
@@ -537,7 +540,7 @@ export function qemuRoutes(ctx: ApiContext): Route[] {
     route(
       "POST",
       "/{vmid}/config",
-      QEMU_UPDATE,
+      QEMU_UPDATE_ASYNC,
       async (p, id) => {
         checkUpdate(p);
         await loadConfig(ctx, "qemu", Number(p.vmid));
@@ -582,7 +585,7 @@ export function qemuRoutes(ctx: ApiContext): Route[] {
     route(
       "POST",
       "/{vmid}/status/shutdown",
-      { ...BASE, skipLock: bool, timeout: { type: "integer", minimum: 0, optional: true }, forceStop: bool, keepActive: bool },
+      { ...BASE, skiplock: bool, timeout: { type: "integer", minimum: 0, optional: true }, forceStop: bool, keepActive: bool },
       (p, id) => power(ctx, id, "shutdown", p),
     ),
     route("POST", "/{vmid}/status/reboot", { ...BASE, timeout: { type: "integer", minimum: 0, optional: true } }, (p, id) =>
@@ -607,7 +610,7 @@ export function qemuRoutes(ctx: ApiContext): Route[] {
       {
         ...BASE,
         disk: { type: "string", pattern: "(ide|sata|scsi|virtio)\\d+|efidisk0|tpmstate0|unused\\d+" },
-        storage: { type: "string", format: "pve-storage-id" },
+        storage: { type: "string", format: "pve-storage-id", optional: true },
         delete: bool,
         format: { type: "string", enum: ["raw", "qcow2", "vmdk"], optional: true },
         digest: { type: "string", maxLength: 40, optional: true },
