@@ -280,13 +280,19 @@ export const QEMU_CLONE: ParamSchema = {
 
 const NET_PRINT: PropertyFormat = Object.fromEntries(Object.keys(QEMU_NET_FORMAT).map((k) => [k, {}]));
 
-/** Parses a VM net[n] value in either form (model=MAC or model=…,macaddr=…). */
+/** Parses a VM net[n] value in any form (model=MAC, model=…,macaddr=…, or a bare model). */
 export function parseQemuNet(value: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of value.split(",")) {
     if (!part) continue;
     const eq = part.indexOf("=");
-    if (eq === -1) throw new PropertyStringError(`value without key, but schema does not define a default key`);
+    if (eq === -1) {
+      // `model` is the default key: `virtio,bridge=vmbr0` (qm's documented form) names the model without a MAC
+      if (out.model !== undefined)
+        throw new PropertyStringError(`duplicate key in comma-separated list property: model`, "model");
+      out.model = part;
+      continue;
+    }
     const key = part.slice(0, eq);
     const v = part.slice(eq + 1);
     if ((NIC_MODELS as readonly string[]).includes(key)) {

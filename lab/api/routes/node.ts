@@ -66,6 +66,12 @@ function nodeStatus(ctx: ApiContext, hardware: { cpus: number; memory: number },
   };
 }
 
+/** A task's owner as Tasks.pm shows it: a token's UPID user `user@realm!name` splits into `user` and `tokenid`. */
+function taskUser(authid: string): { user: string; tokenid?: string } {
+  const bang = authid.indexOf("!");
+  return bang === -1 ? { user: authid } : { user: authid.slice(0, bang), tokenid: authid.slice(bang + 1) };
+}
+
 export function nodeRoutes(ctx: ApiContext, hardware: { cpus: number; memory: number }): Route[] {
   const started = Date.now();
   const uptime = () => Math.floor((Date.now() - started) / 1000);
@@ -206,7 +212,7 @@ export function nodeRoutes(ctx: ApiContext, hardware: { cpus: number; memory: nu
             starttime: t.starttime,
             type: t.type,
             id: t.id,
-            user: t.user,
+            ...taskUser(t.user),
             ...(t.status === "stopped" ? { status: t.exitstatus, endtime: t.endtime } : {}),
           }));
       },
@@ -234,7 +240,7 @@ export function nodeRoutes(ctx: ApiContext, hardware: { cpus: number; memory: nu
           starttime: t.starttime,
           type: t.type,
           id: t.id,
-          user: t.user,
+          ...taskUser(t.user),
           status: t.status,
           ...(t.status === "stopped" ? { exitstatus: t.exitstatus } : {}),
         };
