@@ -21,7 +21,9 @@ describe("NoCloud seed from a Proxmox VM config (plain data)", () => {
     name: "web",
     ciuser: "ops",
     cipassword: "$5$salt$hash",
-    sshkeys: encodeURIComponent(`${KEY}\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKFMUeFSiB3SijwOBwwcWsvXDaFie+0FpuRJ7iyITRnH second@phoenix\n`),
+    sshkeys: encodeURIComponent(
+      `${KEY}\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKFMUeFSiB3SijwOBwwcWsvXDaFie+0FpuRJ7iyITRnH second@phoenix\n`,
+    ),
     net0: "virtio=BC:24:11:AA:BB:CC,bridge=vmbr0,firewall=1",
     net1: "virtio=BC:24:11:00:00:01,bridge=vmbr1",
     ipconfig0: "ip=10.0.0.50/24,gw=10.0.0.1",

@@ -74,8 +74,13 @@ export function storageRoutes(ctx: ApiContext): Route[] {
         },
       },
       // storage.cfg's sections, as the datacenter's storage list shows them
-      handler: async (r) =>
-        (await ctx.backend.listStorage())
+      handler: async (r) => {
+        const all = await ctx.backend.listStorage();
+        // one digest of the whole storage.cfg, on every entry
+        const digest = createHash("sha1")
+          .update(JSON.stringify(all.map((s) => [s.id, s.type, s.content, s.path, s.pool])))
+          .digest("hex");
+        return all
           .filter((s) => !r.params.type || s.type === r.params.type)
           .map((s) => ({
             storage: s.id,
@@ -84,10 +89,9 @@ export function storageRoutes(ctx: ApiContext): Route[] {
             ...(s.path ? { path: s.path } : {}),
             ...(s.pool ? { pool: s.pool } : {}),
             ...(s.shared ? { shared: 1 } : {}),
-            digest: createHash("sha1")
-              .update(JSON.stringify(s.id + s.type + s.content.join()))
-              .digest("hex"),
-          })),
+            digest,
+          }));
+      },
     },
     {
       method: "GET",
