@@ -17,7 +17,8 @@ import { backupRoutes } from "./routes/backup";
 import { clusterRoutes } from "./routes/cluster";
 import { lxcSnapshotRoutes } from "./routes/lxc-snapshot";
 import { lxcRoutes } from "./routes/lxc";
-import { type NodeNetwork, nodeRoutes } from "./routes/node";
+import { nodeRoutes } from "./routes/node";
+import { accessRoutes } from "./routes/access";
 import { qemuRoutes } from "./routes/qemu";
 import { storageRoutes } from "./routes/storage";
 import { HOST, requestHandler } from "./handler";
@@ -36,8 +37,6 @@ export interface LabApiOptions {
   /** Users who may log in with a password (POST /access/ticket), e.g. root@pam. */
   users?: UserConfig[];
   backend: LabBackend;
-  /** Interfaces GET /nodes/{node}/network reports (the provider can find the node's SSH address there). */
-  network?: NodeNetwork[];
   hardware?: { cpus: number; memory: number };
   /** Proxmox VE version reported; 8.4.1 by default (the provider gates features on it). */
   version?: { version: string; release: string; repoid: string };
@@ -62,6 +61,26 @@ export interface LabApi {
 
 export { HOST };
 
+/** Every route the lab serves, by Proxmox API area. */
+export function labRouter(
+  ctx: ApiContext,
+  auth: Authenticator,
+  o: Pick<LabApiOptions, "stateDir" | "pveDir" | "hardware">,
+): Router {
+  const router = new Router();
+  router.add(
+    ...accessRoutes(auth),
+    ...nodeRoutes(ctx, o.hardware ?? { cpus: 4, memory: 16 * 1024 ** 3 }),
+    ...storageRoutes(ctx),
+    ...lxcRoutes(ctx),
+    ...lxcSnapshotRoutes(ctx),
+    ...qemuRoutes(ctx),
+    ...backupRoutes(ctx, new JobStore(join(o.pveDir ?? join(o.stateDir, "pve"), "jobs.cfg"))),
+    ...clusterRoutes(ctx, join(o.stateDir, "pve", "mapping", "pci.json")),
+  );
+  return router;
+}
+
 export async function startLabApi(o: LabApiOptions): Promise<LabApi> {
   const node = o.node ?? "pve";
   const tasks = new TaskManager(node);
@@ -75,16 +94,7 @@ export async function startLabApi(o: LabApiOptions): Promise<LabApi> {
   };
   const auth = new Authenticator(o.tokens, o.users ?? []);
   const audit = new AuditLog(join(o.stateDir, "audit.jsonl"));
-  const router = new Router();
-  router.add(
-    ...nodeRoutes(ctx, o.network ?? [], o.hardware ?? { cpus: 4, memory: 16 * 1024 ** 3 }),
-    ...storageRoutes(ctx),
-    ...lxcRoutes(ctx),
-    ...lxcSnapshotRoutes(ctx),
-    ...qemuRoutes(ctx),
-    ...backupRoutes(ctx, new JobStore(join(o.pveDir ?? join(o.stateDir, "pve"), "jobs.cfg"))),
-    ...clusterRoutes(ctx, join(o.stateDir, "pve", "mapping", "pci.json")),
-  );
+  const router = labRouter(ctx, auth, o);
   const cert = ensureCertificate(o.stateDir);
 
   const handle = requestHandler({ auth, audit, router, unauthorizedDelayMs: o.unauthorizedDelayMs ?? UNAUTHORIZED_DELAY_MS });
@@ -101,7 +111,7 @@ export async function startLabApi(o: LabApiOptions): Promise<LabApi> {
     url: `https://${HOST}:${port}`,
     port,
     tasks,
-    endpoints: [{ method: "POST", path: "/access/ticket" }, ...router.list()],
+    endpoints: router.list(),
     close: async () => {
       await tasks.settle();
       await new Promise<void>((resolve) => {

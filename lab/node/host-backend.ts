@@ -14,6 +14,7 @@ import type {
   GuestType,
   LabBackend,
   NewVolume,
+  NodeNetwork,
   StorageInfo,
   UrlMetadata,
   VolumeInfo,
@@ -239,6 +240,19 @@ export class HostBackend implements LabBackend, ArchiveHost {
   }
 
   // --- storage
+
+  /** This machine's bridges (the lab's among them) with their IPv4 addresses, as the node's network. */
+  async listNetwork(): Promise<NodeNetwork[]> {
+    const out: NodeNetwork[] = [];
+    for (const iface of readdirSync("/sys/class/net").sort()) {
+      if (!existsSync(`/sys/class/net/${iface}/bridge`)) continue;
+      const r = run("ip", ["-j", "-4", "addr", "show", "dev", iface], { allowFail: true });
+      const addr = r.code === 0 ? (JSON.parse(r.stdout || "[]") as { addr_info?: { local: string; prefixlen: number }[] }[]) : [];
+      const a = addr[0]?.addr_info?.[0];
+      out.push({ iface, type: "bridge", ...(a ? { cidr: `${a.local}/${a.prefixlen}` } : {}) });
+    }
+    return out;
+  }
 
   async listStorage(): Promise<StorageInfo[]> {
     return this.o.storages.map((s) => {

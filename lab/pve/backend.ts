@@ -98,6 +98,15 @@ export interface GuestInterface {
   addresses: GuestAddress[];
 }
 
+/** An interface of the node, as GET /nodes/{node}/network lists it. */
+export interface NodeNetwork {
+  iface: string;
+  type: "bridge" | "eth";
+  /** IPv4 address and prefix, e.g. 10.100.0.1/24 */
+  cidr?: string;
+  gateway?: string;
+}
+
 export interface ContainerSetup {
   vmid: number;
   /** The final config, volumes allocated (rootfs and mpN volids filled in). */
@@ -140,6 +149,10 @@ export interface LabBackend {
    */
   lockConfig<T>(type: GuestType, vmid: number, fn: () => Promise<T>): Promise<T>;
   deleteConfig(type: GuestType, vmid: number): Promise<void>;
+
+  // --- the node
+  /** The node's network interfaces: its bridges (what guests' NICs plug into) and ports. */
+  listNetwork(): Promise<NodeNetwork[]>;
 
   // --- storage
   listStorage(): Promise<StorageInfo[]>;

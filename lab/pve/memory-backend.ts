@@ -13,6 +13,7 @@ import type {
   GuestType,
   LabBackend,
   NewVolume,
+  NodeNetwork,
   StorageInfo,
   UrlMetadata,
   VolumeInfo,
@@ -42,6 +43,8 @@ export interface MemoryBackendOptions {
   files?: { volid: string; size?: number }[];
   /** What downloads can reach: URL → file. */
   urls?: Record<string, MemoryUrl>;
+  /** The node's interfaces; a fresh Proxmox VE install's vmbr0 on eth0 when not given. */
+  network?: NodeNetwork[];
   /** Guests present from the start (e.g. a VM template to clone); their volumes are created. */
   guests?: { type: GuestType; vmid: number; config: PveConfig }[];
 }
@@ -64,6 +67,7 @@ export class MemoryBackend implements LabBackend {
   private readonly configs = new Map<string, { type: GuestType; vmid: number; file: ConfigFile }>();
   private readonly running = new Map<string, Running>();
   private readonly urls: Record<string, MemoryUrl>;
+  private readonly network: NodeNetwork[];
   /** What setupContainer was given, for tests to inspect (the config never holds these). */
   readonly containerSecrets = new Map<number, { password?: string; sshPublicKeys?: string; ostemplate: string }>();
   private nextPid = 20000;
@@ -76,6 +80,10 @@ export class MemoryBackend implements LabBackend {
   constructor(o: MemoryBackendOptions = {}) {
     this.storages = o.storages ?? DEFAULT_STORAGES;
     this.urls = o.urls ?? {};
+    this.network = o.network ?? [
+      { iface: "eth0", type: "eth" },
+      { iface: "vmbr0", type: "bridge", cidr: "192.168.100.2/24", gateway: "192.168.100.1" },
+    ];
     for (const f of o.files ?? []) this.addFile(f.volid, f.size ?? 100 * 1024 * 1024);
     for (const g of o.guests ?? []) {
       this.configs.set(this.key(g.type, g.vmid), {
@@ -162,6 +170,10 @@ export class MemoryBackend implements LabBackend {
   }
 
   // --- storage
+
+  async listNetwork(): Promise<NodeNetwork[]> {
+    return this.network.map((n) => ({ ...n }));
+  }
 
   async listStorage(): Promise<StorageInfo[]> {
     return this.storages.map((s) => {

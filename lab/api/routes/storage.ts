@@ -1,5 +1,6 @@
-// /nodes/{node}/storage: the datastore list and status, content listing, volume info and deletion,
+// /storage (the datacenter's storage configuration) and /nodes/{node}/storage: the datastore list and status, content listing, volume info and deletion,
 // and download-url (a worker task that fetches a template or ISO onto a storage).
+import { createHash } from "node:crypto";
 import type { StorageInfo } from "../../pve/backend";
 import { type ApiContext, requireNode } from "../context";
 import { fail } from "../errors";
@@ -47,6 +48,51 @@ function volidOf(storage: string, volume: string): string {
 export function storageRoutes(ctx: ApiContext): Route[] {
   const base = { node: NODE, storage: STORAGE };
   return [
+    {
+      method: "GET",
+      path: "/storage",
+      schema: {
+        type: {
+          type: "string",
+          enum: [
+            "btrfs",
+            "cephfs",
+            "cifs",
+            "dir",
+            "esxi",
+            "iscsi",
+            "iscsidirect",
+            "lvm",
+            "lvmthin",
+            "nfs",
+            "pbs",
+            "rbd",
+            "zfs",
+            "zfspool",
+          ],
+          optional: true,
+        },
+      },
+      // storage.cfg's sections, as the datacenter's storage list shows them
+      handler: async (r) => {
+        const all = await ctx.backend.listStorage();
+        // one digest of the whole storage.cfg, on every entry
+        const digest = createHash("sha1")
+          .update(JSON.stringify(all.map((s) => [s.id, s.type, s.content, s.path, s.pool])))
+          .digest("hex");
+        return all
+          .filter((s) => !r.params.type || s.type === r.params.type)
+          .map((s) => ({
+            storage: s.id,
+            type: s.type,
+            content: [...s.content].sort().join(","),
+            ...(s.path ? { path: s.path } : {}),
+            ...(s.pool ? { pool: s.pool } : {}),
+            ...(s.shared ? { shared: 1 } : {}),
+            digest,
+          }));
+      },
+    },
     {
       method: "GET",
       path: "/nodes/{node}/storage",
