@@ -25,6 +25,8 @@ import { pushStandInImages } from "./host/stand-in-images";
 import { ensureBaseTarball, installTemplate } from "./host/base-template";
 import { bridgeExists, ensureBridge, removeBridge } from "./host/bridge";
 import { Lxc } from "./host/lxc";
+import { VIEW_PACKAGES } from "./host/fuse-view";
+import { PROXMOX_SUBID_RANGE, ensureSubIds } from "./host/subids";
 import { pct } from "./node/pct";
 import { run } from "./host/run";
 import { ensureNodeSshd, stopNodeSshd } from "./host/sshd";
@@ -40,6 +42,9 @@ export const LAB_PACKAGES = [
   "apparmor",
   "iproute2",
   "openssl",
+  // As on Proxmox (lxc-pve depends on it): LXC then maps ids through newuidmap, which holds root to /etc/subuid.
+  "uidmap",
+  ...VIEW_PACKAGES,
   ...REGISTRY_PACKAGES,
 ];
 const POOL_SIZE = 8 * 1024 ** 3;
@@ -145,6 +150,7 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
   await step("Debian packages", () =>
     run("bash", [join(__dirname, "..", "scripts", "ensure-apt.sh"), ...LAB_PACKAGES], { timeoutMs: 20 * 60_000 }),
   );
+  await step("root's subordinate ids (/etc/subuid, /etc/subgid)", () => ensureNodeSubIds(o.definition));
   await step("zfs-fuse daemon", () => ensureZfsDaemon(join(dir, "zfs")));
   const pools = o.definition.nodes.flatMap((n) => n.zfs.pools.map((p) => p.name));
   for (const p of pools) await step(`ZFS pool ${p}`, () => ensurePool(p, join(dir, "zfs"), POOL_SIZE));
@@ -197,6 +203,16 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
   };
 }
 
+/**
+ * root's ranges in /etc/subuid and /etc/subgid as the definition's node declares them (Proxmox's root:100000:65536 by
+ * default). Like a Proxmox host's, they stay after `down` (other labs' unprivileged containers may need them).
+ */
+export function ensureNodeSubIds(definition: Definition): void {
+  const node = definition.nodes[0];
+  ensureSubIds("/etc/subuid", node?.subuid ?? [PROXMOX_SUBID_RANGE]);
+  ensureSubIds("/etc/subgid", node?.subgid ?? [PROXMOX_SUBID_RANGE]);
+}
+
 /** Leaves no container, mount, pool, bridge or process of the lab behind. */
 export async function labDown(stateDir = defaultStateDir(), log: (s: string) => void = () => {}): Promise<void> {
   const state = readState(stateDir);
@@ -208,9 +224,9 @@ export async function labDown(stateDir = defaultStateDir(), log: (s: string) => 
     log(`container ${vmid} removed`);
   }
   rmSync(join(stateDir, "pve"), { recursive: true, force: true });
-  // Docker's data of the containers just removed: left behind, a new container with the same vmid would run
-  // the old images (a stale stand-in image did, once).
-  rmSync(join(stateDir, "docker"), { recursive: true, force: true });
+  // Views, device nodes and Docker's data of the containers just removed: left behind, a new container with the same
+  // vmid would run the old images (a stale stand-in image did, once).
+  lxc.removeRunDir();
   await stopNodeSshd(join(stateDir, "ssh"));
   removePct();
   unlinkEtcPve(stateDir);
@@ -331,7 +347,7 @@ export function labStatus(stateDir = defaultStateDir()): LabStatus {
       "no Docker Hub: the lab's registry mirror serves stand-in images (busybox, plain HTTP): portainer/agent:lts, and test doubles of the Portainer API (portainer/portainer-ce:lts) and of vllm serve (vllm/vllm-openai:latest)",
       "QEMU VMs boot under software emulation (TCG): this machine's /dev/kvm (PVM) boots no stock kernel (PHOENIX_LAB_QEMU_ACCEL=kvm where it does); one disk per VM, direct kernel boot of the lab's Debian 12 image whatever the template",
       "this kernel has no AppArmor: profiles are syntax-checked with apparmor_parser, not enforced",
-      "containers run privileged even when unprivileged: 1 (no id-mapped rootfs yet)",
+      "zfs-fuse grants privileges to host uid 0 only and takes no idmapped mount: unprivileged containers (ids shifted on the dataset, as Proxmox extracts them) see their zfs-fuse volumes through a bindfs view that restores kernel permission checks",
       "Docker's /var/lib/docker in nesting containers lives on the host's disk (zfs-fuse has no storage driver Docker can use)",
     ],
   };

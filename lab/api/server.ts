@@ -36,7 +36,10 @@ export interface LabApiOptions {
   /** Interfaces GET /nodes/{node}/network reports (the provider can find the node's SSH address there). */
   network?: NodeNetwork[];
   hardware?: { cpus: number; memory: number };
-  /** Proxmox VE version reported; 8.4.1 by default (the provider gates features on it). */
+  /**
+   * Proxmox VE version reported; 9.0.3 by default (the provider gates features on it, and the API's behaviour follows
+   * it: from 9.0 a container created without `unprivileged` is unprivileged).
+   */
   version?: { version: string; release: string; repoid: string };
 }
 
@@ -50,6 +53,12 @@ export interface LabApi {
 }
 
 export const HOST = "127.0.0.1";
+
+/**
+ * The release the lab answers as: PVE 9.0, whose API creates containers unprivileged unless told otherwise (as its
+ * GUI always did). Not 9.1: bpg's provider then sends 9.1's `host-managed` on every container NIC.
+ */
+export const LAB_PVE_VERSION = { version: "9.0.3", release: "9.0", repoid: "025864202ebb6109" };
 
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -104,7 +113,7 @@ export async function startLabApi(o: LabApiOptions): Promise<LabApi> {
     tasks,
     locks: new Map(),
     macPrefix: "BC:24:11",
-    version: o.version ?? { version: "8.4.1", release: "8.4", repoid: "2a5fa54a8503f96d" },
+    version: o.version ?? LAB_PVE_VERSION,
   };
   const auth = new Authenticator(o.tokens, o.users ?? []);
   const audit = new AuditLog(join(o.stateDir, "audit.jsonl"));

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { LabClient } from "../../lab/pve/client";
 import { labDown, labStatus, labUp } from "../../lab/lab";
+import { Lxc } from "../../lab/host/lxc";
 import { withSession } from "../../provisioners/engine/ssh";
 import { ok, run } from "../../lab/host/run";
 import { zfsReady } from "../../lab/host/zfs";
@@ -67,7 +68,7 @@ it(
     // The Proxmox API runs in the background on the definition's endpoint, with the credentials up returned.
     expect(up.apiUrl).toBe(`https://127.0.0.1:${api}`);
     const client = new LabClient({ url: up.apiUrl, token: `${up.credentials.tokenId}=${up.credentials.tokenSecret}` });
-    expect((await client.data<{ version: string }>("GET", "version")).version).toBe("8.4.1");
+    expect((await client.data<{ version: string }>("GET", "version")).version).toBe("9.0.3");
     expect((await client.data<{ storage: string }[]>("GET", "nodes/lab/storage")).map((s) => s.storage)).toEqual([
       "local",
       "tank-lxc",
@@ -77,7 +78,8 @@ it(
     ).toBe(401);
 
     // what a nesting container's Docker would leave there (its /var/lib/docker lives on the host's disk)
-    mkdirSync(join(state, "docker", "200", "image"), { recursive: true });
+    const docker = new Lxc(join(state, "lxc")).dockerDir(200);
+    mkdirSync(join(docker, "image"), { recursive: true });
     const apiPid = readFileSync(join(state, "api", "api.pid"), "utf8").trim();
     expect(ok("kill", ["-0", apiPid])).toBe(true);
     await labDown(state);
@@ -89,7 +91,7 @@ it(
     expect(ok("kill", ["-0", apiPid])).toBe(false);
     expect(run("pgrep", ["-f", `docker-registry serve ${state}`], { allowFail: true }).stdout).toBe("");
     expect(existsSync("/etc/pve")).toBe(false);
-    expect(existsSync(join(state, "docker"))).toBe(false);
+    expect(existsSync(docker)).toBe(false);
     expect(run("pgrep", ["-f", `apt-cacher-ng.*${state}`], { allowFail: true }).stdout).toBe("");
     if (startedZfs) expect(zfsReady()).toBe(false);
     expect(existsSync(join(dir, "vz", "template", "cache", "debian-12-standard_12.7-1_amd64.tar.zst"))).toBe(false);
