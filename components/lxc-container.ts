@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInput } from "../provisioners/engine/script-provider";
 import { GuestProvisioning, type GuestProvisioningArgs, needsProvisioning } from "./guest-provisioning";
 import { freezeTemplate } from "../provisioners/freeze-template/freeze-template";
+import { mountOwner } from "../provisioners/mount-owner/mount-owner";
 import type { PlannedMachine } from "../plan/plan";
 import { type ContainerContext, containerArgs } from "./args/container";
 
@@ -30,9 +31,25 @@ export class LxcContainer extends pulumi.ComponentResource {
   constructor(name: string, args: LxcContainerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("phoenix:index:LxcContainer", name, {}, opts);
     const m = args.machine;
+    // Mount points' host directories get their owners (shifted through the id map) before the container mounts them.
+    const owners = m.mountPoints.flatMap((mp) =>
+      mp.owner ? [{ path: mp.source, uid: mp.owner.hostUid, gid: mp.owner.hostGid }] : [],
+    );
+    let owned: pulumi.Resource[] = [];
+    if (owners.length > 0) {
+      if (!args.node)
+        throw new Error(`'${m.name}' has mount owners, which are set through SSH to node '${m.node}': set nodes[].ssh`);
+      owned = [
+        mountOwner(`${name}-mount-owner`, args.node, owners, {
+          parent: this,
+          ...(opts?.dependsOn ? { dependsOn: opts.dependsOn } : {}),
+        }),
+      ];
+    }
     this.container = new proxmox.ContainerLegacy(name, containerArgs(m, args.context), {
       parent: this,
       provider: args.provider,
+      ...(owned.length > 0 ? { dependsOn: owned } : {}),
       // Its vmid is fixed: a replacement must make room first.
       deleteBeforeReplace: true,
       // A golden template is converted by its freeze step after provisioning; the provider must not undo that.

@@ -6,13 +6,21 @@ import type { Definition } from "../definition/schema";
 import { type ValidDefinition, asValid } from "../definition/valid";
 import { checkFeatures } from "./features";
 import { checkIdentity } from "./identity";
+import { checkIdMaps } from "./idmaps";
 import { checkNetwork } from "./network";
 import { checkResources } from "./resources";
 import { checkSecrets } from "./secrets";
 
 export function validate(def: Definition): Problem[] {
   const ix = indexDefinition(def);
-  return [...checkIdentity(ix), ...checkNetwork(ix), ...checkResources(ix), ...checkFeatures(ix), ...checkSecrets(def)];
+  return [
+    ...checkIdentity(ix),
+    ...checkNetwork(ix),
+    ...checkResources(ix),
+    ...checkFeatures(ix),
+    ...checkIdMaps(ix),
+    ...checkSecrets(def),
+  ];
 }
 
 export interface Loaded {

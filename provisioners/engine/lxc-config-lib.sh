@@ -1,7 +1,9 @@
 # Raw lxc.* lines in a Proxmox container config, shared by apparmor.sh and its delete script.
 # Lines go into the main section (before the first [snapshot] section), where Proxmox reads the container's own
 # settings. The lines written are recorded in a state file, so lines dropped from the definition are removed later.
-LXC_SINGLE_KEYS="lxc.apparmor.profile lxc.apparmor.allow_nesting lxc.apparmor.allow_incomplete lxc.seccomp.profile"
+# Keys whose lines the definition sets as a whole: a line of such a key it no longer has goes, whoever wrote it (an
+# lxc.idmap line copied from a template included: Proxmox replaces its default map with all of a config's entries).
+LXC_SINGLE_KEYS="lxc.apparmor.profile lxc.apparmor.allow_nesting lxc.apparmor.allow_incomplete lxc.seccomp.profile lxc.idmap"
 
 # phx_lxc_conf_apply CONF STATE LINES: makes CONF hold LINES (newline-separated), removing the lines STATE recorded
 # that LINES no longer has and other values of single-valued keys LINES sets. Returns 0 when CONF changed.

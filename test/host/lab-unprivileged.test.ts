@@ -13,6 +13,7 @@ import { ok, run } from "../../lab/host/run";
 import { Lxc } from "../../lab/host/lxc";
 import { checkShape } from "../../definition/load";
 import { isolatedDevDefinition } from "../support/lab-definition";
+import { containerHostUids, containerInit } from "../support/lab-ps";
 
 const dir = mkdtempSync(join(tmpdir(), "phoenix-lab-unpriv-"));
 const iso = isolatedDevDefinition(dir);
@@ -57,25 +58,9 @@ const inCt = (vmid: number, script: string) =>
   run("lxc-attach", ["-P", lxcPath(), "-n", String(vmid), "--clear-env", "--", "/bin/sh", "-c", script], {
     allowFail: true,
   });
-const initPid = (vmid: number) => Number(run("lxc-info", ["-P", lxcPath(), "-n", String(vmid), "-p", "-H"]).stdout.trim());
+const initPid = (vmid: number) => containerInit(lxcPath(), vmid);
 /** Host uids of the container's processes (its init and every process below it), as `ps` on the host shows them. */
-const hostUids = (vmid: number) => {
-  const pid = initPid(vmid);
-  const tree = run("ps", ["-e", "-o", "pid=,ppid=,uid="])
-    .stdout.trim()
-    .split("\n")
-    .map((l) => l.trim().split(/\s+/).map(Number));
-  const mine = new Set([pid]);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const [p, pp] of tree)
-      if (!mine.has(p!) && mine.has(pp!)) {
-        mine.add(p!);
-        grew = true;
-      }
-  }
-  return tree.filter(([p]) => mine.has(p!)).map(([, , uid]) => uid!);
-};
+const hostUids = (vmid: number) => containerHostUids(lxcPath(), vmid);
 const net = (vmid: number) => `name=eth0,bridge=${iso.bridge},ip=${iso.net}.${vmid - 250}/24,gw=${iso.net}.1`;
 /** An asynchronous call to its end (extracting a template takes a while here): the task's exit status. */
 const task = async (method: string, path: string, params: Record<string, string | number> = {}) => {
