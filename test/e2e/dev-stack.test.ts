@@ -91,7 +91,10 @@ describe("the dev stack on the lab, converged by pulumi", () => {
         expect(Math.min(...uids)).toBeGreaterThanOrEqual(100000);
       }
       // Docker in the unprivileged Portainer container (nesting + keyctl): the server runs, on overlay2.
-      const docker = await sshTo(`${iso.net}.10`, "docker info -f '{{.Driver}}'; docker inspect -f '{{.State.Running}}' portainer");
+      const docker = await sshTo(
+        `${iso.net}.10`,
+        "docker info -f '{{.Driver}}'; docker inspect -f '{{.State.Running}}' portainer",
+      );
       expect(docker.stdout.trim().split("\n")).toEqual(["overlay2", "true"]);
       // mountPoints[].owner { uid: 1000, gid: 1000 }: the dataset's directory is host 101000:101000, so container user
       // 1000 may write there and another user may not.

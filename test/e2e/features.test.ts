@@ -277,9 +277,7 @@ describe("in-guest features on the lab", () => {
       );
       expect(killed).not.toBe("succeeded");
       writeFileSync(scriptFile(), slow("rebooted"));
-      const rebooted = await interrupt(() =>
-        run("lxc-stop", ["-P", lxc.lxcPath, "-n", "220", "--reboot"], { allowFail: true }),
-      );
+      const rebooted = await interrupt(() => run("lxc-stop", ["-P", lxc.lxcPath, "-n", "220", "--reboot"], { allowFail: true }));
       // the script died with the container (SIGTERM: 128 + 15)
       expect(rebooted).toMatch(/failed on worker-script at CT 220 via root@127\.0\.0\.1:\d+: exit status 143/);
       expect(rebooted).not.toBe("succeeded");

@@ -36,13 +36,24 @@ describe("mount owners", () => {
       });
     });
     const data = p.machines.find((m) => m.name === "data")!;
-    expect(data.mountPoints[0]).toMatchObject({ source: "/tank/shared-data", owner: { uid: 1000, gid: 1001, hostUid: 101000, hostGid: 101001 } });
-    expect(p.machines.find((m) => m.name === "priv")!.mountPoints[0]!.owner).toEqual({ uid: 33, gid: 33, hostUid: 33, hostGid: 33 });
+    expect(data.mountPoints[0]).toMatchObject({
+      source: "/tank/shared-data",
+      owner: { uid: 1000, gid: 1001, hostUid: 101000, hostGid: 101001 },
+    });
+    expect(p.machines.find((m) => m.name === "priv")!.mountPoints[0]!.owner).toEqual({
+      uid: 33,
+      gid: 33,
+      hostUid: 33,
+      hostGid: 33,
+    });
   });
 
   it("shift through a custom map, inherited from the golden template the guest is cloned from", () => {
     const p = plan((d) => {
-      d.nodes[0].subgid = [{ start: 100000, count: 65536 }, { start: 33, count: 1 }];
+      d.nodes[0].subgid = [
+        { start: 100000, count: 65536 },
+        { start: 33, count: 1 },
+      ];
       d.templates[1].idMaps = gid33;
       d.guests[0].mountPoints = [{ dataset: "tank/shared-data", subdir: "www", path: "/var/www", owner: { uid: 33, gid: 33 } }];
     });
@@ -59,7 +70,10 @@ describe("mount owners", () => {
 
   it("raw lxc.idmap lines stay as written, and are the map owners go through", () => {
     const p = plan((d) => {
-      d.nodes[0].subuid = [{ start: 100000, count: 65536 }, { start: 200000, count: 65536 }];
+      d.nodes[0].subuid = [
+        { start: 100000, count: 65536 },
+        { start: 200000, count: 65536 },
+      ];
       d.guests[1].lxcOptions = ["lxc.idmap: u 0 200000 65536", "lxc.idmap: g 0 100000 65536"];
       d.guests[1].mountPoints[0].owner = { uid: 5, gid: 5 };
     });
@@ -101,12 +115,17 @@ describe("id map arithmetic (properties)", () => {
   it("a span lies within ranges exactly when each of its ids does", () => {
     const range = fc.record({ start: fc.integer({ min: 0, max: 200 }), count: fc.integer({ min: 1, max: 50 }) });
     fc.assert(
-      fc.property(fc.array(range, { maxLength: 4 }), fc.integer({ min: 0, max: 250 }), fc.integer({ min: 1, max: 30 }), (ranges, start, size) => {
-        const each = Array.from({ length: size }, (_, i) => start + i).every((id) =>
-          ranges.some((r) => id >= r.start && id < r.start + r.count),
-        );
-        expect(withinRanges(start, size, ranges)).toBe(each);
-      }),
+      fc.property(
+        fc.array(range, { maxLength: 4 }),
+        fc.integer({ min: 0, max: 250 }),
+        fc.integer({ min: 1, max: 30 }),
+        (ranges, start, size) => {
+          const each = Array.from({ length: size }, (_, i) => start + i).every((id) =>
+            ranges.some((r) => id >= r.start && id < r.start + r.count),
+          );
+          expect(withinRanges(start, size, ranges)).toBe(each);
+        },
+      ),
     );
   });
 });

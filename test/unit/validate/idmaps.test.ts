@@ -27,7 +27,10 @@ const cases: Case[] = [
   {
     name: "a map that leaves ids out (Proxmox replaces its default map whole)",
     mutate: (d) => {
-      d.nodes[0].subgid = [{ start: 100000, count: 65536 }, { start: 33, count: 1 }];
+      d.nodes[0].subgid = [
+        { start: 100000, count: 65536 },
+        { start: 33, count: 1 },
+      ];
       d.guests[1].idMaps = gid33().filter((e) => e.containerId !== 34);
     },
     expect: [
@@ -42,13 +45,17 @@ const cases: Case[] = [
   {
     name: "a map with gids only",
     mutate: (d) => {
-      d.nodes[0].subgid = [{ start: 100000, count: 65536 }, { start: 33, count: 1 }];
+      d.nodes[0].subgid = [
+        { start: 100000, count: 65536 },
+        { start: 33, count: 1 },
+      ];
       d.guests[1].idMaps = gid33().filter((e) => e.type === "gid");
     },
     expect: [
       {
         path: "guests[1].idMaps",
-        message: "the map leaves container uids 0–65535 unmapped: Proxmox replaces its default map whole, so a map must cover uids 0–65535",
+        message:
+          "the map leaves container uids 0–65535 unmapped: Proxmox replaces its default map whole, so a map must cover uids 0–65535",
         fix: "add { type: uid, containerId: 0, hostId: 100000, size: 65536 }",
       },
     ],
