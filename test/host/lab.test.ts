@@ -46,6 +46,12 @@ it(
     expect(status.zfs.pools).toEqual({ [`phxlab${tag}`]: [`phxlab${tag}`] });
     expect(status.bridges).toEqual({ [`phxbr${tag}`]: true });
     expect(status.limits.join("\n")).toMatch(/no GPU/);
+    // Containers run unprivileged for real now: what the lab still cannot do is zfs-fuse's, said as such.
+    expect(status.limits.join("\n")).not.toMatch(/run privileged/);
+    expect(status.limits.join("\n")).toMatch(/zfs-fuse grants privileges to host uid 0 only/);
+    // root's subordinate ids, as a Proxmox host has them (newuidmap holds LXC to them).
+    expect(readFileSync("/etc/subuid", "utf8")).toMatch(/^root:100000:65536$/m);
+    expect(readFileSync("/etc/subgid", "utf8")).toMatch(/^root:100000:65536$/m);
     expect(existsSync(join(dir, "vz", "template", "cache", "debian-12-standard_12.7-1_amd64.tar.zst"))).toBe(true);
     expect(up.aptProxy).toBe(`http://10.253.${octet}.1:3142`);
     const id = await withSession({ host: "127.0.0.1", port, privateKey: up.sshPrivateKey, hostKey: up.sshHostKey }, (s) =>
