@@ -51,6 +51,7 @@ afterAll(async () => {
   await stopNodeSshd(join(dir, "state", "ssh"));
   removePct();
   for (const v of lxc?.list() ?? []) lxc.remove(v);
+  lxc?.removeRunDir();
   await stopAptProxy(join(dir, "state"));
   await destroyDataset(`${pool}/subvol-301-disk-0`);
   await destroyDataset(`${pool}/subvol-300-disk-0`, { recursive: true });
