@@ -9,7 +9,7 @@ import { loadDefinition } from "./validate";
 
 const config = new pulumi.Config("phoenix");
 const file = resolve(config.require("definition"));
-const loaded = loadDefinition(file);
+const loaded = loadDefinition(file, { siblings: true });
 if (!loaded.definition)
   throw new pulumi.RunError(
     `${file} is invalid; nothing was touched:\n${errorsOf(loaded.problems).map(formatProblem).join("\n")}`,

@@ -10,12 +10,16 @@ import { renderPlan } from "../plan/render";
 import { warningsOf } from "../definition/problems";
 import { Definition } from "../definition/schema";
 import { loadDefinition } from "../validate";
+import { ENV_USAGE, envCommand } from "./env";
+import { AGENT_USAGE, agentCommand } from "./agent";
 
 export const USAGE = `usage:
   phoenix validate <definition.yaml>
   phoenix plan <definition.yaml> [--json] [--write-lock]
   phoenix import --hypervisor <phoenix_hypervisor_config.json> --lxc <phoenix_lxc_configs.json> [--vm <phoenix_vm_configs.json>] --out <definition.yaml> [--node <name>]
   phoenix schema [--out <file>]
+${ENV_USAGE}
+${AGENT_USAGE}
   phoenix lab up|down|status|reset [--definition stacks/dev.yaml] [--state-dir <dir>]`;
 
 /** A verb served outside the product (the launcher adds `lab`, which lives in lab/ and is never imported here). */
@@ -33,6 +37,10 @@ export async function main(argv: string[], io: Io = stdio, extra: Record<string,
         return importCmd(rest, io);
       case "schema":
         return schemaCmd(rest, io);
+      case "env":
+        return envCommand(rest, io);
+      case "agent":
+        return await agentCommand(rest, io);
       case undefined:
       case "help":
       case "--help":
@@ -72,7 +80,7 @@ function oneFile(args: string[], options: ArgOptions = {}) {
 
 function validateCmd(args: string[], io: Io): number {
   const { file } = oneFile(args);
-  const r = loadDefinition(file);
+  const r = loadDefinition(file, { siblings: true });
   if (!report(io, file, r.problems)) return 1;
   const d = r.definition!;
   const warnings = warningsOf(r.problems).length;

@@ -1,7 +1,7 @@
 // `phoenix lab up|down|status|reset`: the host side of the local Proxmox-compatible lab, built from a
 // definition (stacks/dev.yaml by default): its ZFS pools, bridges, apt proxy, base template and the
 // node's sshd. Idempotent; everything it makes lives under one state directory or is torn down by `down`.
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseCidr } from "../definition/ipv4";
@@ -176,9 +176,11 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
     );
     await step("VM image (kernel, cloud-init, guest agent; cached)", () => ensureVmImage(log));
   }
-  const keys = await step(`node sshd on 127.0.0.1:${sshPort}`, () => ensureNodeSshd({ port: sshPort, dir: join(dir, "ssh") }));
+  await step(`${ETC_PVE}: the node sshd's sessions see ${join(dir, "pve")} there`, () => linkEtcPve(dir));
+  const keys = await step(`node sshd on 127.0.0.1:${sshPort}`, () =>
+    ensureNodeSshd({ port: sshPort, dir: join(dir, "ssh"), labDir: dir }),
+  );
   await step(`pct at ${PCT_PATH}`, () => installPct(dir));
-  await step(`${ETC_PVE} → ${join(dir, "pve")}`, () => linkEtcPve(dir));
   const api = apiSettings(o.definition, aptProxy);
   const state: LabState = {
     pools,
@@ -228,15 +230,15 @@ export async function labDown(stateDir = defaultStateDir(), log: (s: string) => 
   // vmid would run the old images (a stale stand-in image did, once).
   lxc.removeRunDir();
   await stopNodeSshd(join(stateDir, "ssh"));
-  removePct(stateDir);
-  unlinkEtcPve(stateDir);
+  unlinkEtcPve();
   await stopAptProxy(stateDir);
   await stopRegistry(stateDir);
   for (const p of state?.pools ?? []) {
     await destroyPool(p);
     log(`ZFS pool ${p} destroyed`);
   }
-  await stopZfsDaemon(join(stateDir, "zfs"));
+  // The daemon is the machine's: another lab's pools keep it running.
+  if (!run("zpool", ["list", "-H", "-o", "name"], { allowFail: true }).stdout.trim()) await stopZfsDaemon(join(stateDir, "zfs"));
   for (const b of state?.bridges ?? []) {
     removeBridge(b);
     log(`bridge ${b} removed`);
@@ -253,7 +255,8 @@ export function installPct(stateDir: string): void {
   const cli = join(__dirname, "..", "scripts", "phoenix.cjs");
   writeFileSync(
     PCT_PATH,
-    `#!/bin/sh\n${PCT_MARK}\nPHOENIX_LAB_DIR='${stateDir}' exec '${process.execPath}' '${cli}' lab pct "$@"\n`,
+    // A node sshd's sessions name their lab (PHOENIX_LAB_DIR); elsewhere `pct` is the last lab's that came up.
+    `#!/bin/sh\n${PCT_MARK}\nPHOENIX_LAB_DIR="\${PHOENIX_LAB_DIR:-${stateDir}}" exec '${process.execPath}' '${cli}' lab pct "$@"\n`,
     { mode: 0o755 },
   );
 }
@@ -261,19 +264,43 @@ export function installPct(stateDir: string): void {
 /** Where Proxmox keeps guest configs; node-side provisioning (raw lxc.* lines) edits them there. */
 export const ETC_PVE = "/etc/pve";
 
+/**
+ * /etc/pve as an empty directory: each lab's node sshd bind-mounts its own configs over it in its own mount
+ * namespace (host/sshd.ts), so labs side by side each see theirs. A real Proxmox node's /etc/pve (pmxcfs, with
+ * content) makes the lab refuse to run.
+ */
 export function linkEtcPve(stateDir: string): void {
   mkdirSync(join(stateDir, "pve", "lxc"), { recursive: true });
-  const current =
-    existsSync(ETC_PVE) || isSymlink(ETC_PVE) ? (isSymlink(ETC_PVE) ? readlinkSync(ETC_PVE) : "a directory") : undefined;
-  if (current === join(stateDir, "pve")) return;
-  if (current !== undefined && !current.endsWith("/pve"))
-    throw new Error(`${ETC_PVE} exists (${current}): this looks like a real Proxmox node; the lab will not run here`);
-  if (current !== undefined) rmSync(ETC_PVE);
-  symlinkSync(join(stateDir, "pve"), ETC_PVE);
+  // An older lab linked /etc/pve to its state directory.
+  if (isSymlink(ETC_PVE) && readlinkSync(ETC_PVE).endsWith("/pve")) rmSync(ETC_PVE);
+  if (existsSync(ETC_PVE) && (isSymlink(ETC_PVE) || readdirSync(ETC_PVE).length > 0))
+    throw new Error(`${ETC_PVE} exists and is not empty: this looks like a real Proxmox node; the lab will not run here`);
+  mkdirSync(ETC_PVE, { recursive: true });
 }
 
-export function unlinkEtcPve(stateDir: string): void {
-  if (isSymlink(ETC_PVE) && readlinkSync(ETC_PVE) === join(stateDir, "pve")) rmSync(ETC_PVE);
+/** Whether a process still sees /etc/pve as a mount point (another lab's node sshd, or its sessions). */
+export function etcPveInUse(): boolean {
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (
+        readFileSync(`/proc/${pid}/mountinfo`, "utf8")
+          .split("\n")
+          .some((l) => l.split(" ")[4] === ETC_PVE)
+      )
+        return true;
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return false;
+}
+
+/** Removes /etc/pve and the node's `pct` once no other lab uses them (their sessions keep their mounts). */
+export function unlinkEtcPve(): void {
+  if (etcPveInUse()) return;
+  if (isSymlink(ETC_PVE) && readlinkSync(ETC_PVE).endsWith("/pve")) rmSync(ETC_PVE);
+  else if (existsSync(ETC_PVE) && readdirSync(ETC_PVE).length === 0) rmSync(ETC_PVE, { recursive: true });
+  removePct();
 }
 
 function isSymlink(path: string): boolean {
@@ -284,11 +311,8 @@ function isSymlink(path: string): boolean {
   }
 }
 
-/** Removes the lab's pct; given a state directory, only that lab's (another lab on this host may have put its own). */
-export function removePct(stateDir?: string): void {
-  if (!existsSync(PCT_PATH)) return;
-  const text = readFileSync(PCT_PATH, "utf8");
-  if (text.includes(PCT_MARK) && (stateDir === undefined || text.includes(`PHOENIX_LAB_DIR='${stateDir}'`))) rmSync(PCT_PATH);
+export function removePct(): void {
+  if (existsSync(PCT_PATH) && readFileSync(PCT_PATH, "utf8").includes(PCT_MARK)) rmSync(PCT_PATH);
 }
 
 /** `pct` as the node runs it, on the lab's state. */

@@ -10,6 +10,7 @@ import { checkIdMaps } from "./idmaps";
 import { checkNetwork } from "./network";
 import { checkResources } from "./resources";
 import { checkSecrets } from "./secrets";
+import { checkSiblings, readSiblings } from "./siblings";
 
 export function validate(def: Definition): Problem[] {
   const ix = indexDefinition(def);
@@ -30,11 +31,15 @@ export interface Loaded {
   problems: Problem[];
 }
 
-/** Read, shape-check and validate a file. */
-export function loadDefinition(file: string): Loaded {
+/**
+ * Read, shape-check and validate a file. With `siblings`, the other definitions in its directory (the other
+ * environments, stacks/*.yaml) are read too: a vmid, address or pool shared with one on the same node is an error.
+ */
+export function loadDefinition(file: string, opts: { siblings?: boolean } = {}): Loaded {
   const parsed = readDefinitionFile(file);
   if (!parsed.definition) return { problems: parsed.problems };
   const problems = validate(parsed.definition);
+  if (opts.siblings) problems.push(...checkSiblings(parsed.definition, readSiblings(file)));
   return errorsOf(problems).length > 0 ? { problems } : { definition: asValid(parsed.definition), problems };
 }
 

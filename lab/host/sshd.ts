@@ -6,6 +6,11 @@ import { ok, run, waitFor } from "./run";
 export interface NodeSshd {
   port: number;
   dir: string;
+  /**
+   * The lab this sshd is the node of. Its sessions then see that lab's configs at /etc/pve (a bind mount in the
+   * sshd's own mount namespace) and run its `pct` (PHOENIX_LAB_DIR), so labs side by side never see each other's.
+   */
+  labDir?: string;
 }
 
 export function keygen(file: string, comment: string): void {
@@ -26,6 +31,7 @@ export function sshdConfig(o: NodeSshd): string {
     "KbdInteractiveAuthentication no",
     "PermitRootLogin prohibit-password",
     "PrintMotd no",
+    ...(o.labDir ? [`SetEnv PHOENIX_LAB_DIR=${o.labDir}`] : []),
     "",
   ].join("\n");
 }
@@ -46,7 +52,14 @@ export async function ensureNodeSshd(o: NodeSshd): Promise<{ clientKey: string; 
   writeFileSync(join(o.dir, "sshd_config"), sshdConfig(o));
   mkdirSync("/run/sshd", { recursive: true });
   if (pidOf(o.dir) === undefined) {
-    run("/usr/sbin/sshd", ["-f", join(o.dir, "sshd_config"), "-E", join(o.dir, "sshd.log")]);
+    const sshd = ["/usr/sbin/sshd", "-f", join(o.dir, "sshd_config"), "-E", join(o.dir, "sshd.log")];
+    if (o.labDir) {
+      const pve = join(o.labDir, "pve");
+      mkdirSync(join(pve, "lxc"), { recursive: true });
+      // A private mount namespace for the daemon and every session it forks: /etc/pve is this lab's.
+      const inNamespace = 'mount --bind "$0" /etc/pve && exec "$@"';
+      run("unshare", ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", inNamespace, pve, ...sshd]);
+    } else run(sshd[0]!, sshd.slice(1));
     await waitFor(`sshd on 127.0.0.1:${o.port}`, () => pidOf(o.dir) !== undefined, 15_000);
   }
   return {

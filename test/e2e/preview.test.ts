@@ -61,12 +61,12 @@ it(
         (m.healthChecks.length > 0 ? 1 : 0),
     );
     const provisioning = steps.filter((n) => n > 0).length + steps.reduce((a, b) => a + b, 0);
-    // Stack + PhoenixHypervisor + one provider per node + LxcTemplate per LXC base template
+    // Stack + PhoenixHypervisor + a NodeHost and a provider per node + LxcTemplate per LXC base template
     // + a component and its resource per machine, GPU mapping and dataset + a freeze step per golden template
     // + an agent-registration step per Portainer server with agents.
     const expected =
       2 +
-      plan.nodes.length +
+      2 * plan.nodes.length +
       lxcBases +
       2 * (plan.machines.length + gpuMappings + datasets) +
       goldenLxc +

@@ -1,11 +1,11 @@
 // `phoenix lab up|status|down` on a small definition shaped like stacks/dev.yaml (its own pool,
 // bridge and ports, so it cannot collide with a running demo): up builds the host, down leaves nothing.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { LabClient } from "../../lab/pve/client";
-import { labDown, labStatus, labUp } from "../../lab/lab";
+import { etcPveInUse, labDown, labStatus, labUp } from "../../lab/lab";
 import { Lxc } from "../../lab/host/lxc";
 import { withSession } from "../../provisioners/engine/ssh";
 import { ok, run } from "../../lab/host/run";
@@ -69,8 +69,13 @@ it(
       allowFail: true,
     }).stdout;
     expect(JSON.parse(registry).repositories).toEqual(["portainer/agent", "portainer/portainer-ce", "vllm/vllm-openai"]);
-    // Node-side provisioning edits guest configs where Proxmox keeps them.
-    expect(readlinkSync("/etc/pve")).toBe(join(state, "pve"));
+    // Node-side provisioning edits guest configs where Proxmox keeps them: the node's sessions see this lab's.
+    const seen = await withSession({ host: "127.0.0.1", port, privateKey: up.sshPrivateKey, hostKey: up.sshHostKey }, (s) =>
+      s.exec("touch /etc/pve/lxc/seen-by-node.conf && echo $PHOENIX_LAB_DIR"),
+    );
+    expect(seen.stdout.trim()).toBe(state);
+    expect(existsSync(join(state, "pve", "lxc", "seen-by-node.conf"))).toBe(true);
+    expect(readdirSync("/etc/pve")).toEqual([]); // the host's own view stays empty
     // The Proxmox API runs in the background on the definition's endpoint, with the credentials up returned.
     expect(up.apiUrl).toBe(`https://127.0.0.1:${api}`);
     const client = new LabClient({ url: up.apiUrl, token: `${up.credentials.tokenId}=${up.credentials.tokenSecret}` });
@@ -96,13 +101,14 @@ it(
     expect(ok("bash", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${api}`])).toBe(false);
     expect(ok("kill", ["-0", apiPid])).toBe(false);
     expect(run("pgrep", ["-f", `docker-registry serve ${state}`], { allowFail: true }).stdout).toBe("");
-    expect(existsSync("/etc/pve")).toBe(false);
+    // Gone, unless another lab on this machine still has its node sshd (and so its own /etc/pve) running.
+    expect(existsSync("/etc/pve")).toBe(etcPveInUse());
     expect(existsSync(docker)).toBe(false);
     expect(run("pgrep", ["-f", `apt-cacher-ng.*${state}`], { allowFail: true }).stdout).toBe("");
-    if (startedZfs) expect(zfsReady()).toBe(false);
+    // The daemon stops with the last pool: only another lab's pools (a test or demo side by side) keep it.
+    if (startedZfs && zfsReady()) expect(run("zpool", ["list", "-H", "-o", "name"]).stdout.trim()).not.toBe("");
     expect(existsSync(join(dir, "vz", "template", "cache", "debian-12-standard_12.7-1_amd64.tar.zst"))).toBe(false);
-    // Its own pct is gone (another lab on this host may have put its own there since).
-    expect(existsSync("/usr/local/sbin/pct") ? readFileSync("/usr/local/sbin/pct", "utf8") : "").not.toContain(state);
+    expect(existsSync("/usr/local/sbin/pct")).toBe(false);
   },
   20 * 60_000,
 );
