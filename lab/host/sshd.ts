@@ -56,9 +56,11 @@ export async function ensureNodeSshd(o: NodeSshd): Promise<{ clientKey: string; 
     if (o.labDir) {
       const pve = join(o.labDir, "pve");
       mkdirSync(join(pve, "lxc"), { recursive: true });
-      // A private mount namespace for the daemon and every session it forks: /etc/pve is this lab's.
+      // A mount namespace of its own for the daemon and every session it forks: /etc/pve is this lab's. A slave one:
+      // datasets mounted later under the lab's pools (shared mounts, host/zfs.ts) reach its sessions, as a node's
+      // sessions see every dataset (mount owners are set on them); its own mounts reach nothing outside.
       const inNamespace = 'mount --bind "$0" /etc/pve && exec "$@"';
-      run("unshare", ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", inNamespace, pve, ...sshd]);
+      run("unshare", ["--mount", "--propagation", "slave", "--", "/bin/sh", "-c", inNamespace, pve, ...sshd]);
     } else run(sshd[0]!, sshd.slice(1));
     await waitFor(`sshd on 127.0.0.1:${o.port}`, () => pidOf(o.dir) !== undefined, 15_000);
   }

@@ -45,13 +45,19 @@ export function poolExists(pool: string): boolean {
   return ok("zpool", ["list", "-H", pool]);
 }
 
-/** A pool on a sparse file; mounted at /<pool> like a Proxmox host's. */
+/**
+ * A pool on a sparse file; mounted at /<pool> like a Proxmox host's. Its mount is shared, so the datasets mounted
+ * under it later also reach the node sshd's own mount namespace (host/sshd.ts), which this host's private / would not.
+ */
 export function ensurePool(pool: string, dir: string, sizeBytes: number): void {
-  if (poolExists(pool)) return;
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${pool}.img`);
-  if (!existsSync(file)) run("truncate", ["-s", String(sizeBytes), file]);
-  run("zpool", ["create", "-f", pool, file]);
+  if (!poolExists(pool)) {
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${pool}.img`);
+    if (!existsSync(file)) run("truncate", ["-s", String(sizeBytes), file]);
+    run("zpool", ["create", "-f", pool, file]);
+  }
+  const mountpoint = run("zfs", ["get", "-H", "-o", "value", "mountpoint", pool]).stdout.trim();
+  if (mountpoint.startsWith("/")) run("mount", ["--make-shared", mountpoint], { allowFail: true });
 }
 
 /** zfs-fuse often calls a just-used dataset busy: unmount by force, then retry. */
