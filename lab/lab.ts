@@ -178,7 +178,7 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
   }
   await step(`${ETC_PVE}: the node sshd's sessions see ${join(dir, "pve")} there`, () => linkEtcPve(dir));
   const keys = await step(`node sshd on 127.0.0.1:${sshPort}`, () =>
-    ensureNodeSshd({ port: sshPort, dir: join(dir, "ssh"), labDir: dir }),
+    ensureNodeSshd({ port: sshPort, dir: join(dir, "ssh"), labDir: dir, sbin: { pct: pctScript(dir) } }),
   );
   await step(`pct at ${PCT_PATH}`, () => installPct(dir));
   const api = apiSettings(o.definition, aptProxy);
@@ -251,14 +251,15 @@ export async function labDown(stateDir = defaultStateDir(), log: (s: string) => 
 export const PCT_PATH = "/usr/local/sbin/pct";
 const PCT_MARK = "# phoenix-lab pct";
 
-export function installPct(stateDir: string): void {
+/** The node's `pct`: a node sshd's sessions name their lab (PHOENIX_LAB_DIR); elsewhere it is the last lab's that came up. */
+export function pctScript(stateDir: string): string {
   const cli = join(__dirname, "..", "scripts", "phoenix.cjs");
-  writeFileSync(
-    PCT_PATH,
-    // A node sshd's sessions name their lab (PHOENIX_LAB_DIR); elsewhere `pct` is the last lab's that came up.
-    `#!/bin/sh\n${PCT_MARK}\nPHOENIX_LAB_DIR="\${PHOENIX_LAB_DIR:-${stateDir}}" exec '${process.execPath}' '${cli}' lab pct "$@"\n`,
-    { mode: 0o755 },
-  );
+  return `#!/bin/sh\n${PCT_MARK}\nPHOENIX_LAB_DIR="\${PHOENIX_LAB_DIR:-${stateDir}}" exec '${process.execPath}' '${cli}' lab pct "$@"\n`;
+}
+
+/** pct for a person on this host (the node's sessions have their lab's own in their /usr/local/sbin, host/sshd.ts). */
+export function installPct(stateDir: string): void {
+  writeFileSync(PCT_PATH, pctScript(stateDir), { mode: 0o755 });
 }
 
 /** Where Proxmox keeps guest configs; node-side provisioning (raw lxc.* lines) edits them there. */

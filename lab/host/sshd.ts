@@ -11,6 +11,11 @@ export interface NodeSshd {
    * sshd's own mount namespace) and run its `pct` (PHOENIX_LAB_DIR), so labs side by side never see each other's.
    */
   labDir?: string;
+  /**
+   * With labDir: files the node's sessions see in /usr/local/sbin besides the host's (an overlay in the sshd's
+   * mount namespace), e.g. the lab's own `pct`: another lab's `down` cannot take it away from them.
+   */
+  sbin?: Record<string, string>;
 }
 
 export function keygen(file: string, comment: string): void {
@@ -59,8 +64,14 @@ export async function ensureNodeSshd(o: NodeSshd): Promise<{ clientKey: string; 
       // A mount namespace of its own for the daemon and every session it forks: /etc/pve is this lab's. A slave one:
       // datasets mounted later under the lab's pools (shared mounts, host/zfs.ts) reach its sessions, as a node's
       // sessions see every dataset (mount owners are set on them); its own mounts reach nothing outside.
-      const inNamespace = 'mount --bind "$0" /etc/pve && exec "$@"';
-      run("unshare", ["--mount", "--propagation", "slave", "--", "/bin/sh", "-c", inNamespace, pve, ...sshd]);
+      const upper = join(o.dir, "sbin");
+      const work = join(o.dir, "sbin-work");
+      rmSync(work, { recursive: true, force: true });
+      for (const d of [upper, work]) mkdirSync(d, { recursive: true });
+      for (const [name, text] of Object.entries(o.sbin ?? {})) writeFileSync(join(upper, name), text, { mode: 0o755 });
+      const inNamespace =
+        'mount --bind "$0" /etc/pve && mount -t overlay overlay -o "lowerdir=/usr/local/sbin,upperdir=$1,workdir=$2" /usr/local/sbin && shift 2 && exec "$@"';
+      run("unshare", ["--mount", "--propagation", "slave", "--", "/bin/sh", "-c", inNamespace, pve, upper, work, ...sshd]);
     } else run(sshd[0]!, sshd.slice(1));
     await waitFor(`sshd on 127.0.0.1:${o.port}`, () => pidOf(o.dir) !== undefined, 15_000);
   }
