@@ -4,7 +4,7 @@
 // EINVAL; measured). So an unprivileged container sees its zfs-fuse volumes through a bindfs view: the kernel checks
 // permissions in the container's namespace (default_permissions) and bindfs, as host root, does what was allowed,
 // creating files as their (shifted) caller. What is on the dataset is what Proxmox would have: ids shifted by the map.
-import { existsSync, mkdirSync, readFileSync, rmdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { run, waitFor } from "./run";
 
@@ -58,10 +58,54 @@ export function mountView(source: string, target: string, o: { shared?: boolean 
   run("bindfs", ["-o", options.join(","), source, target]);
 }
 
+/** The bindfs processes serving a view (their last argument is its mountpoint). */
+function viewDaemons(target: string): number[] {
+  const out: number[] = [];
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+      if (argv[0]?.endsWith("bindfs") && argv.at(-1) === target) out.push(Number(pid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** Processes whose root or working directory lies in a view or its source (what keeps a dataset busy). */
+function holders(paths: string[]): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const where = ["cwd", "root"].map((l) => readlinkSync(`/proc/${pid}/${l}`));
+      if (where.some((w) => paths.some((p) => within(w, p))))
+        out.push(`${pid} ${readFileSync(`/proc/${pid}/comm`, "utf8").trim()} (${where.join(", ")})`);
+    } catch {
+      // gone, or a kernel thread
+    }
+  }
+  return out;
+}
+
+/**
+ * Unmounts a view and waits for its bindfs to exit: a lazily unmounted view still in use somewhere keeps its daemon,
+ * and so its dataset, busy. After 10 s the daemon is ended (what used the view is a stopped container's) and what
+ * held it is said on stderr.
+ */
 export function unmountView(target: string): void {
   if (!viewAt(target)) return;
+  const daemons = viewDaemons(target);
   run("fusermount", ["-u", "-z", target], { allowFail: true });
   if (viewAt(target)) run("umount", ["-l", target], { allowFail: true });
+  const end = Date.now() + 10_000;
+  let alive = daemons;
+  while ((alive = alive.filter((p) => existsSync(`/proc/${p}`))).length > 0 && Date.now() < end) run("sleep", ["0.2"]);
+  if (alive.length > 0) {
+    process.stderr.write(
+      `view ${target}: bindfs ${alive.join(", ")} still serving it; held by: ${holders([target]).join("; ") || "no cwd/root"}\n`,
+    );
+    for (const p of alive) run("kill", [String(p)], { allowFail: true });
+  }
   if (existsSync(target)) {
     try {
       rmdirSync(target);

@@ -63,15 +63,20 @@ export function ensurePool(pool: string, dir: string, sizeBytes: number): void {
 /** zfs-fuse often calls a just-used dataset busy: unmount by force, then retry. */
 export async function destroyDataset(name: string, opts: { recursive?: boolean } = {}): Promise<void> {
   if (!ok("zfs", ["list", "-H", name])) return;
+  let last = "";
   await waitFor(
     `zfs destroy ${name}`,
     () => {
       run("zfs", ["unmount", "-f", name], { allowFail: true });
-      return ok("zfs", ["destroy", ...(opts.recursive ? ["-r"] : []), name]);
+      const r = run("zfs", ["destroy", ...(opts.recursive ? ["-r"] : []), name], { allowFail: true });
+      last = r.stderr.trim();
+      return r.code === 0;
     },
     30_000,
     500,
-  );
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}: ${last}`);
+  });
 }
 
 /** zfs-fuse calls a dataset busy for a while after its container stopped: unmount by force, then retry. */
