@@ -8,6 +8,7 @@ import { poolFor, poolsOf } from "../definition/pools";
 import type { ValidDefinition } from "../definition/valid";
 import { lxcGpuDevices, nodeGpuMappings, vmHostPci } from "./gpu";
 import { type Pool, type Request, allocate } from "./ip-allocation";
+import { planApps } from "./apps";
 import { portainerRegistrations } from "./portainer";
 import type { PlannedFeature, PlannedInterface, PlannedMachine, PlannedMount, Plan, Source, Transport } from "./types";
 
@@ -34,7 +35,16 @@ export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
       datasets: n.zfs.datasets,
       gpuMappings: nodeGpuMappings(n),
       apparmorProfiles: n.apparmorProfiles,
-      ...(n.nvidia ? { nvidiaDriver: { version: n.nvidia.driverVersion, installOnHost: n.nvidia.installOnHost } } : {}),
+      ...(n.nvidia
+        ? {
+            nvidiaDriver: {
+              version: n.nvidia.driverVersion,
+              installOnHost: n.nvidia.installOnHost,
+              ...(n.nvidia.runfileSha256 ? { runfileSha256: n.nvidia.runfileSha256.toLowerCase() } : {}),
+              ...(n.nvidia.timeout !== undefined ? { timeout: n.nvidia.timeout } : {}),
+            },
+          }
+        : {}),
     })),
     baseTemplates: [...ix.bases.values()].map(({ t }) => ({
       name: t.name,
@@ -46,6 +56,7 @@ export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
     })),
     machines,
     portainer: portainerRegistrations(machines),
+    apps: planApps(def.apps, machines),
     allocations: Object.fromEntries([...allocations].sort(([a], [b]) => (a < b ? -1 : 1))),
     sshKeys: def.access.sshKeys,
     ...(def.access.sshPrivateKey ? { sshPrivateKey: def.access.sshPrivateKey } : {}),
@@ -157,6 +168,7 @@ function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): P
   return {
     kind: m.kind,
     name: m.name,
+    path: m.path,
     vmid: m.vmid,
     type: m.type,
     node: node.name,
@@ -185,9 +197,11 @@ function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): P
     ...(guest?.bootDelay !== undefined ? { bootDelay: guest.bootDelay } : {}),
     lxcOptions: lxcLines(m, eff),
     healthChecks: d.healthChecks,
+    timeouts: d.timeouts ?? {},
     ...(d.cloudInit ? { cloudInit: d.cloudInit } : {}),
     ...(d.description ? { description: d.description } : {}),
     tags: d.tags,
+    protect: d.protect,
   };
 }
 

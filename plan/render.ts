@@ -66,6 +66,15 @@ export function renderPlan(plan: Plan): string {
     ...n.apparmorProfiles.map((a) => `  ${n.name}: AppArmor profile ${a.name}`),
   ]);
   if (host.length) out.push("", "Host", ...host);
+  if (plan.apps.length)
+    out.push(
+      "",
+      "Apps",
+      ...plan.apps.map(
+        (a) =>
+          `  ${a.name}: ${a.compose} on ${a.targets.map((t) => (t.portainer ? `${t.guest} (through Portainer on ${t.portainer.server})` : t.guest)).join(", ")}`,
+      ),
+    );
   if (plan.secrets.length) out.push("", `Secrets needed (pulumi config set --secret phoenix:<name>): ${plan.secrets.join(", ")}`);
   return out.join("\n");
 }

@@ -22,12 +22,12 @@ export function renderMountOwner(owners: MountOwner[]): RenderedFeature {
   };
 }
 
-/** node: the connection to the node (the script runs there). */
+/** node.connection: the connection to the node (the script runs there); node.adopt: its container ran before the stack. */
 export function mountOwner(
   name: string,
-  node: FeatureTarget["connection"],
+  node: Pick<FeatureTarget, "connection" | "adopt">,
   owners: MountOwner[],
   opts: pulumi.CustomResourceOptions,
 ): RemoteScript {
-  return featureResource(name, { connection: node }, renderMountOwner(owners), {}, opts);
+  return featureResource(name, node, renderMountOwner(owners), {}, opts);
 }

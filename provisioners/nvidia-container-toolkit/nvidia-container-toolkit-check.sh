@@ -1,4 +1,5 @@
-# Prints the toolkit's version and whether Docker lists the nvidia runtime.
+# Prints the toolkit's version and whether Docker lists the nvidia runtime; exits non-zero unless both hold and
+# daemon.json is the one this feature writes.
 if ! version=$(nvidia-ctk --version 2>&1 | head -n 1) || [ -z "$version" ]; then
   echo "nvidia-container-toolkit not installed"
   exit 1
@@ -17,4 +18,8 @@ if [ "$NVIDIA_NO_CGROUPS" = 1 ]; then
     echo "no-cgroups not set, which an unprivileged container needs"
     exit 1
   fi
+fi
+if [ "$(cat "$R/etc/docker/daemon.json" 2>/dev/null || true)" != "$DOCKER_DAEMON_JSON_NVIDIA" ]; then
+  echo "daemon.json differs from the definition"
+  exit 1
 fi
