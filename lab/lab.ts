@@ -234,6 +234,8 @@ export async function labDown(stateDir = defaultStateDir(), log: (s: string) => 
   // vmid would run the old images (a stale stand-in image did, once).
   lxc.removeRunDir();
   await stopNodeSshd(join(stateDir, "ssh"));
+  // The shared pct, when this lab wrote it last: other labs' sessions run their own (host/sshd.ts).
+  removePct(stateDir);
   unlinkEtcPve();
   await stopAptProxy(stateDir);
   await stopRegistry(stateDir);
@@ -329,8 +331,11 @@ function isSymlink(path: string): boolean {
   }
 }
 
-export function removePct(): void {
-  if (existsSync(PCT_PATH) && readFileSync(PCT_PATH, "utf8").includes(PCT_MARK)) rmSync(PCT_PATH);
+/** Removes the shared pct; given a state directory, only when it is that lab's (another lab may have put its own). */
+export function removePct(stateDir?: string): void {
+  if (!existsSync(PCT_PATH)) return;
+  const text = readFileSync(PCT_PATH, "utf8");
+  if (text.includes(PCT_MARK) && (stateDir === undefined || text.includes(`\${PHOENIX_LAB_DIR:-${stateDir}}`))) rmSync(PCT_PATH);
 }
 
 /** `pct` as the node runs it, on the lab's state. */

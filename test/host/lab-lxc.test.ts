@@ -49,7 +49,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopNodeSshd(join(dir, "state", "ssh"));
-  removePct();
+  removePct(join(dir, "state"));
   for (const v of lxc?.list() ?? []) lxc.remove(v);
   lxc?.removeRunDir();
   await stopAptProxy(join(dir, "state"));

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { LabClient } from "../../lab/pve/client";
-import { etcPveInUse, labDown, labStatus, labUp } from "../../lab/lab";
+import { PCT_PATH, etcPveInUse, labDown, labStatus, labUp } from "../../lab/lab";
 import { Lxc } from "../../lab/host/lxc";
 import { withSession } from "../../provisioners/engine/ssh";
 import { ok, run } from "../../lab/host/run";
@@ -68,7 +68,13 @@ it(
     const registry = run("curl", ["-s", "--max-time", "5", `http://10.253.${octet}.1:5000/v2/_catalog`], {
       allowFail: true,
     }).stdout;
-    expect(JSON.parse(registry).repositories).toEqual(["portainer/agent", "portainer/portainer-ce", "vllm/vllm-openai"]);
+    expect(JSON.parse(registry).repositories).toEqual([
+      "library/busybox",
+      "library/nginx",
+      "portainer/agent",
+      "portainer/portainer-ce",
+      "vllm/vllm-openai",
+    ]);
     // Node-side provisioning edits guest configs where Proxmox keeps them: the node's sessions see this lab's.
     const seen = await withSession({ host: "127.0.0.1", port, privateKey: up.sshPrivateKey, hostKey: up.sshHostKey }, (s) =>
       s.exec("touch /etc/pve/lxc/seen-by-node.conf && echo $PHOENIX_LAB_DIR"),
@@ -108,7 +114,8 @@ it(
     // The daemon stops with the last pool: only another lab's pools (a test or demo side by side) keep it.
     if (startedZfs && zfsReady()) expect(run("zpool", ["list", "-H", "-o", "name"]).stdout.trim()).not.toBe("");
     expect(existsSync(join(dir, "vz", "template", "cache", "debian-12-standard_12.7-1_amd64.tar.zst"))).toBe(false);
-    expect(existsSync("/usr/local/sbin/pct")).toBe(false);
+    // The shared pct goes with the lab that wrote it last; another lab's, written since, stays.
+    expect(existsSync(PCT_PATH) && readFileSync(PCT_PATH, "utf8").includes(state)).toBe(false);
   },
   20 * 60_000,
 );
