@@ -157,7 +157,12 @@ describe("nvidia and vllm without a GPU", () => {
       for (const vmid of [240, 241]) {
         const conf = readFileSync(join(state, "pve", "lxc", `${vmid}.conf`), "utf8");
         expect(conf).toMatch(/^unprivileged: 1$/m);
-        expect(conf).toMatch(/^dev0: \/dev\/nvidia0,mode=0666$/m);
+        // bpg's provider writes every field of the entry (deny-write, path, uid, gid, mode), as Proxmox then stores it.
+        const dev0 = Object.fromEntries(
+          (/^dev0: (.*)$/m.exec(conf)?.[1] ?? "").split(",").map((kv) => (kv.includes("=") ? kv.split("=", 2) : ["path", kv])),
+        );
+        expect(dev0).toMatchObject({ path: "/dev/nvidia0", mode: "0666" });
+        expect(dev0.uid ?? "0").toBe("0");
         expect(Math.min(...containerHostUids(lxc.lxcPath, vmid))).toBeGreaterThanOrEqual(100000);
         expect(inCt(vmid, "test -e /dev/nvidia0 && echo present || echo absent").stdout.trim()).toBe("absent");
       }
