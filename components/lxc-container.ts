@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInput } from "../provisioners/engine/script-provider";
 import { GuestProvisioning, type GuestProvisioningArgs, needsProvisioning } from "./guest-provisioning";
 import { freezeTemplate } from "../provisioners/freeze-template/freeze-template";
+import { mountOwner } from "../provisioners/mount-owner/mount-owner";
 import type { PlannedMachine } from "../plan/plan";
 import type { PveApi } from "../provisioners/engine/pve-api";
 import { LifecycleSnapshot } from "../provisioners/snapshot/lifecycle-snapshot";
@@ -38,6 +39,21 @@ export class LxcContainer extends pulumi.ComponentResource {
     super("phoenix:index:LxcContainer", name, {}, opts);
     const m = args.machine;
     const adopted = args.adoption;
+    // Mount points' host directories get their owners (shifted through the id map) before the container mounts them.
+    const owners = m.mountPoints.flatMap((mp) =>
+      mp.owner ? [{ path: mp.source, uid: mp.owner.hostUid, gid: mp.owner.hostGid }] : [],
+    );
+    let owned: pulumi.Resource[] = [];
+    if (owners.length > 0) {
+      if (!args.node)
+        throw new Error(`'${m.name}' has mount owners, which are set through SSH to node '${m.node}': set nodes[].ssh`);
+      owned = [
+        mountOwner(`${name}-mount-owner`, { connection: args.node, ...(adopted?.checkFirst ? { adopt: true } : {}) }, owners, {
+          parent: this,
+          ...(opts?.dependsOn ? { dependsOn: opts.dependsOn } : {}),
+        }),
+      ];
+    }
     // A golden template is converted by its freeze step after provisioning; the provider must not undo that.
     const ignoreChanges = [...(m.kind === "template" ? ["template", "started"] : []), ...(adopted?.ignoreChanges ?? [])];
     // A clone takes its node from its template's container: rebuilt, the template replaces it (node_name cannot change in
@@ -47,6 +63,7 @@ export class LxcContainer extends pulumi.ComponentResource {
     this.container = new proxmox.ContainerLegacy(name, containerArgs(m, { ...args.context, ...cloneOf }), {
       parent: this,
       provider: args.provider,
+      ...(owned.length > 0 ? { dependsOn: owned } : {}),
       // Its vmid is fixed: a replacement must make room first.
       deleteBeforeReplace: true,
       protect: m.protect,

@@ -125,6 +125,17 @@ export const AppArmorProfile = z
   })
   .strict();
 
+/** A range of ids: root's subordinate uids/gids on a node (/etc/subuid, /etc/subgid). */
+export const IdRange = z
+  .object({
+    start: z.number().int().nonnegative(),
+    count: z.number().int().positive(),
+  })
+  .strict();
+
+/** Proxmox's installer gives root 100000–165535 in /etc/subuid and /etc/subgid: the default id map's host side. */
+export const PROXMOX_SUBID_RANGES = [{ start: 100000, count: 65536 }];
+
 export const Node = z
   .object({
     name: name,
@@ -200,6 +211,12 @@ export const Node = z
     apparmorProfiles: z.array(AppArmorProfile).default([]),
     backup: NodeBackup.optional(),
     backupJobs: z.array(BackupJob).default([]),
+    /**
+     * root's subordinate uids and gids on the node (/etc/subuid, /etc/subgid): containers' idMaps must map into them
+     * (LXC maps through newuidmap, which refuses anything else). Proxmox's default root:100000:65536 when unset.
+     */
+    subuid: z.array(IdRange).optional(),
+    subgid: z.array(IdRange).optional(),
   })
   .strict();
 
@@ -370,6 +387,14 @@ export const FEATURE_DEFAULTS = {
 export const FEATURE_ORDER = ["nvidia", "docker", "nvidia-container-toolkit", "vllm", "portainer", "apparmor", "script"] as const;
 export type FeatureName = (typeof FEATURE_ORDER)[number];
 
+/** Container-side owner of a mount point's host directory, set on the node shifted through the container's id map. */
+export const MountOwner = z
+  .object({
+    uid: z.number().int().min(0).max(65535),
+    gid: z.number().int().min(0).max(65535),
+  })
+  .strict();
+
 export const MountPoint = z
   .object({
     /** A ZFS dataset declared on the guest's node ... */
@@ -381,6 +406,22 @@ export const MountPoint = z
     path: z.string().regex(/^\//, "an absolute path inside the guest"),
     readOnly: z.boolean().default(false),
     backup: z.boolean().default(false),
+    /**
+     * Who owns the mounted directory inside the container: the node sets its owner to these ids shifted through the
+     * container's id map (100000+uid by default), as the original's owner_uid/owner_gid. Its contents are left as
+     * they are.
+     */
+    owner: MountOwner.optional(),
+  })
+  .strict();
+
+/** One range of a container's id map (Proxmox's `lxc.idmap: u|g <container> <host> <size>`). */
+export const IdMap = z
+  .object({
+    type: z.enum(["uid", "gid"]),
+    containerId: z.number().int().nonnegative(),
+    hostId: z.number().int().nonnegative(),
+    size: z.number().int().positive(),
   })
   .strict();
 
@@ -450,6 +491,11 @@ const machineFields = {
   searchDomain: z.string().regex(DNS_NAME, "a DNS domain such as lab.internal").optional(),
   /** LXC only; inherited from the template when unset (Proxmox clones keep it). */
   unprivileged: z.boolean().optional(),
+  /**
+   * LXC only: the container's uid/gid map, replacing Proxmox's default (0–65535 on 100000–165535) whole, so it must
+   * cover 0–65535 of both uids and gids; host ids must lie in the node's subuid/subgid. Inherited from the template.
+   */
+  idMaps: z.array(IdMap).optional(),
   nesting: z.boolean().optional(),
   keyctl: z.boolean().optional(),
   /** GPU indexes on the node; inherited from the template when unset. */

@@ -1,6 +1,7 @@
 // The plan: a pure function from a validated definition to what must exist and in which order.
 import { formatIp, isHostAddress, parseCidr, parseIp } from "../definition/ipv4";
-import { type Effective, type Index, type Machine, indexDefinition } from "../definition/resolve";
+import { type Effective, type Index, type Machine, idMapOf, indexDefinition } from "../definition/resolve";
+import { hostIdOf, idMapLine, rawIdMaps } from "../definition/idmap";
 import { type Definition, FEATURE_DEFAULTS, FEATURE_ORDER, type FeatureName, type SecretRef } from "../definition/schema";
 import { dependencyOrder, prerequisites } from "../definition/graph";
 import { poolFor, poolsOf } from "../definition/pools";
@@ -128,6 +129,7 @@ function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): P
     };
   });
   const datasets = new Map(node.zfs.datasets.map((ds) => [ds.name, ds]));
+  const idMap = m.type === "lxc" ? idMapOf(eff) : undefined;
   const mountPoints: PlannedMount[] = d.mountPoints.map((mp, k) => {
     let source = mp.hostPath ?? "";
     if (mp.dataset !== undefined) {
@@ -143,6 +145,16 @@ function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): P
       path: mp.path,
       readOnly: mp.readOnly,
       backup: mp.backup,
+      ...(mp.owner
+        ? {
+            owner: {
+              ...mp.owner,
+              // Validation holds a custom map to cover 0–65535, so every owner is mapped.
+              hostUid: hostIdOf(idMap, "uid", mp.owner.uid)!,
+              hostGid: hostIdOf(idMap, "gid", mp.owner.gid)!,
+            },
+          }
+        : {}),
     };
   });
   const diskDataset = node.storage.find((s) => s.id === d.disk?.storage && s.type === "zfspool")?.pool;
@@ -187,7 +199,7 @@ function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): P
     startAtBoot: guest?.startAtBoot ?? false,
     ...(guest?.bootOrder !== undefined ? { bootOrder: guest.bootOrder } : {}),
     ...(guest?.bootDelay !== undefined ? { bootDelay: guest.bootDelay } : {}),
-    lxcOptions: d.lxcOptions,
+    lxcOptions: lxcLines(m, eff),
     healthChecks: d.healthChecks,
     timeouts: d.timeouts ?? {},
     ...(d.cloudInit ? { cloudInit: d.cloudInit } : {}),
@@ -197,6 +209,13 @@ function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): P
     ...(guest?.snapshots?.afterProvision ? { snapshots: { keep: guest.snapshots.keep, name: guest.snapshots.name } } : {}),
     protect: d.protect,
   };
+}
+
+/** The definition's raw lines, then custom idMaps (own or a template's) as lxc.idmap lines unless written raw here. */
+function lxcLines(m: Machine, eff: Effective): string[] {
+  const own = m.def.lxcOptions;
+  if (m.type !== "lxc" || !eff.idMaps || rawIdMaps(own).entries.length > 0) return own;
+  return [...own, ...eff.idMaps.map(idMapLine)];
 }
 
 function sourceOf(ix: Index, m: Machine): Source {

@@ -35,6 +35,11 @@ export interface PlannedMount {
   path: string;
   readOnly: boolean;
   backup: boolean;
+  /**
+   * mountPoints[].owner: container-side uid/gid, and the host ids the node gives the source directory (shifted
+   * through the container's id map: 100000+uid by default, the ids themselves in a privileged container).
+   */
+  owner?: { uid: number; gid: number; hostUid: number; hostGid: number };
 }
 
 export type Transport = "pct" | "ssh";
@@ -85,6 +90,7 @@ export interface PlannedMachine {
   startAtBoot: boolean;
   bootOrder?: number;
   bootDelay?: number;
+  /** Raw lxc.* lines for the node's config: the definition's lxcOptions, then the lxc.idmap lines of custom idMaps. */
   lxcOptions: string[];
   healthChecks: Machine["def"]["healthChecks"];
   /** The definition's time limits of this machine's steps (seconds); the features' own defaults apply to the rest. */

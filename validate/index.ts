@@ -13,6 +13,7 @@ import { checkAccess } from "./access";
 import { checkFeatures } from "./features";
 import { checkFiles } from "./files";
 import { checkIdentity } from "./identity";
+import { checkIdMaps } from "./idmaps";
 import { checkLimits } from "./limits";
 import { checkNetwork } from "./network";
 import { checkResources } from "./resources";
@@ -35,6 +36,7 @@ export function validate(def: Definition, opts: ValidateOptions = {}): Problem[]
     ...checkNetwork(ix),
     ...checkResources(ix),
     ...checkFeatures(ix),
+    ...checkIdMaps(ix),
     ...checkApps(ix, opts),
     ...checkLimits(ix),
     ...checkSecrets(def),

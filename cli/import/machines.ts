@@ -3,6 +3,7 @@ import type { DefinitionInput } from "../../definition/schema";
 import type { HostSettings } from "./hypervisor";
 import { hostAccessOptions } from "../../definition/lxc-options";
 import type { Reader, Warnings } from "./reader";
+import { readIdMaps, readOwner } from "./idmaps";
 
 type TemplateInput = DefinitionInput["templates"] extends (infer T)[] | undefined ? T : never;
 type GuestInput = NonNullable<DefinitionInput["guests"]>[number];
@@ -260,7 +261,8 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
           "remove it, or set allowHostAccess: { reason: … } on the guest (validation refuses it until then)",
         );
       r.unmapped("apparmor_manages_nesting", "nesting is set explicitly with nesting: true");
-      r.unmapped("id_maps", "uid/gid maps are not managed yet", "add lxc.idmap lines to lxcOptions");
+      const idMaps = readIdMaps(r, host, w);
+      if (idMaps) m.idMaps = idMaps;
     }
     const deps = r.strings("dependencies").map((d) => {
       const t = byId.get(d);
@@ -464,9 +466,8 @@ function readMounts(e: Entry, m: Machine, host: HostSettings, w: Warnings) {
   for (const mp of r.objs("mount_points")) {
     const hp = mp.str("host_path");
     const cp = mp.str("container_path");
-    if (hp && cp) mounts.push(toMount(hp, cp));
-    mp.unmapped("owner_uid", "ownership of host directories is not managed yet");
-    mp.unmapped("owner_gid", "ownership of host directories is not managed yet");
+    const owner = readOwner(mp, w);
+    if (hp && cp) mounts.push({ ...toMount(hp, cp), ...(owner ? { owner } : {}) });
   }
   for (const v of r.objs("zfs_volumes")) {
     const storage = v.str("pool") ?? "";

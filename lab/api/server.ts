@@ -38,7 +38,10 @@ export interface LabApiOptions {
   users?: UserConfig[];
   backend: LabBackend;
   hardware?: { cpus: number; memory: number };
-  /** Proxmox VE version reported; 8.4.1 by default (the provider gates features on it). */
+  /**
+   * Proxmox VE version reported; 9.0.3 by default (the provider gates features on it, and the API's behaviour follows
+   * it: from 9.0 a container created without `unprivileged` is unprivileged).
+   */
   version?: { version: string; release: string; repoid: string };
   /**
    * How long after a request came in a 401 answers it (pveproxy: 3 s for every unauthorized call, failed logins
@@ -81,6 +84,12 @@ export function labRouter(
   return router;
 }
 
+/**
+ * The release the lab answers as: PVE 9.0, whose API creates containers unprivileged unless told otherwise (as its
+ * GUI always did). Not 9.1: bpg's provider then sends 9.1's `host-managed` on every container NIC.
+ */
+export const LAB_PVE_VERSION = { version: "9.0.3", release: "9.0", repoid: "025864202ebb6109" };
+
 export async function startLabApi(o: LabApiOptions): Promise<LabApi> {
   const node = o.node ?? "pve";
   const tasks = new TaskManager(node);
@@ -90,7 +99,7 @@ export async function startLabApi(o: LabApiOptions): Promise<LabApi> {
     tasks,
     locks: new Map(),
     macPrefix: "BC:24:11",
-    version: o.version ?? { version: "8.4.1", release: "8.4", repoid: "2a5fa54a8503f96d" },
+    version: o.version ?? LAB_PVE_VERSION,
   };
   const auth = new Authenticator(o.tokens, o.users ?? []);
   const audit = new AuditLog(join(o.stateDir, "audit.jsonl"));

@@ -23,7 +23,9 @@ import { MemoryBackend } from "../pve/memory-backend";
 import type { ConfigFile, PveConfig } from "../pve/pve-config";
 import type { TaskLog } from "../pve/tasks";
 import { parseVolid, volumeOwner } from "../pve/volumes";
-import { Lxc } from "../host/lxc";
+import { containerIdMap, usernsexecArgs } from "../pve/idmap";
+import { releaseViewsOf } from "../host/fuse-view";
+import { Lxc, rootOwner } from "../host/lxc";
 import type { QemuRunner } from "../host/qemu";
 import { ok, run, runAsync } from "../host/run";
 import { destroyDataset, listSnapshots, renameDataset } from "../host/zfs";
@@ -40,6 +42,7 @@ import {
 } from "./host-backup";
 import { containerSpec } from "./container-spec";
 import { mountKind, parseMountPoint } from "../pve/lxc-config";
+import { extractTemplate } from "./extract";
 import { CONFIG_LOCK_TIMEOUT_MS, KeyedMutex, LXC_LOCK_DIR, lxcConfigLockFile } from "../pve/config-lock";
 import { ConfigStore } from "../pve/config-store";
 import { withFileLock } from "../host/flock";
@@ -218,11 +221,11 @@ export class HostBackend implements LabBackend, ArchiveHost {
     }
     this.lxc.remove(vmid);
     this.configs.delete("lxc", vmid);
-    rmSync(this.dockerDir(vmid), { recursive: true, force: true });
   }
 
+  /** A nesting container's /var/lib/docker on the host's disk (host/lxc.ts keeps it, and removes it with the container). */
   dockerDir(vmid: number): string {
-    return join(this.o.stateDir, "docker", String(vmid));
+    return this.lxc.dockerDir(vmid);
   }
 
   /** Where a dir storage with backup content keeps its backups, as Proxmox does: <path>/dump. */
@@ -232,10 +235,8 @@ export class HostBackend implements LabBackend, ArchiveHost {
   }
 
   private configure(vmid: number, file: ConfigFile): void {
-    const spec = containerSpec(vmid, file, (v) => this.volumePath(v), this.o.aptProxy, this.dockerDir(vmid));
+    const spec = containerSpec(vmid, file, (v) => this.volumePath(v), this.o.aptProxy, this.lxc.dockerDir(vmid));
     // The lab has no GPU: passed-through devices it does not have are left out (Proxmox would refuse to start).
-    spec.devices = (spec.devices ?? []).filter((d) => existsSync(d));
-    if (spec.dockerDir) mkdirSync(spec.dockerDir, { recursive: true });
     this.lxc.configure(spec);
   }
 
@@ -405,7 +406,7 @@ export class HostBackend implements LabBackend, ArchiveHost {
     await this.createVolume({ volid: req.target, vmid: req.vmid, size: Number(size), content: "rootdir", format: "subvol" }, log);
     await runAsync("sh", [
       "-c",
-      'tar -C "$1" -cpf - . | tar -C "$2" -xpf -',
+      'tar -C "$1" --numeric-owner -cpf - . | tar -C "$2" --numeric-owner -xpf -',
       "copy",
       this.volumePath(req.source),
       this.volumePath(req.target),
@@ -421,6 +422,7 @@ export class HostBackend implements LabBackend, ArchiveHost {
         throw new Error(`the lab makes templates of container volumes on zfspool storages only ('${req.volid}')`);
       return this.vms.makeBaseVolume(req);
     }
+    await releaseViewsOf(this.volumePath(req.volid));
     await renameDataset(from, to);
     run("zfs", ["snapshot", `${to}@__base__`]);
     log(`renamed ${from} to ${to} and took ${to}@__base__`);
@@ -440,6 +442,7 @@ export class HostBackend implements LabBackend, ArchiveHost {
       return this.vms.destroyVolume(volid);
     }
     if (!ok("zfs", ["list", "-H", ds])) return;
+    await releaseViewsOf(this.volumePath(volid));
     if (linkedClones(ds).length)
       throw new Error(`base volume '${lastName(volid.split(":")[1]!)}' is still in use by linked cloned`);
     await destroyViews(ds);
@@ -452,22 +455,16 @@ export class HostBackend implements LabBackend, ArchiveHost {
   async setupContainer(setup: ContainerSetup, log: TaskLog): Promise<void> {
     const file: ConfigFile = { config: setup.config, lxc: [], sections: {} };
     const rootfs = containerSpec(setup.vmid, file, (v) => this.volumePath(v)).rootfs;
+    const idMap = containerIdMap(file);
     const archive = this.templatePath(setup.ostemplate);
-    const decompress = archive.endsWith(".zst")
-      ? "--zstd"
-      : archive.endsWith(".xz")
-        ? "-J"
-        : archive.endsWith(".gz")
-          ? "-z"
-          : "-a";
-    await runAsync("tar", [decompress, "-xpf", archive, "-C", rootfs, "--numeric-owner"], { timeoutMs: 20 * 60_000 });
-    log(`extracted ${setup.ostemplate} into ${rootfs}`);
+    await extractTemplate({ archive, rootfs, ...(idMap ? { idMap } : {}), view: this.lxc.rootfsView(setup.vmid) });
+    log(`extracted ${setup.ostemplate} into ${rootfs}${idMap ? ` (ids shifted: ${usernsexecArgs(idMap).join(" ")})` : ""}`);
     this.configure(setup.vmid, file);
     const keys = (setup.sshPublicKeys ?? "")
       .split("\n")
       .map((k) => k.trim())
       .filter(Boolean);
-    this.lxc.setRootAccess(rootfs, keys, setup.password);
+    this.lxc.setRootAccess(rootfs, keys, setup.password, rootOwner({ ...(idMap ? { idMap } : {}) }));
   }
 
   private templatePath(ostemplate: string): string {
@@ -482,7 +479,10 @@ export class HostBackend implements LabBackend, ArchiveHost {
     if (type === "qemu") return this.o.qemu ? this.o.qemu.start(vmid, config, log) : this.vms.startGuest(type, vmid);
     const file = (await this.readConfig("lxc", vmid)) ?? { config, lxc: [], sections: {} };
     this.configure(vmid, file);
-    await this.lxc.start(vmid);
+    await this.lxc.start(vmid).catch((e: Error) => {
+      for (const line of e.message.split("\n").slice(1)) log(line);
+      throw e;
+    });
     this.started.set(vmid, Date.now());
     log(`CT ${vmid} started`);
   }
@@ -501,8 +501,8 @@ export class HostBackend implements LabBackend, ArchiveHost {
     });
     if (this.lxc.state(vmid) === "running") {
       if (!opts.forceStop) throw new Error(`shutdown CT ${vmid} failed - got timeout`);
-      this.lxc.stop(vmid);
     }
+    this.lxc.stop(vmid);
   }
 
   async rebootGuest(type: GuestType, vmid: number, config: PveConfig, log: TaskLog): Promise<void> {

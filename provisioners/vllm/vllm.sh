@@ -25,7 +25,8 @@ if [ -n "${VLLM_BIN:-}" ]; then
   exec_pre=""
   environment="${token_env:+Environment=$token_env}"
 elif [ "$VLLM_INSTALL" = container ]; then
-  docker version >/dev/null 2>&1 || phx_die "install: container needs the docker feature (no Docker daemon answers)"
+  command -v docker >/dev/null || phx_die "install: container needs the docker feature (docker is not installed)"
+  phx_docker_ready "install: container needs the docker feature (no Docker daemon answers)"
   mounts="-v /var/lib/vllm/hf:/root/.cache/huggingface"
   [ -n "$token_env" ] && mounts="$mounts -v /etc/vllm/hf-token:/etc/vllm/hf-token:ro -e $token_env"
   exec_start="/usr/bin/docker run --rm --name vllm --gpus all --ipc=host -p $VLLM_PORT:$VLLM_PORT $mounts --entrypoint vllm $VLLM_IMAGE_WORD $VLLM_SERVE_ARGS"

@@ -147,6 +147,12 @@ function withValue(rich: () => any, inst: Instance, hostile: string, append: boo
   return { raw, field: formatPath(inst.at) };
 }
 
+/**
+ * Rules elsewhere that a field's value decides: a hostile value that is valid on its own (a user name that is not
+ * root) may be refused where the rule is (id maps need SSH as root), which is a refusal of it.
+ */
+const DECIDES: Record<string, RegExp> = { "nodes.[].ssh.user": /\.idMaps$/ };
+
 const related = (p: string, field: string) =>
   p !== "" && (p === field || [".", "["].some((c) => field.startsWith(p + c) || p.startsWith(field + c)));
 
@@ -268,6 +274,12 @@ function rich(): any {
         description: "NVIDIA, Docker and the toolkit",
         tags: ["golden"],
         nesting: true,
+        idMaps: [
+          { type: "uid", containerId: 0, hostId: 100000, size: 65536 },
+          { type: "gid", containerId: 0, hostId: 100000, size: 33 },
+          { type: "gid", containerId: 33, hostId: 100033, size: 1 },
+          { type: "gid", containerId: 34, hostId: 100034, size: 65502 },
+        ],
         gpus: [0, 1],
         disk: { storage: "tank-lxc", size: 8 },
         network: [{ name: "eth0", bridge: "vmbr0", ip: "10.100.0.91/24", gateway: "10.100.0.1", mac: "52:54:00:12:34:91" }],
@@ -354,6 +366,12 @@ function rich(): any {
         mountPoints: [{ dataset: "tank/models", subdir: "shared", path: "/shared" }],
         healthChecks: [{ name: "portainer-up", command: "true" }],
         snapshots: { afterProvision: true, keep: 3, name: "final-form" },
+        idMaps: [
+          { type: "uid", containerId: 0, hostId: 100000, size: 65536 },
+          { type: "gid", containerId: 0, hostId: 100000, size: 33 },
+          { type: "gid", containerId: 33, hostId: 100033, size: 1 },
+          { type: "gid", containerId: 34, hostId: 100034, size: 65502 },
+        ],
       },
       {
         vmid: 210,
@@ -749,7 +767,7 @@ async function outcome(fieldSegs: string[], value: string, append: boolean): Pro
   const shaped = checkShape(raw);
   const errors = errorsOf(shaped);
   if (errors.length > 0) {
-    const at = errors.filter((p) => related(p.path, field));
+    const at = errors.filter((p) => related(p.path, field) || DECIDES[fieldSegs.join(".")]?.test(p.path));
     if (at.length === 0) return [`refused, but not at ${field}: ${errors.map((p) => `${p.path}: ${p.message}`).join("; ")}`];
     return at.filter((p) => !p.fix).map((p) => `${p.path}: ${p.message} has no fix`);
   }

@@ -141,7 +141,13 @@ describe("import of the reference configs", () => {
     expect(nginx.nesting).toBe(true);
     expect(nginx.lxcOptions).toEqual(["lxc.mount.auto:sys:rw"]);
     expect(nginx.dependsOn).toEqual(["Step-CA"]);
-    expect(nginx.mountPoints[0]).toEqual({ dataset: "quickOS/lxc-persistent-data", subdir: "101/logs", path: "/var/log/nginx" });
+    // owner_uid/owner_gid: container ids; the node shifts them through the container's map.
+    expect(nginx.mountPoints[0]).toEqual({
+      dataset: "quickOS/lxc-persistent-data",
+      subdir: "101/logs",
+      path: "/var/log/nginx",
+      owner: { uid: 33, gid: 33 },
+    });
     expect(guest("Copy-Cuda12.8").dependsOn).toEqual(["drphoenix"]);
     expect(guest("granite-embedding").mountPoints).toEqual([
       { dataset: "fastData/shared-bulk-data", subdir: "vllm_models", path: "/vllm_models" },
@@ -154,6 +160,26 @@ describe("import of the reference configs", () => {
     ]);
     const ds = def.nodes[0]!.zfs.datasets.find((d) => d.name === "quickOS/lxc-persistent-data")!;
     expect(ds.properties).toMatchObject({ quota: "10G", recordsize: "128K", mountpoint: "/mnt/pve/quickOS/lxc-persistent-data" });
+  });
+
+  it("applies id_maps, which the original never did: a whole map around its exception, the host gid granted to root", () => {
+    expect(guest("Nginx-Phoenix").idMaps).toEqual([
+      { type: "uid", containerId: 0, hostId: 100000, size: 65536 },
+      { type: "gid", containerId: 0, hostId: 100000, size: 33 },
+      { type: "gid", containerId: 33, hostId: 33, size: 1 },
+      { type: "gid", containerId: 34, hostId: 100034, size: 65502 },
+    ]);
+    expect(def.nodes[0]!.subgid).toEqual([
+      { start: 100000, count: 65536 },
+      { start: 33, count: 1 },
+    ]);
+    expect(def.nodes[0]!.subuid).toBeUndefined();
+    expect(result.warnings).toContainEqual(
+      expect.objectContaining({
+        where: "phoenix_lxc_configs.json: lxc_configs.101.id_maps",
+        fix: "add root:33:1 to /etc/subgid on the node (LXC maps ids through newgidmap, which holds root to it)",
+      }),
+    );
   });
 
   it("maps portainer roles: primary becomes the server, agents point at it", () => {

@@ -176,6 +176,11 @@ async function statusJson(ctx: ApiContext, vmid: number, config: PveConfig): Pro
   return out;
 }
 
+/** Whether the release the API answers as creates containers unprivileged by default (9.0 and later). */
+export function unprivilegedByDefault(version: string): boolean {
+  return Number(version.split(".")[0]) >= 9;
+}
+
 function vmidOf(params: Record<string, string>): number {
   return Number(params.vmid);
 }
@@ -192,6 +197,9 @@ async function create(ctx: ApiContext, identity: Identity, params: Record<string
   const storage = params.storage ?? "local";
   const options = normalizeOptions(ctx, params);
   options.rootfs ??= `${storage}:4`;
+  // pve-container 6.0.6 (PVE 9.0): a container created without `unprivileged` is unprivileged; 8.x made it privileged.
+  if (options.unprivileged === undefined && params.restore !== "1" && unprivilegedByDefault(ctx.version.version))
+    options.unprivileged = "1";
   const unprivileged = options.unprivileged === "1";
   if (params["ssh-public-keys"] !== undefined) validateSshPublicKeys(params["ssh-public-keys"]);
   checkContainerConfigPermissions(identity, undefined, options, [], unprivileged);
