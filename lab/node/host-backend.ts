@@ -24,6 +24,7 @@ import type { ConfigFile, PveConfig } from "../pve/pve-config";
 import type { TaskLog } from "../pve/tasks";
 import { parseVolid, volumeOwner } from "../pve/volumes";
 import { containerIdMap, usernsexecArgs } from "../pve/idmap";
+import { shiftOwners } from "./archive-ids";
 import { releaseViewsOf } from "../host/fuse-view";
 import { Lxc, rootOwner } from "../host/lxc";
 import type { QemuRunner } from "../host/qemu";
@@ -578,6 +579,12 @@ export class HostBackend implements LabBackend, ArchiveHost {
       volumes.push({ path: "/var/lib/docker", source: spec.dockerDir });
     }
     await extractArchive(backupFile(this, req.archive), spec.rootfs, volumes, log);
+    // The archive holds container ids (archive-ids.ts): an unprivileged container's files go to its host ids.
+    const idMap = containerIdMap(file);
+    if (idMap) {
+      for (const tree of [spec.rootfs, ...volumes.map((v) => v.source)]) shiftOwners(idMap, tree);
+      log("owners shifted through the container's id map");
+    }
   }
 
   /** A snapshot as a directory: a temporary clone of it (zfs-fuse shows no .zfs/snapshot); see snapshot-views.ts. */

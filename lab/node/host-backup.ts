@@ -12,6 +12,9 @@ import { parseArchiveName, sideFiles } from "../pve/backup";
 import type { TaskLog } from "../pve/tasks";
 import { parseVolid } from "../pve/volumes";
 import { run, runAsync } from "../host/run";
+import { containerIdMap } from "../pve/idmap";
+import { parseConfigFile } from "../pve/pve-config";
+import { writeOwnerMaps } from "./archive-ids";
 
 /** pve-storage's COMMON_TAR_FLAGS: what vzdump and pct restore give tar. */
 export const COMMON_TAR_FLAGS = [
@@ -122,8 +125,13 @@ export async function writeArchive(host: ArchiveHost, req: ContainerArchive, log
       trees.push({ path: "/var/lib/docker", source: docker });
     }
     const root = trees.find((t) => t.path === "/")!.source;
+    // An unprivileged container's archive holds container ids, as Proxmox's tar in its user namespace writes them.
+    const idMap = containerIdMap(parseConfigFile(req.config));
+    const ownerMaps = idMap ? writeOwnerMaps(idMap, [...new Set(trees.map((t) => t.source))], tmp) : [];
+    if (idMap) log("owners written as the container sees them (its id map)");
     const tarArgs = [
       ...COMMON_TAR_FLAGS,
+      ...ownerMaps,
       "--warning=no-file-ignored",
       `--directory=${tmp}`,
       "./etc/vzdump/pct.conf",

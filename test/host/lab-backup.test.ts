@@ -169,7 +169,8 @@ describe("the real backend", () => {
       await pve.data("PUT", "nodes/lab/lxc/301/config", { features: "nesting=1" });
       expect(await pve.task("POST", "nodes/lab/lxc/301/status/start")).toBe("OK");
       // what Docker keeps in the lab's stand-in for /var/lib/docker
-      run("sh", ["-c", `mkdir -p ${dir}/state/docker/301/volumes/data && echo db > ${dir}/state/docker/301/volumes/data/db`]);
+      const docker = lxc.dockerDir(301);
+      run("sh", ["-c", `mkdir -p ${docker}/volumes/data && echo db > ${docker}/volumes/data/db`]);
       for (let i = 0; i < 2; i++) {
         const r = await vzdump({ vmid: 301, storage: "local", mode: "snapshot", compress: "zstd" });
         expect(r.status.exitstatus, r.log.join("\n")).toBe("OK");
