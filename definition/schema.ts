@@ -36,21 +36,37 @@ export const DatasetSpec = z
   })
   .strict();
 
+const pciAddress = z
+  .string()
+  .regex(/^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/, "a PCI address such as 0000:01:00.0");
+const pciDeviceId = z.string().regex(/^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$/, "vendor:device such as 10de:2d04");
+
 export const Gpu = z
   .object({
     index: z.number().int().nonnegative(),
     /** Needed to pass the GPU through to VMs; containers only need the index (/dev/nvidiaN). */
-    pci: z
-      .string()
-      .regex(/^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/, "a PCI address such as 0000:01:00.0")
-      .optional(),
+    pci: pciAddress.optional(),
+    /** The GPU's name as nvidia-smi shows it (e.g. RTX 5060 Ti): picks vLLM's CUDA architecture list. */
     model: z.string().optional(),
+    /** Memory in GiB (nvidia-smi --query-gpu=memory.total): budgets given in GiB are checked against it. */
+    memory: z.number().positive().optional(),
     /** vendor:device as `lspci -nn` shows it, e.g. 10de:2d04; Proxmox's PCI mapping needs it. */
-    deviceId: z
-      .string()
-      .regex(/^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$/, "vendor:device such as 10de:2d04")
-      .optional(),
+    deviceId: pciDeviceId.optional(),
     iommuGroup: z.number().int().nonnegative().optional(),
+    /**
+     * The other devices of this GPU's IOMMU group (its audio function, …): a VM takes the whole group, so with the
+     * node's vfio they are bound to vfio-pci with it. Any other device found in the group stops the VFIO step.
+     */
+    iommuGroupDevices: z
+      .array(
+        z
+          .object({
+            pci: pciAddress,
+            deviceId: pciDeviceId,
+          })
+          .strict(),
+      )
+      .optional(),
   })
   .strict();
 
@@ -118,9 +134,19 @@ export const Node = z
         driverVersion: z.string().regex(/^\d+\.\d+(\.\d+)?$/, "a driver version such as 580.76.05"),
         /** Install the driver on the node itself; off unless asked for. */
         installOnHost: z.boolean().default(false),
+        /**
+         * The boot unit that creates /dev/nvidia* (uvm included) and turns persistence mode on before Proxmox
+         * starts guests (phoenix-nvidia-init.service). Defaults to installOnHost.
+         */
+        bootInit: z.boolean().optional(),
       })
       .strict()
       .optional(),
+    /**
+     * Prepare the node for GPUs passed to VMs: IOMMU on the kernel command line, vfio-pci bound to those GPUs (and
+     * the devices of their IOMMU groups) at boot. Changes take effect at the next reboot, which Phoenix never does.
+     */
+    vfio: z.boolean().optional(),
     apparmorProfiles: z.array(AppArmorProfile).default([]),
   })
   .strict();
@@ -192,6 +218,66 @@ export const VllmFeature = z
     /** For install: container, the vLLM image (default vllm/vllm-openai:latest); pin a tag for repeatable guests. */
     image: z.string().min(1).optional(),
     hfToken: secretField.optional(),
+    /**
+     * The exact vLLM release (pip's vllm==<version>; for install: container the image vllm/vllm-openai:v<version>
+     * unless image is given). Changing it upgrades the guest in place.
+     */
+    version: z
+      .string()
+      .regex(/^\d+\.\d+\.\d+((\.post|rc)\d+)?$/, "an exact release such as 0.10.2")
+      .optional(),
+    /** The PyTorch wheel index the venv installs torch from, e.g. https://download.pytorch.org/whl/cu128. */
+    torchIndex: z.string().url().optional(),
+    /** TORCH_CUDA_ARCH_LIST, e.g. "12.0" or "8.6 8.9"; chosen from the GPUs' model when unset. */
+    cudaArchList: z
+      .string()
+      .regex(/^\d+\.\d+(\+PTX)?([ ;]\d+\.\d+(\+PTX)?)*$/, 'compute capabilities such as "12.0" or "8.6 8.9"')
+      .optional(),
+  })
+  .strict();
+
+/** Ollama, from its official release (or a mirror of it), serving the declared models. */
+export const OllamaFeature = z
+  .object({
+    /** The release, e.g. 0.11.10 (the default is OLLAMA_VERSION). */
+    version: z
+      .string()
+      .regex(/^\d+\.\d+\.\d+(-rc\d+)?$/, "a release such as 0.11.10")
+      .optional(),
+    /**
+     * Where the release comes from: an exact file with its sha256, or a base URL laid out like GitHub's release
+     * downloads (<baseUrl>/v<version>/ollama-linux-<arch>.tgz and sha256sum.txt). Default: Ollama's GitHub releases.
+     */
+    source: z
+      .union([
+        z
+          .object({
+            url: z.string().url(),
+            sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, "the file's sha256, 64 hex digits"),
+          })
+          .strict(),
+        z.object({ baseUrl: z.string().url() }).strict(),
+      ])
+      .optional(),
+    host: z.string().optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    /** Models kept pulled, e.g. llama3.2:1b (a name without a tag means :latest). */
+    models: z.array(z.string().min(1)).optional(),
+    /** Remove pulled models the definition no longer declares (off: they are only reported). */
+    prune: z.boolean().optional(),
+    /** Which of the guest's GPUs Ollama uses (node indexes); all of them when unset. */
+    gpus: z.array(z.number().int().nonnegative()).optional(),
+    /** GiB of each of its GPUs Ollama may use; the rest is reserved (OLLAMA_GPU_OVERHEAD). Needs the GPUs' memory. */
+    gpuMemory: z.number().positive().optional(),
+    /** Where models are stored (OLLAMA_MODELS), e.g. a mounted dataset; default /var/lib/ollama/models. */
+    modelsDir: z
+      .string()
+      .regex(/^\/[^\s]*$/, "an absolute path without spaces")
+      .optional(),
+    /** Other OLLAMA_* settings (OLLAMA_KEEP_ALIVE, OLLAMA_CONTEXT_LENGTH, …). */
+    env: z.record(z.string(), z.string()).optional(),
+    /** Pull over plain HTTP (a registry mirror without TLS, as `ollama pull --insecure`). */
+    insecure: z.boolean().optional(),
   })
   .strict();
 
@@ -238,6 +324,7 @@ export const Features = z
       .optional(),
     "nvidia-container-toolkit": featureOn.optional(),
     vllm: VllmFeature.optional(),
+    ollama: OllamaFeature.optional(),
     portainer: PortainerFeature.optional(),
     apparmor: z.object({ profile: z.string() }).strict().optional(),
     script: z
@@ -256,12 +343,22 @@ export const FEATURE_DEFAULTS = {
   docker: { source: "docker", daemon: {} },
   "nvidia-container-toolkit": {},
   vllm: { port: 8000, host: "0.0.0.0", args: {}, install: "venv" },
+  ollama: { host: "0.0.0.0", port: 11434, models: [], prune: false, env: {}, insecure: false },
   portainer: {},
   apparmor: {},
   script: { env: {} },
 } as const;
 
-export const FEATURE_ORDER = ["nvidia", "docker", "nvidia-container-toolkit", "vllm", "portainer", "apparmor", "script"] as const;
+export const FEATURE_ORDER = [
+  "nvidia",
+  "docker",
+  "nvidia-container-toolkit",
+  "vllm",
+  "ollama",
+  "portainer",
+  "apparmor",
+  "script",
+] as const;
 export type FeatureName = (typeof FEATURE_ORDER)[number];
 
 export const MountPoint = z
@@ -318,6 +415,8 @@ const machineFields = {
   keyctl: z.boolean().optional(),
   /** GPU indexes on the node; inherited from the template when unset. */
   gpus: z.array(z.number().int().nonnegative()).optional(),
+  /** GiB of each of its GPUs that the guest's other GPU work (a script, an app) uses: counted in the GPU budgets. */
+  gpuMemory: z.number().positive().optional(),
   features: Features.default({}),
   mountPoints: z.array(MountPoint).default([]),
   /** Raw `lxc.*` lines for the container config. */
@@ -414,6 +513,8 @@ export type Template = z.infer<typeof Template>;
 export type BaseTemplate = z.infer<typeof BaseTemplate>;
 export type GoldenTemplate = z.infer<typeof GoldenTemplate>;
 export type Features = z.infer<typeof Features>;
+export type VllmFeature = z.infer<typeof VllmFeature>;
+export type OllamaFeature = z.infer<typeof OllamaFeature>;
 export type NetworkInterface = z.infer<typeof NetworkInterface>;
 export type MountPoint = z.infer<typeof MountPoint>;
 export type SecretRef = z.infer<typeof SecretRef>;

@@ -5,15 +5,25 @@ import { indexDefinition } from "../definition/resolve";
 import type { Definition } from "../definition/schema";
 import { type ValidDefinition, asValid } from "../definition/valid";
 import { checkFeatures } from "./features";
+import { checkGpus } from "./gpu";
 import { checkIdentity } from "./identity";
 import { checkNetwork } from "./network";
 import { checkResources } from "./resources";
 import { checkSecrets } from "./secrets";
+import { checkServing } from "./serving";
 import { checkSiblings, readSiblings } from "./siblings";
 
 export function validate(def: Definition): Problem[] {
   const ix = indexDefinition(def);
-  return [...checkIdentity(ix), ...checkNetwork(ix), ...checkResources(ix), ...checkFeatures(ix), ...checkSecrets(def)];
+  return [
+    ...checkIdentity(ix),
+    ...checkNetwork(ix),
+    ...checkResources(ix),
+    ...checkFeatures(ix),
+    ...checkSecrets(def),
+    ...checkGpus(ix),
+    ...checkServing(ix),
+  ];
 }
 
 export interface Loaded {
