@@ -2,7 +2,8 @@
 // definition is planned. Plain data; plan.ts builds it, components/ instantiate it.
 import type { BaseTemplate, Definition, FeatureName, Features, SecretRef } from "../definition/schema";
 import type { Machine } from "../definition/resolve";
-import type { HostPci, PciMapping } from "./gpu";
+import type { GpuBudget } from "../definition/gpu-budget";
+import type { HostPci, PciMapping, PlannedVfio } from "./gpu";
 
 export interface PlannedPortainerServer {
   /** The guest running the server. */
@@ -97,6 +98,13 @@ export interface PlannedNode {
   gpuMappings: PciMapping[];
   apparmorProfiles: Definition["nodes"][number]["apparmorProfiles"];
   nvidiaDriver?: { version: string; installOnHost: boolean };
+  /**
+   * The boot unit that makes /dev/nvidia* exist before Proxmox starts guests (nvidia.bootInit, default installOnHost),
+   * with the GPUs it turns persistence mode on for: all when none is passed to a VM, else the host's by PCI address.
+   */
+  gpuInit?: { gpus: { index: number; pci?: string }[]; persistence: "all" | string[] };
+  /** VFIO preparation (nodes[].vfio). */
+  vfio?: PlannedVfio;
 }
 
 export interface PlannedBaseTemplate {
@@ -122,4 +130,6 @@ export interface Plan {
   sshPrivateKey?: Definition["access"]["sshPrivateKey"];
   /** Names of the Pulumi secret config keys (phoenix:<name>) the stack needs. */
   secrets: string[];
+  /** Each GPU's memory budget: the services that use it and their shares. */
+  gpuBudgets: GpuBudget[];
 }
