@@ -116,6 +116,8 @@ export function summarize(m: PlannedMachine): GuestSummary {
     endpoints.ssh = m.type === "vm" ? `ssh ${m.cloudInit?.user ?? "phoenix"}@${host}` : `ssh root@${host}`;
     const vllm = m.features.vllm;
     if (vllm) endpoints.vllm = `http://${host}:${vllm.port ?? FEATURE_DEFAULTS.vllm.port}/v1`;
+    const ollama = m.features.ollama;
+    if (ollama) endpoints.ollama = `http://${host}:${ollama.port ?? FEATURE_DEFAULTS.ollama.port}`;
     const portainer = m.features.portainer;
     if (portainer?.role === "server") endpoints.portainer = `https://${host}:${portainer.port ?? PORTAINER_PORTS.server}`;
     if (portainer?.role === "agent") endpoints.portainerAgent = `${host}:${portainer.port ?? PORTAINER_PORTS.agent}`;

@@ -69,8 +69,10 @@ export const OLLAMA_RELEASES = "https://github.com/ollama/ollama/releases/downlo
 
 /** Ollama's name for a model: a name without a tag means :latest ("llama3.2" → "llama3.2:latest"). */
 export function ollamaModelName(name: string): string {
-  const last = name.slice(name.lastIndexOf("/") + 1);
-  return last.includes(":") ? name : `${name}:latest`;
+  // /api/tags shows models of Ollama's own registry without its host, and of its library without the namespace.
+  const short = name.replace(/^registry\.ollama\.ai\//, "").replace(/^library\/(?=[^/]+$)/, "");
+  const last = short.slice(short.lastIndexOf("/") + 1);
+  return last.includes(":") ? short : `${short}:latest`;
 }
 
 /** Settings Phoenix writes itself in ollama.service: not accepted in ollama.env. */

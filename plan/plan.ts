@@ -265,7 +265,8 @@ function ollamaSettings(settings: Record<string, unknown>, eff: Effective): Reco
   return {
     ...settings,
     models: [...new Set((o.models ?? []).map(ollamaModelName))],
-    cudaDevices: used.map((g) => guestGpus.indexOf(g)),
+    // None (ollama.gpus: []) keeps Ollama on the CPU although the guest has GPUs.
+    ...(guestGpus.length > 0 ? { cudaDevices: used.map((g) => guestGpus.indexOf(g)) } : {}),
     ...(overhead !== undefined ? { gpuOverheadBytes: overhead } : {}),
   };
 }

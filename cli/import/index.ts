@@ -5,6 +5,7 @@ import { stringify } from "yaml";
 import type { DefinitionInput } from "../../definition/schema";
 import { readHypervisor } from "./hypervisor";
 import { readMachines } from "./machines";
+import { ollamaOffSharedGpus } from "./ollama-gpus";
 import { ImportError, Reader, type ImportWarning, Warnings } from "./reader";
 
 export { ImportError, type ImportWarning };
@@ -66,6 +67,11 @@ export function importPhoenix(input: ImportInput): ImportResult {
     templates,
     guests,
   };
+  ollamaOffSharedGpus(
+    definition,
+    (guest) => `phoenix_lxc_configs.json: lxc_configs.${guests.find((g) => g.name === guest)?.vmid}.gpu_assignment`,
+    w,
+  );
   return { definition, warnings: w.list };
 }
 
