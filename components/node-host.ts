@@ -4,6 +4,8 @@ import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInput } from "../provisioners/engine/script-provider";
 import { nvidiaHostDriver } from "../provisioners/nvidia/nvidia-host";
+import { nvidiaGpuInit } from "../provisioners/nvidia/nvidia-gpu-init";
+import { vfioPreparation } from "../provisioners/vfio/vfio";
 import type { PlannedNode } from "../plan/plan";
 import { providerArgs } from "./args/host";
 import { GpuMapping } from "./gpu-mapping";
@@ -46,6 +48,13 @@ export class NodeHost extends pulumi.ComponentResource {
       // The node's own driver first: every guest on the node waits for it (their userland must match it).
       if (node.nvidiaDriver?.installOnHost)
         this.ready.push(nvidiaHostDriver(`${node.name}-nvidia-driver`, this.ssh, node.nvidiaDriver.version, child));
+      // VFIO before the driver's boot unit: the GPUs VMs take must not get persistence mode from the host driver.
+      if (node.vfio)
+        this.ready.push(vfioPreparation(`${node.name}-vfio`, this.ssh, node.vfio, { ...child, dependsOn: [...this.ready] }));
+      if (node.gpuInit)
+        this.ready.push(
+          nvidiaGpuInit(`${node.name}-nvidia-init`, this.ssh, node.gpuInit, { ...child, dependsOn: [...this.ready] }),
+        );
       for (const d of node.datasets) {
         // A child dataset is created after its parent.
         const parent = this.datasets.get(d.name.slice(0, d.name.lastIndexOf("/")));

@@ -77,3 +77,12 @@ export function ollamaModelName(name: string): string {
 
 /** Settings Phoenix writes itself in ollama.service: not accepted in ollama.env. */
 export const OLLAMA_MANAGED_ENV = ["OLLAMA_HOST", "OLLAMA_MODELS", "OLLAMA_GPU_OVERHEAD"] as const;
+
+/** Whether a value cannot sit inside a unit's Environment="K=V": a control character, a quote or a backslash. */
+export function unsafeEnvValue(v: string): boolean {
+  for (const ch of v) {
+    const c = ch.charCodeAt(0);
+    if (c < 0x20 || c === 0x7f || ch === '"' || ch === "\\") return true;
+  }
+  return false;
+}

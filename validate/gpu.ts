@@ -108,6 +108,14 @@ function checkVfio(ix: Index, n: Node, path: string, out: Problem[]) {
         );
     }
   });
+  if (n.nvidia?.bootInit && !n.ssh)
+    out.push(
+      error(
+        `${path}.nvidia.bootInit`,
+        `the NVIDIA boot unit is installed on node '${n.name}' over SSH, and the node has no ssh`,
+        `set ${path}.ssh, or bootInit: false`,
+      ),
+    );
   if (!n.vfio) return;
   if (!n.ssh)
     out.push(error(`${path}.vfio`, `VFIO is prepared on node '${n.name}' over SSH, and the node has no ssh`, `set ${path}.ssh`));

@@ -11,6 +11,7 @@ import {
   VLLM_KNOWN_SERIES,
   imageTag,
   ollamaModelName,
+  unsafeEnvValue,
   vllmImageOf,
 } from "../definition/serving";
 
@@ -173,7 +174,7 @@ function checkOllama(ix: Index, m: Machine, out: Problem[]) {
       out.push(error(`${p}.env.${k}`, `'${k}' is not an Ollama setting`, "use OLLAMA_* names, e.g. OLLAMA_KEEP_ALIVE"));
     else if ((OLLAMA_MANAGED_ENV as readonly string[]).includes(k))
       out.push(error(`${p}.env.${k}`, `${k} is set from the feature's fields`, "use host/port, modelsDir or gpuMemory instead"));
-    if (/[\0-\x1f\x7f"\\]/.test(val))
+    if (unsafeEnvValue(val))
       out.push(
         error(`${p}.env.${k}`, "the value has a control character, a quote or a backslash", "write it on one line, plain"),
       );

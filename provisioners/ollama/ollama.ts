@@ -3,7 +3,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { RemoteScript } from "../engine/script-provider";
 import { type FeatureTarget, type RenderedFeature, featureResource, scriptOf } from "../engine/feature";
-import { OLLAMA_RELEASES, OLLAMA_VERSION } from "../../definition/serving";
+import { OLLAMA_RELEASES, OLLAMA_VERSION, unsafeEnvValue } from "../../definition/serving";
 
 export interface OllamaSettings {
   version?: string;
@@ -27,7 +27,7 @@ export const OLLAMA_START_TIMEOUT_SECONDS = 120;
 
 /** A value for a unit's Environment="K=V" line: one line, no quote or backslash (validation refuses them first). */
 function envValue(k: string, v: string): string {
-  if (/[\0-\x1f\x7f"\\]/.test(v)) throw new Error(`ollama ${k} cannot hold control characters, quotes or backslashes`);
+  if (unsafeEnvValue(v)) throw new Error(`ollama ${k} cannot hold control characters, quotes or backslashes`);
   return v.replace(/%/g, "%%").replace(/\$/g, "$$$$");
 }
 

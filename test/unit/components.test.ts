@@ -46,6 +46,7 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
           "vllm-gpu0",
           "vllm-gpu1",
           "vllm-dual",
+          "ollama",
         ].flatMap((n) => [`phoenix:index:LxcContainer ${n}`, `proxmoxve:index/containerLegacy:ContainerLegacy ${n}`]),
         "phoenix:index:QemuVm workstation",
         "proxmoxve:index/vmLegacy:VmLegacy workstation",
@@ -64,6 +65,7 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
           "vllm-gpu1",
           "vllm-dual",
           "workstation",
+          "ollama",
         ].map((n) => `phoenix:index:GuestProvisioning ${n}`),
         ...[
           "docker-golden-docker",
@@ -78,6 +80,8 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
           "vllm-gpu0-health",
           "workstation-docker",
           "workstation-portainer",
+          "ollama-ollama",
+          "ollama-health",
           // the server registers its agents once all of them run
           "portainer-portainer-agents",
         ].map((n) => `pulumi-nodejs:dynamic/phoenix:RemoteScript ${n}`),

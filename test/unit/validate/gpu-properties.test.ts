@@ -68,7 +68,10 @@ function reserved(memory: (number | undefined)[], guests: GuestSpec[]) {
     let services = 0;
     for (const g of guests) {
       if (!g.gpus.includes(i)) continue;
-      if (g.vllm) ((sum += g.vllm.gmu ?? 0.9), services++);
+      if (g.vllm) {
+        sum += g.vllm.gmu ?? 0.9;
+        services++;
+      }
       if (g.ollama) {
         services++;
         if (g.ollama.gib === undefined) unbounded++;
