@@ -12,12 +12,14 @@ import { Definition } from "../definition/schema";
 import { loadDefinition } from "../validate";
 import { ENV_USAGE, envCommand } from "./env";
 import { AGENT_USAGE, agentCommand } from "./agent";
+import { CHECK_USAGE, checkCommand } from "./check/gpu";
 
 export const USAGE = `usage:
   phoenix validate <definition.yaml>
   phoenix plan <definition.yaml> [--json] [--write-lock]
   phoenix import --hypervisor <phoenix_hypervisor_config.json> --lxc <phoenix_lxc_configs.json> [--vm <phoenix_vm_configs.json>] --out <definition.yaml> [--node <name>]
   phoenix schema [--out <file>]
+${CHECK_USAGE}
 ${ENV_USAGE}
 ${AGENT_USAGE}
   phoenix lab up|down|status|reset [--definition stacks/dev.yaml] [--state-dir <dir>]`;
@@ -41,6 +43,8 @@ export async function main(argv: string[], io: Io = stdio, extra: Record<string,
         return envCommand(rest, io);
       case "agent":
         return await agentCommand(rest, io);
+      case "check":
+        return checkCommand(rest, io);
       case undefined:
       case "help":
       case "--help":
