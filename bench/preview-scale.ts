@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { stringify } from "yaml";
-import { ROOT, toolchainEnv } from "../test/support/toolchain";
+import { ROOT } from "../test/support/toolchain";
+import { projectEnv, setSecretConfig } from "../test/support/pulumi-project";
 import { syntheticDefinition } from "./generate";
 
 const runs = Number(process.argv[2] ?? 3);
@@ -33,14 +34,16 @@ async function timePreview(label: string, program: "empty" | number): Promise<nu
     join(dir, "Pulumi.yaml"),
     `name: phoenix\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: ${main}\n`,
   );
-  const envVars = { ...toolchainEnv(), PULUMI_BACKEND_URL: `file://${join(dir, "state")}`, PULUMI_CONFIG_PASSPHRASE: "bench" };
+  // A passphrase made for this run in a 0600 file; secrets set on pulumi's stdin, never on a command line.
+  const envVars = projectEnv(dir);
   const stack = await LocalWorkspace.createOrSelectStack({ stackName: "bench", workDir: dir }, { envVars });
   if (program !== "empty") {
     const def = join(dir, "definition.yaml");
     writeFileSync(def, stringify(syntheticDefinition(program)));
     await stack.setConfig("phoenix:definition", { value: def });
-    await stack.setConfig("phoenix:proxmoxRootPassword", { value: "bench-only", secret: true });
-    await stack.setConfig("phoenix:nodeSshKey", { value: "unused: preview opens no connection", secret: true });
+    const secret = (key: string, value: string) => setSecretConfig({ dir, stackName: "bench", env: envVars, key, value });
+    await secret("phoenix:proxmoxRootPassword", "bench-only");
+    await secret("phoenix:nodeSshKey", "unused: preview opens no connection");
   }
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {

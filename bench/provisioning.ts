@@ -38,6 +38,7 @@ async function main() {
   const d = iso.raw;
   d.nodes[0].zfs.datasets = d.nodes[0].zfs.datasets.map((x: any) => ({ ...x, protect: false }));
   d.guests = [];
+  d.apps = []; // dev.yaml's demo app runs on a guest the benchmark leaves out
   const { lab, project, teardown } = await labStack({
     dir,
     iso,

@@ -11,6 +11,9 @@ export const stdio: Io = { out: (s) => process.stdout.write(s + "\n"), err: (s) 
 /** Bad arguments: exit 2 with the usage. */
 export class UsageError extends Error {}
 
+/** A stack, node or API the command cannot use as it is (not a bug): exit 1 with the message. */
+export class CommandError extends Error {}
+
 /** Prints errors then warnings, each with its path and fix; false when there are errors. */
 export function report(io: Io, file: string, problems: Problem[]): boolean {
   const errors = errorsOf(problems);

@@ -1,9 +1,11 @@
-// The `phoenix` command: validate, import, plan, schema. Exit 0 ok, 1 invalid input, 2 usage error.
-import { writeFileSync } from "node:fs";
+// The `phoenix` command: validate, import, plan, adopt, schema, env, agent. Exit 0 ok, 1 invalid input (or refused),
+// 2 usage error.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { type Io, UsageError, report, stdio } from "./io";
-import { ImportError, importPhoenix, readJson, toYaml } from "./import";
+import { CommandError, type Io, UsageError, report, stdio } from "./io";
+import { ImportError, importPhoenix, readJson, readStackDir, toYaml } from "./import";
 import { readLock, writeLock } from "../definition/lock";
 import { buildPlan } from "../plan/plan";
 import { renderPlan } from "../plan/render";
@@ -13,11 +15,16 @@ import { loadDefinition } from "../validate";
 import { ENV_USAGE, envCommand } from "./env";
 import { AGENT_USAGE, agentCommand } from "./agent";
 import { CHECK_USAGE, checkCommand } from "./check/gpu";
+import { adoptCmd } from "./adopt";
+import { planStackCmd } from "./plan-stack";
 
 export const USAGE = `usage:
   phoenix validate <definition.yaml>
   phoenix plan <definition.yaml> [--json] [--write-lock]
+  phoenix plan --stack <env> [--json]          (in the project directory: what the next up replaces or deletes)
+  phoenix adopt --stack <env> [--rebuild <guest>]…   (in the project directory: take over what runs on the node)
   phoenix import --hypervisor <phoenix_hypervisor_config.json> --lxc <phoenix_lxc_configs.json> [--vm <phoenix_vm_configs.json>] --out <definition.yaml> [--node <name>]
+                 [--stacks <the original's stacks/ directory> [--stacks-config <phoenix_stacks_config.json>] [--environment production]]
   phoenix schema [--out <file>]
 ${CHECK_USAGE}
 ${ENV_USAGE}
@@ -34,7 +41,9 @@ export async function main(argv: string[], io: Io = stdio, extra: Record<string,
       case "validate":
         return validateCmd(rest, io);
       case "plan":
-        return planCmd(rest, io);
+        return await planCmd(rest, io);
+      case "adopt":
+        return await adoptCmd(rest, io);
       case "import":
         return importCmd(rest, io);
       case "schema":
@@ -62,7 +71,7 @@ export async function main(argv: string[], io: Io = stdio, extra: Record<string,
       io.err(`phoenix: ${(e as Error).message}\n${USAGE}`);
       return 2;
     }
-    if (e instanceof ImportError) {
+    if (e instanceof ImportError || e instanceof CommandError) {
       io.err(`phoenix: ${e.message}`);
       return 1;
     }
@@ -89,13 +98,19 @@ function validateCmd(args: string[], io: Io): number {
   const d = r.definition!;
   const warnings = warningsOf(r.problems).length;
   io.out(
-    `${file}: valid (${d.nodes.length} node(s), ${d.templates.length} template(s), ${d.guests.length} guest(s)${warnings ? `, ${warnings} warning(s)` : ""})`,
+    `${file}: valid (${d.nodes.length} node(s), ${d.templates.length} template(s), ${d.guests.length} guest(s)${d.apps.length ? `, ${d.apps.length} app(s)` : ""}${warnings ? `, ${warnings} warning(s)` : ""})`,
   );
   return 0;
 }
 
-function planCmd(args: string[], io: Io): number {
-  const { file, values } = oneFile(args, { json: { type: "boolean" }, "write-lock": { type: "boolean" } });
+async function planCmd(args: string[], io: Io): Promise<number> {
+  const options = { json: { type: "boolean" }, "write-lock": { type: "boolean" }, stack: { type: "string" } } as const;
+  const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+  if (parsed.values.stack !== undefined) {
+    if (parsed.positionals.length) throw new UsageError("plan --stack takes the stack's definition from its config: no file");
+    return planStackCmd(parsed.values.stack, io, parsed.values.json === true);
+  }
+  const { file, values } = oneFile(args, options);
   const r = loadDefinition(file);
   if (!report(io, file, r.problems)) return 1;
   const plan = buildPlan(r.definition!, { previousAllocations: readLock(file) });
@@ -113,6 +128,9 @@ function importCmd(args: string[], io: Io): number {
       vm: { type: "string" },
       out: { type: "string" },
       node: { type: "string" },
+      stacks: { type: "string" },
+      "stacks-config": { type: "string" },
+      environment: { type: "string" },
     },
     strict: true,
     allowPositionals: true,
@@ -125,12 +143,34 @@ function importCmd(args: string[], io: Io): number {
     lxc: { file: values.lxc!, json: readJson(values.lxc!) },
     ...(values.vm ? { vm: { file: values.vm, json: readJson(values.vm) } } : {}),
     ...(values.node ? { node: values.node } : {}),
+    ...(values.stacks
+      ? {
+          stacks: {
+            stacks: readStackDir(values.stacks),
+            ...(values["stacks-config"]
+              ? { config: { file: values["stacks-config"], json: readJson(values["stacks-config"]) } }
+              : {}),
+            ...(values.environment ? { environment: values.environment } : {}),
+          },
+        }
+      : {}),
   });
   for (const w of result.warnings) io.err(`warning: ${w.where}: ${w.message}${w.fix ? `\n  fix: ${w.fix}` : ""}`);
   writeFileSync(values.out!, toYaml(result, sources));
+  // Apps' compose files and templates, beside the definition (their paths are relative to it).
+  for (const [rel, text] of Object.entries(result.files)) {
+    const p = join(dirname(values.out!), rel);
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(p, text);
+  }
   const d = result.definition;
   io.out(
-    `wrote ${values.out}: ${d.templates?.length ?? 0} template(s), ${d.guests?.length ?? 0} guest(s); ${result.warnings.length} warning(s) above`,
+    `wrote ${values.out}: ${d.templates?.length ?? 0} template(s), ${d.guests?.length ?? 0} guest(s)${d.apps?.length ? `, ${d.apps.length} app(s)` : ""}` +
+      `${Object.keys(result.files).length ? ` and ${Object.keys(result.files).length} app file(s) beside it` : ""}; ${result.warnings.length} warning(s) above`,
+  );
+  io.err(
+    "next, to take over the host as it runs: a stack with phoenix:definition set to it and its secrets, then " +
+      "phoenix adopt --stack <env> in the project directory (README: Adopting a running host)",
   );
   return 0;
 }

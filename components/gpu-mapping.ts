@@ -7,6 +7,8 @@ import { pciMappingArgs } from "./args/host";
 export interface GpuMappingArgs {
   mapping: PciMapping;
   provider: proxmox.Provider;
+  /** The mapping existed before the stack (phoenix adopt): imported by this id instead of created. */
+  importId?: string;
 }
 
 export class GpuMapping extends pulumi.ComponentResource {
@@ -17,6 +19,7 @@ export class GpuMapping extends pulumi.ComponentResource {
     const pci = new proxmox.hardware.mapping.PciLegacy(name, pciMappingArgs(args.mapping), {
       parent: this,
       provider: args.provider,
+      ...(args.importId ? { import: args.importId } : {}),
     });
     this.mappingId = pci.name;
     this.registerOutputs({ mappingId: this.mappingId });

@@ -31,6 +31,8 @@ export interface GuestProvisioningArgs {
   apparmorProfiles?: PlannedNode["apparmorProfiles"];
   /** The vLLM feature's overrides: another server binary (the lab's stand-in), image, start timeout. */
   vllm?: VllmOptions;
+  /** The machine ran before the stack (phoenix adopt): each step checks first and installs only what is missing. */
+  adopt?: boolean;
 }
 
 /** A guest's provisioning. Depend on the component itself to wait for all of it (a golden template's freeze does). */
@@ -44,8 +46,14 @@ export class GuestProvisioning extends pulumi.ComponentResource {
     super("phoenix:index:GuestProvisioning", name, {}, opts);
     const m = args.machine;
     const inGuest = m.provisioners.some((p) => p.feature !== "apparmor") || m.healthChecks.length > 0;
-    const triggers = incarnation(m);
-    const target = { ...(inGuest ? targetOf(m, args) : { connection: args.node }), triggers };
+    const triggers = incarnation(m, args.adopt);
+    const timeouts = { values: m.timeouts ?? {}, where: `${m.kind === "template" ? "template" : "guest"} '${m.name}'` };
+    const target = {
+      ...(inGuest ? targetOf(m, args) : { connection: args.node }),
+      triggers,
+      timeouts,
+      ...(args.adopt ? { adopt: true } : {}),
+    };
     this.target = target;
     const steps: RemoteScript[] = [];
     // Each step waits for the one before: features in one guest share apt's locks and build on each other.
@@ -73,7 +81,7 @@ export class GuestProvisioning extends pulumi.ComponentResource {
             lxcOptions: m.lxcOptions,
           },
           next(),
-          triggers,
+          { triggers, timeouts, ...(args.adopt ? { adopt: true } : {}) },
         ),
       );
     }
@@ -87,7 +95,10 @@ export class GuestProvisioning extends pulumi.ComponentResource {
           `${name}-health`,
           target,
           m.healthChecks,
-          steps.map((s) => s.hash),
+          // A step's hash never covers secret values; its secrets' revision says when they changed.
+          steps.map((s) =>
+            pulumi.all([s.hash, s.secretsRevision]).apply(([hash, revision]) => (revision ? `${hash}+${revision}` : hash)),
+          ),
           next(),
         ),
       );
@@ -139,9 +150,11 @@ export class GuestProvisioning extends pulumi.ComponentResource {
 
 /**
  * What the provider cannot change in place (it replaces the machine when one of these changes). A replaced machine
- * is a fresh one: its steps must run again even though their scripts did not change.
+ * is a fresh one: its steps must run again even though their scripts did not change. An adopted machine keeps its
+ * origin and what Proxmox cannot change in place, so only its identity counts until it is rebuilt.
  */
-export function incarnation(m: PlannedMachine): unknown[] {
+export function incarnation(m: PlannedMachine, adopted = false): unknown[] {
+  if (adopted) return [m.type, m.node, m.vmid, "adopted"];
   const s = m.source;
   return [
     m.type,
@@ -160,6 +173,11 @@ export function needsProvisioning(m: PlannedMachine): boolean {
     m.healthChecks.length > 0 ||
     (m.type === "lxc" && (m.lxcOptions.length > 0 || m.features.apparmor !== undefined))
   );
+}
+
+/** Where steps about a machine run (apps, registrations), whether or not it has features of its own. */
+export function machineTarget(m: PlannedMachine, args: Pick<GuestProvisioningArgs, "node" | "guest">): FeatureTarget {
+  return { ...targetOf(m, args), triggers: incarnation(m) };
 }
 
 /** pct: through the node into the container; ssh: straight to the guest. */

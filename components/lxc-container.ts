@@ -6,6 +6,7 @@ import type { ConnectionInput } from "../provisioners/engine/script-provider";
 import { GuestProvisioning, type GuestProvisioningArgs, needsProvisioning } from "./guest-provisioning";
 import { freezeTemplate } from "../provisioners/freeze-template/freeze-template";
 import type { PlannedMachine } from "../plan/plan";
+import type { AdoptionDecision } from "../plan/adoption";
 import { type ContainerContext, containerArgs } from "./args/container";
 
 export interface LxcContainerArgs {
@@ -20,6 +21,8 @@ export interface LxcContainerArgs {
   build?: string;
   /** A clone's golden template: rebuilt, it takes its clones with it. */
   template?: LxcContainer;
+  /** It ran before the stack (phoenix adopt): imported and kept as it runs, not rebuilt with its template. */
+  adoption?: AdoptionDecision;
 }
 
 export class LxcContainer extends pulumi.ComponentResource {
@@ -30,15 +33,20 @@ export class LxcContainer extends pulumi.ComponentResource {
   constructor(name: string, args: LxcContainerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("phoenix:index:LxcContainer", name, {}, opts);
     const m = args.machine;
+    const adopted = args.adoption;
+    // A golden template is converted by its freeze step after provisioning; the provider must not undo that.
+    const ignoreChanges = [...(m.kind === "template" ? ["template", "started"] : []), ...(adopted?.ignoreChanges ?? [])];
     this.container = new proxmox.ContainerLegacy(name, containerArgs(m, args.context), {
       parent: this,
       provider: args.provider,
       // Its vmid is fixed: a replacement must make room first.
       deleteBeforeReplace: true,
-      // A golden template is converted by its freeze step after provisioning; the provider must not undo that.
-      ...(m.kind === "template" ? { ignoreChanges: ["template", "started"] } : {}),
-      ...(args.build !== undefined ? { replacementTrigger: args.build } : {}),
-      ...(args.template ? { replaceWith: [args.template.container] } : {}),
+      protect: m.protect,
+      ...(ignoreChanges.length > 0 ? { ignoreChanges } : {}),
+      ...(adopted?.importId ? { import: adopted.importId } : {}),
+      // An adopted machine is kept as it runs: a template's new build or its template's rebuild leaves it alone.
+      ...(args.build !== undefined && !adopted ? { replacementTrigger: args.build } : {}),
+      ...(args.template && !adopted ? { replaceWith: [args.template.container] } : {}),
     });
     this.vmid = this.container.vmId.apply((v) => v ?? m.vmid);
     let provisioned: pulumi.Resource[] = [];
@@ -47,7 +55,14 @@ export class LxcContainer extends pulumi.ComponentResource {
         throw new Error(`'${m.name}' has features or health checks, which run through SSH to node '${m.node}': set nodes[].ssh`);
       this.provisioning = new GuestProvisioning(
         name,
-        { ...args.provisioning!, machine: m, node: args.node, dependsOn: [this.container], replaceWith: [this.container] },
+        {
+          ...args.provisioning!,
+          machine: m,
+          node: args.node,
+          dependsOn: [this.container],
+          replaceWith: [this.container],
+          ...(adopted?.checkFirst ? { adopt: true } : {}),
+        },
         { parent: this },
       );
       provisioned = [this.provisioning];
@@ -56,7 +71,7 @@ export class LxcContainer extends pulumi.ComponentResource {
       if (!args.node) throw new Error(`golden template '${m.name}' needs SSH to node '${m.node}' to be frozen`);
       freezeTemplate(
         `${name}-freeze`,
-        { node: args.node, vmid: m.vmid },
+        { node: args.node, vmid: m.vmid, ...(adopted ? { adopt: true } : {}) },
         { parent: this, dependsOn: [this.container, ...provisioned], replaceWith: [this.container] },
       );
     }

@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInput } from "../provisioners/engine/script-provider";
 import type { PlannedMachine, PlannedNode } from "../plan/plan";
+import type { AdoptionDecision } from "../plan/adoption";
 import { LxcContainer } from "./lxc-container";
 import type { NodeHost } from "./node-host";
 import { QemuVm } from "./qemu-vm";
@@ -25,6 +26,8 @@ export interface MachineContext {
   golden?: LxcContainer;
   /** A VM's cloud-init password, resolved. */
   vmPassword?: pulumi.Output<string>;
+  /** The machine ran before the stack (phoenix adopt). */
+  adoption?: AdoptionDecision;
   opts: pulumi.ComponentResourceOptions;
 }
 
@@ -39,6 +42,7 @@ export function createMachine(m: PlannedMachine, c: MachineContext): LxcContaine
         provider: c.host.provider,
         ...(c.builds.has(m.name) ? { build: c.builds.get(m.name)! } : {}),
         ...(c.golden ? { template: c.golden } : {}),
+        ...(c.adoption ? { adoption: c.adoption } : {}),
         ...node,
         provisioning,
         context: {
@@ -57,6 +61,7 @@ export function createMachine(m: PlannedMachine, c: MachineContext): LxcContaine
       ...node,
       provisioning: { ...provisioning, ...(c.guestPrivateKey ? { guestPrivateKey: c.guestPrivateKey } : {}) },
       context: { sshKeys: c.sshKeys, ...(c.vmPassword ? { password: c.vmPassword } : {}) },
+      ...(c.adoption ? { adoption: c.adoption } : {}),
     },
     c.opts,
   );

@@ -2,6 +2,7 @@
 // datasets. Machines on the node wait for `ready` (driver and mappings) and for the datasets they use.
 import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
+import { HostKeyPin } from "../provisioners/engine/host-key-pin";
 import type { ConnectionInput } from "../provisioners/engine/script-provider";
 import { nvidiaHostDriver } from "../provisioners/nvidia/nvidia-host";
 import { nvidiaGpuInit } from "../provisioners/nvidia/nvidia-gpu-init";
@@ -18,12 +19,16 @@ export interface NodeHostArgs {
   apiToken?: pulumi.Input<string>;
   password?: pulumi.Input<string>;
   sshKey?: pulumi.Input<string>;
+  /** PCI mapping id → import id, for mappings that existed before the stack (phoenix adopt). */
+  pciImports?: ReadonlyMap<string, string>;
 }
 
 export class NodeHost extends pulumi.ComponentResource {
   readonly provider: proxmox.Provider;
-  /** SSH to the node, when the definition gives it: node-side steps, pct and datasets go through it. */
+  /** SSH to the node, when the definition gives it: node-side steps, pct and datasets go through it, with its pinned key. */
   readonly ssh?: ConnectionInput;
+  /** The node's host key, pinned once (nodes[].ssh.hostKey, or its first contact) for every connection to it. */
+  readonly hostKey?: HostKeyPin;
   /** What every machine on the node waits for: the host driver and the PCI mappings. */
   readonly ready: pulumi.Resource[] = [];
   readonly datasets = new Map<string, ZfsDataset>();
@@ -33,21 +38,56 @@ export class NodeHost extends pulumi.ComponentResource {
     // These were children of PhoenixHypervisor before NodeHost existed: the alias keeps their URNs' history.
     const child = { parent: this, aliases: opts?.parent ? [{ parent: opts.parent }] : [] };
     const { node } = args;
-    this.provider = new proxmox.Provider(node.name, providerArgs(node, args), child);
-    for (const g of node.gpuMappings.filter((g) => args.vmGpus.has(g.index)))
-      this.ready.push(new GpuMapping(g.id, { mapping: g, provider: this.provider }, child));
     const ssh = node.ssh;
-    if (ssh) {
-      this.ssh = {
-        host: ssh.host,
-        port: ssh.port,
-        user: ssh.user,
-        ...(args.sshKey ? { privateKey: args.sshKey } : {}),
-        ...(ssh.hostKey ? { hostKey: ssh.hostKey } : {}),
-      };
+    const address = ssh
+      ? { host: ssh.host, port: ssh.port, user: ssh.user, ...(args.sshKey ? { privateKey: args.sshKey } : {}) }
+      : undefined;
+    // The key is pinned before anything else connects: the Proxmox provider's SSH (which reads it from known_hosts,
+    // written by the pin) included.
+    if (address) {
+      this.hostKey = new HostKeyPin(
+        `${node.name}-host-key`,
+        {
+          connection: { ...address, ...(ssh!.hostKey ? { hostKey: ssh!.hostKey } : {}) },
+          knownHosts: true,
+          label: `node ${node.name}`,
+        },
+        { parent: this },
+      );
+      this.ssh = { ...address, hostKey: this.hostKey.hostKey };
+    }
+    this.provider = new proxmox.Provider(node.name, providerArgs(node, args), {
+      ...child,
+      ...(this.hostKey ? { dependsOn: [this.hostKey] } : {}),
+    });
+    for (const g of node.gpuMappings.filter((g) => args.vmGpus.has(g.index)))
+      this.ready.push(
+        new GpuMapping(
+          g.id,
+          {
+            mapping: g,
+            provider: this.provider,
+            ...(args.pciImports?.has(g.id) ? { importId: args.pciImports.get(g.id)! } : {}),
+          },
+          child,
+        ),
+      );
+    if (this.ssh) {
       // The node's own driver first: every guest on the node waits for it (their userland must match it).
-      if (node.nvidiaDriver?.installOnHost)
-        this.ready.push(nvidiaHostDriver(`${node.name}-nvidia-driver`, this.ssh, node.nvidiaDriver.version, child));
+      const driver = node.nvidiaDriver;
+      if (driver?.installOnHost)
+        this.ready.push(
+          nvidiaHostDriver(
+            `${node.name}-nvidia-driver`,
+            this.ssh,
+            {
+              version: driver.version,
+              runfileSha256: driver.runfileSha256 ?? "",
+              ...(driver.timeout !== undefined ? { timeout: driver.timeout } : {}),
+            },
+            child,
+          ),
+        );
       // VFIO before the driver's boot unit: the GPUs VMs take must not get persistence mode from the host driver.
       if (node.vfio)
         this.ready.push(vfioPreparation(`${node.name}-vfio`, this.ssh, node.vfio, { ...child, dependsOn: [...this.ready] }));

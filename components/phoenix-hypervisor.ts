@@ -12,6 +12,12 @@ import { LxcTemplate } from "./lxc-template";
 import { createMachine } from "./machine-factory";
 import { NodeHost } from "./node-host";
 import type { QemuVm } from "./qemu-vm";
+import type { Adoption } from "../plan/adoption";
+import { type Deployment, deploymentOf, destroyRefusal } from "../plan/deployment";
+import { DestroyGuard } from "../provisioners/protection/destroy-guard";
+import { AppDeployment } from "./app-deployment";
+import { machineTarget } from "./guest-provisioning";
+import type { RemoteScript } from "../provisioners/engine/script-provider";
 
 /** Resolves a secret reference from Pulumi secret config (phoenix:<name>). */
 export type SecretResolver = (name: string) => pulumi.Output<string>;
@@ -21,6 +27,10 @@ export interface PhoenixHypervisorArgs {
   secret: SecretResolver;
   /** Directory of the definition file: custom scripts and AppArmor profiles are relative to it. */
   definitionDir: string;
+  /** Guests, templates and PCI mappings `phoenix adopt` took over (plan/adoption.ts). */
+  adoption?: Adoption;
+  /** Golden templates' builds (components/args/template-build.ts); read from the plan when not given. */
+  builds?: ReadonlyMap<string, string>;
 }
 
 export interface GuestSummary {
@@ -32,8 +42,17 @@ export interface GuestSummary {
   endpoints: Record<string, string>;
 }
 
+export interface AppSummary {
+  deploy: "compose" | "portainer";
+  /** Guest → the app's URLs there. */
+  guests: Record<string, string[]>;
+}
+
 export class PhoenixHypervisor extends pulumi.ComponentResource {
   readonly guests: pulumi.Output<Record<string, GuestSummary>>;
+  readonly apps: pulumi.Output<Record<string, AppSummary>>;
+  /** What this up leaves deployed (plan/deployment.ts), known once everything else is: the next up compares with it. */
+  readonly deployed: pulumi.Output<Deployment>;
   readonly machines = new Map<string, LxcContainer | QemuVm>();
 
   constructor(name: string, args: PhoenixHypervisorArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -42,28 +61,21 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
     const resolve = (ref: SecretRef | string | undefined) =>
       ref === undefined ? undefined : typeof ref === "string" ? pulumi.secret(ref) : args.secret(ref.secret);
 
-    const hosts = new Map<string, NodeHost>();
-    for (const node of plan.nodes) {
-      const vmGpus = new Set(plan.machines.filter((m) => m.node === node.name && m.type === "vm").flatMap((m) => m.gpus));
-      const secrets = {
-        apiToken: resolve(node.api?.token),
-        password: resolve(node.api?.password),
-        sshKey: resolve(node.ssh?.privateKey),
-      };
-      hosts.set(node.name, new NodeHost(node.name, { node, vmGpus, ...secrets }, { parent: this }));
-    }
+    const hosts = this.nodeHosts(args, resolve);
 
     const sshKeys = plan.sshKeys.map((k) => (typeof k === "string" ? pulumi.output(k) : args.secret(k.secret)));
     const templateFiles = new Map<string, pulumi.Output<string>>();
+    const everything: pulumi.Resource[] = [...hosts.values()];
     for (const t of plan.baseTemplates)
-      if (t.type === "lxc")
-        templateFiles.set(
-          t.name,
-          new LxcTemplate(t.name, { template: t, provider: hosts.get(t.node)!.provider }, { parent: this }).fileId,
-        );
+      if (t.type === "lxc") {
+        const file = new LxcTemplate(t.name, { template: t, provider: hosts.get(t.node)!.provider }, { parent: this });
+        everything.push(file);
+        templateFiles.set(t.name, file.fileId);
+      }
 
     const secrets = Object.fromEntries(plan.secrets.map((n) => [n, args.secret(n)]));
-    const builds = templateBuilds(plan, (path) => readFileSync(join(args.definitionDir, path), "utf8"));
+    const builds = args.builds ?? templateBuilds(plan, (path) => readFileSync(join(args.definitionDir, path), "utf8"));
+    const adopted = args.adoption?.guests;
     const guestPrivateKey = resolve(plan.sshPrivateKey);
     for (const m of plan.machines) {
       const host = hosts.get(m.node)!;
@@ -86,25 +98,126 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
         // A clone of a golden template (an LXC one: VM templates are not built here).
         ...(source instanceof LxcContainer ? { golden: source } : {}),
         ...(vmPassword ? { vmPassword } : {}),
+        ...(adopted?.has(m.name) ? { adoption: adopted.get(m.name)! } : {}),
         opts: { parent: this, dependsOn },
       });
       this.machines.set(m.name, made);
     }
 
-    // Agents become environments of their server once both run: a step in the server's guest.
+    const registrations = this.registerAgents(plan, secrets);
+    everything.push(...registrations.values());
+    const apps = this.deployApps(plan, { hosts, registrations, secrets, guestPrivateKey, definitionDir: args.definitionDir });
+    everything.push(...apps.resources);
+    this.apps = pulumi.output(apps.summaries);
+
+    // Last: depending on everything, it is what a destroy deletes first, alone; protected, it refuses.
+    const deployment = deploymentOf(plan, builds, adopted);
+    const guard = new DestroyGuard(
+      `${name}-destroy-guard`,
+      { refusal: destroyRefusal(deployment) },
+      { parent: this, dependsOn: [...everything, ...this.machines.values()] },
+    );
+    this.deployed = guard.refusal.apply(() => deployment);
+    this.guests = pulumi.output(Object.fromEntries(plan.machines.map((m) => [m.name, summarize(m)])));
+    this.registerOutputs({ guests: this.guests, apps: this.apps, deployed: this.deployed });
+  }
+
+  private nodeHosts(
+    args: PhoenixHypervisorArgs,
+    resolve: (ref: SecretRef | string | undefined) => pulumi.Output<string> | undefined,
+  ): Map<string, NodeHost> {
+    const { plan } = args;
+    const hosts = new Map<string, NodeHost>();
+    for (const node of plan.nodes) {
+      const vmGpus = new Set(plan.machines.filter((m) => m.node === node.name && m.type === "vm").flatMap((m) => m.gpus));
+      const secrets = {
+        apiToken: resolve(node.api?.token),
+        password: resolve(node.api?.password),
+        sshKey: resolve(node.ssh?.privateKey),
+      };
+      const pciImports = args.adoption?.pciMappings;
+      hosts.set(
+        node.name,
+        new NodeHost(node.name, { node, vmGpus, ...secrets, ...(pciImports ? { pciImports } : {}) }, { parent: this }),
+      );
+    }
+    return hosts;
+  }
+
+  /** Agents become environments of their server once both run: a step in the server's guest, per server. */
+  private registerAgents(plan: Plan, secrets: Record<string, pulumi.Output<string>>): Map<string, RemoteScript> {
+    const registrations = new Map<string, RemoteScript>();
     for (const r of plan.portainer) {
       const server = this.machines.get(r.server)!;
       const machines = [server, ...r.agents.map((a) => this.machines.get(a.name)!)];
-      portainerEndpoints(`${r.server}-portainer-agents`, server.provisioning!.target, r.adminPassword, r.agents, secrets, {
-        parent: this,
-        dependsOn: machines,
-        // a new server has none of them, a new agent another identity
-        replaceWith: machines.map((x) => (x instanceof LxcContainer ? x.container : x.vm)),
-      });
+      const registration = portainerEndpoints(
+        `${r.server}-portainer-agents`,
+        server.provisioning!.target,
+        r.adminPassword,
+        r.agents,
+        secrets,
+        {
+          parent: this,
+          dependsOn: machines,
+          // a new server has none of them, a new agent another identity
+          replaceWith: machines.map((x) => (x instanceof LxcContainer ? x.container : x.vm)),
+        },
+      );
+      registrations.set(r.server, registration);
     }
+    return registrations;
+  }
 
-    this.guests = pulumi.output(Object.fromEntries(plan.machines.map((m) => [m.name, summarize(m)])));
-    this.registerOutputs({ guests: this.guests });
+  /** Apps, once their guest is provisioned (and, through Portainer, once the server registered its agent). */
+  private deployApps(
+    plan: Plan,
+    c: {
+      hosts: Map<string, NodeHost>;
+      registrations: Map<string, RemoteScript>;
+      secrets: Record<string, pulumi.Output<string>>;
+      guestPrivateKey: pulumi.Output<string> | undefined;
+      definitionDir: string;
+    },
+  ): { summaries: Record<string, AppSummary>; resources: pulumi.Resource[] } {
+    const targetOf = (name: string) => {
+      const m = plan.machines.find((x) => x.name === name)!;
+      const host = c.hosts.get(m.node)!;
+      if (!host.ssh) throw new Error(`apps on '${name}' run through SSH to node '${m.node}': set nodes[].ssh`);
+      const ip = m.network[0]?.ip.split("/")[0];
+      const guest =
+        m.type === "vm" && c.guestPrivateKey && ip
+          ? { host: ip, user: m.cloudInit?.user ?? "phoenix", privateKey: c.guestPrivateKey }
+          : undefined;
+      return machineTarget(m, { node: host.ssh, ...(guest ? { guest } : {}) });
+    };
+    const resourceOf = (x: LxcContainer | QemuVm) => (x instanceof LxcContainer ? x.container : x.vm);
+    const apps: Record<string, AppSummary> = {};
+    const resources: pulumi.Resource[] = [];
+    for (const a of plan.apps) {
+      apps[a.name] = { deploy: a.deploy, guests: {} };
+      for (const t of a.targets) {
+        const machine = this.machines.get(t.guest)!;
+        const server = t.portainer ? this.machines.get(t.portainer.server) : undefined;
+        const registration = t.portainer ? c.registrations.get(t.portainer.server) : undefined;
+        const deployment = new AppDeployment(
+          `${a.name}-on-${t.guest}`,
+          {
+            app: a,
+            target: t,
+            guest: targetOf(t.guest),
+            ...(t.portainer ? { server: targetOf(t.portainer.server) } : {}),
+            definitionDir: c.definitionDir,
+            secrets: c.secrets,
+            dependsOn: [machine, ...(server ? [server] : []), ...(registration ? [registration] : [])],
+            replaceWith: [resourceOf(machine), ...(server ? [resourceOf(server)] : [])],
+          },
+          { parent: this },
+        );
+        apps[a.name]!.guests[t.guest] = deployment.urls;
+        resources.push(deployment);
+      }
+    }
+    return { summaries: apps, resources };
   }
 }
 

@@ -19,7 +19,7 @@ function describeReceived(issue: ZodIssue & { code: "invalid_type" }): string {
 }
 
 /** Turn one zod issue into problems with a path and a fix a person can act on. */
-function fromZodIssue(issue: ZodIssue, prefix: PropertyKey[] = []): Problem[] {
+export function fromZodIssue(issue: ZodIssue, prefix: PropertyKey[] = []): Problem[] {
   const path = formatPath([...prefix, ...issue.path]);
   switch (issue.code) {
     case "unrecognized_keys":
@@ -46,6 +46,16 @@ function fromZodIssue(issue: ZodIssue, prefix: PropertyKey[] = []): Problem[] {
       return [error(path, `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`, "use one of those values")];
     case "invalid_format":
       return [error(path, issue.message, "write the value in the form the message shows")];
+    case "invalid_key":
+      // A record's key (the key itself is the last segment of the path).
+      return issue.issues.map((i) => error(path, `key '${String(issue.path.at(-1))}': ${i.message}`, "rename the key"));
+    case "custom": {
+      // Checks in definition/formats.ts carry their own fix.
+      const fix = (issue.params as { fix?: unknown } | undefined)?.fix;
+      return [
+        error(path, issue.message, typeof fix === "string" ? fix : "see stacks/definition.schema.json for what this field takes"),
+      ];
+    }
     default:
       return [error(path, issue.message, "see stacks/definition.schema.json for what this field takes")];
   }

@@ -1,5 +1,7 @@
 // The shape of a stack definition (stacks/<env>.yaml). Shape only: cross-field rules live in validate/.
 import { z } from "zod";
+import { HAS_CONTROL } from "./grammar";
+import { imageRef, oneLine } from "./formats";
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, "use letters, digits, '.' and '-' (a DNS-safe hostname)");
 const secretName = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "a Pulumi config key: letters, digits, '_' and '-'");
@@ -15,6 +17,8 @@ const ipv4 = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "an IPv4 address such a
 const mac = z.string().regex(/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/, "a MAC address such as 52:54:00:12:34:56");
 const vmid = z.number().int();
 const sizeGiB = z.number().positive();
+/** A time limit in seconds: at most a week. */
+const seconds = z.number().int().positive().max(604_800, "at most 604800 seconds (a week)");
 
 export const Storage = z
   .object({
@@ -139,6 +143,16 @@ export const Node = z
          * starts guests (phoenix-nvidia-init.service). Defaults to installOnHost.
          */
         bootInit: z.boolean().optional(),
+        /**
+         * sha256 of NVIDIA's runfile of driverVersion (NVIDIA-Linux-x86_64-<version>.run): required with installOnHost,
+         * whose runfile runs as root on the node; guests installing the userland from it check it too.
+         */
+        runfileSha256: z
+          .string()
+          .regex(/^[0-9a-fA-F]{64}$/, "a sha256 checksum: 64 hexadecimal digits")
+          .optional(),
+        /** Seconds the driver's download, build and load may take with installOnHost; default 3600. */
+        timeout: seconds.optional(),
       })
       .strict()
       .optional(),
@@ -197,26 +211,32 @@ export const NetworkInterface = z
 
 const featureOn = z.union([z.literal(true), z.object({}).strict()]);
 
+/** vLLM's values become words of vllm.service's ExecStart line. */
+const unitWord = oneLine("vllm.service's unit file");
+const engineArgName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]*$/, "an engine argument name: lowercase, digits and '-', no leading dashes");
+
 export const VllmFeature = z
   .object({
-    model: z.string().min(1),
-    servedModelName: z.string().optional(),
+    model: unitWord.min(1),
+    servedModelName: unitWord.optional(),
     // Feature settings carry no zod defaults: a clone's settings merge over its template's, so a default
     // filled in here would silently undo what the template chose. The plan applies FEATURE_DEFAULTS.
     port: z.number().int().min(1).max(65535).optional(),
-    host: z.string().optional(),
+    host: unitWord.optional(),
     /** Defaults to the number of GPUs the guest has. */
     tensorParallelSize: z.number().int().positive().optional(),
     maxModelLen: z.number().int().positive().optional(),
     gpuMemoryUtilization: z.number().gt(0).max(1).optional(),
-    quantization: z.string().optional(),
-    dtype: z.string().optional(),
+    quantization: unitWord.optional(),
+    dtype: unitWord.optional(),
     trustRemoteCode: z.boolean().optional(),
     /** Any other engine argument, as `--<key> <value>`. */
-    args: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    args: z.record(engineArgName, z.union([unitWord, z.number(), z.boolean()])).optional(),
     install: z.enum(["venv", "container"]).optional(),
     /** For install: container, the vLLM image (default vllm/vllm-openai:latest); pin a tag for repeatable guests. */
-    image: z.string().min(1).optional(),
+    image: imageRef.optional(),
     hfToken: secretField.optional(),
     /**
      * The exact vLLM release (pip's vllm==<version>; for install: container the image vllm/vllm-openai:v<version>
@@ -287,7 +307,7 @@ export const PORTAINER_PORTS = { server: 9443, agent: 9001 } as const;
 export const PortainerFeature = z
   .object({
     role: z.enum(["server", "agent"]),
-    image: z.string().optional(),
+    image: imageRef.optional(),
     port: z.number().int().min(1).max(65535).optional(),
     adminPassword: secretField.optional(),
     /** For agents: the guest running the Portainer server. */
@@ -379,10 +399,35 @@ export const HealthCheck = z
   .object({
     name: z.string(),
     command: z.string(),
-    retries: z.number().int().positive().default(3),
-    interval: z.number().positive().default(5),
+    retries: z.number().int().positive().max(100).default(3),
+    /** Seconds between attempts. */
+    interval: z.number().positive().max(3600).default(5),
+    /** Seconds one attempt may take before it counts as failed; default 60. */
+    timeout: seconds.optional(),
   })
   .strict();
+
+/**
+ * Time limits of a machine's provisioning steps, in seconds, overriding the defaults each feature declares
+ * (provisioners/<feature>/<feature>.ts). A step over its limit is stopped and fails the up with what was running,
+ * where and for how long. healthChecks is the overall limit of all the machine's health checks together.
+ */
+export const Timeouts = z
+  .object({
+    nvidia: seconds.optional(),
+    docker: seconds.optional(),
+    "nvidia-container-toolkit": seconds.optional(),
+    vllm: seconds.optional(),
+    ollama: seconds.optional(),
+    portainer: seconds.optional(),
+    apparmor: seconds.optional(),
+    script: seconds.optional(),
+    healthChecks: seconds.optional(),
+  })
+  .strict();
+export type Timeouts = z.infer<typeof Timeouts>;
+/** How long all of a machine's health checks may take together, retries included, unless timeouts.healthChecks says. */
+export const DEFAULT_HEALTH_CHECKS_LIMIT_SECONDS = 900;
 
 export const CloudInit = z
   .object({
@@ -426,6 +471,12 @@ const machineFields = {
   cloudInit: CloudInit.optional(),
   dependsOn: z.array(z.string()).default([]),
   healthChecks: z.array(HealthCheck).default([]),
+  /**
+   * Refuse to replace or delete this machine: `pulumi up` and `pulumi destroy` stop before anything changes, naming
+   * it and the field that would have replaced it. Set it to false (in the same up as the change) to rebuild it.
+   */
+  protect: z.boolean().default(false),
+  timeouts: Timeouts.optional(),
 };
 
 export const Guest = z
@@ -491,6 +542,91 @@ export const Access = z
   })
   .strict();
 
+/** An app's name: its Compose project name on the guest, as Compose v1 and v2 both take it. */
+export const APP_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const appName = z
+  .string()
+  .regex(APP_NAME, "lowercase letters, digits, '-' and '_', starting with a letter or digit (a Compose project name)");
+const variableName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a variable name: letters, digits and '_', not starting with a digit");
+/** A path inside the app's project directory on the guest: relative, no `..`, one line. */
+const projectPath = z
+  .string()
+  .regex(
+    /^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[^\\]+$/,
+    "a relative path inside the app's project directory, e.g. config/nginx.conf (no leading '/', no '.' or '..' parts)",
+  )
+  .refine((s) => !HAS_CONTROL.test(s), { message: "contains a control character (line break, tab, NUL…)" });
+const volumeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "a Docker volume name: letters, digits, '_', '.' and '-'");
+
+/** A config file rendered from a template in the repository into the app's project directory. */
+export const AppFile = z
+  .object({
+    /** The template, relative to the definition's directory; ${VAR} and ${VAR:-default} take the app's variables. */
+    template: z.string().min(1),
+    /** Where it is written, relative to the project directory: the compose file mounts it as ./<path>. */
+    path: projectPath,
+    /** Octal file mode; 0644 unless the template uses a secret variable (then 0600, root only). */
+    mode: z
+      .string()
+      .regex(/^0?[0-7]{3}$/, "an octal mode such as 0644")
+      .optional(),
+  })
+  .strict();
+
+/** A named volume Phoenix creates on the guest before the app starts (`docker volume create`), e.g. an NFS share. */
+export const AppVolume = z
+  .object({
+    driver: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.:/-]*$/, "a volume driver name such as local")
+      .default("local"),
+    /** Driver options (`--opt key=value`), e.g. { type: nfs, o: "addr=10.0.0.13,rw,nfsvers=4", device: ":/export/x" }. */
+    options: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "an option name"), z.string()).default({}),
+  })
+  .strict();
+
+/** A firewall rule of the original system's stacks, kept for the network services (not applied yet). */
+export const KeptFirewallRule = z
+  .object({
+    type: z.enum(["in", "out"]),
+    action: z.string(),
+    source: z.string().optional(),
+    dest: z.string().optional(),
+    proto: z.string().optional(),
+    port: z.string().optional(),
+    comment: z.string().optional(),
+  })
+  .strict();
+
+/** A Docker Compose project deployed to guests with docker: per environment, as this definition declares it. */
+export const App = z
+  .object({
+    name: appName,
+    description: z.string().optional(),
+    /** The compose file, relative to the definition's directory. */
+    compose: z.string().min(1),
+    /** The guests it runs on (each needs docker, inherited along the clone chain counts). */
+    guests: z.array(name).min(1, "name at least one guest with docker"),
+    /** compose: the compose CLI in the guest; portainer: Portainer's API, onto the guest's agent environment. */
+    deploy: z.enum(["compose", "portainer"]).default("compose"),
+    /** For ${VAR} in the compose file and the templates; { secret: name } comes from Pulumi secret config. */
+    variables: z.record(variableName, z.union([SecretRef, z.string(), z.number(), z.boolean()])).default({}),
+    files: z.array(AppFile).default([]),
+    /** Volumes Phoenix creates, for the compose file's external volumes. */
+    volumes: z.record(volumeName, AppVolume).default({}),
+    /** External volumes made outside Phoenix that must exist on the guest (checked before `up`). */
+    externalVolumes: z.array(volumeName).default([]),
+    /** Removing the app runs `down`; its volumes stay unless this is true when it is removed. */
+    removeVolumes: z.boolean().default(false),
+    /** Kept from the original system for the network services (routes): not applied yet. */
+    traefikLabels: z.record(z.string(), z.array(z.string())).optional(),
+    /** Kept from the original system for the network services (firewall): not applied yet. */
+    firewallRules: z.array(KeptFirewallRule).optional(),
+  })
+  .strict();
+
 export const Definition = z
   .object({
     $schema: z.string().optional(),
@@ -500,6 +636,8 @@ export const Definition = z
     network: Network,
     templates: z.array(Template).default([]),
     guests: z.array(Guest).default([]),
+    /** Docker Compose projects on guests with docker. */
+    apps: z.array(App).default([]),
   })
   .strict();
 
@@ -518,6 +656,8 @@ export type OllamaFeature = z.infer<typeof OllamaFeature>;
 export type NetworkInterface = z.infer<typeof NetworkInterface>;
 export type MountPoint = z.infer<typeof MountPoint>;
 export type SecretRef = z.infer<typeof SecretRef>;
+export type App = z.infer<typeof App>;
+export type AppFile = z.infer<typeof AppFile>;
 
 export function isGolden(t: Template): t is GoldenTemplate {
   return "parent" in t;

@@ -20,3 +20,15 @@ export function looksSecret(key: string): boolean {
 export function secretFix(name: string): string {
   return `run \`pulumi config set --secret phoenix:${name} <value>\` and write { secret: ${name} } here`;
 }
+
+/** The secret config key suggested for an app's variable: thinkheads_ai_app + DATABASE_PASS → thinkheadsAiAppDatabasePass. */
+export function appSecretName(app: string, variable: string): string {
+  const words = `${app} ${variable}`
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w.toLowerCase());
+  return words
+    .map((w, i) => (i === 0 ? w : w[0]!.toUpperCase() + w.slice(1)))
+    .join("")
+    .replace(/^[0-9]+/, "");
+}

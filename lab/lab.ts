@@ -155,7 +155,11 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
     ? await step(`apt proxy on ${bridges[0].gateway}`, () => ensureAptProxy(dir, bridges[0]!.gateway!))
     : undefined;
   if (bridges[0]) {
-    const registry = await step(`registry mirror on ${bridges[0].gateway}:5000`, () => ensureRegistry(dir, bridges[0]!.gateway!));
+    // Its storage is the lab's own: stand-ins are made here, not fetched, and labs of different versions side by side
+    // (other branches' tests) push other stand-ins under the same Docker Hub names.
+    const registry = await step(`registry mirror on ${bridges[0].gateway}:5000`, () =>
+      ensureRegistry(dir, bridges[0]!.gateway!, undefined, join(dir, "registry-storage")),
+    );
     await step("stand-in images (no Docker Hub here)", () => pushStandInImages(registry, log));
   }
   const tarball = await step("base template (debootstrap, cached)", () => ensureBaseTarball(log));
@@ -237,6 +241,16 @@ const PCT_MARK = "# phoenix-lab pct";
 
 export function installPct(stateDir: string): void {
   const cli = join(__dirname, "..", "scripts", "phoenix.cjs");
+  // This lab's own, first on its node sshd's PATH (host/sshd.ts): labs side by side overwrite the shared one.
+  mkdirSync(join(stateDir, "bin"), { recursive: true });
+  writeFileSync(
+    join(stateDir, "bin", "pct"),
+    `#!/bin/sh\n${PCT_MARK}\nPHOENIX_LAB_DIR='${stateDir}' exec '${process.execPath}' '${cli}' lab pct "$@"\n`,
+    { mode: 0o755 },
+  );
+  // PHOENIX_LAB_GLOBAL_PCT=0 leaves the shared one alone: a lab of an older version side by side, whose sessions
+  // take the shared pct without naming their lab, would otherwise reach this lab's containers.
+  if (process.env.PHOENIX_LAB_GLOBAL_PCT === "0") return;
   writeFileSync(
     PCT_PATH,
     // A node sshd's sessions name their lab (PHOENIX_LAB_DIR); elsewhere `pct` is the last lab's that came up.
@@ -355,7 +369,7 @@ export function labStatus(stateDir = defaultStateDir()): LabStatus {
     limits: [
       "no GPU: GPU passthrough is planned and validated, never exercised",
       "no internet: guests get Debian's packages through the lab's apt proxy only",
-      "no Docker Hub: the lab's registry mirror serves stand-in images (busybox, plain HTTP): portainer/agent:lts, and test doubles of the Portainer API (portainer/portainer-ce:lts) and of vllm serve (vllm/vllm-openai:latest)",
+      "no Docker Hub: the lab's registry mirror serves stand-in images (busybox, plain HTTP): portainer/agent:lts (the Docker API forwarded), nginx:1.27-alpine and busybox:1.36 for apps, and test doubles of the Portainer API (portainer/portainer-ce:lts, whose stacks run Compose v2 against the agent) and of vllm serve (vllm/vllm-openai:latest)",
       "QEMU VMs boot under software emulation (TCG): this machine's /dev/kvm (PVM) boots no stock kernel (PHOENIX_LAB_QEMU_ACCEL=kvm where it does); one disk per VM, direct kernel boot of the lab's Debian 12 image whatever the template",
       "this kernel has no AppArmor: profiles are syntax-checked with apparmor_parser, not enforced",
       "containers run privileged even when unprivileged: 1 (no id-mapped rootfs yet)",

@@ -10,6 +10,7 @@ import { cudaArchListFor } from "../definition/gpu-models";
 import { ollamaModelName, vllmImageOf } from "../definition/serving";
 import { hostGpuAddresses, lxcGpuDevices, nodeGpuMappings, nodeVfio, vmHostPci } from "./gpu";
 import { type Pool, type Request, allocate } from "./ip-allocation";
+import { planApps } from "./apps";
 import { portainerRegistrations } from "./portainer";
 import type { PlannedFeature, PlannedInterface, PlannedMachine, PlannedMount, Plan, Source, Transport } from "./types";
 
@@ -36,7 +37,16 @@ export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
       datasets: n.zfs.datasets,
       gpuMappings: nodeGpuMappings(n),
       apparmorProfiles: n.apparmorProfiles,
-      ...(n.nvidia ? { nvidiaDriver: { version: n.nvidia.driverVersion, installOnHost: n.nvidia.installOnHost } } : {}),
+      ...(n.nvidia
+        ? {
+            nvidiaDriver: {
+              version: n.nvidia.driverVersion,
+              installOnHost: n.nvidia.installOnHost,
+              ...(n.nvidia.runfileSha256 ? { runfileSha256: n.nvidia.runfileSha256.toLowerCase() } : {}),
+              ...(n.nvidia.timeout !== undefined ? { timeout: n.nvidia.timeout } : {}),
+            },
+          }
+        : {}),
       ...nodeGpuSteps(ix, n),
     })),
     baseTemplates: [...ix.bases.values()].map(({ t }) => ({
@@ -49,6 +59,7 @@ export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
     })),
     machines,
     portainer: portainerRegistrations(machines),
+    apps: planApps(def.apps, machines),
     allocations: Object.fromEntries([...allocations].sort(([a], [b]) => (a < b ? -1 : 1))),
     sshKeys: def.access.sshKeys,
     ...(def.access.sshPrivateKey ? { sshPrivateKey: def.access.sshPrivateKey } : {}),
@@ -174,6 +185,7 @@ function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): P
   return {
     kind: m.kind,
     name: m.name,
+    path: m.path,
     vmid: m.vmid,
     type: m.type,
     node: node.name,
@@ -202,9 +214,11 @@ function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): P
     ...(guest?.bootDelay !== undefined ? { bootDelay: guest.bootDelay } : {}),
     lxcOptions: d.lxcOptions,
     healthChecks: d.healthChecks,
+    timeouts: d.timeouts ?? {},
     ...(d.cloudInit ? { cloudInit: d.cloudInit } : {}),
     ...(d.description ? { description: d.description } : {}),
     tags: d.tags,
+    protect: d.protect,
   };
 }
 

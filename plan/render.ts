@@ -83,6 +83,15 @@ export function renderPlan(plan: Plan): string {
           `${b.total.toFixed(2)} — ${b.shares.map((x) => describeShare(x, b.memory)).join("; ")}`,
       ),
     );
+  if (plan.apps.length)
+    out.push(
+      "",
+      "Apps",
+      ...plan.apps.map(
+        (a) =>
+          `  ${a.name}: ${a.compose} on ${a.targets.map((t) => (t.portainer ? `${t.guest} (through Portainer on ${t.portainer.server})` : t.guest)).join(", ")}`,
+      ),
+    );
   if (plan.secrets.length) out.push("", `Secrets needed (pulumi config set --secret phoenix:<name>): ${plan.secrets.join(", ")}`);
   return out.join("\n");
 }

@@ -1,6 +1,6 @@
 // The plan's data types: what must exist (nodes, base templates, machines in build order, registrations) once a
 // definition is planned. Plain data; plan.ts builds it, components/ instantiate it.
-import type { BaseTemplate, Definition, FeatureName, Features, SecretRef } from "../definition/schema";
+import type { BaseTemplate, Definition, FeatureName, Features, SecretRef, Timeouts } from "../definition/schema";
 import type { Machine } from "../definition/resolve";
 import type { GpuBudget } from "../definition/gpu-budget";
 import type { HostPci, PciMapping, PlannedVfio } from "./gpu";
@@ -53,6 +53,8 @@ export type Source =
 export interface PlannedMachine {
   kind: "guest" | "template";
   name: string;
+  /** Its entry in the definition, e.g. guests[3]: where a message tells the user to change something. */
+  path: string;
   vmid: number;
   type: "lxc" | "vm";
   node: string;
@@ -85,9 +87,13 @@ export interface PlannedMachine {
   bootDelay?: number;
   lxcOptions: string[];
   healthChecks: Machine["def"]["healthChecks"];
+  /** The definition's time limits of this machine's steps (seconds); the features' own defaults apply to the rest. */
+  timeouts?: Timeouts;
   cloudInit?: Machine["def"]["cloudInit"];
   description?: string;
   tags: string[];
+  /** Replacing or deleting it is refused (plan/changes.ts). */
+  protect: boolean;
 }
 
 export interface PlannedNode {
@@ -97,7 +103,7 @@ export interface PlannedNode {
   datasets: Definition["nodes"][number]["zfs"]["datasets"];
   gpuMappings: PciMapping[];
   apparmorProfiles: Definition["nodes"][number]["apparmorProfiles"];
-  nvidiaDriver?: { version: string; installOnHost: boolean };
+  nvidiaDriver?: { version: string; installOnHost: boolean; runfileSha256?: string; timeout?: number };
   /**
    * The boot unit that makes /dev/nvidia* exist before Proxmox starts guests (nvidia.bootInit, default installOnHost),
    * with the GPUs it turns persistence mode on for: all when none is passed to a VM, else the host's by PCI address.
@@ -116,6 +122,29 @@ export interface PlannedBaseTemplate {
   source: BaseTemplate["source"];
 }
 
+export interface PlannedAppTarget {
+  guest: string;
+  vmid: number;
+  /** The guest's first address, when known: the app's URLs use it. */
+  address?: string;
+  /** deploy: portainer — the server whose API deploys it, onto the environment named after the guest. */
+  portainer?: { server: string; environment: string; adminPassword: SecretRef | string; agentPort: number };
+}
+
+/** An app (a Docker Compose project) on its guests; files are read from the definition's directory when deployed. */
+export interface PlannedApp {
+  name: string;
+  description?: string;
+  compose: string;
+  deploy: "compose" | "portainer";
+  variables: Record<string, string | SecretRef>;
+  files: { template: string; path: string; mode?: string }[];
+  volumes: Record<string, { driver: string; options: Record<string, string> }>;
+  externalVolumes: string[];
+  removeVolumes: boolean;
+  targets: PlannedAppTarget[];
+}
+
 export interface Plan {
   nodes: PlannedNode[];
   baseTemplates: PlannedBaseTemplate[];
@@ -123,6 +152,8 @@ export interface Plan {
   machines: PlannedMachine[];
   /** Portainer servers and the agents each registers as environments. */
   portainer: PlannedPortainerServer[];
+  /** Docker Compose projects and the guests they run on. */
+  apps: PlannedApp[];
   /** "<guest>/<interface>" → allocated CIDR; the lock file records these. */
   allocations: Record<string, string>;
   /** Public keys (or references to them) for root in containers and the cloud-init user of VMs. */

@@ -6,6 +6,9 @@
 #                                                    built against github.com/pulumi/pulumi/sdk/v3 at the version
 #                                                    scripts/bootstrap-toolchain.sh pins
 #   scripts/build-go-tool.sh actionlint              the GitHub/Forgejo workflow linter, `go install`ed from its module
+#   scripts/build-go-tool.sh docker-compose          Docker Compose v2 (static), built from its module's source: the lab's
+#                                                    Portainer double runs it, as Portainer bundles it
+#   scripts/build-go-tool.sh stand-in-portainer-agent  the lab's stand-in agent (lab/host/stand-in-portainer-agent)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -13,6 +16,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PULUMI_VERSION=$(sed -n 's/^PULUMI_VERSION=\([0-9.]*\).*/\1/p' "$REPO/scripts/bootstrap-toolchain.sh")
 YAML_V3_VERSION=v3.0.1
 ACTIONLINT_VERSION=v1.7.12
+COMPOSE_VERSION=v2.40.3
 CACHE_ROOT=${XDG_CACHE_HOME:-$HOME/.cache}/phoenix-hypervisor
 TOOLS=$CACHE_ROOT/tools
 
@@ -82,11 +86,57 @@ build_actionlint() {
   finish $name "$key" "$t"
 }
 
+# Compose's go.mod has exclude directives, so `go install …@version` refuses it: it is built as the main module.
+build_docker_compose() {
+  local name=docker-compose key="compose $COMPOSE_VERSION static"
+  cached $name "$key" && return
+  find_go
+  local t; t=$(date +%s)
+  local dir=$TOOLS/$name src build
+  mkdir -p "$dir"
+  log "$name: building github.com/docker/compose/v2@$COMPOSE_VERSION (a few minutes the first time)"
+  if ! src=$("$GO" mod download -json "github.com/docker/compose/v2@$COMPOSE_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p') || [ -z "$src" ]; then
+    die "downloading github.com/docker/compose/v2@$COMPOSE_VERSION failed"
+  fi
+  build=$(mktemp -d)
+  cp -R "$src/." "$build/" && chmod -R u+w "$build"
+  if ! (cd "$build" && CGO_ENABLED=0 "$GO" build -trimpath \
+      -ldflags "-s -w -X github.com/docker/compose/v2/internal.Version=$COMPOSE_VERSION" -o "$dir/$name" ./cmd) >"$dir/build.log" 2>&1; then
+    tail -n 30 "$dir/build.log" >&2
+    rm -rf "$build"
+    die "building $name failed (full log: $dir/build.log)"
+  fi
+  rm -rf "$build"
+  finish $name "$key" "$t"
+}
+
+build_stand_in_agent() {
+  local name=stand-in-portainer-agent src=$REPO/lab/host/stand-in-portainer-agent
+  local key; key="agent $(tree_hash "$src")"
+  cached $name "$key" && return
+  find_go
+  local t; t=$(date +%s)
+  local dir=$TOOLS/$name build
+  mkdir -p "$dir"
+  build=$(mktemp -d)
+  cp -R "$src/." "$build/"
+  printf 'module phoenix.local/stand-in-portainer-agent\n\ngo 1.25\n' >"$build/go.mod"
+  if ! (cd "$build" && CGO_ENABLED=0 "$GO" build -trimpath -ldflags "-s -w" -o "$dir/$name" .) >"$dir/build.log" 2>&1; then
+    tail -n 30 "$dir/build.log" >&2
+    rm -rf "$build"
+    die "building $name failed (full log: $dir/build.log)"
+  fi
+  rm -rf "$build"
+  finish $name "$key" "$t"
+}
+
 mkdir -p "$TOOLS"
 exec 9>"$TOOLS/.lock"
 flock 9
 case "${1:-}" in
   deploy-settings-check) build_deploy_settings_check ;;
   actionlint) build_actionlint ;;
-  *) echo "usage: $0 deploy-settings-check|actionlint" >&2; exit 2 ;;
+  docker-compose) build_docker_compose ;;
+  stand-in-portainer-agent) build_stand_in_agent ;;
+  *) echo "usage: $0 deploy-settings-check|actionlint|docker-compose|stand-in-portainer-agent" >&2; exit 2 ;;
 esac

@@ -102,6 +102,20 @@ async function main() {
       `  portainer:   ${url} answers: ${/stand-in/.test(page) ? "the lab's stand-in image (no Docker Hub here; a real Portainer serves HTTPS)" : page ? "yes" : "no"}`,
     );
   }
+  // Apps: each one's URLs on its guests (the stack's `apps` output), and whether they answer.
+  const apps = ((await project.stack.outputs()).apps?.value ?? {}) as Record<
+    string,
+    { deploy: string; guests: Record<string, string[]> }
+  >;
+  for (const [name, a] of Object.entries(apps))
+    for (const [guest, urls] of Object.entries(a.guests))
+      for (const url of urls.length ? urls : ["(publishes no port)"]) {
+        const page = url.startsWith("http") ? run("curl", ["-s", "--max-time", "5", url], { allowFail: true }).stdout : "";
+        const title = /<title>([^<]*)<\/title>/.exec(page)?.[1];
+        say(
+          `  app ${name.padEnd(8)} ${url}  on ${guest} (deploy: ${a.deploy})${url.startsWith("http") ? `: ${page ? `answers${title ? ` "${title}"` : ""}` : "no answer"}` : ""}`,
+        );
+      }
   say(`  lab state:   ${lab.stateDir}   (Proxmox API ${lab.apiUrl}, node ${plan.nodes[0]?.name})`);
   say(`  node ssh:    ssh -p ${lab.sshPort} -i ${lab.stateDir}/ssh/client_ed25519 root@127.0.0.1   (zfs, pct, apparmor_parser)`);
   if (guest)
@@ -112,7 +126,7 @@ async function main() {
 }
 
 function describe(changes: Record<string, number> | undefined): string {
-  const c = Object.entries(changes ?? {}).filter(([op]) => op !== "same");
+  const c = Object.entries(changes ?? {}).filter(([op]) => op !== "same" && op !== "read");
   return c.length ? c.map(([op, n]) => `${n} ${op}`).join(", ") : "no changes";
 }
 

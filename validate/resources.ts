@@ -140,6 +140,15 @@ function checkNode(n: Node, path: string, out: Problem[]) {
         `set ${path}.ssh (host, user, privateKey), or install the driver by hand and set installOnHost: false`,
       ),
     );
+  if (n.nvidia?.installOnHost && !n.nvidia.runfileSha256)
+    out.push(
+      error(
+        `${path}.nvidia.runfileSha256`,
+        `installOnHost runs NVIDIA's runfile as root on node '${n.name}', and no checksum says which file may run`,
+        `set ${path}.nvidia.runfileSha256 to the sha256 of NVIDIA-Linux-x86_64-${n.nvidia.driverVersion}.run ` +
+          "(sha256sum of the file from NVIDIA's download page), or install the driver by hand and set installOnHost: false",
+      ),
+    );
   const idx = new Set<number>();
   const pci = new Set<string>();
   n.gpus.forEach((g, k) => {

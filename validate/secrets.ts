@@ -1,7 +1,7 @@
 // Secrets are referenced by name ({ secret: name }) and resolved from Pulumi secret config; never inline.
 import { type Problem, error } from "../definition/problems";
 import type { Definition } from "../definition/schema";
-import { looksSecret, secretFix } from "../definition/secrets";
+import { appSecretName, looksSecret, secretFix } from "../definition/secrets";
 
 export function checkSecrets(def: Definition): Problem[] {
   const out: Problem[] = [];
@@ -39,5 +39,16 @@ export function checkSecrets(def: Definition): Problem[] {
     if (f.script) freeForm(`${path}.features.script.env`, f.script.env);
     if (typeof f.docker === "object") freeForm(`${path}.features.docker.daemon`, f.docker.daemon);
   }
+  def.apps.forEach((app, i) => {
+    for (const [k, v] of Object.entries(app.variables))
+      if (looksSecret(k) && typeof v === "string" && v !== "")
+        out.push(
+          error(
+            `apps[${i}].variables.${k}`,
+            `'${k}' looks like a secret given in plaintext (the value is not shown here)`,
+            secretFix(appSecretName(app.name, k)),
+          ),
+        );
+  });
   return out;
 }

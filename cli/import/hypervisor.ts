@@ -163,8 +163,17 @@ export function readHypervisor(r: Reader, w: Warnings, nodeName: string): HostSe
   let cudaVersion: string | undefined;
   if (nv) {
     const version = nv.str("version");
-    if (version) node.nvidia = { driverVersion: version, installOnHost: nv.bool("install") ?? false };
-    else nv.skip("install");
+    if (version) {
+      // Phoenix runs NVIDIA's runfile on a node only with its checksum, which the original configuration does not have.
+      node.nvidia = { driverVersion: version, installOnHost: false };
+      if (nv.bool("install"))
+        w.add(
+          nv.where("install"),
+          "imported as installOnHost: false: installing the driver on the node needs the sha256 of NVIDIA's runfile, " +
+            "which the original configuration does not have",
+          `to have Phoenix install it, set installOnHost: true and runfileSha256 (sha256sum of NVIDIA-Linux-x86_64-${version}.run) under nodes[0].nvidia`,
+        );
+    } else nv.skip("install");
     nv.unmapped("runfile_url", "the nvidia feature picks its package source (NVIDIA's repositories by default)");
     cudaVersion = nv.str("cuda_version");
     nv.unmapped("install_vllm_libs", "the vllm feature installs what vLLM needs");

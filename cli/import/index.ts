@@ -1,11 +1,13 @@
 // `phoenix import`: the original system's three JSON files → one native definition.
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { basename } from "node:path";
 import { stringify } from "yaml";
 import type { DefinitionInput } from "../../definition/schema";
 import { readHypervisor } from "./hypervisor";
 import { readMachines } from "./machines";
 import { ollamaOffSharedGpus } from "./ollama-gpus";
+import { type StacksInput, readStacks } from "./stacks";
 import { ImportError, Reader, type ImportWarning, Warnings } from "./reader";
 
 export { ImportError, type ImportWarning };
@@ -16,11 +18,15 @@ export interface ImportInput {
   vm?: { file: string; json: unknown };
   /** The Proxmox node's name (the original files do not say it). */
   node?: string;
+  /** The original's Docker stacks (stacks/<name>/ and phoenix_stacks_config.json), for the VMs' docker_stacks. */
+  stacks?: StacksInput;
 }
 
 export interface ImportResult {
   definition: DefinitionInput;
   warnings: ImportWarning[];
+  /** Files the definition references (apps' compose files and templates), by path relative to it. */
+  files: Record<string, string>;
 }
 
 export function importPhoenix(input: ImportInput): ImportResult {
@@ -29,7 +35,15 @@ export function importPhoenix(input: ImportInput): ImportResult {
   const lxc = Reader.root(basename(input.lxc.file), input.lxc.json, w);
   const vm = input.vm ? Reader.root(basename(input.vm.file), input.vm.json, w) : undefined;
   const host = readHypervisor(hv, w, input.node ?? "pve");
-  const { templates, guests } = readMachines(lxc, vm, host, w);
+  const { templates, guests, stackRefs } = readMachines(lxc, vm, host, w);
+  const stacks = input.stacks ? readStacks(input.stacks, stackRefs, guests, w) : { apps: [], files: {} };
+  if (!input.stacks)
+    for (const r of stackRefs)
+      w.add(
+        r.where,
+        `stack '${r.stack}' not imported: the stacks were not given`,
+        "pass the original's stacks/ directory with --stacks (and --stacks-config)",
+      );
 
   const ids = new Set([...templates, ...guests].map((m) => String(m.vmid ?? "")));
   for (const [ctid, mounts] of host.sharedMounts)
@@ -66,13 +80,14 @@ export function importPhoenix(input: ImportInput): ImportResult {
     network: { ...(host.domain ? { domain: host.domain } : {}), bridges: [host.bridge] },
     templates,
     guests,
+    ...(stacks.apps.length > 0 ? { apps: stacks.apps } : {}),
   };
   ollamaOffSharedGpus(
     definition,
     (guest) => `phoenix_lxc_configs.json: lxc_configs.${guests.find((g) => g.name === guest)?.vmid}.gpu_assignment`,
     w,
   );
-  return { definition, warnings: w.list };
+  return { definition, warnings: w.list, files: stacks.files };
 }
 
 export function readJson(file: string): unknown {
@@ -96,4 +111,29 @@ export function toYaml(r: ImportResult, sources: string[]): string {
     `# ${r.warnings.length} field(s) were not mapped or need attention; \`phoenix import\` printed them.`,
   ];
   return `${header.join("\n")}\n${stringify(r.definition, { lineWidth: 0 })}`;
+}
+
+/** The original's stacks/ directory: one StackSource per sub-directory holding docker-compose.yml (small text files only). */
+export function readStackDir(dir: string): StacksInput["stacks"] {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ImportError(`${dir} is not a directory`);
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, "docker-compose.yml")))
+    .map((d) => {
+      const root = join(dir, d.name);
+      const files: Record<string, string> = {};
+      for (const rel of readdirSync(root, { recursive: true }) as string[]) {
+        const p = join(root, rel);
+        if (statSync(p).isFile() && statSync(p).size <= 1024 * 1024 && !["docker-compose.yml", "phoenix.json"].includes(rel))
+          files[rel] = readFileSync(p, "utf8");
+      }
+      const manifest = join(root, "phoenix.json");
+      return {
+        name: d.name,
+        where: `stacks/${d.name}`,
+        compose: readFileSync(join(root, "docker-compose.yml"), "utf8"),
+        ...(existsSync(manifest) ? { manifest: readJson(manifest) } : {}),
+        files,
+      };
+    })
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
 }

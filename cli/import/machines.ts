@@ -19,6 +19,16 @@ interface Entry {
 export interface MachinesOut {
   templates: TemplateInput[];
   guests: GuestInput[];
+  /** The original's docker_stacks lists: which stacks each guest runs (cli/import/stacks.ts makes them apps). */
+  stackRefs: StackRef[];
+}
+
+export interface StackRef {
+  guest: string;
+  where: string;
+  stack: string;
+  /** The environment an entry names ({ name, environment } entries, as the VM schema has them). */
+  environment?: string;
 }
 
 const FEATURES_WITHOUT_EQUIVALENT = new Set([
@@ -82,6 +92,7 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
   const clonedFrom = new Set(entries.flatMap((e) => (e.cloneFrom ? [e.cloneFrom] : [])));
   const templates: TemplateInput[] = [];
   const guests: GuestInput[] = [];
+  const stackRefs: StackRef[] = [];
   const bases = new Map<string, TemplateInput>();
 
   const baseFromFile = (path: string, where: string): string | undefined => {
@@ -230,7 +241,7 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
     r.unmapped("enable_lifecycle_snapshots", "Pulumi's state replaces lifecycle snapshots");
     r.unmapped("bootstrap_ca_url", "step-ca is not a feature yet");
     r.unmapped("volumes", "NFS volumes in VMs are not managed yet");
-    r.unmapped("docker_stacks", "Docker stacks are not managed yet", "use a custom script feature");
+    readStackRefs(r, e.name, stackRefs, w);
     r.unmapped("dns_records", "DNS records are not managed");
     r.unmapped("portainer_environment_name", "agents register under their guest name");
     r.unmapped("portainer_agent_hostname", "agents are reached at their guest address");
@@ -255,7 +266,7 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
       guests.push({ ...m, template: from ?? "unknown" } as GuestInput);
     }
   }
-  return { templates: [...bases.values(), ...templates], guests };
+  return { templates: [...bases.values(), ...templates], guests, stackRefs };
 }
 
 function readNetwork(e: Entry, m: Machine, host: HostSettings, vmDefaults: Reader | undefined, w: Warnings) {
@@ -432,4 +443,18 @@ function readMounts(e: Entry, m: Machine, host: HostSettings, w: Warnings) {
   }
   for (const s of host.sharedMounts.get(e.id) ?? []) mounts.push(toMount(s.hostPath, s.path));
   if (mounts.length > 0) m.mountPoints = mounts;
+}
+
+/** docker_stacks: names (as the reference has them) or { name, environment } (as the VM schema says). */
+function readStackRefs(r: Reader, guest: string, out: StackRef[], w: Warnings) {
+  const raw = r.raw("docker_stacks");
+  if (raw === undefined) return;
+  if (!Array.isArray(raw)) return void w.add(r.where("docker_stacks"), "expected a list of stack names; ignored");
+  raw.forEach((x, i) => {
+    const where = `${r.where("docker_stacks")}[${i}]`;
+    if (typeof x === "string") out.push({ guest, where, stack: x });
+    else if (x && typeof x === "object" && !Array.isArray(x) && typeof x.name === "string")
+      out.push({ guest, where, stack: x.name, ...(typeof x.environment === "string" ? { environment: x.environment } : {}) });
+    else w.add(where, "expected a stack name or { name, environment }; ignored");
+  });
 }

@@ -37,9 +37,24 @@ export async function loadConfig(ctx: ApiContext, type: GuestType, vmid: number)
   return file;
 }
 
-export function checkLock(ctx: ApiContext, type: GuestType, vmid: number): void {
-  const lock = ctx.locks.get(vmid);
+/** Proxmox's check_lock: a task's lock, or a `lock:` line in the config (a backup, say, run by someone else). */
+export function checkLock(ctx: ApiContext, type: GuestType, vmid: number, file?: ConfigFile): void {
+  const lock = ctx.locks.get(vmid) ?? file?.config.lock;
   if (lock) throw fail(`${type === "lxc" ? "CT" : "VM"} is locked (${lock})`);
+}
+
+/** Reads a guest's config, lets `change` edit it and writes it back, all under the guest's config lock. */
+export async function changeConfig(
+  ctx: ApiContext,
+  type: GuestType,
+  vmid: number,
+  change: (file: ConfigFile) => Promise<void> | void,
+): Promise<void> {
+  await ctx.backend.lockConfig(type, vmid, async () => {
+    const file = await loadConfig(ctx, type, vmid);
+    await change(file);
+    await ctx.backend.writeConfig(type, vmid, file);
+  });
 }
 
 /** A vmid is free when no guest of either type has it. */

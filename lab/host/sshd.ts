@@ -18,6 +18,9 @@ export function keygen(file: string, comment: string): void {
   run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file]);
 }
 
+/** root's default PATH in SSH sessions, as on a Proxmox node. */
+const SESSION_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 export function sshdConfig(o: NodeSshd): string {
   return [
     `Port ${o.port}`,
@@ -31,7 +34,8 @@ export function sshdConfig(o: NodeSshd): string {
     "KbdInteractiveAuthentication no",
     "PermitRootLogin prohibit-password",
     "PrintMotd no",
-    ...(o.labDir ? [`SetEnv PHOENIX_LAB_DIR=${o.labDir}`] : []),
+    // Its own pct first on PATH: /usr/local/sbin/pct is shared by every lab on the machine (the last one up wrote it).
+    ...(o.labDir ? [`SetEnv PHOENIX_LAB_DIR=${o.labDir} PATH=${join(o.labDir, "bin")}:${SESSION_PATH}`] : []),
     "",
   ].join("\n");
 }

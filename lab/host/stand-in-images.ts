@@ -4,7 +4,8 @@
 // a test double of the part of its API the portainer feature calls (stand-in-portainer-api.sh). Built in
 // TypeScript and pushed to the lab's registry under Docker Hub's repository name, so a guest's `docker pull`
 // of the real name is answered by its mirror.
-import { existsSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { pushImage, sha256 } from "./registry-push";
@@ -14,18 +15,61 @@ export interface StandIn {
   repository: string;
   tag: string;
   ports: number[];
-  /** page: busybox httpd serving the stand-in page; portainer-api: the Portainer API double; vllm: `vllm serve`'s double. */
-  serves: "page" | "portainer-api" | "vllm";
+  /**
+   * page: busybox httpd serving the stand-in page; portainer-api: the Portainer API double; vllm: `vllm serve`'s double;
+   * static: a web server for files mounted into /usr/share/nginx/html (nginx's document root), for apps;
+   * shell: busybox itself, no entrypoint (`sh` by default), for apps' own commands;
+   * agent: the Portainer agent's stand-in (a Go program forwarding the Docker API of the socket it is given).
+   */
+  serves: "page" | "portainer-api" | "vllm" | "static" | "shell" | "agent";
+  /** Go programs built by scripts/build-go-tool.sh, each in a layer of its own at this path. */
+  binaries?: { tool: string; path: string }[];
 }
 
 export const STAND_INS: StandIn[] = [
-  { repository: "portainer/portainer-ce", tag: "lts", ports: [9000, 9443], serves: "portainer-api" },
-  { repository: "portainer/agent", tag: "lts", ports: [9001], serves: "page" },
+  // As Portainer bundles Docker Compose v2 to deploy stacks, so does its double (built from Docker's own sources).
+  {
+    repository: "portainer/portainer-ce",
+    tag: "lts",
+    ports: [9000, 9443],
+    serves: "portainer-api",
+    binaries: [{ tool: "docker-compose", path: "bin/docker-compose" }],
+  },
+  {
+    repository: "portainer/agent",
+    tag: "lts",
+    ports: [9001],
+    serves: "agent",
+    binaries: [{ tool: "stand-in-portainer-agent", path: "stand-in/portainer-agent" }],
+  },
   { repository: "vllm/vllm-openai", tag: "latest", ports: [8000], serves: "vllm" },
+  // For apps (stacks/dev.yaml's demo app, test/e2e/apps): Docker Hub's official images live under library/.
+  { repository: "library/nginx", tag: "1.27-alpine", ports: [80], serves: "static" },
+  { repository: "library/busybox", tag: "1.36", ports: [], serves: "shell" },
 ];
 
 /** busybox applets the serve scripts call by name (the image has no other binaries). */
-const APPLETS = ["sh", "awk", "cat", "cut", "grep", "head", "mkdir", "mv", "nc", "sed", "sha256sum", "sleep", "timeout", "tr"];
+const APPLETS = [
+  "sh",
+  "awk",
+  "cat",
+  "cut",
+  "grep",
+  "head",
+  "mkdir",
+  "mkfifo",
+  "mv",
+  "nc",
+  "rm",
+  "sed",
+  "sha256sum",
+  "sleep",
+  "tail",
+  "timeout",
+  "tr",
+];
+/** What an app's own command may call in the busybox stand-in, beyond APPLETS. */
+const SHELL_APPLETS = ["echo", "env", "false", "hostname", "id", "ls", "printf", "tee", "test", "touch", "true", "wc", "wget"];
 
 /** From Debian's busybox-static (scripts/ensure-apt.sh busybox-static). */
 export const BUSYBOX = "/bin/busybox";
@@ -90,6 +134,25 @@ trap 'kill $!; exit 0' TERM INT
 wait
 `;
 
+const SERVE_STATIC = `#!/bin/sh
+# phoenix-lab stand-in for a static web server (nginx's image: files mounted into /usr/share/nginx/html), plain HTTP
+# on each port in $STAND_IN_PORTS with busybox httpd. Exits on SIGTERM, as nginx does (as PID 1 httpd would not).
+mkdir -p /usr/share/nginx/html
+[ -e /usr/share/nginx/html/index.html ] || cp /stand-in/www/index.html /usr/share/nginx/html/index.html 2>/dev/null
+set -- $STAND_IN_PORTS
+for port in "$@"; do /bin/busybox httpd -f -p "$port" -h /usr/share/nginx/html & done
+echo "stand-in for $STAND_IN_FOR: serving /usr/share/nginx/html on $STAND_IN_PORTS" >&2
+trap 'kill $(jobs -p) 2>/dev/null; exit 0' TERM INT
+wait
+`;
+
+const SERVE_AGENT = `#!/bin/sh
+# phoenix-lab stand-in for the Portainer agent: GET /ping, and the Docker API of /var/run/docker.sock forwarded, in plain
+# HTTP on $STAND_IN_PORTS (lab/host/stand-in-portainer-agent). Arguments meant for the real image are ignored.
+[ $# -eq 0 ] || echo "stand-in for $STAND_IN_FOR: ignoring arguments: $*" >&2
+exec /stand-in/portainer-agent
+`;
+
 const PORTAINER_API = () => readFileSync(join(__dirname, "stand-in-portainer-api.sh"), "utf8");
 
 function page(s: StandIn): string {
@@ -132,8 +195,18 @@ export function standInLayer(s: StandIn, busybox: Buffer): Buffer {
       type: "file",
       path: "stand-in/serve",
       mode: 0o755,
-      content: { page: SERVE_PAGE, "portainer-api": SERVE_PORTAINER_API, vllm: SERVE_VLLM }[s.serves],
+      content: {
+        page: SERVE_PAGE,
+        "portainer-api": SERVE_PORTAINER_API,
+        vllm: SERVE_VLLM,
+        static: SERVE_STATIC,
+        shell: SERVE_PAGE,
+        agent: SERVE_AGENT,
+      }[s.serves],
     },
+    ...(s.serves === "shell" || s.serves === "static"
+      ? SHELL_APPLETS.map((a) => ({ type: "symlink" as const, path: `bin/${a}`, target: "busybox" }))
+      : []),
     ...(s.serves === "vllm" ? [{ type: "symlink" as const, path: "bin/vllm", target: "../stand-in/serve" }] : []),
     ...(s.serves === "portainer-api"
       ? [{ type: "file" as const, path: "stand-in/portainer-api", mode: 0o755, content: PORTAINER_API() }]
@@ -143,7 +216,7 @@ export function standInLayer(s: StandIn, busybox: Buffer): Buffer {
   ]);
 }
 
-export function standInConfig(s: StandIn, diffId: string): Buffer {
+export function standInConfig(s: StandIn, diffIds: string[]): Buffer {
   const ref = referenceOf(s);
   return Buffer.from(
     JSON.stringify({
@@ -152,16 +225,16 @@ export function standInConfig(s: StandIn, diffId: string): Buffer {
       created: EPOCH,
       config: {
         Env: ["PATH=/bin", `STAND_IN_FOR=${ref}`, `STAND_IN_PORTS=${s.ports.join(" ")}`],
-        Entrypoint: ["/stand-in/serve"],
+        ...(s.serves === "shell" ? { Cmd: ["sh"] } : { Entrypoint: ["/stand-in/serve"] }),
         ExposedPorts: Object.fromEntries(s.ports.map((p) => [`${p}/tcp`, {}])),
         WorkingDir: "/",
         Labels: {
-          "org.opencontainers.image.description": `phoenix-lab stand-in for ${ref}: ${{ page: "busybox httpd", "portainer-api": "a test double of its API", vllm: "a test double of vllm serve" }[s.serves]}, plain HTTP on port(s) ${s.ports.join(", ")}`,
+          "org.opencontainers.image.description": `phoenix-lab stand-in for ${ref}: ${{ page: "busybox httpd", "portainer-api": "a test double of its API", vllm: "a test double of vllm serve", static: "busybox httpd serving /usr/share/nginx/html", shell: "Debian's static busybox", agent: "the Docker API of its socket, forwarded" }[s.serves]}, plain HTTP on port(s) ${s.ports.join(", ")}`,
           "org.opencontainers.image.title": `phoenix-lab stand-in for ${ref}`,
         },
       },
-      rootfs: { type: "layers", diff_ids: [diffId] },
-      history: [{ created: EPOCH, created_by: "phoenix-lab lab/host/stand-in-images.ts" }],
+      rootfs: { type: "layers", diff_ids: diffIds },
+      history: diffIds.map(() => ({ created: EPOCH, created_by: "phoenix-lab lab/host/stand-in-images.ts" })),
     }),
   );
 }
@@ -172,11 +245,47 @@ export async function pushStandInImages(registryUrl: string, log: (s: string) =>
   const pushed: string[] = [];
   for (const s of STAND_INS) {
     const layer = standInLayer(s, busybox);
-    const gzipped = gzipSync(layer, { level: 9 });
-    if (await pushImage(registryUrl, s.repository, s.tag, standInConfig(s, sha256(layer)), [gzipped])) {
+    const extra = (s.binaries ?? []).map((b) => binaryLayer(b.tool, b.path, log));
+    const gzipped = [gzipSync(layer, { level: 9 }), ...extra.map((x) => x.gzipped)];
+    const diffIds = [sha256(layer), ...extra.map((x) => x.diffId)];
+    if (await pushImage(registryUrl, s.repository, s.tag, standInConfig(s, diffIds), gzipped)) {
       log(`pushed stand-in ${referenceOf(s)} to ${registryUrl}`);
       pushed.push(referenceOf(s));
     }
   }
   return pushed;
+}
+
+/**
+ * A layer holding one Go program, built (or found in the cache) by scripts/build-go-tool.sh; the gzipped layer is kept
+ * beside the binary, so a large one (Compose: 67 MB) is compressed once, not at every lab up.
+ */
+export function binaryLayer(
+  tool: string,
+  inImage: string,
+  log: (s: string) => void = () => {},
+): { gzipped: Buffer; diffId: string } {
+  const script = join(__dirname, "..", "..", "scripts", "build-go-tool.sh");
+  const bin = execFileSync("bash", [script, tool], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    maxBuffer: 1 << 20,
+  }).trim();
+  const st = statSync(bin);
+  const cache = `${bin}.layer-${inImage.replace(/[^A-Za-z0-9]+/g, "_")}`;
+  const key = `${st.size}:${st.mtimeMs}`;
+  if (existsSync(`${cache}.key`) && readFileSync(`${cache}.key`, "utf8") === key)
+    return { gzipped: readFileSync(`${cache}.tar.gz`), diffId: readFileSync(`${cache}.diffid`, "utf8") };
+  const dirs = inImage.split("/").slice(0, -1);
+  const layer = tar([
+    ...dirs.map((_, i) => ({ type: "dir" as const, path: dirs.slice(0, i + 1).join("/") })),
+    { type: "file", path: inImage, mode: 0o755, content: readFileSync(bin) },
+  ]);
+  const gzipped = gzipSync(layer, { level: 6 });
+  const diffId = sha256(layer);
+  writeFileSync(`${cache}.tar.gz`, gzipped);
+  writeFileSync(`${cache}.diffid`, diffId);
+  writeFileSync(`${cache}.key`, key);
+  log(`layer of ${tool} (${(gzipped.length / 1e6).toFixed(1)} MB gzipped) cached beside ${bin}`);
+  return { gzipped, diffId };
 }

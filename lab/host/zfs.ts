@@ -7,9 +7,21 @@ export function zfsReady(): boolean {
   return ok("zpool", ["list", "-H"]);
 }
 
-/** Starts zfs-fuse unless a ZFS daemon already answers. */
+/** The machine's zfs-fuse processes: there must never be two (a second one takes the first one's socket). */
+function zfsFusePids(): string[] {
+  return run("pgrep", ["-x", "zfs-fuse"], { allowFail: true }).stdout.split("\n").filter(Boolean);
+}
+
+/**
+ * Starts zfs-fuse unless a ZFS daemon already answers. A daemon that runs but does not answer yet (starting, or slow
+ * on a loaded machine) is waited for, never doubled.
+ */
 export async function ensureZfsDaemon(stateDir: string): Promise<void> {
   if (zfsReady()) return;
+  if (zfsFusePids().length > 0) {
+    await waitFor("the running zfs-fuse daemon to answer", () => zfsReady() || zfsFusePids().length === 0, 60_000, 1000);
+    if (zfsReady()) return;
+  }
   mkdirSync(stateDir, { recursive: true });
   // zfs-fuse will not start over a pid file left by a daemon that is gone.
   const pidFile = join(stateDir, "zfs-fuse.pid");
@@ -20,6 +32,7 @@ export async function ensureZfsDaemon(stateDir: string): Promise<void> {
     "the zfs-fuse daemon",
     () => {
       if (zfsReady()) return true;
+      if (zfsFusePids().length > 0) return false; // one is starting: wait for it
       const r = run("zfs-fuse", ["--pidfile", join(stateDir, "zfs-fuse.pid")], { allowFail: true });
       last = r.stderr || r.stdout;
       return false;
@@ -31,9 +44,10 @@ export async function ensureZfsDaemon(stateDir: string): Promise<void> {
   });
 }
 
+/** Stops the machine's zfs-fuse (started by this lab or, once its lab was gone, by another). */
 export async function stopZfsDaemon(stateDir: string): Promise<void> {
   const pidFile = join(stateDir, "zfs-fuse.pid");
-  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").trim()) : NaN;
+  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").trim()) : Number(zfsFusePids()[0]);
   if (!Number.isInteger(pid)) return;
   run("kill", [String(pid)], { allowFail: true });
   // zfs-fuse takes a few seconds to flush and exit.

@@ -3,7 +3,7 @@
 // storages (linked clones are `zfs clone …@__base__`), templates extracted from the dir storage's
 // template cache. QEMU VMs' configs and volumes are kept by a MemoryBackend; with a QemuRunner (lab up gives
 // one when the definition has VM templates) they boot as QEMU processes from the lab's VM image.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, statfsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, statfsSync } from "node:fs";
 import { join } from "node:path";
 import type {
   ContainerSetup,
@@ -18,7 +18,7 @@ import type {
   VolumeInfo,
 } from "../pve/backend";
 import { MemoryBackend } from "../pve/memory-backend";
-import { type ConfigFile, type PveConfig, parseConfigFile, printConfigFile } from "../pve/pve-config";
+import type { ConfigFile, PveConfig } from "../pve/pve-config";
 import type { TaskLog } from "../pve/tasks";
 import { parseVolid, volumeOwner } from "../pve/volumes";
 import { Lxc } from "../host/lxc";
@@ -26,7 +26,9 @@ import type { QemuRunner } from "../host/qemu";
 import { ok, run, runAsync } from "../host/run";
 import { destroyDataset, renameDataset } from "../host/zfs";
 import { containerSpec } from "./container-spec";
-import { confPath } from "./pct";
+import { CONFIG_LOCK_TIMEOUT_MS, KeyedMutex, LXC_LOCK_DIR, lxcConfigLockFile } from "../pve/config-lock";
+import { ConfigStore } from "../pve/config-store";
+import { withFileLock } from "../host/flock";
 
 /** A storage of the lab's node, as the definition declares it. */
 export interface HostStorage {
@@ -47,6 +49,8 @@ export interface HostBackendOptions {
   qemu?: QemuRunner;
   /** VM templates present from the start, as an admin imports a cloud image as a template on Proxmox. */
   vmTemplates?: VmTemplateSeed[];
+  /** Where containers' config locks are flocked, as on a Proxmox node (LXC_LOCK_DIR); a test's sandbox elsewhere. */
+  lockDir?: string;
 }
 
 export interface VmTemplateSeed {
@@ -82,10 +86,14 @@ export class HostBackend implements LabBackend {
   /** QEMU VMs and their volumes (and VM images on any storage). */
   readonly vms: MemoryBackend;
   private readonly started = new Map<number, number>();
+  /** <state>/pve, what /etc/pve links to: container configs in lxc/<vmid>.conf. */
+  private readonly configs: ConfigStore;
+  private readonly configLocks = new KeyedMutex();
 
   constructor(private readonly o: HostBackendOptions) {
     this.lxc = new Lxc(join(o.stateDir, "lxc"));
     mkdirSync(join(o.stateDir, "pve", "lxc"), { recursive: true });
+    this.configs = new ConfigStore(join(o.stateDir, "pve"));
     this.vms = new MemoryBackend({
       storages: o.storages.map(({ id, type, content, path, pool }) => ({
         id,
@@ -143,13 +151,22 @@ export class HostBackend implements LabBackend {
 
   async readConfig(type: GuestType, vmid: number): Promise<ConfigFile | undefined> {
     if (type === "qemu") return this.vms.readConfig(type, vmid);
-    const path = confPath(this.o.stateDir, vmid);
-    return existsSync(path) ? parseConfigFile(readFileSync(path, "utf8")) : undefined;
+    return this.configs.read("lxc", vmid);
+  }
+
+  /**
+   * A container's config lock is flocked where Proxmox flocks it, so the node's scripts (apparmor's lxc lines) wait
+   * for the lab's writers and the lab's for them.
+   */
+  async lockConfig<T>(type: GuestType, vmid: number, fn: () => Promise<T>): Promise<T> {
+    if (type === "qemu") return this.vms.lockConfig(type, vmid, fn);
+    const file = lxcConfigLockFile(this.o.lockDir ?? LXC_LOCK_DIR, vmid);
+    return this.configLocks.run(String(vmid), () => withFileLock(file, CONFIG_LOCK_TIMEOUT_MS, fn));
   }
 
   async writeConfig(type: GuestType, vmid: number, file: ConfigFile): Promise<void> {
     if (type === "qemu") return this.vms.writeConfig(type, vmid, file);
-    writeFileSync(confPath(this.o.stateDir, vmid), printConfigFile(file));
+    this.configs.write("lxc", vmid, file);
     // Proxmox applies what it can to a running container at once; the rest takes effect at its next start.
     if (file.config.template !== "1" && this.lxc.exists(vmid)) {
       this.configure(vmid, file);
@@ -175,7 +192,7 @@ export class HostBackend implements LabBackend {
       return this.vms.deleteConfig(type, vmid);
     }
     this.lxc.remove(vmid);
-    rmSync(confPath(this.o.stateDir, vmid), { force: true });
+    this.configs.delete("lxc", vmid);
     rmSync(this.dockerDir(vmid), { recursive: true, force: true });
   }
 

@@ -108,8 +108,14 @@ export interface LabBackend {
   // --- configs: the /etc/pve/{lxc,qemu-server}/<vmid>.conf tree
   listGuests(): Promise<{ vmid: number; type: GuestType }[]>;
   readConfig(type: GuestType, vmid: number): Promise<ConfigFile | undefined>;
-  /** Creates or replaces a guest's config. */
+  /** Creates or replaces a guest's config, whole (a reader never sees half of it). */
   writeConfig(type: GuestType, vmid: number, file: ConfigFile): Promise<void>;
+  /**
+   * Runs fn holding the guest's config lock, as Proxmox's lock_config does around every read-change-write of a
+   * config: the lab's own writers queue behind each other, and (on a real node) behind the node's scripts, which
+   * flock /run/lock/lxc/pve-config-<vmid>.lock as Proxmox does. Not reentrant.
+   */
+  lockConfig<T>(type: GuestType, vmid: number, fn: () => Promise<T>): Promise<T>;
   deleteConfig(type: GuestType, vmid: number): Promise<void>;
 
   // --- storage

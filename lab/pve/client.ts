@@ -63,11 +63,13 @@ export class LabClient {
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {
           const text = Buffer.concat(chunks).toString("utf8");
+          const json = (res.headers["content-type"] ?? "").startsWith("application/json");
           try {
             resolve({
               status: res.statusCode ?? 0,
               statusText: res.statusMessage ?? "",
-              body: text ? JSON.parse(text) : { data: null },
+              // pveproxy answers some refusals (a body too large, a chunked one) in plain text.
+              body: text && json ? JSON.parse(text) : text ? { data: null, message: text } : { data: null },
               headers: res.headers,
             });
           } catch (e) {

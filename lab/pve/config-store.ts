@@ -33,12 +33,17 @@ export class ConfigStore {
     return existsSync(p) ? parseConfigFile(readFileSync(p, "utf8")) : undefined;
   }
 
-  /** Writes atomically (temp file + rename), as pmxcfs replaces a config whole. */
+  /**
+   * Writes atomically, as Proxmox's file_set_contents does: a temp file in the same directory
+   * (`<vmid>.conf.tmp.<pid>`), then a rename over the config, so a reader sees the old file or the new one.
+   * Writers that read the config first hold its lock (LabBackend.lockConfig) around the read and this write.
+   */
   write(type: GuestType, vmid: number, file: ConfigFile): void {
     const p = this.path(type, vmid);
     mkdirSync(join(this.root, DIRS[type]), { recursive: true });
-    writeFileSync(`${p}.tmp`, printConfigFile(file));
-    renameSync(`${p}.tmp`, p);
+    const tmp = `${p}.tmp.${process.pid}`;
+    writeFileSync(tmp, printConfigFile(file));
+    renameSync(tmp, p);
   }
 
   delete(type: GuestType, vmid: number): void {

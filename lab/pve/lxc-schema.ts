@@ -1,6 +1,6 @@
 // The container configuration options Proxmox VE accepts (pct.conf(5), PVE::LXC::Config) and the
 // parameters of the /nodes/{node}/lxc endpoints the lab serves.
-import type { ParamSchema, PropertyStringSchema, Schema } from "./schema";
+import { type ParamSchema, type PropertyStringSchema, type Schema, own } from "./schema";
 
 const bool = { type: "boolean", optional: true } as const;
 
@@ -106,7 +106,7 @@ export const LXC_NUMBERED: [RegExp, Schema][] = [
 
 /** The schema of a config key, numbered families included. */
 export function lxcOption(key: string): Schema | undefined {
-  return LXC_OPTIONS[key] ?? LXC_NUMBERED.find(([re]) => re.test(key))?.[1];
+  return own(LXC_OPTIONS, key) ?? LXC_NUMBERED.find(([re]) => re.test(key))?.[1];
 }
 
 export const NODE: Schema = { type: "string", format: "pve-node" };

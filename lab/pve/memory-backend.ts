@@ -2,6 +2,7 @@
 // and the lab keeps QEMU VMs' configs and volumes in it (lab/host/qemu.ts runs them). On its own a VM is an
 // API object: "running" is a state, and the guest agent reports the addresses cloud-init was given. Downloads come only from URLs registered
 // in the options (the lab has no internet).
+import { KeyedMutex } from "./config-lock";
 import { createHash } from "node:crypto";
 import type {
   ContainerSetup,
@@ -64,6 +65,7 @@ export class MemoryBackend implements LabBackend {
   /** What setupContainer was given, for tests to inspect (the config never holds these). */
   readonly containerSecrets = new Map<number, { password?: string; sshPublicKeys?: string; ostemplate: string }>();
   private nextPid = 20000;
+  private readonly configLocks = new KeyedMutex();
 
   constructor(o: MemoryBackendOptions = {}) {
     this.storages = o.storages ?? DEFAULT_STORAGES;
@@ -129,6 +131,10 @@ export class MemoryBackend implements LabBackend {
 
   async writeConfig(type: GuestType, vmid: number, file: ConfigFile): Promise<void> {
     this.configs.set(this.key(type, vmid), { type, vmid, file: structuredClone(file) });
+  }
+
+  async lockConfig<T>(type: GuestType, vmid: number, fn: () => Promise<T>): Promise<T> {
+    return this.configLocks.run(this.key(type, vmid), fn);
   }
 
   async deleteConfig(type: GuestType, vmid: number): Promise<void> {

@@ -170,7 +170,7 @@ export class PropertyStringError extends Error {
 
 /** Parses `v,k=v,...` by a format: unknown keys, duplicates and a second bare value are errors. */
 export function parsePropertyString(text: string, format: PropertyFormat): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = Object.create(null);
   const defaultKey = Object.keys(format).find((k) => format[k]!.defaultKey);
   for (const part of text.split(",")) {
     if (part === "") continue;
@@ -185,7 +185,8 @@ export function parsePropertyString(text: string, format: PropertyFormat): Recor
     } else {
       key = part.slice(0, eq);
       value = part.slice(eq + 1);
-      const desc = format[key];
+      // Own keys only: a key named constructor or __proto__ is not in any format.
+      const desc = Object.hasOwn(format, key) ? format[key] : undefined;
       if (!desc)
         throw new PropertyStringError(
           `property is not defined in schema and the schema does not allow additional properties`,
@@ -194,7 +195,7 @@ export function parsePropertyString(text: string, format: PropertyFormat): Recor
       if (desc.alias) key = desc.alias;
       if (out[key] !== undefined) throw new PropertyStringError(`duplicate key in comma-separated list property: ${key}`, key);
     }
-    if (format[key]?.diskSize) {
+    if (Object.hasOwn(format, key) && format[key]!.diskSize) {
       const bytes = parseSize(value);
       if (bytes === undefined) throw new PropertyStringError(`invalid size: ${value}`, key);
       value = String(bytes);

@@ -2,7 +2,7 @@
 // provider sends for VmLegacy, checked for type and format — and the /nodes/{node}/qemu parameters.
 import { NODE, VMID } from "./lxc-schema";
 import { type PropertyFormat, PropertyStringError, printPropertyString } from "./pve-config";
-import { type Errors, type ParamSchema, type PropertyStringSchema, type Schema, checkValue } from "./schema";
+import { type Errors, type ParamSchema, type PropertyStringSchema, type Schema, checkValue, emptyErrors, own } from "./schema";
 
 const bool = { type: "boolean", optional: true } as const;
 const str = { type: "string", optional: true } as const;
@@ -12,6 +12,11 @@ const int = (minimum?: number, maximum?: number): Schema => ({
   ...(minimum !== undefined ? { minimum } : {}),
   ...(maximum !== undefined ? { maximum } : {}),
 });
+
+/** `memory: [current=]<MiB>` (qemu-server's memory format): at least 16 MiB, as for a container. */
+const MEMORY_FORMAT: PropertyStringSchema = {
+  current: { type: "integer", minimum: 16, defaultKey: true },
+};
 
 export const NIC_MODELS = [
   "e1000",
@@ -151,7 +156,7 @@ export const QEMU_OPTIONS: ParamSchema = {
       "(pc|pc(-i440fx)?-\\d+(\\.\\d+)+(\\+pve\\d+)?(\\.pxe)?|q35|pc-q35-\\d+(\\.\\d+)+(\\+pve\\d+)?(\\.pxe)?|virt(?:-\\d+(\\.\\d+)+)?(\\+pve\\d+)?)",
     optional: true,
   },
-  memory: { type: "string", pattern: "(current=)?\\d+", optional: true },
+  memory: { type: "string", format: MEMORY_FORMAT, optional: true },
   meta: str,
   migrate_downtime: { type: "number", minimum: 0, optional: true },
   migrate_speed: int(0),
@@ -213,7 +218,7 @@ export const QEMU_NUMBERED: [RegExp, Schema][] = [
 ];
 
 export function qemuOption(key: string): Schema | undefined {
-  return QEMU_OPTIONS[key] ?? QEMU_NUMBERED.find(([re]) => re.test(key))?.[1];
+  return own(QEMU_OPTIONS, key) ?? QEMU_NUMBERED.find(([re]) => re.test(key))?.[1];
 }
 
 /** Keys answered as JSON numbers in GET …/config. */
@@ -285,7 +290,7 @@ export function parseQemuNet(value: string): Record<string, string> {
       if (v) out.macaddr = v;
       continue;
     }
-    if (!(key in QEMU_NET_FORMAT))
+    if (!Object.hasOwn(QEMU_NET_FORMAT, key))
       throw new PropertyStringError(`property is not defined in schema and the schema does not allow additional properties`, key);
     if (out[key] !== undefined) throw new PropertyStringError(`duplicate key in comma-separated list property: ${key}`, key);
     out[key] = v;
@@ -303,10 +308,10 @@ export function printQemuNet(net: Record<string, string>): string {
 
 /** Checks a VM net[n] value: parses either form, then each sub-key by its schema. */
 export function verifyQemuNet(value: string, path: string, errors: Errors): boolean {
-  const sub: Errors = {};
+  const sub = emptyErrors();
   try {
     const net = parseQemuNet(value);
-    for (const [k, v] of Object.entries(net)) checkValue(QEMU_NET_FORMAT[k]!, v, `${path}.${k}`, sub);
+    for (const [k, v] of Object.entries(net)) checkValue(own(QEMU_NET_FORMAT, k)!, v, `${path}.${k}`, sub);
   } catch (e) {
     const err = e as PropertyStringError;
     sub[err.key ? `${path}.${err.key}` : path] = err.message;

@@ -44,6 +44,19 @@ export type ParamSchema = Record<string, Schema>;
 
 export type Errors = Record<string, string>;
 
+/**
+ * The entry of a schema, format or option table for a name the request chose, or undefined: only the table's own
+ * keys count, so `constructor`, `toString` or `__proto__` never reach Object.prototype.
+ */
+export function own<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+/** An error map that takes any parameter name as a plain key (`__proto__` included). */
+export function emptyErrors(): Errors {
+  return Object.create(null) as Errors;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Named formats
 
@@ -158,8 +171,11 @@ export type FormatName = keyof typeof FORMATS;
 // ---------------------------------------------------------------------------------------------
 // Checking values
 
+/** An integer in what Perl's and Proxmox's typed clients hold (64-bit signed); beyond that it is no integer to them. */
 export function isInteger(v: string): boolean {
-  return /^[+-]?\d+$/.test(v);
+  if (!/^[+-]?\d+$/.test(v)) return false;
+  const n = BigInt(v);
+  return n >= -(2n ** 63n) && n < 2n ** 63n;
 }
 
 export function isNumber(v: string): boolean {
@@ -257,9 +273,9 @@ export function checkPropertyString(
     errors[path] = `invalid format - ${err.key ? `${path}.${err.key}: ` : ""}${err.message}\n`;
     return undefined;
   }
-  const sub: Errors = {};
+  const sub = emptyErrors();
   for (const [k, v] of Object.entries(parsed)) {
-    const s = format[k]!;
+    const s = own(format, k)!;
     // disk sizes are already bytes
     if (s.type === "string" && s.format === "disk-size") continue;
     const normalized = checkValue(s, v, `${path}.${k}`, sub);
@@ -284,11 +300,11 @@ export function validateParams(
   params: Params,
   patterns: [RegExp, Schema][] = [],
 ): { values: Record<string, string>; arrays: Record<string, string[]>; errors: Errors } {
-  const errors: Errors = {};
-  const values: Record<string, string> = {};
-  const arrays: Record<string, string[]> = {};
+  const errors = emptyErrors();
+  const values: Record<string, string> = Object.create(null);
+  const arrays: Record<string, string[]> = Object.create(null);
   for (const [key, raw] of Object.entries(params)) {
-    const s = schema[key] ?? patterns.find(([re]) => re.test(key))?.[1];
+    const s = own(schema, key) ?? patterns.find(([re]) => re.test(key))?.[1];
     if (!s) {
       errors[key] = "property is not defined in schema and the schema does not allow additional properties";
       continue;
@@ -313,7 +329,7 @@ export function validateParams(
     if (n !== undefined) values[key] = n;
   }
   for (const [key, s] of Object.entries(schema))
-    if (!s.optional && params[key] === undefined && errors[key] === undefined)
+    if (!s.optional && !Object.hasOwn(params, key) && errors[key] === undefined)
       errors[key] = "property is missing and it is not optional";
   return { values, arrays, errors };
 }

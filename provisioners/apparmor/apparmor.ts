@@ -10,6 +10,9 @@ import { BUILTIN_APPARMOR_PROFILES } from "../../definition/schema";
  * Raw options as Proxmox writes them, `lxc.key: value`, from either `lxc.key=value` or `lxc.key: value`. As in the
  * original system, `lxc.cap.keep=a,b` becomes one line per capability.
  */
+/** How long the node-side step may take: a profile load and a container restart (override: timeouts.apparmor). */
+export const APPARMOR_TIMEOUT_SECONDS = 300;
+
 export function lxcConfigLines(options: string[]): string[] {
   const out: string[] = [];
   for (const option of options) {
@@ -54,6 +57,7 @@ export function renderAppArmor(a: AppArmorArgs): RenderedFeature {
       LXC_RESTART: a.restart === false ? "0" : "1",
     },
     secretRefs: {},
+    timeout: { seconds: APPARMOR_TIMEOUT_SECONDS, key: "apparmor" },
   };
 }
 
@@ -75,7 +79,8 @@ export function apparmor(
   node: FeatureTarget["connection"],
   args: AppArmorArgs,
   opts: pulumi.CustomResourceOptions,
-  triggers?: unknown[],
+  /** The guest's incarnation, time limits and adoption (FeatureTarget). */
+  guest: Pick<FeatureTarget, "triggers" | "timeouts" | "adopt"> = {},
 ): RemoteScript {
-  return featureResource(name, { connection: node, ...(triggers ? { triggers } : {}) }, renderAppArmor(args), {}, opts);
+  return featureResource(name, { ...guest, connection: node }, renderAppArmor(args), {}, opts);
 }

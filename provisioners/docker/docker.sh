@@ -1,4 +1,4 @@
-# Docker Engine from Docker's apt repository (DOCKER_SOURCE=docker) or Debian's/Ubuntu's docker.io (debian),
+# Docker Engine from Docker's apt repository (DOCKER_SOURCE=docker) or Debian's/Ubuntu's docker.io (debian), a compose CLI,
 # with /etc/docker/daemon.json as declared. Params: DOCKER_SOURCE, DOCKER_DAEMON_JSON, DOCKER_DAEMON_JSON_NVIDIA
 # (the same settings plus the nvidia runtime, set when the guest also has nvidia-container-toolkit).
 phx_detect_os
@@ -28,6 +28,8 @@ case "$DOCKER_SOURCE" in
   *) phx_die "DOCKER_SOURCE must be docker or debian, got '$DOCKER_SOURCE'" ;;
 esac
 phx_apt_install "${packages[@]}"
+# Apps need a compose CLI: Docker's plugin (installed above), Ubuntu's docker-compose-v2 or Debian's docker-compose.
+phx_compose_install
 
 daemon="$DOCKER_DAEMON_JSON"
 if [ -n "${DOCKER_DAEMON_JSON_NVIDIA:-}" ] && command -v nvidia-container-runtime >/dev/null; then daemon="$DOCKER_DAEMON_JSON_NVIDIA"; fi
@@ -41,4 +43,4 @@ if [ "$changed" = 1 ] && systemctl is-active --quiet docker; then
 elif ! systemctl is-active --quiet docker; then
   systemctl start docker
 fi
-phx_log "docker $(docker version --format '{{.Server.Version}}') ready"
+phx_log "docker $(docker version --format '{{.Server.Version}}') ready, compose: ${PHX_COMPOSE[*]} $PHX_COMPOSE_VERSION"

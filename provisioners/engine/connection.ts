@@ -13,6 +13,12 @@ export interface Connection {
   dialErrorLimit?: number;
   /** Timeout of one dial, TCP connect through SSH handshake. Default 15000. */
   perDialTimeoutMs?: number;
+  /**
+   * SSH keepalives: a server silent for keepaliveIntervalMs × keepaliveCountMax (default 10000 × 3) fails the operation
+   * running on it instead of leaving it hanging.
+   */
+  keepaliveIntervalMs?: number;
+  keepaliveCountMax?: number;
 }
 
 export type ResolvedConnection = Required<Omit<Connection, "privateKey" | "password" | "hostKey">> &
@@ -27,6 +33,8 @@ export function resolveConnection(c: Connection): ResolvedConnection {
     user: c.user ?? "root",
     dialErrorLimit: c.dialErrorLimit ?? 10,
     perDialTimeoutMs: c.perDialTimeoutMs ?? 15_000,
+    keepaliveIntervalMs: c.keepaliveIntervalMs ?? 10_000,
+    keepaliveCountMax: c.keepaliveCountMax ?? 3,
   };
 }
 
@@ -66,4 +74,35 @@ export function splitCredentials(c: Connection): {
 
 export function joinCredentials(c: Omit<Connection, "privateKey" | "password">, creds: Credentials | undefined): Connection {
   return { ...c, ...(creds ?? {}) };
+}
+
+/**
+ * The fields that say how to reach a host. None of them is the identity of what a resource manages there. The host
+ * key is not among them: it is the machine's pin (HostKeyPin), compared apart (connection-input.ts, pinChanged).
+ */
+const REACH_FIELDS = [
+  "host",
+  "port",
+  "user",
+  "dialErrorLimit",
+  "perDialTimeoutMs",
+  "keepaliveIntervalMs",
+  "keepaliveCountMax",
+] as const;
+
+/**
+ * Whether the address, port, user, dial and keepalive settings or credentials differ between a resource's state (its
+ * public connection and secret credentials) and its new inputs. Providers make such a change an in-place update,
+ * never a replacement: a node reached over a new address is the same node, with the same datasets and guests.
+ */
+export function connectionChanged(
+  olds: Omit<Connection, "privateKey" | "password"> | undefined,
+  oldCredentials: Credentials | undefined,
+  news: Connection | undefined,
+): boolean {
+  const o = (olds ?? {}) as Record<string, unknown>;
+  const n = (news ?? {}) as unknown as Record<string, unknown>;
+  if (REACH_FIELDS.some((k) => o[k] !== n[k])) return true;
+  const c = oldCredentials ?? {};
+  return c.privateKey !== news?.privateKey || c.password !== news?.password;
 }

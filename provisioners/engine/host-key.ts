@@ -40,10 +40,22 @@ export function pinnedType(pinned: string): string | undefined {
   return p.startsWith("SHA256:") ? undefined : p.split(/\s+/)[0];
 }
 
-/** Host-key algorithms to offer first so a server with several keys presents the pinned one. */
+/**
+ * Host-key algorithms never accepted, pinned or not: `ssh-rsa` signs with SHA-1 (OpenSSH refuses it since 8.8), `ssh-dss`
+ * is DSA. An RSA host key is still accepted with its SHA-2 signatures (rsa-sha2-512, rsa-sha2-256).
+ */
+export const REFUSED_HOST_KEY_ALGORITHMS = ["ssh-rsa", "ssh-dss"];
+
+/** Host-key algorithms to offer first so a server with several keys presents the pinned one; an RSA key only with SHA-2. */
 export function algorithmsFor(type: string): string[] {
-  if (type === "ssh-rsa") return ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
+  if (type === "ssh-rsa") return ["rsa-sha2-512", "rsa-sha2-256"];
   return [type];
+}
+
+/** ssh2's serverHostKey setting: the refused algorithms removed, the pinned key's own first. */
+export function serverHostKeyAlgorithms(pinnedKeyType: string | undefined): { remove: string[]; prepend: string[] } {
+  const first = pinnedKeyType ? algorithmsFor(pinnedKeyType) : [];
+  return { remove: [...REFUSED_HOST_KEY_ALGORITHMS, ...first], prepend: first };
 }
 
 export class HostKeyMismatchError extends EngineError {
@@ -57,8 +69,9 @@ export class HostKeyMismatchError extends EngineError {
       "HostKeyMismatchError",
       `host key mismatch for ${label ? `${label} at ` : ""}${address}: expected ${expected} (pinned), ` +
         `the host presented ${seen.fingerprint} (${seen.type}). Either the connection is being intercepted or the machine ` +
-        `was rebuilt. If it was rebuilt on purpose, replace the resource (pulumi up --replace <urn>) or clear the pinned key ` +
-        `(connection.hostKey, or the hostKey stored in the resource's state) so the new key is recorded at the next contact.`,
+        `was rebuilt. If it was rebuilt on purpose, pin its new key once for every resource that reaches it: set ` +
+        `nodes[].ssh.hostKey to it (a node), or replace the machine's pin so the new key is recorded at the next contact ` +
+        `(pulumi up --replace <the URN of its <name>-host-key HostKeyPin>).`,
     );
   }
 }

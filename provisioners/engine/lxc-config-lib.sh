@@ -1,16 +1,31 @@
 # Raw lxc.* lines in a Proxmox container config, shared by apparmor.sh and its delete script.
 # Lines go into the main section (before the first [snapshot] section), where Proxmox reads the container's own
 # settings. The lines written are recorded in a state file, so lines dropped from the definition are removed later.
+# Proxmox's API cannot set raw lxc.* keys (only root may write them, in the file itself), hence the file edit.
 LXC_SINGLE_KEYS="lxc.apparmor.profile lxc.apparmor.allow_nesting lxc.apparmor.allow_incomplete lxc.seccomp.profile"
 
+# Proxmox's config lock: its writers of /etc/pve/lxc/<vmid>.conf (pct set, the API, vzdump) hold an exclusive flock on
+# this file while they read, change and write the config (PVE::LXC::Config->lock_config, 10 s timeout). So do we.
+phx_lxc_conf_lockfile() { printf '%s/run/lock/lxc/pve-config-%s.lock' "$R" "$1"; }
+
 # phx_lxc_conf_apply CONF STATE LINES: makes CONF hold LINES (newline-separated), removing the lines STATE recorded
-# that LINES no longer has and other values of single-valued keys LINES sets. Returns 0 when CONF changed.
+# that LINES no longer has and other values of single-valued keys LINES sets. Returns 0 when CONF changed. Holds the
+# container's config lock throughout, refuses a config with a `lock:` (a backup, a snapshot… is running), and
+# replaces the file whole (a temp file beside it, then a rename, as Proxmox writes configs).
 phx_lxc_conf_apply() {
-  local conf="$1" state="$2" lines="$3" tmp
+  local conf="$1" state="$2" lines="$3" vmid lockfile lockfd lock tmp changed=1
   [ -f "$conf" ] || phx_die "no container config at $conf"
-  mkdir -p "$(dirname "$state")"
+  vmid=$(basename "$conf" .conf)
+  lockfile=$(phx_lxc_conf_lockfile "$vmid")
+  mkdir -p "$(dirname "$lockfile")" "$(dirname "$state")"
+  exec {lockfd}>>"$lockfile"
+  flock -w "${PHX_CONFIG_LOCK_TIMEOUT:-10}" "$lockfd" || phx_die "can't lock file '$lockfile' - got timeout: another writer holds CT $vmid's config; run pulumi up again"
+  lock=$(sed -n '/^\[/q; s/^lock:[[:space:]]*//p' "$conf")
+  if [ -n "$lock" ]; then
+    phx_die "CT is locked ($lock): CT $vmid's config has 'lock: $lock', so its lxc lines were not written. Run pulumi up again once the $lock is over; if no $lock is running (a lock left behind), 'pct unlock $vmid' on the node removes it first."
+  fi
   [ -f "$state" ] || : >"$state"
-  tmp=$(mktemp)
+  tmp="$conf.tmp.$$"
   printf '%s\n' "$lines" >"$tmp.new"
   awk -v oldf="$state" -v newf="$tmp.new" -v singles="$LXC_SINGLE_KEYS" '
     function key(l,  k) { k = l; sub(/[:=].*/, "", k); gsub(/[ \t]/, "", k); return k }
@@ -34,17 +49,17 @@ phx_lxc_conf_apply() {
     }
     END { if (main) { flush_new(); printf "%s", blanks } }
   ' "$conf" >"$tmp"
-  grep -v '^$' "$tmp.new" >"$state" || true
-  rm -f "$tmp.new"
   if cmp -s "$tmp" "$conf"; then
     rm -f "$tmp"
-    return 1
+  else
+    mv -f "$tmp" "$conf"
+    changed=0
+    phx_log "updated lxc lines in $conf"
   fi
-  # /etc/pve is Proxmox's cluster filesystem: rewrite the file in place rather than renaming over it.
-  cat "$tmp" >"$conf"
-  rm -f "$tmp"
-  phx_log "updated lxc lines in $conf"
-  return 0
+  grep -v '^$' "$tmp.new" >"$state" || true
+  rm -f "$tmp.new"
+  exec {lockfd}>&-
+  return "$changed"
 }
 
 phx_ct_running() { pct status "$1" 2>/dev/null | grep -q 'status: running'; }

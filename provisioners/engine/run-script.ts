@@ -1,6 +1,6 @@
 import { EngineError } from "./errors";
 import { type RunLog, openRunLog } from "./log";
-import { type ExecResult, type Session } from "./ssh";
+import { type ExecResult, type Session, ExecTimeoutError } from "./ssh";
 import { assertShellNames } from "./shell";
 
 export interface RunScriptOptions {
@@ -23,17 +23,39 @@ export interface RunScriptOptions {
    * system does: the guest needs no sshd or network. Stdin, and so the secrets, pass through unchanged.
    */
   inContainer?: number;
+  /** Stop the script when it runs longer, and fail with what was running, where and for how long. */
+  timeout?: ScriptTimeout;
 }
+
+export interface ScriptTimeout {
+  /** Whole seconds. */
+  seconds: number;
+  /** The definition's setting that raises it, for the message (e.g. "timeouts.vllm of guest llm"). */
+  setting?: string;
+}
+
+/** After a timeout, `timeout` sends TERM, then KILL this many seconds later if the script is still there. */
+export const KILL_AFTER_SECONDS = 10;
+/** The engine's own backstop closes the connection this long after the remote limit and its KILL. */
+const BACKSTOP_SECONDS = 20;
 
 /** The fixed remote command: everything else, script included, comes on stdin. */
 export const SCRIPT_COMMAND = "bash -s";
 
-/** Scripts run as root: another user (a VM's cloud-init user) goes through `sudo -n`, which it has without a password. */
-export function scriptCommand(inContainer?: number, user = "root"): string {
+/**
+ * Scripts run as root: another user (a VM's cloud-init user) goes through `sudo -n`, which it has without a password.
+ * With a time limit, coreutils' `timeout` runs the script where it runs (inside the container for pct), and stops
+ * the script's whole process group when the limit runs out.
+ */
+export function scriptCommand(inContainer?: number, user = "root", timeoutSeconds?: number): string {
   const sudo = user === "root" ? "" : "sudo -n ";
-  if (inContainer === undefined) return `${sudo}${SCRIPT_COMMAND}`;
+  if (timeoutSeconds !== undefined && (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1))
+    throw new Error(`not a time limit in whole seconds: ${timeoutSeconds}`);
+  const limited =
+    timeoutSeconds !== undefined ? `timeout -k ${KILL_AFTER_SECONDS} ${timeoutSeconds} ${SCRIPT_COMMAND}` : SCRIPT_COMMAND;
+  if (inContainer === undefined) return `${sudo}${limited}`;
   if (!Number.isInteger(inContainer) || inContainer < 100) throw new Error(`not a container id: ${inContainer}`);
-  return `${sudo}pct exec ${inContainer} -- ${SCRIPT_COMMAND}`;
+  return `${sudo}pct exec ${inContainer} -- ${limited}`;
 }
 
 export class ScriptError extends EngineError {
@@ -42,9 +64,30 @@ export class ScriptError extends EngineError {
     readonly code: number,
     readonly tail: string[],
     readonly logPath: string | undefined,
+    name = "ScriptError",
   ) {
-    super("ScriptError", message);
+    super(name, message);
   }
+}
+
+/** The script ran over its time limit and was stopped. */
+export class ScriptTimeoutError extends ScriptError {
+  constructor(message: string, tail: string[], logPath: string | undefined) {
+    super(message, -1, tail, logPath, "ScriptTimeoutError");
+  }
+}
+
+/** The last lines of output and the log's path, for an error message. */
+function tailText(tail: string[], logPath: string | undefined): string {
+  return (
+    (tail.length > 0
+      ? `--- last ${tail.length} line${tail.length === 1 ? "" : "s"} of output ---\n${tail.join("\n")}\n`
+      : "(no output)\n") + (logPath ? `--- full log: ${logPath}` : "")
+  );
+}
+
+function secondsText(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
 }
 
 /**
@@ -83,22 +126,49 @@ export async function runScript(session: Session, script: string, opts: RunScrip
   const started = Date.now();
   log.note(`==== ${new Date(started).toISOString()} ${title} on ${session.label ? `${session.label} ` : ""}${where} ====`);
   const mark = log.mark();
-  const res = await session.exec(scriptCommand(opts.inContainer, session.connection.user), {
-    stdin,
-    onStdout: (t) => log.write("stdout", t),
-    onStderr: (t) => log.write("stderr", t),
-  });
+  const limit = opts.timeout;
+  const on = `${session.label ? `${session.label} at ` : ""}${where}`;
+  const timedOut = (elapsed: number, how: string) => {
+    const tail = log.linesSince(mark).slice(-20);
+    return new ScriptTimeoutError(
+      `${title} on ${on} timed out: still running after ${secondsText(elapsed)}, over its limit of ${limit!.seconds} s; ${how}` +
+        `${limit!.setting ? ` (raise ${limit!.setting} if it needs longer)` : ""}\n${tailText(tail, log.path)}`,
+      tail,
+      log.path,
+    );
+  };
+  let res: ExecResult;
+  try {
+    res = await session.exec(scriptCommand(opts.inContainer, session.connection.user, limit?.seconds), {
+      stdin,
+      onStdout: (t) => log.write("stdout", t),
+      onStderr: (t) => log.write("stderr", t),
+      ...(limit ? { timeoutMs: (limit.seconds + KILL_AFTER_SECONDS + BACKSTOP_SECONDS) * 1000 } : {}),
+    });
+  } catch (err) {
+    log.flush();
+    const elapsed = Date.now() - started;
+    log.note(`==== lost after ${elapsed} ms: ${(err as Error).message} ====`);
+    if (err instanceof ExecTimeoutError) throw timedOut(elapsed, "the connection to it was closed");
+    const tail = log.linesSince(mark).slice(-20);
+    throw new ScriptError(
+      `${title} on ${on} failed after ${secondsText(elapsed)}: ${(err as Error).message}\n${tailText(tail, log.path)}`,
+      -1,
+      tail,
+      log.path,
+    );
+  }
   log.flush();
-  log.note(`==== exit ${res.code}${res.signal ? ` (signal ${res.signal})` : ""} after ${Date.now() - started} ms ====`);
+  const elapsed = Date.now() - started;
+  log.note(`==== exit ${res.code}${res.signal ? ` (signal ${res.signal})` : ""} after ${elapsed} ms ====`);
+  // timeout(1) exits 124 when its TERM stopped the script, 137 when KILL had to.
+  if (limit && (res.code === 124 || res.code === 137) && elapsed >= limit.seconds * 1000 - 250)
+    throw timedOut(elapsed, "it was stopped");
   const masked: ExecResult = { ...res, stdout: log.mask(res.stdout), stderr: log.mask(res.stderr) };
   if (res.code !== 0 && !opts.allowFailure) {
     const tail = log.linesSince(mark).slice(-20);
     throw new ScriptError(
-      `${title} failed on ${session.label ? `${session.label} at ` : ""}${where}: exit status ${res.code}${res.signal ? ` (signal ${res.signal})` : ""}\n` +
-        (tail.length > 0
-          ? `--- last ${tail.length} line${tail.length === 1 ? "" : "s"} of output ---\n${tail.join("\n")}\n`
-          : "(no output)\n") +
-        (log.path ? `--- full log: ${log.path}` : ""),
+      `${title} failed on ${on}: exit status ${res.code}${res.signal ? ` (signal ${res.signal})` : ""}\n${tailText(tail, log.path)}`,
       res.code,
       tail,
       log.path,

@@ -1,17 +1,23 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type Connection, type Credentials, addressOf, joinCredentials, publicConnection, splitCredentials } from "./connection";
-import { canonicalJson, contentHash } from "../../definition/hash";
+import { type Connection, type Credentials, addressOf, connectionChanged, joinCredentials, splitCredentials } from "./connection";
+import { type ConnectionInput, type PublicConnection, pinChanged, secretCredentials, splitHostKey } from "./connection-input";
+import { canonicalJson } from "../../definition/hash";
 import { type LogTarget, openRunLog } from "./log";
-import { runScript } from "./run-script";
+import { type ScriptTimeout, runScript } from "./run-script";
 import { type Session, withSession } from "./ssh";
 import { plainState } from "./state";
 import { isShellName } from "./shell";
+import { contentChanged, hasLegacySecretHash, hashOutputs } from "./script-hash";
+import { containerState } from "./container-state";
+import { checkFirst } from "./check-first";
+
+export { scriptHash, secretsHash } from "./script-hash";
 
 // Everything the provider's functions reference is serialized into the state by Pulumi's closure serializer:
 // no top-level imports of packages or builtins here or in the modules it uses (require() them inside functions),
 // no module-level Maps/Sets or other non-serializable values.
 
-export type PublicConnection = Omit<Connection, "privateKey" | "password">;
+export { type ConnectionInput, type PublicConnection, secretCredentials } from "./connection-input";
 
 /** Scripts fixed by a provider built on the factory; inputs may still override them. */
 export interface ScriptSpec {
@@ -36,8 +42,20 @@ export interface RemoteScriptInputs {
   deleteScript?: string;
   /** Run every script inside this LXC container of the connection's host (a Proxmox node) through `pct exec`. */
   inContainer?: number;
+  /** Each script (main, check, delete) is stopped when it runs longer. Default: DEFAULT_SCRIPT_TIMEOUT. */
+  timeout?: ScriptTimeout;
+  /** The machine's pinned key (its HostKeyPin): every connection of this resource requires it. */
+  hostKey?: string;
+  /**
+   * Create on a guest that ran before the stack (`phoenix adopt`): run the check first, and the script only when the
+   * check does not report converged for these params (or cannot: no check script, or secrets it cannot see).
+   */
+  adopt?: boolean;
   log?: LogTarget;
 }
+
+/** The time limit of a script whose resource declares none (states written before limits existed included). */
+export const DEFAULT_SCRIPT_TIMEOUT: ScriptTimeout = { seconds: 3600 };
 
 export interface RemoteScriptOutputs {
   connection: PublicConnection;
@@ -51,9 +69,14 @@ export interface RemoteScriptOutputs {
   checkScript?: string;
   deleteScript?: string;
   inContainer?: number;
+  timeout?: ScriptTimeout;
   log?: LogTarget;
-  /** contentHash(script, { params, secrets }). */
+  /** sha256 of the script and params (script-hash.ts): plaintext, so no secret value enters it. */
   hash: string;
+  /** sha256 of the secret values: a secret output (encrypted in state), how a changed secret is noticed. */
+  secretsHash?: string;
+  /** How many times the secret values changed (plaintext): later steps (health checks) re-run when it grows. */
+  secretsRevision?: number;
   /** The host's key seen at first contact (OpenSSH form); pinned for every later operation. */
   hostKey: string;
   /** The check script's stdout (secret values masked) when last run. */
@@ -63,29 +86,32 @@ export interface RemoteScriptOutputs {
   inSync: boolean;
 }
 
-export function scriptHash(inputs: Pick<RemoteScriptInputs, "params" | "secrets">, script: string): string {
-  return contentHash(script, { params: inputs.params ?? {}, secrets: inputs.secrets ?? {} });
-}
-
-/** What changing from olds to news means: hash change → in-place update; host, container or triggers change → replace. */
+/**
+ * What changing from olds to news means: a container or triggers change → replace; anything else (the hash, the
+ * scripts, how the host is reached: address, port, user, key, pin) → in-place update. Connection details are not
+ * identity: the same node or guest over a new address keeps what the script made there.
+ */
 export function diffScript(
   olds: RemoteScriptOutputs,
   news: RemoteScriptInputs,
   spec: ScriptSpec = {},
 ): pulumi.dynamic.DiffResult {
   const replaces: string[] = [];
-  if (olds.connection?.host !== news.connection?.host) replaces.push("connection");
   if ((olds.inContainer ?? null) !== (news.inContainer ?? null)) replaces.push("inContainer");
   if (canonicalJson(olds.triggers ?? []) !== canonicalJson(news.triggers ?? [])) replaces.push("triggers");
   const script = news.script ?? spec.script ?? "";
   const changed =
-    olds.hash !== scriptHash(news, script) ||
-    olds.inSync === false ||
+    contentChanged(olds, news, script) ||
+    // A hash that still covers secret values is rewritten (nothing runs): it must not stay in the state.
+    hasLegacySecretHash(olds) ||
     (olds.checkScript ?? "") !== (news.checkScript ?? spec.checkScript ?? "") ||
     (olds.deleteScript ?? "") !== (news.deleteScript ?? spec.deleteScript ?? "") ||
-    canonicalJson(olds.connection) !== canonicalJson(publicConnection(news.connection)) ||
+    connectionChanged(olds.connection, olds.credentials, news.connection) ||
+    pinChanged(olds.hostKey, news.hostKey) ||
+    // States from before time limits have none: the default applies to them until their next real change.
+    (olds.timeout !== undefined && canonicalJson(olds.timeout) !== canonicalJson(news.timeout ?? null)) ||
     canonicalJson(olds.log ?? null) !== canonicalJson(news.log ?? null);
-  // Same host, same script: the old resource's delete script must run before the new one's script, not after it.
+  // Same target, same script: the old resource's delete script must run before the new one's script, not after it.
   const deleteBeforeReplace = replaces.length > 0 && (olds.deleteScript ?? "") !== "";
   return { changes: replaces.length > 0 || changed, replaces, deleteBeforeReplace };
 }
@@ -102,25 +128,6 @@ function labelOf(log: LogTarget | undefined, c: PublicConnection, inContainer?: 
   return log?.resource ?? (inContainer !== undefined ? `CT ${inContainer} on ${c.host}` : c.host);
 }
 
-/**
- * Whether scripts can run in the target: always for a host; for a container of the node, "template" once it was
- * frozen (Proxmox templates never start) and "absent" once it is gone.
- */
-async function containerState(s: Session, vmid: number | undefined): Promise<"live" | "template" | "absent"> {
-  if (vmid === undefined) return "live";
-  const r = await runScript(
-    s,
-    'conf=$(pct config "$VMID" 2>/dev/null) || { echo absent; exit 0; }; grep -qx "template: 1" <<<"$conf" && echo template || echo live',
-    {
-      env: { VMID: String(vmid) },
-      title: "container state",
-      allowFailure: true,
-    },
-  );
-  const state = r.stdout.trim();
-  return state === "template" || state === "absent" ? state : "live";
-}
-
 /** A Pulumi dynamic provider that converges a host by running an idempotent script over SSH. */
 export function makeScriptProvider(
   spec: ScriptSpec = {},
@@ -131,18 +138,48 @@ export function makeScriptProvider(
     deleteScript: i.deleteScript ?? spec.deleteScript,
   });
 
+  /** The state after a create or update: the inputs (credentials apart), hashes, the pinned host key and the check's result. */
+  const stateOf = (
+    s: Session,
+    news: RemoteScriptInputs,
+    check: { checkOutput: string; checkExitCode: number } | undefined,
+    olds?: RemoteScriptOutputs,
+  ): RemoteScriptOutputs => {
+    const { script, checkScript, deleteScript } = scriptsOf(news);
+    const { connection, credentials } = splitCredentials(news.connection);
+    return plainState({
+      connection,
+      credentials,
+      script,
+      params: news.params ?? {},
+      secretNames: Object.keys(news.secrets ?? {}).sort(),
+      triggers: news.triggers ?? [],
+      ...(checkScript !== undefined ? { checkScript } : {}),
+      ...(deleteScript !== undefined ? { deleteScript } : {}),
+      ...(news.inContainer !== undefined ? { inContainer: news.inContainer } : {}),
+      ...(news.timeout !== undefined ? { timeout: news.timeout } : {}),
+      ...(news.log ? { log: news.log } : {}),
+      ...hashOutputs(news, script, olds),
+      hostKey: s.hostKey.openssh,
+      ...(check ?? {}),
+      inSync: true,
+    });
+  };
+
   /** Run the script (when asked) and the check script; the new state. */
   const converge = async (
     s: Session,
     news: RemoteScriptInputs,
     runMain: boolean,
     title: string,
+    olds?: RemoteScriptOutputs,
   ): Promise<RemoteScriptOutputs> => {
-    const { script, checkScript, deleteScript } = scriptsOf(news);
-    const hash = scriptHash(news, script);
+    const { script, checkScript } = scriptsOf(news);
+    const hash = hashOutputs(news, script, olds).hash;
     const secrets = news.secrets ?? {};
     const log = openRunLog(news.log, Object.values(secrets));
     const inContainer = news.inContainer;
+    const timeout = news.timeout ?? DEFAULT_SCRIPT_TIMEOUT;
     if (runMain)
       await runScript(s, script, {
         env: news.params ?? {},
@@ -150,10 +187,18 @@ export function makeScriptProvider(
         log,
         title: `${title} (hash ${hash.slice(0, 12)})`,
         inContainer,
+        timeout,
       });
     let check: { checkOutput: string; checkExitCode: number } | undefined;
     if (checkScript) {
-      const r = await runScript(s, checkScript, { env: news.params ?? {}, log, title: "check", allowFailure: true, inContainer });
+      const r = await runScript(s, checkScript, {
+        env: news.params ?? {},
+        log,
+        title: "check",
+        allowFailure: true,
+        inContainer,
+        timeout,
+      });
       if (r.code !== 0)
         throw new Error(
           `${labelOf(news.log, news.connection, inContainer)}: the check script still fails (exit ${r.code}) after the script ran on ${s.address}` +
@@ -162,23 +207,7 @@ export function makeScriptProvider(
         );
       check = { checkOutput: r.stdout, checkExitCode: r.code };
     }
-    const { connection, credentials } = splitCredentials(news.connection);
-    return plainState({
-      connection,
-      credentials,
-      script,
-      params: news.params ?? {},
-      secretNames: Object.keys(secrets).sort(),
-      triggers: news.triggers ?? [],
-      ...(checkScript !== undefined ? { checkScript } : {}),
-      ...(deleteScript !== undefined ? { deleteScript } : {}),
-      ...(inContainer !== undefined ? { inContainer } : {}),
-      ...(news.log ? { log: news.log } : {}),
-      hash,
-      hostKey: s.hostKey.openssh,
-      ...(check ?? {}),
-      inSync: true,
-    });
+    return stateOf(s, news, check, olds);
   };
 
   return {
@@ -190,6 +219,8 @@ export function makeScriptProvider(
         failures.push({ property: "script", reason: "the script cannot contain NUL bytes" });
       if (!news.connection || (typeof news.connection.host === "string" && news.connection.host === ""))
         failures.push({ property: "connection", reason: "connection.host is required" });
+      if (news.timeout !== undefined && (!Number.isInteger(news.timeout?.seconds) || news.timeout.seconds < 1))
+        failures.push({ property: "timeout", reason: `not a time limit in whole seconds: ${JSON.stringify(news.timeout)}` });
       if (news.inContainer !== undefined && (!Number.isInteger(news.inContainer) || news.inContainer < 100))
         failures.push({ property: "inContainer", reason: `not a container id: ${JSON.stringify(news.inContainer)}` });
       for (const [prop, names] of [
@@ -208,20 +239,42 @@ export function makeScriptProvider(
 
     async create(inputs) {
       const label = labelOf(inputs.log, inputs.connection, inputs.inContainer);
-      const outs = await withSession(inputs.connection, (s) => converge(s, inputs, true, "create"), { label });
+      const connection = { ...inputs.connection, hostKey: inputs.hostKey ?? inputs.connection.hostKey };
+      const timeout = inputs.timeout ?? DEFAULT_SCRIPT_TIMEOUT;
+      const outs = await withSession(
+        connection,
+        async (s) =>
+          (inputs.adopt
+            ? await checkFirst(s, { ...inputs, timeout }, scriptsOf(inputs), (c) => stateOf(s, inputs, c))
+            : undefined) ?? converge(s, inputs, true, "create"),
+        { label },
+      );
       const where = `${addressOf(inputs.connection)}${inputs.inContainer !== undefined ? `/ct${inputs.inContainer}` : ""}`;
       return { id: `${label}@${where}`, outs };
     },
 
     async update(_id, olds, news) {
       const { script, checkScript } = scriptsOf(news);
-      const runMain = olds.hash !== scriptHash(news, script) || olds.inSync === false;
-      const pinned = news.connection.hostKey ?? olds.hostKey;
-      if (!runMain && (checkScript ?? "") === (olds.checkScript ?? "")) {
+      const runMain = contentChanged(olds, news, script);
+      const pinned = news.hostKey ?? news.connection.hostKey ?? olds.hostKey;
+      // The state with the new inputs' hashes, for an update that runs nothing (no secretsHash left from before).
+      const restated = () => {
         const { connection, credentials } = splitCredentials(news.connection);
-        const { deleteScript } = scriptsOf(news);
-        return { outs: plainState({ ...olds, connection, credentials, checkScript, deleteScript, log: news.log }) };
-      }
+        const { secretsHash: _before, timeout: _limit, ...kept } = olds;
+        return {
+          ...kept,
+          ...hashOutputs(news, script, olds),
+          ...(news.timeout !== undefined ? { timeout: news.timeout } : {}),
+          hostKey: pinned,
+          script,
+          connection,
+          credentials,
+          checkScript,
+          log: news.log,
+        };
+      };
+      if (!runMain && (checkScript ?? "") === (olds.checkScript ?? ""))
+        return { outs: plainState({ ...restated(), deleteScript: scriptsOf(news).deleteScript }) };
       const label = labelOf(news.log, news.connection, news.inContainer);
       const outs = await withSession(
         { ...news.connection, hostKey: pinned },
@@ -230,7 +283,7 @@ export function makeScriptProvider(
           if (target === "template") {
             // Nothing drifts inside a frozen template. The same settings under a newer script (an upgraded
             // Phoenix) leave it as built; other settings cannot change in place.
-            if (olds.hash === scriptHash(news, script) || sameSettings(olds, news)) return undefined;
+            if (!contentChanged(olds, news, script) || sameSettings(olds, news)) return undefined;
             throw new Error(
               `${label}: CT ${news.inContainer} is a frozen template, so this feature cannot change in place; rebuild the template ` +
                 "(pulumi up --replace <its container's URN>, and its linked clones with it)",
@@ -238,26 +291,13 @@ export function makeScriptProvider(
           }
           if (target === "absent")
             throw new Error(`${label}: CT ${news.inContainer} does not exist on ${addressOf(news.connection)}`);
-          return converge(s, news, runMain, "update");
+          return converge(s, news, runMain, "update", olds);
         },
         { label },
       );
       if (outs) return { outs };
-      const { connection, credentials } = splitCredentials(news.connection);
-      return {
-        outs: plainState({
-          ...olds,
-          connection,
-          credentials,
-          // A frozen template's step takes the newer script as its own, so the next diff finds nothing to do.
-          script,
-          hash: scriptHash(news, script),
-          checkScript,
-          deleteScript: scriptsOf(news).deleteScript,
-          log: news.log,
-          inSync: true,
-        }),
-      };
+      // A frozen template's step takes the newer script as its own, so the next diff finds nothing to do.
+      return { outs: plainState({ ...restated(), deleteScript: scriptsOf(news).deleteScript, inSync: true }) };
     },
 
     async read(id, props) {
@@ -278,6 +318,7 @@ export function makeScriptProvider(
             log: openRunLog(props.log),
             title: "check (refresh)",
             allowFailure: true,
+            timeout: props.timeout ?? DEFAULT_SCRIPT_TIMEOUT,
             inContainer: props.inContainer,
           });
         },
@@ -304,6 +345,7 @@ export function makeScriptProvider(
             env: props.params ?? {},
             log: openRunLog(props.log),
             title: "delete",
+            timeout: props.timeout ?? DEFAULT_SCRIPT_TIMEOUT,
             inContainer: props.inContainer,
           });
         },
@@ -312,9 +354,6 @@ export function makeScriptProvider(
     },
   };
 }
-
-/** A Connection as a resource argument: any field may be an Output (a private key from secret config, say). */
-export type ConnectionInput = pulumi.Input<{ [K in keyof Connection]: pulumi.Input<Connection[K]> }>;
 
 export interface RemoteScriptArgs {
   connection: ConnectionInput;
@@ -326,18 +365,10 @@ export interface RemoteScriptArgs {
   deleteScript?: pulumi.Input<string>;
   /** Run the scripts inside this LXC container of the connection's host, through `pct exec`; a change replaces. */
   inContainer?: pulumi.Input<number>;
-}
-
-/**
- * The connection with its private key and password marked secret (so they are encrypted in the inputs kept in
- * state), the rest left readable for previews.
- */
-export function secretCredentials(connection: ConnectionInput): pulumi.Output<Connection> {
-  return pulumi.output(connection).apply((c) => ({
-    ...c,
-    ...(c.privateKey !== undefined ? { privateKey: pulumi.secret(c.privateKey) } : {}),
-    ...(c.password !== undefined ? { password: pulumi.secret(c.password) } : {}),
-  })) as pulumi.Output<Connection>;
+  /** Time limit of each script; a change is an in-place update that runs nothing. */
+  timeout?: pulumi.Input<ScriptTimeout>;
+  /** Its guest was adopted: on create, check first and run the script only when needed (RemoteScriptInputs.adopt). */
+  adopt?: pulumi.Input<boolean>;
 }
 
 const defaultScriptProvider = makeScriptProvider();
@@ -345,6 +376,7 @@ const defaultScriptProvider = makeScriptProvider();
 /** An idempotent script run over SSH; its output is logged to .pulumi-state/logs/<stack>/<name>.log. */
 export class RemoteScript extends pulumi.dynamic.Resource {
   declare readonly hash: pulumi.Output<string>;
+  declare readonly secretsRevision: pulumi.Output<number | undefined>;
   declare readonly hostKey: pulumi.Output<string>;
   declare readonly checkOutput: pulumi.Output<string | undefined>;
   declare readonly inSync: pulumi.Output<boolean>;
@@ -361,15 +393,20 @@ export class RemoteScript extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        connection: secretCredentials(args.connection),
+        // The machine's pinned key when given; an output either way (the key this resource connects with).
+        hostKey: undefined,
+        ...splitHostKey(args.connection),
+        connection: secretCredentials(splitHostKey(args.connection).connection),
         secrets: args.secrets === undefined ? undefined : pulumi.secret(args.secrets),
         log: { stack: pulumi.getStack(), resource: name },
         hash: undefined,
-        hostKey: undefined,
+        secretsHash: undefined,
+        secretsRevision: undefined,
         checkOutput: undefined,
         inSync: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "credentials"] },
+      // credentials: read and delete connect with them; secretsHash: a hash of secret values is as secret as they are.
+      { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "credentials", "secretsHash"] },
       "phoenix",
       type,
     );

@@ -1,7 +1,15 @@
 import type { NodeSSH } from "node-ssh";
 import { type Connection, type ResolvedConnection, addressOf, resolveConnection } from "./connection";
 import { EngineError } from "./errors";
-import { type HostKey, HostKeyMismatchError, algorithmsFor, hostKeyFromBlob, pinnedFingerprint, pinnedType } from "./host-key";
+import {
+  type HostKey,
+  HostKeyMismatchError,
+  REFUSED_HOST_KEY_ALGORITHMS,
+  hostKeyFromBlob,
+  pinnedFingerprint,
+  pinnedType,
+  serverHostKeyAlgorithms,
+} from "./host-key";
 import { backoffDelay, isTransientDialError } from "./retry";
 import { assertShellNames, shellQuote } from "./shell";
 
@@ -11,6 +19,21 @@ export interface ExecOptions {
   env?: Record<string, string>;
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
+  /** Close the connection and fail with ExecTimeoutError when the command has not finished by then. */
+  timeoutMs?: number;
+}
+
+/** A command still running when ExecOptions.timeoutMs ran out: the connection was closed under it. */
+export class ExecTimeoutError extends EngineError {
+  constructor(
+    readonly address: string,
+    readonly elapsedMs: number,
+  ) {
+    super(
+      "ExecTimeoutError",
+      `the command on ${address} was still running after ${Math.round(elapsedMs / 1000)} s: closed the connection`,
+    );
+  }
 }
 
 export interface ExecResult {
@@ -104,7 +127,11 @@ export async function connect(connection: Connection, opts: ConnectOptions = {})
       if ((err as { level?: unknown }).level === "client-authentication")
         throw new SshAuthError(address, c.user, err, opts.label);
       if (!isTransientDialError(err)) {
-        const e = new Error(`SSH to ${opts.label ? `${opts.label} at ` : ""}${address} failed: ${errorText(err)}`);
+        const refused = /no matching host key/i.test(errorText(err))
+          ? `. Phoenix refuses the host-key algorithms ${REFUSED_HOST_KEY_ALGORITHMS.join(" and ")} (SHA-1 and DSA signatures): ` +
+            "let the host offer an ed25519, ECDSA or RSA key with rsa-sha2-512/rsa-sha2-256 signatures (sshd's HostKeyAlgorithms)"
+          : "";
+        const e = new Error(`SSH to ${opts.label ? `${opts.label} at ` : ""}${address} failed: ${errorText(err)}${refused}`);
         (e as { cause?: unknown }).cause = err;
         throw e;
       }
@@ -126,7 +153,6 @@ async function dialOnce(
   let seen: HostKey | undefined;
   let mismatch: HostKeyMismatchError | undefined;
   const pinned = c.hostKey ? pinnedType(c.hostKey) : undefined;
-  const algos = pinned ? algorithmsFor(pinned) : undefined;
   try {
     await ssh.connect({
       host: c.host,
@@ -135,8 +161,10 @@ async function dialOnce(
       ...(c.privateKey !== undefined ? { privateKey: c.privateKey } : {}),
       ...(c.password !== undefined ? { password: c.password, tryKeyboard: true } : {}),
       readyTimeout: c.perDialTimeoutMs,
-      // Offer the pinned key's algorithm first, so a host with several host keys presents the pinned one.
-      ...(algos ? { algorithms: { serverHostKey: { remove: algos, prepend: algos } } } : {}),
+      keepaliveInterval: c.keepaliveIntervalMs,
+      keepaliveCountMax: c.keepaliveCountMax,
+      // Offer the pinned key's algorithm first, so a host with several host keys presents the pinned one; never SHA-1.
+      algorithms: { serverHostKey: serverHostKeyAlgorithms(pinned) },
       hostVerifier: (key: Buffer) => {
         seen = hostKeyFromBlob(key);
         if (expected !== undefined && seen.fingerprint !== expected) {
@@ -186,12 +214,27 @@ function makeSession(
       const { StringDecoder } = require("node:string_decoder") as typeof import("node:string_decoder");
       const out = new StringDecoder("utf8");
       const err = new StringDecoder("utf8");
-      const res = await ssh.execCommand(prefix + command, {
+      const started = Date.now();
+      const running = ssh.execCommand(prefix + command, {
         noTrim: true,
         ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
         ...(opts.onStdout ? { onStdout: (b: Buffer) => opts.onStdout!(out.write(b)) } : {}),
         ...(opts.onStderr ? { onStderr: (b: Buffer) => opts.onStderr!(err.write(b)) } : {}),
       });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const res = await (
+        opts.timeoutMs === undefined
+          ? running
+          : Promise.race([
+              running,
+              new Promise<never>((_resolve, reject) => {
+                timer = setTimeout(() => {
+                  ssh.dispose();
+                  reject(new ExecTimeoutError(`${label ? `${label} at ` : ""}${address}`, Date.now() - started));
+                }, opts.timeoutMs);
+              }),
+            ])
+      ).finally(() => clearTimeout(timer));
       if (res.code === null && res.signal === null)
         throw new Error(
           `SSH connection to ${label ? `${label} at ` : ""}${address} closed before the command reported its exit status` +

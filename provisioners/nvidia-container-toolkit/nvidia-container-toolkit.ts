@@ -5,12 +5,16 @@ import { daemonJsonWithNvidia } from "../engine/docker-daemon";
 import { type FeatureTarget, type RenderedFeature, featureResource, scriptOf } from "../engine/feature";
 
 /** dockerDaemon: the guest's docker feature settings' daemon, so both features write the same daemon.json. */
+/** How long the toolkit step may take (override: timeouts.nvidia-container-toolkit). */
+export const NVIDIA_CONTAINER_TOOLKIT_TIMEOUT_SECONDS = 900;
+
 export function renderNvidiaContainerToolkit(dockerDaemon: Record<string, unknown>): RenderedFeature {
   return {
     script: scriptOf("nvidia-container-toolkit/nvidia-container-toolkit.sh"),
     checkScript: scriptOf("nvidia-container-toolkit/nvidia-container-toolkit-check.sh"),
     params: { DOCKER_DAEMON_JSON_NVIDIA: daemonJsonWithNvidia(dockerDaemon) },
     secretRefs: {},
+    timeout: { seconds: NVIDIA_CONTAINER_TOOLKIT_TIMEOUT_SECONDS, key: "nvidia-container-toolkit" },
   };
 }
 

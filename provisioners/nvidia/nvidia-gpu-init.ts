@@ -45,6 +45,9 @@ export function gpuInitUnit(s: GpuInitSettings): string {
   ].join("\n");
 }
 
+/** The step's time limit: a unit written and started (nvidia-smi, nvidia-modprobe), the driver already installed. */
+export const GPU_INIT_TIMEOUT_SECONDS = 300;
+
 export function renderGpuInit(s: GpuInitSettings): RenderedFeature {
   return {
     script: scriptOf("nvidia/nvidia-lib.sh", "nvidia/nvidia-gpu-init.sh"),
@@ -54,6 +57,7 @@ export function renderGpuInit(s: GpuInitSettings): RenderedFeature {
       NVIDIA_HOST_GPUS: s.gpus.map((g) => `${g.index}=${g.pci ?? ""}`).join(" "),
     },
     secretRefs: {},
+    timeout: { seconds: GPU_INIT_TIMEOUT_SECONDS },
   };
 }
 

@@ -1,6 +1,6 @@
 # The NVIDIA kernel driver on the node itself (a Proxmox VE host) at NVIDIA_DRIVER_VERSION, from NVIDIA's runfile built
 # with DKMS so kernel updates rebuild it. Opt-in (nodes[].nvidia.installOnHost). Params: NVIDIA_DRIVER_VERSION,
-# NVIDIA_RUNFILE_URL.
+# NVIDIA_RUNFILE_URL, NVIDIA_RUNFILE_SHA256 (required: the runfile runs as root only once its checksum matches).
 phx_detect_os
 loaded=$(phx_nvidia_kernel_version)
 if [ "$loaded" = "$NVIDIA_DRIVER_VERSION" ]; then
@@ -16,10 +16,8 @@ phx_apt_install ca-certificates curl dkms build-essential "$headers"
 if printf 'blacklist nouveau\noptions nouveau modeset=0\n' | phx_write_if_changed "$R/etc/modprobe.d/phoenix-blacklist-nouveau.conf" 0644; then
   update-initramfs -u
 fi
-run="$R/tmp/NVIDIA-Linux-$NVIDIA_DRIVER_VERSION.run"
-curl -fsSL "$NVIDIA_RUNFILE_URL" -o "$run"
-sh "$run" --silent --dkms --no-x-check --disable-nouveau
-rm -f "$run"
+[ -n "${NVIDIA_RUNFILE_SHA256:-}" ] || phx_die "no sha256 for NVIDIA's runfile: set nodes[].nvidia.runfileSha256 (it runs as root on the node)"
+phx_nvidia_runfile "$NVIDIA_RUNFILE_URL" "$NVIDIA_RUNFILE_SHA256" --silent --dkms --no-x-check --disable-nouveau
 grep -qw '^nouveau' "$R/proc/modules" 2>/dev/null && phx_die "NVIDIA driver $NVIDIA_DRIVER_VERSION installed, but nouveau is loaded: reboot the node, then run pulumi up again"
 modprobe nvidia
 loaded=$(phx_nvidia_kernel_version)

@@ -41,10 +41,7 @@ elif [ "$NVIDIA_SOURCE" = debian ]; then
   fi
 else
   phx_apt_install ca-certificates curl kmod
-  run="$R/tmp/NVIDIA-Linux-$want.run"
-  curl -fsSL "$NVIDIA_RUNFILE_URL" -o "$run"
-  sh "$run" --silent --no-kernel-module --no-x-check --no-nouveau-check --no-nvidia-modprobe
-  rm -f "$run"
+  phx_nvidia_runfile "$NVIDIA_RUNFILE_URL" "" --silent --no-kernel-module --no-x-check --no-nouveau-check --no-nvidia-modprobe
 fi
 installed=$(phx_nvidia_userland_version)
 [ "$installed" = "$want" ] || phx_die "NVIDIA userland is '${installed:-missing}' after installing, expected $want"

@@ -3,6 +3,9 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { RemoteScript } from "../engine/script-provider";
 import { type FeatureTarget, type RenderedFeature, featureResource, scriptOf } from "../engine/feature";
 
+/** How long the nvidia step may take: the runfile and CUDA are gigabytes (override: timeouts.nvidia). */
+export const NVIDIA_TIMEOUT_SECONDS = 3600;
+
 export interface NvidiaSettings {
   source: "nvidia" | "debian";
   cudaVersion?: string;
@@ -27,6 +30,7 @@ export function renderNvidia(settings: NvidiaSettings): RenderedFeature {
       NVIDIA_RUNFILE_URL: nvidiaRunfileUrl(version),
     },
     secretRefs: {},
+    timeout: { seconds: NVIDIA_TIMEOUT_SECONDS, key: "nvidia" },
   };
 }
 

@@ -22,6 +22,10 @@ export interface OllamaSettings {
   insecure: boolean;
 }
 
+/** The step's default time limit (timeouts.ollama): the release's download (≈1.6 GB with its CUDA libraries) and every
+ * model's pull, which for a large model is tens of GB. */
+export const OLLAMA_TIMEOUT_SECONDS = 3600;
+
 /** How long the step may wait for the server to answer after a (re)start, and for each model's pull. */
 export const OLLAMA_START_TIMEOUT_SECONDS = 120;
 
@@ -71,6 +75,7 @@ export function renderOllama(s: OllamaSettings): RenderedFeature {
       OLLAMA_START_TIMEOUT: String(OLLAMA_START_TIMEOUT_SECONDS),
     },
     secretRefs: {},
+    timeout: { seconds: OLLAMA_TIMEOUT_SECONDS, key: "ollama" },
   };
 }
 

@@ -2,6 +2,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { RemoteScript } from "../engine/script-provider";
 import { type FeatureTarget, type RenderedFeature, featureResource, scriptOf, secretName } from "../engine/feature";
+import { IMAGE_REF_FIX, isImageRef } from "../../definition/formats";
 import { PORTAINER_PORTS, type SecretRef } from "../../definition/schema";
 
 export interface PortainerSettings {
@@ -12,6 +13,9 @@ export interface PortainerSettings {
   server?: string;
 }
 
+/** How long a Portainer step may take: an image pull and the server's first start (override: timeouts.portainer). */
+export const PORTAINER_TIMEOUT_SECONDS = 900;
+
 export const PORTAINER_DEFAULTS = {
   server: { image: "portainer/portainer-ce:lts", port: PORTAINER_PORTS.server, container: "portainer" },
   agent: { image: "portainer/agent:lts", port: PORTAINER_PORTS.agent, container: "portainer_agent" },
@@ -20,16 +24,20 @@ export const PORTAINER_DEFAULTS = {
 export function renderPortainer(s: PortainerSettings): RenderedFeature {
   const d = PORTAINER_DEFAULTS[s.role];
   const password = s.role === "server" ? secretName(s.adminPassword, "portainer.adminPassword") : undefined;
+  const image = s.image ?? d.image;
+  // It becomes `docker run`'s image argument: a value starting with '-' would be read as a flag.
+  if (!isImageRef(image)) throw new Error(`portainer image ${JSON.stringify(image)} is not an image reference: ${IMAGE_REF_FIX}`);
   return {
     script: scriptOf("portainer/portainer-lib.sh", "portainer/portainer.sh"),
     checkScript: scriptOf("portainer/portainer-check.sh"),
     params: {
       PORTAINER_ROLE: s.role,
-      PORTAINER_IMAGE: s.image ?? d.image,
+      PORTAINER_IMAGE: image,
       PORTAINER_PORT: String(s.port ?? d.port),
       PORTAINER_NAME: d.container,
     },
     secretRefs: password ? { PORTAINER_ADMIN_PASSWORD: password } : {},
+    timeout: { seconds: PORTAINER_TIMEOUT_SECONDS, key: "portainer" },
   };
 }
 
@@ -69,6 +77,7 @@ export function renderPortainerEndpoints(
         .join("\n"),
     },
     secretRefs: { PORTAINER_ADMIN_PASSWORD: password },
+    timeout: { seconds: PORTAINER_TIMEOUT_SECONDS, key: "portainer" },
   };
 }
 

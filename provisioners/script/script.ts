@@ -5,6 +5,9 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { RemoteScript } from "../engine/script-provider";
 import { type FeatureTarget, type RenderedFeature, featureResource } from "../engine/feature";
 
+/** How long a custom script may run (override: timeouts.script). */
+export const SCRIPT_TIMEOUT_SECONDS = 1800;
+
 export interface ScriptSettings {
   /** Relative to the definition file. */
   path: string;
@@ -17,7 +20,12 @@ export function renderCustomScript(s: ScriptSettings, definitionDir: string): Re
   const text = readFileSync(file, "utf8");
   if (text.trim() === "") throw new Error(`custom script ${file} is empty`);
   // No check script: a custom script's effects are its own, so refresh has nothing to compare.
-  return { script: text, params: { ...(s.env ?? {}) }, secretRefs: {} };
+  return {
+    script: text,
+    params: { ...(s.env ?? {}) },
+    secretRefs: {},
+    timeout: { seconds: SCRIPT_TIMEOUT_SECONDS, key: "script" },
+  };
 }
 
 export function customScript(

@@ -50,6 +50,9 @@ export function iommuParams(cpuVendor: "intel" | "amd"): string[] {
   return cpuVendor === "intel" ? ["intel_iommu=on", "iommu=pt"] : ["iommu=pt"];
 }
 
+/** The step's time limit: update-initramfs for every installed kernel and the boot loader's refresh take minutes. */
+export const VFIO_TIMEOUT_SECONDS = 1800;
+
 export function renderVfio(s: VfioSettings): RenderedFeature {
   return {
     script: scriptOf("vfio/vfio-lib.sh", "vfio/vfio.sh"),
@@ -63,6 +66,7 @@ export function renderVfio(s: VfioSettings): RenderedFeature {
       VFIO_DEVICES: s.devices.map((d) => `${d.pci}=${d.gpu}:${d.iommuGroup ?? ""}`).join(" "),
     },
     secretRefs: {},
+    timeout: { seconds: VFIO_TIMEOUT_SECONDS },
   };
 }
 

@@ -1,8 +1,23 @@
-# Prints whether vllm.service is active and serves the declared model on /v1/models, with the engine's version: the
-# venv's installed release, else what the server's /version answers. A pinned VLLM_VERSION must be that version.
+# Prints whether vllm.service is enabled, active, runs the declared arguments and serves the declared model on
+# /v1/models, with the engine's version: the venv's installed release, else what the server's /version answers; exits
+# non-zero otherwise (an adopted guest skips vllm.sh only when all of that holds). A pinned VLLM_VERSION must be that
+# version, so a hand upgrade is drift.
+unit="$R/etc/systemd/system/vllm.service"
 state=$(systemctl is-active vllm 2>/dev/null || true)
 if [ "$state" != active ]; then
   echo "vllm.service ${state:-missing}"
+  exit 1
+fi
+exec_start=$(sed -n 's/^ExecStart=//p' "$unit" 2>/dev/null | tail -n 1)
+case "$exec_start" in
+  *" $VLLM_SERVE_ARGS") ;;
+  *)
+    echo "vllm.service runs other arguments than the definition's (${exec_start:-no ExecStart in $unit})"
+    exit 1
+    ;;
+esac
+if ! systemctl is-enabled --quiet vllm 2>/dev/null; then
+  echo "vllm.service is not enabled at boot"
   exit 1
 fi
 engine=""

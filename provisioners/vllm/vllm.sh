@@ -1,9 +1,11 @@
 # vLLM as the systemd service vllm.service, serving one model. Params: VLLM_INSTALL (venv|container), VLLM_SERVE_ARGS
-# (`serve <model> --…`, quoted for systemd), VLLM_SERVED_MODEL_NAME, VLLM_PORT, VLLM_CHECK_HOST, VLLM_IMAGE,
-# VLLM_START_TIMEOUT and, to run another OpenAI-compatible server instead of vLLM, VLLM_BIN. Secret: HF_TOKEN (optional),
+# (`serve <model> --…`, quoted for systemd), VLLM_DESCRIPTION (escaped for systemd), VLLM_SERVED_MODEL_NAME, VLLM_PORT,
+# VLLM_CHECK_HOST, VLLM_IMAGE (a checked image reference) and VLLM_IMAGE_WORD (the same, quoted for systemd),
+# VLLM_START_TIMEOUT and, to run another OpenAI-compatible server instead of vLLM, VLLM_BIN. Everything that goes into
+# the unit comes quoted from vllm.ts: no raw value is written into it. Secret: HF_TOKEN (optional),
 # kept in a root-only file that huggingface_hub reads through HF_TOKEN_PATH. Pins (optional): VLLM_VERSION (the venv's
 # vllm==<version>), VLLM_TORCH_INDEX (pip's --extra-index-url for torch's CUDA build), VLLM_CUDA_ARCH_LIST
-# (TORCH_CUDA_ARCH_LIST for the install and in the unit).
+# (TORCH_CUDA_ARCH_LIST for the install and in the unit; compute capabilities only, as the schema allows).
 phx_detect_os
 unit="$R/etc/systemd/system/vllm.service"
 token="$R/etc/vllm/hf-token"
@@ -32,7 +34,7 @@ elif [ "$VLLM_INSTALL" = container ]; then
   mounts="-v /var/lib/vllm/hf:/root/.cache/huggingface"
   [ -n "$token_env" ] && mounts="$mounts -v /etc/vllm/hf-token:/etc/vllm/hf-token:ro -e $token_env"
   [ -n "${VLLM_CUDA_ARCH_LIST:-}" ] && mounts="$mounts -e \"TORCH_CUDA_ARCH_LIST=$VLLM_CUDA_ARCH_LIST\""
-  exec_start="/usr/bin/docker run --rm --name vllm --gpus all --ipc=host -p $VLLM_PORT:$VLLM_PORT $mounts --entrypoint vllm $VLLM_IMAGE $VLLM_SERVE_ARGS"
+  exec_start="/usr/bin/docker run --rm --name vllm --gpus all --ipc=host -p $VLLM_PORT:$VLLM_PORT $mounts --entrypoint vllm $VLLM_IMAGE_WORD $VLLM_SERVE_ARGS"
   exec_pre="ExecStartPre=-/usr/bin/docker rm -f vllm"
   environment=""
   mkdir -p "$R/var/lib/vllm/hf"
@@ -63,7 +65,7 @@ if [ -n "$arch_env" ]; then environment="${environment:+$environment
 unit_changed=0
 if phx_write_if_changed "$unit" 0644 <<UNIT; then unit_changed=1; fi
 [Unit]
-Description=vLLM serving $VLLM_SERVED_MODEL_NAME (managed by Phoenix Hypervisor)
+Description=$VLLM_DESCRIPTION
 After=network-online.target
 Wants=network-online.target
 

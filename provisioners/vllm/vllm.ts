@@ -2,6 +2,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { RemoteScript } from "../engine/script-provider";
 import { type FeatureTarget, type RenderedFeature, featureResource, scriptOf, secretName } from "../engine/feature";
+import { IMAGE_REF_FIX, hasControlCharacter, isImageRef } from "../../definition/formats";
 import type { SecretRef } from "../../definition/schema";
 
 export interface VllmSettings {
@@ -29,12 +30,34 @@ export interface VllmSettings {
 }
 
 export const VLLM_IMAGE = "vllm/vllm-openai:latest";
+/** How long vLLM's first start may take: a model download (VLLM_START_TIMEOUT, in the script). */
+export const VLLM_START_TIMEOUT_SECONDS = 900;
+/** The step's limit on top of the start: installing vLLM into a venv, or pulling its image (override: timeouts.vllm). */
+export const VLLM_INSTALL_TIMEOUT_SECONDS = 3600;
+
+/** Refuses what would split a unit file's line: systemd ends lines at LF and CR, and NUL ends the value. */
+function oneLine(s: string, what: string): string {
+  if (hasControlCharacter(s))
+    throw new Error(`${what} cannot contain control characters (line break, carriage return, NUL…): ${JSON.stringify(s)}`);
+  return s;
+}
 
 /** One word of a systemd ExecStart line: double-quoted, with systemd's $ and % specifiers escaped. */
 export function systemdWord(s: string): string {
-  if (/[\n\0]/.test(s)) throw new Error(`vllm arguments cannot contain newlines: ${JSON.stringify(s)}`);
+  oneLine(s, "vllm arguments");
   const escaped = s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$/g, "$$$$").replace(/%/g, "%%");
   return /^[A-Za-z0-9_@+=:,./-]+$/.test(s) ? escaped : `"${escaped}"`;
+}
+
+/** Text in a unit setting that is not a command line (Description=): one line, % specifiers escaped. */
+export function systemdText(s: string): string {
+  return oneLine(s, "vllm unit text").replace(/%/g, "%%");
+}
+
+/** The image as a checked reference: it becomes a word of `docker run` in the unit, and `docker pull`'s argument. */
+export function vllmImage(image: string): string {
+  if (!isImageRef(image)) throw new Error(`vllm image ${JSON.stringify(image)} is not an image reference: ${IMAGE_REF_FIX}`);
+  return image;
 }
 
 /** `vllm serve` arguments, in a fixed order so equal settings give an equal unit file. */
@@ -75,22 +98,27 @@ export interface VllmOptions {
 
 export function renderVllm(s: VllmSettings, opts: VllmOptions = {}): RenderedFeature {
   const token = secretName(s.hfToken, "vllm.hfToken");
+  const image = vllmImage(s.image ?? opts.image ?? VLLM_IMAGE);
+  const start = opts.startTimeoutSeconds ?? VLLM_START_TIMEOUT_SECONDS;
   return {
     script: scriptOf("vllm/vllm.sh"),
     checkScript: scriptOf("vllm/vllm-check.sh"),
     params: {
       VLLM_INSTALL: s.install,
       VLLM_SERVE_ARGS: vllmServeArgs(s).map(systemdWord).join(" "),
-      VLLM_SERVED_MODEL_NAME: s.servedModelName,
+      VLLM_SERVED_MODEL_NAME: oneLine(s.servedModelName, "vllm servedModelName"),
+      VLLM_DESCRIPTION: systemdText(`vLLM serving ${s.servedModelName} (managed by Phoenix Hypervisor)`),
       VLLM_PORT: String(s.port),
       // A server listening on every address answers on loopback.
       VLLM_CHECK_HOST: s.host === "0.0.0.0" || s.host === "::" ? "127.0.0.1" : s.host,
-      VLLM_IMAGE: s.image ?? opts.image ?? VLLM_IMAGE,
-      VLLM_START_TIMEOUT: String(opts.startTimeoutSeconds ?? 900),
+      VLLM_IMAGE: image,
+      VLLM_IMAGE_WORD: systemdWord(image),
+      VLLM_START_TIMEOUT: String(start),
       ...(opts.bin !== undefined ? { VLLM_BIN: opts.bin } : {}),
       ...vllmPins(s),
     },
     secretRefs: token ? { HF_TOKEN: token } : {},
+    timeout: { seconds: VLLM_INSTALL_TIMEOUT_SECONDS + start, key: "vllm" },
   };
 }
 

@@ -5,14 +5,38 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 // Engine modules imported one by one, not through engine/index.ts: the provider is closure-serialized, and a
 // re-exporting barrel drags whole module objects (with symbol keys the serializer cannot rebuild) along.
-import { type Connection, type Credentials, addressOf, joinCredentials, splitCredentials } from "../engine/connection";
-import { type LogTarget, openRunLog } from "../engine/log";
+import {
+  type Connection,
+  type Credentials,
+  addressOf,
+  connectionChanged,
+  joinCredentials,
+  splitCredentials,
+} from "../engine/connection";
+import { type LogTarget, type RunLog, openRunLog } from "../engine/log";
 import { runScript } from "../engine/run-script";
 import { type ConnectionInput, type PublicConnection, secretCredentials } from "../engine/script-provider";
-import { withSession } from "../engine/ssh";
+import { pinChanged, splitHostKey } from "../engine/connection-input";
+import { type Session, withSession } from "../engine/ssh";
 import { plainState } from "../engine/state";
+import {
+  type PropertyDiff,
+  type PropertyValue,
+  adoptionDiff,
+  diffProperties,
+  hasPropertyChanges,
+  normalizeValue,
+} from "./zfs-properties";
 
-export type PropertyValue = string | number;
+export {
+  type PropertyDiff,
+  type PropertyValue,
+  adoptionDiff,
+  diffProperties,
+  hasPropertyChanges,
+  normalizeValue,
+  parseSize,
+} from "./zfs-properties";
 
 export interface ZfsDatasetInputs {
   connection: Connection;
@@ -21,6 +45,8 @@ export interface ZfsDatasetInputs {
   properties?: Record<string, PropertyValue>;
   /** Deletion is refused unless this is false. Default true. */
   protect?: boolean;
+  /** The node's pinned key (its HostKeyPin). */
+  hostKey?: string;
   log?: LogTarget;
 }
 
@@ -33,24 +59,22 @@ export interface ZfsDatasetOutputs {
   /** The declared properties; after a refresh, the value found on the host where it differs. */
   properties: Record<string, string>;
   protect: boolean;
+  /**
+   * This resource's claim on the dataset, also set on it as the ZFS user property phoenix:owner at create (a create
+   * that adopts an existing dataset claims it too). A delete destroys only a dataset whose claim is still its own.
+   * Absent in states written before claims existed.
+   */
+  claim?: string;
   log?: LogTarget;
 }
+
+/** The ZFS user property holding the claim of the resource that manages the dataset. */
+export const CLAIM_PROPERTY = "phoenix:owner";
 
 export const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_.:-]+)+$/;
 export const PROPERTY_NAME =
   /^[a-z][a-z0-9_]*$|^[a-z0-9_.+-]+:[A-Za-z0-9_.:+-]+$|^(user|group|project)(obj)?(quota|used)@[^\s=]+$/;
 
-/** Properties whose values are sizes: compared in bytes, so 1G equals 1073741824 (what `zfs get -p` prints). */
-const SIZE_PROPERTIES = [
-  "quota",
-  "refquota",
-  "reservation",
-  "refreservation",
-  "volsize",
-  "recordsize",
-  "volblocksize",
-  "special_small_blocks",
-];
 /** `zfs inherit` refuses these: removing one from the definition sets it back to this value instead. */
 const RESET_VALUE: Record<string, string> = {
   quota: "none",
@@ -60,72 +84,26 @@ const RESET_VALUE: Record<string, string> = {
   canmount: "on",
 };
 
-function isSizeProperty(prop: string): boolean {
-  return SIZE_PROPERTIES.includes(prop) || /^(user|group|project)quota@/.test(prop);
-}
-
-/** Bytes in a ZFS size such as 1G, 128K, 1.5T, 512, 10GB, 2GiB (units are powers of 1024, as ZFS reads them). */
-export function parseSize(value: string): bigint | undefined {
-  const m = /^(\d+)(?:\.(\d+))?\s*([KMGTPEZ]?)(i?B)?$/i.exec(value.trim());
-  if (!m) return undefined;
-  const [, int, frac = "", unit = "", suffix] = m;
-  if (suffix && !unit && suffix.toLowerCase() !== "b") return undefined;
-  const mult = 1024n ** BigInt("BKMGTPEZ".indexOf(unit.toUpperCase() || "B"));
-  const scale = 10n ** BigInt(frac.length);
-  return (BigInt(int! + frac) * mult) / scale;
-}
-
-/** A property value in the form compared: sizes in bytes ("none" = 0), everything else as written. */
-export function normalizeValue(prop: string, value: PropertyValue): string {
-  const v = String(value).trim();
-  if (isSizeProperty(prop)) {
-    if (v === "none" || v === "-") return "0";
-    const bytes = parseSize(v);
-    return bytes === undefined ? v : bytes.toString();
-  }
-  if (prop === "mountpoint" && v.length > 1) return v.replace(/\/+$/, "");
-  return v;
-}
-
-export interface PropertyDiff {
-  /** Declared on both sides with different values. */
-  changed: string[];
-  added: string[];
-  removed: string[];
-}
-
-export function diffProperties(olds: Record<string, PropertyValue> = {}, news: Record<string, PropertyValue> = {}): PropertyDiff {
-  const changed: string[] = [];
-  const added: string[] = [];
-  const removed: string[] = [];
-  for (const k of Object.keys(news).sort()) {
-    if (!(k in olds)) added.push(k);
-    else if (normalizeValue(k, olds[k]!) !== normalizeValue(k, news[k]!)) changed.push(k);
-  }
-  for (const k of Object.keys(olds).sort()) if (!(k in news)) removed.push(k);
-  return { changed, added, removed };
-}
-
-export function hasPropertyChanges(d: PropertyDiff): boolean {
-  return d.changed.length + d.added.length + d.removed.length > 0;
-}
-
 export interface DatasetDiff extends pulumi.dynamic.DiffResult {
   properties: PropertyDiff;
 }
 
-/** Name or host change → replace; property or protect change → in-place update. */
+/**
+ * A new name → replace (another dataset). Everything else is an in-place update: properties, protect, and how the
+ * node is reached (address, port, user, key): connection details are not the dataset's identity, and replacing a
+ * dataset over a new address would adopt it, then destroy it.
+ */
 export function diffDataset(olds: ZfsDatasetOutputs, news: ZfsDatasetInputs): DatasetDiff {
   const replaces: string[] = [];
   if (olds.name !== news.name) replaces.push("name");
-  if (olds.connection?.host !== news.connection?.host) replaces.push("connection");
   const properties = diffProperties(olds.properties, news.properties);
-  const c = news.connection ?? ({} as Connection);
-  const connectionChanged = ["port", "user", "hostKey", "dialErrorLimit", "perDialTimeoutMs"].some(
-    (k) => (olds.connection as Record<string, unknown>)?.[k] !== (c as unknown as Record<string, unknown>)[k],
-  );
   const changes =
-    replaces.length > 0 || hasPropertyChanges(properties) || olds.protect !== (news.protect ?? true) || connectionChanged;
+    replaces.length > 0 ||
+    hasPropertyChanges(properties) ||
+    olds.protect !== (news.protect ?? true) ||
+    connectionChanged(olds.connection, olds.credentials, news.connection) ||
+    // The host key is the node's pin (pinChanged), not part of the connection compared here.
+    pinChanged(olds.hostKey, news.hostKey);
   return { changes, replaces, deleteBeforeReplace: false, properties };
 }
 
@@ -146,6 +124,7 @@ function validate(name: string, props: Record<string, PropertyValue>): void {
     throw new Error(`invalid ZFS dataset name ${JSON.stringify(name)}: expected pool/path, e.g. tank/models`);
   const bad = Object.keys(props).filter((p) => !PROPERTY_NAME.test(p));
   if (bad.length > 0) throw new Error(`invalid ZFS property name(s) for ${name}: ${bad.join(", ")}`);
+  if (CLAIM_PROPERTY in props) throw new Error(`${CLAIM_PROPERTY} is Phoenix's own property on ${name}: it cannot be declared`);
   const nl = Object.keys(props).filter((p) => /[\n\0]/.test(String(props[p])));
   if (nl.length > 0) throw new Error(`ZFS property values cannot contain newlines: ${nl.join(", ")}`);
 }
@@ -166,13 +145,25 @@ const UPDATE_SCRIPT = shFile("update.sh");
 const READ_SCRIPT = `${ZFS_LIB}\n${shFile("read.sh")}`;
 const DELETE_SCRIPT = `${ZFS_LIB}\n${shFile("delete.sh")}`;
 
-/** Creates the dataset with its properties, or sets them on one that already exists. */
-export function createRun(name: string, props: Record<string, PropertyValue>): ZfsRun {
+/** Creates the dataset with its properties, or sets them on one that already exists; either way it takes `claim`. */
+export function createRun(name: string, props: Record<string, PropertyValue>, claim: string): ZfsRun {
   validate(name, props);
+  checkClaim(claim);
   const entries = Object.keys(props)
     .sort()
     .map((k) => `${k}=${props[k]}\n`);
-  return { script: CREATE_SCRIPT, env: { ZFS_DATASET: name, ZFS_PROPERTIES: entries.join("") } };
+  return { script: CREATE_SCRIPT, env: { ZFS_DATASET: name, ZFS_PROPERTIES: entries.join(""), ZFS_CLAIM: claim } };
+}
+
+function checkClaim(claim: string): void {
+  if (!/^[^\s]{1,1024}$/.test(claim)) throw new Error(`not a dataset claim: ${JSON.stringify(claim)}`);
+}
+
+/** A claim no other resource has: which resource, and a random part (a replacement of the same resource differs). */
+export function newClaim(log: LogTarget | undefined, name: string): string {
+  const { randomBytes } = require("node:crypto") as typeof import("node:crypto");
+  const who = log ? `${log.stack}/${log.resource}` : name;
+  return `${who.replace(/\s+/g, "_")}@${new Date().toISOString()}#${randomBytes(6).toString("hex")}`;
 }
 
 /** `zfs set` for changed and added properties, `zfs inherit` (or `=none`) for removed ones; undefined when nothing changes. */
@@ -188,6 +179,13 @@ export function updateRun(name: string, diff: PropertyDiff, news: Record<string,
   return { script: UPDATE_SCRIPT, env: { ZFS_DATASET: name, ZFS_CHANGES: changes.map((c) => `${c}\n`).join("") } };
 }
 
+/** How long one zfs operation may take on the node (the engine stops it then, saying what ran and for how long). */
+export const ZFS_TIMEOUT = { seconds: 600 };
+
+function runZfs(s: Session, run: ZfsRun, log: RunLog, title: string) {
+  return runScript(s, run.script, { env: run.env, log, title, timeout: ZFS_TIMEOUT });
+}
+
 /** read.sh prints this when the dataset does not exist. */
 export const ABSENT = "__PHX_ABSENT__";
 
@@ -197,9 +195,26 @@ export function readRun(name: string, props: string[]): ZfsRun {
   return { script: READ_SCRIPT, env: { ZFS_DATASET: name, ZFS_GET_PROPERTIES: [...props].sort().join(",") } };
 }
 
-export function destroyRun(name: string): ZfsRun {
+/** delete.sh prints these (and the other claim) instead of destroying: the dataset is kept. */
+export const CLAIMED = "__PHX_CLAIMED__";
+export const PROTECTED = "__PHX_PROTECTED__";
+
+/**
+ * Destroys the dataset unless another resource claims it now (a replacement that adopted it, another stack) or it
+ * is protected; `claim` is the deleting resource's own ("" for a state from before claims: any claim is another's).
+ */
+export function destroyRun(name: string, claim: string, protect: boolean): ZfsRun {
   validate(name, {});
-  return { script: DELETE_SCRIPT, env: { ZFS_DATASET: name } };
+  if (claim !== "") checkClaim(claim);
+  return { script: DELETE_SCRIPT, env: { ZFS_DATASET: name, ZFS_CLAIM: claim, ZFS_PROTECT: protect ? "1" : "0" } };
+}
+
+/** What a delete run did, from its output. */
+export function deleteOutcome(stdout: string): { kept: "claimed"; owner: string } | { kept: "protected" } | { kept: false } {
+  const line = stdout.split("\n").find((l) => l.startsWith(CLAIMED) || l === PROTECTED);
+  if (line === PROTECTED) return { kept: "protected" };
+  if (line !== undefined) return { kept: "claimed", owner: line.slice(CLAIMED.length).trim() };
+  return { kept: false };
 }
 
 /** The state after a read: declared values kept where the host agrees (in their parsed form), else what the host has. */
@@ -224,11 +239,15 @@ function labelOf(i: { name: string; log?: LogTarget }): string {
   return i.log?.resource ?? `zfs dataset ${i.name}`;
 }
 
-export function protectedMessage(name: string, address: string): string {
+/** Why a protected dataset was kept, and the ways out that keep its data; never "unprotect it". */
+export function protectedMessage(name: string, address: string, resource?: string): string {
   return (
-    `refusing to destroy ZFS dataset ${name} on ${address}: it is protected. To allow it, set protect: false on the ` +
-    `dataset in the definition and run pulumi up (an in-place change that touches nothing on the node); then ` +
-    `remove the dataset or run pulumi destroy. Its data is destroyed with it.`
+    `ZFS dataset ${name} on ${address} was kept: Pulumi asked to delete ${resource ? `resource ${resource}` : "its resource"} ` +
+    `(pulumi destroy, or the dataset left the definition, or its name or node changed), and the dataset is protected ` +
+    `(protect: true). Nothing was destroyed; its data is intact. To go on managing it, declare it again as it was ` +
+    `(same name on the same node) and run pulumi up. To keep the data and stop managing it, drop the resource from ` +
+    `the state only: pulumi state delete <its URN> (pulumi stack --show-urns lists it). Destroying it is a decision ` +
+    `for the node, after a backup (zfs snapshot ${name}@keep; zfs send), not something Phoenix does on its own.`
   );
 }
 
@@ -239,6 +258,11 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
       failures.push({ property: "name", reason: `expected pool/path such as tank/models, got ${JSON.stringify(news.name)}` });
     const bad = Object.keys(news.properties ?? {}).filter((p) => !PROPERTY_NAME.test(p));
     if (bad.length > 0) failures.push({ property: "properties", reason: `not ZFS property names: ${bad.join(", ")}` });
+    if (Object.hasOwn(news.properties ?? {}, CLAIM_PROPERTY))
+      failures.push({
+        property: "properties",
+        reason: `${CLAIM_PROPERTY} is the claim Phoenix keeps on the dataset: remove it from the dataset's properties`,
+      });
     return { inputs: news, failures };
   },
 
@@ -249,11 +273,28 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
 
   async create(inputs) {
     const props = stringProps(inputs.properties);
-    const run = createRun(inputs.name, props);
+    const claim = newClaim(inputs.log, inputs.name);
     const hostKey = await withSession(
-      inputs.connection,
+      { ...inputs.connection, hostKey: inputs.hostKey ?? inputs.connection.hostKey },
       async (s) => {
-        await runScript(s, run.script, { env: run.env, log: openRunLog(inputs.log), title: `create ${inputs.name}` });
+        const log = openRunLog(inputs.log);
+        // A dataset that exists already (made by hand, by the original scripts) is adopted: only the properties
+        // that differ are set, and nothing is ever destroyed.
+        const read = readRun(inputs.name, Object.keys(props));
+        const found = await runZfs(s, read, log, `look for ${inputs.name}`);
+        if (found.stdout.trim() === ABSENT) {
+          const run = createRun(inputs.name, props, claim);
+          await runZfs(s, run, log, `create ${inputs.name}`);
+          return s.hostKey.openssh;
+        }
+        const d = adoptionDiff(props, parseZfsGet(found.stdout));
+        log.note(
+          `${inputs.name} exists: adopted; ${d.changed.length ? `setting ${d.changed.map((k) => `${k} to ${props[k]}`).join(", ")}` : "its properties are as declared"}`,
+        );
+        // The adopted dataset takes this resource's claim too, with only the properties that differ set.
+        const differing = Object.fromEntries(d.changed.map((k) => [k, props[k]!]));
+        const run = createRun(inputs.name, differing, claim);
+        await runZfs(s, run, log, `adopt ${inputs.name}`);
         return s.hostKey.openssh;
       },
       { label: labelOf(inputs) },
@@ -268,6 +309,7 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
         name: inputs.name,
         properties: props,
         protect: inputs.protect ?? true,
+        claim,
         log: inputs.log,
       }),
     };
@@ -277,7 +319,8 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
     const props = stringProps(news.properties);
     const d = diffProperties(olds.properties, props);
     const run = updateRun(news.name, d, props);
-    let hostKey = olds.hostKey;
+    // Without a run, the node's pin (when given) is recorded as this dataset's key.
+    let hostKey = news.hostKey ?? olds.hostKey;
     if (run !== undefined) {
       const log = openRunLog(news.log);
       log.note(
@@ -289,9 +332,9 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
           ].join(", "),
       );
       hostKey = await withSession(
-        { ...news.connection, hostKey: news.connection.hostKey ?? olds.hostKey },
+        { ...news.connection, hostKey: news.hostKey ?? news.connection.hostKey ?? olds.hostKey },
         async (s) => {
-          await runScript(s, run.script, { env: run.env, log, title: `update ${news.name}` });
+          await runZfs(s, run, log, `update ${news.name}`);
           return s.hostKey.openssh;
         },
         { label: labelOf(news) },
@@ -306,6 +349,7 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
         name: news.name,
         properties: props,
         protect: news.protect ?? true,
+        ...(olds.claim !== undefined ? { claim: olds.claim } : {}),
         log: news.log,
       }),
     };
@@ -322,7 +366,7 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
       connection,
       (s) => {
         const run = readRun(props.name, Object.keys(declared));
-        return runScript(s, run.script, { env: run.env, log: openRunLog(props.log), title: `read ${props.name}` });
+        return runZfs(s, run, openRunLog(props.log), `read ${props.name}`);
       },
       { label: labelOf(props) },
     );
@@ -331,19 +375,24 @@ export const zfsDatasetProvider: pulumi.dynamic.ResourceProvider<ZfsDatasetInput
   },
 
   async delete(_id, props) {
-    if (props.protect !== false) throw new Error(protectedMessage(props.name, addressOf(props.connection)));
     const connection = {
       ...joinCredentials(props.connection, props.credentials),
       hostKey: props.connection.hostKey ?? props.hostKey,
     };
-    await withSession(
+    const log = openRunLog(props.log);
+    const r = await withSession(
       connection,
       (s) => {
-        const run = destroyRun(props.name);
-        return runScript(s, run.script, { env: run.env, log: openRunLog(props.log), title: `destroy ${props.name}` });
+        const run = destroyRun(props.name, props.claim ?? "", props.protect !== false);
+        return runZfs(s, run, log, `destroy ${props.name}`);
       },
       { label: labelOf(props) },
     );
+    const outcome = deleteOutcome(r.stdout);
+    if (outcome.kept === "protected")
+      throw new Error(protectedMessage(props.name, addressOf(props.connection), props.log?.resource));
+    if (outcome.kept === "claimed")
+      log.note(`${props.name} kept: it is claimed by ${outcome.owner}, not by this resource (${props.claim ?? "no claim"})`);
   },
 };
 
@@ -367,12 +416,14 @@ export class ZfsDatasetResource extends pulumi.dynamic.Resource {
       zfsDatasetProvider,
       resourceName,
       {
-        connection: secretCredentials(args.connection),
+        // The node's pinned key when given; an output either way (the key this dataset connects with).
+        hostKey: undefined,
+        ...splitHostKey(args.connection),
+        connection: secretCredentials(splitHostKey(args.connection).connection),
         name: args.name,
         properties: args.properties ?? {},
         protect: args.protect ?? true,
         log: { stack: pulumi.getStack(), resource: resourceName },
-        hostKey: undefined,
       },
       { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "credentials"] },
       "phoenix",

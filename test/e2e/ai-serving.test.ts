@@ -54,6 +54,7 @@ beforeAll(async () => {
   const d = iso.raw;
   d.nodes[0].zfs.datasets = d.nodes[0].zfs.datasets.map((x: any) => ({ ...x, protect: false }));
   d.templates = [d.templates[0]];
+  d.apps = []; // dev.yaml's demo app runs on a guest this test leaves out
   d.guests = [
     {
       vmid: 250,

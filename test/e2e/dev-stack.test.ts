@@ -28,7 +28,7 @@ const lxc = new Lxc(join(state, "lxc"));
 
 const zfsGet = (prop: string, ds: string) => run("zfs", ["get", "-H", "-p", "-o", "value", prop, ds]).stdout.trim();
 const changes = (c: Record<string, number> | undefined) =>
-  Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same"));
+  Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same" && op !== "read"));
 const ctStatus = (vmid: number) =>
   api.data<{ status: string; template?: number; maxmem: number }>("GET", `nodes/lab/lxc/${vmid}/status/current`);
 const ctConfig = (vmid: number) => api.data<Record<string, unknown>>("GET", `nodes/lab/lxc/${vmid}/config`);
@@ -139,9 +139,35 @@ describe("the dev stack on the lab, converged by pulumi", () => {
   );
 
   it(
+    "a new address for the node (ssh.host) updates in place: nothing is replaced or deleted, datasets keep their data",
+    async () => {
+      const mountpoint = zfsGet("mountpoint", shared);
+      writeFileSync(join(mountpoint, "keep-me"), "precious");
+      const claim = zfsGet("phoenix:owner", shared);
+      expect(claim).toMatch(/^e2e\//);
+      // The same node, reached by name instead of by address.
+      const moved = readFileSync(project.definition, "utf8").replace(/(\n\s+ssh:\n\s+host: )127\.0\.0\.1\n/, "$1localhost\n");
+      expect(moved).toMatch(/\n\s+ssh:\n\s+host: localhost\n/);
+      writeFileSync(project.definition, moved);
+      const preview = await project.stack.preview();
+      const ops = Object.keys(changes(preview.changeSummary));
+      expect(ops.filter((op) => op !== "update")).toEqual([]);
+      const r = await project.stack.up();
+      expect(r.summary.result).toBe("succeeded");
+      expect(Object.keys(changes(r.summary.resourceChanges)).filter((op) => op !== "update")).toEqual([]);
+      expect(readFileSync(join(mountpoint, "keep-me"), "utf8")).toBe("precious");
+      expect(zfsGet("phoenix:owner", shared)).toBe(claim);
+      expect((await sshTo(dataIp, "cat /data/keep-me")).stdout).toBe("precious");
+      const again = await project.stack.up();
+      expect(changes(again.summary.resourceChanges)).toEqual({});
+    },
+    10 * 60_000,
+  );
+
+  it(
     "wrong credentials for the API fail clearly and change nothing",
     async () => {
-      await project.stack.setConfig("phoenix:proxmoxRootPassword", { value: "not-the-password", secret: true });
+      await project.setSecret("proxmoxRootPassword", "not-the-password");
       writeFileSync(
         project.definition,
         readFileSync(project.definition, "utf8").replace(/(name: data\n(?:.*\n)*?\s+memory: )768/, "$11024"),
@@ -157,7 +183,7 @@ describe("the dev stack on the lab, converged by pulumi", () => {
       // Recovery: the failed up left the wrong password in the provider's state and the refused update's inputs in
       // the container's (Terraform SDK behaviour), so: up (records the right password), refresh (sees the real
       // memory), up (applies the change).
-      await project.stack.setConfig("phoenix:proxmoxRootPassword", { value: lab.credentials.rootPassword, secret: true });
+      await project.setSecret("proxmoxRootPassword", lab.credentials.rootPassword);
       await project.stack.up();
       await project.stack.refresh();
       await project.stack.up();

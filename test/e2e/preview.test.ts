@@ -63,15 +63,19 @@ it(
     const provisioning = steps.filter((n) => n > 0).length + steps.reduce((a, b) => a + b, 0);
     // Stack + PhoenixHypervisor + a NodeHost and a provider per node + LxcTemplate per LXC base template
     // + a component and its resource per machine, GPU mapping and dataset + a freeze step per golden template
-    // + an agent-registration step per Portainer server with agents.
+    // + an agent-registration step per Portainer server with agents + the destroy guard + the default provider of the
+    // program's reference to its own stack (what it deployed last time: plan/deployment.ts)
+    // + per app and guest, a component with one step (deploy: compose) or two (the guest's files, the Portainer stack).
+    const apps = plan.apps.reduce((n, a) => n + a.targets.length * (a.deploy === "compose" ? 2 : 3), 0);
     const expected =
-      2 +
+      4 +
       2 * plan.nodes.length +
       lxcBases +
       2 * (plan.machines.length + gpuMappings + datasets) +
       goldenLxc +
       provisioning +
-      plan.portainer.length;
+      plan.portainer.length +
+      apps;
 
     const result = await project.stack.preview({ diff: false });
     expect(result.changeSummary.create).toBe(expected);

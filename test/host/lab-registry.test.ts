@@ -77,12 +77,16 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
     expect(res.headers.get("docker-content-digest")).toBe(sha256(body));
     const m = JSON.parse(body.toString("utf8"));
     expect(m).toMatchObject({ schemaVersion: 2, mediaType: MANIFEST_V2, config: { mediaType: IMAGE_CONFIG } });
-    expect(m.layers).toHaveLength(1);
-    expect(m.layers[0].mediaType).toBe(LAYER_TAR_GZIP);
+    expect(m.layers.length).toBeGreaterThanOrEqual(1);
+    for (const l of m.layers) expect(l.mediaType).toBe(LAYER_TAR_GZIP);
     const config = JSON.parse((await getBlob(repository, m.config.digest)).toString("utf8"));
-    const layer = await getBlob(repository, m.layers[0].digest);
-    expect(layer.length).toBe(m.layers[0].size);
-    return { config, layer };
+    const layers: Buffer[] = [];
+    for (const l of m.layers) {
+      layers.push(await getBlob(repository, l.digest));
+      expect(layers.at(-1)!.length).toBe(l.size);
+    }
+    expect(config.rootfs.diff_ids).toEqual(layers.map((l) => sha256(gunzipSync(l))));
+    return { config, layer: layers[0]!, layers };
   }
 
   it("serves the v2 API at the URL it returns, and a second ensure keeps the same process", async () => {
@@ -93,14 +97,34 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
     expect(pidIn(stateDir)).toBe(pid);
   });
 
-  it("pushes the stand-ins under Docker Hub's names, as a guest's dockerd asks its mirror for them", async () => {
-    expect(await pushStandInImages(url)).toEqual([
-      "portainer/portainer-ce:lts",
-      "portainer/agent:lts",
-      "vllm/vllm-openai:latest",
-    ]);
-    const catalog = await (await fetch(`${url}/v2/_catalog`)).json();
-    expect(catalog).toEqual({ repositories: ["portainer/agent", "portainer/portainer-ce", "vllm/vllm-openai"] });
+  it(
+    "pushes the stand-ins under Docker Hub's names, as a guest's dockerd asks its mirror for them",
+    async () => {
+      expect(await pushStandInImages(url)).toEqual([
+        "portainer/portainer-ce:lts",
+        "portainer/agent:lts",
+        "vllm/vllm-openai:latest",
+        "library/nginx:1.27-alpine",
+        "library/busybox:1.36",
+      ]);
+      const catalog = await (await fetch(`${url}/v2/_catalog`)).json();
+      expect(catalog).toEqual({
+        repositories: ["library/busybox", "library/nginx", "portainer/agent", "portainer/portainer-ce", "vllm/vllm-openai"],
+      });
+      // a second push finds them all in place
+      expect(await pushStandInImages(url)).toEqual([]);
+    },
+    20 * 60_000,
+  );
+
+  it("portainer-ce bundles Docker Compose v2 in a layer of its own, as Portainer does", async () => {
+    const { layers } = await manifest("portainer/portainer-ce", "lts");
+    expect(layers).toHaveLength(2);
+    const file = join(dir, "compose-layer.tar.gz");
+    writeFileSync(file, layers[1]!);
+    expect(execFileSync("tar", ["-tzf", file], { encoding: "utf8" }).trim().split("\n")).toEqual(["bin/", "bin/docker-compose"]);
+    execFileSync("tar", ["-xzf", file, "-C", dir]);
+    expect(execFileSync(join(dir, "bin", "docker-compose"), ["version", "--short"], { encoding: "utf8" }).trim()).toBe("2.40.3");
   }, 60_000);
 
   it("portainer-ce: config with entrypoint, ports 9000 and 9443, stand-in label; layer with Debian's busybox", async () => {
@@ -111,7 +135,7 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
     expect(config.config.Labels["org.opencontainers.image.description"]).toMatch(
       /^phoenix-lab stand-in for portainer\/portainer-ce:lts/,
     );
-    expect(config.rootfs).toEqual({ type: "layers", diff_ids: [sha256(gunzipSync(layer))] });
+    expect(config.rootfs.diff_ids[0]).toBe(sha256(gunzipSync(layer)));
 
     const file = join(dir, "layer.tar.gz");
     writeFileSync(file, layer);
@@ -139,9 +163,10 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
   }
   async function runStandIn(repository: string, args: string[], o: RunOptions = {}) {
     const { prepare = () => {}, reuse, tag = "lts" } = o;
-    const { config, layer } = await manifest(repository, tag);
+    const { config, layers } = await manifest(repository, tag);
     const rootfs = reuse ?? mkdtempSync(join(dir, "rootfs-"));
-    if (!reuse) execFileSync("tar", ["-xzf", "-", "-C", rootfs], { input: layer });
+    if (!reuse)
+      for (const layer of layers) execFileSync("tar", ["-xzf", "-", "-C", rootfs], { input: layer, maxBuffer: 1 << 30 });
     prepare(rootfs);
     const ports = o.ports ?? [await freePort(), await freePort()].slice(0, Object.keys(config.config.ExposedPorts).length);
     const env: Record<string, string> = Object.fromEntries(
@@ -173,16 +198,35 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
     return { rootfs, ports, stop };
   }
 
-  it("agent: its entrypoint serves the stand-in page, ignoring the real image's arguments", async () => {
-    const agent = await runStandIn("portainer/agent", ["--some-agent-flag"]);
+  it("agent: its entrypoint answers /ping and forwards the Docker API of /var/run/docker.sock, ignoring the real image's arguments", async () => {
+    // A Docker Engine API on the socket the agent container mounts: the version call and an echo of what it got.
+    let engine: ReturnType<typeof createServer> | undefined;
+    const agent = await runStandIn("portainer/agent", ["--some-agent-flag"], {
+      prepare: (rootfs) => {
+        execFileSync("mkdir", ["-p", join(rootfs, "var/run")]);
+        engine = createServer((req, res) => {
+          let body = "";
+          req.on("data", (c) => (body += c));
+          req.on("end", () =>
+            res
+              .writeHead(200, { "Content-Type": "application/json" })
+              .end(JSON.stringify({ method: req.method, url: req.url, body })),
+          );
+        }).listen(join(rootfs, "var/run/docker.sock"));
+      },
+    });
     try {
-      expect(await fetch(`http://127.0.0.1:${agent.ports[0]}/`).then((r) => r.text())).toContain(
-        "phoenix-lab stand-in for portainer/agent:lts",
-      );
+      expect((await fetch(`http://127.0.0.1:${agent.ports[0]}/ping`)).status).toBe(204);
+      const r = await fetch(`http://127.0.0.1:${agent.ports[0]}/v1.41/containers/create?name=x`, {
+        method: "POST",
+        body: '{"Image":"busybox"}',
+      });
+      expect(await r.json()).toEqual({ method: "POST", url: "/v1.41/containers/create?name=x", body: '{"Image":"busybox"}' });
     } finally {
       await agent.stop();
+      engine?.close();
     }
-  }, 30_000);
+  }, 60_000);
 
   it("vllm-openai: `vllm serve` answers /v1/models with the served model name on its --port", async () => {
     const port = await freePort();

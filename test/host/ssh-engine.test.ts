@@ -14,6 +14,8 @@ import {
   type RemoteScriptOutputs,
   RemoteScript,
   ScriptError,
+  ScriptTimeoutError,
+  ExecTimeoutError,
   SshAuthError,
   SshUnreachableError,
   backoffDelay,
@@ -235,11 +237,68 @@ describe("host-key pinning", () => {
     expect(err.message).toContain(`node-1 at 127.0.0.1:${sshd.port}`);
     expect(err.message).toContain(`expected ${oldFingerprint}`);
     expect(err.message).toContain(sshd.hostFingerprint);
-    expect(err.message).toMatch(/replace the resource/);
-    expect(err.message).toMatch(/clear the pinned key/);
+    expect(err.message).toContain("set nodes[].ssh.hostKey to it");
+    expect(err.message).toContain("pulumi up --replace <the URN of its <name>-host-key HostKeyPin>");
 
     // Unpinned, the first contact returns the new key for the caller to store.
     await withSession(sshd.connection(), async (s) => expect(s.hostKey.openssh).toBe(sshd.hostKey));
+  });
+});
+
+describe("host-key algorithms", () => {
+  it("refuses a host that signs only with ssh-rsa (SHA-1), pinned or not; the same RSA key with SHA-2 signatures connects", async () => {
+    const sha1 = await TestSshd.create({ hostKeyType: "rsa", config: ["HostKeyAlgorithms ssh-rsa"] });
+    try {
+      expect(sha1.hostKey).toMatch(/^ssh-rsa AAAA/);
+      for (const hostKey of [sha1.hostKey, undefined]) {
+        const seen: number[] = [];
+        const err = await connect(sha1.connection({ ...(hostKey ? { hostKey } : {}), dialErrorLimit: 3 }), {
+          label: "old-node",
+          onDialError: (n) => seen.push(n),
+        }).catch((e) => e);
+        expect(err).toBeInstanceOf(Error);
+        expect(seen).toEqual([]);
+        expect(err.message).toContain(`SSH to old-node at 127.0.0.1:${sha1.port} failed`);
+        expect(err.message).toMatch(/no matching host key/i);
+        expect(err.message).toContain("Phoenix refuses the host-key algorithms ssh-rsa and ssh-dss (SHA-1 and DSA signatures)");
+      }
+    } finally {
+      await sha1.dispose();
+    }
+    const sha2 = await TestSshd.create({ hostKeyType: "rsa", config: ["HostKeyAlgorithms rsa-sha2-512,rsa-sha2-256"] });
+    try {
+      await withSession(sha2.connection({ hostKey: sha2.hostKey }), async (s) => {
+        expect(s.hostKey.openssh).toBe(sha2.hostKey);
+        expect((await s.exec("echo rsa-sha2")).stdout).toBe("rsa-sha2\n");
+      });
+    } finally {
+      await sha2.dispose();
+    }
+  });
+});
+
+describe("keepalives", () => {
+  it("a server that goes silent mid-command fails the command within interval × count, instead of hanging", async () => {
+    const s = await connect(sshd.connection({ keepaliveIntervalMs: 200, keepaliveCountMax: 2 }), { label: "silent" });
+    // The sshd process serving this connection: the parent of every command's shell.
+    const server = Number((await s.exec("echo $PPID")).stdout.trim());
+    expect(server).toBeGreaterThan(1);
+    try {
+      const started = Date.now();
+      // The command freezes its own server process: the TCP connection stays open, nothing answers any more.
+      const err = await s.exec("kill -STOP $PPID; sleep 3").catch((e) => e);
+      const elapsed = Date.now() - started;
+      expect(err).toBeInstanceOf(Error);
+      expect(err.message).toContain(
+        `SSH connection to silent at 127.0.0.1:${sshd.port} closed before the command reported its exit status`,
+      );
+      expect(err.message).toContain("Keepalive timeout");
+      expect(elapsed).toBeLessThan(2_500);
+    } finally {
+      s.close();
+      process.kill(server, "SIGCONT");
+      process.kill(server, "SIGTERM");
+    }
   });
 });
 
@@ -315,6 +374,52 @@ describe("runScript", () => {
     expect(logPath({ stack: "dev", resource: "../x" })).toBe(path.join(logDir, "dev", "__x.log"));
   });
 
+  it("stops a script over its time limit, and fails with what ran, where and for how long", async () => {
+    const log = openRunLog({ stack: "dev", resource: "slow" });
+    const pidFile = path.join(work, "slow.pid");
+    const started = Date.now();
+    const err = await withSession(
+      sshd.connection(),
+      (s) =>
+        runScript(s, `echo "installing"; sleep 30 & echo $! > "$PID_FILE"; wait`, {
+          env: { PID_FILE: pidFile },
+          log,
+          title: "install",
+          timeout: { seconds: 1, setting: "timeouts.docker of guest 'web'" },
+        }),
+      { label: "web" },
+    ).catch((e) => e);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(err).toBeInstanceOf(ScriptTimeoutError);
+    expect(err.message).toMatch(
+      new RegExp(
+        `^install on web at root@127\\.0\\.0\\.1:${sshd.port} timed out: still running after 1\\.\\d s, over its limit of 1 s; ` +
+          `it was stopped \\(raise timeouts\\.docker of guest 'web' if it needs longer\\)\n`,
+      ),
+    );
+    expect(err.message).toContain("installing");
+    expect(err.message).toContain(`full log: ${log.path}`);
+    // The script's children went with it: timeout(1) stops the whole process group.
+    const pid = Number(fs.readFileSync(pidFile, "utf8"));
+    await new Promise((r) => setTimeout(r, 200));
+    // Gone, or a zombie waiting for its new parent to reap it: either way no longer running.
+    const state = fs.existsSync(`/proc/${pid}/stat`) ? fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]![0] : "gone";
+    expect(["gone", "Z"]).toContain(state);
+  });
+
+  it("a command still running at the engine's own deadline: the connection is closed and the exec fails", async () => {
+    const s = await connect(sshd.connection(), { label: "web" });
+    try {
+      const started = Date.now();
+      const err = await s.exec("sleep 5", { timeoutMs: 300 }).catch((e) => e);
+      expect(err).toBeInstanceOf(ExecTimeoutError);
+      expect(err.message).toMatch(new RegExp(`^the command on web at 127\\.0\\.0\\.1:${sshd.port} was still running after 0 s`));
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      s.close();
+    }
+  });
+
   it("keeps commands in the script from reading the rest of it", async () => {
     const res = await withSession(sshd.connection(), (s) => runScript(s, "cat\necho after-cat\nread -r x || echo eof"));
     expect(res.stdout).toBe("after-cat\neof\n");
@@ -339,13 +444,15 @@ describe("script provider", () => {
     const { id, outs } = await provider.create(inputs());
     expect(id).toBe(`state-file@127.0.0.1:${sshd.port}`);
     expect(fs.readFileSync(stateFile(), "utf8")).toBe("v1|13\n");
-    expect(outs!.hash).toBe(contentHash(inputs().script!, { params: inputs().params, secrets: inputs().secrets }));
+    // The plaintext hash covers script and params only; the secrets' hash is a secret output of its own.
+    expect(outs!.hash).toBe(contentHash(inputs().script!, { params: inputs().params, secrets: {} }));
+    expect(outs!.secretsHash).toMatch(/^[0-9a-f]{64}$/);
     expect(outs!.hostKey).toBe(sshd.hostKey);
     expect(outs!.checkOutput).toBe("v1|13\n");
     expect(outs!.inSync).toBe(true);
     expect(outs!.secretNames).toEqual(["PASSWORD"]);
     sendable(outs);
-    const { credentials, ...rest } = outs!;
+    const { credentials, secretsHash: _secret, ...rest } = outs!;
     expect(credentials).toEqual({ privateKey: sshd.clientKey });
     const visible = JSON.stringify(rest);
     expect(visible).not.toContain("pa55-w0rd-xyz");
@@ -353,7 +460,48 @@ describe("script provider", () => {
     expect(fs.readFileSync(path.join(logDir, "dev", "state-file.log"), "utf8")).toContain("wrote");
   });
 
-  it("diff: same inputs → no change; hash change → update in place; triggers or host → replace", async () => {
+  it("nothing readable in state or logs lets a secret be guessed: a dictionary of candidates matches no visible hash", async () => {
+    const secret = "pa55-w0rd-xyz";
+    const { outs } = await provider.create(inputs({ log: { stack: "dev", resource: "guessable" } }));
+    const { credentials: _c, secretsHash: _s, ...visible } = outs!;
+    const text = JSON.stringify(visible) + fs.readFileSync(path.join(logDir, "dev", "guessable.log"), "utf8");
+    // The attack on the old state: hash every candidate the way the engine hashed script, params and secrets.
+    for (const candidate of ["password", "hunter2", secret, "letmein"]) {
+      const guess = contentHash(inputs().script!, { params: inputs().params, secrets: { PASSWORD: candidate } });
+      expect(text).not.toContain(guess.slice(0, 12));
+      expect(text).not.toContain(sha(candidate).slice(0, 12));
+    }
+    // The visible hash is the same whatever the secret is: it says nothing about it.
+    const other = await provider.create(inputs({ secrets: { PASSWORD: "something-else" } }));
+    expect(other.outs!.hash).toBe(outs!.hash);
+    expect(other.outs!.secretsHash).not.toBe(outs!.secretsHash);
+  });
+
+  it("a state whose hash covers secrets (before this version): rewritten by an update that runs nothing, then no change", async () => {
+    const { outs } = await provider.create(inputs());
+    const legacy: RemoteScriptOutputs = {
+      ...outs!,
+      hash: contentHash(inputs().script!, { params: inputs().params, secrets: inputs().secrets }),
+    };
+    delete legacy.secretsHash;
+    delete legacy.secretsRevision;
+    expect(diffScript(legacy, inputs())).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+    fs.writeFileSync(stateFile(), "untouched\n");
+    // port 1: nothing may connect.
+    const { outs: rewritten } = await provider.update!("id", legacy, { ...inputs(), connection: sshd.connection({ port: 1 }) });
+    expect(fs.readFileSync(stateFile(), "utf8")).toBe("untouched\n");
+    expect(rewritten!.hash).toBe(outs!.hash);
+    expect(rewritten!.secretsHash).toBe(outs!.secretsHash);
+    expect(diffScript(rewritten!, { ...inputs(), connection: sshd.connection({ port: 1 }) }).changes).toBe(false);
+    // A secret changed together with the upgrade still runs the script.
+    expect(diffScript(legacy, inputs({ secrets: { PASSWORD: "rotated" } })).changes).toBe(true);
+    // States without secrets kept the same hash formula: no change at all on upgrade.
+    const plain = await provider.create(inputs({ secrets: undefined }));
+    expect(plain.outs!.secretsHash).toBeUndefined();
+    expect(plain.outs!.hash).toBe(contentHash(inputs().script!, { params: inputs().params, secrets: {} }));
+  });
+
+  it("diff: same inputs → no change; hash or host change → update in place; triggers → replace", async () => {
     const { outs } = await provider.create(inputs());
     const olds = outs!;
     expect(diffScript(olds, inputs())).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
@@ -374,9 +522,11 @@ describe("script provider", () => {
       replaces: ["triggers"],
       deleteBeforeReplace: true,
     });
-    expect(await provider.diff!("id", olds, inputs({ connection: sshd.connection({ host: "127.0.0.2" }) }))).toMatchObject({
+    // How the host is reached is not identity: a new address updates in place.
+    expect(await provider.diff!("id", olds, inputs({ connection: sshd.connection({ host: "127.0.0.2" }) }))).toEqual({
       changes: true,
-      replaces: ["connection"],
+      replaces: [],
+      deleteBeforeReplace: false,
     });
   });
 
@@ -451,6 +601,7 @@ describe("script provider", () => {
     expect(r.inputs["log"]).toEqual({ stack: "dev", resource: "hello" });
     expect(r.inputs["connection"].host).toBe("10.0.0.5");
     expect(r.inputs["script"]).toBe("echo hi");
+    expect(r.additionalSecretOutputs.sort()).toEqual(["credentials", "secretsHash"]);
   });
 
   it("survives Pulumi's closure serialization and still works once deserialized", async () => {

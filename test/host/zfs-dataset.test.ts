@@ -11,16 +11,19 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ABSENT,
+  CLAIM_PROPERTY,
   type ZfsDatasetInputs,
   type ZfsDatasetOutputs,
   type ZfsRun,
   createRun,
+  deleteOutcome,
   destroyRun,
   diffDataset,
   diffProperties,
   normalizeValue,
   parseSize,
   parseZfsGet,
+  protectedMessage,
   readRun,
   reconcile,
   updateRun,
@@ -91,7 +94,7 @@ describe("property diff", () => {
 
   const base: ZfsDatasetOutputs = {
     connection: { host: "10.0.0.1", port: 22, user: "root" },
-    credentials: {},
+    credentials: { privateKey: "k" },
     hostKey: "ssh-ed25519 AAAA",
     name: "tank/models",
     properties: { quota: "1G" },
@@ -105,7 +108,7 @@ describe("property diff", () => {
     ...over,
   });
 
-  it("name or host change → replace; properties or protect → in-place update; nothing → no change", () => {
+  it("name change → replace; properties, protect or how the node is reached → in-place update; nothing → no change", () => {
     expect(diffDataset(base, inputs())).toMatchObject({ changes: false, replaces: [] });
     expect(diffDataset(base, inputs({ properties: { quota: "1073741824" } }))).toMatchObject({ changes: false });
     expect(diffDataset(base, inputs({ properties: { quota: "2G" } }))).toMatchObject({
@@ -120,10 +123,28 @@ describe("property diff", () => {
     });
     expect(diffDataset(base, inputs({ protect: false }))).toMatchObject({ changes: true, replaces: [] });
     expect(diffDataset(base, inputs({ name: "tank/llm" }))).toMatchObject({ changes: true, replaces: ["name"] });
-    expect(diffDataset(base, inputs({ connection: { host: "10.0.0.2" } }))).toMatchObject({
-      changes: true,
-      replaces: ["connection"],
-    });
+    // Connection details are not identity: a new address, port, user or key of the same node updates in place.
+    const conn = inputs().connection;
+    for (const c of [
+      { ...conn, host: "10.0.0.2" },
+      { ...conn, port: 2222 },
+      { ...conn, user: "admin" },
+      { ...conn, privateKey: "another key" },
+    ])
+      expect(diffDataset(base, inputs({ connection: c }))).toEqual({
+        changes: true,
+        replaces: [],
+        deleteBeforeReplace: false,
+        properties: { changed: [], added: [], removed: [] },
+      });
+    // The host key is the node's pin, its own input: a re-pin updates in place too (unit/connection-identity has more).
+    const pinned = { ...base, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHnAxQKWnTj0PHJBc5D5ynHTrl7u1dDRT6Tgl9j7UyQ1" };
+    expect(
+      diffDataset(pinned, {
+        ...inputs(),
+        hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GNCG",
+      }),
+    ).toMatchObject({ changes: true, replaces: [] });
   });
 });
 
@@ -157,6 +178,8 @@ describe("commands", () => {
     run: ZfsRun | undefined,
     listOutput = "cannot open 'x': dataset does not exist",
     listCode = 1,
+    /** What `zfs get … -s local phoenix:owner` prints: the claim set on the dataset ("" when none). */
+    owner = "",
   ): { calls: string[][]; stdout: string; code: number } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "phx-fakezfs-"));
     try {
@@ -165,6 +188,7 @@ describe("commands", () => {
         path.join(dir, "zfs"),
         `#!/bin/bash\n{ for a in "$@"; do printf '%s\\0' "$a"; done; printf '\\n'; } >> ${calls}\n` +
           `if [ "$1" = list ]; then echo ${JSON.stringify(listOutput)} >&2; exit ${listCode}; fi\n` +
+          `if [ "$1" = get ] && [ "\${*: -2:1}" = phoenix:owner ]; then ${owner ? `echo ${JSON.stringify(owner)}` : "true"}; exit 0; fi\n` +
           `if [ "$1" = get ]; then echo no; fi\n`,
         { mode: 0o755 },
       );
@@ -191,26 +215,42 @@ describe("commands", () => {
   // Leading and trailing blanks and a backslash too: the .sh files must pass values on byte for byte.
   const nasty = ` it's "a" $(touch /tmp/phx-zfs-pwned) \`id\` ; x \\t  `;
 
-  it("create: zfs create -p with one -o per property, every word quoted", () => {
-    const r = runWithFakeZfs(createRun("tank/models/a", { quota: "1G", "user:note": nasty, compression: "lz4" }));
+  const CLAIM = "dev/models-llm@2025-01-01T00:00:00.000Z#0123456789ab";
+
+  it("create: zfs create -p with one -o per property, every word quoted, and the resource's claim", () => {
+    const r = runWithFakeZfs(createRun("tank/models/a", { quota: "1G", "user:note": nasty, compression: "lz4" }, CLAIM));
     expect(r.code).toBe(0);
     expect(r.calls).toEqual([
       ["list", "-H", "-o", "name", "tank/models/a"],
-      ["create", "-p", "-o", "compression=lz4", "-o", "quota=1G", "-o", `user:note=${nasty}`, "tank/models/a"],
+      [
+        "create",
+        "-p",
+        "-o",
+        "compression=lz4",
+        "-o",
+        "quota=1G",
+        "-o",
+        `user:note=${nasty}`,
+        "-o",
+        `phoenix:owner=${CLAIM}`,
+        "tank/models/a",
+      ],
     ]);
     expect(fs.existsSync("/tmp/phx-zfs-pwned")).toBe(false);
-    expect(runWithFakeZfs(createRun("tank/models/a", {})).calls.slice(1)).toEqual([["create", "-p", "tank/models/a"]]);
+    expect(runWithFakeZfs(createRun("tank/models/a", {}, CLAIM)).calls.slice(1)).toEqual([
+      ["create", "-p", "-o", `phoenix:owner=${CLAIM}`, "tank/models/a"],
+    ]);
   });
 
   it("scripts are the .sh files as written: names and values only ever reach them through env", () => {
     const dir = path.join(ROOT, "provisioners", "zfs-dataset");
     const sh = (f: string) => fs.readFileSync(path.join(dir, f), "utf8");
     const withLib = (f: string) => `${sh("zfs-lib.sh")}\n${sh(f)}`;
-    expect(createRun("tank/a", { quota: "1G", "user:note": nasty })).toEqual({
+    expect(createRun("tank/a", { quota: "1G", "user:note": nasty }, CLAIM)).toEqual({
       script: withLib("create.sh"),
-      env: { ZFS_DATASET: "tank/a", ZFS_PROPERTIES: `quota=1G\nuser:note=${nasty}\n` },
+      env: { ZFS_DATASET: "tank/a", ZFS_PROPERTIES: `quota=1G\nuser:note=${nasty}\n`, ZFS_CLAIM: CLAIM },
     });
-    expect(createRun("tank/b", {}).script).toBe(withLib("create.sh"));
+    expect(createRun("tank/b", {}, CLAIM).script).toBe(withLib("create.sh"));
     expect(updateRun("tank/a", { changed: ["quota"], added: [], removed: ["atime"] }, { quota: "2G" })).toEqual({
       script: sh("update.sh"),
       env: { ZFS_DATASET: "tank/a", ZFS_CHANGES: "set quota=2G\ninherit atime\n" },
@@ -219,21 +259,33 @@ describe("commands", () => {
       script: withLib("read.sh"),
       env: { ZFS_DATASET: "tank/a", ZFS_GET_PROPERTIES: "compression,quota" },
     });
-    expect(destroyRun("tank/a")).toEqual({ script: withLib("delete.sh"), env: { ZFS_DATASET: "tank/a" } });
+    expect(destroyRun("tank/a", CLAIM, true)).toEqual({
+      script: withLib("delete.sh"),
+      env: { ZFS_DATASET: "tank/a", ZFS_CLAIM: CLAIM, ZFS_PROTECT: "1" },
+    });
     for (const f of ["zfs-lib.sh", "create.sh", "update.sh", "read.sh", "delete.sh"]) expect(sh(f)).toMatch(/^# \S/);
   });
 
-  it("create on an existing dataset sets its properties instead", () => {
-    const r = runWithFakeZfs(createRun("tank/models", { quota: "1G", "user:note": nasty }), "tank/models", 0);
+  it("create on an existing dataset sets its properties instead, and claims it (saying whose claim it takes over)", () => {
+    const r = runWithFakeZfs(createRun("tank/models", { quota: "1G", "user:note": nasty }, CLAIM), "tank/models", 0);
     expect(r.calls.slice(1)).toEqual([
+      ["get", "-H", "-o", "value", "-s", "local", "phoenix:owner", "tank/models"],
       ["set", "quota=1G", "tank/models"],
       ["set", `user:note=${nasty}`, "tank/models"],
+      ["set", `phoenix:owner=${CLAIM}`, "tank/models"],
     ]);
     expect(r.stdout).toBe("tank/models exists already: setting its properties\n");
+    const adopted = runWithFakeZfs(createRun("tank/models", {}, CLAIM), "tank/models", 0, "dev/old@x#1");
+    expect(adopted.stdout).toBe("tank/models exists already (claimed by dev/old@x#1): adopting it, setting its properties\n");
+    expect(adopted.calls.slice(-1)).toEqual([["set", `phoenix:owner=${CLAIM}`, "tank/models"]]);
   });
 
   it("create stops on an error other than a missing dataset", () => {
-    const r = runWithFakeZfs(createRun("tank/models", { quota: "1G" }), "cannot open 'tank': pool I/O is currently suspended", 1);
+    const r = runWithFakeZfs(
+      createRun("tank/models", { quota: "1G" }, CLAIM),
+      "cannot open 'tank': pool I/O is currently suspended",
+      1,
+    );
     expect(r.code).toBe(1);
     expect(r.calls).toHaveLength(1);
   });
@@ -264,27 +316,61 @@ describe("commands", () => {
     expect(runWithFakeZfs(readRun("tank/m", []), "tank/m", 0).calls).toHaveLength(1);
   });
 
-  it("destroy: zfs destroy, no -r; nothing when already gone", () => {
-    const destroyed = runWithFakeZfs(destroyRun("tank/m"), "tank/m", 0);
+  it("destroy: zfs destroy, no -r, only while the claim is its own and it is not protected; nothing when already gone", () => {
+    const destroyed = runWithFakeZfs(destroyRun("tank/m", CLAIM, false), "tank/m", 0, CLAIM);
     expect(destroyed.calls.slice(-1)).toEqual([["destroy", "tank/m"]]);
     expect(destroyed.stdout).toBe("destroyed tank/m\n");
-    const gone = runWithFakeZfs(destroyRun("tank/m"));
+    expect(deleteOutcome(destroyed.stdout)).toEqual({ kept: false });
+    // A state from before claims, on a dataset nobody claimed: destroyed as before.
+    expect(runWithFakeZfs(destroyRun("tank/m", "", false), "tank/m", 0).calls.slice(-1)).toEqual([["destroy", "tank/m"]]);
+    const gone = runWithFakeZfs(destroyRun("tank/m", CLAIM, false));
     expect(gone.code).toBe(0);
     expect(gone.calls).toHaveLength(1);
     expect(gone.stdout).toBe("tank/m is already gone\n");
   });
 
+  it("destroy keeps a dataset another resource claims (a replacement adopted it), protected or not", () => {
+    for (const [claim, protect] of [
+      [CLAIM, false],
+      [CLAIM, true],
+      ["", false],
+    ] as const) {
+      const r = runWithFakeZfs(destroyRun("tank/m", claim, protect), "tank/m", 0, "dev/models-llm@later#ffff");
+      expect(r.code).toBe(0);
+      expect(r.calls.map((c) => c[0])).not.toContain("destroy");
+      expect(deleteOutcome(r.stdout)).toEqual({ kept: "claimed", owner: "dev/models-llm@later#ffff" });
+    }
+  });
+
+  it("destroy of a protected dataset with its own claim destroys nothing and says so", () => {
+    const r = runWithFakeZfs(destroyRun("tank/m", CLAIM, true), "tank/m", 0, CLAIM);
+    expect(r.code).toBe(0);
+    expect(r.calls.map((c) => c[0])).toEqual(["list", "get"]);
+    expect(deleteOutcome(r.stdout)).toEqual({ kept: "protected" });
+  });
+
   it("rejects names and property names that are not ZFS's", () => {
     for (const bad of ["tank", "tank/a b", "-o/x", "tank/$(id)", "tank/a;rm", "/tank/a"])
-      expect(() => createRun(bad, {})).toThrow(/invalid ZFS dataset name/);
-    expect(() => createRun("tank/a", { "bad prop": "1" })).toThrow(/invalid ZFS property name/);
-    expect(() => createRun("tank/a", { "x=y": "1" })).toThrow(/invalid ZFS property name/);
-    expect(() => createRun("tank/a", { "user:note": "a\nb" })).toThrow(/newlines/);
+      expect(() => createRun(bad, {}, CLAIM)).toThrow(/invalid ZFS dataset name/);
+    expect(() => createRun("tank/a", { "bad prop": "1" }, CLAIM)).toThrow(/invalid ZFS property name/);
+    expect(() => createRun("tank/a", { "x=y": "1" }, CLAIM)).toThrow(/invalid ZFS property name/);
+    expect(() => createRun("tank/a", { "user:note": "a\nb" }, CLAIM)).toThrow(/newlines/);
+    expect(() => createRun("tank/a", { "phoenix:owner": "me" }, CLAIM)).toThrow(/Phoenix's own property/);
+    expect(() => createRun("tank/a", {}, "a claim\nwith a newline")).toThrow(/not a dataset claim/);
   });
 });
 
 describe("provider without a host", () => {
-  it("refuses to delete a protected dataset, without connecting, and says how to allow it", async () => {
+  it("the message for a protected dataset says it was kept, why, and the ways out that keep its data", () => {
+    const m = protectedMessage("tank/models", "10.0.0.1:22", "models");
+    expect(m).toMatch(/^ZFS dataset tank\/models on 10\.0\.0\.1:22 was kept: /);
+    expect(m).toContain("Nothing was destroyed; its data is intact.");
+    expect(m).toContain("Pulumi asked to delete resource models (pulumi destroy, or the dataset left the definition");
+    expect(m).toContain("pulumi state delete");
+    expect(m).not.toMatch(/protect: false|protect to false|unprotect/i);
+  });
+
+  it("a delete that cannot reach the node fails and destroys nothing", async () => {
     const port = await freePort();
     const props: ZfsDatasetOutputs = {
       connection: { host: "127.0.0.1", port, dialErrorLimit: 1 },
@@ -292,11 +378,9 @@ describe("provider without a host", () => {
       hostKey: "",
       name: "tank/models",
       properties: {},
-      protect: true,
+      protect: false,
     };
-    const err = await zfsDatasetProvider.delete!("tank/models", props).catch((e) => e);
-    expect(err.message).toContain(`refusing to destroy ZFS dataset tank/models on 127.0.0.1:${port}`);
-    expect(err.message).toContain("set protect: false");
+    await expect(zfsDatasetProvider.delete!("tank/models", props)).rejects.toThrow(/cannot reach .*127\.0\.0\.1:\d+ over SSH/);
   });
 
   it("check flags a bad name or property", async () => {
@@ -306,6 +390,17 @@ describe("provider without a host", () => {
       properties: { "a b": "1" },
     });
     expect(r.failures!.map((f) => f.property)).toEqual(["name", "properties"]);
+    const claimed = await zfsDatasetProvider.check!({} as ZfsDatasetInputs, {
+      connection: { host: "h" },
+      name: "tank/a",
+      properties: { "phoenix:owner": "me" },
+    });
+    expect(claimed.failures).toEqual([
+      {
+        property: "properties",
+        reason: "phoenix:owner is the claim Phoenix keeps on the dataset: remove it from the dataset's properties",
+      },
+    ]);
   });
 
   it("serializes with Pulumi's closure serializer and works once deserialized", async () => {
@@ -468,6 +563,34 @@ describe("ZfsDataset on real ZFS (zfs-fuse) over SSH", () => {
     sendable(state);
   });
 
+  it.skipIf(!zfs.available)(
+    "a new address, port spelling or key for the node is an in-place update: nothing on the node changes",
+    async () => {
+      const mountpoint = execFileSync("zfs", ["get", "-H", "-o", "value", "mountpoint", name], { encoding: "utf8" }).trim();
+      fs.writeFileSync(path.join(mountpoint, "weights.bin"), "precious");
+      const claim = zget(CLAIM_PROPERTY)[0];
+      expect(claim).toBe(state.claim);
+      // Same sshd, same node: reached as localhost instead of 127.0.0.1.
+      const news = inputs({
+        connection: sshd.connection({ host: "localhost" }),
+        properties: { quota: "2G", compression: "gzip", recordsize: "64K" },
+      });
+      expect(diffDataset(state, news)).toMatchObject({ changes: true, replaces: [] });
+      expect((await zfsDatasetProvider.diff!(name, state, news)).replaces).toEqual([]);
+      const before = fs.readFileSync(path.join(logDir, "dev", "models-llm.log"), "utf8");
+      state = (await zfsDatasetProvider.update!(name, state, news)).outs!;
+      expect(state.connection.host).toBe("localhost");
+      expect(state.claim).toBe(claim);
+      expect(state.hostKey).toBe(sshd.hostKey);
+      // Nothing ran on the node; the dataset, its claim and its data are as they were, and read reaches it anew.
+      expect(fs.readFileSync(path.join(logDir, "dev", "models-llm.log"), "utf8")).toBe(before);
+      expect(fs.readFileSync(path.join(mountpoint, "weights.bin"), "utf8")).toBe("precious");
+      expect(zget(CLAIM_PROPERTY)[0]).toBe(claim);
+      expect((await zfsDatasetProvider.read!(name, state)).id).toBe(name);
+      sendable(state);
+    },
+  );
+
   it.skipIf(!zfs.available)("a zfs set behind its back shows as drift on read, and the next update puts it back", async () => {
     execFileSync("zfs", ["set", "compression=off", name]);
     const r = await zfsDatasetProvider.read!(name, state);
@@ -486,8 +609,40 @@ describe("ZfsDataset on real ZFS (zfs-fuse) over SSH", () => {
     expect((await zfsDatasetProvider.read!(name, state)).props!.properties).toEqual({ compression: "gzip" });
   });
 
+  it.skipIf(!zfs.available)(
+    "create over a dataset made by hand (zfs create) adopts it: only the properties that differ are set, its data stays",
+    async () => {
+      const byHand = `${pool}/byhand`;
+      execFileSync("zfs", ["create", "-o", "compression=gzip", "-o", "quota=1G", byHand]);
+      const mountpoint = execFileSync("zfs", ["get", "-H", "-o", "value", "mountpoint", byHand], { encoding: "utf8" }).trim();
+      fs.writeFileSync(path.join(mountpoint, "data"), "kept");
+      const log = { stack: "dev", resource: "byhand" };
+      const { outs } = await zfsDatasetProvider.create(
+        inputs({ name: byHand, properties: { compression: "gzip", quota: "2G" }, log }),
+      );
+      expect(zget("quota", byHand)).toEqual(["2147483648", "local"]);
+      expect(zget("compression", byHand)).toEqual(["gzip", "local"]);
+      const text = fs.readFileSync(path.join(logDir, "dev", "byhand.log"), "utf8");
+      expect(text).toContain(`${byHand} exists: adopted; setting quota to 2G`);
+      expect(text).not.toContain(`create ${byHand}`);
+      expect(fs.readFileSync(path.join(mountpoint, "data"), "utf8")).toBe("kept");
+      // as declared already: nothing is set
+      await zfsDatasetProvider.create(inputs({ name: byHand, properties: { compression: "gzip", quota: "2G" }, log }));
+      expect(fs.readFileSync(path.join(logDir, "dev", "byhand.log"), "utf8")).toContain(
+        `${byHand} exists: adopted; its properties are as declared`,
+      );
+      await zfsDatasetProvider.delete!(byHand, { ...outs!, protect: false });
+    },
+  );
+
   it.skipIf(!zfs.available)("refuses to destroy while protected; destroys once protect is false", async () => {
-    await expect(zfsDatasetProvider.delete!(name, state)).rejects.toThrow(/protected.*set protect: false/s);
+    const err = await zfsDatasetProvider.delete!(name, state).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).toContain(`ZFS dataset ${name} on ${state.connection.host}:${sshd.port} was kept`);
+    expect(err?.message).toContain("Nothing was destroyed; its data is intact.");
+    expect(err?.message).not.toMatch(/protect: false/);
     expect(exists(name)).toBe(true);
 
     const unprotected = inputs({ properties: { compression: "gzip" }, protect: false });
@@ -499,5 +654,51 @@ describe("ZfsDataset on real ZFS (zfs-fuse) over SSH", () => {
     expect(exists(`${pool}/models`)).toBe(true);
     // Gone from the host: a refresh drops it from the state.
     expect((await zfsDatasetProvider.read!(name, state)).id).toBe("");
+  });
+
+  it.skipIf(!zfs.available)(
+    "a replacement adopts the dataset and claims it; the old resource's delete then keeps it, protected or not",
+    async () => {
+      const shared = `${pool}/models/shared`;
+      const log = { stack: "dev", resource: "models-shared" };
+      const old = (await zfsDatasetProvider.create(inputs({ name: shared, protect: false, log }))).outs!;
+      const mountpoint = execFileSync("zfs", ["get", "-H", "-o", "value", "mountpoint", shared], { encoding: "utf8" }).trim();
+      fs.writeFileSync(path.join(mountpoint, "weights.bin"), "precious");
+      // What `pulumi up` ran when a new ssh.host replaced the resource: the replacement's create (adopting the dataset)…
+      const replacement = (
+        await zfsDatasetProvider.create(
+          inputs({ name: shared, protect: false, log, connection: sshd.connection({ host: "localhost" }) }),
+        )
+      ).outs!;
+      expect(replacement.claim).toBeDefined();
+      expect(replacement.claim).not.toBe(old.claim);
+      expect(zget(CLAIM_PROPERTY, shared)).toEqual([replacement.claim, "local"]);
+      // …then the old resource's delete: the dataset is the replacement's now, so it stays, data and all.
+      await zfsDatasetProvider.delete!(shared, old);
+      await zfsDatasetProvider.delete!(shared, { ...old, protect: true });
+      const { claim: _claim, ...fromBeforeClaims } = old;
+      await zfsDatasetProvider.delete!(shared, fromBeforeClaims);
+      expect(exists(shared)).toBe(true);
+      expect(fs.readFileSync(path.join(mountpoint, "weights.bin"), "utf8")).toBe("precious");
+      expect(fs.readFileSync(path.join(logDir, "dev", "models-shared.log"), "utf8")).toContain(
+        `${shared} kept: it is claimed by ${replacement.claim}`,
+      );
+      // The resource that claims it may still destroy it, once unprotected.
+      await zfsDatasetProvider.delete!(shared, replacement);
+      expect(exists(shared)).toBe(false);
+    },
+  );
+
+  it.skipIf(!zfs.available)("a child dataset does not take its parent's claim as its own", async () => {
+    const parent = `${pool}/models/parent`;
+    const child = `${parent}/child`;
+    const p = (await zfsDatasetProvider.create(inputs({ name: parent, protect: false }))).outs!;
+    execFileSync("zfs", ["create", child]);
+    // Inherited, not set: delete of a state from before claims destroys the child as it did before.
+    expect(zget(CLAIM_PROPERTY, child)).toEqual([p.claim, `inherited from ${parent}`]);
+    await zfsDatasetProvider.delete!(child, { ...p, name: child, claim: undefined });
+    expect(exists(child)).toBe(false);
+    await zfsDatasetProvider.delete!(parent, p);
+    expect(exists(parent)).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 // Runs a feature's real script with bash in a temp dir: PHX_ROOT is the guest's (or node's) filesystem, and PATH holds
 // only the recording test doubles of test/support/guest-doubles plus a fixed set of harmless system tools, so a
 // command the doubles do not cover fails instead of touching this machine.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -35,6 +35,8 @@ const TOOLS = [
   "find",
   "ln",
   "stat",
+  "flock",
+  "timeout",
 ];
 
 export interface RunResult {
@@ -113,31 +115,64 @@ export class GuestSandbox {
 
   /** Runs a script as the engine sends it: params exported, secrets as shell variables read from stdin. */
   run(script: string, params: Record<string, string>, secrets: Record<string, string> = {}): RunResult {
+    const { stdin, env } = this.prepare(script, params, secrets);
+    const r = spawnSync(path.join(this.tools, "bash"), ["-s"], { input: stdin, encoding: "utf8", timeout: 30_000, env });
+    if (r.error) throw r.error;
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, calls: this.calls() };
+  }
+
+  /** As run, without blocking this process: for a script that runs while the test does something else. */
+  runAsync(script: string, params: Record<string, string>, secrets: Record<string, string> = {}): Promise<RunResult> {
+    const { stdin, env } = this.prepare(script, params, secrets);
+    return new Promise((resolve, reject) => {
+      const child = spawn(path.join(this.tools, "bash"), ["-s"], { env, stdio: ["pipe", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("error", reject);
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? -1, stdout, stderr, calls: this.calls() });
+      });
+      child.stdin.end(stdin);
+    });
+  }
+
+  private prepare(script: string, params: Record<string, string>, secrets: Record<string, string>) {
     fs.writeFileSync(this.callsFile, "");
     const stdin = buildScriptStdin(
       script,
       { ...params, PHX_ROOT: this.root, PHX_APT_LOCK_DELAY: "0", PHX_POLL_DELAY: "0" },
       secrets,
     );
-    const r = spawnSync(path.join(this.tools, "bash"), ["-s"], {
-      input: stdin,
-      encoding: "utf8",
-      timeout: 30_000,
-      env: {
-        PATH: [DOUBLES, this.dynbin, this.tools].join(":"),
-        CALLS: this.callsFile,
-        DOUBLES_STATE: this.state,
-        DOUBLES_DYNBIN: this.dynbin,
-        HOME: this.dir,
-        LANG: "C",
-      },
-    });
-    if (r.error) throw r.error;
-    const calls = fs
+    const env = {
+      PATH: [DOUBLES, this.dynbin, this.tools].join(":"),
+      CALLS: this.callsFile,
+      DOUBLES_STATE: this.state,
+      DOUBLES_DYNBIN: this.dynbin,
+      HOME: this.dir,
+      LANG: "C",
+    };
+    return { stdin, env };
+  }
+
+  private calls(): string[] {
+    return fs
       .readFileSync(this.callsFile, "utf8")
       .split("\n")
       .filter((l) => l !== "");
-    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, calls };
+  }
+
+  /** A command on the script's PATH ahead of the system tools: a wrapper written by the test. */
+  addCommand(name: string, script: string): void {
+    fs.writeFileSync(path.join(this.dynbin, name), script, { mode: 0o755 });
+  }
+
+  /** The real path of a system tool the sandbox offers (for a wrapper to run it). */
+  toolPath(name: string): string {
+    return fs.realpathSync(path.join(this.tools, name));
   }
 
   dispose(): void {

@@ -18,6 +18,12 @@ export interface Registered {
   replacementTrigger?: unknown;
   /** Parent URNs of the resource's aliases (where it lived before a move). */
   aliasParents: string[];
+  protect: boolean;
+  /** The `import` option's id ("" when none). */
+  importId: string;
+  ignoreChanges: string[];
+  /** Outputs the resource asks the engine to keep secret (encrypted in state). */
+  additionalSecretOutputs: string[];
 }
 
 export async function installRecordingMocks(stack = "test"): Promise<Registered[]> {
@@ -46,11 +52,15 @@ export async function installRecordingMocks(stack = "test"): Promise<Registered[
         custom: req.getCustom(),
         inputs: rpc.deserializeProperties(req.getObject()),
         replaceWith: req.getReplaceWithList(),
+        additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
         deleteBeforeReplace: req.getDeletebeforereplace(),
         aliasParents: req
           .getAliasesList()
           .flatMap((a: any) => (a.hasSpec() && a.getSpec().getParenturn() ? [a.getSpec().getParenturn()] : [])),
         ...(req.hasReplacementTrigger() ? { replacementTrigger: req.getReplacementTrigger().toJavaScript() } : {}),
+        protect: req.getProtect(),
+        importId: req.getImportid(),
+        ignoreChanges: req.getIgnorechangesList(),
       });
       return super.registerResource(req, callback);
     }

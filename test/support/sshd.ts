@@ -46,29 +46,43 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
+export interface TestSshdOptions {
+  /** Default true. */
+  start?: boolean;
+  /** The host key's type: ed25519 (default) or rsa (3072 bits). */
+  hostKeyType?: "ed25519" | "rsa";
+  /** More sshd_config lines, e.g. "HostKeyAlgorithms ssh-rsa". */
+  config?: string[];
+}
+
 export class TestSshd {
   readonly dir: string;
   readonly port: number;
   /** Private key (OpenSSH PEM) of a client key in authorized_keys. */
   readonly clientKey: string;
+  private readonly hostKeyFile: string;
   private proc: ChildProcess | undefined;
   private stderr = "";
 
-  private constructor(dir: string, port: number) {
+  private constructor(dir: string, port: number, opts: TestSshdOptions) {
     this.dir = dir;
     this.port = port;
-    keygen(this.file("host_ed25519"), "phx-test-host");
+    this.hostKeyFile = this.file(`host_${opts.hostKeyType ?? "ed25519"}`);
+    if (opts.hostKeyType === "rsa")
+      execFileSync("ssh-keygen", ["-q", "-t", "rsa", "-b", "3072", "-N", "", "-C", "phx-test-host", "-f", this.hostKeyFile]);
+    else keygen(this.hostKeyFile, "phx-test-host");
     keygen(this.file("client_ed25519"), "phx-test-client");
     fs.copyFileSync(this.file("client_ed25519.pub"), this.file("authorized_keys"));
     this.clientKey = fs.readFileSync(this.file("client_ed25519"), "utf8");
     // The same sshd configuration as the lab node's: loopback only, keys in this directory, root by key.
-    fs.writeFileSync(this.file("sshd_config"), sshdConfig({ port, dir }));
+    const config = sshdConfig({ port, dir }).replace(this.file("host_ed25519"), this.hostKeyFile);
+    fs.writeFileSync(this.file("sshd_config"), config + (opts.config ?? []).map((l) => `${l}\n`).join(""));
   }
 
   /** A server on a free port; started unless start is false. */
-  static async create(opts: { start?: boolean } = {}): Promise<TestSshd> {
+  static async create(opts: TestSshdOptions = {}): Promise<TestSshd> {
     ensureSshd();
-    const d = new TestSshd(fs.mkdtempSync(path.join(os.tmpdir(), "phx-sshd-")), await freePort());
+    const d = new TestSshd(fs.mkdtempSync(path.join(os.tmpdir(), "phx-sshd-")), await freePort(), opts);
     if (opts.start !== false) await d.start();
     return d;
   }
@@ -79,11 +93,11 @@ export class TestSshd {
 
   /** The host public key, OpenSSH "type base64" form. */
   get hostKey(): string {
-    return fs.readFileSync(this.file("host_ed25519.pub"), "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+    return fs.readFileSync(`${this.hostKeyFile}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
   }
 
   get hostFingerprint(): string {
-    return execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", this.file("host_ed25519.pub")], { encoding: "utf8" }).split(
+    return execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", `${this.hostKeyFile}.pub`], { encoding: "utf8" }).split(
       /\s+/,
     )[1]!;
   }
@@ -130,7 +144,7 @@ export class TestSshd {
   /** Restart, with a newly generated host key when asked (a "rebuilt" machine). */
   async restart(opts: { newHostKey?: boolean } = {}): Promise<void> {
     await this.stop();
-    if (opts.newHostKey) keygen(this.file("host_ed25519"), "phx-test-host-rebuilt");
+    if (opts.newHostKey) keygen(this.hostKeyFile, "phx-test-host-rebuilt");
     await this.start();
   }
 

@@ -8,6 +8,7 @@ import type { PlannedBaseTemplate, PlannedMachine } from "../../plan/plan";
 const machine = (over: Partial<PlannedMachine> = {}): PlannedMachine => ({
   kind: "guest",
   name: "web",
+  path: "guests[0]",
   vmid: 200,
   type: "lxc",
   node: "pve",
@@ -30,6 +31,7 @@ const machine = (over: Partial<PlannedMachine> = {}): PlannedMachine => ({
   lxcOptions: [],
   healthChecks: [],
   tags: [],
+  protect: false,
   ...over,
 });
 

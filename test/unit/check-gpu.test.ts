@@ -16,7 +16,7 @@ afterEach(() => sandboxes.splice(0).forEach((s) => s.dispose()));
 function plan() {
   const d = base();
   d.nodes[0].vfio = true;
-  d.nodes[0].nvidia = { driverVersion: "580.76.05", installOnHost: true };
+  d.nodes[0].nvidia = { driverVersion: "580.76.05", installOnHost: true, runfileSha256: "0".repeat(64) };
   d.nodes[0].gpus = [
     { index: 0, pci: "0000:01:00.0", deviceId: "10de:2d04" },
     { index: 1, pci: "0000:02:00.0", deviceId: "10de:2c05" },

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -17,6 +17,8 @@ async function run(...argv: string[]) {
 
 function tmp(name: string, text: string): string {
   const dir = mkdtempSync(join(tmpdir(), "phoenix-cli-"));
+  // The files definitions copied from stacks/ refer to (dev.yaml's app), beside them as in stacks/.
+  cpSync(join(ROOT, "stacks", "apps"), join(dir, "apps"), { recursive: true });
   const file = join(dir, name);
   writeFileSync(file, text);
   return file;
@@ -27,7 +29,7 @@ describe("phoenix validate", () => {
     for (const f of ["dev.yaml", "ai-host.yaml"]) {
       const r = await run("validate", join(ROOT, "stacks", f));
       expect(r.code, r.err).toBe(0);
-      expect(r.out).toMatch(/: valid \(1 node\(s\), \d+ template\(s\), \d+ guest\(s\)\)$/);
+      expect(r.out).toMatch(/: valid \(1 node\(s\), \d+ template\(s\), \d+ guest\(s\)(, \d+ app\(s\))?\)$/);
     }
   });
 

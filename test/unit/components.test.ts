@@ -50,6 +50,9 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
         ].flatMap((n) => [`phoenix:index:LxcContainer ${n}`, `proxmoxve:index/containerLegacy:ContainerLegacy ${n}`]),
         "phoenix:index:QemuVm workstation",
         "proxmoxve:index/vmLegacy:VmLegacy workstation",
+        // One pinned host key per machine SSH reaches: the node, and the VM.
+        "pulumi-nodejs:dynamic/phoenix:HostKeyPin pve-host-key",
+        "pulumi-nodejs:dynamic/phoenix:HostKeyPin workstation-host-key",
         ...["docker-golden", "nvidia-golden", "nvidia-docker-golden", "vllm-golden"].map(
           (t) => `pulumi-nodejs:dynamic/phoenix:RemoteScript ${t}-freeze`,
         ),
@@ -89,6 +92,8 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
           `phoenix:index:ZfsDataset ${d}`,
           `pulumi-nodejs:dynamic/phoenix:ZfsDataset ${d}`,
         ]),
+        // what a destroy deletes first, alone: it refuses while anything is protected
+        "pulumi-nodejs:dynamic/phoenix:DestroyGuard ai-host-destroy-guard",
       ].sort(),
     );
   });
@@ -145,12 +150,16 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     // A golden template is frozen after its last feature ran.
     const freeze = byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "vllm-golden-freeze");
     expect(freeze.parent).toBe(byName("phoenix:index:LxcContainer", "vllm-golden").urn);
-    expect(freeze.dependencies.map((u) => u.split("::").pop())).toEqual([
+    // ... through the node, with the node's pinned host key.
+    expect(freeze.dependencies.map((u) => u.split("::").pop()).sort()).toEqual([
+      "pve-host-key",
       "vllm-golden",
       "vllm-golden-apparmor",
       "vllm-golden-vllm",
     ]);
-    expect(freeze.dependencies[0]).toBe(byName("proxmoxve:index/containerLegacy:ContainerLegacy", "vllm-golden").urn);
+    expect(freeze.dependencies.find((u) => u.endsWith("::vllm-golden"))).toBe(
+      byName("proxmoxve:index/containerLegacy:ContainerLegacy", "vllm-golden").urn,
+    );
     expect(freeze.inputs.params).toEqual({ VMID: "903" });
     expect(deps("portainer").sort()).toEqual([
       "bulk/portainer-data",

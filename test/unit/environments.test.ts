@@ -2,7 +2,7 @@
 // on a shared node may not share vmids, addresses or pools; `env new --from` moves a copy off all of them; the stack
 // history says when an environment last updated and whether it drifted.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -94,6 +94,8 @@ describe("definitions sharing a node", () => {
     const dir = mkdtempSync(join(tmpdir(), "phoenix-siblings-"));
     try {
       writeFileSync(join(dir, "dev.yaml"), DEV);
+      // the files dev.yaml refers to (its app's compose file and template), beside it as in stacks/
+      cpSync(join(ROOT, "stacks", "apps"), join(dir, "apps"), { recursive: true });
       writeFileSync(join(dir, "copy.yaml"), DEV);
       writeFileSync(join(dir, "dev.agent.yaml"), "heal: auto\n");
       writeFileSync(join(dir, "dev.lock.json"), "{}");
@@ -200,6 +202,7 @@ describe("phoenix env new (files only: --no-init)", () => {
         writeFileSync(join(dir, f.replace("stacks/", "")), readFileSync(join(ROOT, f)));
       execFileSync("mkdir", [join(dir, "stacks")]);
       for (const f of ["dev.yaml", "dev.agent.yaml"]) execFileSync("mv", [join(dir, f), join(dir, "stacks", f)]);
+      cpSync(join(ROOT, "stacks", "apps"), join(dir, "stacks", "apps"), { recursive: true });
       const out: string[] = [];
       const err: string[] = [];
       const io = { out: (s: string) => out.push(s), err: (s: string) => err.push(s) };

@@ -1,6 +1,7 @@
 // The in-guest feature provisioners without the lab: rendered params and secrets, diff semantics, and the real scripts
 // run by bash against recording test doubles (test/support/guest-sandbox.ts) to check their idempotency.
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -8,12 +9,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { renderAppArmor, lxcConfigLines } from "../../provisioners/apparmor/apparmor";
 import { renderDocker } from "../../provisioners/docker/docker";
 import { publicConnection } from "../../provisioners/engine/connection";
-import {
-  type RemoteScriptInputs,
-  type RemoteScriptOutputs,
-  diffScript,
-  scriptHash,
-} from "../../provisioners/engine/script-provider";
+import { type RemoteScriptInputs, type RemoteScriptOutputs, diffScript } from "../../provisioners/engine/script-provider";
+import { hashOutputs } from "../../provisioners/engine/script-hash";
 import type { RenderedFeature } from "../../provisioners/engine/feature";
 import { renderHealthChecks } from "../../provisioners/health-check/health-check";
 import { renderNvidia } from "../../provisioners/nvidia/nvidia";
@@ -53,7 +50,7 @@ function stateOf(f: RenderedFeature, extra: Partial<RemoteScriptInputs> = {}): R
     ...(f.checkScript !== undefined ? { checkScript: f.checkScript } : {}),
     ...(f.deleteScript !== undefined ? { deleteScript: f.deleteScript } : {}),
     ...(inputs.inContainer !== undefined ? { inContainer: inputs.inContainer } : {}),
-    hash: scriptHash(inputs, f.script),
+    ...hashOutputs(inputs, f.script),
     hostKey: "ssh-ed25519 AAAA",
     inSync: true,
   };
@@ -113,7 +110,7 @@ describe("every script parses", () => {
 });
 
 describe("docker", () => {
-  it("installs docker.io once, writes daemon.json, and restarts only when daemon settings change", () => {
+  it("installs docker.io and Debian's docker-compose once, writes daemon.json, and restarts only when daemon settings change", () => {
     const s = sandbox();
     const first = renderDocker({ source: "debian", daemon: { "log-driver": "local" } }, { nvidiaRuntime: false });
     const r1 = ok(runFeature(s, first));
@@ -121,11 +118,13 @@ describe("docker", () => {
       expect.stringMatching(
         /^apt-get -y -o DPkg::Lock::Timeout=60 -o Acquire::Retries=5 install --no-install-recommends docker\.io$/,
       ),
+      // Debian 12's docker.io has no compose plugin: Debian's docker-compose (the 1.29 line) is the compose CLI
+      expect.stringMatching(/install --no-install-recommends docker-compose$/),
     ]);
     expect(named(r1, /^apt-get .*update/)).toHaveLength(1);
     expect(JSON.parse(s.read("etc/docker/daemon.json"))).toEqual({ "log-driver": "local" });
     expect(named(r1, /^systemctl (enable|start) docker/)).toEqual(["systemctl enable docker", "systemctl start docker"]);
-    expect(ok(check(s, first)).stdout).toBe("docker server 24.0.7\ndaemon.json as declared\n");
+    expect(ok(check(s, first)).stdout).toBe("docker server 24.0.7\ncompose: docker-compose\ndaemon.json as declared\n");
 
     const r2 = ok(runFeature(s, first));
     expect(named(r2, /^apt-get/)).toEqual([]);
@@ -190,7 +189,7 @@ describe("docker", () => {
     ok(runFeature(s, f));
     s.setState("pkgs", "");
     fs.rmSync(path.join(s.state, "docker-installed"));
-    expect(check(s, f)).toMatchObject({ code: 1, stdout: expect.stringContaining("docker not running or not installed") });
+    expect(check(s, f)).toMatchObject({ code: 1, stdout: expect.stringContaining("package docker.io is not installed") });
     const repair = ok(runFeature(s, f));
     expect(installs(repair)).toHaveLength(1);
     expect(ok(check(s, f)).stdout).toContain("daemon.json as declared");
@@ -223,28 +222,68 @@ describe("nvidia-container-toolkit", () => {
 });
 
 describe("nvidia on the node (installOnHost)", () => {
+  const URL_5807605 = "https://us.download.nvidia.com/XFree86/Linux-x86_64/580.76.05/NVIDIA-Linux-x86_64-580.76.05.run";
+  /** What the curl double downloads for a URL. */
+  const sumOf = (url: string) => createHash("sha256").update(`downloaded from ${url}\n`).digest("hex");
+  const DRIVER = { version: "580.76.05", runfileSha256: sumOf(URL_5807605) };
+  const runfile = (s: GuestSandbox) =>
+    new RegExp(`^sh ${s.file("tmp")}/phoenix-nvidia\\.\\w{8}/NVIDIA-Linux-x86_64-580\\.76\\.05\\.run `);
+
   it("builds the declared driver with DKMS against the node's headers, blacklists nouveau, loads it; then does nothing", () => {
     const s = sandbox();
     s.setState("candidate-proxmox-headers-6.8.12-4-pve", "6.8.12-4");
-    const f = renderNvidiaHost("580.76.05");
+    const f = renderNvidiaHost(DRIVER);
     expect(check(s, f).code).toBe(1);
     const r1 = ok(runFeature(s, f));
     expect(installs(r1)).toEqual([
       expect.stringMatching(
         /install --no-install-recommends ca-certificates curl dkms build-essential proxmox-headers-6\.8\.12-4-pve$/,
       ),
-      `sh ${s.file("tmp/NVIDIA-Linux-580.76.05.run")} --silent --dkms --no-x-check --disable-nouveau`,
+      expect.stringMatching(runfile(s)),
     ]);
+    expect(installs(r1)[1]).toMatch(/ --silent --dkms --no-x-check --disable-nouveau$/);
+    // The private download directory is gone afterwards; nothing was left at a predictable path.
+    expect(fs.readdirSync(s.file("tmp"))).toEqual([]);
     expect(s.read("etc/modprobe.d/phoenix-blacklist-nouveau.conf")).toBe("blacklist nouveau\noptions nouveau modeset=0\n");
     expect(named(r1, /^(update-initramfs|modprobe)/)).toEqual(["update-initramfs -u", "modprobe nvidia"]);
     expect(ok(check(s, f)).stdout).toBe("NVIDIA driver 580.76.05 on the node\n");
     expect(named(ok(runFeature(s, f)), /^(apt-get|curl|sh |modprobe|update-initramfs)/)).toEqual([]);
   });
 
+  it("downloads into a private directory and runs nothing when the runfile's sha256 differs, naming both sums", () => {
+    const s = sandbox();
+    const declared = "ab".repeat(32);
+    // A file planted at the old predictable path is never run.
+    s.write("tmp/NVIDIA-Linux-580.76.05.run", "#!/bin/sh\necho planted\n");
+    const r = runFeature(s, renderNvidiaHost({ version: "580.76.05", runfileSha256: declared.toUpperCase() }));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `checksum mismatch for ${URL_5807605}: expected sha256 ${declared}, downloaded a file with sha256 ${sumOf(URL_5807605)}; it was not run`,
+    );
+    expect(named(r, /^sh /)).toEqual([]);
+    expect(named(r, /^curl /)).toEqual([
+      expect.stringMatching(/ -o .*\/tmp\/phoenix-nvidia\.\w{8}\/NVIDIA-Linux-x86_64-580\.76\.05\.run$/),
+    ]);
+    expect(fs.readdirSync(s.file("tmp"))).toEqual(["NVIDIA-Linux-580.76.05.run"]);
+  });
+
+  it("refuses to render without a checksum", () => {
+    expect(() => renderNvidiaHost({ version: "580.76.05", runfileSha256: "" })).toThrow(
+      "the NVIDIA driver 580.76.05 needs the sha256 of its runfile: set nodes[].nvidia.runfileSha256",
+    );
+    const f = renderNvidiaHost(DRIVER);
+    const s = sandbox();
+    // A rendered feature whose checksum went missing on the way: the script itself refuses too.
+    const r = runFeature(s, { ...f, params: { ...f.params, NVIDIA_RUNFILE_SHA256: "" } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("no sha256 for NVIDIA's runfile: set nodes[].nvidia.runfileSha256");
+    expect(named(r, /^(curl|sh) /)).toEqual([]);
+  });
+
   it("stops with what to do when nouveau still holds the GPU", () => {
     const s = sandbox();
     s.write("proc/modules", "nouveau 2433024 0 - Live 0x0000000000000000\n");
-    const r = runFeature(s, renderNvidiaHost("580.76.05"));
+    const r = runFeature(s, renderNvidiaHost(DRIVER));
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
       "NVIDIA driver 580.76.05 installed, but nouveau is loaded: reboot the node, then run pulumi up again",
@@ -282,12 +321,16 @@ describe("nvidia", () => {
     const s = sandbox('ID=ubuntu\nVERSION_ID="22.04"\nVERSION_CODENAME=jammy\n');
     const f = renderNvidia({ source: "nvidia", driverVersion: "580.76.05", cudaVersion: "12.8" });
     const r1 = ok(runFeature(s, f));
-    expect(named(r1, /^sh /)).toEqual([
-      `sh ${s.file("tmp/NVIDIA-Linux-580.76.05.run")} --silent --no-kernel-module --no-x-check --no-nouveau-check --no-nvidia-modprobe`,
+    // Downloaded into a private directory (mktemp -d), removed after the run.
+    const run = `${s.file("tmp")}/phoenix-nvidia.XXXXXXXX/NVIDIA-Linux-x86_64-580.76.05.run`;
+    const privateDir = (c: string) => c.replace(/phoenix-nvidia\.\w{8}\//, "phoenix-nvidia.XXXXXXXX/");
+    expect(named(r1, /^sh /).map(privateDir)).toEqual([
+      `sh ${run} --silent --no-kernel-module --no-x-check --no-nouveau-check --no-nvidia-modprobe`,
     ]);
-    expect(named(r1, /^curl .*runfile|^curl .*NVIDIA-Linux/)).toEqual([
-      `curl -fsSL https://us.download.nvidia.com/XFree86/Linux-x86_64/580.76.05/NVIDIA-Linux-x86_64-580.76.05.run -o ${s.file("tmp/NVIDIA-Linux-580.76.05.run")}`,
+    expect(named(r1, /^curl .*runfile|^curl .*NVIDIA-Linux/).map(privateDir)).toEqual([
+      `curl -fsSL https://us.download.nvidia.com/XFree86/Linux-x86_64/580.76.05/NVIDIA-Linux-x86_64-580.76.05.run -o ${run}`,
     ]);
+    expect(fs.readdirSync(s.file("tmp")).filter((f) => f.startsWith("phoenix-nvidia"))).toEqual([]);
     expect(named(r1, /^curl .*cuda-keyring/)[0]).toContain(
       "https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2204/x86_64/cuda-keyring_1.1-1_all.deb",
     );
@@ -372,15 +415,12 @@ describe("vllm", () => {
     expect(refused.stderr).toContain("install: container needs the docker feature");
   });
 
-  it("a served model name that is not listed fails the check (drift)", () => {
+  it("another served model name fails the check: the unit runs other arguments (drift, or an adopted guest's own vLLM)", () => {
     const s = sandbox();
     fakeServer(s);
     ok(runFeature(s, renderVllm(VLLM, { bin: FAKE_SERVER }), { HF_TOKEN }));
     const other = renderVllm({ ...VLLM, servedModelName: "other" }, { bin: FAKE_SERVER });
-    expect(check(s, other)).toMatchObject({
-      code: 1,
-      stdout: "vllm is active but /v1/models on port 8000 does not list other\n",
-    });
+    expect(check(s, other)).toMatchObject({ code: 1, stdout: expect.stringMatching(/^vllm\.service runs other arguments/) });
   });
 
   it("quotes arguments for systemd", () => {
@@ -492,7 +532,12 @@ describe("custom script", () => {
     try {
       fs.writeFileSync(path.join(dir, "setup-210.sh"), "echo hello $GREETING\n");
       const f = renderCustomScript({ path: "setup-210.sh", env: { GREETING: "world" } }, dir);
-      expect(f).toEqual({ script: "echo hello $GREETING\n", params: { GREETING: "world" }, secretRefs: {} });
+      expect(f).toEqual({
+        script: "echo hello $GREETING\n",
+        params: { GREETING: "world" },
+        secretRefs: {},
+        timeout: { seconds: 1800, key: "script" },
+      });
       expect(
         diffScript(stateOf(f), inputsOf(renderCustomScript({ path: "setup-210.sh", env: { GREETING: "world" } }, dir))),
       ).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });

@@ -25,7 +25,7 @@ function node(): GuestSandbox {
 function definition(extra: (d: Raw) => void = () => {}): Raw {
   const d = base();
   d.nodes[0].vfio = true;
-  d.nodes[0].nvidia = { driverVersion: "580.76.05", installOnHost: true };
+  d.nodes[0].nvidia = { driverVersion: "580.76.05", installOnHost: true, runfileSha256: "0".repeat(64) };
   d.nodes[0].gpus = [
     {
       index: 0,

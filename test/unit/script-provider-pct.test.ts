@@ -5,6 +5,8 @@ import { scriptCommand } from "../../provisioners/engine/run-script";
 import { makeScriptProvider } from "../../provisioners/engine/script-provider";
 
 const commands: string[] = [];
+/** The engine's question to the node about the container: a short probe with its own time limit. */
+const PROBE = "timeout -k 10 60 bash -s";
 /** What the node answers about the container (the engine asks before a refresh or delete). */
 let nodeSays = "live";
 vi.mock("../../provisioners/engine/ssh", () => ({
@@ -16,7 +18,7 @@ vi.mock("../../provisioners/engine/ssh", () => ({
       attempts: 1,
       exec: async (command: string) => {
         commands.push(command);
-        return { code: 0, stdout: command === "bash -s" ? `${nodeSays}\n` : "observed\n", stderr: "" };
+        return { code: 0, stdout: command === PROBE ? `${nodeSays}\n` : "observed\n", stderr: "" };
       },
       close: () => undefined,
     }),
@@ -39,8 +41,9 @@ describe("inContainer", () => {
     await p.read!(created.id, outs);
     await p.delete!(created.id, outs);
     // create and its check in the container; then, for refresh and delete, the node is asked first
-    const inCt = "pct exec 210 -- bash -s";
-    expect(commands).toEqual([inCt, inCt, "bash -s", inCt, "bash -s", inCt]);
+    // Every script under the engine's default time limit, inside the container.
+    const inCt = "pct exec 210 -- timeout -k 10 3600 bash -s";
+    expect(commands).toEqual([inCt, inCt, PROBE, inCt, PROBE, inCt]);
   });
 
   it("refresh keeps a frozen template's feature and reports a removed container's as gone; delete runs nothing in either", async () => {
@@ -60,7 +63,7 @@ describe("inContainer", () => {
       // a template keeps its steps; a container that is gone took them along (an empty id: deleted)
       expect(read.id).toBe(state === "template" ? created.id : "");
       await p.delete!(created.id, created.outs!);
-      expect(commands).toEqual(["bash -s", "bash -s"]);
+      expect(commands).toEqual([PROBE, PROBE]);
     }
     nodeSays = "live";
   });
@@ -76,7 +79,7 @@ describe("inContainer", () => {
     const diff = await p.diff!(created.id, created.outs!, upgraded);
     expect(diff.changes).toBe(true);
     const updated = await p.update!(created.id, created.outs!, upgraded);
-    expect(commands).toEqual(["bash -s"]);
+    expect(commands).toEqual([PROBE]);
     expect(updated.outs!.script).toBe("echo v2");
     expect((await p.diff!(created.id, updated.outs!, upgraded)).changes).toBe(false);
     // Other settings would need the template rebuilt.
@@ -96,5 +99,13 @@ describe("the remote command", () => {
     expect(scriptCommand(undefined, "phoenix")).toBe("sudo -n bash -s");
     expect(scriptCommand(200, "root")).toBe("pct exec 200 -- bash -s");
     expect(scriptCommand(200, "admin")).toBe("sudo -n pct exec 200 -- bash -s");
+  });
+
+  it("with a time limit, timeout(1) runs the script where it runs: inside the container, under sudo", () => {
+    expect(scriptCommand(undefined, "root", 600)).toBe("timeout -k 10 600 bash -s");
+    expect(scriptCommand(undefined, "phoenix", 600)).toBe("sudo -n timeout -k 10 600 bash -s");
+    expect(scriptCommand(200, "root", 1200)).toBe("pct exec 200 -- timeout -k 10 1200 bash -s");
+    expect(() => scriptCommand(200, "root", 1.5)).toThrow("not a time limit in whole seconds: 1.5");
+    expect(() => scriptCommand(200, "root", 0)).toThrow("not a time limit in whole seconds: 0");
   });
 });

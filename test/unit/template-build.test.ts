@@ -1,4 +1,6 @@
 // The build hash of golden templates, as plain data: what changes it, and what does not.
+import * as fs from "node:fs";
+import * as os from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { templateBuilds } from "../../components/args/template-build";
@@ -54,5 +56,24 @@ describe("golden template builds", () => {
       );
     expect(withScript("v2").get("docker-golden")).not.toBe(withScript("v1").get("docker-golden"));
     expect(withScript("v2").get("nvidia-golden")).toBe(withScript("v1").get("nvidia-golden"));
+  });
+
+  it("the AppArmor profile's text counts: editing the profile file rebuilds the templates that use it, and only those", () => {
+    const dir = fs.mkdtempSync(join(os.tmpdir(), "phx-build-"));
+    try {
+      const source = join(__dirname, "..", "..", "stacks");
+      fs.cpSync(join(source, "apparmor"), join(dir, "apparmor"), { recursive: true });
+      const read = (path: string) => fs.readFileSync(join(dir, path), "utf8");
+      const p = plan();
+      const file = p.nodes[0]!.apparmorProfiles.find((a) => a.name === "lxc-phoenix-gpu")!.file;
+      const first = templateBuilds(p, read);
+      fs.appendFileSync(join(dir, file), "# one more rule\n");
+      const edited = templateBuilds(p, read);
+      const changed = [...edited.keys()].filter((k) => edited.get(k) !== first.get(k)).sort();
+      // nvidia-docker-golden uses the profile; vllm-golden is cloned from it.
+      expect(changed).toEqual(["nvidia-docker-golden", "vllm-golden"]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

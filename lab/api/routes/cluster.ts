@@ -8,7 +8,7 @@ import { fail, paramError } from "../errors";
 import { VMID } from "../../pve/lxc-schema";
 import { splitList } from "../../pve/pve-config";
 import type { Route } from "../router";
-import { type Errors, type PropertyStringSchema, checkPropertyString } from "../../pve/schema";
+import { type PropertyStringSchema, checkPropertyString, emptyErrors } from "../../pve/schema";
 
 export const PCI_MAP_FORMAT: PropertyStringSchema = {
   node: { type: "string", format: "pve-node" },
@@ -29,7 +29,11 @@ interface PciMapping {
 class MappingStore {
   private data: Record<string, PciMapping>;
   constructor(private readonly file: string) {
-    this.data = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, PciMapping>) : {};
+    // No prototype: a mapping id such as constructor or toString is a name like any other.
+    this.data = Object.assign(
+      Object.create(null) as Record<string, PciMapping>,
+      existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, PciMapping>) : {},
+    );
   }
   all(): Record<string, PciMapping> {
     return this.data;
@@ -48,7 +52,7 @@ const mappingSchema = {
 } as const;
 
 function checkMaps(maps: string[]): void {
-  const errors: Errors = {};
+  const errors = emptyErrors();
   maps.forEach((m, i) => checkPropertyString(PCI_MAP_FORMAT, m, `map[${i}]`, errors));
   if (Object.keys(errors).length) throw paramError(errors);
 }
@@ -56,7 +60,7 @@ function checkMaps(maps: string[]): void {
 export function clusterRoutes(ctx: ApiContext, mappingFile: string): Route[] {
   const store = new MappingStore(mappingFile);
   const get = (id: string) => {
-    const m = store.all()[id];
+    const m = Object.hasOwn(store.all(), id) ? store.all()[id] : undefined;
     if (!m) throw fail(`PCI mapping '${id}' does not exist`);
     return m;
   };
@@ -168,7 +172,7 @@ export function clusterRoutes(ctx: ApiContext, mappingFile: string): Route[] {
       handler: (r) => {
         const id = r.params.id!;
         checkMaps(r.arrays.map ?? []);
-        if (store.all()[id]) throw fail(`PCI mapping '${id}' already exists`);
+        if (Object.hasOwn(store.all(), id)) throw fail(`PCI mapping '${id}' already exists`);
         store.all()[id] = {
           map: r.arrays.map ?? [],
           ...(r.params.description !== undefined ? { description: r.params.description } : {}),
@@ -201,7 +205,7 @@ export function clusterRoutes(ctx: ApiContext, mappingFile: string): Route[] {
         const m = get(r.params.id!);
         for (const key of splitList(r.params.delete)) {
           if (key === "map") throw paramError({ delete: "map cannot be deleted" });
-          delete (m as unknown as Record<string, unknown>)[key];
+          if (Object.hasOwn(m, key)) delete (m as unknown as Record<string, unknown>)[key];
         }
         if (r.arrays.map) {
           checkMaps(r.arrays.map);

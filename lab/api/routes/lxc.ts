@@ -3,7 +3,16 @@
 // encodings, locks and worker tasks. The backend keeps configs and volumes and runs containers.
 import { runtimeStatus } from "../guest-status";
 import type { Identity } from "../auth";
-import { type ApiContext, checkLock, checkVmidUnused, loadConfig, lockedTask, randomMac, requireNode } from "../context";
+import {
+  type ApiContext,
+  changeConfig,
+  checkLock,
+  checkVmidUnused,
+  loadConfig,
+  lockedTask,
+  randomMac,
+  requireNode,
+} from "../context";
 import { fail, paramError } from "../errors";
 import {
   LXC_CLONE,
@@ -70,7 +79,7 @@ async function isRunning(ctx: ApiContext, vmid: number): Promise<boolean> {
 
 /** Options to set, normalized; mount points that ask for a new volume (`storage:size`) are allocated by `allocate`. */
 function normalizeOptions(ctx: ApiContext, params: Record<string, string>): PveConfig {
-  const out: PveConfig = {};
+  const out: PveConfig = Object.create(null);
   for (const [k, v] of Object.entries(params)) {
     if (CREATE_ONLY.has(k) || k === "delete" || k === "revert" || k === "digest") continue;
     out[k] = storedValue(k, v, () => randomMac(ctx.macPrefix));
@@ -192,7 +201,9 @@ async function create(ctx: ApiContext, identity: Identity, params: Record<string
         },
         log,
       );
-      await ctx.backend.writeConfig("lxc", vmid, { config: conf, lxc: [], sections: {} });
+      await ctx.backend.lockConfig("lxc", vmid, () =>
+        ctx.backend.writeConfig("lxc", vmid, { config: conf, lxc: [], sections: {} }),
+      );
     } catch (e) {
       for (const volid of allocated) await ctx.backend.destroyVolume(volid, log).catch(() => {});
       await ctx.backend.deleteConfig("lxc", vmid).catch(() => {});
@@ -216,9 +227,23 @@ async function update(ctx: ApiContext, identity: Identity, params: Record<string
     if (reverts.includes(opt))
       throw paramError({ delete: `you can't use '-delete ${opt}' and '-revert ${opt}' at the same time` });
   }
+  for (const opt of deletes) if (!lxcOption(opt)) throw paramError({ delete: `unknown option '${opt}'` });
   for (const opt of reverts) if (!lxcOption(opt)) throw paramError({ revert: `unknown option '${opt}'` });
+  // Read, checked, changed and written under the config lock, as Proxmox's update_pct_config runs in lock_config.
+  await ctx.backend.lockConfig("lxc", vmid, () => applyUpdate(ctx, identity, vmid, params, options, deletes));
+  return null;
+}
+
+async function applyUpdate(
+  ctx: ApiContext,
+  identity: Identity,
+  vmid: number,
+  params: Record<string, string>,
+  options: PveConfig,
+  deletes: string[],
+): Promise<void> {
   const file = await loadConfig(ctx, "lxc", vmid);
-  checkLock(ctx, "lxc", vmid);
+  checkLock(ctx, "lxc", vmid, file);
   if (params.digest && params.digest !== configDigest(file))
     throw fail("detected modified configuration - file changed by other user? Try again.");
   const conf = file.config;
@@ -229,7 +254,7 @@ async function update(ctx: ApiContext, identity: Identity, params: Record<string
     if (opt === "hostname" || opt === "memory" || opt === "rootfs") throw fail(`unable to delete required option '${opt}'`);
     if (conf.protection === "1" && /^mp\d+$/.test(opt))
       throw fail(`can't remove CT ${vmid} drive '${opt}' - protection mode enabled`);
-    const old = conf[opt];
+    const old = Object.hasOwn(conf, opt) ? conf[opt] : undefined;
     delete conf[opt];
     if (old !== undefined && /^mp\d+$/.test(opt)) {
       const volume = parseMountPoint(opt, old).volume!;
@@ -251,13 +276,12 @@ async function update(ctx: ApiContext, identity: Identity, params: Record<string
   for (const key of mountKeys) conf[key] = options[key]!;
   await allocateMounts(ctx, vmid, conf, mountKeys, () => {}, allocated);
   await ctx.backend.writeConfig("lxc", vmid, file);
-  return null;
 }
 
 async function destroy(ctx: ApiContext, identity: Identity, params: Record<string, string>): Promise<string> {
   const vmid = vmidOf(params);
   const file = await loadConfig(ctx, "lxc", vmid);
-  checkLock(ctx, "lxc", vmid);
+  checkLock(ctx, "lxc", vmid, file);
   if (file.config.protection === "1") throw fail(`can't remove CT ${vmid} - protection mode enabled`);
   if (await isRunning(ctx, vmid)) throw fail(`unable to destroy CT ${vmid} - container is running`);
   return lockedTask(ctx, identity, "vzdestroy", vmid, "destroyed", async (log) => {
@@ -265,7 +289,7 @@ async function destroy(ctx: ApiContext, identity: Identity, params: Record<strin
       log(`destroying volume ${volid}`);
       await ctx.backend.destroyVolume(volid, log);
     }
-    await ctx.backend.deleteConfig("lxc", vmid);
+    await ctx.backend.lockConfig("lxc", vmid, () => ctx.backend.deleteConfig("lxc", vmid));
   });
 }
 
@@ -278,7 +302,7 @@ async function clone(ctx: ApiContext, identity: Identity, params: Record<string,
   const full = params.full !== undefined ? params.full === "1" : !isTemplate(source);
   if (!full && params.storage) throw paramError({ storage: "parameter 'storage' not allowed for linked clones" });
   if (params.snapname) throw fail(`snapshot '${params.snapname}' does not exist`);
-  checkLock(ctx, "lxc", vmid);
+  checkLock(ctx, "lxc", vmid, file);
   await checkVmidUnused(ctx, newid);
   const volumes = ownedVolumes(source).filter((v) => isMountKey(v.key));
   if (!full)
@@ -308,7 +332,9 @@ async function clone(ctx: ApiContext, identity: Identity, params: Record<string,
         created.push(mp.volume);
         conf[key] = printMountPoint(key, mp);
       }
-      await ctx.backend.writeConfig("lxc", newid, { config: conf, lxc: [...file.lxc], sections: {} });
+      await ctx.backend.lockConfig("lxc", newid, () =>
+        ctx.backend.writeConfig("lxc", newid, { config: conf, lxc: [...file.lxc], sections: {} }),
+      );
     } catch (e) {
       for (const v of created) await ctx.backend.destroyVolume(v, log).catch(() => {});
       throw e;
@@ -319,7 +345,7 @@ async function clone(ctx: ApiContext, identity: Identity, params: Record<string,
 async function resize(ctx: ApiContext, identity: Identity, params: Record<string, string>): Promise<string | null> {
   const vmid = vmidOf(params);
   const file = await loadConfig(ctx, "lxc", vmid);
-  checkLock(ctx, "lxc", vmid);
+  checkLock(ctx, "lxc", vmid, file);
   const disk = params.disk!;
   if (!file.config[disk]) throw fail(`unable to parse config entry '${disk}'`);
   const mp = parseMountPoint(disk, file.config[disk]!);
@@ -334,32 +360,32 @@ async function resize(ctx: ApiContext, identity: Identity, params: Record<string
   return lockedTask(ctx, identity, "resize", vmid, "disk", async (log) => {
     log(`resizing ${disk} (${mp.volume}) to ${newSize} bytes`);
     await ctx.backend.resizeVolume(mp.volume!, newSize, log);
-    const current = await loadConfig(ctx, "lxc", vmid);
-    const now = parseMountPoint(disk, current.config[disk]!);
-    now.size = String(newSize);
-    current.config[disk] = printMountPoint(disk, now);
-    await ctx.backend.writeConfig("lxc", vmid, current);
+    await changeConfig(ctx, "lxc", vmid, (current) => {
+      const now = parseMountPoint(disk, current.config[disk]!);
+      now.size = String(newSize);
+      current.config[disk] = printMountPoint(disk, now);
+    });
   });
 }
 
 async function template(ctx: ApiContext, identity: Identity, params: Record<string, string>): Promise<null> {
   const vmid = vmidOf(params);
   const file = await loadConfig(ctx, "lxc", vmid);
-  checkLock(ctx, "lxc", vmid);
+  checkLock(ctx, "lxc", vmid, file);
   if (Object.keys(file.sections).some((s) => s !== "pending"))
     throw fail("unable to create template, because CT contains snapshots");
   if (isTemplate(file.config)) throw fail("you can't convert a template to a template");
   if (await isRunning(ctx, vmid)) throw fail("you can't convert a CT to template if the CT is running");
   // Proxmox forks the worker but answers null, not its UPID
   lockedTask(ctx, identity, "vztemplate", vmid, "disk", async (log) => {
-    const current = await loadConfig(ctx, "lxc", vmid);
-    for (const { key, volid } of ownedVolumes(current.config).filter((v) => isMountKey(v.key))) {
-      const mp = parseMountPoint(key, current.config[key]!);
-      mp.volume = await makeBase(ctx, volid, log);
-      current.config[key] = printMountPoint(key, mp);
-    }
-    current.config.template = "1";
-    await ctx.backend.writeConfig("lxc", vmid, current);
+    await changeConfig(ctx, "lxc", vmid, async (current) => {
+      for (const { key, volid } of ownedVolumes(current.config).filter((v) => isMountKey(v.key))) {
+        const mp = parseMountPoint(key, current.config[key]!);
+        mp.volume = await makeBase(ctx, volid, log);
+        current.config[key] = printMountPoint(key, mp);
+      }
+      current.config.template = "1";
+    });
   });
   return null;
 }

@@ -5,7 +5,16 @@
 import { runtimeStatus } from "../guest-status";
 import { randomUUID } from "node:crypto";
 import type { Identity } from "../auth";
-import { type ApiContext, checkLock, checkVmidUnused, loadConfig, lockedTask, randomMac, requireNode } from "../context";
+import {
+  type ApiContext,
+  changeConfig,
+  checkLock,
+  checkVmidUnused,
+  loadConfig,
+  lockedTask,
+  randomMac,
+  requireNode,
+} from "../context";
 import { fail, paramError } from "../errors";
 import { NODE, VMID } from "../../pve/lxc-schema";
 import {
@@ -175,7 +184,7 @@ async function applyDrives(ctx: ApiContext, vmid: number, conf: PveConfig, keys:
 }
 
 function options(ctx: ApiContext, params: Record<string, string>): PveConfig {
-  const out: PveConfig = {};
+  const out: PveConfig = Object.create(null);
   for (const [k, v] of Object.entries(params)) if (!NOT_OPTIONS.has(k)) out[k] = storedValue(ctx, k, v);
   return out;
 }
@@ -195,7 +204,7 @@ async function applyUpdate(
   const opts = options(ctx, params);
   if (opts.arch !== undefined && !identity.isRoot) throw fail("only root can set 'arch' config");
   for (const opt of deletes) {
-    const old = conf[opt];
+    const old = Object.hasOwn(conf, opt) ? conf[opt] : undefined;
     if (old === undefined) continue;
     if (conf.protection === "1" && DRIVE_KEY.test(opt)) throw fail(`can't remove drive '${opt}' - protection mode enabled`);
     delete conf[opt];
@@ -339,11 +348,11 @@ async function resize(ctx: ApiContext, identity: Identity, p: Record<string, str
   if (newSize < vol.size) throw fail(`shrinking disks is not supported`);
   return lockedTask(ctx, identity, "resize", vmid, undefined, async (log) => {
     if (newSize !== vol.size) await ctx.backend.resizeVolume(d.file!, newSize, log);
-    const current = await loadConfig(ctx, "qemu", vmid);
-    const now = parseDrive(current.config[key]!);
-    now.size = String(newSize);
-    current.config[key] = printDrive(now);
-    await ctx.backend.writeConfig("qemu", vmid, current);
+    await changeConfig(ctx, "qemu", vmid, (current) => {
+      const now = parseDrive(current.config[key]!);
+      now.size = String(newSize);
+      current.config[key] = printDrive(now);
+    });
   });
 }
 
@@ -360,18 +369,19 @@ async function moveDisk(ctx: ApiContext, identity: Identity, p: Record<string, s
   await getStorage(ctx, p.storage!, "images");
   return lockedTask(ctx, identity, "qmmove", vmid, "disk", async (log) => {
     const target = await cloneVolume(ctx, d.file!, vmid, "images", { linked: false, targetStorage: p.storage! }, log);
-    const current = await loadConfig(ctx, "qemu", vmid);
-    const now = parseDrive(current.config[key]!);
-    const old = now.file!;
-    now.file = target;
-    current.config[key] = printDrive(now);
+    let old = "";
+    await changeConfig(ctx, "qemu", vmid, (current) => {
+      const now = parseDrive(current.config[key]!);
+      old = now.file!;
+      now.file = target;
+      current.config[key] = printDrive(now);
+      if (p.delete !== "1") {
+        let i = 0;
+        while (current.config[`unused${i}`] !== undefined) i++;
+        current.config[`unused${i}`] = old;
+      }
+    });
     if (p.delete === "1") await ctx.backend.destroyVolume(old, log);
-    else {
-      let i = 0;
-      while (current.config[`unused${i}`] !== undefined) i++;
-      current.config[`unused${i}`] = old;
-    }
-    await ctx.backend.writeConfig("qemu", vmid, current);
   });
 }
 
@@ -411,15 +421,15 @@ async function template(ctx: ApiContext, identity: Identity, p: Record<string, s
   if ((await ctx.backend.runtime("qemu", vmid)).status === "running")
     throw fail("you can't convert a VM to template if VM is running");
   return lockedTask(ctx, identity, "qmtemplate", vmid, "template", async (log) => {
-    const current = await loadConfig(ctx, "qemu", vmid);
-    for (const k of Object.keys(current.config).filter((x) => DRIVE_KEY.test(x))) {
-      const d = parseDrive(current.config[k]!);
-      if (!isVolumeDrive(d) || /-cloudinit/.test(d.file!) || d.media === "cdrom") continue;
-      d.file = await makeBase(ctx, d.file!, log);
-      current.config[k] = printDrive(d);
-    }
-    current.config.template = "1";
-    await ctx.backend.writeConfig("qemu", vmid, current);
+    await changeConfig(ctx, "qemu", vmid, async (current) => {
+      for (const k of Object.keys(current.config).filter((x) => DRIVE_KEY.test(x))) {
+        const d = parseDrive(current.config[k]!);
+        if (!isVolumeDrive(d) || /-cloudinit/.test(d.file!) || d.media === "cdrom") continue;
+        d.file = await makeBase(ctx, d.file!, log);
+        current.config[k] = printDrive(d);
+      }
+      current.config.template = "1";
+    });
   });
 }
 
@@ -519,7 +529,7 @@ export function qemuRoutes(ctx: ApiContext): Route[] {
         checkUpdate(p);
         await loadConfig(ctx, "qemu", Number(p.vmid));
         if (p.skiplock !== "1") checkLock(ctx, "qemu", Number(p.vmid));
-        await applyUpdate(ctx, id, Number(p.vmid), p, () => {});
+        await ctx.backend.lockConfig("qemu", Number(p.vmid), () => applyUpdate(ctx, id, Number(p.vmid), p, () => {}));
         return null;
       },
       QEMU_NUMBERED,
@@ -532,7 +542,9 @@ export function qemuRoutes(ctx: ApiContext): Route[] {
         checkUpdate(p);
         await loadConfig(ctx, "qemu", Number(p.vmid));
         if (p.skiplock !== "1") checkLock(ctx, "qemu", Number(p.vmid));
-        return lockedTask(ctx, id, "qmconfig", Number(p.vmid), undefined, (log) => applyUpdate(ctx, id, Number(p.vmid), p, log));
+        return lockedTask(ctx, id, "qmconfig", Number(p.vmid), undefined, (log) =>
+          ctx.backend.lockConfig("qemu", Number(p.vmid), () => applyUpdate(ctx, id, Number(p.vmid), p, log)),
+        );
       },
       QEMU_NUMBERED,
     ),

@@ -264,7 +264,7 @@ const cases: Case[] = [
   {
     name: "the node's NVIDIA driver asked for without SSH to the node",
     mutate: (d) => {
-      d.nodes[0].nvidia = { driverVersion: "580.76.05", installOnHost: true };
+      d.nodes[0].nvidia = { driverVersion: "580.76.05", installOnHost: true, runfileSha256: "0".repeat(64) };
       delete d.nodes[0].ssh;
     },
     // Everything else that needs the node's SSH is named too.

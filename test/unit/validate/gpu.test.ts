@@ -138,10 +138,10 @@ const cases: Case[] = [
   },
   {
     name: "engine args that repeat a field",
-    mutate: (d) => d.guests.push(llm(220, "llm", [0], vllm({ args: { max_model_len: 4096, "gpu-memory-utilization": 0.3 } }))),
+    mutate: (d) => d.guests.push(llm(220, "llm", [0], vllm({ args: { "max-model-len": 4096, "gpu-memory-utilization": 0.3 } }))),
     expect: [
       {
-        path: "guests[2].features.vllm.args.max_model_len",
+        path: "guests[2].features.vllm.args.max-model-len",
         message: "--max-model-len is set by vllm.maxModelLen, and vLLM would take whichever comes last",
       },
       {

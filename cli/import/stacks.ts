@@ -1,0 +1,315 @@
+// The original's Docker stacks → apps: each stack's compose file and phoenix.json (variables, files, per-service
+// Traefik labels, firewall rules, per environment), phoenix_stacks_config.json (which the original never read: used
+// only where phoenix.json is silent, with a warning), and the VMs' docker_stacks lists (which guest runs what).
+import { isMap, parseDocument } from "yaml";
+import { type ComposeDoc, parseCompose, services } from "../../definition/compose";
+import type { DefinitionInput } from "../../definition/schema";
+import { appSecretName, looksSecret, secretFix } from "../../definition/secrets";
+import type { StackRef } from "./machines";
+import { Reader, type Warnings } from "./reader";
+
+type AppInput = NonNullable<DefinitionInput["apps"]>[number];
+type GuestInput = NonNullable<DefinitionInput["guests"]>[number];
+
+/** A stack directory of the original (stacks/<name>/): docker-compose.yml, phoenix.json and the files beside them. */
+export interface StackSource {
+  name: string;
+  /** How messages name the directory, e.g. stacks/qdrant_service. */
+  where: string;
+  compose?: string;
+  manifest?: unknown;
+  /** Other files of the directory, by path relative to it (configs/prod.env). */
+  files: Record<string, string>;
+}
+
+export interface StacksInput {
+  stacks: StackSource[];
+  config?: { file: string; json: unknown };
+  /** The environment to import (the original hard-coded production). */
+  environment?: string;
+}
+
+export interface StacksOut {
+  apps: AppInput[];
+  /** Files to write beside the definition, by path relative to it (apps/<app>/…). */
+  files: Record<string, string>;
+}
+
+const appNameOf = (stack: string) =>
+  stack
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, "-")
+    .replace(/^[^a-z0-9]+/, "") || "app";
+
+interface EnvSettings {
+  variables: { name: string; value: string }[];
+  files: { source: string; destination: string; where: string }[];
+  labels: Record<string, string[]>;
+  firewall: Record<string, unknown>[];
+  where: string;
+}
+
+/** One environment of a manifest (phoenix.json or the central file's entry), read through the Reader. */
+function readEnvironment(m: Reader | undefined, env: string, w: Warnings): EnvSettings | undefined {
+  const envs = m?.obj("environments");
+  if (!m || !envs) return undefined;
+  let found: EnvSettings | undefined;
+  for (const [name, e] of envs.entries()) {
+    if (name !== env) {
+      w.add(
+        e.where(),
+        `environment '${name}' not imported (importing '${env}')`,
+        `import it into its own stacks/<env>.yaml with --environment ${name}`,
+      );
+      e.skip(...Object.keys(e.value));
+      continue;
+    }
+    const labels: Record<string, string[]> = {};
+    for (const [svc, s] of e.obj("services")?.entries() ?? []) labels[svc] = s.strings("traefik_labels");
+    found = {
+      variables: e.objs("variables").flatMap((v) => {
+        const n = v.str("name");
+        return n ? [{ name: n, value: v.str("value") ?? "" }] : [];
+      }),
+      files: e.objs("files").flatMap((f) => {
+        const source = f.str("source");
+        const destination = f.str("destination_in_container");
+        return source && destination ? [{ source, destination, where: f.where() }] : [];
+      }),
+      labels,
+      firewall: (e.raw("firewall_rules") as Record<string, unknown>[] | undefined) ?? [],
+      where: e.where(),
+    };
+  }
+  return found;
+}
+
+/** A config file as a template: values of secret-looking KEY=VALUE lines become ${KEY}; a literal ${ is escaped. */
+function templateOf(text: string): { template: string; secrets: string[] } {
+  const secrets: string[] = [];
+  const lines = text
+    .replace(/\$\{/g, "$${")
+    .split("\n")
+    .map((line) => {
+      const m = /^(\s*(?:export\s+)?)([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+      if (!m || !looksSecret(m[2]!) || m[3] === "") return line;
+      secrets.push(m[2]!);
+      return `${m[1]}${m[2]}=\${${m[2]}}`;
+    });
+  return { template: lines.join("\n"), secrets };
+}
+
+export function readStacks(input: StacksInput, refs: StackRef[], guests: GuestInput[], w: Warnings): StacksOut {
+  const env = input.environment ?? "production";
+  const central = input.config ? Reader.root(input.config.file, input.config.json, w) : undefined;
+  central?.skip("$schema");
+  const centralStacks = central?.obj("docker_stacks");
+  const out: StacksOut = { apps: [], files: {} };
+  const byStack = new Map<string, StackRef[]>();
+  for (const r of refs) byStack.set(r.stack, [...(byStack.get(r.stack) ?? []), r]);
+  const entries = new Map(centralStacks?.entries() ?? []);
+  for (const entry of entries.values())
+    entry.unmapped(
+      "compose_file_path",
+      "the original never read this file; the compose file is stacks/<name>/docker-compose.yml",
+    );
+  for (const s of input.stacks) {
+    const targets = byStack.get(s.name) ?? [];
+    if (targets.length === 0) {
+      w.add(
+        s.where,
+        `stack '${s.name}' is in no VM's docker_stacks, so nothing ran it; not imported`,
+        "add it under apps by hand, with the guests it runs on",
+      );
+      continue;
+    }
+    const entry = entries.get(s.name);
+    const app = importStack(s, targets, guests, entry, env, out, w);
+    if (app) out.apps.push(app);
+  }
+  // Entries of stacks not imported were reported where they were dropped.
+  for (const [name, entry] of entries)
+    if (!out.apps.some((a) => a.name === appNameOf(name))) entry.skip(...Object.keys(entry.value));
+  for (const [stack, rs] of byStack)
+    if (!input.stacks.some((s) => s.name === stack))
+      for (const r of rs)
+        w.add(
+          r.where,
+          `stack '${stack}' has no directory with a docker-compose.yml among --stacks; not imported`,
+          "pass the original's stacks/ directory with --stacks",
+        );
+  central?.reportUnused();
+  return out;
+}
+
+function importStack(
+  s: StackSource,
+  targets: StackRef[],
+  guests: GuestInput[],
+  entry: Reader | undefined,
+  env: string,
+  out: StacksOut,
+  w: Warnings,
+): AppInput | undefined {
+  const name = appNameOf(s.name);
+  const parsed = s.compose !== undefined ? parseCompose(s.compose) : undefined;
+  if (!parsed?.doc) {
+    w.add(
+      s.where,
+      `no usable docker-compose.yml${parsed?.problem ? `: ${parsed.problem}` : ""}; not imported`,
+      "fix the compose file and import again",
+    );
+    return undefined;
+  }
+  const placed = placement(s, parsed.doc, targets, guests, w);
+  if (!placed) return undefined;
+  const { onGuests, deploy } = placed;
+  const settings = environmentSettings(s, entry, env, w);
+  const description = (s.manifest as { description?: unknown } | undefined)?.description;
+
+  const variables: Record<string, unknown> = {};
+  const secretVar = (v: string, where: string) => {
+    const key = appSecretName(name, v);
+    variables[v] = { secret: key };
+    w.add(
+      where,
+      `plaintext ${v} not copied; app '${name}' references secret '${key}'`,
+      secretFix(key).replace(/ and write .*/, ""),
+    );
+  };
+  for (const v of settings.variables)
+    if (looksSecret(v.name) && v.value !== "") secretVar(v.name, `${settings.where}.variables (${v.name})`);
+    else variables[v.name] = v.value;
+
+  const composeDoc = parseDocument(s.compose!);
+  const files = settings.files.flatMap((f) => importFile(s, name, f, composeDoc, variables, secretVar, out, w));
+  out.files[`apps/${name}/docker-compose.yml`] = composeDoc.toString({ lineWidth: 0 });
+  for (const [svc, x] of Object.entries(services(parsed.doc)))
+    if (x.build === undefined && typeof x.image === "string" && [svc, s.name].includes(x.image.split(":")[0]!))
+      w.add(
+        `${s.where}/docker-compose.yml`,
+        `services.${svc}.image ${x.image} is the app's own image, and nothing builds it`,
+        "build and push it to a registry the guest pulls from, and reference it there",
+      );
+  const labels = Object.fromEntries(Object.entries(settings.labels).filter(([, l]) => l.length > 0));
+  if (Object.keys(labels).length > 0 || settings.firewall.length > 0)
+    w.add(
+      settings.where,
+      "Traefik labels and firewall rules kept under traefikLabels and firewallRules for the network services; not applied yet (the original's label injection never ran either)",
+    );
+  return {
+    name,
+    ...(typeof description === "string" ? { description } : {}),
+    compose: `apps/${name}/docker-compose.yml`,
+    guests: onGuests.map((t) => t.guest),
+    ...(deploy === "portainer" ? { deploy } : {}),
+    ...(Object.keys(variables).length > 0 ? { variables: variables as AppInput["variables"] } : {}),
+    ...(files.length > 0 ? { files } : {}),
+    ...(Object.keys(labels).length > 0 ? { traefikLabels: labels } : {}),
+    ...(settings.firewall.length > 0 ? { firewallRules: settings.firewall as AppInput["firewallRules"] } : {}),
+  };
+}
+
+/** The guests a stack runs on (not Portainer itself where the server feature runs it), and how it is deployed there. */
+function placement(
+  s: StackSource,
+  doc: ComposeDoc,
+  targets: StackRef[],
+  guests: GuestInput[],
+  w: Warnings,
+): { onGuests: StackRef[]; deploy: "compose" | "portainer" } | undefined {
+  const guestOf = (n: string) => guests.find((g) => g.name === n);
+  const images = Object.values(services(doc)).map((x) => String(x.image ?? ""));
+  // The stack that is Portainer itself, on a guest whose portainer feature already runs the server.
+  const isPortainer = images.some((i) => /^portainer\/portainer-(ce|ee)\b/.test(i));
+  const onGuests = targets.filter((t) => {
+    if (isPortainer && guestOf(t.guest)?.features?.portainer?.role === "server") {
+      w.add(
+        t.where,
+        `'${s.name}' runs Portainer, which features.portainer (role: server) on '${t.guest}' already runs; not imported as an app`,
+      );
+      return false;
+    }
+    return true;
+  });
+  if (onGuests.length === 0) return undefined;
+  const agentGuests = onGuests.filter((t) => guestOf(t.guest)?.features?.portainer?.role === "agent");
+  const deploy = agentGuests.length === onGuests.length ? "portainer" : "compose";
+  if (agentGuests.length > 0 && deploy === "compose")
+    w.add(
+      onGuests[0]!.where,
+      `'${s.name}' runs on Portainer agents and on other guests; imported as deploy: compose on all of them`,
+      "split it into one app per deploy mode if that matters",
+    );
+
+  return { onGuests, deploy };
+}
+
+/** The environment's settings: phoenix.json's (what the original read), the central file's where it is silent. */
+function environmentSettings(s: StackSource, entry: Reader | undefined, env: string, w: Warnings): EnvSettings {
+  const manifest = s.manifest !== undefined ? Reader.root(`${s.where}/phoenix.json`, s.manifest, w) : undefined;
+  const mine = readEnvironment(manifest, env, w);
+  const theirs = readEnvironment(entry, env, w);
+  const settings: EnvSettings = mine ?? theirs ?? { variables: [], files: [], labels: {}, firewall: [], where: s.where };
+  const fromCentral = (what: string) =>
+    w.add(
+      settings.where,
+      `${what} taken from ${entry?.where() ?? "phoenix_stacks_config.json"}: the original read only phoenix.json, which has none`,
+    );
+  if (mine && theirs && mine.variables.length === 0 && theirs.variables.length > 0) {
+    settings.variables = theirs.variables;
+    fromCentral("variables");
+  }
+  if (mine && theirs && mine.files.length === 0 && theirs.files.length > 0) {
+    settings.files = theirs.files;
+    fromCentral("files");
+  }
+  manifest?.skip("description");
+  entry?.skip("description");
+  return settings;
+}
+
+/** A files entry: the source found in the stack directory, made a template, mounted where the original meant it. */
+function importFile(
+  s: StackSource,
+  app: string,
+  f: EnvSettings["files"][number],
+  composeDoc: ReturnType<typeof parseDocument>,
+  variables: Record<string, unknown>,
+  secretVar: (v: string, where: string) => void,
+  out: StacksOut,
+  w: Warnings,
+): { template: string; path: string }[] {
+  const base = f.source.split("/").pop()!;
+  const rel = s.files[f.source] !== undefined ? f.source : Object.keys(s.files).find((p) => p.split("/").pop() === base);
+  if (rel === undefined) {
+    w.add(f.where, `${f.source} is not in ${s.where}; file not imported`, "add it under the app's files by hand");
+    return [];
+  }
+  if (rel !== f.source)
+    w.add(f.where, `the original looked for ${s.where}/${f.source}, which does not exist; took ${s.where}/${rel}`);
+  const { template, secrets } = templateOf(s.files[rel]!);
+  for (const k of secrets)
+    if (variables[k] === undefined || typeof variables[k] === "string") secretVar(k, `${s.where}/${rel} (${k})`);
+  out.files[`apps/${app}/${rel}`] = template;
+  // The original meant a Portainer config (swarm only, never worked); a bind mount of the rendered file does it.
+  const svcs = composeDoc.get("services");
+  const names = isMap(svcs) ? svcs.items.map((p) => String((p.key as { value?: unknown })?.value ?? p.key)) : [];
+  if (names.length === 1 && isMap(svcs)) {
+    const svc = svcs.get(names[0]!) as { get(k: string): unknown; set(k: string, v: unknown): void } | undefined;
+    const vols = svc?.get("volumes") as { add?(v: unknown): void } | undefined;
+    const mount = `./${rel}:${f.destination}:ro`;
+    if (vols?.add) vols.add(mount);
+    else svc?.set("volumes", composeDoc.createNode([mount]));
+    w.add(
+      f.where,
+      `mounted ./${rel} at ${f.destination} in services.${names[0]} (the original's Portainer config, which works only in swarm mode)`,
+    );
+  } else
+    w.add(
+      f.where,
+      `mount ./${rel} at ${f.destination} in the service that reads it`,
+      `add to that service: volumes: ["./${rel}:${f.destination}:ro"]`,
+    );
+  return [{ template: `apps/${app}/${rel}`, path: rel }];
+}
