@@ -600,6 +600,14 @@ export const KeptFirewallRule = z
   })
   .strict();
 
+/**
+ * A model server of the plan, by the guest that runs it: the variable takes its URL as the plan gives it (vLLM's
+ * OpenAI-compatible base, http://<address>:<port>/v1; Ollama's API, http://<address>:<port>). `service` is needed
+ * only when the guest runs both.
+ */
+export const EndpointRef = z.object({ endpoint: name, service: z.enum(["vllm", "ollama"]).optional() }).strict();
+export type EndpointRef = z.infer<typeof EndpointRef>;
+
 /** A Docker Compose project deployed to guests with docker: per environment, as this definition declares it. */
 export const App = z
   .object({
@@ -611,8 +619,11 @@ export const App = z
     guests: z.array(name).min(1, "name at least one guest with docker"),
     /** compose: the compose CLI in the guest; portainer: Portainer's API, onto the guest's agent environment. */
     deploy: z.enum(["compose", "portainer"]).default("compose"),
-    /** For ${VAR} in the compose file and the templates; { secret: name } comes from Pulumi secret config. */
-    variables: z.record(variableName, z.union([SecretRef, z.string(), z.number(), z.boolean()])).default({}),
+    /**
+     * For ${VAR} in the compose file and the templates; { secret: name } comes from Pulumi secret config,
+     * { endpoint: <guest>, service?: vllm|ollama } is the URL of that guest's model server in the plan.
+     */
+    variables: z.record(variableName, z.union([SecretRef, EndpointRef, z.string(), z.number(), z.boolean()])).default({}),
     files: z.array(AppFile).default([]),
     /** Volumes Phoenix creates, for the compose file's external volumes. */
     volumes: z.record(volumeName, AppVolume).default({}),

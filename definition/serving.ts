@@ -1,5 +1,6 @@
 // Facts about the model servers that validation, the plan and the provisioners share: vLLM's accepted values and
-// images, Ollama's default release and model names.
+// images, Ollama's default release and model names, and the servers' URLs.
+import { FEATURE_DEFAULTS } from "./schema";
 
 /** vLLM's --dtype choices (its CLI's ModelDType, unchanged since 0.4). */
 export const VLLM_DTYPES = ["auto", "half", "float16", "bfloat16", "float", "float32"] as const;
@@ -85,4 +86,22 @@ export function unsafeEnvValue(v: string): boolean {
     if (c < 0x20 || c === 0x7f || ch === '"' || ch === "\\") return true;
   }
   return false;
+}
+
+/** The model servers a machine runs, by service. */
+export type ServingService = "vllm" | "ollama";
+
+/**
+ * The URLs of a machine's model servers at `host` (its first address): vLLM's OpenAI-compatible base and Ollama's
+ * API. Guest summaries and apps' { endpoint } variables both take them from here, so an app gets the plan's URL.
+ */
+export function servingEndpoints(
+  features: { vllm?: { port?: number }; ollama?: { port?: number } },
+  host: string,
+): Partial<Record<ServingService, string>> {
+  const h = host.includes(":") ? `[${host}]` : host;
+  return {
+    ...(features.vllm ? { vllm: `http://${h}:${features.vllm.port ?? FEATURE_DEFAULTS.vllm.port}/v1` } : {}),
+    ...(features.ollama ? { ollama: `http://${h}:${features.ollama.port ?? FEATURE_DEFAULTS.ollama.port}` } : {}),
+  };
 }

@@ -89,7 +89,10 @@ export function renderPlan(plan: Plan): string {
       "Apps",
       ...plan.apps.map(
         (a) =>
-          `  ${a.name}: ${a.compose} on ${a.targets.map((t) => (t.portainer ? `${t.guest} (through Portainer on ${t.portainer.server})` : t.guest)).join(", ")}`,
+          `  ${a.name}: ${a.compose} on ${a.targets.map((t) => (t.portainer ? `${t.guest} (through Portainer on ${t.portainer.server})` : t.guest)).join(", ")}` +
+          Object.entries(a.endpoints)
+            .map(([k, e]) => `\n    ${k} = ${e.url} (${e.service} on ${e.guest})`)
+            .join(""),
       ),
     );
   if (plan.secrets.length) out.push("", `Secrets needed (pulumi config set --secret phoenix:<name>): ${plan.secrets.join(", ")}`);

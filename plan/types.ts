@@ -138,6 +138,8 @@ export interface PlannedApp {
   compose: string;
   deploy: "compose" | "portainer";
   variables: Record<string, string | SecretRef>;
+  /** The variables given as { endpoint }: the guest and service they name, and the URL the plan gave them. */
+  endpoints: Record<string, { guest: string; service: "vllm" | "ollama"; url: string }>;
   files: { template: string; path: string; mode?: string }[];
   volumes: Record<string, { driver: string; options: Record<string, string> }>;
   externalVolumes: string[];

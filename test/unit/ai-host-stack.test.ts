@@ -18,6 +18,7 @@ describe("stacks/ai-host.yaml", () => {
   it("with vllm-gpu0 back at 0.9 of GPU 0 (as it was), is refused naming GPU 0, both services and their shares", () => {
     const dir = mkdtempSync(join(tmpdir(), "phx-ai-host-"));
     cpSync(join(STACK, "..", "apparmor"), join(dir, "apparmor"), { recursive: true });
+    cpSync(join(STACK, "..", "apps"), join(dir, "apps"), { recursive: true });
     const text = readFileSync(STACK, "utf8").replace(
       "maxModelLen: 8192\n        gpuMemoryUtilization: 0.5",
       "maxModelLen: 8192\n        gpuMemoryUtilization: 0.9",

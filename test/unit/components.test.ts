@@ -26,7 +26,8 @@ beforeAll(async () => {
   });
   guests = await valueOf(hv.guests);
   await settle(records);
-});
+  // The whole graph of ai-host.yaml (apps included): seconds on a busy machine.
+}, 60_000);
 
 describe("PhoenixHypervisor on ai-host.yaml", () => {
   it("creates the expected resources, each named after the definition", () => {
@@ -94,8 +95,23 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
         ]),
         // what a destroy deletes first, alone: it refuses while anything is protected
         "pulumi-nodejs:dynamic/phoenix:DestroyGuard ai-host-destroy-guard",
+        // Open WebUI, an app on the Portainer guest
+        "phoenix:index:AppDeployment open-webui-on-portainer",
+        "pulumi-nodejs:dynamic/phoenix:RemoteScript open-webui-on-portainer",
       ].sort(),
     );
+  });
+
+  it("deploys Open WebUI with the URLs of the servers the guests' outputs show", () => {
+    const inputs = JSON.stringify(byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "open-webui-on-portainer").inputs);
+    const urls = [guests["ollama"].endpoints.ollama, guests["vllm-gpu0"].endpoints.vllm, guests["vllm-dual"].endpoints.vllm];
+    expect(urls.every((u) => /^http:\/\/10\.0\.0\.\d+:\d+/.test(u))).toBe(true);
+    for (const [k, url] of [
+      ["OLLAMA_URL", urls[0]],
+      ["CHAT_URL", urls[1]],
+      ["LARGE_CHAT_URL", urls[2]],
+    ])
+      expect(inputs).toContain(`${k}='${url}'`);
   });
 
   it("parents the node's own resources to its NodeHost, each aliased to its old place under the top", () => {
