@@ -3,6 +3,9 @@
 // GitHub's release downloads are laid out, checked against its sha256sum.txt), with two declared TEST MODELS pulled
 // from the test's model registry (GGUF headers made here: pulled, listed and deleted by Ollama, never run). Converges,
 // a second up changes nothing, a model removed by hand inside the guest shows on refresh and up pulls it again.
+// Open WebUI runs as an app on a docker guest, wired to that Ollama by name ({ endpoint: chat }): its image is the
+// lab registry's page STAND-IN (no ghcr.io here), so the test checks the URL the container was given, and that
+// Ollama answers at it from the app's guest; vLLM's wiring is unit-tested (no vLLM server here).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,13 +19,22 @@ import type { PulumiProject } from "../support/pulumi-project";
 import { freePort } from "../support/sshd";
 
 const VERSION = "0.6.5";
+/** stacks/apps/open-webui's Ollama part, with the image from the lab registry (a stand-in). */
+const OPEN_WEBUI_COMPOSE = `services:
+  open-webui:
+    image: \${OPEN_WEBUI_IMAGE}
+    ports: ["3000:8080"]
+    environment:
+      OLLAMA_BASE_URLS: \${OLLAMA_URL}
+    restart: unless-stopped
+`;
 const dir = mkdtempSync(join(tmpdir(), "phoenix-e2e-ai-"));
 const state = join(dir, "state");
 const iso = isolatedDevDefinition(dir);
 const lxc = new Lxc(join(state, "lxc"));
 const inCt = (vmid: number, command: string) => lxc.exec(vmid, ["bash", "-c", command]);
 const changes = (c: Record<string, number> | undefined) =>
-  Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same"));
+  Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same" && op !== "read"));
 const timings: string[] = [];
 const timed = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
   const t = Date.now();
@@ -53,8 +65,14 @@ beforeAll(async () => {
   models = [`${registry}/phoenix/tiny-a:latest`, `${registry}/phoenix/tiny-b:latest`];
   const d = iso.raw;
   d.nodes[0].zfs.datasets = d.nodes[0].zfs.datasets.map((x: any) => ({ ...x, protect: false }));
-  d.templates = [d.templates[0]];
-  d.apps = []; // dev.yaml's demo app runs on a guest this test leaves out
+  d.apps = [
+    {
+      name: "open-webui",
+      compose: "apps/open-webui/compose.yaml",
+      guests: ["ui"],
+      variables: { OLLAMA_URL: { endpoint: "chat" }, OPEN_WEBUI_IMAGE: `${gateway}:5000/open-webui/open-webui:0.6.5` },
+    },
+  ];
   d.guests = [
     {
       vmid: 250,
@@ -68,8 +86,21 @@ beforeAll(async () => {
       },
       healthChecks: [{ name: "ollama-tags", command: "curl -fsS http://127.0.0.1:11434/api/tags", retries: 10, interval: 2 }],
     },
+    {
+      vmid: 251,
+      name: "ui",
+      template: "docker-golden",
+      memory: 512,
+      disk: { storage: "tank-lxc", size: 4 },
+      network: [{ name: "eth0", bridge: iso.bridge, ip: "auto" }],
+    },
   ];
-  ({ project, teardown } = await labStack({ dir, iso, stackName: "ai" }));
+  ({ project, teardown } = await labStack({
+    dir,
+    iso,
+    stackName: "ai",
+    files: { "apps/open-webui/compose.yaml": OPEN_WEBUI_COMPOSE },
+  }));
   // The bridge exists now: serve on its gateway address, which only the lab's guests reach.
   mirror = await startOllamaMirror({
     address: gateway,
@@ -111,6 +142,26 @@ describe("Ollama on the lab (a real Ollama on the CPU, test models)", () => {
       expect(outputs).toMatch(/"ollama":"http:\/\/10\.253\.\d+\.\d+:11434"/);
     },
     30 * 60_000,
+  );
+
+  it(
+    "Open WebUI (a stand-in image) is given the plan's Ollama URL, at which Ollama answers from the app's guest",
+    async () => {
+      const guests = (await project.stack.outputs()).guests!.value as Record<string, { endpoints: Record<string, string> }>;
+      const url = guests["chat"]!.endpoints["ollama"]!;
+      expect(url).toMatch(new RegExp(`^http://${iso.net.replace(/\./g, "\\.")}\\.1\\d\\d:11434$`));
+      const env = inCt(
+        251,
+        "docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' $(docker ps -q --filter label=com.docker.compose.project=open-webui)",
+      );
+      expect(env.code, env.stderr).toBe(0);
+      expect(env.stdout.split("\n")).toContain(`OLLAMA_BASE_URLS=${url}`);
+      const reached = inCt(251, `curl -fsS ${url}/api/tags`);
+      expect(reached.code, reached.stderr).toBe(0);
+      expect((JSON.parse(reached.stdout) as { models: { name: string }[] }).models.map((m) => m.name).sort()).toEqual(models);
+      expect(inCt(251, "curl -fsS http://127.0.0.1:3000/").stdout).toContain("open-webui/open-webui:0.6.5");
+    },
+    5 * 60_000,
   );
 
   it(
