@@ -2,16 +2,17 @@
 // protected) → components → exports.
 import * as pulumi from "@pulumi/pulumi";
 import { dirname, resolve } from "node:path";
-import { readFileSync } from "node:fs";
 import { PhoenixHypervisor } from "./components/phoenix-hypervisor";
 import { previousDeployment } from "./components/stack-history";
 import { templateBuilds } from "./components/args/template-build";
 import { readAdoption } from "./definition/adoption";
-import { readLock, writeLock } from "./definition/lock";
+import { requireProjectFile } from "./definition/files";
+import { readLock, readPlacements, writeLock } from "./definition/lock";
 import { adoptionOf } from "./plan/adoption";
+import { movedGuests, placementsOf } from "./plan/moves";
 import { REFUSED, changesBetween, deploymentOf, describeChange, protectionRefusals } from "./plan/deployment";
 import { buildPlan } from "./plan/plan";
-import { errorsOf, formatProblem, warningsOf } from "./definition/problems";
+import { DefinitionError, errorsOf, formatProblem, warningsOf } from "./definition/problems";
 import { loadDefinition } from "./validate";
 
 export = async () => {
@@ -24,11 +25,24 @@ export = async () => {
       `${file} is invalid; nothing was touched:\n${errorsOf(loaded.problems).map(formatProblem).join("\n")}`,
     );
 
-  const plan = buildPlan(loaded.definition, { previousAllocations: readLock(file) });
-  const builds = templateBuilds(plan, (path) => readFileSync(resolve(dirname(file), path), "utf8"));
+  // A corrupt lock file stops here, with its path and the fix.
+  let previousAllocations: Record<string, string>;
+  let placements: Record<string, string>;
+  try {
+    previousAllocations = readLock(file);
+    placements = readPlacements(file);
+  } catch (e) {
+    if (!(e instanceof DefinitionError)) throw e;
+    throw new pulumi.RunError(`${e.message}\nnothing was touched`);
+  }
+  const plan = buildPlan(loaded.definition, { previousAllocations });
+  const builds = templateBuilds(plan, (path) => requireProjectFile(dirname(file), path, "features.script.path"));
   const previous = await previousDeployment();
   const adoption = adoptionOf(readAdoption(file).record, plan, new Set(Object.keys(previous?.guests ?? {})));
   for (const note of adoption.notes) pulumi.log.warn(note);
+  // Said before it happens (preview and up): a guest that changes node is backed up, deleted and made anew.
+  const moves = movedGuests(plan, placements);
+  for (const m of moves) pulumi.log.warn(m.message);
 
   // Say it before it happens, and stop before anything is touched when protection refuses it.
   const changes = changesBetween(previous, deploymentOf(plan, builds, adoption.guests));
@@ -39,7 +53,7 @@ export = async () => {
     for (const r of refused) pulumi.log.warn(REFUSED + r);
   else if (refused.length > 0) throw new pulumi.RunError(`refused; nothing was touched:\n${refused.join("\n")}`);
 
-  if (!pulumi.runtime.isDryRun()) writeLock(file, plan.allocations);
+  if (!pulumi.runtime.isDryRun()) writeLock(file, plan.allocations, placementsOf(plan));
   const hypervisor = new PhoenixHypervisor(pulumi.getStack(), {
     plan,
     secret: (name) => config.requireSecret(name),
@@ -50,7 +64,7 @@ export = async () => {
   return {
     guests: hypervisor.guests,
     apps: hypervisor.apps,
-    warnings: warningsOf(loaded.problems).map(formatProblem),
+    warnings: [...warningsOf(loaded.problems).map(formatProblem), ...moves.map((m) => `warning: ${m.message}`)],
     deployed: hypervisor.deployed,
   };
 };

@@ -1,15 +1,16 @@
-// The `phoenix` command: validate, import, plan, adopt, schema, env, agent. Exit 0 ok, 1 invalid input (or refused),
-// 2 usage error.
+// The `phoenix` command: validate, import, plan, adopt, schema, env, agent, and the day-two verbs on a stack (backups,
+// restore, rollback, run-job). Exit 0 ok, 1 invalid input (or refused, or a failed operation), 2 usage error.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { backupsCmd, restoreCmd, rollbackCmd, runJobCmd } from "./day-two";
 import { CommandError, type Io, UsageError, report, stdio } from "./io";
 import { ImportError, importPhoenix, readJson, readStackDir, toYaml } from "./import";
 import { readLock, writeLock } from "../definition/lock";
 import { buildPlan } from "../plan/plan";
 import { renderPlan } from "../plan/render";
-import { warningsOf } from "../definition/problems";
+import { DefinitionError, warningsOf } from "../definition/problems";
 import { Definition } from "../definition/schema";
 import { loadDefinition } from "../validate";
 import { ENV_USAGE, envCommand } from "./env";
@@ -26,6 +27,10 @@ export const USAGE = `usage:
   phoenix import --hypervisor <phoenix_hypervisor_config.json> --lxc <phoenix_lxc_configs.json> [--vm <phoenix_vm_configs.json>] --out <definition.yaml> [--node <name>]
                  [--stacks <the original's stacks/ directory> [--stacks-config <phoenix_stacks_config.json>] [--environment production]]
   phoenix schema [--out <file>]
+  phoenix backups [<guest>] --stack <name> [--json]
+  phoenix restore <guest> [--backup <volid>] [--storage <id>] --stack <name>
+  phoenix rollback <guest> [<snapshot>] --stack <name>
+  phoenix run-job <job-id> --stack <name>
 ${CHECK_USAGE}
 ${ENV_USAGE}
 ${AGENT_USAGE}
@@ -48,6 +53,14 @@ export async function main(argv: string[], io: Io = stdio, extra: Record<string,
         return importCmd(rest, io);
       case "schema":
         return schemaCmd(rest, io);
+      case "backups":
+        return await onStack(() => backupsCmd(rest, io), io);
+      case "restore":
+        return await onStack(() => restoreCmd(rest, io), io);
+      case "rollback":
+        return await onStack(() => rollbackCmd(rest, io), io);
+      case "run-job":
+        return await onStack(() => runJobCmd(rest, io), io);
       case "env":
         return envCommand(rest, io);
       case "agent":
@@ -71,6 +84,10 @@ export async function main(argv: string[], io: Io = stdio, extra: Record<string,
       io.err(`phoenix: ${(e as Error).message}\n${USAGE}`);
       return 2;
     }
+    if (e instanceof DefinitionError) {
+      report(io, e.source, e.problems);
+      return 1;
+    }
     if (e instanceof ImportError || e instanceof CommandError) {
       io.err(`phoenix: ${e.message}`);
       return 1;
@@ -79,6 +96,17 @@ export async function main(argv: string[], io: Io = stdio, extra: Record<string,
       `phoenix: internal error: ${(e as Error).message}${process.env.PHOENIX_DEBUG ? `\n${(e as Error).stack}` : " (set PHOENIX_DEBUG=1 for a stack trace)"}`,
     );
     return 3;
+  }
+}
+
+/** A verb on a stack: what goes wrong on the stack or the node is said and exits 1 (usage errors still exit 2). */
+async function onStack(verb: () => Promise<number>, io: Io): Promise<number> {
+  try {
+    return await verb();
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) throw e;
+    io.err(`phoenix: ${(e as Error).message}`);
+    return 1;
   }
 }
 

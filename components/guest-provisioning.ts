@@ -128,7 +128,7 @@ export class GuestProvisioning extends pulumi.ComponentResource {
           opts,
         );
       case "nvidia-container-toolkit":
-        return nvidiaContainerToolkit(name, target, dockerDaemon, opts);
+        return nvidiaContainerToolkit(name, target, dockerDaemon, { unprivileged: m.unprivileged }, opts);
       case "vllm":
         return vllm(name, target, settingsOf<VllmSettings>(p.settings), args.secrets, args.vllm ?? {}, opts);
       case "ollama":

@@ -2,12 +2,15 @@
 // datasets. Machines on the node wait for `ready` (driver and mappings) and for the datasets they use.
 import * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
+import { verifyApiCertificate } from "../provisioners/engine/api-certificate";
 import { HostKeyPin } from "../provisioners/engine/host-key-pin";
 import type { ConnectionInput } from "../provisioners/engine/script-provider";
 import { nvidiaHostDriver } from "../provisioners/nvidia/nvidia-host";
 import { nvidiaGpuInit } from "../provisioners/nvidia/nvidia-gpu-init";
 import { vfioPreparation } from "../provisioners/vfio/vfio";
 import type { PlannedNode } from "../plan/plan";
+import type { PveApi } from "../provisioners/engine/pve-api";
+import { pveApiArgs } from "./args/backup";
 import { providerArgs } from "./args/host";
 import { GpuMapping } from "./gpu-mapping";
 import { ZfsDataset } from "./zfs-dataset";
@@ -32,6 +35,8 @@ export class NodeHost extends pulumi.ComponentResource {
   /** What every machine on the node waits for: the host driver and the PCI mappings. */
   readonly ready: pulumi.Resource[] = [];
   readonly datasets = new Map<string, ZfsDataset>();
+  /** The node's API with the provider's credentials, for the backup and snapshot providers. */
+  readonly api?: pulumi.Output<PveApi>;
 
   constructor(name: string, args: NodeHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("phoenix:index:NodeHost", name, {}, opts);
@@ -56,10 +61,17 @@ export class NodeHost extends pulumi.ComponentResource {
       );
       this.ssh = { ...address, hostKey: this.hostKey.hostKey };
     }
-    this.provider = new proxmox.Provider(node.name, providerArgs(node, args), {
+    // A pinned certificate is checked before the provider can use the endpoint (it cannot pin by itself).
+    const api = node.api;
+    const endpoint =
+      api?.fingerprint !== undefined
+        ? pulumi.output(verifyApiCertificate(node.name, api.endpoint, api.fingerprint).then(() => api.endpoint))
+        : undefined;
+    this.provider = new proxmox.Provider(node.name, providerArgs(node, args, endpoint), {
       ...child,
       ...(this.hostKey ? { dependsOn: [this.hostKey] } : {}),
     });
+    this.api = pveApiArgs(node, args);
     for (const g of node.gpuMappings.filter((g) => args.vmGpus.has(g.index)))
       this.ready.push(
         new GpuMapping(

@@ -1,16 +1,16 @@
 // The top component: instantiates a plan in dependency order — a NodeHost per node (provider, GPU mappings, driver,
 // datasets), base templates, machines (through the machine factory), then Portainer's agent registrations.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { portainerEndpoints } from "../provisioners/portainer/portainer";
 import type { Plan, PlannedMachine } from "../plan/plan";
 import { PORTAINER_PORTS, type SecretRef } from "../definition/schema";
 import { servingEndpoints } from "../definition/serving";
+import { requireProjectFile } from "../definition/files";
 import { templateBuilds } from "./args/template-build";
 import { LxcContainer } from "./lxc-container";
 import { LxcTemplate } from "./lxc-template";
 import { createMachine } from "./machine-factory";
+import { NodeBackups } from "./node-backups";
 import { NodeHost } from "./node-host";
 import type { QemuVm } from "./qemu-vm";
 import type { Adoption } from "../plan/adoption";
@@ -75,7 +75,9 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
       }
 
     const secrets = Object.fromEntries(plan.secrets.map((n) => [n, args.secret(n)]));
-    const builds = args.builds ?? templateBuilds(plan, (path) => readFileSync(join(args.definitionDir, path), "utf8"));
+    // The same resolver as the script step itself: a build hashes exactly the file that step sends.
+    const builds =
+      args.builds ?? templateBuilds(plan, (path) => requireProjectFile(args.definitionDir, path, "features.script.path"));
     const adopted = args.adoption?.guests;
     const guestPrivateKey = resolve(plan.sshPrivateKey);
     for (const m of plan.machines) {
@@ -110,6 +112,8 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
     const apps = this.deployApps(plan, { hosts, registrations, secrets, guestPrivateKey, definitionDir: args.definitionDir });
     everything.push(...apps.resources);
     this.apps = pulumi.output(apps.summaries);
+    // Backups before deletions: inside the destroy guard, which a protected guest keeps from starting any backup.
+    everything.push(...this.backups(plan, hosts));
 
     // Last: depending on everything, it is what a destroy deletes first, alone; protected, it refuses.
     const deployment = deploymentOf(plan, builds, adopted);
@@ -219,6 +223,25 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
       }
     }
     return { summaries: apps, resources };
+  }
+
+  /** Backups before deletions and scheduled jobs, per node, after every machine of the node (see node-backups.ts). */
+  private backups(plan: Plan, hosts: Map<string, NodeHost>): NodeBackups[] {
+    return plan.nodes.map((node) => {
+      const here = plan.machines.filter((m) => m.node === node.name);
+      const unprotected = here.filter((m) => (m.backup?.beforeReplace ?? m.kind === "guest") && !node.backup).map((m) => m.name);
+      if (unprotected.length > 0)
+        pulumi.log.warn(
+          `node '${node.name}' has no storage with backup content: deleting or replacing ${unprotected.join(", ")} will stop ` +
+            "until nodes[].backup.storage names one (or backupBeforeReplace: false opts a guest out)",
+          this,
+        );
+      return new NodeBackups(
+        node.name,
+        { node, host: hosts.get(node.name)!, machines: here.map((m) => ({ plan: m, component: this.machines.get(m.name)! })) },
+        { parent: this },
+      );
+    });
   }
 }
 

@@ -4,6 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { HostKeyPin } from "../provisioners/engine/host-key-pin";
 import type { ConnectionInput } from "../provisioners/engine/script-provider";
 import type { PlannedMachine } from "../plan/plan";
+import type { PveApi } from "../provisioners/engine/pve-api";
+import { LifecycleSnapshot } from "../provisioners/snapshot/lifecycle-snapshot";
 import type { AdoptionDecision } from "../plan/adoption";
 import { type VmContext, vmArgs } from "./args/vm";
 import { GuestProvisioning, type GuestProvisioningArgs, needsProvisioning } from "./guest-provisioning";
@@ -18,6 +20,8 @@ export interface QemuVmArgs {
   provisioning?: Omit<GuestProvisioningArgs, "machine" | "node" | "guest" | "dependsOn"> & {
     guestPrivateKey?: pulumi.Input<string>;
   };
+  /** The node's API: lifecycle snapshots (machine.snapshots) are taken through it. */
+  api?: pulumi.Input<PveApi>;
   /** It ran before the stack (phoenix adopt): imported and kept as it runs. */
   adoption?: AdoptionDecision;
 }
@@ -72,6 +76,21 @@ export class QemuVm extends pulumi.ComponentResource {
         { parent: this },
       );
     }
+    if (m.snapshots && args.api)
+      new LifecycleSnapshot(
+        `${name}-snapshot`,
+        {
+          api: args.api,
+          node: m.node,
+          type: "qemu",
+          vmid: this.vmid,
+          guest: m.name,
+          name: m.snapshots.name,
+          keep: m.snapshots.keep,
+          provisioned: this.provisioning?.steps.map((s) => s.hash) ?? [],
+        },
+        { parent: this, dependsOn: [this.vm, ...(this.provisioning ? [this.provisioning] : [])], deleteBeforeReplace: true },
+      );
     this.registerOutputs({ vmid: this.vmid });
   }
 }

@@ -37,16 +37,19 @@ export const HOST_DIRECTORY = new RegExp(`^/[^,=\\s${CTL}]*$`);
  * property string or the LXC config line would read as syntax (`,` separates options, `=` starts a value, white
  * space and control characters end the line or the value).
  */
-export const PROPERTY_PATH = new RegExp(`^(?!.*(^|/)\\.\\.(/|$))/[^,=\\s${CTL}]*$`);
+export const PROPERTY_PATH = new RegExp(`^(?!.*(^|/)\\.\\.(/|$))(?=.{1,4096}$)/[^,=\\s${CTL}]*$`);
 
 /** A relative directory below a dataset's mountpoint, with the same restrictions as PROPERTY_PATH. */
-export const PROPERTY_SUBDIR = new RegExp(`^(?!/)(?!.*(^|/)\\.\\.(/|$))[^,=\\s${CTL}]+$`);
+export const PROPERTY_SUBDIR = new RegExp(`^(?!/)(?!.*(^|/)\\.\\.(/|$))(?=.{1,4096}$)[^,=\\s${CTL}]+$`);
 
-/** pve-container's net[n] name pattern [-_.\w\d]+, within Linux's 15-character interface names (IFNAMSIZ). */
-export const NIC_NAME = /^(?!\.\.?$)[A-Za-z0-9_.-]{1,15}$/;
+/**
+ * pve-container's net[n] name pattern [-_.\w\d]+, within Linux's 15-character interface names (IFNAMSIZ), starting with
+ * a letter or digit (a leading '-' would read as an option to the tools that take the name).
+ */
+export const NIC_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
 
 /** Proxmox's pve-tag: a letter, digit or `_`, then letters, digits, `_ - + .` (tags are `;`-separated). */
-export const PVE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_+.-]*$/;
+export const PVE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_+.-]{0,127}$/;
 
 /** A DNS name (search domain, network domain): dot-separated labels of letters, digits and `-`. */
 export const DNS_NAME =

@@ -10,6 +10,7 @@ import {
   type Node,
   isGolden,
 } from "./schema";
+import { DEFAULT_ID_MAPS, type IdMapEntry, rawIdMaps } from "./idmap";
 
 export interface Machine {
   kind: "guest" | "template";
@@ -32,6 +33,11 @@ export interface Effective {
   cores?: number;
   nesting: boolean;
   unprivileged: boolean;
+  /**
+   * Custom uid/gid maps: the machine's idMaps, else its raw lxc.idmap lines, else its template's (a Proxmox clone
+   * copies them). Undefined: the default map of an unprivileged container (none in a privileged one).
+   */
+  idMaps?: IdMapEntry[];
   /** Names from the base template down to this machine; stops early at an unknown or cyclic link. */
   chain: string[];
   /** The base template at the root of the chain, when the chain reaches one. */
@@ -83,6 +89,7 @@ export function indexDefinition(def: Definition): Index {
       ...((d.cores ?? up?.cores) !== undefined ? { cores: (d.cores ?? up?.cores)! } : {}),
       nesting: d.nesting ?? up?.nesting ?? false,
       unprivileged: d.unprivileged ?? up?.unprivileged ?? true,
+      ...((ownIdMaps(d) ?? up?.idMaps) ? { idMaps: (ownIdMaps(d) ?? up?.idMaps)! } : {}),
       chain: [...(up ? up.chain : base ? [base.name] : []), m.name],
       ...(base ? { base } : {}),
     };
@@ -90,6 +97,18 @@ export function indexDefinition(def: Definition): Index {
     return eff;
   };
   return { def, nodes, bases, machines, byName, effective: (m) => effective(m), nodeOf };
+}
+
+/** A machine's own id map: its idMaps, else the lxc.idmap lines among its lxcOptions. */
+export function ownIdMaps(d: Guest | GoldenTemplate): IdMapEntry[] | undefined {
+  if (d.idMaps) return d.idMaps;
+  const raw = rawIdMaps(d.lxcOptions).entries;
+  return raw.length > 0 ? raw : undefined;
+}
+
+/** The map a machine's ids go through on the host: custom, Proxmox's default (unprivileged), or none (privileged). */
+export function idMapOf(e: Effective): IdMapEntry[] | undefined {
+  return e.idMaps ?? (e.unprivileged ? DEFAULT_ID_MAPS : undefined);
 }
 
 /** A clone's feature settings replace its parent's per feature; unset features are inherited. */

@@ -1,10 +1,47 @@
 // The shape of a stack definition (stacks/<env>.yaml). Shape only: cross-field rules live in validate/.
 import { z } from "zod";
-import { HAS_CONTROL } from "./grammar";
+import { BackupJob, GuestSnapshots, NodeBackup } from "./backup-schema";
+import {
+  BASH_READONLY,
+  HAS_CONTROL,
+  CERT_FINGERPRINT,
+  DATASET_NAME,
+  DNS_NAME,
+  HOST_DIRECTORY,
+  HTTP_URL,
+  LXC_OPTION_LINE,
+  NIC_NAME,
+  ONE_LINE,
+  PROPERTY_NAME,
+  PVE_TAG,
+  SHELL_NAME,
+  SSH_PUBLIC_KEY,
+  SSH_HOST,
+  SSH_HOST_KEY,
+  USER_NAME,
+} from "./grammar";
 import { imageRef, oneLine } from "./formats";
 
-const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, "use letters, digits, '.' and '-' (a DNS-safe hostname)");
-const secretName = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "a Pulumi config key: letters, digits, '_' and '-'");
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, "use letters, digits, '.' and '-' (a DNS-safe hostname)")
+  .max(63, "at most 63 characters (a hostname label)");
+/** Free text on one line (a label, a model name): no newline, CR, NUL or other control characters. */
+const textLine = (max: number) =>
+  z.string().regex(ONE_LINE, "one line of text: no newline, CR, NUL or other control characters").max(max);
+/** An http(s) URL, refused rather than normalized when it holds white space or control characters (zod's url() drops them). */
+const httpUrl = z
+  .string()
+  .regex(HTTP_URL, "an http(s) URL without spaces or control characters")
+  .refine((v) => URL.canParse(v), "not a valid URL");
+/** A file of a storage (vztmpl/debian-12.tar.zst): no '..', nothing a Proxmox volume id would read as syntax. */
+const volumeFile = z
+  .string()
+  .regex(/^(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9_.+-][A-Za-z0-9_.+/-]*$/, "a file such as vztmpl/debian-12.tar.zst (no '..')");
+const secretName = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "a Pulumi config key: letters, digits, '_' and '-'")
+  .max(128);
 
 /** A secret is referenced by name and resolved from Pulumi secret config `phoenix:<name>`. */
 export const SecretRef = z.object({ secret: secretName }).strict();
@@ -16,7 +53,10 @@ const cidr = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "an IPv4 CIDR 
 const ipv4 = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "an IPv4 address such as 10.0.0.1");
 const mac = z.string().regex(/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/, "a MAC address such as 52:54:00:12:34:56");
 const vmid = z.number().int();
-const sizeGiB = z.number().positive();
+/** bpg's provider takes whole GiB; 1 PiB is far beyond any single disk Proxmox manages, and keeps byte counts exact. */
+const sizeGiB = z.number().int("a whole number of GiB").min(1).max(1_048_576, "at most 1048576 GiB (1 PiB)");
+/** Proxmox's memory limits (MiB): 16 MiB to 256 TiB. */
+const guestMib = z.number().int().min(16).max(268_435_456);
 /** A time limit in seconds: at most a week. */
 const seconds = z.number().int().positive().max(604_800, "at most 604800 seconds (a week)");
 
@@ -25,16 +65,26 @@ export const Storage = z
     id: name,
     type: z.enum(["dir", "zfspool", "lvmthin", "lvm", "nfs", "cifs", "btrfs"]).default("dir"),
     content: z.array(z.enum(["images", "rootdir", "vztmpl", "iso", "backup", "snippets", "import"])).default([]),
-    path: z.string().optional(),
-    pool: z.string().optional(),
+    path: z.string().regex(HOST_DIRECTORY, "an absolute path without ',', '=' or white space").optional(),
+    pool: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.:/-]*$/, "a ZFS pool or dataset such as tank/lxc-disks")
+      .optional(),
   })
   .strict();
 
 /** A ZFS dataset the definition declares on a node (its component is components/zfs-dataset.ts). */
 export const DatasetSpec = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_.:-]+)+$/, "pool/dataset, e.g. tank/models"),
-    properties: z.record(z.string(), z.union([z.string(), z.number()])).default({}),
+    name: z
+      .string()
+      .regex(DATASET_NAME, "pool/dataset, e.g. tank/models (ZFS's characters, no '.' or '..' part, at most 255 characters)"),
+    properties: z
+      .record(
+        z.string().regex(PROPERTY_NAME, "a ZFS property name such as compression, com.example:note or userquota@bob"),
+        z.union([z.string().regex(ONE_LINE, "a ZFS property value on one line (no newline or control characters)"), z.number()]),
+      )
+      .default({}),
     /** Deletion is refused unless this is false. */
     protect: z.boolean().default(true),
   })
@@ -51,7 +101,7 @@ export const Gpu = z
     /** Needed to pass the GPU through to VMs; containers only need the index (/dev/nvidiaN). */
     pci: pciAddress.optional(),
     /** The GPU's name as nvidia-smi shows it (e.g. RTX 5060 Ti): picks vLLM's CUDA architecture list. */
-    model: z.string().optional(),
+    model: textLine(200).optional(),
     /** Memory in GiB (nvidia-smi --query-gpu=memory.total): budgets given in GiB are checked against it. */
     memory: z.number().positive().optional(),
     /** vendor:device as `lspci -nn` shows it, e.g. 10de:2d04; Proxmox's PCI mapping needs it. */
@@ -91,6 +141,17 @@ export const AppArmorProfile = z
   })
   .strict();
 
+/** A range of ids: root's subordinate uids/gids on a node (/etc/subuid, /etc/subgid). */
+export const IdRange = z
+  .object({
+    start: z.number().int().nonnegative(),
+    count: z.number().int().positive(),
+  })
+  .strict();
+
+/** Proxmox's installer gives root 100000–165535 in /etc/subuid and /etc/subgid: the default id map's host side. */
+export const PROXMOX_SUBID_RANGES = [{ start: 100000, count: 65536 }];
+
 export const Node = z
   .object({
     name: name,
@@ -98,8 +159,17 @@ export const Node = z
     memory: mib.optional(),
     api: z
       .object({
-        endpoint: z.string().url(),
+        endpoint: httpUrl,
+        /** Skip TLS verification: anyone on the network path can read the login. A warning; pin `fingerprint` instead. */
         insecure: z.boolean().default(false),
+        /**
+         * SHA-256 fingerprint of the node's API certificate, as `pvenode cert info` shows it (AB:CD:…): Phoenix checks the
+         * certificate against it before the provider is used, so a self-signed node needs no `insecure`.
+         */
+        fingerprint: z
+          .string()
+          .regex(CERT_FINGERPRINT, "a SHA-256 fingerprint as `pvenode cert info` prints it: 32 hex pairs, AB:CD:…")
+          .optional(),
         /** An API token, user@realm!id=secret. */
         token: secretField.optional(),
         /**
@@ -116,11 +186,14 @@ export const Node = z
       .optional(),
     ssh: z
       .object({
-        host: z.string(),
+        host: z.string().regex(SSH_HOST, "a host name or an IP address"),
         port: z.number().int().min(1).max(65535).default(22),
-        user: z.string().default("root"),
+        user: z.string().regex(USER_NAME, "a user name such as root").default("root"),
         privateKey: secretField.optional(),
-        hostKey: z.string().optional(),
+        hostKey: z
+          .string()
+          .regex(SSH_HOST_KEY, "an OpenSSH public key (ssh-ed25519 AAAA…, as in /etc/ssh/ssh_host_ed25519_key.pub) or SHA256:…")
+          .optional(),
       })
       .strict()
       .optional(),
@@ -162,6 +235,14 @@ export const Node = z
      */
     vfio: z.boolean().optional(),
     apparmorProfiles: z.array(AppArmorProfile).default([]),
+    backup: NodeBackup.optional(),
+    backupJobs: z.array(BackupJob).default([]),
+    /**
+     * root's subordinate uids and gids on the node (/etc/subuid, /etc/subgid): containers' idMaps must map into them
+     * (LXC maps through newuidmap, which refuses anything else). Proxmox's default root:100000:65536 when unset.
+     */
+    subuid: z.array(IdRange).optional(),
+    subgid: z.array(IdRange).optional(),
   })
   .strict();
 
@@ -185,15 +266,24 @@ export const Bridge = z
 
 export const Network = z
   .object({
-    domain: z.string().optional(),
+    domain: z.string().regex(DNS_NAME, "a DNS domain such as lab.internal").optional(),
     bridges: z.array(Bridge).min(1, "declare at least one bridge, e.g. vmbr0"),
   })
   .strict();
 
 export const NetworkInterface = z
   .object({
-    name: z.string().default("eth0"),
-    bridge: z.string().default("vmbr0"),
+    name: z
+      .string()
+      .regex(
+        NIC_NAME,
+        "an interface name such as eth0: a letter or digit, then letters, digits, '_', '.', '-', at most 15 characters",
+      )
+      .default("eth0"),
+    bridge: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_]{0,14}$/, "a Linux bridge name such as vmbr0")
+      .default("vmbr0"),
     /** A static CIDR, "auto" (allocated from a pool of the bridge) or "dhcp". */
     ip: z
       .string()
@@ -211,8 +301,11 @@ export const NetworkInterface = z
 
 const featureOn = z.union([z.literal(true), z.object({}).strict()]);
 
-/** vLLM's values become words of vllm.service's ExecStart line. */
-const unitWord = oneLine("vllm.service's unit file");
+/** vLLM's values become words of vllm.service's ExecStart line, each after its option (the model first, alone). */
+const unitWord = oneLine("vllm.service's unit file").refine((s) => !/^-(?![0-9])/.test(s), {
+  message: "starts with '-': vLLM would read it as an option of its own, not as this value",
+  params: { fix: "give the value without leading dashes (a negative number such as -1 is fine)" },
+});
 const engineArgName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]*$/, "an engine argument name: lowercase, digits and '-', no leading dashes");
@@ -247,7 +340,7 @@ export const VllmFeature = z
       .regex(/^\d+\.\d+\.\d+((\.post|rc)\d+)?$/, "an exact release such as 0.10.2")
       .optional(),
     /** The PyTorch wheel index the venv installs torch from, e.g. https://download.pytorch.org/whl/cu128. */
-    torchIndex: z.string().url().optional(),
+    torchIndex: httpUrl.optional(),
     /** TORCH_CUDA_ARCH_LIST, e.g. "12.0" or "8.6 8.9"; chosen from the GPUs' model when unset. */
     cudaArchList: z
       .string()
@@ -272,14 +365,15 @@ export const OllamaFeature = z
       .union([
         z
           .object({
-            url: z.string().url(),
+            url: httpUrl,
             sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, "the file's sha256, 64 hex digits"),
           })
           .strict(),
-        z.object({ baseUrl: z.string().url() }).strict(),
+        z.object({ baseUrl: httpUrl }).strict(),
       ])
       .optional(),
-    host: z.string().optional(),
+    /** The address ollama.service listens on (OLLAMA_HOST), e.g. 0.0.0.0, 127.0.0.1 or ::; default 0.0.0.0. */
+    host: z.string().regex(SSH_HOST, "an address such as 0.0.0.0, 127.0.0.1, :: or a host name").optional(),
     port: z.number().int().min(1).max(65535).optional(),
     /** Models kept pulled, e.g. llama3.2:1b (a name without a tag means :latest). */
     models: z.array(z.string().min(1)).optional(),
@@ -292,10 +386,12 @@ export const OllamaFeature = z
     /** Where models are stored (OLLAMA_MODELS), e.g. a mounted dataset; default /var/lib/ollama/models. */
     modelsDir: z
       .string()
-      .regex(/^\/[^\s]*$/, "an absolute path without spaces")
+      .regex(/^\/[A-Za-z0-9._+@:/-]*$/, "an absolute path of letters, digits and '._+@:/-' (no spaces or quotes)")
       .optional(),
     /** Other OLLAMA_* settings (OLLAMA_KEEP_ALIVE, OLLAMA_CONTEXT_LENGTH, …). */
-    env: z.record(z.string(), z.string()).optional(),
+    env: z
+      .record(z.string().regex(/^OLLAMA_[A-Z0-9_]+$/, "an Ollama setting: OLLAMA_ and capitals, digits or '_'"), z.string())
+      .optional(),
     /** Pull over plain HTTP (a registry mirror without TLS, as `ollama pull --insecure`). */
     insecure: z.boolean().optional(),
   })
@@ -351,7 +447,17 @@ export const Features = z
       .object({
         /** Path relative to the definition file. */
         path: z.string(),
-        env: z.record(z.string(), z.string()).optional(),
+        env: z
+          .record(
+            z
+              .string()
+              .regex(SHELL_NAME, "a shell variable name: letters, digits and '_', not starting with a digit")
+              .refine((k) => !BASH_READONLY.includes(k) && !k.startsWith("__phx"), {
+                error: `not a name bash lets a script set (${BASH_READONLY.join(", ")} and __phx* are taken)`,
+              }),
+            z.string(),
+          )
+          .optional(),
       })
       .strict()
       .optional(),
@@ -381,6 +487,14 @@ export const FEATURE_ORDER = [
 ] as const;
 export type FeatureName = (typeof FEATURE_ORDER)[number];
 
+/** Container-side owner of a mount point's host directory, set on the node shifted through the container's id map. */
+export const MountOwner = z
+  .object({
+    uid: z.number().int().min(0).max(65535),
+    gid: z.number().int().min(0).max(65535),
+  })
+  .strict();
+
 export const MountPoint = z
   .object({
     /** A ZFS dataset declared on the guest's node ... */
@@ -392,12 +506,29 @@ export const MountPoint = z
     path: z.string().regex(/^\//, "an absolute path inside the guest"),
     readOnly: z.boolean().default(false),
     backup: z.boolean().default(false),
+    /**
+     * Who owns the mounted directory inside the container: the node sets its owner to these ids shifted through the
+     * container's id map (100000+uid by default), as the original's owner_uid/owner_gid. Its contents are left as
+     * they are.
+     */
+    owner: MountOwner.optional(),
+  })
+  .strict();
+
+/** One range of a container's id map (Proxmox's `lxc.idmap: u|g <container> <host> <size>`). */
+export const IdMap = z
+  .object({
+    type: z.enum(["uid", "gid"]),
+    containerId: z.number().int().nonnegative(),
+    hostId: z.number().int().nonnegative(),
+    size: z.number().int().positive(),
   })
   .strict();
 
 export const HealthCheck = z
   .object({
-    name: z.string(),
+    name: textLine(200),
+    /** A shell command, run as root in the guest: code the definition's author writes, like a custom script. */
     command: z.string(),
     retries: z.number().int().positive().max(100).default(3),
     /** Seconds between attempts. */
@@ -431,8 +562,8 @@ export const DEFAULT_HEALTH_CHECKS_LIMIT_SECONDS = 900;
 
 export const CloudInit = z
   .object({
-    user: z.string().default("phoenix"),
-    sshKeys: z.array(z.string()).default([]),
+    user: z.string().regex(USER_NAME, "a user name such as phoenix").default("phoenix"),
+    sshKeys: z.array(z.string().regex(SSH_PUBLIC_KEY, "an OpenSSH public key such as ssh-ed25519 AAAA… user@host")).default([]),
     password: secretField.optional(),
   })
   .strict();
@@ -443,19 +574,29 @@ const machineFields = {
   name: name,
   type: z.enum(["lxc", "vm"]).default("lxc"),
   node: name.optional(),
-  description: z.string().optional(),
-  tags: z.array(z.string()).default([]),
-  cores: z.number().int().positive().optional(),
-  memory: mib.optional(),
-  swap: z.number().int().nonnegative().optional(),
+  /** Proxmox keeps it as comment lines of the guest's config, at most 8 KiB. */
+  description: z.string().max(8192).optional(),
+  tags: z
+    .array(
+      z.string().regex(PVE_TAG, "a Proxmox tag: letters, digits, '_', '-', '+', '.' (no spaces or ';'), at most 128 characters"),
+    )
+    .default([]),
+  cores: z.number().int().min(1).max(8192).optional(),
+  memory: guestMib.optional(),
+  swap: z.number().int().min(0).max(268_435_456).optional(),
   disk: z.object({ storage: z.string(), size: sizeGiB }).strict().optional(),
   /** Defaults to one interface, eth0 on vmbr0, with an address from the bridge's pool. */
   network: z.array(NetworkInterface).default([{ name: "eth0", bridge: "vmbr0", ip: "auto" }]),
   /** DNS servers for the guest; the bridge's dns when unset. */
   nameservers: z.array(ipv4).optional(),
-  searchDomain: z.string().optional(),
+  searchDomain: z.string().regex(DNS_NAME, "a DNS domain such as lab.internal").optional(),
   /** LXC only; inherited from the template when unset (Proxmox clones keep it). */
   unprivileged: z.boolean().optional(),
+  /**
+   * LXC only: the container's uid/gid map, replacing Proxmox's default (0–65535 on 100000–165535) whole, so it must
+   * cover 0–65535 of both uids and gids; host ids must lie in the node's subuid/subgid. Inherited from the template.
+   */
+  idMaps: z.array(IdMap).optional(),
   nesting: z.boolean().optional(),
   keyctl: z.boolean().optional(),
   /** GPU indexes on the node; inherited from the template when unset. */
@@ -466,11 +607,22 @@ const machineFields = {
   mountPoints: z.array(MountPoint).default([]),
   /** Raw `lxc.*` lines for the container config. */
   lxcOptions: z
-    .array(z.string().regex(/^lxc\.[a-z0-9_.]+\s*[:=]/, "a raw line such as lxc.apparmor.profile=unconfined"))
+    .array(
+      z
+        .string()
+        .regex(LXC_OPTION_LINE, "one raw line such as lxc.apparmor.profile=unconfined (no newline or control characters)"),
+    )
     .default([]),
+  /**
+   * lxcOptions that run code on the node or reach its filesystem or devices (lxc.hook.*, host bind mounts,
+   * devices.allow …) are refused unless allowed here, with the reason: they give the guest the node.
+   */
+  allowHostAccess: z.union([z.object({ reason: z.string().min(1) }).strict(), z.boolean()]).optional(),
   cloudInit: CloudInit.optional(),
   dependsOn: z.array(z.string()).default([]),
   healthChecks: z.array(HealthCheck).default([]),
+  /** How many backups taken before a deletion or replacement are kept (the newest; older ones are removed). */
+  backupRetention: z.number().int().positive().default(3),
   /**
    * Refuse to replace or delete this machine: `pulumi up` and `pulumi destroy` stop before anything changes, naming
    * it and the field that would have replaced it. Set it to false (in the same up as the change) to rebuild it.
@@ -487,16 +639,19 @@ export const Guest = z
     startAtBoot: z.boolean().default(false),
     bootOrder: z.number().int().nonnegative().optional(),
     bootDelay: z.number().int().nonnegative().optional(),
+    /** Back the guest up (vzdump) before Phoenix deletes or replaces it; false for stateless guests. */
+    backupBeforeReplace: z.boolean().default(true),
+    snapshots: GuestSnapshots.optional(),
   })
   .strict();
 
-const fileSource = z.object({ storage: z.string(), file: z.string() }).strict();
+const fileSource = z.object({ storage: z.string(), file: volumeFile }).strict();
 const urlSource = z
   .object({
     storage: z.string(),
-    url: z.string().url(),
+    url: httpUrl,
     checksum: z.string().regex(/^(sha256|sha512|md5|sha1|sha224|sha384):[0-9a-fA-F]+$/, "algorithm:hex, e.g. sha256:…"),
-    file: z.string().optional(),
+    file: volumeFile.optional(),
   })
   .strict();
 
@@ -507,7 +662,7 @@ export const BaseTemplate = z
     node: name.optional(),
     /** VM base templates are VMs in Proxmox, so they need a vmid; LXC base templates are files. */
     vmid: vmid.optional(),
-    os: z.string().optional(),
+    os: textLine(64).optional(),
     source: z.union([fileSource, urlSource]),
   })
   .strict();
@@ -516,6 +671,8 @@ export const GoldenTemplate = z
   .object({
     ...machineFields,
     parent: z.string(),
+    /** A golden template is rebuilt from the definition: backing it up before a rebuild is opt-in. */
+    backupBeforeReplace: z.boolean().default(false),
     /** The snapshot clones are taken from (the original system's template_snapshot_name). */
     snapshot: z
       .string()
@@ -526,12 +683,7 @@ export const GoldenTemplate = z
 
 export const Template = z.union([BaseTemplate, GoldenTemplate]);
 
-const sshPublicKey = z
-  .string()
-  .regex(
-    /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-\S+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$/,
-    "an OpenSSH public key such as ssh-ed25519 AAAA… user@host",
-  );
+const sshPublicKey = z.string().regex(SSH_PUBLIC_KEY, "an OpenSSH public key such as ssh-ed25519 AAAA… user@host");
 
 export const Access = z
   .object({
@@ -558,6 +710,8 @@ const projectPath = z
     "a relative path inside the app's project directory, e.g. config/nginx.conf (no leading '/', no '.' or '..' parts)",
   )
   .refine((s) => !HAS_CONTROL.test(s), { message: "contains a control character (line break, tab, NUL…)" });
+/** A plain variable's value: one line of the app's .env file (multi-line text belongs in a secret or a file). */
+const appValue = oneLine("the app's .env file");
 const volumeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "a Docker volume name: letters, digits, '_', '.' and '-'");
 
 /** A config file rendered from a template in the repository into the app's project directory. */
@@ -583,7 +737,14 @@ export const AppVolume = z
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.:/-]*$/, "a volume driver name such as local")
       .default("local"),
     /** Driver options (`--opt key=value`), e.g. { type: nfs, o: "addr=10.0.0.13,rw,nfsvers=4", device: ":/export/x" }. */
-    options: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "an option name"), z.string()).default({}),
+    options: z
+      .record(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "an option name: a letter or digit, then letters, digits, '_', '.', '-'"),
+        z.string(),
+      )
+      .default({}),
   })
   .strict();
 
@@ -623,7 +784,7 @@ export const App = z
      * For ${VAR} in the compose file and the templates; { secret: name } comes from Pulumi secret config,
      * { endpoint: <guest>, service?: vllm|ollama } is the URL of that guest's model server in the plan.
      */
-    variables: z.record(variableName, z.union([SecretRef, EndpointRef, z.string(), z.number(), z.boolean()])).default({}),
+    variables: z.record(variableName, z.union([SecretRef, EndpointRef, appValue, z.number(), z.boolean()])).default({}),
     files: z.array(AppFile).default([]),
     /** Volumes Phoenix creates, for the compose file's external volumes. */
     volumes: z.record(volumeName, AppVolume).default({}),
@@ -667,6 +828,9 @@ export type OllamaFeature = z.infer<typeof OllamaFeature>;
 export type NetworkInterface = z.infer<typeof NetworkInterface>;
 export type MountPoint = z.infer<typeof MountPoint>;
 export type SecretRef = z.infer<typeof SecretRef>;
+export { BackupJob, GuestSnapshots, NodeBackup } from "./backup-schema";
+export type NodeBackup = z.infer<typeof NodeBackup>;
+export type BackupJob = z.infer<typeof BackupJob>;
 export type App = z.infer<typeof App>;
 export type AppFile = z.infer<typeof AppFile>;
 

@@ -129,6 +129,7 @@ export async function serveLabApi(stateDir: string, settings: ApiSettings): Prom
   });
   const api = await startLabApi({
     stateDir: apiDir(stateDir),
+    pveDir: join(stateDir, "pve"),
     port: settings.port,
     node: settings.node,
     tokens: [{ id: creds.tokenId, secret: creds.tokenSecret }],

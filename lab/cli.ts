@@ -36,7 +36,8 @@ export async function labCommand(args: string[], io: Io): Promise<number> {
   if (!report(io, file, r.problems)) return 1;
   const up = await labUp({ definition: r.definition!, stateDir, log });
   io.out(
-    `lab is up (${up.stateDir}): node ssh root@127.0.0.1 -p ${up.sshPort} -i ${up.stateDir}/ssh/client_ed25519${up.aptProxy ? `; apt proxy ${up.aptProxy}` : ""}`,
+    `lab is up (${up.stateDir}): node ssh root@127.0.0.1 -p ${up.sshPort} -i ${up.stateDir}/ssh/client_ed25519${up.aptProxy ? `; apt proxy ${up.aptProxy}` : ""}\n` +
+      `API ${up.apiUrl}, certificate fingerprint (nodes[].api.fingerprint) ${up.apiFingerprint}`,
   );
   return 0;
 }

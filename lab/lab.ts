@@ -15,6 +15,7 @@ import {
   serveLabApi,
   stopApiDaemon,
 } from "./api-daemon";
+import { certificateFingerprint } from "./api/cert";
 import { type BaseTemplate, type Definition, isGolden } from "../definition/schema";
 import { listVms, stopAllVms } from "./host/qemu";
 import { VM_HOST_PACKAGES, ensureVmImage } from "./host/vm-image";
@@ -25,6 +26,8 @@ import { pushStandInImages } from "./host/stand-in-images";
 import { ensureBaseTarball, installTemplate } from "./host/base-template";
 import { bridgeExists, ensureBridge, removeBridge } from "./host/bridge";
 import { Lxc } from "./host/lxc";
+import { VIEW_PACKAGES } from "./host/fuse-view";
+import { PROXMOX_SUBID_RANGE, ensureSubIds } from "./host/subids";
 import { pct } from "./node/pct";
 import { run } from "./host/run";
 import { ensureNodeSshd, stopNodeSshd } from "./host/sshd";
@@ -40,6 +43,9 @@ export const LAB_PACKAGES = [
   "apparmor",
   "iproute2",
   "openssl",
+  // As on Proxmox (lxc-pve depends on it): LXC then maps ids through newuidmap, which holds root to /etc/subuid.
+  "uidmap",
+  ...VIEW_PACKAGES,
   ...REGISTRY_PACKAGES,
 ];
 const POOL_SIZE = 8 * 1024 ** 3;
@@ -81,6 +87,8 @@ export interface LabUp {
   aptProxy?: string;
   /** https://127.0.0.1:<port> */
   apiUrl: string;
+  /** SHA-256 of the API's self-signed certificate (AB:CD:…), for nodes[].api.fingerprint. */
+  apiFingerprint: string;
   credentials: ApiCredentials;
 }
 
@@ -145,6 +153,7 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
   await step("Debian packages", () =>
     run("bash", [join(__dirname, "..", "scripts", "ensure-apt.sh"), ...LAB_PACKAGES], { timeoutMs: 20 * 60_000 }),
   );
+  await step("root's subordinate ids (/etc/subuid, /etc/subgid)", () => ensureNodeSubIds(o.definition));
   await step("zfs-fuse daemon", () => ensureZfsDaemon(join(dir, "zfs")));
   const pools = o.definition.nodes.flatMap((n) => n.zfs.pools.map((p) => p.name));
   for (const p of pools) await step(`ZFS pool ${p}`, () => ensurePool(p, join(dir, "zfs"), POOL_SIZE));
@@ -176,7 +185,7 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
   }
   await step(`${ETC_PVE}: the node sshd's sessions see ${join(dir, "pve")} there`, () => linkEtcPve(dir));
   const keys = await step(`node sshd on 127.0.0.1:${sshPort}`, () =>
-    ensureNodeSshd({ port: sshPort, dir: join(dir, "ssh"), labDir: dir }),
+    ensureNodeSshd({ port: sshPort, dir: join(dir, "ssh"), labDir: dir, sbin: { pct: pctScript(dir) } }),
   );
   await step(`pct at ${PCT_PATH}`, () => installPct(dir));
   const api = apiSettings(o.definition, aptProxy);
@@ -199,8 +208,26 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
     sshHostKey: keys.hostKey,
     ...(aptProxy ? { aptProxy } : {}),
     apiUrl: url,
+    apiFingerprint: apiFingerprint(dir),
     credentials: ensureApiCredentials(dir),
   };
+}
+
+/** The API certificate's fingerprint; the API daemon made the certificate when it started. */
+function apiFingerprint(dir: string): string {
+  const f = certificateFingerprint(join(dir, "api"));
+  if (!f) throw new Error(`the lab's API certificate is missing under ${join(dir, "api")}`);
+  return f;
+}
+
+/**
+ * root's ranges in /etc/subuid and /etc/subgid as the definition's node declares them (Proxmox's root:100000:65536 by
+ * default). Like a Proxmox host's, they stay after `down` (other labs' unprivileged containers may need them).
+ */
+export function ensureNodeSubIds(definition: Definition): void {
+  const node = definition.nodes[0];
+  ensureSubIds("/etc/subuid", node?.subuid ?? [PROXMOX_SUBID_RANGE]);
+  ensureSubIds("/etc/subgid", node?.subgid ?? [PROXMOX_SUBID_RANGE]);
 }
 
 /** Leaves no container, mount, pool, bridge or process of the lab behind. */
@@ -214,10 +241,12 @@ export async function labDown(stateDir = defaultStateDir(), log: (s: string) => 
     log(`container ${vmid} removed`);
   }
   rmSync(join(stateDir, "pve"), { recursive: true, force: true });
-  // Docker's data of the containers just removed: left behind, a new container with the same vmid would run
-  // the old images (a stale stand-in image did, once).
-  rmSync(join(stateDir, "docker"), { recursive: true, force: true });
+  // Views, device nodes and Docker's data of the containers just removed: left behind, a new container with the same
+  // vmid would run the old images (a stale stand-in image did, once).
+  lxc.removeRunDir();
   await stopNodeSshd(join(stateDir, "ssh"));
+  // The shared pct, when this lab wrote it last: other labs' sessions run their own (host/sshd.ts).
+  removePct(stateDir);
   unlinkEtcPve();
   await stopAptProxy(stateDir);
   await stopRegistry(stateDir);
@@ -239,9 +268,18 @@ export async function labDown(stateDir = defaultStateDir(), log: (s: string) => 
 export const PCT_PATH = "/usr/local/sbin/pct";
 const PCT_MARK = "# phoenix-lab pct";
 
+/** The node's `pct`: a node sshd's sessions name their lab (PHOENIX_LAB_DIR); elsewhere it is the last lab's that came up. */
+export function pctScript(stateDir: string): string {
+  const cli = join(__dirname, "..", "scripts", "phoenix.cjs");
+  return `#!/bin/sh\n${PCT_MARK}\nPHOENIX_LAB_DIR="\${PHOENIX_LAB_DIR:-${stateDir}}" exec '${process.execPath}' '${cli}' lab pct "$@"\n`;
+}
+
+/**
+ * pct for a person on this host, and this lab's own (first on its node sshd's PATH, and in its sessions'
+ * /usr/local/sbin, host/sshd.ts): labs side by side overwrite the shared one.
+ */
 export function installPct(stateDir: string): void {
   const cli = join(__dirname, "..", "scripts", "phoenix.cjs");
-  // This lab's own, first on its node sshd's PATH (host/sshd.ts): labs side by side overwrite the shared one.
   mkdirSync(join(stateDir, "bin"), { recursive: true });
   writeFileSync(
     join(stateDir, "bin", "pct"),
@@ -251,12 +289,7 @@ export function installPct(stateDir: string): void {
   // PHOENIX_LAB_GLOBAL_PCT=0 leaves the shared one alone: a lab of an older version side by side, whose sessions
   // take the shared pct without naming their lab, would otherwise reach this lab's containers.
   if (process.env.PHOENIX_LAB_GLOBAL_PCT === "0") return;
-  writeFileSync(
-    PCT_PATH,
-    // A node sshd's sessions name their lab (PHOENIX_LAB_DIR); elsewhere `pct` is the last lab's that came up.
-    `#!/bin/sh\n${PCT_MARK}\nPHOENIX_LAB_DIR="\${PHOENIX_LAB_DIR:-${stateDir}}" exec '${process.execPath}' '${cli}' lab pct "$@"\n`,
-    { mode: 0o755 },
-  );
+  writeFileSync(PCT_PATH, pctScript(stateDir), { mode: 0o755 });
 }
 
 /** Where Proxmox keeps guest configs; node-side provisioning (raw lxc.* lines) edits them there. */
@@ -309,8 +342,11 @@ function isSymlink(path: string): boolean {
   }
 }
 
-export function removePct(): void {
-  if (existsSync(PCT_PATH) && readFileSync(PCT_PATH, "utf8").includes(PCT_MARK)) rmSync(PCT_PATH);
+/** Removes the shared pct; given a state directory, only when it is that lab's (another lab may have put its own). */
+export function removePct(stateDir?: string): void {
+  if (!existsSync(PCT_PATH)) return;
+  const text = readFileSync(PCT_PATH, "utf8");
+  if (text.includes(PCT_MARK) && (stateDir === undefined || text.includes(`\${PHOENIX_LAB_DIR:-${stateDir}}`))) rmSync(PCT_PATH);
 }
 
 /** `pct` as the node runs it, on the lab's state. */
@@ -343,7 +379,7 @@ export interface LabStatus {
   stateDir: string;
   zfs: { daemon: boolean; pools: Record<string, string[]> };
   bridges: Record<string, boolean>;
-  api?: { url: string; node: string };
+  api?: { url: string; node: string; fingerprint?: string };
   containers: { vmid: number; state: string }[];
   /** QEMU VMs the lab started (their directories under <state>/qemu). */
   vms: { vmid: number; state: string }[];
@@ -363,7 +399,9 @@ export function labStatus(stateDir = defaultStateDir()): LabStatus {
       pools: Object.fromEntries((state?.pools ?? []).map((p) => [p, daemon && poolExists(p) ? listDatasets(p) : []])),
     },
     bridges: Object.fromEntries((state?.bridges ?? []).map((b) => [b, bridgeExists(b)])),
-    ...(state?.api ? { api: { url: apiUrl(state.api.port), node: state.api.node } } : {}),
+    ...(state?.api
+      ? { api: { url: apiUrl(state.api.port), node: state.api.node, fingerprint: certificateFingerprint(join(stateDir, "api")) } }
+      : {}),
     containers: lxc.list().map((vmid) => ({ vmid, state: lxc.state(vmid) })),
     vms: listVms(stateDir),
     limits: [
@@ -372,7 +410,7 @@ export function labStatus(stateDir = defaultStateDir()): LabStatus {
       "no Docker Hub: the lab's registry mirror serves stand-in images (busybox, plain HTTP): portainer/agent:lts (the Docker API forwarded), nginx:1.27-alpine and busybox:1.36 for apps, and test doubles of the Portainer API (portainer/portainer-ce:lts, whose stacks run Compose v2 against the agent) and of vllm serve (vllm/vllm-openai:latest)",
       "QEMU VMs boot under software emulation (TCG): this machine's /dev/kvm (PVM) boots no stock kernel (PHOENIX_LAB_QEMU_ACCEL=kvm where it does); one disk per VM, direct kernel boot of the lab's Debian 12 image whatever the template",
       "this kernel has no AppArmor: profiles are syntax-checked with apparmor_parser, not enforced",
-      "containers run privileged even when unprivileged: 1 (no id-mapped rootfs yet)",
+      "zfs-fuse grants privileges to host uid 0 only and takes no idmapped mount: unprivileged containers (ids shifted on the dataset, as Proxmox extracts them) see their zfs-fuse volumes through a bindfs view that restores kernel permission checks",
       "Docker's /var/lib/docker in nesting containers lives on the host's disk (zfs-fuse has no storage driver Docker can use)",
     ],
   };

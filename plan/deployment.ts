@@ -45,11 +45,11 @@ export interface Deployment {
 }
 
 /**
- * Whether a backup is taken before the machine is replaced or deleted: its backupBeforeReplace, true unless it says
- * false (the backup itself is issue 12's item 2, which adds that field; a plan without it takes the default).
+ * Whether a backup is taken before the machine is replaced or deleted: its backupBeforeReplace (plan.backup); a plan
+ * without it takes the schema's default (guests yes, golden templates no).
  */
 export function backupBeforeReplace(m: PlannedMachine): boolean {
-  return (m as PlannedMachine & { backupBeforeReplace?: boolean }).backupBeforeReplace !== false;
+  return m.backup?.beforeReplace ?? m.kind === "guest";
 }
 
 /** The record of a plan as the up would leave it; adopted guests keep what Proxmox cannot change in place. */

@@ -1,6 +1,7 @@
 // The plan: a pure function from a validated definition to what must exist and in which order.
 import { formatIp, isHostAddress, parseCidr, parseIp } from "../definition/ipv4";
-import { type Effective, type Index, type Machine, indexDefinition } from "../definition/resolve";
+import { type Effective, type Index, type Machine, idMapOf, indexDefinition } from "../definition/resolve";
+import { hostIdOf, idMapLine, rawIdMaps } from "../definition/idmap";
 import { type Definition, FEATURE_DEFAULTS, FEATURE_ORDER, type FeatureName, type SecretRef } from "../definition/schema";
 import { dependencyOrder, prerequisites } from "../definition/graph";
 import { poolFor, poolsOf } from "../definition/pools";
@@ -10,11 +11,13 @@ import { cudaArchListFor } from "../definition/gpu-models";
 import { ollamaModelName, vllmImageOf } from "../definition/serving";
 import { hostGpuAddresses, lxcGpuDevices, nodeGpuMappings, nodeVfio, vmHostPci } from "./gpu";
 import { type Pool, type Request, allocate } from "./ip-allocation";
+import { nodeBackup, planBackupJob } from "./backup";
 import { planApps } from "./apps";
 import { portainerRegistrations } from "./portainer";
 import type { PlannedFeature, PlannedInterface, PlannedMachine, PlannedMount, Plan, Source, Transport } from "./types";
 
 export type * from "./types";
+export type * from "./backup";
 
 export interface PlanOptions {
   /** Addresses allocated by earlier runs (the lock file). */
@@ -48,6 +51,8 @@ export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
           }
         : {}),
       ...nodeGpuSteps(ix, n),
+      ...(nodeBackup(n) ? { backup: nodeBackup(n)! } : {}),
+      backupJobs: n.backupJobs.map((j) => planBackupJob(ix, n, j)),
     })),
     baseTemplates: [...ix.bases.values()].map(({ t }) => ({
       name: t.name,
@@ -153,6 +158,7 @@ function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): P
     };
   });
   const datasets = new Map(node.zfs.datasets.map((ds) => [ds.name, ds]));
+  const idMap = m.type === "lxc" ? idMapOf(eff) : undefined;
   const mountPoints: PlannedMount[] = d.mountPoints.map((mp, k) => {
     let source = mp.hostPath ?? "";
     if (mp.dataset !== undefined) {
@@ -168,6 +174,16 @@ function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): P
       path: mp.path,
       readOnly: mp.readOnly,
       backup: mp.backup,
+      ...(mp.owner
+        ? {
+            owner: {
+              ...mp.owner,
+              // Validation holds a custom map to cover 0–65535, so every owner is mapped.
+              hostUid: hostIdOf(idMap, "uid", mp.owner.uid)!,
+              hostGid: hostIdOf(idMap, "gid", mp.owner.gid)!,
+            },
+          }
+        : {}),
     };
   });
   const diskDataset = node.storage.find((s) => s.id === d.disk?.storage && s.type === "zfspool")?.pool;
@@ -212,14 +228,23 @@ function planMachine(ix: Index, m: Machine, allocations: Map<string, string>): P
     startAtBoot: guest?.startAtBoot ?? false,
     ...(guest?.bootOrder !== undefined ? { bootOrder: guest.bootOrder } : {}),
     ...(guest?.bootDelay !== undefined ? { bootDelay: guest.bootDelay } : {}),
-    lxcOptions: d.lxcOptions,
+    lxcOptions: lxcLines(m, eff),
     healthChecks: d.healthChecks,
     timeouts: d.timeouts ?? {},
     ...(d.cloudInit ? { cloudInit: d.cloudInit } : {}),
     ...(d.description ? { description: d.description } : {}),
     tags: d.tags,
+    backup: { beforeReplace: d.backupBeforeReplace, keep: d.backupRetention },
+    ...(guest?.snapshots?.afterProvision ? { snapshots: { keep: guest.snapshots.keep, name: guest.snapshots.name } } : {}),
     protect: d.protect,
   };
+}
+
+/** The definition's raw lines, then custom idMaps (own or a template's) as lxc.idmap lines unless written raw here. */
+function lxcLines(m: Machine, eff: Effective): string[] {
+  const own = m.def.lxcOptions;
+  if (m.type !== "lxc" || !eff.idMaps || rawIdMaps(own).entries.length > 0) return own;
+  return [...own, ...eff.idMaps.map(idMapLine)];
 }
 
 function sourceOf(ix: Index, m: Machine): Source {

@@ -4,6 +4,7 @@ import type { BaseTemplate, Definition, FeatureName, Features, SecretRef, Timeou
 import type { Machine } from "../definition/resolve";
 import type { GpuBudget } from "../definition/gpu-budget";
 import type { HostPci, PciMapping, PlannedVfio } from "./gpu";
+import type { PlannedBackupJob, PlannedNodeBackup } from "./backup";
 
 export interface PlannedPortainerServer {
   /** The guest running the server. */
@@ -35,6 +36,11 @@ export interface PlannedMount {
   path: string;
   readOnly: boolean;
   backup: boolean;
+  /**
+   * mountPoints[].owner: container-side uid/gid, and the host ids the node gives the source directory (shifted
+   * through the container's id map: 100000+uid by default, the ids themselves in a privileged container).
+   */
+  owner?: { uid: number; gid: number; hostUid: number; hostGid: number };
 }
 
 export type Transport = "pct" | "ssh";
@@ -85,6 +91,7 @@ export interface PlannedMachine {
   startAtBoot: boolean;
   bootOrder?: number;
   bootDelay?: number;
+  /** Raw lxc.* lines for the node's config: the definition's lxcOptions, then the lxc.idmap lines of custom idMaps. */
   lxcOptions: string[];
   healthChecks: Machine["def"]["healthChecks"];
   /** The definition's time limits of this machine's steps (seconds); the features' own defaults apply to the rest. */
@@ -92,6 +99,13 @@ export interface PlannedMachine {
   cloudInit?: Machine["def"]["cloudInit"];
   description?: string;
   tags: string[];
+  /**
+   * Backed up before Phoenix deletes or replaces it, keeping the newest `keep` such backups. Plans always set it;
+   * when absent a guest is backed up (keep 3) and a golden template is not, as the schema's defaults say.
+   */
+  backup?: { beforeReplace: boolean; keep: number };
+  /** A Proxmox snapshot once its features ran, the newest `keep` kept, named <name>-YYYYMMDD-HHMMSS. */
+  snapshots?: { keep: number; name: string };
   /** Replacing or deleting it is refused (plan/changes.ts). */
   protect: boolean;
 }
@@ -111,6 +125,9 @@ export interface PlannedNode {
   gpuInit?: { gpus: { index: number; pci?: string }[]; persistence: "all" | string[] };
   /** VFIO preparation (nodes[].vfio). */
   vfio?: PlannedVfio;
+  /** Where its guests are backed up before a deletion or replacement; absent when it has no backup storage. */
+  backup?: PlannedNodeBackup;
+  backupJobs?: PlannedBackupJob[];
 }
 
 export interface PlannedBaseTemplate {

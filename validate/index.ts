@@ -1,4 +1,5 @@
 // Semantic validation of a shape-checked definition: every problem at once, each with its path and fix.
+import { dirname, resolve } from "node:path";
 import { readDefinitionFile } from "../definition/load";
 import { adoptionPath, readAdoption } from "../definition/adoption";
 import { checkAdoption } from "./adoption";
@@ -6,11 +7,14 @@ import { DefinitionError, type Problem, errorsOf } from "../definition/problems"
 import { indexDefinition } from "../definition/resolve";
 import type { Definition } from "../definition/schema";
 import { type ValidDefinition, asValid } from "../definition/valid";
-import { dirname } from "node:path";
+import { checkBackups } from "./backup";
 import { checkApps } from "./apps";
+import { checkAccess } from "./access";
 import { checkFeatures } from "./features";
 import { checkGpus } from "./gpu";
+import { checkFiles } from "./files";
 import { checkIdentity } from "./identity";
+import { checkIdMaps } from "./idmaps";
 import { checkLimits } from "./limits";
 import { checkNetwork } from "./network";
 import { checkResources } from "./resources";
@@ -20,8 +24,9 @@ import { checkSiblings, readSiblings } from "./siblings";
 
 export interface ValidateOptions {
   /**
-   * The definition's directory: apps' compose files and templates are read from it (loadDefinition sets it). Without
-   * it, the checks of what those files say are left out (an in-memory definition has no directory).
+   * The definition's directory: file references (scripts, profiles) resolve in it, and apps' compose files and
+   * templates are read from it (loadDefinition sets it). Without it, the checks of those files are left out (an
+   * in-memory definition has no directory); the components still refuse a bad reference before anything is touched.
    */
   dir?: string;
 }
@@ -33,11 +38,15 @@ export function validate(def: Definition, opts: ValidateOptions = {}): Problem[]
     ...checkNetwork(ix),
     ...checkResources(ix),
     ...checkFeatures(ix),
+    ...checkIdMaps(ix),
     ...checkApps(ix, opts),
     ...checkLimits(ix),
     ...checkSecrets(def),
     ...checkGpus(ix),
     ...checkServing(ix),
+    ...checkAccess(ix),
+    ...(opts.dir !== undefined ? checkFiles(def, opts.dir) : []),
+    ...checkBackups(ix),
   ];
 }
 
@@ -59,7 +68,7 @@ export function loadDefinition(file: string, opts: { siblings?: boolean } = {}):
   const adopted = readAdoption(file);
   const where = adoptionPath(file).split("/").pop()!;
   const problems = [
-    ...validate(parsed.definition, { dir: dirname(file) }),
+    ...validate(parsed.definition, { dir: dirname(resolve(file)) }),
     ...adopted.problems,
     ...checkAdoption(indexDefinition(parsed.definition), adopted.record, where),
   ];

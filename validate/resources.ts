@@ -2,6 +2,8 @@
 import { type Problem, error, warning } from "../definition/problems";
 import type { Index, Machine } from "../definition/resolve";
 import type { Node } from "../definition/schema";
+import { PROPERTY_PATH, PROPERTY_SUBDIR } from "../definition/grammar";
+import { hostAccessOptions } from "../definition/lxc-options";
 
 export function checkResources(ix: Index): Problem[] {
   const out: Problem[] = [];
@@ -87,6 +89,20 @@ export function checkResources(ix: Index): Problem[] {
           error(
             path,
             `'${needsRoot.name}' needs GPU passthrough, bind mounts or keyctl, which Proxmox lets only root@pam set (not its API tokens)`,
+            "log in as root@pam: username: root@pam, password: { secret: … }",
+          ),
+        );
+      // Raw options that reach the node are bind mounts, devices and more by another name: the same rule.
+      const reaching = ix.machines.find(
+        (m) => ix.effective(m).node === n && m.type === "lxc" && hostAccessOptions(m.def.lxcOptions).length > 0,
+      );
+      if (reaching && !needsRoot)
+        out.push(
+          error(
+            path,
+            `'${reaching.name}' sets lxcOptions that reach the node (${hostAccessOptions(reaching.def.lxcOptions)
+              .map((o) => o.key)
+              .join(", ")}); like bind mounts, Proxmox lets only root@pam set them (not its API tokens)`,
             "log in as root@pam: username: root@pam, password: { secret: … }",
           ),
         );
@@ -212,6 +228,15 @@ function checkNode(n: Node, path: string, out: Problem[]) {
           `add { name: ${pool} } to ${path}.zfs.pools`,
         ),
       );
+    const mountpoint = d.properties["mountpoint"];
+    if (typeof mountpoint === "string" && !["none", "legacy"].includes(mountpoint) && !PROPERTY_PATH.test(mountpoint))
+      out.push(
+        error(
+          `${dp}.properties.mountpoint`,
+          `mountpoint ${JSON.stringify(mountpoint)} is not an absolute path without ',', '=', white space or '..' (guests' mount points are built from it)`,
+          "use an absolute path such as /mnt/models, or none / legacy",
+        ),
+      );
     const parent = d.name.slice(0, d.name.lastIndexOf("/"));
     if (parent.includes("/") && !n.zfs.datasets.some((x) => x.name === parent))
       out.push(error(`${dp}.name`, `parent dataset '${parent}' is not declared`, `declare '${parent}' before '${d.name}'`));
@@ -282,12 +307,35 @@ function checkMountPoints(m: Machine, node: Node, out: Problem[]) {
       out.push(
         error(`${path}.subdir`, "subdir is a relative directory inside the mounted dataset", "use it with dataset, without '..'"),
       );
+    else if (mp.subdir !== undefined && !PROPERTY_SUBDIR.test(mp.subdir))
+      out.push(error(`${path}.subdir`, `subdir ${JSON.stringify(mp.subdir)} ${PROPERTY_STRING_PROBLEM}`, PROPERTY_STRING_FIX));
     if (mp.hostPath !== undefined && !mp.hostPath.startsWith("/"))
       out.push(error(`${path}.hostPath`, `hostPath ${mp.hostPath} is not absolute`, "write the full path on the node"));
+    else if (mp.hostPath !== undefined && !PROPERTY_PATH.test(mp.hostPath))
+      out.push(
+        error(`${path}.hostPath`, `hostPath ${JSON.stringify(mp.hostPath)} ${PROPERTY_STRING_PROBLEM}`, PROPERTY_STRING_FIX),
+      );
+    if (!PROPERTY_PATH.test(mp.path))
+      out.push(error(`${path}.path`, `path ${JSON.stringify(mp.path)} ${PROPERTY_STRING_PROBLEM}`, PROPERTY_STRING_FIX));
   });
 }
 
+/** Proxmox writes mount points as property strings (mp0: <source>,mp=<path>,…): these characters are its syntax. */
+const PROPERTY_STRING_PROBLEM =
+  "holds ',', '=', white space, a control character or a '..' part (or is over 4096 characters), which Proxmox's mount point option would misread";
+const PROPERTY_STRING_FIX = "rename the directory (or mount a parent) so the path has none of them";
+
 function checkCapacity(m: Machine, node: Node, out: Problem[]) {
+  // bpg's provider takes at most 128 cores for a container and 2304 for a VM (Proxmox's own limits are higher).
+  const maxCores = m.type === "lxc" ? 128 : 2304;
+  if (m.def.cores !== undefined && m.def.cores > maxCores)
+    out.push(
+      error(
+        `${m.path}.cores`,
+        `'${m.name}' asks for ${m.def.cores} cores; a ${m.type === "lxc" ? "container" : "VM"} gets at most ${maxCores}`,
+        `use at most ${maxCores}`,
+      ),
+    );
   if (node.memory !== undefined && m.def.memory !== undefined && m.def.memory > node.memory)
     out.push(
       error(

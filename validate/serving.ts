@@ -170,9 +170,8 @@ function checkOllama(ix: Index, m: Machine, out: Problem[]) {
       );
   });
   for (const [k, val] of Object.entries(o.env ?? {})) {
-    if (!/^OLLAMA_[A-Z0-9_]+$/.test(k))
-      out.push(error(`${p}.env.${k}`, `'${k}' is not an Ollama setting`, "use OLLAMA_* names, e.g. OLLAMA_KEEP_ALIVE"));
-    else if ((OLLAMA_MANAGED_ENV as readonly string[]).includes(k))
+    // The names' grammar (OLLAMA_*) is the schema's.
+    if ((OLLAMA_MANAGED_ENV as readonly string[]).includes(k))
       out.push(error(`${p}.env.${k}`, `${k} is set from the feature's fields`, "use host/port, modelsDir or gpuMemory instead"));
     if (unsafeEnvValue(val))
       out.push(

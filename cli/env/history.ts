@@ -20,7 +20,9 @@ export interface StackSummary {
 
 /** Counts other than `same`, as `update: 1, create: 2` ("no changes" when none). */
 export function changesText(c: Record<string, number> | undefined): string {
-  const parts = Object.entries(c ?? {}).filter(([op, n]) => op !== "same" && n > 0);
+  // "same" and "read" change nothing: a read is the program's reference to its own last deployment (and any data
+  // source), done on every run, so counting it would make every refresh look like drift.
+  const parts = Object.entries(c ?? {}).filter(([op, n]) => op !== "same" && op !== "read" && n > 0);
   return parts.length ? parts.map(([op, n]) => `${op}: ${n}`).join(", ") : "no changes";
 }
 

@@ -2,6 +2,7 @@
 import { formatIp, parseCidr } from "../../definition/ipv4";
 import type { DefinitionInput } from "../../definition/schema";
 import { secretFix } from "../../definition/secrets";
+import { FINGERPRINT_HOWTO } from "../../validate/access";
 import type { Reader, Warnings } from "./reader";
 
 type NodeInput = DefinitionInput["nodes"][number];
@@ -82,12 +83,17 @@ export function readHypervisor(r: Reader, w: Warnings, nodeName: string): HostSe
   const storagePath = new Map<string, string>();
   const node: NodeInput = { name: nodeName, storage: [], zfs: { pools: [], datasets: [] }, gpus: [] };
   if (hostCidr) {
+    // Verified TLS: the operator pins the node's certificate (the original system never checked it).
     node.api = {
       endpoint: `https://${formatIp(hostCidr.address)}:8006/`,
-      insecure: true,
       username: "root@pam",
       password: { secret: "proxmoxRootPassword" },
     };
+    w.add(
+      iface!.where("address"),
+      `the node's API at https://${formatIp(hostCidr.address)}:8006/ is reached with TLS verified: its certificate is self-signed unless you installed another, so pin it`,
+      `set nodes[0].api.fingerprint to its SHA-256 fingerprint: ${FINGERPRINT_HOWTO}`,
+    );
     node.ssh = { host: formatIp(hostCidr.address), user: "root", privateKey: { secret: "nodeSshKey" } };
   }
   const zfs = r.obj("zfs");
@@ -129,6 +135,10 @@ export function readHypervisor(r: Reader, w: Warnings, nodeName: string): HostSe
       d.unmapped("storage_class", "informational in the original system");
     }
   }
+  // The original kept a backup storage (a dataset with backup content): Phoenix backs guests up there before it
+  // deletes or replaces them.
+  const backupStorage = node.storage!.find((st) => st.type === "dir" && (st.content as string[] | undefined)?.includes("backup"));
+  if (backupStorage) node.backup = { storage: backupStorage.id };
   const ids = r.obj("proxmox_storage_ids");
   if (ids)
     for (const key of Object.keys(ids.value)) {

@@ -1,8 +1,10 @@
 // phoenix_lxc_configs.json and phoenix_vm_configs.json → templates and guests.
 import type { DefinitionInput } from "../../definition/schema";
 import type { HostSettings } from "./hypervisor";
+import { hostAccessOptions } from "../../definition/lxc-options";
 import type { Reader, Warnings } from "./reader";
 import { OLLAMA_VERSION } from "../../definition/serving";
+import { readIdMaps, readOwner } from "./idmaps";
 
 type TemplateInput = DefinitionInput["templates"] extends (infer T)[] | undefined ? T : never;
 type GuestInput = NonNullable<DefinitionInput["guests"]>[number];
@@ -40,6 +42,45 @@ const FEATURES_WITHOUT_EQUIVALENT = new Set([
   "llamacpp",
   "nfs_client",
 ]);
+
+/** A snapshot name the definition takes (a letter, then letters, digits, '-' and '_'; 24 characters at most). */
+function snapshotPrefix(name: string): string {
+  const n = name.replace(/[^A-Za-z0-9_-]+/g, "-").replace(/^[^A-Za-z]+/, "");
+  return (n || "final-form").slice(0, 24);
+}
+
+/**
+ * Lifecycle snapshots: the original's final-form (enable_lifecycle_snapshots, a VM's snapshots.post-features) becomes
+ * snapshots.afterProvision with the newest one kept, as the original kept one.
+ */
+function readSnapshots(e: Entry, m: Machine, host: HostSettings, w: Warnings): void {
+  const r = e.r;
+  const lifecycle = r.bool("enable_lifecycle_snapshots") === true;
+  const vmSnaps = e.type === "vm" ? r.obj("snapshots") : undefined;
+  const post = vmSnaps?.str("post-features");
+  vmSnaps?.unmapped(
+    "pre-features",
+    "only the snapshot after provisioning is taken",
+    "take one before features by hand if needed",
+  );
+  if (lifecycle && e.type === "lxc")
+    w.add(
+      r.where("enable_lifecycle_snapshots"),
+      "the pre-configured snapshot (before features) has no equivalent; final-form is taken",
+    );
+  if (!lifecycle && post === undefined) return;
+  const disk = (m.disk as { storage?: string } | undefined)?.storage;
+  const type = host.node.storage?.find((s) => s.id === disk)?.type;
+  if (e.type === "lxc" && disk !== undefined && type !== undefined && !["zfspool", "lvmthin", "btrfs"].includes(type)) {
+    w.add(
+      r.where(lifecycle ? "enable_lifecycle_snapshots" : "snapshots"),
+      `not mapped: the guest's disk is on storage '${disk}' (${type}), where Proxmox cannot snapshot a container`,
+      "move its disk to a zfspool storage, then set snapshots.afterProvision",
+    );
+    return;
+  }
+  m.snapshots = { afterProvision: true, keep: 1, name: snapshotPrefix(post ?? "final-form") };
+}
 
 export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, host: HostSettings, w: Warnings): MachinesOut {
   const entries: Entry[] = [];
@@ -211,8 +252,17 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
       if (m.nesting === undefined && host.lxcDefaults.nesting && !e.cloneFrom) m.nesting = true;
       const opts = r.strings("lxc_options");
       if (opts.length) m.lxcOptions = opts;
+      // Copied as they are, never allowed on the operator's behalf: validation refuses them until a reason is given.
+      const reaching = hostAccessOptions(opts);
+      if (reaching.length > 0)
+        w.add(
+          r.where("lxc_options"),
+          `${reaching.map((o) => `'${opts[o.index]}'`).join(", ")} give${reaching.length === 1 ? "s" : ""} the container ${[...new Set(reaching.map((o) => o.access))].join(" and ")}`,
+          "remove it, or set allowHostAccess: { reason: … } on the guest (validation refuses it until then)",
+        );
       r.unmapped("apparmor_manages_nesting", "nesting is set explicitly with nesting: true");
-      r.unmapped("id_maps", "uid/gid maps are not managed yet", "add lxc.idmap lines to lxcOptions");
+      const idMaps = readIdMaps(r, host, w);
+      if (idMaps) m.idMaps = idMaps;
     }
     const deps = r.strings("dependencies").map((d) => {
       const t = byId.get(d);
@@ -238,7 +288,12 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
     r.unmapped("ports", "guests have their own addresses; port forwards are not managed");
     r.unmapped("traefik_service", "reverse-proxy routes are not managed");
     r.unmapped("trigger_sync_on_completion", "no equivalent");
-    r.unmapped("enable_lifecycle_snapshots", "Pulumi's state replaces lifecycle snapshots");
+    if (!isTemplate) readSnapshots(e, m, host, w);
+    else
+      r.unmapped(
+        "enable_lifecycle_snapshots",
+        "a golden template is frozen with pct template, and Proxmox takes no snapshot of a template",
+      );
     r.unmapped("bootstrap_ca_url", "step-ca is not a feature yet");
     r.unmapped("volumes", "NFS volumes in VMs are not managed yet");
     readStackRefs(r, e.name, stackRefs, w);
@@ -256,13 +311,13 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
         ...(snap ? { snapshot: snap.replace(/[^A-Za-z0-9_-]/g, "-") } : {}),
       } as TemplateInput);
     } else {
-      r.unmapped("template_snapshot_name", "nothing clones this guest");
       const start = r.bool("start_at_boot");
       const order = r.num("boot_order");
       const delay = r.num("boot_delay");
       if (start !== undefined) m.startAtBoot = start;
       if (order !== undefined) m.bootOrder = order;
       if (delay !== undefined) m.bootDelay = delay;
+      r.unmapped("template_snapshot_name", "nothing clones this guest");
       guests.push({ ...m, template: from ?? "unknown" } as GuestInput);
     }
   }
@@ -427,9 +482,8 @@ function readMounts(e: Entry, m: Machine, host: HostSettings, w: Warnings) {
   for (const mp of r.objs("mount_points")) {
     const hp = mp.str("host_path");
     const cp = mp.str("container_path");
-    if (hp && cp) mounts.push(toMount(hp, cp));
-    mp.unmapped("owner_uid", "ownership of host directories is not managed yet");
-    mp.unmapped("owner_gid", "ownership of host directories is not managed yet");
+    const owner = readOwner(mp, w);
+    if (hp && cp) mounts.push({ ...toMount(hp, cp), ...(owner ? { owner } : {}) });
   }
   for (const v of r.objs("zfs_volumes")) {
     const storage = v.str("pool") ?? "";

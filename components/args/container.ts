@@ -9,6 +9,12 @@ export interface ContainerContext {
   /** SSH public keys for root, applied as Proxmox does at create time. */
   sshKeys?: pulumi.Input<string>[];
   rootPassword?: pulumi.Input<string>;
+  /**
+   * A clone's node as its golden template's container reports it (the plan's node otherwise): the clone depends on the
+   * template through this input, which the provider cannot change in place, so a rebuilt template replaces its clones
+   * in dependency order (their backup guards first, see components/node-backups.ts).
+   */
+  nodeName?: pulumi.Input<string>;
 }
 
 export function ipv4Config(n: PlannedInterface) {
@@ -19,7 +25,7 @@ export function containerArgs(m: PlannedMachine, ctx: ContainerContext = {}): pr
   if (m.type !== "lxc") throw new Error(`${m.name} is a ${m.type}, not a container`);
   const clone = m.source.kind === "clone" ? { vmId: m.source.vmid, full: false } : undefined;
   return {
-    nodeName: m.node,
+    nodeName: ctx.nodeName ?? m.node,
     vmId: m.vmid,
     ...(m.description ? { description: m.description } : {}),
     tags: [...m.tags].sort(),

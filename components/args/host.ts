@@ -4,14 +4,22 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { PciMapping } from "../../plan/gpu";
 import type { PlannedBaseTemplate, PlannedNode } from "../../plan/plan";
 
+/**
+ * With a pinned fingerprint the provider skips its own chain check (it can only check against the system's CAs, and
+ * a node's certificate is self-signed): `endpoint` is then the endpoint released by the pin check
+ * (provisioners/engine/api-certificate.ts), so the provider gets nothing to connect to until the certificate matched.
+ */
 export function providerArgs(
   node: PlannedNode,
   secrets: { apiToken?: pulumi.Input<string>; password?: pulumi.Input<string>; sshKey?: pulumi.Input<string> },
+  endpoint?: pulumi.Input<string>,
 ): proxmox.ProviderArgs {
   if (!node.api) throw new Error(`node '${node.name}' has no api endpoint; set nodes[].api in the definition`);
+  if (node.api.fingerprint !== undefined && endpoint === undefined)
+    throw new Error(`node '${node.name}' pins its API certificate: give the endpoint its pin check released`);
   return {
-    endpoint: node.api.endpoint,
-    insecure: node.api.insecure,
+    endpoint: endpoint ?? node.api.endpoint,
+    insecure: node.api.insecure || node.api.fingerprint !== undefined,
     ...(secrets.apiToken ? { apiToken: secrets.apiToken } : {}),
     ...(node.api.username && secrets.password ? { username: node.api.username, password: secrets.password } : {}),
     ...(node.ssh

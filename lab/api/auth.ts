@@ -1,10 +1,11 @@
-// Authentication as pveproxy does it: API tokens (`Authorization: PVEAPIToken=user@realm!tokenid=secret`)
-// and, for users with a password, tickets from POST /access/ticket (cookie PVEAuthCookie, and the
-// CSRFPreventionToken header on writes). The authenticated id of a token is `user@realm!tokenid`:
-// Proxmox's root-only checks never pass for a token, even root's.
+// Authentication as pveproxy does it: tickets from POST /access/ticket (cookie PVEAuthCookie, or the same in the
+// Authorization header, and the CSRFPreventionToken header on writes), renewed by posting a valid ticket as the
+// password; otherwise API tokens (`Authorization: PVEAPIToken=user@realm!tokenid=secret`). The authenticated id of
+// a token is `user@realm!tokenid`: Proxmox's root-only checks never pass for a token, even root's.
+import { uriUnescape } from "./request";
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { ApiError } from "./errors";
+import { ApiError, unauthorized } from "./errors";
 
 export interface TokenConfig {
   /** user@realm!tokenid */
@@ -48,13 +49,19 @@ export class Authenticator {
     return createHmac("sha256", this.key).update(text).digest("base64").replace(/=+$/, "");
   }
 
-  /** POST /access/ticket */
+  /**
+   * POST /access/ticket: a password, or a valid ticket of that user (or of root@pam) as the password — how clients
+   * renew their ticket before its 2 hours are up. Any failure is the handler's 401 "authentication failure".
+   */
   login(
     username: string | undefined,
     password: string | undefined,
   ): { ticket: string; CSRFPreventionToken: string; username: string } {
     const user = this.users.find((u) => u.userid === username);
-    if (!user || password === undefined || !safeEqual(user.password, password)) throw new ApiError(401, "authentication failure");
+    const ticketUser = password?.startsWith("PVE:") ? this.verifyTicket(password) : undefined;
+    const renewal = !!user && (ticketUser === user.userid || ticketUser === "root@pam");
+    if (!user || password === undefined || (!renewal && !safeEqual(user.password, password)))
+      throw new ApiError(401, "authentication failure");
     const time = Math.floor(Date.now() / 1000)
       .toString(16)
       .toUpperCase();
@@ -78,24 +85,39 @@ export class Authenticator {
     return !!m && safeEqual(this.sign(`csrf:${user}:${m[1]}`), m[2]!);
   }
 
-  /** The identity of a request, or a 401 the way pveproxy answers it. */
+  /**
+   * The identity of a request, or a 401 the way pveproxy's auth_handler answers it (reason phrase, no body): the
+   * ticket from the PVEAuthCookie cookie, else from the Authorization header (`PVEAuthCookie=<ticket>`), else an
+   * API token from the Authorization header.
+   */
   authenticate(req: IncomingMessage): Identity {
-    const header = req.headers.authorization;
-    if (header) {
-      const m = /^PVEAPIToken[= ](\S+?)=(\S+)$/.exec(header.trim());
+    const header = req.headers.authorization?.trim() ?? "";
+    const ticket =
+      /(?:^|;\s*)PVEAuthCookie=([^;]+)/.exec(req.headers.cookie ?? "")?.[1] ?? /^PVEAuthCookie[= ](\S+)$/.exec(header)?.[1];
+    if (ticket === undefined) {
+      if (!header) throw unauthorized("No ticket");
+      const m = /^PVEAPIToken[= ](\S+?)=(\S+)$/.exec(header);
       const token = m && this.tokens.find((t) => t.id === m[1]);
-      if (!m || !token || !safeEqual(token.secret, m[2]!)) throw new ApiError(401, "authentication failure");
+      if (!m || !token || !safeEqual(token.secret, m[2]!)) throw unauthorized("Authentication failed!");
       return { authid: token.id, isRoot: false };
     }
-    const cookie = /(?:^|;\s*)PVEAuthCookie=([^;]+)/.exec(req.headers.cookie ?? "");
-    if (!cookie) throw new ApiError(401, "No ticket");
-    const user = this.verifyTicket(decodeURIComponent(cookie[1]!));
-    if (!user) throw new ApiError(401, "authentication failure");
+    const user = this.verifyTicket(uriUnescape(ticket));
+    if (!user) throw unauthorized("Authentication failed!");
     if (req.method !== "GET" && req.method !== "HEAD") {
       const csrf = req.headers.csrfpreventiontoken;
       if (!this.verifyCsrf(user, Array.isArray(csrf) ? csrf[0] : csrf))
-        throw new ApiError(401, "Permission denied - invalid csrf token");
+        throw unauthorized("Permission denied - invalid csrf token");
     }
     return { authid: user, isRoot: user === "root@pam" };
+  }
+
+  /** The userids that exist: users with a password and the owners of tokens. */
+  userIds(): string[] {
+    return [...new Set([...this.users.map((u) => u.userid), ...this.tokens.map((t) => t.id.split("!")[0]!)])].sort();
+  }
+
+  /** The tokens of a user (their names, without the user part). */
+  tokenNames(userid: string): string[] {
+    return this.tokens.filter((t) => t.id.startsWith(`${userid}!`)).map((t) => t.id.slice(userid.length + 1));
   }
 }

@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import type { Identity } from "./auth";
 import type { GuestType, LabBackend } from "../pve/backend";
-import { fail } from "./errors";
+import { fail, paramError } from "./errors";
 import type { ConfigFile } from "../pve/pve-config";
 import type { TaskLog, TaskManager } from "../pve/tasks";
 
@@ -72,18 +72,37 @@ export function lockedTask(
   vmid: number,
   lock: string | undefined,
   work: (log: TaskLog) => Promise<void>,
+  /** The UPID's id when it is not the locked guest's (a clone's task carries its source vmid). */
+  taskId = String(vmid),
 ): string {
   // checks before this point awaited; another request may have taken the guest meanwhile
   const held = ctx.locks.get(vmid);
   if (lock && held) throw fail(`can't lock guest ${vmid} - it is locked (${held})`);
   if (lock) ctx.locks.set(vmid, lock);
-  return ctx.tasks.start(type, String(vmid), identity.authid, async (log) => {
+  return ctx.tasks.start(type, taskId, identity.authid, async (log) => {
     try {
       await work(log);
     } finally {
       if (lock && ctx.locks.get(vmid) === lock) ctx.locks.delete(vmid);
     }
   });
+}
+
+/** Proxmox's root-only parameters (skiplock, …): 400 for anyone but root@pam itself, tokens of root included. */
+export function rootOnly(identity: Identity, params: Record<string, string>, names: string[]): void {
+  const used = names.filter((n) => params[n] !== undefined && params[n] !== "0");
+  if (used.length && !identity.isRoot)
+    throw paramError(Object.fromEntries(used.map((n) => [n, "Only root may use this option."])));
+}
+
+/** The bridges a guest's NICs name that the node does not have (starting it fails like Proxmox's network hook). */
+export async function missingBridges(ctx: ApiContext, config: Record<string, string>): Promise<string[]> {
+  const have = new Set((await ctx.backend.listNetwork()).filter((n) => n.type === "bridge").map((n) => n.iface));
+  const named = Object.entries(config)
+    .filter(([k]) => /^net\d+$/.test(k))
+    .map(([, v]) => /(?:^|,)bridge=([^,]+)/.exec(v)?.[1])
+    .filter((b): b is string => !!b);
+  return [...new Set(named)].filter((b) => !have.has(b));
 }
 
 export function randomMac(prefix: string): string {

@@ -7,6 +7,8 @@ export class ApiError extends Error {
     readonly status: number,
     message: string,
     readonly errors?: Errors,
+    /** pveproxy's own refusals (auth_handler's 401s): the status and reason only, an empty body. */
+    readonly bare = false,
   ) {
     super(message);
   }
@@ -25,6 +27,11 @@ export function fail(message: string): ApiError {
 /** PVE::Exception raise_perm_exc: 403 "Permission check failed (...)". */
 export function permissionDenied(what: string): ApiError {
   return new ApiError(403, `Permission check failed (${what})`);
+}
+
+/** A 401 from pveproxy's auth_handler: "No ticket", "Authentication failed!", an invalid CSRF token — no body. */
+export function unauthorized(message: string): ApiError {
+  return new ApiError(401, message, undefined, true);
 }
 
 export function notImplemented(method: string, path: string): ApiError {

@@ -7,6 +7,7 @@ import type { AuditLog } from "./audit";
 import type { Authenticator, Identity } from "./auth";
 import { ApiError, isApiError, notImplemented, paramError } from "./errors";
 import type { Router } from "./router";
+import { PUBLIC_CALLS } from "./routes/access";
 import { type Params, validateParams } from "../pve/schema";
 import {
   HttpRefusal,
@@ -20,6 +21,9 @@ import {
 } from "./request";
 
 export const HOST = "127.0.0.1";
+
+/** Who calls the routes pveproxy serves without authentication. */
+const ANONYMOUS: Identity = { authid: "", isRoot: false };
 
 export interface HandlerDeps {
   auth: Authenticator;
@@ -46,6 +50,14 @@ function sendRefusal(req: IncomingMessage, res: ServerResponse, status: number, 
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
+/** pveproxy's own error answer (its auth_handler's 401s): status and reason phrase, an empty body. */
+function sendBare(res: ServerResponse, status: number, message: string): void {
+  res.writeHead(status, reason(message), { "Content-Length": 0, Connection: "close", Server: "pve-api-daemon/3.0" });
+  res.end(() => {
+    if (!res.req.complete) res.req.socket.destroy();
+  });
+}
+
 /** A JSON answer; an error closes the connection (as pveproxy does), at once when the request's body went unread. */
 function send(res: ServerResponse, status: number, message: string, body: unknown): void {
   const text = JSON.stringify(body);
@@ -60,20 +72,6 @@ function send(res: ServerResponse, status: number, message: string, body: unknow
   res.end(text, () => {
     if (!res.req.complete) res.req.socket.destroy();
   });
-}
-
-/** POST /access/ticket: the only call made before anyone is authenticated (its body is capped small). */
-async function login(
-  auth: Authenticator,
-  req: IncomingMessage,
-  url: URL,
-): Promise<{ identity: Identity; params: Params; data: unknown }> {
-  const params = parseParams(url, await readBody(req, MAX_LOGIN_POST), req.headers["content-type"]);
-  const one = (k: string) => (Array.isArray(params[k]) ? (params[k] as string[])[0] : (params[k] as string | undefined));
-  const realm = one("realm");
-  const username = one("username") && realm && !one("username")!.includes("@") ? `${one("username")}@${realm}` : one("username");
-  const t = auth.login(username, one("password"));
-  return { identity: { authid: t.username, isRoot: t.username === "root@pam" }, params, data: { ...t, cap: {} } };
 }
 
 /** The server's request handler: authentication, body limits, routing, Proxmox's error shapes, the audit log. */
@@ -100,23 +98,19 @@ export function requestHandler(deps: HandlerDeps): (req: IncomingMessage, res: S
       if (apiPath === undefined) throw notImplemented(method, url.pathname);
       const segments = apiPath.split("/").filter(Boolean).map(uriUnescape);
       const path = `/${segments.join("/")}`;
-      let data: unknown;
-      if (path === "/access/ticket" && method === "POST") {
-        ({ identity, params, data } = await login(auth, req, url));
-      } else if (path === "/access/ticket" && method === "GET") {
-        data = null;
-      } else {
-        // From the headers alone, before a byte of the body is read.
-        identity = auth.authenticate(req);
-        const match = router.match(method, segments);
-        if (!match) throw notImplemented(method, path);
-        const given = parseParams(url, await readBody(req, MAX_POST), req.headers["content-type"]);
-        params = given;
-        const merged: Params = Object.assign(emptyParams(), given, match.pathParams);
-        const { values, arrays, errors } = validateParams(match.route.schema, merged, match.route.patterns);
-        if (Object.keys(errors).length) throw paramError(errors);
-        data = await match.route.handler({ method, path, params: values, arrays, identity });
-      }
+      // From the headers alone, before a byte of the body is read; the login calls and the realm list need none.
+      const anonymous = PUBLIC_CALLS.has(`${method} ${path}`);
+      if (!anonymous) identity = auth.authenticate(req);
+      const match = router.match(method, segments);
+      if (!match) throw notImplemented(method, path);
+      const login = method === "POST" && path === "/access/ticket";
+      const given = parseParams(url, await readBody(req, login ? MAX_LOGIN_POST : MAX_POST), req.headers["content-type"]);
+      params = given;
+      const merged: Params = Object.assign(emptyParams(), given, match.pathParams);
+      const { values, arrays, errors } = validateParams(match.route.schema, merged, match.route.patterns);
+      if (Object.keys(errors).length) throw paramError(errors);
+      const data = await match.route.handler({ method, path, params: values, arrays, identity: identity ?? ANONYMOUS });
+      if (login) identity = { authid: (data as { username: string }).username, isRoot: false };
       send(res, 200, "OK", { data: data ?? null });
     } catch (e) {
       if (e instanceof HttpRefusal) {
@@ -133,11 +127,13 @@ export function requestHandler(deps: HandlerDeps): (req: IncomingMessage, res: S
         params = emptyParams();
         await sleep(t0 + delay - Date.now());
       }
-      send(res, err.status, err.message, {
-        data: null,
-        message: `${err.message}\n`,
-        ...(err.errors ? { errors: err.errors } : {}),
-      });
+      if (err.bare) sendBare(res, err.status, err.message);
+      else
+        send(res, err.status, err.message, {
+          data: null,
+          message: `${err.message}\n`,
+          ...(err.errors ? { errors: err.errors } : {}),
+        });
     } finally {
       audit.write({
         time: new Date(t0).toISOString(),

@@ -52,6 +52,11 @@ export class Router {
     return undefined;
   }
 
+  /** The routes, in the order they were added. */
+  all(): Route[] {
+    return this.routes.map(({ route }) => route);
+  }
+
   list(): { method: string; path: string }[] {
     return this.routes.map(({ route }) => ({ method: route.method, path: route.path }));
   }

@@ -12,9 +12,13 @@ import type { LabBackend } from "../pve/backend";
 import { ensureCertificate } from "./cert";
 import type { ApiContext } from "./context";
 import { Router } from "./router";
+import { JobStore } from "./backup-jobs";
+import { backupRoutes } from "./routes/backup";
 import { clusterRoutes } from "./routes/cluster";
+import { lxcSnapshotRoutes } from "./routes/lxc-snapshot";
 import { lxcRoutes } from "./routes/lxc";
-import { type NodeNetwork, nodeRoutes } from "./routes/node";
+import { nodeRoutes } from "./routes/node";
+import { accessRoutes } from "./routes/access";
 import { qemuRoutes } from "./routes/qemu";
 import { storageRoutes } from "./routes/storage";
 import { HOST, requestHandler } from "./handler";
@@ -23,6 +27,8 @@ import { TaskManager } from "../pve/tasks";
 export interface LabApiOptions {
   /** Certificate, audit log and cluster-level config (PCI mappings) live here. */
   stateDir: string;
+  /** What /etc/pve holds on a node (jobs.cfg); <stateDir>/pve when not given. */
+  pveDir?: string;
   /** 8006 by default; 0 picks a free port. */
   port?: number;
   /** Node name the API answers for ("pve" by default). */
@@ -31,10 +37,11 @@ export interface LabApiOptions {
   /** Users who may log in with a password (POST /access/ticket), e.g. root@pam. */
   users?: UserConfig[];
   backend: LabBackend;
-  /** Interfaces GET /nodes/{node}/network reports (the provider can find the node's SSH address there). */
-  network?: NodeNetwork[];
   hardware?: { cpus: number; memory: number };
-  /** Proxmox VE version reported; 8.4.1 by default (the provider gates features on it). */
+  /**
+   * Proxmox VE version reported; 9.0.3 by default (the provider gates features on it, and the API's behaviour follows
+   * it: from 9.0 a container created without `unprivileged` is unprivileged).
+   */
   version?: { version: string; release: string; repoid: string };
   /**
    * How long after a request came in a 401 answers it (pveproxy: 3 s for every unauthorized call, failed logins
@@ -57,6 +64,32 @@ export interface LabApi {
 
 export { HOST };
 
+/** Every route the lab serves, by Proxmox API area. */
+export function labRouter(
+  ctx: ApiContext,
+  auth: Authenticator,
+  o: Pick<LabApiOptions, "stateDir" | "pveDir" | "hardware">,
+): Router {
+  const router = new Router();
+  router.add(
+    ...accessRoutes(auth),
+    ...nodeRoutes(ctx, o.hardware ?? { cpus: 4, memory: 16 * 1024 ** 3 }),
+    ...storageRoutes(ctx),
+    ...lxcRoutes(ctx),
+    ...lxcSnapshotRoutes(ctx),
+    ...qemuRoutes(ctx),
+    ...backupRoutes(ctx, new JobStore(join(o.pveDir ?? join(o.stateDir, "pve"), "jobs.cfg"))),
+    ...clusterRoutes(ctx, join(o.stateDir, "pve", "mapping", "pci.json")),
+  );
+  return router;
+}
+
+/**
+ * The release the lab answers as: PVE 9.0, whose API creates containers unprivileged unless told otherwise (as its
+ * GUI always did). Not 9.1: bpg's provider then sends 9.1's `host-managed` on every container NIC.
+ */
+export const LAB_PVE_VERSION = { version: "9.0.3", release: "9.0", repoid: "025864202ebb6109" };
+
 export async function startLabApi(o: LabApiOptions): Promise<LabApi> {
   const node = o.node ?? "pve";
   const tasks = new TaskManager(node);
@@ -66,18 +99,11 @@ export async function startLabApi(o: LabApiOptions): Promise<LabApi> {
     tasks,
     locks: new Map(),
     macPrefix: "BC:24:11",
-    version: o.version ?? { version: "8.4.1", release: "8.4", repoid: "2a5fa54a8503f96d" },
+    version: o.version ?? LAB_PVE_VERSION,
   };
   const auth = new Authenticator(o.tokens, o.users ?? []);
   const audit = new AuditLog(join(o.stateDir, "audit.jsonl"));
-  const router = new Router();
-  router.add(
-    ...nodeRoutes(ctx, o.network ?? [], o.hardware ?? { cpus: 4, memory: 16 * 1024 ** 3 }),
-    ...storageRoutes(ctx),
-    ...lxcRoutes(ctx),
-    ...qemuRoutes(ctx),
-    ...clusterRoutes(ctx, join(o.stateDir, "pve", "mapping", "pci.json")),
-  );
+  const router = labRouter(ctx, auth, o);
   const cert = ensureCertificate(o.stateDir);
 
   const handle = requestHandler({ auth, audit, router, unauthorizedDelayMs: o.unauthorizedDelayMs ?? UNAUTHORIZED_DELAY_MS });
@@ -94,7 +120,7 @@ export async function startLabApi(o: LabApiOptions): Promise<LabApi> {
     url: `https://${HOST}:${port}`,
     port,
     tasks,
-    endpoints: [{ method: "POST", path: "/access/ticket" }, ...router.list()],
+    endpoints: router.list(),
     close: async () => {
       await tasks.settle();
       await new Promise<void>((resolve) => {

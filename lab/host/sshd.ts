@@ -11,6 +11,11 @@ export interface NodeSshd {
    * sshd's own mount namespace) and run its `pct` (PHOENIX_LAB_DIR), so labs side by side never see each other's.
    */
   labDir?: string;
+  /**
+   * With labDir: files the node's sessions see in /usr/local/sbin besides the host's (an overlay in the sshd's
+   * mount namespace), e.g. the lab's own `pct`: another lab's `down` cannot take it away from them.
+   */
+  sbin?: Record<string, string>;
 }
 
 export function keygen(file: string, comment: string): void {
@@ -60,9 +65,18 @@ export async function ensureNodeSshd(o: NodeSshd): Promise<{ clientKey: string; 
     if (o.labDir) {
       const pve = join(o.labDir, "pve");
       mkdirSync(join(pve, "lxc"), { recursive: true });
-      // A private mount namespace for the daemon and every session it forks: /etc/pve is this lab's.
-      const inNamespace = 'mount --bind "$0" /etc/pve && exec "$@"';
-      run("unshare", ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", inNamespace, pve, ...sshd]);
+      // A mount namespace of its own for the daemon and every session it forks: /etc/pve and the pct in
+      // /usr/local/sbin are this lab's. A slave: the pools' mounts are shared (host/zfs.ts shareMounts), so datasets
+      // mounted later show in its sessions, and one the host unmounts leaves it too (a private copy would keep
+      // zfs-fuse calling the dataset busy, for any lab); its own mounts reach nothing outside.
+      const upper = join(o.dir, "sbin");
+      const work = join(o.dir, "sbin-work");
+      rmSync(work, { recursive: true, force: true });
+      for (const d of [upper, work]) mkdirSync(d, { recursive: true });
+      for (const [name, text] of Object.entries(o.sbin ?? {})) writeFileSync(join(upper, name), text, { mode: 0o755 });
+      const inNamespace =
+        'mount --bind "$0" /etc/pve && mount -t overlay overlay -o "lowerdir=/usr/local/sbin,upperdir=$1,workdir=$2" /usr/local/sbin && shift 2 && exec "$@"';
+      run("unshare", ["--mount", "--propagation", "slave", "--", "/bin/sh", "-c", inNamespace, pve, upper, work, ...sshd]);
     } else run(sshd[0]!, sshd.slice(1));
     await waitFor(`sshd on 127.0.0.1:${o.port}`, () => pidOf(o.dir) !== undefined, 15_000);
   }

@@ -59,27 +59,45 @@ export function poolExists(pool: string): boolean {
   return ok("zpool", ["list", "-H", pool]);
 }
 
-/** A pool on a sparse file; mounted at /<pool> like a Proxmox host's. */
+/** A pool on a sparse file; mounted at /<pool> like a Proxmox host's, its mounts shared (shareMounts). */
 export function ensurePool(pool: string, dir: string, sizeBytes: number): void {
-  if (poolExists(pool)) return;
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${pool}.img`);
-  if (!existsSync(file)) run("truncate", ["-s", String(sizeBytes), file]);
-  run("zpool", ["create", "-f", pool, file]);
+  if (!poolExists(pool)) {
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${pool}.img`);
+    if (!existsSync(file)) run("truncate", ["-s", String(sizeBytes), file]);
+    run("zpool", ["create", "-f", pool, file]);
+  }
+  shareMounts(pool);
+}
+
+/**
+ * Makes the pool's mounts shared, as systemd makes every mount on a Proxmox host: mount namespaces made as slaves
+ * (the node's sshd, vzdump's archive namespaces) then lose a dataset's mount when the host unmounts it. A private
+ * copy (this machine's mounts are private) keeps zfs-fuse's mount alive and the dataset "busy" until its namespace
+ * ends; datasets mounted later under the pool's mount are shared too.
+ */
+export function shareMounts(pool: string): void {
+  const mountpoint = run("zfs", ["get", "-H", "-o", "value", "mountpoint", pool], { allowFail: true }).stdout.trim();
+  if (mountpoint.startsWith("/")) run("mount", ["--make-rshared", mountpoint], { allowFail: true });
 }
 
 /** zfs-fuse often calls a just-used dataset busy: unmount by force, then retry. */
-export async function destroyDataset(name: string, opts: { recursive?: boolean } = {}): Promise<void> {
+export async function destroyDataset(name: string, opts: { recursive?: boolean; timeoutMs?: number } = {}): Promise<void> {
   if (!ok("zfs", ["list", "-H", name])) return;
+  let last = "";
   await waitFor(
     `zfs destroy ${name}`,
     () => {
       run("zfs", ["unmount", "-f", name], { allowFail: true });
-      return ok("zfs", ["destroy", ...(opts.recursive ? ["-r"] : []), name]);
+      const r = run("zfs", ["destroy", ...(opts.recursive ? ["-r"] : []), name], { allowFail: true });
+      last = r.stderr.trim();
+      return r.code === 0 || !ok("zfs", ["list", "-H", name]);
     },
-    30_000,
+    opts.timeoutMs ?? 30_000,
     500,
-  );
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}: ${last}`);
+  });
 }
 
 /** zfs-fuse calls a dataset busy for a while after its container stopped: unmount by force, then retry. */
@@ -109,4 +127,33 @@ export async function destroyPool(pool: string): Promise<void> {
 export function listDatasets(pool: string): string[] {
   const r = run("zfs", ["list", "-H", "-o", "name", "-r", "-t", "filesystem,snapshot", pool], { allowFail: true });
   return r.code === 0 ? r.stdout.split("\n").filter(Boolean) : [];
+}
+
+/** Snapshots of one dataset (not its children), oldest first, by their short names. */
+export function listSnapshots(dataset: string): string[] {
+  const r = run("zfs", ["list", "-H", "-t", "snapshot", "-o", "name", "-s", "creation", "-r", dataset], { allowFail: true });
+  return r.code === 0
+    ? r.stdout
+        .split("\n")
+        .filter((n) => n.startsWith(`${dataset}@`))
+        .map((n) => n.slice(dataset.length + 1))
+    : [];
+}
+
+/** zfs-fuse calls a snapshot busy for a while after a clone of it went away: retry (up to two minutes). */
+export async function destroySnapshot(dataset: string, snap: string, timeoutMs = 120_000): Promise<void> {
+  if (!listSnapshots(dataset).includes(snap)) return;
+  let last = "";
+  await waitFor(
+    `zfs destroy ${dataset}@${snap}`,
+    () => {
+      const r = run("zfs", ["destroy", `${dataset}@${snap}`], { allowFail: true });
+      last = r.stderr.trim();
+      return r.code === 0 || !listSnapshots(dataset).includes(snap);
+    },
+    timeoutMs,
+    1000,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}: ${last}`);
+  });
 }

@@ -1,16 +1,22 @@
 // What a Proxmox container config means for the lab's real LXC container: the pve config (as the API
 // stores it in <state>/pve/lxc/<vmid>.conf) turned into the host's ContainerSpec. Pure: volume paths
 // come from the caller.
+import { containerIdMap } from "../pve/idmap";
 import { mountKind, parseMountPoint, parseNet } from "../pve/lxc-config";
+import { DEV_FORMAT } from "../pve/lxc-schema";
 import type { ConfigFile } from "../pve/pve-config";
 import { parsePropertyString } from "../pve/pve-config";
-import type { ContainerSpec, MountSpec, NetSpec } from "../host/lxc";
+import { propertyFormat } from "../pve/schema";
+import type { ContainerSpec, DeviceSpec, MountSpec, NetSpec } from "../host/lxc";
 
 /**
  * Raw lxc.* entries the lab leaves out, and why: this kernel has no AppArmor (profiles are checked with
  * apparmor_parser on the node instead) and its device cgroup is v1, where cgroup2 device rules do not apply.
  */
 export const LAB_SKIPPED_RAW = [/^lxc\.apparmor\./, /^lxc\.cgroup2\.devices\./];
+/** Raw entries the spec carries itself: lxc.idmap becomes its idMap (Proxmox's map replaces the default whole). */
+const SPEC_RAW = [/^lxc\.idmap$/];
+const DEV = propertyFormat(DEV_FORMAT);
 
 export function containerSpec(
   vmid: number,
@@ -47,9 +53,21 @@ export function containerSpec(
         ...(mp.ro === "1" ? { readOnly: true } : {}),
       };
     });
-  const devices = Object.keys(c)
+  const devices: DeviceSpec[] = Object.keys(c)
     .filter((k) => /^dev\d+$/.test(k))
-    .map((k) => c[k]!.split(",")[0]!.replace(/^path=/, ""));
+    .sort((a, b) => Number(a.slice(3)) - Number(b.slice(3)))
+    .map((k) => {
+      const d = parsePropertyString(c[k]!, DEV);
+      if (!d.path) throw new Error(`Path is not defined for passthrough device ${k}`);
+      return {
+        path: d.path,
+        ...(d.uid !== undefined ? { uid: Number(d.uid) } : {}),
+        ...(d.gid !== undefined ? { gid: Number(d.gid) } : {}),
+        ...(d.mode !== undefined ? { mode: d.mode } : {}),
+        ...(d["deny-write"] === "1" ? { denyWrite: true } : {}),
+      };
+    });
+  const idMap = containerIdMap(file);
   const features = c.features
     ? parsePropertyString(c.features, { nesting: {}, keyctl: {}, fuse: {}, mount: {}, mknod: {}, force_rw_sys: {} })
     : {};
@@ -65,7 +83,8 @@ export function containerSpec(
     mounts,
     devices,
     nesting: features.nesting === "1",
-    rawLxc: file.lxc.filter(([k]) => !LAB_SKIPPED_RAW.some((re) => re.test(k))).map(([k, v]) => `${k}: ${v}`),
+    ...(idMap ? { idMap, keyctl: features.keyctl === "1" } : {}),
+    rawLxc: file.lxc.filter(([k]) => ![...LAB_SKIPPED_RAW, ...SPEC_RAW].some((re) => re.test(k))).map(([k, v]) => `${k}: ${v}`),
     ...(aptProxy ? { aptProxy } : {}),
     ...(dockerDir && features.nesting === "1" ? { dockerDir } : {}),
   };

@@ -3,9 +3,10 @@
 // storages (linked clones are `zfs clone …@__base__`), templates extracted from the dir storage's
 // template cache. QEMU VMs' configs and volumes are kept by a MemoryBackend; with a QemuRunner (lab up gives
 // one when the definition has VM templates) they boot as QEMU processes from the lab's VM image.
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, statfsSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, statfsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type {
+  ContainerArchive,
   ContainerSetup,
   DownloadRequest,
   GuestInterface,
@@ -13,6 +14,7 @@ import type {
   GuestType,
   LabBackend,
   NewVolume,
+  NodeNetwork,
   StorageInfo,
   UrlMetadata,
   VolumeInfo,
@@ -21,11 +23,26 @@ import { MemoryBackend } from "../pve/memory-backend";
 import type { ConfigFile, PveConfig } from "../pve/pve-config";
 import type { TaskLog } from "../pve/tasks";
 import { parseVolid, volumeOwner } from "../pve/volumes";
-import { Lxc } from "../host/lxc";
+import { containerIdMap, usernsexecArgs } from "../pve/idmap";
+import { releaseViewsOf } from "../host/fuse-view";
+import { Lxc, rootOwner } from "../host/lxc";
 import type { QemuRunner } from "../host/qemu";
 import { ok, run, runAsync } from "../host/run";
-import { destroyDataset, renameDataset } from "../host/zfs";
+import { destroyDataset, listSnapshots, renameDataset } from "../host/zfs";
+import { destroyViews, destroyVolumeSnapshot, isParked, linkedClones, openView, sweepViews } from "./snapshot-views";
+import {
+  type ArchiveHost,
+  backupFile,
+  extractArchive,
+  listBackups,
+  readConfigFromArchive,
+  removeBackup,
+  setAttributes,
+  writeArchive,
+} from "./host-backup";
 import { containerSpec } from "./container-spec";
+import { mountKind, parseMountPoint } from "../pve/lxc-config";
+import { extractTemplate } from "./extract";
 import { CONFIG_LOCK_TIMEOUT_MS, KeyedMutex, LXC_LOCK_DIR, lxcConfigLockFile } from "../pve/config-lock";
 import { ConfigStore } from "../pve/config-store";
 import { withFileLock } from "../host/flock";
@@ -81,7 +98,18 @@ export function vmTemplateConfig(t: VmTemplateSeed): PveConfig {
 
 const lastName = (volname: string) => volname.split("/").pop()!;
 
-export class HostBackend implements LabBackend {
+/** The mount points of a container config that are storage volumes (not rootfs, binds or devices), with their paths. */
+function volumeMountPoints(config: PveConfig): { path: string; volid: string }[] {
+  return Object.keys(config)
+    .filter((k) => k === "rootfs" || /^mp\d+$/.test(k))
+    .map((k) => {
+      const mp = parseMountPoint(k, config[k]!);
+      return { path: k === "rootfs" ? "/" : mp.mp!, volid: mp.volume! };
+    })
+    .filter((m) => m.path !== "/" && mountKind(m.volid) === "volume");
+}
+
+export class HostBackend implements LabBackend, ArchiveHost {
   readonly lxc: Lxc;
   /** QEMU VMs and their volumes (and VM images on any storage). */
   readonly vms: MemoryBackend;
@@ -193,22 +221,39 @@ export class HostBackend implements LabBackend {
     }
     this.lxc.remove(vmid);
     this.configs.delete("lxc", vmid);
-    rmSync(this.dockerDir(vmid), { recursive: true, force: true });
   }
 
-  private dockerDir(vmid: number): string {
-    return join(this.o.stateDir, "docker", String(vmid));
+  /** A nesting container's /var/lib/docker on the host's disk (host/lxc.ts keeps it, and removes it with the container). */
+  dockerDir(vmid: number): string {
+    return this.lxc.dockerDir(vmid);
+  }
+
+  /** Where a dir storage with backup content keeps its backups, as Proxmox does: <path>/dump. */
+  dumpDir(storage: string): string | undefined {
+    const s = this.storage(storage);
+    return s?.type === "dir" && s.path && s.content.includes("backup") ? join(s.path, "dump") : undefined;
   }
 
   private configure(vmid: number, file: ConfigFile): void {
-    const spec = containerSpec(vmid, file, (v) => this.volumePath(v), this.o.aptProxy, this.dockerDir(vmid));
+    const spec = containerSpec(vmid, file, (v) => this.volumePath(v), this.o.aptProxy, this.lxc.dockerDir(vmid));
     // The lab has no GPU: passed-through devices it does not have are left out (Proxmox would refuse to start).
-    spec.devices = (spec.devices ?? []).filter((d) => existsSync(d));
-    if (spec.dockerDir) mkdirSync(spec.dockerDir, { recursive: true });
     this.lxc.configure(spec);
   }
 
   // --- storage
+
+  /** This machine's bridges (the lab's among them) with their IPv4 addresses, as the node's network. */
+  async listNetwork(): Promise<NodeNetwork[]> {
+    const out: NodeNetwork[] = [];
+    for (const iface of readdirSync("/sys/class/net").sort()) {
+      if (!existsSync(`/sys/class/net/${iface}/bridge`)) continue;
+      const r = run("ip", ["-j", "-4", "addr", "show", "dev", iface], { allowFail: true });
+      const addr = r.code === 0 ? (JSON.parse(r.stdout || "[]") as { addr_info?: { local: string; prefixlen: number }[] }[]) : [];
+      const a = addr[0]?.addr_info?.[0];
+      out.push({ iface, type: "bridge", ...(a ? { cidr: `${a.local}/${a.prefixlen}` } : {}) });
+    }
+    return out;
+  }
 
   async listStorage(): Promise<StorageInfo[]> {
     return this.o.storages.map((s) => {
@@ -268,6 +313,8 @@ export class HostBackend implements LabBackend {
           out.push({ volid: `${storage}:${content}/${f}`, content, format, size: st.size, ctime: Math.floor(st.mtimeMs / 1000) });
         }
       }
+      const dump = this.dumpDir(storage);
+      if (dump) out.push(...listBackups(storage, dump));
       const images = join(s.path, "images");
       if (existsSync(images))
         for (const vmid of readdirSync(images))
@@ -306,6 +353,7 @@ export class HostBackend implements LabBackend {
 
   async deleteContent(volid: string): Promise<void> {
     const v = parseVolid(volid);
+    if (v?.volname.startsWith("backup/")) return removeBackup(backupFile(this, volid), v.volname, v.storage);
     const s = v && this.storage(v.storage);
     const sub = v && { vztmpl: "template/cache", iso: "template/iso", snippets: "snippets" }[v.volname.split("/")[0]!];
     if (s?.type === "dir" && s.path && sub) {
@@ -358,7 +406,7 @@ export class HostBackend implements LabBackend {
     await this.createVolume({ volid: req.target, vmid: req.vmid, size: Number(size), content: "rootdir", format: "subvol" }, log);
     await runAsync("sh", [
       "-c",
-      'tar -C "$1" -cpf - . | tar -C "$2" -xpf -',
+      'tar -C "$1" --numeric-owner -cpf - . | tar -C "$2" --numeric-owner -xpf -',
       "copy",
       this.volumePath(req.source),
       this.volumePath(req.target),
@@ -374,6 +422,7 @@ export class HostBackend implements LabBackend {
         throw new Error(`the lab makes templates of container volumes on zfspool storages only ('${req.volid}')`);
       return this.vms.makeBaseVolume(req);
     }
+    await releaseViewsOf(this.volumePath(req.volid));
     await renameDataset(from, to);
     run("zfs", ["snapshot", `${to}@__base__`]);
     log(`renamed ${from} to ${to} and took ${to}@__base__`);
@@ -393,11 +442,11 @@ export class HostBackend implements LabBackend {
       return this.vms.destroyVolume(volid);
     }
     if (!ok("zfs", ["list", "-H", ds])) return;
-    const clones = run("zfs", ["list", "-H", "-o", "name,origin", "-t", "filesystem"], { allowFail: true })
-      .stdout.split("\n")
-      .filter((l) => l.split("\t")[1]?.startsWith(`${ds}@`));
-    if (clones.length) throw new Error(`base volume '${lastName(volid.split(":")[1]!)}' is still in use by linked cloned`);
-    await destroyDataset(ds, { recursive: true });
+    await releaseViewsOf(this.volumePath(volid));
+    if (linkedClones(ds).length)
+      throw new Error(`base volume '${lastName(volid.split(":")[1]!)}' is still in use by linked cloned`);
+    await destroyViews(ds);
+    await destroyDataset(ds, { recursive: true, timeoutMs: 120_000 });
     log(`destroyed dataset ${ds}`);
   }
 
@@ -406,22 +455,16 @@ export class HostBackend implements LabBackend {
   async setupContainer(setup: ContainerSetup, log: TaskLog): Promise<void> {
     const file: ConfigFile = { config: setup.config, lxc: [], sections: {} };
     const rootfs = containerSpec(setup.vmid, file, (v) => this.volumePath(v)).rootfs;
+    const idMap = containerIdMap(file);
     const archive = this.templatePath(setup.ostemplate);
-    const decompress = archive.endsWith(".zst")
-      ? "--zstd"
-      : archive.endsWith(".xz")
-        ? "-J"
-        : archive.endsWith(".gz")
-          ? "-z"
-          : "-a";
-    await runAsync("tar", [decompress, "-xpf", archive, "-C", rootfs, "--numeric-owner"], { timeoutMs: 20 * 60_000 });
-    log(`extracted ${setup.ostemplate} into ${rootfs}`);
+    await extractTemplate({ archive, rootfs, ...(idMap ? { idMap } : {}), view: this.lxc.rootfsView(setup.vmid) });
+    log(`extracted ${setup.ostemplate} into ${rootfs}${idMap ? ` (ids shifted: ${usernsexecArgs(idMap).join(" ")})` : ""}`);
     this.configure(setup.vmid, file);
     const keys = (setup.sshPublicKeys ?? "")
       .split("\n")
       .map((k) => k.trim())
       .filter(Boolean);
-    this.lxc.setRootAccess(rootfs, keys, setup.password);
+    this.lxc.setRootAccess(rootfs, keys, setup.password, rootOwner({ ...(idMap ? { idMap } : {}) }));
   }
 
   private templatePath(ostemplate: string): string {
@@ -436,7 +479,10 @@ export class HostBackend implements LabBackend {
     if (type === "qemu") return this.o.qemu ? this.o.qemu.start(vmid, config, log) : this.vms.startGuest(type, vmid);
     const file = (await this.readConfig("lxc", vmid)) ?? { config, lxc: [], sections: {} };
     this.configure(vmid, file);
-    await this.lxc.start(vmid);
+    await this.lxc.start(vmid).catch((e: Error) => {
+      for (const line of e.message.split("\n").slice(1)) log(line);
+      throw e;
+    });
     this.started.set(vmid, Date.now());
     log(`CT ${vmid} started`);
   }
@@ -455,8 +501,8 @@ export class HostBackend implements LabBackend {
     });
     if (this.lxc.state(vmid) === "running") {
       if (!opts.forceStop) throw new Error(`shutdown CT ${vmid} failed - got timeout`);
-      this.lxc.stop(vmid);
     }
+    this.lxc.stop(vmid);
   }
 
   async rebootGuest(type: GuestType, vmid: number, config: PveConfig, log: TaskLog): Promise<void> {
@@ -500,5 +546,88 @@ export class HostBackend implements LabBackend {
         .filter((a) => a.family === "inet" || a.family === "inet6")
         .map((a) => ({ address: a.local, prefix: a.prefixlen, family: a.family as "inet" | "inet6" })),
     }));
+  }
+
+  // --- backups
+
+  writeContainerArchive(req: ContainerArchive, log: TaskLog): Promise<{ size: number }> {
+    return writeArchive(this, req, log);
+  }
+
+  async writeDumpFile(storage: string, filename: string, text: string): Promise<void> {
+    const dir = this.dumpDir(storage);
+    if (!dir) throw new Error(`can't use storage '${storage}' for backups - wrong content type`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, filename), text);
+  }
+
+  async setBackupAttributes(volid: string, attrs: { notes?: string; protected?: boolean }): Promise<void> {
+    setAttributes(backupFile(this, volid), attrs);
+  }
+
+  async readArchiveConfig(volid: string): Promise<string> {
+    return readConfigFromArchive(backupFile(this, volid));
+  }
+
+  async extractContainerArchive(req: { archive: string; vmid: number; config: PveConfig }, log: TaskLog): Promise<void> {
+    const file: ConfigFile = { config: req.config, lxc: [], sections: {} };
+    const spec = containerSpec(req.vmid, file, (v) => this.volumePath(v), undefined, this.dockerDir(req.vmid));
+    const volumes = volumeMountPoints(req.config).map((m) => ({ path: m.path, source: this.volumePath(m.volid) }));
+    if (spec.dockerDir) {
+      mkdirSync(spec.dockerDir, { recursive: true });
+      volumes.push({ path: "/var/lib/docker", source: spec.dockerDir });
+    }
+    await extractArchive(backupFile(this, req.archive), spec.rootfs, volumes, log);
+  }
+
+  /** A snapshot as a directory: a temporary clone of it (zfs-fuse shows no .zfs/snapshot); see snapshot-views.ts. */
+  async snapshotView(volid: string, snapshot: string, log: TaskLog): Promise<{ path: string; release: () => Promise<void> }> {
+    const ds = this.dataset(volid);
+    if (!ds) throw new Error(`snapshot feature is not available for '${volid}'`);
+    return openView(ds, snapshot, log);
+  }
+
+  // --- volume snapshots
+
+  private snapshotDataset(volid: string): string {
+    const ds = this.dataset(volid);
+    if (!ds) throw new Error(`snapshot feature is not available for '${volid}'`);
+    return ds;
+  }
+
+  async volumeSnapshot(volid: string, snap: string, log: TaskLog): Promise<void> {
+    if (!this.isContainerVolume(volid)) return this.vms.volumeSnapshot(volid, snap);
+    const ds = this.snapshotDataset(volid);
+    run("zfs", ["snapshot", `${ds}@${snap}`]);
+    log(`zfs snapshot ${ds}@${snap}`);
+  }
+
+  async volumeSnapshotDelete(volid: string, snap: string, log: TaskLog): Promise<void> {
+    if (!this.isContainerVolume(volid)) return this.vms.volumeSnapshotDelete(volid, snap);
+    await destroyVolumeSnapshot(this.snapshotDataset(volid), snap, log);
+  }
+
+  async volumeSnapshotRollback(volid: string, snap: string, log: TaskLog): Promise<void> {
+    if (!this.isContainerVolume(volid)) return this.vms.volumeSnapshotRollback(volid, snap);
+    const ds = this.snapshotDataset(volid);
+    await sweepViews(ds, log); // a parked vzdump snapshot is newer than the one rolled back to
+    run("zfs", ["rollback", `${ds}@${snap}`]);
+    log(`zfs rollback ${ds}@${snap}`);
+  }
+
+  async volumeSnapshots(volid: string): Promise<string[]> {
+    if (!this.isContainerVolume(volid)) return this.vms.volumeSnapshots(volid);
+    const ds = this.dataset(volid);
+    return ds ? listSnapshots(ds).filter((s) => s !== "__base__" && !isParked(s)) : [];
+  }
+
+  async freezeGuest(type: GuestType, vmid: number): Promise<void> {
+    if (type === "qemu") return this.vms.freezeGuest(type, vmid);
+    run("lxc-freeze", ["-P", this.lxc.lxcPath, "-n", String(vmid)]);
+  }
+
+  async thawGuest(type: GuestType, vmid: number): Promise<void> {
+    if (type === "qemu") return this.vms.thawGuest(type, vmid);
+    run("lxc-unfreeze", ["-P", this.lxc.lxcPath, "-n", String(vmid)]);
   }
 }

@@ -40,6 +40,12 @@ export interface VolumeInfo {
   /** Base volume a linked clone depends on. */
   parent?: string;
   ctime?: number;
+  /** Backups: lxc, qemu or openvz. */
+  subtype?: string;
+  /** Backups: the notes (all lines; the content listing shows the first). */
+  notes?: string;
+  /** Backups: a protected backup cannot be removed. */
+  protected?: boolean;
 }
 
 export interface UrlMetadata {
@@ -92,6 +98,15 @@ export interface GuestInterface {
   addresses: GuestAddress[];
 }
 
+/** An interface of the node, as GET /nodes/{node}/network lists it. */
+export interface NodeNetwork {
+  iface: string;
+  type: "bridge" | "eth";
+  /** IPv4 address and prefix, e.g. 10.100.0.1/24 */
+  cidr?: string;
+  gateway?: string;
+}
+
 export interface ContainerSetup {
   vmid: number;
   /** The final config, volumes allocated (rootfs and mpN volids filled in). */
@@ -102,6 +117,23 @@ export interface ContainerSetup {
   password?: string;
   /** authorized_keys for root, newline-separated (never stored in the config). */
   sshPublicKeys?: string;
+}
+
+/** A container archive vzdump writes: ./etc/vzdump/pct.conf and pct.fw first, then each volume's tree. */
+export interface ContainerArchive {
+  vmid: number;
+  /** A storage with backup content, and the archive's file name there (vzdump-lxc-…). */
+  storage: string;
+  filename: string;
+  /** 0, 1, gzip, lzo or zstd. */
+  compress?: string;
+  /** The config as it goes into the archive (no lock, snapshots, parent, pending). */
+  config: string;
+  firewall: string;
+  /** rootfs at "/", then volume mount points included in backups, each read from `snapshot` when given. */
+  volumes: { volid: string; path: string; snapshot?: string }[];
+  /** tar exclude patterns, e.g. ./tmp/?* (vzdump's stdexcludes and exclude-path). */
+  excludes: string[];
 }
 
 export interface LabBackend {
@@ -117,6 +149,10 @@ export interface LabBackend {
    */
   lockConfig<T>(type: GuestType, vmid: number, fn: () => Promise<T>): Promise<T>;
   deleteConfig(type: GuestType, vmid: number): Promise<void>;
+
+  // --- the node
+  /** The node's network interfaces: its bridges (what guests' NICs plug into) and ports. */
+  listNetwork(): Promise<NodeNetwork[]>;
 
   // --- storage
   listStorage(): Promise<StorageInfo[]>;
@@ -137,7 +173,29 @@ export interface LabBackend {
   resizeVolume(volid: string, size: number, log: TaskLog): Promise<void>;
   destroyVolume(volid: string, log: TaskLog): Promise<void>;
 
+  // --- backups: archives on storages with backup content (dir storages keep them in <path>/dump)
+  /** Writes the archive (as <name>.dat, renamed when complete); its size in bytes. Fails as the storage fails (full). */
+  writeContainerArchive(req: ContainerArchive, log: TaskLog): Promise<{ size: number }>;
+  /** Writes a file beside the archives (the per-guest .log). */
+  writeDumpFile(storage: string, filename: string, text: string): Promise<void>;
+  /** Sets a backup's notes (empty removes them) and protection. */
+  setBackupAttributes(volid: string, attrs: { notes?: string; protected?: boolean }): Promise<void>;
+  /** ./etc/vzdump/pct.conf of a container archive. */
+  readArchiveConfig(volid: string): Promise<string>;
+  /** Extracts a container archive's trees into the volumes of `config` (rootfs and mount points, allocated). */
+  extractContainerArchive(req: { archive: string; vmid: number; config: PveConfig }, log: TaskLog): Promise<void>;
+
+  // --- volume snapshots (storages that can take them: zfspool)
+  volumeSnapshot(volid: string, snap: string, log: TaskLog): Promise<void>;
+  volumeSnapshotDelete(volid: string, snap: string, log: TaskLog): Promise<void>;
+  volumeSnapshotRollback(volid: string, snap: string, log: TaskLog): Promise<void>;
+  /** A volume's snapshots, oldest first. */
+  volumeSnapshots(volid: string): Promise<string[]>;
+
   // --- guests
+  /** Freezes a running container's processes (vzdump's suspend, snapshots of several volumes). */
+  freezeGuest(type: GuestType, vmid: number): Promise<void>;
+  thawGuest(type: GuestType, vmid: number): Promise<void>;
   /** Fills a freshly allocated container rootfs from its OS template and applies password/keys. */
   setupContainer(setup: ContainerSetup, log: TaskLog): Promise<void>;
   startGuest(type: GuestType, vmid: number, config: PveConfig, log: TaskLog): Promise<void>;

@@ -5,6 +5,7 @@
 import { KeyedMutex } from "./config-lock";
 import { createHash } from "node:crypto";
 import type {
+  ContainerArchive,
   ContainerSetup,
   DownloadRequest,
   GuestInterface,
@@ -12,6 +13,7 @@ import type {
   GuestType,
   LabBackend,
   NewVolume,
+  NodeNetwork,
   StorageInfo,
   UrlMetadata,
   VolumeInfo,
@@ -19,6 +21,7 @@ import type {
 import { type ConfigFile, type PveConfig, parsePropertyString, qemuNicMac } from "./pve-config";
 import type { TaskLog } from "./tasks";
 import { parseVolid } from "./volumes";
+import { parseArchiveName } from "./backup";
 
 /** A storage as the memory backend is told it; usage is computed from its volumes. */
 export type MemoryStorage = Omit<StorageInfo, "total" | "used" | "avail"> & {
@@ -40,6 +43,8 @@ export interface MemoryBackendOptions {
   files?: { volid: string; size?: number }[];
   /** What downloads can reach: URL → file. */
   urls?: Record<string, MemoryUrl>;
+  /** The node's interfaces; a fresh Proxmox VE install's vmbr0 on eth0 when not given. */
+  network?: NodeNetwork[];
   /** Guests present from the start (e.g. a VM template to clone); their volumes are created. */
   guests?: { type: GuestType; vmid: number; config: PveConfig }[];
 }
@@ -62,14 +67,23 @@ export class MemoryBackend implements LabBackend {
   private readonly configs = new Map<string, { type: GuestType; vmid: number; file: ConfigFile }>();
   private readonly running = new Map<string, Running>();
   private readonly urls: Record<string, MemoryUrl>;
+  private readonly network: NodeNetwork[];
   /** What setupContainer was given, for tests to inspect (the config never holds these). */
   readonly containerSecrets = new Map<number, { password?: string; sshPublicKeys?: string; ostemplate: string }>();
   private nextPid = 20000;
+  /** Container archives: their pct.conf (the trees are not kept: volumes here are API objects). */
+  private readonly archives = new Map<string, string>();
+  private readonly snapshots = new Map<string, string[]>();
+  private readonly frozen = new Set<string>();
   private readonly configLocks = new KeyedMutex();
 
   constructor(o: MemoryBackendOptions = {}) {
     this.storages = o.storages ?? DEFAULT_STORAGES;
     this.urls = o.urls ?? {};
+    this.network = o.network ?? [
+      { iface: "eth0", type: "eth" },
+      { iface: "vmbr0", type: "bridge", cidr: "192.168.100.2/24", gateway: "192.168.100.1" },
+    ];
     for (const f of o.files ?? []) this.addFile(f.volid, f.size ?? 100 * 1024 * 1024);
     for (const g of o.guests ?? []) {
       this.configs.set(this.key(g.type, g.vmid), {
@@ -109,6 +123,19 @@ export class MemoryBackend implements LabBackend {
     const v = parseVolid(volid);
     if (!v) throw new Error(`bad volume id ${volid}`);
     const content = v.volname.split("/")[0]!;
+    const archive = content === "backup" ? parseArchiveName(v.volname.slice("backup/".length)) : undefined;
+    if (archive) {
+      this.volumes.set(volid, {
+        volid,
+        content,
+        format: archive.format,
+        size,
+        vmid: archive.vmid,
+        subtype: archive.type,
+        ctime: archive.ctime,
+      });
+      return;
+    }
     const ext = /\.(tar\.(zst|gz|xz)|iso|img|qcow2|raw)$/.exec(v.volname)?.[1] ?? "raw";
     const format = { "tar.zst": "tzst", "tar.gz": "tgz", "tar.xz": "txz" }[ext] ?? ext;
     this.volumes.set(volid, { volid, content, format, size, ctime: Math.floor(Date.now() / 1000) });
@@ -144,6 +171,10 @@ export class MemoryBackend implements LabBackend {
 
   // --- storage
 
+  async listNetwork(): Promise<NodeNetwork[]> {
+    return this.network.map((n) => ({ ...n }));
+  }
+
   async listStorage(): Promise<StorageInfo[]> {
     return this.storages.map((s) => {
       const used = [...this.volumes.values()]
@@ -169,8 +200,107 @@ export class MemoryBackend implements LabBackend {
   }
 
   async deleteContent(volid: string): Promise<void> {
-    if (!this.volumes.has(volid)) throw new Error(`volume '${volid}' does not exist`);
+    const v = this.volumes.get(volid);
+    if (!v) throw new Error(`volume '${volid}' does not exist`);
+    if (v.protected) throw new Error(`cannot remove protected archive '${this.dumpPath(volid)}'`);
     this.volumes.delete(volid);
+    this.archives.delete(volid);
+  }
+
+  private dumpPath(volid: string): string {
+    const v = parseVolid(volid)!;
+    const s = this.storages.find((x) => x.id === v.storage);
+    return `${s?.path ?? `/mnt/pve/${v.storage}`}/dump/${v.volname.replace(/^backup\//, "")}`;
+  }
+
+  // --- backups
+
+  /** An archive here is an API object: its size is a tenth of the volumes it holds (at least 1 MiB). */
+  async writeContainerArchive(req: ContainerArchive, log: TaskLog): Promise<{ size: number }> {
+    const storage = (await this.listStorage()).find((s) => s.id === req.storage);
+    if (!storage) throw new Error(`storage '${req.storage}' does not exist`);
+    const held = req.volumes.reduce((sum, v) => sum + (this.volumes.get(v.volid)?.size ?? 0), 0);
+    const size = Math.max(1024 * 1024, Math.round(held / 10));
+    if (size > storage.avail)
+      throw new Error(
+        `write error: No space left on device (${size} bytes needed, ${storage.avail} available on '${req.storage}')`,
+      );
+    const volid = `${req.storage}:backup/${req.filename}`;
+    this.volumes.set(volid, {
+      volid,
+      content: "backup",
+      format: req.filename.replace(/^.*?\.(tar|vma)/, "$1"),
+      size,
+      vmid: req.vmid,
+      subtype: "lxc",
+      ctime: parseArchiveName(req.filename)?.ctime ?? Math.floor(Date.now() / 1000),
+    });
+    this.archives.set(volid, req.config);
+    log(`Total bytes written: ${held} (${size} compressed)`);
+    return { size };
+  }
+
+  async writeDumpFile(): Promise<void> {}
+
+  async setBackupAttributes(volid: string, attrs: { notes?: string; protected?: boolean }): Promise<void> {
+    const v = this.volumes.get(volid);
+    if (!v) throw new Error(`volume '${volid}' does not exist`);
+    if (attrs.notes !== undefined) {
+      if (attrs.notes === "") delete v.notes;
+      else v.notes = attrs.notes;
+    }
+    if (attrs.protected !== undefined) {
+      if (attrs.protected) v.protected = true;
+      else delete v.protected;
+    }
+  }
+
+  async readArchiveConfig(volid: string): Promise<string> {
+    const conf = this.archives.get(volid);
+    if (conf === undefined) throw new Error(`unable to read backup '${volid}': not a container archive`);
+    return conf;
+  }
+
+  async extractContainerArchive(req: { archive: string }): Promise<void> {
+    if (!this.archives.has(req.archive)) throw new Error(`volume '${req.archive}' does not exist`);
+  }
+
+  // --- volume snapshots
+
+  async volumeSnapshot(volid: string, snap: string): Promise<void> {
+    if (!this.volumes.has(volid)) throw new Error(`volume '${volid}' does not exist`);
+    const list = this.snapshots.get(volid) ?? [];
+    if (list.includes(snap)) throw new Error(`snapshot '${snap}' already exists on '${volid}'`);
+    this.snapshots.set(volid, [...list, snap]);
+  }
+
+  async volumeSnapshotDelete(volid: string, snap: string): Promise<void> {
+    this.snapshots.set(
+      volid,
+      (this.snapshots.get(volid) ?? []).filter((s) => s !== snap),
+    );
+  }
+
+  async volumeSnapshotRollback(volid: string, snap: string): Promise<void> {
+    const list = this.snapshots.get(volid) ?? [];
+    if (!list.includes(snap)) throw new Error(`snapshot '${snap}' does not exist on '${volid}'`);
+  }
+
+  async volumeSnapshots(volid: string): Promise<string[]> {
+    return [...(this.snapshots.get(volid) ?? [])];
+  }
+
+  async freezeGuest(type: GuestType, vmid: number): Promise<void> {
+    this.frozen.add(this.key(type, vmid));
+  }
+
+  async thawGuest(type: GuestType, vmid: number): Promise<void> {
+    this.frozen.delete(this.key(type, vmid));
+  }
+
+  /** Whether a guest is frozen (tests). */
+  isFrozen(type: GuestType, vmid: number): boolean {
+    return this.frozen.has(this.key(type, vmid));
   }
 
   async queryUrl(url: string): Promise<UrlMetadata> {
@@ -243,6 +373,7 @@ export class MemoryBackend implements LabBackend {
     const clones = [...this.volumes.values()].filter((v) => v.parent === volid);
     if (clones.length) throw new Error(`base volume '${parseVolid(volid)!.volname}' is still in use by linked cloned`);
     this.volumes.delete(volid);
+    this.snapshots.delete(volid);
   }
 
   // --- guests

@@ -210,7 +210,8 @@ export const QEMU_NUMBERED: [RegExp, Schema][] = [
   ],
   [new RegExp(`^ipconfig${n(31)}$`), { type: "string", format: IPCONFIG_FORMAT, optional: true }],
   [new RegExp(`^hostpci${n(15)}$`), { type: "string", format: HOSTPCI_FORMAT, optional: true }],
-  [new RegExp(`^(?:serial|parallel)${n(3)}$`), str],
+  [new RegExp(`^serial${n(3)}$`), str],
+  [new RegExp(`^parallel${n(2)}$`), str],
   [new RegExp(`^usb${n(13)}$`), str],
   [new RegExp(`^numa${n(7)}$`), str],
   [new RegExp(`^virtiofs${n(9)}$`), str],
@@ -233,8 +234,12 @@ export function qemuJsonValue(key: string, value: string): string | number {
 
 const BASE = { node: NODE, vmid: VMID };
 
+/** Config keys Proxmox writes itself and no API call sets. */
+const WRITTEN_BY_PROXMOX = new Set(["meta"]);
+const SETTABLE = Object.fromEntries(Object.entries(QEMU_OPTIONS).filter(([k]) => !WRITTEN_BY_PROXMOX.has(k)));
+
 export const QEMU_CREATE: ParamSchema = {
-  ...QEMU_OPTIONS,
+  ...SETTABLE,
   ...BASE,
   pool: { type: "string", format: "pve-poolid", optional: true },
   storage: { type: "string", format: "pve-storage-id", optional: true },
@@ -246,15 +251,16 @@ export const QEMU_CREATE: ParamSchema = {
   "live-restore": bool,
 };
 export const QEMU_UPDATE: ParamSchema = {
-  ...QEMU_OPTIONS,
+  ...SETTABLE,
   ...BASE,
   delete: { type: "string", format: "pve-configid-list", optional: true },
   revert: { type: "string", format: "pve-configid-list", optional: true },
   digest: { type: "string", maxLength: 40, optional: true },
   skiplock: bool,
   force: bool,
-  background_delay: int(1, 30),
 };
+/** POST …/config (the asynchronous update) also takes how long to wait for its task before answering. */
+export const QEMU_UPDATE_ASYNC: ParamSchema = { ...QEMU_UPDATE, background_delay: int(1, 30) };
 export const QEMU_CLONE: ParamSchema = {
   ...BASE,
   newid: VMID,
@@ -274,13 +280,19 @@ export const QEMU_CLONE: ParamSchema = {
 
 const NET_PRINT: PropertyFormat = Object.fromEntries(Object.keys(QEMU_NET_FORMAT).map((k) => [k, {}]));
 
-/** Parses a VM net[n] value in either form (model=MAC or model=…,macaddr=…). */
+/** Parses a VM net[n] value in any form (model=MAC, model=…,macaddr=…, or a bare model). */
 export function parseQemuNet(value: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of value.split(",")) {
     if (!part) continue;
     const eq = part.indexOf("=");
-    if (eq === -1) throw new PropertyStringError(`value without key, but schema does not define a default key`);
+    if (eq === -1) {
+      // `model` is the default key: `virtio,bridge=vmbr0` (qm's documented form) names the model without a MAC
+      if (out.model !== undefined)
+        throw new PropertyStringError(`duplicate key in comma-separated list property: model`, "model");
+      out.model = part;
+      continue;
+    }
     const key = part.slice(0, eq);
     const v = part.slice(eq + 1);
     if ((NIC_MODELS as readonly string[]).includes(key)) {

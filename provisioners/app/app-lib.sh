@@ -37,17 +37,18 @@ phx_app_write_files() {
 
 # Creates the declared volumes that are missing; checks that the external ones exist.
 phx_app_volumes() {
-  local name driver opt current="" opts=()
+  # current_driver: the volume's own driver (when flush runs, driver already holds the next line's, or nothing at the end)
+  local name driver opt current="" current_driver="" opts=()
   flush() {
     [ -n "$current" ] || return 0
     if ! docker volume inspect "$current" >/dev/null 2>&1; then
-      docker volume create --driver "$driver" "${opts[@]}" "$current" >/dev/null
-      phx_log "created volume $current ($driver)"
+      docker volume create --driver "$current_driver" "${opts[@]}" "$current" >/dev/null
+      phx_log "created volume $current ($current_driver)"
     fi
   }
   while IFS=$'\t' read -r name driver opt; do
     [ -n "$name" ] || continue
-    if [ "$name" != "$current" ]; then flush; current=$name; opts=(); fi
+    if [ "$name" != "$current" ]; then flush; current=$name current_driver=$driver opts=(); fi
     [ -z "$opt" ] || opts+=(--opt "$opt")
   done <<<"${APP_VOLUMES:-}"
   flush

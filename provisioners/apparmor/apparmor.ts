@@ -1,10 +1,10 @@
 // On the node: a container's AppArmor profile and raw lxc.* options, in /etc/pve/lxc/<vmid>.conf.
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import type { RemoteScript } from "../engine/script-provider";
 import { type FeatureTarget, type RenderedFeature, featureResource, scriptOf } from "../engine/feature";
 import { BUILTIN_APPARMOR_PROFILES } from "../../definition/schema";
+import { requireProjectFile } from "../../definition/files";
+import { HAS_CONTROL } from "../../definition/grammar";
 
 /**
  * Raw options as Proxmox writes them, `lxc.key: value`, from either `lxc.key=value` or `lxc.key: value`. As in the
@@ -16,8 +16,9 @@ export const APPARMOR_TIMEOUT_SECONDS = 300;
 export function lxcConfigLines(options: string[]): string[] {
   const out: string[] = [];
   for (const option of options) {
-    const m = /^(lxc\.[a-z0-9_.]+)\s*[:=]\s*(.*?)\s*$/.exec(option);
-    if (!m || /[\n\0]/.test(option)) throw new Error(`not a raw lxc option: ${JSON.stringify(option)}`);
+    const m = /^(lxc\.[a-z0-9_.-]+)\s*[:=]\s*(.*?)\s*$/.exec(option);
+    // One config line each: a newline, CR or other control character would start another (validation refuses them).
+    if (!m || HAS_CONTROL.test(option)) throw new Error(`not a raw lxc option: ${JSON.stringify(option)}`);
     const [, key, value] = m;
     if (key === "lxc.cap.keep" && value!.includes(","))
       out.push(
@@ -70,7 +71,7 @@ export function profileText(
   if (!profile || BUILTIN_APPARMOR_PROFILES.has(profile)) return undefined;
   const declared = nodeProfiles.find((p) => p.name === profile);
   if (!declared) throw new Error(`AppArmor profile '${profile}' is not declared under the node's apparmorProfiles`);
-  return readFileSync(resolve(definitionDir, declared.file), "utf8");
+  return requireProjectFile(definitionDir, declared.file, `apparmorProfiles '${profile}' file`);
 }
 
 /** node: the connection to the node (these scripts run there, not in the guest). */

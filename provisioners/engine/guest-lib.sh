@@ -98,3 +98,15 @@ phx_secret_file_if_changed() {
   local name="$1" path="$2"
   printf '%s' "${!name}" | phx_write_if_changed "$path" 0600
 }
+
+# Waits for the Docker daemon to answer: a container that has just booted may still be starting it (an unprivileged
+# one on Proxmox takes longer). Fails with $1 (or a generic message) after PHX_DOCKER_WAIT seconds (default 120).
+phx_docker_ready() {
+  local i
+  for i in $(seq 1 "${PHX_DOCKER_WAIT:-120}"); do
+    docker version >/dev/null 2>&1 && return 0
+    [ "$i" = 1 ] && phx_log "waiting for the Docker daemon to answer"
+    sleep 1
+  done
+  phx_die "${1:-the Docker daemon does not answer (systemctl status docker)}"
+}

@@ -2,7 +2,9 @@
 # Lines go into the main section (before the first [snapshot] section), where Proxmox reads the container's own
 # settings. The lines written are recorded in a state file, so lines dropped from the definition are removed later.
 # Proxmox's API cannot set raw lxc.* keys (only root may write them, in the file itself), hence the file edit.
-LXC_SINGLE_KEYS="lxc.apparmor.profile lxc.apparmor.allow_nesting lxc.apparmor.allow_incomplete lxc.seccomp.profile"
+# Keys whose lines the definition sets as a whole: a line of such a key it no longer has goes, whoever wrote it (an
+# lxc.idmap line copied from a template included: Proxmox replaces its default map with all of a config's entries).
+LXC_SINGLE_KEYS="lxc.apparmor.profile lxc.apparmor.allow_nesting lxc.apparmor.allow_incomplete lxc.seccomp.profile lxc.idmap"
 
 # Proxmox's config lock: its writers of /etc/pve/lxc/<vmid>.conf (pct set, the API, vzdump) hold an exclusive flock on
 # this file while they read, change and write the config (PVE::LXC::Config->lock_config, 10 s timeout). So do we.

@@ -11,6 +11,14 @@ else
   echo "docker runtime nvidia missing"
   exit 1
 fi
+if [ "$NVIDIA_NO_CGROUPS" = 1 ]; then
+  if grep -Eq '^[[:space:]]*no-cgroups[[:space:]]*=[[:space:]]*true' "$R/etc/nvidia-container-runtime/config.toml" 2>/dev/null; then
+    echo "no-cgroups = true (unprivileged container)"
+  else
+    echo "no-cgroups not set, which an unprivileged container needs"
+    exit 1
+  fi
+fi
 if [ "$(cat "$R/etc/docker/daemon.json" 2>/dev/null || true)" != "$DOCKER_DAEMON_JSON_NVIDIA" ]; then
   echo "daemon.json differs from the definition"
   exit 1

@@ -4,6 +4,7 @@
 # password the root-only file holds (the server's current one) to the declared one. It never reaches argv.
 phx_detect_os
 command -v docker >/dev/null || phx_die "docker is not installed: the docker feature runs first"
+phx_docker_ready
 secret="$R/etc/portainer/admin-password"
 args=()
 # The file holds the password the server has: it changes only once the server took the new one.

@@ -30,7 +30,8 @@ if [ -n "${VLLM_BIN:-}" ]; then
   exec_pre=""
   environment="${token_env:+Environment=$token_env}"
 elif [ "$VLLM_INSTALL" = container ]; then
-  docker version >/dev/null 2>&1 || phx_die "install: container needs the docker feature (no Docker daemon answers)"
+  command -v docker >/dev/null || phx_die "install: container needs the docker feature (docker is not installed)"
+  phx_docker_ready "install: container needs the docker feature (no Docker daemon answers)"
   mounts="-v /var/lib/vllm/hf:/root/.cache/huggingface"
   [ -n "$token_env" ] && mounts="$mounts -v /etc/vllm/hf-token:/etc/vllm/hf-token:ro -e $token_env"
   [ -n "${VLLM_CUDA_ARCH_LIST:-}" ] && mounts="$mounts -e \"TORCH_CUDA_ARCH_LIST=$VLLM_CUDA_ARCH_LIST\""

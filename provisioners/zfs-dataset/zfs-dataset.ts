@@ -27,6 +27,7 @@ import {
   hasPropertyChanges,
   normalizeValue,
 } from "./zfs-properties";
+import { DATASET_NAME as DATASET_GRAMMAR, PROPERTY_NAME as PROPERTY_GRAMMAR } from "../../definition/grammar";
 
 export {
   type PropertyDiff,
@@ -71,9 +72,10 @@ export interface ZfsDatasetOutputs {
 /** The ZFS user property holding the claim of the resource that manages the dataset. */
 export const CLAIM_PROPERTY = "phoenix:owner";
 
-export const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_.:-]+)+$/;
-export const PROPERTY_NAME =
-  /^[a-z][a-z0-9_]*$|^[a-z0-9_.+-]+:[A-Za-z0-9_.:+-]+$|^(user|group|project)(obj)?(quota|used)@[^\s=]+$/;
+// The definition's grammar (definition/grammar.ts), so what validates is what this provider accepts; bound to consts
+// of this module because the provider is closure-serialized and captures them by value.
+export const DATASET_NAME: RegExp = DATASET_GRAMMAR;
+export const PROPERTY_NAME: RegExp = PROPERTY_GRAMMAR;
 
 /** `zfs inherit` refuses these: removing one from the definition sets it back to this value instead. */
 const RESET_VALUE: Record<string, string> = {

@@ -42,7 +42,7 @@ function portainerApi(path: string): unknown {
 const stacks = () => (portainerApi("/stacks") as { Name: string; EndpointId: number }[]).map((x) => x.Name);
 
 const changes = (c: Record<string, number> | undefined) =>
-  Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same"));
+  Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same" && op !== "read"));
 const inCt = (vmid: number, command: string) => lxc.exec(vmid, ["bash", "-c", command]);
 async function timed<T>(name: string, f: () => Promise<T>): Promise<T> {
   const t = Date.now();

@@ -13,6 +13,7 @@ import type { LabUp } from "../../lab/lab";
 import type { PulumiProject } from "../support/pulumi-project";
 import { withSession } from "../../provisioners/engine/ssh";
 import { isolatedDevDefinition } from "../support/lab-definition";
+import { containerHostUids } from "../support/lab-ps";
 import { labStack } from "../support/lab-stack";
 
 const dir = mkdtempSync(join(tmpdir(), "phoenix-e2e-"));
@@ -79,7 +80,31 @@ describe("the dev stack on the lab, converged by pulumi", () => {
       const portainer = await sshTo(`${iso.net}.10`, "hostname; ip -4 -o addr show dev eth0 | awk '{print $4}'");
       expect(portainer.stdout.trim().split("\n")).toEqual(["portainer", `${iso.net}.10/24`]);
       const data = await sshTo(dataIp, "hostname; findmnt -n -o SOURCE /data; cat /sys/fs/cgroup/memory/memory.limit_in_bytes");
-      expect(data.stdout.trim().split("\n")).toEqual(["data", shared, String(512 * 1024 ** 2)]);
+      // The dataset, seen by this unprivileged container through its view (lab/host/fuse-view.ts, named by its path).
+      expect(data.stdout.trim().split("\n")).toEqual(["data", `/${shared}`, String(512 * 1024 ** 2)]);
+
+      // Unprivileged, as the definition's default says: ps on the host shows every process as uid 100000+.
+      for (const vmid of [200, 210]) {
+        expect((await ctConfig(vmid)).unprivileged).toBe(1);
+        const uids = containerHostUids(lxc.lxcPath, vmid);
+        expect(uids.length).toBeGreaterThan(2);
+        expect(Math.min(...uids)).toBeGreaterThanOrEqual(100000);
+      }
+      // Docker in the unprivileged Portainer container (nesting + keyctl): the server runs, on overlay2.
+      const docker = await sshTo(
+        `${iso.net}.10`,
+        "docker info -f '{{.Driver}}'; docker inspect -f '{{.State.Running}}' portainer",
+      );
+      expect(docker.stdout.trim().split("\n")).toEqual(["overlay2", "true"]);
+      // mountPoints[].owner { uid: 1000, gid: 1000 }: the dataset's directory is host 101000:101000, so container user
+      // 1000 may write there and another user may not.
+      expect(run("stat", ["-c", "%u:%g", `/${shared}`]).stdout.trim()).toBe("101000:101000");
+      const owner = await sshTo(
+        dataIp,
+        "useradd -u 1000 alice && useradd -u 1001 bob; stat -c %u:%g /data; " +
+          "su -s /bin/sh alice -c 'echo a > /data/alice' && echo alice-wrote; su -s /bin/sh bob -c 'echo b > /data/bob' || echo bob-refused",
+      );
+      expect(owner.stdout.trim().split("\n")).toEqual(["1000:1000", "alice-wrote", "bob-refused"]);
 
       expect(zfsGet("quota", shared)).toBe(String(1024 ** 3));
       expect(zfsGet("recordsize", shared)).toBe(String(128 * 1024));
@@ -188,6 +213,46 @@ describe("the dev stack on the lab, converged by pulumi", () => {
       await project.stack.refresh();
       await project.stack.up();
       expect((await ctConfig(210)).memory).toBe(1024);
+    },
+    10 * 60_000,
+  );
+
+  it(
+    "a corrupt lock file stops up with the file's path and the fix, before anything is touched",
+    async () => {
+      const lock = project.definition.replace(/\.yaml$/, ".lock.json");
+      const good = readFileSync(lock, "utf8");
+      writeFileSync(lock, good.slice(0, good.length / 2));
+      const from = auditLines();
+      const failed = await project.stack.up().then(
+        () => "succeeded",
+        (e: Error) => e.message,
+      );
+      writeFileSync(lock, good);
+      expect(failed).toContain(`error: ${lock} is not valid JSON: `);
+      expect(failed).toContain(`fix: restore ${lock} from version control, or delete it`);
+      expect(failed).not.toMatch(/internal error|TypeError|SyntaxError: .* at /);
+      expect(auditLines()).toBe(from);
+    },
+    10 * 60_000,
+  );
+
+  it(
+    "a pinned API certificate that does not match stops up with both fingerprints; the provider sends nothing",
+    async () => {
+      const text = readFileSync(project.definition, "utf8");
+      const wrong = "00:".repeat(31) + "00";
+      writeFileSync(project.definition, text.replace(/fingerprint: .*/, `fingerprint: "${wrong}"`));
+      const from = auditLines();
+      const failed = await project.stack.up().then(
+        () => "succeeded",
+        (e: Error) => e.message,
+      );
+      writeFileSync(project.definition, text);
+      expect(failed).toContain(`does not match the pinned fingerprint`);
+      expect(failed).toContain(`expected (nodes[].api.fingerprint): ${wrong}`);
+      expect(failed).toContain(`the node presented:                  ${lab.apiFingerprint}`);
+      expect(auditLines()).toBe(from);
     },
     10 * 60_000,
   );

@@ -18,6 +18,7 @@ import type { LabUp } from "../../lab/lab";
 import type { PulumiProject } from "../support/pulumi-project";
 import { isolatedDevDefinition } from "../support/lab-definition";
 import { labStack } from "../support/lab-stack";
+import { containerHostUids } from "../support/lab-ps";
 
 const dir = mkdtempSync(join(tmpdir(), "phoenix-e2e-features-"));
 const state = join(dir, "state");
@@ -116,6 +117,11 @@ describe("in-guest features on the lab", () => {
       for (const vmid of [200, 220, 230])
         expect(inCt(vmid, "dpkg-query -W -f='${Status}' docker.io").stdout).toBe("install ok installed");
       expect(inCt(230, "docker info --format '{{.ServerVersion}}'").code).toBe(0);
+      // All unprivileged (the definition's default): ps on the host shows them as uid 100000+, Docker running inside.
+      for (const vmid of [200, 220, 230]) {
+        expect(readFileSync(join(state, "pve", "lxc", `${vmid}.conf`), "utf8")).toMatch(/^unprivileged: 1$/m);
+        expect(Math.min(...containerHostUids(lxc.lxcPath, vmid))).toBeGreaterThanOrEqual(100000);
+      }
       expect(inCt(200, "docker inspect -f '{{.State.Running}} {{.Config.Image}}' portainer").stdout.trim()).toBe(
         "true portainer/portainer-ce:lts",
       );
@@ -277,9 +283,7 @@ describe("in-guest features on the lab", () => {
       );
       expect(killed).not.toBe("succeeded");
       writeFileSync(scriptFile(), slow("rebooted"));
-      const rebooted = await interrupt(() =>
-        run("lxc-stop", ["-P", join(state, "lxc"), "-n", "220", "--reboot"], { allowFail: true }),
-      );
+      const rebooted = await interrupt(() => run("lxc-stop", ["-P", lxc.lxcPath, "-n", "220", "--reboot"], { allowFail: true }));
       // the script died with the container (SIGTERM: 128 + 15)
       expect(rebooted).toMatch(/failed on worker-script at CT 220 via root@127\.0\.0\.1:\d+: exit status 143/);
       expect(rebooted).not.toBe("succeeded");

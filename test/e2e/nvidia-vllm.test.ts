@@ -8,7 +8,7 @@
 // dockerd accepts because a TEST DOUBLE of the NVIDIA Container Toolkit's hook is on its PATH (the toolkit
 // itself comes from NVIDIA's repository: no internet here). What needs a GPU (nvidia-smi listing devices,
 // CUDA, devices in the container, a real model) is not exercised here.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +16,7 @@ import { Lxc } from "../../lab/host/lxc";
 import type { PulumiProject } from "../support/pulumi-project";
 import { isolatedDevDefinition } from "../support/lab-definition";
 import { labStack } from "../support/lab-stack";
+import { containerHostUids } from "../support/lab-ps";
 
 const DRIVER = "535.261.03"; // Debian bookworm's non-free nvidia-graphics-drivers
 const HF_TOKEN = `hf_${Math.random().toString(36).slice(2, 14)}`;
@@ -151,6 +152,20 @@ describe("nvidia and vllm without a GPU", () => {
       expect(inCt(240, "ls /usr/lib/x86_64-linux-gnu/ | grep -c '^libnvidia-ml.so.'").stdout.trim()).not.toBe("0");
       const outputs = JSON.stringify(await project.stack.exportStack());
       expect(outputs).toContain(`NVIDIA userland ${DRIVER}; CUDA none\\ninstalled, no GPU visible`);
+      // Unprivileged GPU containers, as users run them: Proxmox device entries for the GPU (nodes made for the
+      // container, owned by its root, mode 0666), which the lab leaves out at start (it has no /dev/nvidia*).
+      for (const vmid of [240, 241]) {
+        const conf = readFileSync(join(state, "pve", "lxc", `${vmid}.conf`), "utf8");
+        expect(conf).toMatch(/^unprivileged: 1$/m);
+        // bpg's provider writes every field of the entry (deny-write, path, uid, gid, mode), as Proxmox then stores it.
+        const dev0 = Object.fromEntries(
+          (/^dev0: (.*)$/m.exec(conf)?.[1] ?? "").split(",").map((kv) => (kv.includes("=") ? kv.split("=", 2) : ["path", kv])),
+        );
+        expect(dev0).toMatchObject({ path: "/dev/nvidia0", mode: "0666" });
+        expect(dev0.uid ?? "0").toBe("0");
+        expect(Math.min(...containerHostUids(lxc.lxcPath, vmid))).toBeGreaterThanOrEqual(100000);
+        expect(inCt(vmid, "test -e /dev/nvidia0 && echo present || echo absent").stdout.trim()).toBe("absent");
+      }
     },
     30 * 60_000,
   );

@@ -61,21 +61,32 @@ it(
         (m.healthChecks.length > 0 ? 1 : 0),
     );
     const provisioning = steps.filter((n) => n > 0).length + steps.reduce((a, b) => a + b, 0);
+    // Backups: a NodeBackups component per node, a barrier per node with machines, a guard per machine, the nodes'
+    // scheduled jobs, and a lifecycle snapshot per machine that asks for one.
+    const backups =
+      plan.nodes.length +
+      plan.nodes.filter((n) => plan.machines.some((m) => m.node === n.name)).length +
+      plan.machines.length +
+      plan.nodes.reduce((n, node) => n + (node.backupJobs?.length ?? 0), 0) +
+      plan.machines.filter((m) => m.snapshots).length;
     // Stack + PhoenixHypervisor + a NodeHost and a provider per node + LxcTemplate per LXC base template
     // + a component and its resource per machine, GPU mapping and dataset + a freeze step per golden template
-    // + an agent-registration step per Portainer server with agents + the destroy guard + the default provider of the
-    // program's reference to its own stack (what it deployed last time: plan/deployment.ts)
+    // + an agent-registration step per Portainer server with agents + the destroy guard + a host-key pin per node
+    // reached over SSH and per VM (the program's reference to its own stack is a read, not a create)
     // + per app and guest, a component with one step (deploy: compose) or two (the guest's files, the Portainer stack).
     const apps = plan.apps.reduce((n, a) => n + a.targets.length * (a.deploy === "compose" ? 2 : 3), 0);
+    const pins = plan.nodes.filter((n) => n.ssh).length + plan.machines.filter((m) => m.type === "vm").length;
     const expected =
-      4 +
+      3 +
+      pins +
       2 * plan.nodes.length +
       lxcBases +
       2 * (plan.machines.length + gpuMappings + datasets) +
       goldenLxc +
       provisioning +
       plan.portainer.length +
-      apps;
+      apps +
+      backups;
 
     const result = await project.stack.preview({ diff: false });
     expect(result.changeSummary.create).toBe(expected);

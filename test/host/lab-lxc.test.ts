@@ -49,8 +49,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopNodeSshd(join(dir, "state", "ssh"));
-  removePct();
+  removePct(join(dir, "state"));
   for (const v of lxc?.list() ?? []) lxc.remove(v);
+  lxc?.removeRunDir();
   await stopAptProxy(join(dir, "state"));
   await destroyDataset(`${pool}/subvol-301-disk-0`);
   await destroyDataset(`${pool}/subvol-300-disk-0`, { recursive: true });

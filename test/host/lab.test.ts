@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { LabClient } from "../../lab/pve/client";
-import { etcPveInUse, labDown, labStatus, labUp } from "../../lab/lab";
+import { PCT_PATH, etcPveInUse, labDown, labStatus, labUp } from "../../lab/lab";
+import { Lxc } from "../../lab/host/lxc";
 import { withSession } from "../../provisioners/engine/ssh";
 import { ok, run } from "../../lab/host/run";
 import { zfsReady } from "../../lab/host/zfs";
@@ -45,6 +46,12 @@ it(
     expect(status.zfs.pools).toEqual({ [`phxlab${tag}`]: [`phxlab${tag}`] });
     expect(status.bridges).toEqual({ [`phxbr${tag}`]: true });
     expect(status.limits.join("\n")).toMatch(/no GPU/);
+    // Containers run unprivileged for real now: what the lab still cannot do is zfs-fuse's, said as such.
+    expect(status.limits.join("\n")).not.toMatch(/run privileged/);
+    expect(status.limits.join("\n")).toMatch(/zfs-fuse grants privileges to host uid 0 only/);
+    // root's subordinate ids, as a Proxmox host has them (newuidmap holds LXC to them).
+    expect(readFileSync("/etc/subuid", "utf8")).toMatch(/^root:100000:65536$/m);
+    expect(readFileSync("/etc/subgid", "utf8")).toMatch(/^root:100000:65536$/m);
     expect(existsSync(join(dir, "vz", "template", "cache", "debian-12-standard_12.7-1_amd64.tar.zst"))).toBe(true);
     expect(up.aptProxy).toBe(`http://10.253.${octet}.1:3142`);
     const id = await withSession({ host: "127.0.0.1", port, privateKey: up.sshPrivateKey, hostKey: up.sshHostKey }, (s) =>
@@ -61,7 +68,13 @@ it(
     const registry = run("curl", ["-s", "--max-time", "5", `http://10.253.${octet}.1:5000/v2/_catalog`], {
       allowFail: true,
     }).stdout;
-    expect(JSON.parse(registry).repositories).toEqual(["portainer/agent", "portainer/portainer-ce", "vllm/vllm-openai"]);
+    expect(JSON.parse(registry).repositories).toEqual([
+      "library/busybox",
+      "library/nginx",
+      "portainer/agent",
+      "portainer/portainer-ce",
+      "vllm/vllm-openai",
+    ]);
     // Node-side provisioning edits guest configs where Proxmox keeps them: the node's sessions see this lab's.
     const seen = await withSession({ host: "127.0.0.1", port, privateKey: up.sshPrivateKey, hostKey: up.sshHostKey }, (s) =>
       s.exec("touch /etc/pve/lxc/seen-by-node.conf && echo $PHOENIX_LAB_DIR"),
@@ -72,7 +85,7 @@ it(
     // The Proxmox API runs in the background on the definition's endpoint, with the credentials up returned.
     expect(up.apiUrl).toBe(`https://127.0.0.1:${api}`);
     const client = new LabClient({ url: up.apiUrl, token: `${up.credentials.tokenId}=${up.credentials.tokenSecret}` });
-    expect((await client.data<{ version: string }>("GET", "version")).version).toBe("8.4.1");
+    expect((await client.data<{ version: string }>("GET", "version")).version).toBe("9.0.3");
     expect((await client.data<{ storage: string }[]>("GET", "nodes/lab/storage")).map((s) => s.storage)).toEqual([
       "local",
       "tank-lxc",
@@ -82,7 +95,8 @@ it(
     ).toBe(401);
 
     // what a nesting container's Docker would leave there (its /var/lib/docker lives on the host's disk)
-    mkdirSync(join(state, "docker", "200", "image"), { recursive: true });
+    const docker = new Lxc(join(state, "lxc")).dockerDir(200);
+    mkdirSync(join(docker, "image"), { recursive: true });
     const apiPid = readFileSync(join(state, "api", "api.pid"), "utf8").trim();
     expect(ok("kill", ["-0", apiPid])).toBe(true);
     await labDown(state);
@@ -95,12 +109,13 @@ it(
     expect(run("pgrep", ["-f", `docker-registry serve ${state}`], { allowFail: true }).stdout).toBe("");
     // Gone, unless another lab on this machine still has its node sshd (and so its own /etc/pve) running.
     expect(existsSync("/etc/pve")).toBe(etcPveInUse());
-    expect(existsSync(join(state, "docker"))).toBe(false);
+    expect(existsSync(docker)).toBe(false);
     expect(run("pgrep", ["-f", `apt-cacher-ng.*${state}`], { allowFail: true }).stdout).toBe("");
     // The daemon stops with the last pool: only another lab's pools (a test or demo side by side) keep it.
     if (startedZfs && zfsReady()) expect(run("zpool", ["list", "-H", "-o", "name"]).stdout.trim()).not.toBe("");
     expect(existsSync(join(dir, "vz", "template", "cache", "debian-12-standard_12.7-1_amd64.tar.zst"))).toBe(false);
-    expect(existsSync("/usr/local/sbin/pct")).toBe(false);
+    // The shared pct goes with the lab that wrote it last; another lab's, written since, stays.
+    expect(existsSync(PCT_PATH) && readFileSync(PCT_PATH, "utf8").includes(state)).toBe(false);
   },
   20 * 60_000,
 );

@@ -76,11 +76,6 @@ export class GuestSandbox {
       path.join(this.root, "etc/apt/sources.list"),
       "deb http://10.100.0.1:3142/deb.debian.org/debian bookworm main\ndeb http://10.100.0.1:3142/security.debian.org bookworm-security main\n",
     );
-    for (const t of TOOLS) {
-      const real = ["/usr/bin", "/bin"].map((d) => path.join(d, t)).find((p) => fs.existsSync(p));
-      if (!real) throw new Error(`system tool ${t} not found`);
-      fs.symlinkSync(real, path.join(this.tools, t));
-    }
   }
 
   /** Puts one more real system tool on the script's PATH (jq, say), for scripts that need it and no double. */
@@ -89,6 +84,20 @@ export class GuestSandbox {
     if (!real) throw new Error(`system tool ${name} not found`);
     fs.symlinkSync(real, path.join(this.tools, name));
   }
+
+  /** The fixed set of system tools, linked once per process into a directory every sandbox puts on its PATH. */
+  private static sharedTools(): string {
+    if (GuestSandbox.shared) return GuestSandbox.shared;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "phx-tools-"));
+    for (const t of TOOLS) {
+      const real = ["/usr/bin", "/bin"].map((d) => path.join(d, t)).find((p) => fs.existsSync(p));
+      if (!real) throw new Error(`system tool ${t} not found`);
+      fs.symlinkSync(real, path.join(dir, t));
+    }
+    process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+    return (GuestSandbox.shared = dir);
+  }
+  private static shared: string | undefined;
 
   /** A file under the sandbox's root, e.g. "etc/docker/daemon.json". */
   file(rel: string): string {
@@ -115,47 +124,62 @@ export class GuestSandbox {
 
   /** Runs a script as the engine sends it: params exported, secrets as shell variables read from stdin. */
   run(script: string, params: Record<string, string>, secrets: Record<string, string> = {}): RunResult {
-    const { stdin, env } = this.prepare(script, params, secrets);
-    const r = spawnSync(path.join(this.tools, "bash"), ["-s"], { input: stdin, encoding: "utf8", timeout: 30_000, env });
+    fs.writeFileSync(this.callsFile, "");
+    const r = spawnSync(path.join(GuestSandbox.sharedTools(), "bash"), ["-s"], {
+      input: this.stdin(script, params, secrets),
+      encoding: "utf8",
+      timeout: 30_000,
+      env: this.env(),
+    });
     if (r.error) throw r.error;
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, calls: this.calls() };
   }
 
-  /** As run, without blocking this process: for a script that runs while the test does something else. */
+  /**
+   * The same as run, without blocking: sandboxes of one test file can run side by side, and a script can run while
+   * the test does something else.
+   */
   runAsync(script: string, params: Record<string, string>, secrets: Record<string, string> = {}): Promise<RunResult> {
-    const { stdin, env } = this.prepare(script, params, secrets);
+    fs.writeFileSync(this.callsFile, "");
+    // The same stdin the engine sends, from a file: bash's `read -d ''` takes a pipe one byte per system call, a
+    // file in blocks (the scripts and 100 kB values these runs carry made that most of their time).
+    const stdinFile = path.join(this.dir, "stdin");
+    fs.writeFileSync(stdinFile, this.stdin(script, params, secrets));
+    const fd = fs.openSync(stdinFile, "r");
     return new Promise((resolve, reject) => {
-      const child = spawn(path.join(this.tools, "bash"), ["-s"], { env, stdio: ["pipe", "pipe", "pipe"] });
+      const child = spawn(path.join(GuestSandbox.sharedTools(), "bash"), ["-s"], {
+        env: this.env(),
+        timeout: 30_000,
+        stdio: [fd, "pipe", "pipe"],
+      });
+      fs.closeSync(fd);
       let stdout = "";
       let stderr = "";
-      const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+      child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
       child.on("error", reject);
-      child.on("close", (code) => {
-        clearTimeout(timer);
-        resolve({ code: code ?? -1, stdout, stderr, calls: this.calls() });
-      });
-      child.stdin.end(stdin);
+      child.on("close", (code, signal) =>
+        signal === "SIGTERM" && code === null
+          ? reject(new Error(`script timed out after 30 s\n${stderr.slice(-2000)}`))
+          : resolve({ code: code ?? -1, stdout, stderr, calls: this.calls() }),
+      );
     });
   }
 
-  private prepare(script: string, params: Record<string, string>, secrets: Record<string, string>) {
-    fs.writeFileSync(this.callsFile, "");
-    const stdin = buildScriptStdin(
-      script,
-      { ...params, PHX_ROOT: this.root, PHX_APT_LOCK_DELAY: "0", PHX_POLL_DELAY: "0" },
-      secrets,
-    );
-    const env = {
-      PATH: [DOUBLES, this.dynbin, this.tools].join(":"),
+  private stdin(script: string, params: Record<string, string>, secrets: Record<string, string>): string {
+    return buildScriptStdin(script, { ...params, PHX_ROOT: this.root, PHX_APT_LOCK_DELAY: "0", PHX_POLL_DELAY: "0" }, secrets);
+  }
+
+  private env(): NodeJS.ProcessEnv {
+    return {
+      // this.tools: tools one sandbox adds (addTool), before the shared set.
+      PATH: [DOUBLES, this.dynbin, this.tools, GuestSandbox.sharedTools()].join(":"),
       CALLS: this.callsFile,
       DOUBLES_STATE: this.state,
       DOUBLES_DYNBIN: this.dynbin,
       HOME: this.dir,
       LANG: "C",
     };
-    return { stdin, env };
   }
 
   private calls(): string[] {
@@ -172,7 +196,8 @@ export class GuestSandbox {
 
   /** The real path of a system tool the sandbox offers (for a wrapper to run it). */
   toolPath(name: string): string {
-    return fs.realpathSync(path.join(this.tools, name));
+    const own = path.join(this.tools, name);
+    return fs.realpathSync(fs.existsSync(own) ? own : path.join(GuestSandbox.sharedTools(), name));
   }
 
   dispose(): void {

@@ -1,5 +1,6 @@
 // stacks/dev.yaml with its own pool, bridge, addresses and storage path, so a test's lab cannot collide
 // with a running demo or another test.
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
@@ -18,7 +19,7 @@ export interface IsolatedDefinition {
 
 export function isolatedDevDefinition(dir: string): IsolatedDefinition {
   const tag = Math.random().toString(36).slice(2, 7);
-  const octet = Math.floor(Math.random() * 200) + 20;
+  const octet = freeOctet();
   const net = `10.253.${octet}`;
   const pool = `phxlab${tag}`;
   const bridge = `phxbr${tag}`;
@@ -47,4 +48,20 @@ export function isolatedDevDefinition(dir: string): IsolatedDefinition {
     return ports;
   };
   return { raw: d, tag, pool, bridge, net, text: () => stringify(d), assignPorts };
+}
+
+/**
+ * A 10.253.<octet>.0/24 no interface of this machine is on: labs side by side (other tests, other branches' runs)
+ * with the same subnet route each other's guests to the wrong bridge (an apt proxy that "cannot be reached").
+ */
+function freeOctet(): number {
+  let used = "";
+  try {
+    used = execFileSync("ip", ["-4", "-o", "addr"], { encoding: "utf8" });
+  } catch {
+    // no ip(8): any octet
+  }
+  const taken = new Set([...used.matchAll(/inet 10\.253\.(\d+)\./g)].map((m) => Number(m[1])));
+  const free = Array.from({ length: 200 }, (_, i) => i + 20).filter((o) => !taken.has(o));
+  return free[Math.floor(Math.random() * free.length)] ?? Math.floor(Math.random() * 200) + 20;
 }

@@ -31,6 +31,9 @@ export async function labStack(o: {
   const state = join(o.dir, "state");
   const lab = await labUp({ definition: shaped.definition, stateDir: state });
   const file = join(o.dir, `${o.stackName}.yaml`);
+  // The lab's certificate is its own: pin it, so the stack runs with TLS verified as a real node's should.
+  delete o.iso.raw.nodes[0].api.insecure;
+  o.iso.raw.nodes[0].api.fingerprint = lab.apiFingerprint;
   writeFileSync(file, o.iso.text());
   const project = await pulumiProject({
     stackName: o.stackName,

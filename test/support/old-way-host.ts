@@ -64,6 +64,8 @@ export function oldWayDefinition(iso: IsolatedDefinition): any {
       features: { docker: { source: "debian" } },
     },
   ];
+  // dev.yaml's demo app runs on guests this host does not have.
+  delete d.apps;
   return d;
 }
 
@@ -74,13 +76,13 @@ async function task(api: LabClient, method: string, path: string, params: Record
   if (s.exitstatus !== "OK") throw new Error(`${method} ${path}: ${s.exitstatus}: ${(await api.taskLog(upid)).join("\n")}`);
 }
 
-/** The plain script the original ran for Docker: docker.io by apt, daemon.json, enabled and started. */
+/** The plain script the original ran for Docker: docker.io and compose by apt, daemon.json, enabled and started. */
 function installDockerByHand(lxc: Lxc, vmid: number, daemon: Record<string, unknown>) {
   const r = lxc.exec(vmid, [
     "bash",
     "-c",
     "for i in $(seq 1 30); do ip -4 route | grep -q default && break; sleep 1; done; " +
-      "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker.io && " +
+      "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker.io docker-compose && " +
       `mkdir -p /etc/docker && printf '%s\\n' '${daemonJson(daemon)}' > /etc/docker/daemon.json && ` +
       "systemctl enable docker && systemctl restart docker && docker version --format '{{.Server.Version}}'",
   ]);

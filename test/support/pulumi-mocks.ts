@@ -13,6 +13,8 @@ export interface Registered {
   inputs: Record<string, any>;
   /** URNs whose replacement replaces this resource too. */
   replaceWith: string[];
+  /** Input name → URNs of the resources its value came from. */
+  propertyDependencies: Record<string, string[]>;
   deleteBeforeReplace: boolean;
   /** The replacement trigger's value, if any. */
   replacementTrigger?: unknown;
@@ -24,6 +26,12 @@ export interface Registered {
   ignoreChanges: string[];
   /** Outputs the resource asks the engine to keep secret (encrypted in state). */
   additionalSecretOutputs: string[];
+}
+
+function propertyDependencies(req: any): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  req.getPropertydependenciesMap().forEach((v: any, k: string) => (out[k] = v.getUrnsList()));
+  return out;
 }
 
 export async function installRecordingMocks(stack = "test"): Promise<Registered[]> {
@@ -52,6 +60,7 @@ export async function installRecordingMocks(stack = "test"): Promise<Registered[
         custom: req.getCustom(),
         inputs: rpc.deserializeProperties(req.getObject()),
         replaceWith: req.getReplaceWithList(),
+        propertyDependencies: propertyDependencies(req),
         additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
         deleteBeforeReplace: req.getDeletebeforereplace(),
         aliasParents: req

@@ -1,9 +1,10 @@
 // Apps wired to the plan's model servers by name ({ endpoint } variables): validation refuses what has no URL or
 // cannot be reached, and the plan gives each variable the very URL the guest's summary shows (stacks/ai-host.yaml's
 // Open WebUI), which the rendered project's .env carries.
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { summarize } from "../../components/phoenix-hypervisor";
 import { buildPlan } from "../../plan/plan";
 import { renderPlan } from "../../plan/render";
@@ -49,12 +50,20 @@ describe("stacks/ai-host.yaml's Open WebUI", () => {
 });
 
 describe("{ endpoint } variables that validation refuses", () => {
+  // The app's compose file, in a project directory of the test's own (validation reads it).
+  const dir = mkdtempSync(join(tmpdir(), "phoenix-app-endpoints-"));
+  mkdirSync(join(dir, "apps", "ui"), { recursive: true });
+  writeFileSync(
+    join(dir, "apps", "ui", "compose.yaml"),
+    "services:\n  ui:\n    image: busybox:1.36\n    environment:\n      URL: ${URL}\n",
+  );
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const ollama = (extra: Raw = {}) => ({ ollama: { models: ["llama3.2:1b"], ...extra } });
   const withApp = (variables: Raw, guests: Raw[], appGuests = ["portainer"]) => {
     const raw = base();
     raw.guests.push(...guests);
     raw.apps = [{ name: "ui", compose: "apps/ui/compose.yaml", guests: appGuests, variables }];
-    return problemsOf(raw);
+    return problemsOf(raw, dir);
   };
   const appErrors = (ps: ReturnType<typeof problemsOf>) => errorPaths(ps).filter((p) => p.startsWith("apps["));
 

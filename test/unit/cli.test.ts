@@ -1,8 +1,9 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parseDocument } from "yaml";
 import { definitionJsonSchema, main } from "../../cli/main";
 
 const ROOT = join(__dirname, "..", "..");
@@ -96,6 +97,29 @@ describe("phoenix import → validate → plan on the reference configs", () => 
     expect(imp.err).toContain("pulumi config set --secret phoenix:portainerAdminPassword");
     expect(readFileSync(out, "utf8")).not.toContain("CHANGE-ME");
 
+    // What the operator must still do, each named by validation: copy the application scripts (referenced, not
+    // copied), and allow (with a reason) or drop Nginx's writable /sys, which the import never allows on its own.
+    const todo = await run("validate", out);
+    expect(todo.code).toBe(1);
+    const errors = todo.err.split("\n").filter((l) => l.startsWith("error: "));
+    const scripts = errors.filter((e) =>
+      /^error: guests\[\d+\]\.features\.script\.path: scripts\/\S+\.sh does not exist /.test(e),
+    );
+    const hostAccess = errors.filter((e) =>
+      /^error: guests\[\d+\]\.lxcOptions\[0\]: lxc\.mount\.auto gives 'Nginx-Phoenix' host filesystem/.test(e),
+    );
+    expect(scripts.length).toBeGreaterThan(0);
+    expect(hostAccess).toHaveLength(1);
+    expect(errors).toHaveLength(scripts.length + hostAccess.length);
+    for (const e of scripts) {
+      const script = join(dirname(out), / (scripts\/\S+\.sh) /.exec(e)![1]!);
+      mkdirSync(dirname(script), { recursive: true });
+      writeFileSync(script, "#!/bin/bash\ntrue\n");
+    }
+    const doc = parseDocument(readFileSync(out, "utf8"));
+    const k = Number(/guests\[(\d+)\]/.exec(hostAccess[0]!)![1]);
+    doc.setIn(["guests", k, "allowHostAccess"], { reason: "nginx tunes net.core sysctls" });
+    writeFileSync(out, doc.toString());
     const val = await run("validate", out);
     expect(val.code, val.err).toBe(0);
 

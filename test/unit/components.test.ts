@@ -93,6 +93,23 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
           `phoenix:index:ZfsDataset ${d}`,
           `pulumi-nodejs:dynamic/phoenix:ZfsDataset ${d}`,
         ]),
+        // Backups: a guard per machine behind one barrier, the node's scheduled job, Portainer's lifecycle snapshots
+        "phoenix:index:NodeBackups pve",
+        "pulumi-nodejs:dynamic/phoenix:BackupBarrier pve-backup-barrier",
+        ...[
+          "docker-golden",
+          "nvidia-golden",
+          "nvidia-docker-golden",
+          "vllm-golden",
+          "portainer",
+          "vllm-gpu0",
+          "vllm-gpu1",
+          "vllm-dual",
+          "ollama",
+          "workstation",
+        ].map((n) => `pulumi-nodejs:dynamic/phoenix:BackupGuard ${n}-backup`),
+        "proxmoxve:backup/job:Job nightly",
+        "pulumi-nodejs:dynamic/phoenix:LifecycleSnapshot portainer-snapshot",
         // what a destroy deletes first, alone: it refuses while anything is protected
         "pulumi-nodejs:dynamic/phoenix:DestroyGuard ai-host-destroy-guard",
         // Open WebUI, an app on the Portainer guest
@@ -148,12 +165,13 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
   it("turns clone sources and dependsOn into real dependencies", () => {
     const deps = (n: string) => byName("phoenix:index:LxcContainer", n).dependencies.map((u) => u.split("::").pop());
     // A clone waits for its template's container, the template's provisioning steps and the step that froze it;
-    // a guest named in dependsOn is waited for with its provisioning.
+    // a guest named in dependsOn is waited for with its provisioning and its lifecycle snapshot.
     expect(deps("vllm-dual").sort()).toEqual(
       [
         "bulk/models",
         "portainer",
         "portainer-portainer",
+        "portainer-snapshot",
         "vllm-golden",
         "vllm-golden-apparmor",
         "vllm-golden-freeze",
@@ -197,7 +215,7 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
       byName("phoenix:index:QemuVm", "workstation")
         .dependencies.map((u) => u.split("::").pop())
         .sort(),
-    ).toEqual(["fast/vm-disks", "portainer", "portainer-portainer"]);
+    ).toEqual(["fast/vm-disks", "portainer", "portainer-portainer", "portainer-snapshot"]);
   });
 
   it("registers the Portainer agents from the server's guest, after the server and every agent are provisioned", () => {
@@ -238,8 +256,11 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     expect(ct("vllm-golden").replacementTrigger).toMatch(/^[0-9a-f]{16}$/);
     expect(ct("vllm-golden").replacementTrigger).not.toBe(ct("docker-golden").replacementTrigger);
     expect(ct("vllm-dual").replacementTrigger).toBeUndefined();
-    expect(ct("vllm-dual").replaceWith).toEqual([ct("vllm-golden").urn]);
-    expect(ct("portainer").replaceWith).toEqual([ct("docker-golden").urn]);
+    // through its node, as the template's container reports it: a dependency on an input the provider replaces on,
+    // which the engine follows in order (components/node-backups.ts)
+    expect(ct("vllm-dual").propertyDependencies.nodeName).toEqual([ct("vllm-golden").urn]);
+    expect(ct("portainer").propertyDependencies.nodeName).toEqual([ct("docker-golden").urn]);
+    expect(ct("vllm-dual").replaceWith).toEqual([]);
     // a step runs anew in a new container, its old self deleted first (node-side lines)
     const step = byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "vllm-dual-apparmor");
     expect(step.replaceWith).toEqual([ct("vllm-dual").urn]);
@@ -250,6 +271,75 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     expect(byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "workstation-docker").replaceWith).toEqual([
       byName("proxmoxve:index/vmLegacy:VmLegacy", "workstation").urn,
     ]);
+  });
+
+  it("backs every machine up before its deletion, all of a node's backups before any of its machines goes", () => {
+    const ct = (n: string) => byName("proxmoxve:index/containerLegacy:ContainerLegacy", n);
+    const guard = (n: string) => byName("pulumi-nodejs:dynamic/phoenix:BackupGuard", `${n}-backup`);
+    const barrier = byName("pulumi-nodejs:dynamic/phoenix:BackupBarrier", "pve-backup-barrier");
+    // the barrier stands after every resource of every machine: containers, VMs, provisioning, snapshots, freezes, a
+    // VM's host-key pin (the Portainer agents' registration and the apps' deployments are the hypervisor's, not a
+    // machine's)
+    const machineResources = records.filter(
+      (r) =>
+        r.custom &&
+        ((/ContainerLegacy|VmLegacy|RemoteScript|LifecycleSnapshot/.test(r.type) &&
+          r.name !== "portainer-portainer-agents" &&
+          !r.urn.includes("phoenix:index:AppDeployment$")) ||
+          (/HostKeyPin/.test(r.type) && r.urn.includes("phoenix:index:QemuVm$"))),
+    );
+    expect(new Set(barrier.dependencies)).toEqual(new Set(machineResources.map((r) => r.urn)));
+    // each guard waits for the barrier and takes its guest's vmid from the guest's container: deleted before it
+    expect(guard("portainer").dependencies).toContain(barrier.urn);
+    expect(guard("portainer").propertyDependencies.vmid).toEqual([ct("portainer").urn]);
+    expect(guard("workstation").propertyDependencies.vmid).toEqual([
+      byName("proxmoxve:index/vmLegacy:VmLegacy", "workstation").urn,
+    ]);
+    expect(guard("portainer").deleteBeforeReplace).toBe(true);
+    expect(guard("portainer").inputs).toMatchObject({
+      node: "pve",
+      type: "lxc",
+      guest: "portainer",
+      enabled: true,
+      storage: "local",
+      mode: "snapshot",
+      compress: "zstd",
+      keep: 3,
+    });
+    expect(guard("workstation").inputs).toMatchObject({ type: "qemu", enabled: true });
+    // stateless vLLM workers opt out; golden templates are rebuilt from the definition, so they opt in only when asked
+    for (const n of ["vllm-gpu0", "vllm-gpu1", "vllm-dual", "docker-golden", "vllm-golden"])
+      expect(guard(n).inputs.enabled).toBe(false);
+    // the node's API with the provider's credentials (kept secret in state: test/e2e/backups checks the export)
+    expect(guard("portainer").inputs.api).toEqual({
+      endpoint: "https://10.0.0.13:8006/",
+      insecure: false,
+      username: "root@pam",
+      password: "value-of-proxmoxRootPassword",
+    });
+  });
+
+  it("takes Portainer's lifecycle snapshot after its features, and schedules the node's job through the provider", () => {
+    const snap = byName("pulumi-nodejs:dynamic/phoenix:LifecycleSnapshot", "portainer-snapshot");
+    expect(snap.inputs).toMatchObject({ node: "pve", type: "lxc", guest: "portainer", name: "final-form", keep: 2 });
+    expect(snap.propertyDependencies.vmid).toEqual([byName("proxmoxve:index/containerLegacy:ContainerLegacy", "portainer").urn]);
+    expect(snap.dependencies).toContain(byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "portainer-portainer").urn);
+    expect(snap.inputs.provisioned).toHaveLength(1);
+    const job = byName("proxmoxve:backup/job:Job", "nightly");
+    expect(job.inputs).toEqual({
+      resourceId: "nightly",
+      schedule: "02:30",
+      storage: "local",
+      node: "pve",
+      vmids: ["200", "300"],
+      mode: "snapshot",
+      compress: "zstd",
+      pruneBackups: { "keep-daily": "7", "keep-weekly": "4" },
+      enabled: true,
+      notesTemplate: "{{guestname}} nightly",
+    });
+    expect(job.provider).toMatch(/\$pulumi:providers:proxmoxve::pve::pve-id$/);
+    expect(job.deleteBeforeReplace).toBe(true);
   });
 
   it("passes the clone source, GPU devices and mounts to the containers", () => {

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { checkShape } from "../../definition/load";
 import { errorsOf, warningsOf } from "../../definition/problems";
 import { deriveDefinition } from "../../cli/env/derive";
-import { type HistoryEntry, summarize } from "../../cli/env/history";
+import { type HistoryEntry, changesText, summarize } from "../../cli/env/history";
 import { environments } from "../../cli/env/project";
 import { loadDefinition, validate } from "../../validate";
 import { type Sibling, checkSiblings, isDefinitionFile } from "../../validate/siblings";
@@ -190,6 +190,27 @@ describe("a stack's history: last update and drift", () => {
     ).toBe("unknown");
     expect(summarize([{ ...h[0]!, resourceChanges: { same: 5 } }, ...h.slice(1)]).drift).toBe("no");
     expect(summarize([]).drift).toBe("unknown");
+  });
+
+  it("a read (the program's reference to its own last deployment) is no change and no drift", () => {
+    const refresh: HistoryEntry = {
+      version: 2,
+      kind: "refresh",
+      startTime: at(2),
+      endTime: at(2),
+      result: "succeeded",
+      resourceChanges: { same: 5, read: 1 },
+    };
+    const up: HistoryEntry = {
+      version: 1,
+      kind: "update",
+      startTime: at(1),
+      endTime: at(1),
+      result: "succeeded",
+      resourceChanges: { read: 1, update: 1 },
+    };
+    expect(changesText({ same: 5, read: 1 })).toBe("no changes");
+    expect(summarize([refresh, up])).toMatchObject({ drift: "no", lastUpdate: { changes: "update: 1" } });
   });
 });
 

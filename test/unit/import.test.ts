@@ -4,6 +4,7 @@ import { ImportError, importPhoenix, readJson } from "../../cli/import";
 import { checkShape } from "../../definition/load";
 import { buildPlan } from "../../plan/plan";
 import type { Definition } from "../../definition/schema";
+import type { Problem } from "../../definition/problems";
 import { validated, validate } from "../../validate";
 
 const REF = join(__dirname, "..", "..", "..", "shared", "phoenix-reference");
@@ -16,6 +17,25 @@ function importRef(edit?: (h: any, l: any, v: any) => void) {
   const v = ref("phoenix_vm_configs.json");
   edit?.(h.json, l.json, v.json);
   return importPhoenix({ hypervisor: h, lxc: l, vm: v });
+}
+
+/** The one error an import of the reference configs leaves: Nginx's writable /sys, for the operator to allow or drop. */
+function onlyHostAccess(problems: Problem[]): boolean {
+  const errors = problems.filter((p) => p.severity === "error");
+  expect(errors).toEqual([
+    expect.objectContaining({
+      path: expect.stringMatching(/^guests\[\d+\]\.lxcOptions\[0\]$/),
+      message: "lxc.mount.auto gives 'Nginx-Phoenix' host filesystem: it mounts the node's /proc, /sys or cgroups writable",
+    }),
+  ]);
+  return true;
+}
+
+/** What the operator does after reading the warning: allow it, with the reason. */
+function hostAccessAllowed(def: Definition): Definition {
+  const d = clone(def) as Definition;
+  d.guests.find((g) => g.name === "Nginx-Phoenix")!.allowHostAccess = { reason: "nginx tunes net.core sysctls" };
+  return d;
 }
 
 function shaped(def: unknown): Definition {
@@ -31,12 +51,33 @@ describe("import of the reference configs", () => {
   const guest = (name: string) =>
     [...result.definition.guests!, ...result.definition.templates!].find((m) => m.name === name) as any;
 
-  it("produces a definition with no validation errors", () => {
-    expect(validate(def).filter((p) => p.severity === "error")).toEqual([]);
+  it("produces a definition whose only error is the host access it must not allow on the operator's behalf", () => {
+    expect(onlyHostAccess(validate(def))).toBe(true);
+    expect(result.warnings).toContainEqual(
+      expect.objectContaining({
+        where: expect.stringMatching(/lxc_options$/),
+        message: "'lxc.mount.auto:sys:rw' gives the container host filesystem",
+      }),
+    );
+  });
+
+  it("pins the node's certificate instead of turning TLS verification off, and says how to get its fingerprint", () => {
+    expect(result.definition.nodes[0]!.api).toEqual({
+      endpoint: "https://10.0.0.13:8006/",
+      username: "root@pam",
+      password: { secret: "proxmoxRootPassword" },
+    });
+    expect(result.warnings).toContainEqual(
+      expect.objectContaining({
+        message: expect.stringContaining("is reached with TLS verified"),
+        fix: expect.stringContaining("pvenode cert info --output-format json"),
+      }),
+    );
+    expect(validate(def).filter((p) => p.path.startsWith("nodes[0].api"))).toEqual([]);
   });
 
   it("keeps the clone hierarchy 900 → 901 → 910/911/912 → 801/802", () => {
-    const plan = buildPlan(validated(def));
+    const plan = buildPlan(validated(hostAccessAllowed(def)));
     const from = (vmid: number) => {
       const m = plan.machines.find((x) => x.vmid === vmid)!;
       return m.source.kind === "clone" ? m.source.vmid : m.source.template;
@@ -113,7 +154,13 @@ describe("import of the reference configs", () => {
     expect(nginx.nesting).toBe(true);
     expect(nginx.lxcOptions).toEqual(["lxc.mount.auto:sys:rw"]);
     expect(nginx.dependsOn).toEqual(["Step-CA"]);
-    expect(nginx.mountPoints[0]).toEqual({ dataset: "quickOS/lxc-persistent-data", subdir: "101/logs", path: "/var/log/nginx" });
+    // owner_uid/owner_gid: container ids; the node shifts them through the container's map.
+    expect(nginx.mountPoints[0]).toEqual({
+      dataset: "quickOS/lxc-persistent-data",
+      subdir: "101/logs",
+      path: "/var/log/nginx",
+      owner: { uid: 33, gid: 33 },
+    });
     expect(guest("Copy-Cuda12.8").dependsOn).toEqual(["drphoenix"]);
     expect(guest("granite-embedding").mountPoints).toEqual([
       { dataset: "fastData/shared-bulk-data", subdir: "vllm_models", path: "/vllm_models" },
@@ -126,6 +173,26 @@ describe("import of the reference configs", () => {
     ]);
     const ds = def.nodes[0]!.zfs.datasets.find((d) => d.name === "quickOS/lxc-persistent-data")!;
     expect(ds.properties).toMatchObject({ quota: "10G", recordsize: "128K", mountpoint: "/mnt/pve/quickOS/lxc-persistent-data" });
+  });
+
+  it("applies id_maps, which the original never did: a whole map around its exception, the host gid granted to root", () => {
+    expect(guest("Nginx-Phoenix").idMaps).toEqual([
+      { type: "uid", containerId: 0, hostId: 100000, size: 65536 },
+      { type: "gid", containerId: 0, hostId: 100000, size: 33 },
+      { type: "gid", containerId: 33, hostId: 33, size: 1 },
+      { type: "gid", containerId: 34, hostId: 100034, size: 65502 },
+    ]);
+    expect(def.nodes[0]!.subgid).toEqual([
+      { start: 100000, count: 65536 },
+      { start: 33, count: 1 },
+    ]);
+    expect(def.nodes[0]!.subuid).toBeUndefined();
+    expect(result.warnings).toContainEqual(
+      expect.objectContaining({
+        where: "phoenix_lxc_configs.json: lxc_configs.101.id_maps",
+        fix: "add root:33:1 to /etc/subgid on the node (LXC maps ids through newgidmap, which holds root to it)",
+      }),
+    );
   });
 
   it("maps portainer roles: primary becomes the server, agents point at it", () => {
@@ -157,6 +224,34 @@ describe("import of the reference configs", () => {
       message: "plaintext password not copied; the definition references secret 'portainerAdminPassword'",
       fix: "run `pulumi config set --secret phoenix:portainerAdminPassword <value>`",
     });
+  });
+
+  it("maps lifecycle snapshots and the backup storage", () => {
+    // the original's backup dataset is where guests go before Phoenix deletes them
+    expect(result.definition.nodes![0]!.backup).toEqual({ storage: "fastData-shared-backups" });
+    // final-form after provisioning, one kept as the original kept one
+    expect(guest("Step-CA").snapshots).toEqual({ afterProvision: true, keep: 1, name: "final-form" });
+    expect(guest("Traefik-Internal").snapshots).toEqual({ afterProvision: true, keep: 1, name: "final-form" });
+    expect(guest("granite-embedding").snapshots).toBeUndefined();
+    // golden templates keep their snapshot name for clones but take no lifecycle snapshot
+    expect(guest("Copy-Base").snapshots).toBeUndefined();
+    const said = (where: string) => result.warnings.filter((w) => w.where === where).map((w) => w.message);
+    expect(said("phoenix_lxc_configs.json: lxc_configs.900.enable_lifecycle_snapshots")).toEqual([
+      "not mapped: a golden template is frozen with pct template, and Proxmox takes no snapshot of a template",
+    ]);
+    expect(said("phoenix_lxc_configs.json: lxc_configs.103.enable_lifecycle_snapshots")).toEqual([
+      "the pre-configured snapshot (before features) has no equivalent; final-form is taken",
+    ]);
+  });
+
+  it("maps a VM's post-features snapshot, and says what has no equivalent", () => {
+    const r = importRef((_h, _l, v) => {
+      v.vms[1].snapshots = { "pre-features": "clean", "post-features": "ready state" };
+    });
+    const vm0 = r.definition.guests!.find((g) => g.vmid === 1001) as any;
+    expect(vm0.snapshots).toEqual({ afterProvision: true, keep: 1, name: "ready-state" });
+    expect(r.warnings.map((w) => w.where)).toContain("phoenix_vm_configs.json: vms[1].snapshots.pre-features");
+    expect(validate(hostAccessAllowed(shaped(r.definition))).filter((p) => p.severity === "error")).toEqual([]);
   });
 
   it("reports fields it cannot map instead of dropping them", () => {
@@ -191,7 +286,7 @@ describe("import of other versions of the files", () => {
     expect((r.definition.templates!.find((t) => t.name === "Copy-VLLM-GPU0") as any).features.vllm.args).toEqual({
       "enable-prefix-caching": true,
     });
-    expect(validate(shaped(r.definition)).filter((p) => p.severity === "error")).toEqual([]);
+    expect(onlyHostAccess(validate(shaped(r.definition)))).toBe(true);
   });
 
   it("imports an older, sparser layout without the VM file", () => {
@@ -210,7 +305,7 @@ describe("import of other versions of the files", () => {
     );
     const def = shaped(r.definition);
     expect(def.nodes[0]!.nvidia).toEqual({ driverVersion: "580.76.05", installOnHost: false });
-    expect(validate(def).filter((p) => p.severity === "error")).toEqual([]);
+    expect(onlyHostAccess(validate(def))).toBe(true);
   });
 
   it("rejects a file that is not a JSON object with a clear error", () => {

@@ -55,7 +55,7 @@ describe("containerSpec", () => {
         { source: "/tank/shared-data", path: "/data", readOnly: true },
         { source: "/tank/lxc-disks/subvol-210-disk-1", path: "/models" },
       ],
-      devices: ["/dev/nvidia0"],
+      devices: [{ path: "/dev/nvidia0", mode: "0666" }],
       nesting: true,
       // AppArmor and cgroup2 device rules cannot apply on this kernel; the mount entry can.
       rawLxc: ["lxc.mount.entry: /dev/nvidiactl dev/nvidiactl none bind,optional,create=file"],

@@ -115,7 +115,16 @@ describe("dev.yaml", () => {
   it("mounts tank/shared-data from /tank/shared-data and asks for the datasets first", () => {
     const data = machine(devPlan(), "data");
     expect(data.mountPoints).toEqual([
-      { id: "mp0", source: "/tank/shared-data", dataset: "tank/shared-data", path: "/data", readOnly: false, backup: false },
+      {
+        id: "mp0",
+        source: "/tank/shared-data",
+        dataset: "tank/shared-data",
+        path: "/data",
+        readOnly: false,
+        backup: false,
+        // container uid/gid 1000 of an unprivileged container: host 101000
+        owner: { uid: 1000, gid: 1000, hostUid: 101000, hostGid: 101000 },
+      },
     ]);
     // Its disk's storage (tank-lxc) lives on tank/lxc-disks.
     expect(data.datasets).toEqual(["tank/lxc-disks", "tank/shared-data"]);

@@ -144,6 +144,13 @@ export function clusterRoutes(ctx: ApiContext, mappingFile: string): Route[] {
         { id: `node/${ctx.node}`, type: "node", name: ctx.node, nodeid: 0, ip: "127.0.0.1", online: 1, local: 1, level: "" },
       ],
     },
+    // No HA stack on a one-node lab: no guest is HA-managed
+    {
+      method: "GET",
+      path: "/cluster/ha/resources",
+      schema: { type: { type: "string", enum: ["ct", "vm"], optional: true } },
+      handler: () => [],
+    },
     { method: "GET", path: "/cluster/mapping", schema: {}, handler: () => [{ name: "dir" }, { name: "pci" }, { name: "usb" }] },
     {
       method: "GET",

@@ -10,9 +10,12 @@ import {
   checkVmidUnused,
   loadConfig,
   lockedTask,
+  missingBridges,
   randomMac,
   requireNode,
+  rootOnly,
 } from "../context";
+import { validateSshPublicKeys } from "../ssh-keys";
 import { fail, paramError } from "../errors";
 import {
   LXC_CLONE,
@@ -39,6 +42,7 @@ import { type ConfigFile, type PveConfig, configDigest, parseSize, splitList } f
 import type { Route } from "../router";
 import { allocateVolume, cloneVolume, findVolume, getStorage, makeBase, supportsLinkedClone } from "../storage-ops";
 import type { TaskLog } from "../../pve/tasks";
+import { restoreContainer } from "../restore";
 import { parseNewVolumeSpec, parseVolid } from "../../pve/volumes";
 
 const BASE = { node: NODE, vmid: VMID };
@@ -58,6 +62,11 @@ const CREATE_ONLY = new Set([
   "ignore-unpack-errors",
   "bwlimit",
 ]);
+
+/** rootfs, then mp0, mp1, … (Proxmox's valid_volume_keys order). */
+function mountOrder(key: string): number {
+  return key === "rootfs" ? -1 : Number(key.slice(2));
+}
 
 function isTemplate(config: PveConfig): boolean {
   return config.template === "1";
@@ -113,6 +122,23 @@ async function allocateMounts(
   }
 }
 
+/**
+ * Before forking, as create_vm does: every storage a volume mount point allocates on (and `storage` when no rootfs is
+ * given) must exist and hold container directories, else a 400 on `storage`.
+ */
+async function checkContainerStorages(ctx: ApiContext, params: Record<string, string>): Promise<void> {
+  const ids = Object.keys(params)
+    .filter(isMountKey)
+    .map((k) => parseMountPoint(k, params[k]!).volume!)
+    .filter((v) => mountKind(v) === "volume")
+    .map((v) => parseVolid(v)?.storage ?? v.split(":")[0]!);
+  if (params.rootfs === undefined) ids.push(params.storage ?? "local");
+  for (const id of new Set(ids)) {
+    const s = await getStorage(ctx, id);
+    if (!s.content.includes("rootdir")) throw paramError({ storage: `storage '${id}' does not support container directories` });
+  }
+}
+
 function guestName(config: PveConfig, vmid: number): string {
   return config.hostname ?? `CT${vmid}`;
 }
@@ -150,6 +176,11 @@ async function statusJson(ctx: ApiContext, vmid: number, config: PveConfig): Pro
   return out;
 }
 
+/** Whether the release the API answers as creates containers unprivileged by default (9.0 and later). */
+export function unprivilegedByDefault(version: string): boolean {
+  return Number(version.split(".")[0]) >= 9;
+}
+
 function vmidOf(params: Record<string, string>): number {
   return Number(params.vmid);
 }
@@ -157,12 +188,22 @@ function vmidOf(params: Record<string, string>): number {
 // ---------------------------------------------------------------------------------------------
 
 async function create(ctx: ApiContext, identity: Identity, params: Record<string, string>): Promise<string> {
+  if (params.restore === "1") {
+    const options = normalizeOptions(ctx, params);
+    checkContainerConfigPermissions(identity, undefined, options, [], options.unprivileged === "1");
+    return restoreContainer(ctx, identity, params, options);
+  }
   const vmid = vmidOf(params);
   const storage = params.storage ?? "local";
   const options = normalizeOptions(ctx, params);
   options.rootfs ??= `${storage}:4`;
+  // pve-container 6.0.6 (PVE 9.0): a container created without `unprivileged` is unprivileged; 8.x made it privileged.
+  if (options.unprivileged === undefined && params.restore !== "1" && unprivilegedByDefault(ctx.version.version))
+    options.unprivileged = "1";
   const unprivileged = options.unprivileged === "1";
+  if (params["ssh-public-keys"] !== undefined) validateSshPublicKeys(params["ssh-public-keys"]);
   checkContainerConfigPermissions(identity, undefined, options, [], unprivileged);
+  await checkContainerStorages(ctx, params);
   const ostemplate = params.ostemplate!;
   if (!ostemplate.startsWith("/")) {
     const v = parseVolid(ostemplate);
@@ -300,46 +341,59 @@ async function clone(ctx: ApiContext, identity: Identity, params: Record<string,
   const file = await loadConfig(ctx, "lxc", vmid);
   const source = file.config;
   const full = params.full !== undefined ? params.full === "1" : !isTemplate(source);
-  if (!full && params.storage) throw paramError({ storage: "parameter 'storage' not allowed for linked clones" });
+  if (!full && params.storage) throw fail("parameter 'storage' not allowed for linked clones");
   if (params.snapname) throw fail(`snapshot '${params.snapname}' does not exist`);
+  if (full && (await isRunning(ctx, vmid))) throw fail("Full clone of a running container is only possible from a snapshot");
   checkLock(ctx, "lxc", vmid, file);
   await checkVmidUnused(ctx, newid);
-  const volumes = ownedVolumes(source).filter((v) => isMountKey(v.key));
+  // rootfs first, then mp0, mp1, …: the rootfs of the clone is disk-0, as create numbers them
+  const volumes = ownedVolumes(source)
+    .filter((v) => isMountKey(v.key))
+    .sort((a, b) => mountOrder(a.key) - mountOrder(b.key));
   if (!full)
     for (const v of volumes)
       if (!(await supportsLinkedClone(ctx, v.volid))) throw fail(`Linked clone feature for '${v.volid}' is not available`);
   if (full && params.storage) await getStorage(ctx, params.storage, "rootdir");
-  return lockedTask(ctx, identity, "vzclone", newid, "create", async (log) => {
-    const conf: PveConfig = {};
-    for (const [k, v] of Object.entries(source))
-      if (k !== "template" && k !== "lock" && k !== "parent" && !/^unused\d+$/.test(k)) conf[k] = v;
-    for (const k of Object.keys(conf))
-      if (/^net\d+$/.test(k)) conf[k] = storedValue(k, conf[k]!.replace(/(^|,)hwaddr=[^,]*/, ""), () => randomMac(ctx.macPrefix));
-    if (params.hostname) conf.hostname = params.hostname;
-    if (params.description) conf.description = storedValue("description", params.description, () => "");
-    const created: string[] = [];
-    try {
-      for (const { key, volid } of volumes) {
-        const mp = parseMountPoint(key, conf[key]!);
-        mp.volume = await cloneVolume(
-          ctx,
-          volid,
-          newid,
-          "rootdir",
-          { linked: !full, ...(params.storage ? { targetStorage: params.storage } : {}) },
-          log,
+  return lockedTask(
+    ctx,
+    identity,
+    "vzclone",
+    newid,
+    "create",
+    async (log) => {
+      const conf: PveConfig = {};
+      for (const [k, v] of Object.entries(source))
+        if (k !== "template" && k !== "lock" && k !== "parent" && !/^unused\d+$/.test(k)) conf[k] = v;
+      for (const k of Object.keys(conf))
+        if (/^net\d+$/.test(k))
+          conf[k] = storedValue(k, conf[k]!.replace(/(^|,)hwaddr=[^,]*/, ""), () => randomMac(ctx.macPrefix));
+      if (params.hostname) conf.hostname = params.hostname;
+      if (params.description) conf.description = storedValue("description", params.description, () => "");
+      const created: string[] = [];
+      try {
+        for (const { key, volid } of volumes) {
+          const mp = parseMountPoint(key, conf[key]!);
+          mp.volume = await cloneVolume(
+            ctx,
+            volid,
+            newid,
+            "rootdir",
+            { linked: !full, ...(params.storage ? { targetStorage: params.storage } : {}) },
+            log,
+          );
+          created.push(mp.volume);
+          conf[key] = printMountPoint(key, mp);
+        }
+        await ctx.backend.lockConfig("lxc", newid, () =>
+          ctx.backend.writeConfig("lxc", newid, { config: conf, lxc: [...file.lxc], sections: {} }),
         );
-        created.push(mp.volume);
-        conf[key] = printMountPoint(key, mp);
+      } catch (e) {
+        for (const v of created) await ctx.backend.destroyVolume(v, log).catch(() => {});
+        throw e;
       }
-      await ctx.backend.lockConfig("lxc", newid, () =>
-        ctx.backend.writeConfig("lxc", newid, { config: conf, lxc: [...file.lxc], sections: {} }),
-      );
-    } catch (e) {
-      for (const v of created) await ctx.backend.destroyVolume(v, log).catch(() => {});
-      throw e;
-    }
-  });
+    },
+    String(vmid),
+  );
 }
 
 async function resize(ctx: ApiContext, identity: Identity, params: Record<string, string>): Promise<string | null> {
@@ -390,6 +444,20 @@ async function template(ctx: ApiContext, identity: Identity, params: Record<stri
   return null;
 }
 
+async function start(ctx: ApiContext, identity: Identity, vmid: number, skiplock: boolean): Promise<string> {
+  if (await isRunning(ctx, vmid)) throw fail(`CT ${vmid} already running`);
+  return lockedTask(ctx, identity, "vzstart", vmid, undefined, async (log) => {
+    const file = await loadConfig(ctx, "lxc", vmid);
+    if (!skiplock) checkLock(ctx, "lxc", vmid, file);
+    if (isTemplate(file.config)) throw new Error("you can't start a CT if it's a template");
+    for (const bridge of await missingBridges(ctx, file.config)) {
+      log(`bridge '${bridge}' does not exist`);
+      throw new Error(`startup for container '${vmid}' failed`);
+    }
+    await ctx.backend.startGuest("lxc", vmid, file.config, log);
+  });
+}
+
 async function power(
   ctx: ApiContext,
   identity: Identity,
@@ -397,16 +465,14 @@ async function power(
   params: Record<string, string>,
 ): Promise<string> {
   const vmid = vmidOf(params);
-  const file = await loadConfig(ctx, "lxc", vmid);
+  rootOnly(identity, params, ["skiplock"]);
+  // start checks only that it is not running before forking; the config, lock and template are the task's
+  if (action === "start") return start(ctx, identity, vmid, params.skiplock === "1");
+  await loadConfig(ctx, "lxc", vmid);
   if (params.skiplock !== "1") checkLock(ctx, "lxc", vmid);
-  const running = await isRunning(ctx, vmid);
-  if (action === "start") {
-    if (isTemplate(file.config)) throw fail("you can't start a CT if it's a template");
-    if (running) throw fail(`CT ${vmid} already running`);
-  } else if (!running) throw fail(`CT ${vmid} not running`);
+  if (!(await isRunning(ctx, vmid))) throw fail(`CT ${vmid} not running`);
   const b = ctx.backend;
-  const work: Record<typeof action, (log: TaskLog) => Promise<void>> = {
-    start: (log) => b.startGuest("lxc", vmid, file.config, log),
+  const work: Record<Exclude<typeof action, "start">, (log: TaskLog) => Promise<void>> = {
     stop: (log) => b.stopGuest("lxc", vmid, log),
     shutdown: (log) =>
       b.shutdownGuest("lxc", vmid, { timeout: Number(params.timeout ?? 60), forceStop: params.forceStop === "1" }, log),
@@ -415,10 +481,11 @@ async function power(
   return lockedTask(ctx, identity, `vz${action}`, vmid, undefined, work[action]);
 }
 
-async function interfaces(ctx: ApiContext, params: Record<string, string>): Promise<unknown[]> {
+/** PVE::LXC::get_interfaces: nothing (null) when the container has no running process, whether or not it exists. */
+async function interfaces(ctx: ApiContext, params: Record<string, string>): Promise<unknown[] | null> {
   const vmid = vmidOf(params);
+  if (!(await isRunning(ctx, vmid))) return null;
   const file = await loadConfig(ctx, "lxc", vmid);
-  if (!(await isRunning(ctx, vmid))) throw fail(`CT ${vmid} not running`);
   return (await ctx.backend.interfaces("lxc", vmid, file.config)).map((i) => {
     const v4 = i.addresses.find((a) => a.family === "inet");
     const v6 = i.addresses.find((a) => a.family === "inet6");

@@ -1,5 +1,7 @@
 // Version, the node list and status, the node's network, worker tasks (status, log, stop) and
 // query-url-metadata: what the provider calls at startup and while waiting on operations.
+import { existsSync, readFileSync, statfsSync } from "node:fs";
+import { cpus, loadavg, machine, release, version } from "node:os";
 import type { ApiContext } from "../context";
 import { requireNode } from "../context";
 import { fail } from "../errors";
@@ -7,15 +9,70 @@ import { NODE } from "../../pve/lxc-schema";
 import type { Route } from "../router";
 import { parseUpid } from "../../pve/tasks";
 
-export interface NodeNetwork {
-  iface: string;
-  type: "bridge" | "eth";
-  /** IPv4 address and prefix, e.g. 10.100.0.1/24 */
-  cidr?: string;
-  gateway?: string;
+/** /proc/meminfo's swap lines in bytes (zeros where there is none). */
+function swap(): { free: number; total: number; used: number } {
+  let info = "";
+  try {
+    info = readFileSync("/proc/meminfo", "utf8");
+  } catch {
+    // not Linux: no swap to report
+  }
+  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(info)?.[1] ?? 0) * 1024;
+  const total = kib("SwapTotal");
+  const free = kib("SwapFree");
+  return { free, total, used: total - free };
 }
 
-export function nodeRoutes(ctx: ApiContext, network: NodeNetwork[], hardware: { cpus: number; memory: number }): Route[] {
+/** GET /nodes/{node}/status as pve-manager's Nodes.pm fills it (this machine's kernel, load and root filesystem). */
+function nodeStatus(ctx: ApiContext, hardware: { cpus: number; memory: number }, uptime: number): Record<string, unknown> {
+  const used = Math.floor(hardware.memory / 4);
+  const fs = statfsSync("/");
+  const [cpu] = cpus();
+  return {
+    uptime,
+    idle: 0,
+    loadavg: loadavg().map((l) => l.toFixed(2)),
+    cpu: 0.02,
+    wait: 0,
+    cpuinfo: {
+      cpus: hardware.cpus,
+      cores: hardware.cpus,
+      sockets: 1,
+      model: cpu?.model ?? "unknown",
+      mhz: String(cpu?.speed ?? 0),
+      user_hz: 100,
+      hvm: "1",
+      flags: "",
+    },
+    memory: {
+      total: hardware.memory,
+      used,
+      free: hardware.memory - used,
+      // pve-manager 9 added it; 8.4's node status has no `available`
+      ...(ctx.version.version.startsWith("8.") ? {} : { available: hardware.memory - used }),
+    },
+    swap: swap(),
+    ksm: { shared: 0 },
+    rootfs: {
+      total: fs.blocks * fs.bsize,
+      avail: fs.bavail * fs.bsize,
+      free: fs.bfree * fs.bsize,
+      used: (fs.blocks - fs.bfree) * fs.bsize,
+    },
+    "current-kernel": { sysname: "Linux", release: release(), version: version(), machine: machine() },
+    "boot-info": { mode: existsSync("/sys/firmware/efi") ? "efi" : "legacy-bios" },
+    kversion: `Linux ${release()} ${version()}`,
+    pveversion: `pve-manager/${ctx.version.version}/${ctx.version.repoid}`,
+  };
+}
+
+/** A task's owner as Tasks.pm shows it: a token's UPID user `user@realm!name` splits into `user` and `tokenid`. */
+function taskUser(authid: string): { user: string; tokenid?: string } {
+  const bang = authid.indexOf("!");
+  return bang === -1 ? { user: authid } : { user: authid.slice(0, bang), tokenid: authid.slice(bang + 1) };
+}
+
+export function nodeRoutes(ctx: ApiContext, hardware: { cpus: number; memory: number }): Route[] {
   const started = Date.now();
   const uptime = () => Math.floor((Date.now() - started) / 1000);
   const task = (p: Record<string, string>) => {
@@ -66,18 +123,7 @@ export function nodeRoutes(ctx: ApiContext, network: NodeNetwork[], hardware: { 
       schema: { node: NODE },
       handler: (r) => {
         requireNode(ctx, r.params.node!);
-        return {
-          uptime: uptime(),
-          cpu: 0.02,
-          cpuinfo: { cpus: hardware.cpus, cores: hardware.cpus, sockets: 1, model: "Phoenix lab CPU" },
-          memory: {
-            total: hardware.memory,
-            used: Math.floor(hardware.memory / 4),
-            free: hardware.memory - Math.floor(hardware.memory / 4),
-          },
-          pveversion: `pve-manager/${ctx.version.version}/${ctx.version.repoid}`,
-          kversion: "Linux (lab)",
-        };
+        return nodeStatus(ctx, hardware, uptime());
       },
     },
     {
@@ -106,6 +152,8 @@ export function nodeRoutes(ctx: ApiContext, network: NodeNetwork[], hardware: { 
             "OVSBond",
             "OVSPort",
             "OVSIntPort",
+            "vnet",
+            "fabric",
             "any_bridge",
             "any_local_bridge",
             "include_sdn",
@@ -113,9 +161,9 @@ export function nodeRoutes(ctx: ApiContext, network: NodeNetwork[], hardware: { 
           optional: true,
         },
       },
-      handler: (r) => {
+      handler: async (r) => {
         requireNode(ctx, r.params.node!);
-        return network
+        return (await ctx.backend.listNetwork())
           .filter((n) => !r.params.type || r.params.type === n.type || (r.params.type.startsWith("any_") && n.type === "bridge"))
           .map((n, i) => {
             const [address, prefix] = (n.cidr ?? "").split("/");
@@ -164,7 +212,7 @@ export function nodeRoutes(ctx: ApiContext, network: NodeNetwork[], hardware: { 
             starttime: t.starttime,
             type: t.type,
             id: t.id,
-            user: t.user,
+            ...taskUser(t.user),
             ...(t.status === "stopped" ? { status: t.exitstatus, endtime: t.endtime } : {}),
           }));
       },
@@ -192,7 +240,7 @@ export function nodeRoutes(ctx: ApiContext, network: NodeNetwork[], hardware: { 
           starttime: t.starttime,
           type: t.type,
           id: t.id,
-          user: t.user,
+          ...taskUser(t.user),
           status: t.status,
           ...(t.status === "stopped" ? { exitstatus: t.exitstatus } : {}),
         };

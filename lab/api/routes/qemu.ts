@@ -12,9 +12,13 @@ import {
   checkVmidUnused,
   loadConfig,
   lockedTask,
+  missingBridges,
   randomMac,
   requireNode,
+  rootOnly,
 } from "../context";
+import { uriUnescape } from "../request";
+import { validateSshPublicKeys } from "../ssh-keys";
 import { fail, paramError } from "../errors";
 import { NODE, VMID } from "../../pve/lxc-schema";
 import {
@@ -35,6 +39,7 @@ import {
   QEMU_CREATE,
   QEMU_NUMBERED,
   QEMU_UPDATE,
+  QEMU_UPDATE_ASYNC,
   parseQemuNet,
   printQemuNet,
   qemuJsonValue,
@@ -236,12 +241,15 @@ function checkUpdate(params: Record<string, string>): void {
   const deletes = splitList(params.delete);
   for (const opt of deletes)
     if (params[opt] !== undefined) throw paramError({ delete: `you can't use '-${opt}' and -delete ${opt}' at the same time` });
+  for (const opt of deletes) if (opt !== "cdrom" && !qemuOption(opt)) throw paramError({ delete: `unknown option '${opt}'` });
+  if (params.sshkeys !== undefined) validateSshPublicKeys(uriUnescape(params.sshkeys));
   const opts = Object.keys(params).filter((k) => !NOT_OPTIONS.has(k));
   if (!opts.length && !deletes.length && !params.revert) throw fail("no options specified");
 }
 
 async function create(ctx: ApiContext, identity: Identity, p: Record<string, string>): Promise<string> {
   const vmid = Number(p.vmid);
+  if (p.sshkeys !== undefined) validateSshPublicKeys(uriUnescape(p.sshkeys));
   await checkVmidUnused(ctx, vmid);
   const conf = options(ctx, p);
   return lockedTask(ctx, identity, "qmcreate", vmid, "create", async (log) => {
@@ -267,7 +275,7 @@ async function clone(ctx: ApiContext, identity: Identity, p: Record<string, stri
   const file = await loadConfig(ctx, "qemu", vmid);
   const source = file.config;
   const full = p.full !== undefined ? p.full === "1" : !isTemplate(source);
-  if (!full && p.storage) throw paramError({ storage: "parameter 'storage' not allowed for linked clones" });
+  if (!full && p.storage) throw fail("parameter 'storage' not allowed for linked clones");
   if (!full && !isTemplate(source)) throw fail("Linked clone feature is not available for a VM that is not a template");
   if (p.snapname) throw fail(`snapshot '${p.snapname}' does not exist`);
   checkLock(ctx, "qemu", vmid);
@@ -280,55 +288,63 @@ async function clone(ctx: ApiContext, identity: Identity, p: Record<string, stri
       if (isVolumeDrive(d) && !/-cloudinit/.test(d.file!) && !(await supportsLinkedClone(ctx, d.file!)))
         throw fail(`Linked clone feature is not available for drive '${k}'`);
     }
-  return lockedTask(ctx, identity, "qmclone", newid, "clone", async (log) => {
-    const conf: PveConfig = {};
-    for (const [k, v] of Object.entries(source))
-      if (
-        !["template", "lock", "parent", "snaptime", "vmstate", "runningmachine", "runningcpu"].includes(k) &&
-        !/^unused\d+$/.test(k)
-      )
-        conf[k] = v;
-    for (const k of Object.keys(conf)) {
-      if (/^net\d+$/.test(k)) {
-        const net = parseQemuNet(conf[k]!);
-        net.macaddr = randomMac(ctx.macPrefix);
-        conf[k] = printQemuNet(net);
-      }
-    }
-    conf.name = p.name ?? `Copy-of-VM-${source.name ?? vmid}`;
-    if (p.description) conf.description = storedValue(ctx, "description", p.description);
-    conf.smbios1 = (conf.smbios1 ?? "")
-      .split(",")
-      .filter((x) => x && !x.startsWith("uuid="))
-      .concat(`uuid=${randomUUID()}`)
-      .join(",");
-    if (conf.vmgenid) conf.vmgenid = randomUUID();
-    const created: string[] = [];
-    try {
-      for (const k of drives) {
-        const d = parseDrive(conf[k]!);
-        if (!isVolumeDrive(d)) continue;
-        if (/-cloudinit/.test(d.file!)) {
-          d.file = await allocateCloudInit(ctx, p.storage ?? parseVolid(d.file!)!.storage, newid, log);
-        } else {
-          d.file = await cloneVolume(
-            ctx,
-            d.file!,
-            newid,
-            "images",
-            { linked: !full, ...(p.storage ? { targetStorage: p.storage } : {}) },
-            log,
-          );
+  return lockedTask(
+    ctx,
+    identity,
+    "qmclone",
+    newid,
+    "clone",
+    async (log) => {
+      const conf: PveConfig = {};
+      for (const [k, v] of Object.entries(source))
+        if (
+          !["template", "lock", "parent", "snaptime", "vmstate", "runningmachine", "runningcpu"].includes(k) &&
+          !/^unused\d+$/.test(k)
+        )
+          conf[k] = v;
+      for (const k of Object.keys(conf)) {
+        if (/^net\d+$/.test(k)) {
+          const net = parseQemuNet(conf[k]!);
+          net.macaddr = randomMac(ctx.macPrefix);
+          conf[k] = printQemuNet(net);
         }
-        created.push(d.file);
-        conf[k] = printDrive(d);
       }
-      await ctx.backend.writeConfig("qemu", newid, { config: conf, lxc: [], sections: {} });
-    } catch (e) {
-      for (const v of created) await ctx.backend.destroyVolume(v, log).catch(() => {});
-      throw e;
-    }
-  });
+      conf.name = p.name ?? `Copy-of-VM-${source.name ?? vmid}`;
+      if (p.description) conf.description = storedValue(ctx, "description", p.description);
+      conf.smbios1 = (conf.smbios1 ?? "")
+        .split(",")
+        .filter((x) => x && !x.startsWith("uuid="))
+        .concat(`uuid=${randomUUID()}`)
+        .join(",");
+      if (conf.vmgenid) conf.vmgenid = randomUUID();
+      const created: string[] = [];
+      try {
+        for (const k of drives) {
+          const d = parseDrive(conf[k]!);
+          if (!isVolumeDrive(d)) continue;
+          if (/-cloudinit/.test(d.file!)) {
+            d.file = await allocateCloudInit(ctx, p.storage ?? parseVolid(d.file!)!.storage, newid, log);
+          } else {
+            d.file = await cloneVolume(
+              ctx,
+              d.file!,
+              newid,
+              "images",
+              { linked: !full, ...(p.storage ? { targetStorage: p.storage } : {}) },
+              log,
+            );
+          }
+          created.push(d.file);
+          conf[k] = printDrive(d);
+        }
+        await ctx.backend.writeConfig("qemu", newid, { config: conf, lxc: [], sections: {} });
+      } catch (e) {
+        for (const v of created) await ctx.backend.destroyVolume(v, log).catch(() => {});
+        throw e;
+      }
+    },
+    String(vmid),
+  );
 }
 
 async function resize(ctx: ApiContext, identity: Identity, p: Record<string, string>): Promise<string> {
@@ -365,6 +381,8 @@ async function moveDisk(ctx: ApiContext, identity: Identity, p: Record<string, s
   const d = parseDrive(file.config[key]!);
   const src = parseVolid(d.file!);
   if (!src) throw fail(`disk '${key}' has no volume`);
+  // the lab moves disks between storages only (no target-vmid)
+  if (!p.storage) throw fail("either set storage or target-vmid, but not both");
   if (src.storage === p.storage && !p.format) throw fail("you can't move to the same storage with same format");
   await getStorage(ctx, p.storage!, "images");
   return lockedTask(ctx, identity, "qmmove", vmid, "disk", async (log) => {
@@ -385,6 +403,21 @@ async function moveDisk(ctx: ApiContext, identity: Identity, p: Record<string, s
   });
 }
 
+async function start(ctx: ApiContext, vmid: number, p: Record<string, string>, log: TaskLog): Promise<void> {
+  const file = await loadConfig(ctx, "qemu", vmid);
+  if (p.skiplock !== "1") checkLock(ctx, "qemu", vmid, file);
+  if (isTemplate(file.config)) throw new Error("you can't start a vm if it's a template");
+  if ((await ctx.backend.runtime("qemu", vmid)).status === "running") throw new Error(`VM ${vmid} already running`);
+  const pcie = Object.entries(file.config).some(([k, v]) => /^hostpci\d+$/.test(k) && /(^|,)pcie=1/.test(v));
+  if (pcie && !/q35/.test(file.config.machine ?? "")) throw new Error("q35 machine model is not enabled");
+  for (const bridge of await missingBridges(ctx, file.config)) {
+    // qemu-server's pve-bridge script fails, and with it the QEMU process
+    log(`bridge '${bridge}' does not exist`);
+    throw new Error("start failed: QEMU exited with code 1");
+  }
+  await ctx.backend.startGuest("qemu", vmid, file.config, log);
+}
+
 async function power(
   ctx: ApiContext,
   identity: Identity,
@@ -392,18 +425,14 @@ async function power(
   p: Record<string, string>,
 ): Promise<string> {
   const vmid = Number(p.vmid);
+  // vm_start runs in the task: a missing config, a lock, a template or a running VM fail the task, not the call
+  if (action === "start") return lockedTask(ctx, identity, "qmstart", vmid, undefined, (log) => start(ctx, vmid, p, log));
   const file = await loadConfig(ctx, "qemu", vmid);
-  if (p.skiplock !== "1" && p.skipLock !== "1") checkLock(ctx, "qemu", vmid);
+  if (p.skiplock !== "1") checkLock(ctx, "qemu", vmid);
   const running = (await ctx.backend.runtime("qemu", vmid)).status === "running";
-  if (action === "start") {
-    if (isTemplate(file.config)) throw fail("you can't start a vm if it's a template");
-    if (running) throw fail(`VM ${vmid} already running`);
-    const pcie = Object.entries(file.config).some(([k, v]) => /^hostpci\d+$/.test(k) && /(^|,)pcie=1/.test(v));
-    if (pcie && !/q35/.test(file.config.machine ?? "")) throw fail("q35 machine model is not enabled");
-  } else if (action !== "stop" && !running) throw fail(`VM ${vmid} not running`);
+  if (action !== "stop" && !running) throw fail(`VM ${vmid} not running`);
   const b = ctx.backend;
-  const work: Record<typeof action, (log: TaskLog) => Promise<void>> = {
-    start: (log) => b.startGuest("qemu", vmid, file.config, log),
+  const work: Record<Exclude<typeof action, "start">, (log: TaskLog) => Promise<void>> = {
     stop: async (log) => {
       if (running) await b.stopGuest("qemu", vmid, log);
     },
@@ -476,6 +505,7 @@ export function qemuRoutes(ctx: ApiContext): Route[] {
     ...(patterns ? { patterns } : {}),
     handler: async (req) => {
       requireNode(ctx, req.params.node!);
+      rootOnly(req.identity, req.params, ["skiplock", "force-cpu"]);
       return handler(req.params, req.identity);
     },
   });
@@ -537,7 +567,7 @@ export function qemuRoutes(ctx: ApiContext): Route[] {
     route(
       "POST",
       "/{vmid}/config",
-      QEMU_UPDATE,
+      QEMU_UPDATE_ASYNC,
       async (p, id) => {
         checkUpdate(p);
         await loadConfig(ctx, "qemu", Number(p.vmid));
@@ -582,7 +612,7 @@ export function qemuRoutes(ctx: ApiContext): Route[] {
     route(
       "POST",
       "/{vmid}/status/shutdown",
-      { ...BASE, skipLock: bool, timeout: { type: "integer", minimum: 0, optional: true }, forceStop: bool, keepActive: bool },
+      { ...BASE, skiplock: bool, timeout: { type: "integer", minimum: 0, optional: true }, forceStop: bool, keepActive: bool },
       (p, id) => power(ctx, id, "shutdown", p),
     ),
     route("POST", "/{vmid}/status/reboot", { ...BASE, timeout: { type: "integer", minimum: 0, optional: true } }, (p, id) =>
@@ -607,7 +637,7 @@ export function qemuRoutes(ctx: ApiContext): Route[] {
       {
         ...BASE,
         disk: { type: "string", pattern: "(ide|sata|scsi|virtio)\\d+|efidisk0|tpmstate0|unused\\d+" },
-        storage: { type: "string", format: "pve-storage-id" },
+        storage: { type: "string", format: "pve-storage-id", optional: true },
         delete: bool,
         format: { type: "string", enum: ["raw", "qcow2", "vmdk"], optional: true },
         digest: { type: "string", maxLength: 40, optional: true },

@@ -1,5 +1,6 @@
-// /nodes/{node}/storage: the datastore list and status, content listing, volume info and deletion,
+// /storage (the datacenter's storage configuration) and /nodes/{node}/storage: the datastore list and status, content listing, volume info and deletion,
 // and download-url (a worker task that fetches a template or ISO onto a storage).
+import { createHash } from "node:crypto";
 import type { StorageInfo } from "../../pve/backend";
 import { type ApiContext, requireNode } from "../context";
 import { fail } from "../errors";
@@ -47,6 +48,51 @@ function volidOf(storage: string, volume: string): string {
 export function storageRoutes(ctx: ApiContext): Route[] {
   const base = { node: NODE, storage: STORAGE };
   return [
+    {
+      method: "GET",
+      path: "/storage",
+      schema: {
+        type: {
+          type: "string",
+          enum: [
+            "btrfs",
+            "cephfs",
+            "cifs",
+            "dir",
+            "esxi",
+            "iscsi",
+            "iscsidirect",
+            "lvm",
+            "lvmthin",
+            "nfs",
+            "pbs",
+            "rbd",
+            "zfs",
+            "zfspool",
+          ],
+          optional: true,
+        },
+      },
+      // storage.cfg's sections, as the datacenter's storage list shows them
+      handler: async (r) => {
+        const all = await ctx.backend.listStorage();
+        // one digest of the whole storage.cfg, on every entry
+        const digest = createHash("sha1")
+          .update(JSON.stringify(all.map((s) => [s.id, s.type, s.content, s.path, s.pool])))
+          .digest("hex");
+        return all
+          .filter((s) => !r.params.type || s.type === r.params.type)
+          .map((s) => ({
+            storage: s.id,
+            type: s.type,
+            content: [...s.content].sort().join(","),
+            ...(s.path ? { path: s.path } : {}),
+            ...(s.pool ? { pool: s.pool } : {}),
+            ...(s.shared ? { shared: 1 } : {}),
+            digest,
+          }));
+      },
+    },
     {
       method: "GET",
       path: "/nodes/{node}/storage",
@@ -110,7 +156,11 @@ export function storageRoutes(ctx: ApiContext): Route[] {
             ...(v.vmid !== undefined ? { vmid: v.vmid } : {}),
             ...(v.parent ? { parent: v.parent } : {}),
             ...(v.ctime ? { ctime: v.ctime } : {}),
-          }));
+            ...(v.subtype ? { subtype: v.subtype } : {}),
+            ...(v.notes ? { notes: v.notes.split("\n")[0] } : {}),
+            ...(v.protected ? { protected: 1 } : {}),
+          }))
+          .sort((a, b) => a.volid.toLowerCase().localeCompare(b.volid.toLowerCase()));
       },
     },
     {
@@ -125,11 +175,41 @@ export function storageRoutes(ctx: ApiContext): Route[] {
         if (!v) throw fail(`volume '${volid}' does not exist`);
         const volname = parseVolid(volid)!.volname;
         const path = s.path
-          ? `${s.path}/${volname.replace(/^vztmpl\//, "template/cache/").replace(/^iso\//, "template/iso/")}`
+          ? `${s.path}/${volname
+              .replace(/^vztmpl\//, "template/cache/")
+              .replace(/^iso\//, "template/iso/")
+              .replace(/^backup\//, "dump/")}`
           : s.pool
             ? `/dev/zvol/${s.pool}/${volname}`
             : `/dev/${s.id}/${volname}`;
-        return { path, size: v.size, used: v.used ?? v.size, format: v.format };
+        return {
+          path,
+          size: v.size,
+          used: v.used ?? v.size,
+          format: v.format,
+          ...(v.content === "backup" ? { protected: v.protected ? 1 : 0, ...(v.notes ? { notes: v.notes } : {}) } : {}),
+        };
+      },
+    },
+    {
+      method: "PUT",
+      path: "/nodes/{node}/storage/{storage}/content/{volume}",
+      schema: { ...base, volume: { type: "string" }, notes: { type: "string", optional: true }, protected: bool },
+      handler: async (r) => {
+        requireNode(ctx, r.params.node!);
+        const s = await getStorage(ctx, r.params.storage!);
+        const volid = volidOf(s.id, r.params.volume!);
+        const v = (await ctx.backend.listContent(s.id)).find((c) => c.volid === volid);
+        if (!v) throw fail(`volume '${volid}' does not exist`);
+        if (v.content !== "backup") {
+          if (r.params.notes !== undefined) throw fail("only backups can have notes");
+          if (r.params.protected !== undefined) throw fail("only backups support attribute 'protected'");
+        }
+        await ctx.backend.setBackupAttributes(volid, {
+          ...(r.params.notes !== undefined ? { notes: r.params.notes } : {}),
+          ...(r.params.protected !== undefined ? { protected: r.params.protected === "1" } : {}),
+        });
+        return null;
       },
     },
     {
@@ -141,10 +221,18 @@ export function storageRoutes(ctx: ApiContext): Route[] {
         const s = await getStorage(ctx, r.params.storage!);
         const volid = volidOf(s.id, r.params.volume!);
         if (!(await ctx.backend.listContent(s.id)).some((c) => c.volid === volid)) throw fail(`volume '${volid}' does not exist`);
-        return ctx.tasks.start("imgdel", "", r.identity.authid, async (log) => {
+        const v = (await ctx.backend.listContent(s.id)).find((c) => c.volid === volid)!;
+        const work = async (log: (line: string) => void) => {
+          if (v.protected) throw new Error(`cannot remove protected volume '${parseVolid(volid)!.volname}' on '${s.id}'`);
           log(`removing ${volid}`);
           await ctx.backend.deleteContent(volid);
-        });
+        };
+        if (r.params.delay !== undefined) {
+          // with a delay Proxmox waits that long for the worker and answers null once it is done
+          await work(() => {});
+          return null;
+        }
+        return ctx.tasks.start("imgdel", "", r.identity.authid, work);
       },
     },
     {

@@ -257,12 +257,21 @@ const cases: Case[] = [
     ],
   },
   {
-    name: "Ollama on a GPU the guest does not have, with a managed and a foreign setting",
-    mutate: (d) => d.guests.push(llm(220, "chat", [0], { ollama: { gpus: [1], env: { OLLAMA_HOST: "0.0.0.0", PATH: "/x" } } })),
+    name: "Ollama on a GPU the guest does not have, with a managed setting",
+    mutate: (d) => d.guests.push(llm(220, "chat", [0], { ollama: { gpus: [1], env: { OLLAMA_HOST: "0.0.0.0" } } })),
     expect: [
       { path: "guests[2].features.ollama.gpus[0]", message: "GPU 1 is not one of 'chat''s GPUs (0)" },
       { path: "guests[2].features.ollama.env.OLLAMA_HOST", message: "OLLAMA_HOST is set from the feature's fields" },
-      { path: "guests[2].features.ollama.env.PATH", message: "'PATH' is not an Ollama setting" },
+    ],
+  },
+  {
+    name: "Ollama with a setting that is not one of Ollama's (refused by the schema, at the key)",
+    mutate: (d) => d.guests.push(llm(220, "chat", [0], { ollama: { env: { PATH: "/x" } } })),
+    expect: [
+      {
+        path: "guests[2].features.ollama.env.PATH",
+        message: "key \"PATH\": an Ollama setting: OLLAMA_ and capitals, digits or '_'",
+      },
     ],
   },
   {

@@ -55,7 +55,14 @@ const cases: Case[] = [
   {
     name: "vllm host with a NUL",
     mutate: (d) => d.guests.push(vllmGuest({ host: "0.0.0.0\0" })),
-    expect: [unit("guests[2].features.vllm.host")],
+    // NUL is refused in any field, before the unit's own rule.
+    expect: [
+      {
+        path: "guests[2].features.vllm.host",
+        message: "contains a NUL byte",
+        fix: "remove it: no field of a definition takes one",
+      },
+    ],
   },
   {
     name: "vllm quantization and dtype with line breaks",
@@ -73,7 +80,7 @@ const cases: Case[] = [
     expect: [
       {
         path: 'guests[2].features.vllm.args["--max-num-seqs"]',
-        message: "key '--max-num-seqs': an engine argument name: lowercase, digits and '-', no leading dashes",
+        message: `key "--max-num-seqs": an engine argument name: lowercase, digits and '-', no leading dashes`,
         fix: "rename the key",
       },
     ],

@@ -23,7 +23,7 @@ const cases: Case[] = [
   {
     name: "a timeout that is not whole seconds",
     mutate: (d) => (d.guests[0].timeouts = { portainer: 1.5 }),
-    expect: [{ path: "guests[0].timeouts.portainer", message: "expected int, got number" }],
+    expect: [{ path: "guests[0].timeouts.portainer", message: "expected a whole number", fix: "write a whole number" }],
   },
   {
     name: "health check retries without bound",

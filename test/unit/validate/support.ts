@@ -1,10 +1,18 @@
 // The bad-definition table's shared part: a valid base definition (modelled on stacks/dev.yaml plus GPUs, an
 // NVIDIA golden template and a VM base template), the one path every case goes through, and the case runner
 // that asserts exactly the expected problems — no error or warning at any other path, and a fix on each.
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { expect, it } from "vitest";
 import { checkShape } from "../../../definition/load";
 import type { Problem, Severity } from "../../../definition/problems";
 import { validate } from "../../../validate";
+
+/** A pinned API certificate (any 32 bytes: nothing connects in these tests). */
+export const LAB_FINGERPRINT = Array.from({ length: 32 }, (_, i) =>
+  (i * 7 + 16).toString(16).toUpperCase().padStart(2, "0"),
+).join(":");
 
 // Test data is edited freely by the cases; its type is the raw input a YAML file would give.
 export type Raw = any;
@@ -24,7 +32,7 @@ export function base(): Raw {
         memory: 8192,
         api: {
           endpoint: "https://127.0.0.1:8006/",
-          insecure: true,
+          fingerprint: LAB_FINGERPRINT,
           username: "root@pam",
           password: { secret: "proxmoxRootPassword" },
         },
@@ -122,10 +130,32 @@ export function base(): Raw {
   };
 }
 
+/**
+ * The definition's directory for every case: file references resolve here. It holds scripts/setup.sh, an empty
+ * script, a directory named like a script, apparmor/lxc-phoenix-test, and symlinks that lead outside it (to a file
+ * in OUTSIDE_DIR and to /etc).
+ */
+export const PROJECT_ROOT = mkdtempSync(join(tmpdir(), "phx-validate-"));
+export const PROJECT_DIR = join(PROJECT_ROOT, "project");
+export const OUTSIDE_DIR = join(PROJECT_ROOT, "outside");
+for (const [rel, text] of Object.entries({
+  "project/scripts/setup.sh": "#!/bin/bash\necho set up\n",
+  "project/scripts/empty.sh": "\n",
+  "project/scripts/dir.sh/placeholder": "",
+  "project/apparmor/lxc-phoenix-test": "profile lxc-phoenix-test flags=(attach_disconnected) {}\n",
+  "outside/secret.sh": "#!/bin/bash\necho not the project's\n",
+})) {
+  mkdirSync(dirname(join(PROJECT_ROOT, rel)), { recursive: true });
+  writeFileSync(join(PROJECT_ROOT, rel), text);
+}
+symlinkSync(join(OUTSIDE_DIR, "secret.sh"), join(PROJECT_DIR, "scripts", "linked.sh"));
+symlinkSync("/etc", join(PROJECT_DIR, "etc-link"));
+process.once("exit", () => rmSync(PROJECT_ROOT, { recursive: true, force: true }));
+
 /** The one path every case goes through: shape first, semantics only when the shape is right. */
-export function problemsOf(raw: unknown): Problem[] {
+export function problemsOf(raw: unknown, projectDir = PROJECT_DIR): Problem[] {
   const shaped = checkShape(raw);
-  return shaped.definition ? validate(shaped.definition) : shaped.problems;
+  return shaped.definition ? validate(shaped.definition, { dir: projectDir }) : shaped.problems;
 }
 
 export const lxc = (vmid: number, name: string, extra: Raw = {}): Raw => ({

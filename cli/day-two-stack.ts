@@ -1,0 +1,94 @@
+// A stack as the day-two verbs (backups, restore, rollback, run-job) see it, through Pulumi's Automation API in the
+// project directory (like `pulumi`): its config and secrets, its definition (validated and planned as the program does),
+// each node's API with the stack's credentials, and the resources of one guest in its state (refreshed after a restore).
+import { resolve } from "node:path";
+import { readLock } from "../definition/lock";
+import { errorsOf, formatProblem } from "../definition/problems";
+import type { SecretRef } from "../definition/schema";
+import { type Plan, type PlannedMachine, type PlannedNode, buildPlan } from "../plan/plan";
+import { loadDefinition } from "../validate";
+import type { NodeApi } from "./proxmox";
+
+/** What the day-two verbs need of a stack (an interface so tests can give their own). */
+export interface StackContext {
+  name: string;
+  plan: Plan;
+  /** The node's API with its credentials resolved from the stack's secrets. */
+  api(node: PlannedNode): NodeApi;
+  /** URNs of a guest's resources (its component and everything under it) in the stack's state. */
+  guestResources(guest: string): Promise<string[]>;
+  /** Refreshes those resources, so the next `pulumi up` converges what changed under them. */
+  refresh(urns: string[]): Promise<void>;
+}
+
+export class StackError extends Error {}
+
+/** Opens the stack `name` of the project in `workDir` (the current directory by default). */
+export async function openStack(name: string, workDir = process.cwd()): Promise<StackContext> {
+  const { LocalWorkspace } = await import("@pulumi/pulumi/automation/index.js");
+  const stack = await LocalWorkspace.selectStack({ stackName: name, workDir }).catch((e: Error) => {
+    throw new StackError(`cannot open stack '${name}' in ${workDir}: ${e.message.split("\n").find(Boolean) ?? e.message}`);
+  });
+  const config = await stack.getAllConfig();
+  const defined = config["phoenix:definition"]?.value;
+  if (!defined) throw new StackError(`stack '${name}' has no phoenix:definition config (pulumi config set phoenix:definition …)`);
+  const file = resolve(workDir, defined);
+  const loaded = loadDefinition(file);
+  if (!loaded.definition) throw new StackError(`${file} is invalid:\n${errorsOf(loaded.problems).map(formatProblem).join("\n")}`);
+  const plan = buildPlan(loaded.definition, { previousAllocations: readLock(file) });
+  const secret = (ref: SecretRef | string | undefined): string | undefined => {
+    if (ref === undefined || typeof ref === "string") return ref;
+    const v = config[`phoenix:${ref.secret}`]?.value;
+    if (v === undefined) throw new StackError(`stack '${name}' has no secret phoenix:${ref.secret}`);
+    return v;
+  };
+  const resources = async () =>
+    ((await stack.exportStack()).deployment?.resources ?? []) as { urn: string; parent?: string; type: string }[];
+  return {
+    name,
+    plan,
+    api: (node) => {
+      if (!node.api) throw new StackError(`node '${node.name}' has no api in the definition`);
+      const token = secret(node.api.token);
+      const password = secret(node.api.password);
+      return {
+        endpoint: node.api.endpoint,
+        insecure: node.api.insecure,
+        ...(token ? { token } : {}),
+        ...(node.api.username && password ? { username: node.api.username, password } : {}),
+      };
+    },
+    guestResources: async (guest) => {
+      const all = await resources();
+      const root = all.find((r) => /\$phoenix:index:(LxcContainer|QemuVm)::/.test(r.urn) && r.urn.endsWith(`::${guest}`));
+      if (!root) return [];
+      const out = new Set([root.urn]);
+      for (let grew = true; grew;) {
+        grew = false;
+        for (const r of all)
+          if (r.parent && out.has(r.parent) && !out.has(r.urn)) {
+            out.add(r.urn);
+            grew = true;
+          }
+      }
+      return [...out];
+    },
+    refresh: async (urns) => {
+      if (urns.length) await stack.refresh({ target: urns });
+    },
+  };
+}
+
+/** A guest (or golden template) of the plan by name; the names there are when it is not one. */
+export function machineOf(plan: Plan, name: string): PlannedMachine {
+  const m = plan.machines.find((x) => x.name === name);
+  if (!m)
+    throw new StackError(
+      `no guest is named '${name}' in the definition (guests: ${plan.machines.map((x) => x.name).join(", ")})`,
+    );
+  return m;
+}
+
+export function nodeOf(plan: Plan, m: PlannedMachine): PlannedNode {
+  return plan.nodes.find((n) => n.name === m.node)!;
+}

@@ -1,0 +1,61 @@
+// Plan → arguments of the backup resources: a node's API for the dynamic providers, a guest's backup guard and
+// lifecycle snapshots, and proxmoxve.backup.Job for scheduled jobs. Pure: no resources are created here.
+import type * as proxmox from "@muhlba91/pulumi-proxmoxve";
+import * as pulumi from "@pulumi/pulumi";
+import type { PveApi } from "../../provisioners/engine/pve-api";
+import type { PlannedBackupJob, PlannedMachine, PlannedNode } from "../../plan/plan";
+
+/** The node's API as the backup and snapshot providers reach it, with the same credentials as its provider. */
+export function pveApiArgs(
+  node: PlannedNode,
+  secrets: { apiToken?: pulumi.Input<string>; password?: pulumi.Input<string> },
+): pulumi.Output<PveApi> | undefined {
+  const api = node.api;
+  if (!api) return undefined;
+  return pulumi.secret(
+    pulumi.all([secrets.apiToken, secrets.password]).apply(([token, password]) => ({
+      endpoint: api.endpoint,
+      insecure: api.insecure,
+      ...(token ? { token } : {}),
+      ...(api.username && password ? { username: api.username, password } : {}),
+    })),
+  );
+}
+
+/** A machine's backup settings, with the schema's defaults when a plan predates them. */
+export function backupOf(m: PlannedMachine): { beforeReplace: boolean; keep: number } {
+  return m.backup ?? { beforeReplace: m.kind === "guest", keep: 3 };
+}
+
+/** What a guest's backup guard is told (its vmid and API come from resources). */
+export function guardSettings(m: PlannedMachine, node: PlannedNode) {
+  const b = backupOf(m);
+  return {
+    node: m.node,
+    type: m.type === "vm" ? ("qemu" as const) : ("lxc" as const),
+    guest: m.name,
+    enabled: b.beforeReplace,
+    ...(node.backup ? { storage: node.backup.storage } : {}),
+    mode: node.backup?.mode ?? ("snapshot" as const),
+    compress: node.backup?.compress ?? "zstd",
+    keep: b.keep,
+  };
+}
+
+export function backupJobArgs(j: PlannedBackupJob): proxmox.backup.JobArgs {
+  return {
+    resourceId: j.id,
+    schedule: j.schedule,
+    storage: j.storage,
+    node: j.node,
+    ...(j.vmids ? { vmids: j.vmids.map(String) } : {}),
+    ...(j.all ? { all: true } : {}),
+    ...(j.exclude ? { excludes: j.exclude.map(String) } : {}),
+    mode: j.mode,
+    compress: j.compress,
+    ...(j.prune ? { pruneBackups: Object.fromEntries(Object.entries(j.prune).map(([k, v]) => [k, String(v)])) } : {}),
+    enabled: j.enabled,
+    ...(j.notes !== undefined ? { notesTemplate: j.notes } : {}),
+    ...(j.mailto ? { mailtos: j.mailto } : {}),
+  };
+}
