@@ -15,6 +15,7 @@ import { Definition } from "../definition/schema";
 import { loadDefinition } from "../validate";
 import { ENV_USAGE, envCommand } from "./env";
 import { AGENT_USAGE, agentCommand } from "./agent";
+import { CHECK_USAGE, checkCommand } from "./check/gpu";
 import { adoptCmd } from "./adopt";
 import { planStackCmd } from "./plan-stack";
 
@@ -30,6 +31,7 @@ export const USAGE = `usage:
   phoenix restore <guest> [--backup <volid>] [--storage <id>] --stack <name>
   phoenix rollback <guest> [<snapshot>] --stack <name>
   phoenix run-job <job-id> --stack <name>
+${CHECK_USAGE}
 ${ENV_USAGE}
 ${AGENT_USAGE}
   phoenix lab up|down|status|reset [--definition stacks/dev.yaml] [--state-dir <dir>]`;
@@ -63,6 +65,8 @@ export async function main(argv: string[], io: Io = stdio, extra: Record<string,
         return envCommand(rest, io);
       case "agent":
         return await agentCommand(rest, io);
+      case "check":
+        return checkCommand(rest, io);
       case undefined:
       case "help":
       case "--help":

@@ -7,6 +7,7 @@ import { type FeatureTarget, settingsOf } from "../provisioners/engine/feature";
 import { healthChecks } from "../provisioners/health-check/health-check";
 import { nvidia, type NvidiaSettings } from "../provisioners/nvidia/nvidia";
 import { nvidiaContainerToolkit } from "../provisioners/nvidia-container-toolkit/nvidia-container-toolkit";
+import { ollama, type OllamaSettings } from "../provisioners/ollama/ollama";
 import { portainer, type PortainerSettings } from "../provisioners/portainer/portainer";
 import { customScript, type ScriptSettings } from "../provisioners/script/script";
 import { vllm, type VllmOptions, type VllmSettings } from "../provisioners/vllm/vllm";
@@ -130,6 +131,8 @@ export class GuestProvisioning extends pulumi.ComponentResource {
         return nvidiaContainerToolkit(name, target, dockerDaemon, { unprivileged: m.unprivileged }, opts);
       case "vllm":
         return vllm(name, target, settingsOf<VllmSettings>(p.settings), args.secrets, args.vllm ?? {}, opts);
+      case "ollama":
+        return ollama(name, target, settingsOf<OllamaSettings>(p.settings), opts);
       case "portainer":
         return portainer(name, target, settingsOf<PortainerSettings>(p.settings), args.secrets, opts);
       case "script":

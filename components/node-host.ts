@@ -6,6 +6,8 @@ import { verifyApiCertificate } from "../provisioners/engine/api-certificate";
 import { HostKeyPin } from "../provisioners/engine/host-key-pin";
 import type { ConnectionInput } from "../provisioners/engine/script-provider";
 import { nvidiaHostDriver } from "../provisioners/nvidia/nvidia-host";
+import { nvidiaGpuInit } from "../provisioners/nvidia/nvidia-gpu-init";
+import { vfioPreparation } from "../provisioners/vfio/vfio";
 import type { PlannedNode } from "../plan/plan";
 import type { PveApi } from "../provisioners/engine/pve-api";
 import { pveApiArgs } from "./args/backup";
@@ -97,6 +99,13 @@ export class NodeHost extends pulumi.ComponentResource {
             },
             child,
           ),
+        );
+      // VFIO before the driver's boot unit: the GPUs VMs take must not get persistence mode from the host driver.
+      if (node.vfio)
+        this.ready.push(vfioPreparation(`${node.name}-vfio`, this.ssh, node.vfio, { ...child, dependsOn: [...this.ready] }));
+      if (node.gpuInit)
+        this.ready.push(
+          nvidiaGpuInit(`${node.name}-nvidia-init`, this.ssh, node.gpuInit, { ...child, dependsOn: [...this.ready] }),
         );
       for (const d of node.datasets) {
         // A child dataset is created after its parent.

@@ -3,7 +3,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { portainerEndpoints } from "../provisioners/portainer/portainer";
 import type { Plan, PlannedMachine } from "../plan/plan";
-import { FEATURE_DEFAULTS, PORTAINER_PORTS, type SecretRef } from "../definition/schema";
+import { PORTAINER_PORTS, type SecretRef } from "../definition/schema";
+import { servingEndpoints } from "../definition/serving";
 import { requireProjectFile } from "../definition/files";
 import { templateBuilds } from "./args/template-build";
 import { LxcContainer } from "./lxc-container";
@@ -250,8 +251,7 @@ export function summarize(m: PlannedMachine): GuestSummary {
   const endpoints: Record<string, string> = {};
   if (host) {
     endpoints.ssh = m.type === "vm" ? `ssh ${m.cloudInit?.user ?? "phoenix"}@${host}` : `ssh root@${host}`;
-    const vllm = m.features.vllm;
-    if (vllm) endpoints.vllm = `http://${host}:${vllm.port ?? FEATURE_DEFAULTS.vllm.port}/v1`;
+    Object.assign(endpoints, servingEndpoints(m.features, host));
     const portainer = m.features.portainer;
     if (portainer?.role === "server") endpoints.portainer = `https://${host}:${portainer.port ?? PORTAINER_PORTS.server}`;
     if (portainer?.role === "agent") endpoints.portainerAgent = `${host}:${portainer.port ?? PORTAINER_PORTS.agent}`;

@@ -90,21 +90,37 @@ export const DatasetSpec = z
   })
   .strict();
 
+const pciAddress = z
+  .string()
+  .regex(/^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/, "a PCI address such as 0000:01:00.0");
+const pciDeviceId = z.string().regex(/^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$/, "vendor:device such as 10de:2d04");
+
 export const Gpu = z
   .object({
     index: z.number().int().nonnegative(),
     /** Needed to pass the GPU through to VMs; containers only need the index (/dev/nvidiaN). */
-    pci: z
-      .string()
-      .regex(/^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/, "a PCI address such as 0000:01:00.0")
-      .optional(),
+    pci: pciAddress.optional(),
+    /** The GPU's name as nvidia-smi shows it (e.g. RTX 5060 Ti): picks vLLM's CUDA architecture list. */
     model: textLine(200).optional(),
+    /** Memory in GiB (nvidia-smi --query-gpu=memory.total): budgets given in GiB are checked against it. */
+    memory: z.number().positive().optional(),
     /** vendor:device as `lspci -nn` shows it, e.g. 10de:2d04; Proxmox's PCI mapping needs it. */
-    deviceId: z
-      .string()
-      .regex(/^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$/, "vendor:device such as 10de:2d04")
-      .optional(),
+    deviceId: pciDeviceId.optional(),
     iommuGroup: z.number().int().nonnegative().optional(),
+    /**
+     * The other devices of this GPU's IOMMU group (its audio function, …): a VM takes the whole group, so with the
+     * node's vfio they are bound to vfio-pci with it. Any other device found in the group stops the VFIO step.
+     */
+    iommuGroupDevices: z
+      .array(
+        z
+          .object({
+            pci: pciAddress,
+            deviceId: pciDeviceId,
+          })
+          .strict(),
+      )
+      .optional(),
   })
   .strict();
 
@@ -196,6 +212,11 @@ export const Node = z
         /** Install the driver on the node itself; off unless asked for. */
         installOnHost: z.boolean().default(false),
         /**
+         * The boot unit that creates /dev/nvidia* (uvm included) and turns persistence mode on before Proxmox
+         * starts guests (phoenix-nvidia-init.service). Defaults to installOnHost.
+         */
+        bootInit: z.boolean().optional(),
+        /**
          * sha256 of NVIDIA's runfile of driverVersion (NVIDIA-Linux-x86_64-<version>.run): required with installOnHost,
          * whose runfile runs as root on the node; guests installing the userland from it check it too.
          */
@@ -208,6 +229,11 @@ export const Node = z
       })
       .strict()
       .optional(),
+    /**
+     * Prepare the node for GPUs passed to VMs: IOMMU on the kernel command line, vfio-pci bound to those GPUs (and
+     * the devices of their IOMMU groups) at boot. Changes take effect at the next reboot, which Phoenix never does.
+     */
+    vfio: z.boolean().optional(),
     apparmorProfiles: z.array(AppArmorProfile).default([]),
     backup: NodeBackup.optional(),
     backupJobs: z.array(BackupJob).default([]),
@@ -305,6 +331,69 @@ export const VllmFeature = z
     /** For install: container, the vLLM image (default vllm/vllm-openai:latest); pin a tag for repeatable guests. */
     image: imageRef.optional(),
     hfToken: secretField.optional(),
+    /**
+     * The exact vLLM release (pip's vllm==<version>; for install: container the image vllm/vllm-openai:v<version>
+     * unless image is given). Changing it upgrades the guest in place.
+     */
+    version: z
+      .string()
+      .regex(/^\d+\.\d+\.\d+((\.post|rc)\d+)?$/, "an exact release such as 0.10.2")
+      .optional(),
+    /** The PyTorch wheel index the venv installs torch from, e.g. https://download.pytorch.org/whl/cu128. */
+    torchIndex: httpUrl.optional(),
+    /** TORCH_CUDA_ARCH_LIST, e.g. "12.0" or "8.6 8.9"; chosen from the GPUs' model when unset. */
+    cudaArchList: z
+      .string()
+      .regex(/^\d+\.\d+(\+PTX)?([ ;]\d+\.\d+(\+PTX)?)*$/, 'compute capabilities such as "12.0" or "8.6 8.9"')
+      .optional(),
+  })
+  .strict();
+
+/** Ollama, from its official release (or a mirror of it), serving the declared models. */
+export const OllamaFeature = z
+  .object({
+    /** The release, e.g. 0.11.10 (the default is OLLAMA_VERSION). */
+    version: z
+      .string()
+      .regex(/^\d+\.\d+\.\d+(-rc\d+)?$/, "a release such as 0.11.10")
+      .optional(),
+    /**
+     * Where the release comes from: an exact file with its sha256, or a base URL laid out like GitHub's release
+     * downloads (<baseUrl>/v<version>/ollama-linux-<arch>.tgz and sha256sum.txt). Default: Ollama's GitHub releases.
+     */
+    source: z
+      .union([
+        z
+          .object({
+            url: httpUrl,
+            sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, "the file's sha256, 64 hex digits"),
+          })
+          .strict(),
+        z.object({ baseUrl: httpUrl }).strict(),
+      ])
+      .optional(),
+    /** The address ollama.service listens on (OLLAMA_HOST), e.g. 0.0.0.0, 127.0.0.1 or ::; default 0.0.0.0. */
+    host: z.string().regex(SSH_HOST, "an address such as 0.0.0.0, 127.0.0.1, :: or a host name").optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    /** Models kept pulled, e.g. llama3.2:1b (a name without a tag means :latest). */
+    models: z.array(z.string().min(1)).optional(),
+    /** Remove pulled models the definition no longer declares (off: they are only reported). */
+    prune: z.boolean().optional(),
+    /** Which of the guest's GPUs Ollama uses (node indexes); all of them when unset. */
+    gpus: z.array(z.number().int().nonnegative()).optional(),
+    /** GiB of each of its GPUs Ollama may use; the rest is reserved (OLLAMA_GPU_OVERHEAD). Needs the GPUs' memory. */
+    gpuMemory: z.number().positive().optional(),
+    /** Where models are stored (OLLAMA_MODELS), e.g. a mounted dataset; default /var/lib/ollama/models. */
+    modelsDir: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._+@:/-]*$/, "an absolute path of letters, digits and '._+@:/-' (no spaces or quotes)")
+      .optional(),
+    /** Other OLLAMA_* settings (OLLAMA_KEEP_ALIVE, OLLAMA_CONTEXT_LENGTH, …). */
+    env: z
+      .record(z.string().regex(/^OLLAMA_[A-Z0-9_]+$/, "an Ollama setting: OLLAMA_ and capitals, digits or '_'"), z.string())
+      .optional(),
+    /** Pull over plain HTTP (a registry mirror without TLS, as `ollama pull --insecure`). */
+    insecure: z.boolean().optional(),
   })
   .strict();
 
@@ -351,6 +440,7 @@ export const Features = z
       .optional(),
     "nvidia-container-toolkit": featureOn.optional(),
     vllm: VllmFeature.optional(),
+    ollama: OllamaFeature.optional(),
     portainer: PortainerFeature.optional(),
     apparmor: z.object({ profile: z.string() }).strict().optional(),
     script: z
@@ -379,12 +469,22 @@ export const FEATURE_DEFAULTS = {
   docker: { source: "docker", daemon: {} },
   "nvidia-container-toolkit": {},
   vllm: { port: 8000, host: "0.0.0.0", args: {}, install: "venv" },
+  ollama: { host: "0.0.0.0", port: 11434, models: [], prune: false, env: {}, insecure: false },
   portainer: {},
   apparmor: {},
   script: { env: {} },
 } as const;
 
-export const FEATURE_ORDER = ["nvidia", "docker", "nvidia-container-toolkit", "vllm", "portainer", "apparmor", "script"] as const;
+export const FEATURE_ORDER = [
+  "nvidia",
+  "docker",
+  "nvidia-container-toolkit",
+  "vllm",
+  "ollama",
+  "portainer",
+  "apparmor",
+  "script",
+] as const;
 export type FeatureName = (typeof FEATURE_ORDER)[number];
 
 /** Container-side owner of a mount point's host directory, set on the node shifted through the container's id map. */
@@ -449,6 +549,7 @@ export const Timeouts = z
     docker: seconds.optional(),
     "nvidia-container-toolkit": seconds.optional(),
     vllm: seconds.optional(),
+    ollama: seconds.optional(),
     portainer: seconds.optional(),
     apparmor: seconds.optional(),
     script: seconds.optional(),
@@ -500,6 +601,8 @@ const machineFields = {
   keyctl: z.boolean().optional(),
   /** GPU indexes on the node; inherited from the template when unset. */
   gpus: z.array(z.number().int().nonnegative()).optional(),
+  /** GiB of each of its GPUs that the guest's other GPU work (a script, an app) uses: counted in the GPU budgets. */
+  gpuMemory: z.number().positive().optional(),
   features: Features.default({}),
   mountPoints: z.array(MountPoint).default([]),
   /** Raw `lxc.*` lines for the container config. */
@@ -658,6 +761,14 @@ export const KeptFirewallRule = z
   })
   .strict();
 
+/**
+ * A model server of the plan, by the guest that runs it: the variable takes its URL as the plan gives it (vLLM's
+ * OpenAI-compatible base, http://<address>:<port>/v1; Ollama's API, http://<address>:<port>). `service` is needed
+ * only when the guest runs both.
+ */
+export const EndpointRef = z.object({ endpoint: name, service: z.enum(["vllm", "ollama"]).optional() }).strict();
+export type EndpointRef = z.infer<typeof EndpointRef>;
+
 /** A Docker Compose project deployed to guests with docker: per environment, as this definition declares it. */
 export const App = z
   .object({
@@ -669,8 +780,11 @@ export const App = z
     guests: z.array(name).min(1, "name at least one guest with docker"),
     /** compose: the compose CLI in the guest; portainer: Portainer's API, onto the guest's agent environment. */
     deploy: z.enum(["compose", "portainer"]).default("compose"),
-    /** For ${VAR} in the compose file and the templates; { secret: name } comes from Pulumi secret config. */
-    variables: z.record(variableName, z.union([SecretRef, appValue, z.number(), z.boolean()])).default({}),
+    /**
+     * For ${VAR} in the compose file and the templates; { secret: name } comes from Pulumi secret config,
+     * { endpoint: <guest>, service?: vllm|ollama } is the URL of that guest's model server in the plan.
+     */
+    variables: z.record(variableName, z.union([SecretRef, EndpointRef, appValue, z.number(), z.boolean()])).default({}),
     files: z.array(AppFile).default([]),
     /** Volumes Phoenix creates, for the compose file's external volumes. */
     volumes: z.record(volumeName, AppVolume).default({}),
@@ -709,6 +823,8 @@ export type Template = z.infer<typeof Template>;
 export type BaseTemplate = z.infer<typeof BaseTemplate>;
 export type GoldenTemplate = z.infer<typeof GoldenTemplate>;
 export type Features = z.infer<typeof Features>;
+export type VllmFeature = z.infer<typeof VllmFeature>;
+export type OllamaFeature = z.infer<typeof OllamaFeature>;
 export type NetworkInterface = z.infer<typeof NetworkInterface>;
 export type MountPoint = z.infer<typeof MountPoint>;
 export type SecretRef = z.infer<typeof SecretRef>;

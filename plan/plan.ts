@@ -6,7 +6,10 @@ import { type Definition, FEATURE_DEFAULTS, FEATURE_ORDER, type FeatureName, typ
 import { dependencyOrder, prerequisites } from "../definition/graph";
 import { poolFor, poolsOf } from "../definition/pools";
 import type { ValidDefinition } from "../definition/valid";
-import { lxcGpuDevices, nodeGpuMappings, vmHostPci } from "./gpu";
+import { gpuBudgets } from "../definition/gpu-budget";
+import { cudaArchListFor } from "../definition/gpu-models";
+import { ollamaModelName, vllmImageOf } from "../definition/serving";
+import { hostGpuAddresses, lxcGpuDevices, nodeGpuMappings, nodeVfio, vmHostPci } from "./gpu";
 import { type Pool, type Request, allocate } from "./ip-allocation";
 import { nodeBackup, planBackupJob } from "./backup";
 import { planApps } from "./apps";
@@ -47,6 +50,7 @@ export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
             },
           }
         : {}),
+      ...nodeGpuSteps(ix, n),
       ...(nodeBackup(n) ? { backup: nodeBackup(n)! } : {}),
       backupJobs: n.backupJobs.map((j) => planBackupJob(ix, n, j)),
     })),
@@ -65,6 +69,31 @@ export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
     sshKeys: def.access.sshKeys,
     ...(def.access.sshPrivateKey ? { sshPrivateKey: def.access.sshPrivateKey } : {}),
     secrets: secretNames(def),
+    gpuBudgets: gpuBudgets(ix).filter((b) => b.shares.length > 0),
+  };
+}
+
+/** The node's own GPU steps: the boot unit for /dev/nvidia* and VFIO for the GPUs its VMs take. */
+function nodeGpuSteps(ix: Index, n: Definition["nodes"][number]) {
+  const vmGpus = new Set<number>();
+  for (const m of ix.machines) {
+    const e = ix.effective(m);
+    if (m.kind === "guest" && m.type === "vm" && e.node === n) e.gpus.forEach((g) => vmGpus.add(g));
+  }
+  const vfio = nodeVfio(n, vmGpus);
+  const init = n.nvidia && (n.nvidia.bootInit ?? n.nvidia.installOnHost);
+  return {
+    ...(init
+      ? {
+          gpuInit: {
+            gpus: n.gpus
+              .filter((g) => !vmGpus.has(g.index))
+              .map((g) => ({ index: g.index, ...(g.pci ? { pci: g.pci.length === 7 ? `0000:${g.pci}` : g.pci } : {}) })),
+            persistence: vmGpus.size === 0 ? ("all" as const) : hostGpuAddresses(n, vmGpus),
+          },
+        }
+      : {}),
+    ...(vfio ? { vfio } : {}),
   };
 }
 
@@ -241,14 +270,44 @@ function sourceOf(ix: Index, m: Machine): Source {
 function featureSettings(f: FeatureName, eff: Effective): unknown {
   const v = eff.features[f];
   const settings: Record<string, unknown> = { ...FEATURE_DEFAULTS[f], ...(typeof v === "object" ? v : {}) };
-  if (f === "vllm" && eff.features.vllm)
+  const models = [...eff.gpus].sort((a, b) => a - b).map((g) => eff.node?.gpus.find((x) => x.index === g)?.model);
+  if (f === "vllm" && eff.features.vllm) {
+    const v = eff.features.vllm;
+    const arch = v.cudaArchList ?? cudaArchListFor(models);
     return {
       ...settings,
-      tensorParallelSize: eff.features.vllm.tensorParallelSize ?? Math.max(1, eff.gpus.length),
-      servedModelName: eff.features.vllm.servedModelName ?? eff.features.vllm.model,
+      tensorParallelSize: v.tensorParallelSize ?? Math.max(1, eff.gpus.length),
+      servedModelName: v.servedModelName ?? v.model,
+      // A pinned release runs its own image unless one is named.
+      ...(v.install === "container" && v.version !== undefined ? { image: vllmImageOf(v) } : {}),
+      ...(arch !== undefined ? { cudaArchList: arch } : {}),
     };
+  }
+  if (f === "ollama" && eff.features.ollama) return ollamaSettings(settings, eff);
   if (f === "nvidia") return { ...settings, driverVersion: eff.node?.nvidia?.driverVersion };
   return settings;
+}
+
+/**
+ * Ollama's GPUs as CUDA sees them inside the guest (ordinals among the guest's GPUs, in PCI order) and the memory
+ * it leaves to others on each: OLLAMA_GPU_OVERHEAD, the GPU's memory minus its budget (the smallest GPU's).
+ */
+function ollamaSettings(settings: Record<string, unknown>, eff: Effective): Record<string, unknown> {
+  const o = eff.features.ollama!;
+  const guestGpus = [...eff.gpus].sort((a, b) => a - b);
+  const used = guestGpus.filter((g) => (o.gpus ?? guestGpus).includes(g));
+  const memory = used.map((g) => eff.node?.gpus.find((x) => x.index === g)?.memory);
+  const overhead =
+    o.gpuMemory !== undefined && used.length > 0 && memory.every((m) => m !== undefined)
+      ? Math.max(0, Math.round((Math.min(...(memory as number[])) - o.gpuMemory) * 2 ** 30))
+      : undefined;
+  return {
+    ...settings,
+    models: [...new Set((o.models ?? []).map(ollamaModelName))],
+    // None (ollama.gpus: []) keeps Ollama on the CPU although the guest has GPUs.
+    ...(guestGpus.length > 0 ? { cudaDevices: used.map((g) => guestGpus.indexOf(g)) } : {}),
+    ...(overhead !== undefined ? { gpuOverheadBytes: overhead } : {}),
+  };
 }
 
 function secretNames(def: Definition): string[] {

@@ -1,4 +1,5 @@
 // Human-readable rendering of a plan: the clone hierarchy and a table of machines in build order.
+import { GPU_MEMORY_LIMIT, describeShare } from "../definition/gpu-budget";
 import type { Plan, PlannedMachine } from "./plan";
 
 export function renderCloneTree(plan: Plan): string[] {
@@ -64,15 +65,34 @@ export function renderPlan(plan: Plan): string {
     ),
     ...n.gpuMappings.map((g) => `  ${n.name}: PCI mapping ${g.id} → ${g.pci}`),
     ...n.apparmorProfiles.map((a) => `  ${n.name}: AppArmor profile ${a.name}`),
+    ...(n.gpuInit ? [`  ${n.name}: phoenix-nvidia-init.service (/dev/nvidia* and persistence mode before guests start)`] : []),
+    ...(n.vfio
+      ? [
+          `  ${n.name}: VFIO, vfio-pci at boot for ${n.vfio.devices.map((d) => d.pci).join(", ") || "no device"} (a reboot applies it)`,
+        ]
+      : []),
   ]);
   if (host.length) out.push("", "Host", ...host);
+  if (plan.gpuBudgets.length)
+    out.push(
+      "",
+      `GPU memory (at most ${GPU_MEMORY_LIMIT.toFixed(2)} of each GPU)`,
+      ...plan.gpuBudgets.map(
+        (b) =>
+          `  ${b.node} GPU ${b.index}${b.model || b.memory ? ` (${[b.model, b.memory && `${b.memory} GiB`].filter(Boolean).join(", ")})` : ""}: ` +
+          `${b.total.toFixed(2)} — ${b.shares.map((x) => describeShare(x, b.memory)).join("; ")}`,
+      ),
+    );
   if (plan.apps.length)
     out.push(
       "",
       "Apps",
       ...plan.apps.map(
         (a) =>
-          `  ${a.name}: ${a.compose} on ${a.targets.map((t) => (t.portainer ? `${t.guest} (through Portainer on ${t.portainer.server})` : t.guest)).join(", ")}`,
+          `  ${a.name}: ${a.compose} on ${a.targets.map((t) => (t.portainer ? `${t.guest} (through Portainer on ${t.portainer.server})` : t.guest)).join(", ")}` +
+          Object.entries(a.endpoints)
+            .map(([k, e]) => `\n    ${k} = ${e.url} (${e.service} on ${e.guest})`)
+            .join(""),
       ),
     );
   if (plan.secrets.length) out.push("", `Secrets needed (pulumi config set --secret phoenix:<name>): ${plan.secrets.join(", ")}`);

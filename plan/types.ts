@@ -2,7 +2,8 @@
 // definition is planned. Plain data; plan.ts builds it, components/ instantiate it.
 import type { BaseTemplate, Definition, FeatureName, Features, SecretRef, Timeouts } from "../definition/schema";
 import type { Machine } from "../definition/resolve";
-import type { HostPci, PciMapping } from "./gpu";
+import type { GpuBudget } from "../definition/gpu-budget";
+import type { HostPci, PciMapping, PlannedVfio } from "./gpu";
 import type { PlannedBackupJob, PlannedNodeBackup } from "./backup";
 
 export interface PlannedPortainerServer {
@@ -117,6 +118,13 @@ export interface PlannedNode {
   gpuMappings: PciMapping[];
   apparmorProfiles: Definition["nodes"][number]["apparmorProfiles"];
   nvidiaDriver?: { version: string; installOnHost: boolean; runfileSha256?: string; timeout?: number };
+  /**
+   * The boot unit that makes /dev/nvidia* exist before Proxmox starts guests (nvidia.bootInit, default installOnHost),
+   * with the GPUs it turns persistence mode on for: all when none is passed to a VM, else the host's by PCI address.
+   */
+  gpuInit?: { gpus: { index: number; pci?: string }[]; persistence: "all" | string[] };
+  /** VFIO preparation (nodes[].vfio). */
+  vfio?: PlannedVfio;
   /** Where its guests are backed up before a deletion or replacement; absent when it has no backup storage. */
   backup?: PlannedNodeBackup;
   backupJobs?: PlannedBackupJob[];
@@ -147,6 +155,8 @@ export interface PlannedApp {
   compose: string;
   deploy: "compose" | "portainer";
   variables: Record<string, string | SecretRef>;
+  /** The variables given as { endpoint }: the guest and service they name, and the URL the plan gave them. */
+  endpoints: Record<string, { guest: string; service: "vllm" | "ollama"; url: string }>;
   files: { template: string; path: string; mode?: string }[];
   volumes: Record<string, { driver: string; options: Record<string, string> }>;
   externalVolumes: string[];
@@ -170,4 +180,6 @@ export interface Plan {
   sshPrivateKey?: Definition["access"]["sshPrivateKey"];
   /** Names of the Pulumi secret config keys (phoenix:<name>) the stack needs. */
   secrets: string[];
+  /** Each GPU's memory budget: the services that use it and their shares. */
+  gpuBudgets: GpuBudget[];
 }

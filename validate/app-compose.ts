@@ -65,7 +65,7 @@ export function checkComposeFile(app: App, path: string, dir: string | undefined
   }
   const plain = (n: string) => {
     const v = app.variables[n];
-    return v === undefined || isSecret(v) ? undefined : String(v);
+    return v === undefined || typeof v === "object" ? undefined : String(v);
   };
   const secretNames = new Set(Object.keys(app.variables).filter((k) => isSecret(app.variables[k])));
   for (const [name, s] of Object.entries(services(doc))) {

@@ -6,6 +6,7 @@ import { type Problem, error, warning } from "../definition/problems";
 import { type Index, type Machine, hasFeature } from "../definition/resolve";
 import { type App, FEATURE_DEFAULTS, PORTAINER_PORTS } from "../definition/schema";
 import { type ReadApp, checkComposeFile, checkTemplates } from "./app-compose";
+import { checkEndpointVariables } from "./app-endpoints";
 
 export interface AppCheckOptions {
   /** The definition's directory: compose files and templates are relative to it. */
@@ -31,12 +32,15 @@ export function checkApps(ix: Index, opts: AppCheckOptions = {}): Problem[] {
     const targets = checkTargets(ix, app, path, out);
     const read = checkComposeFile(app, path, opts.dir, out);
     checkTemplates(app, path, opts.dir, out);
+    checkEndpointVariables(ix, app, path, out);
     if (read.doc) {
       const plain = (n: string) => {
         const v = app.variables[n];
         return v === undefined || typeof v === "object" ? undefined : String(v);
       };
-      const secrets = new Set(Object.entries(app.variables).flatMap(([k, v]) => (typeof v === "object" ? [k] : [])));
+      const secrets = new Set(
+        Object.entries(app.variables).flatMap(([k, v]) => (typeof v === "object" && "secret" in v ? [k] : [])),
+      );
       for (const port of publishedPorts(read.doc, plain, secrets).ports)
         for (const t of targets) published.push({ app: app.name, guest: t.name, port });
       for (const t of targets) checkComposeCli(ix, t, app, path, read, out);

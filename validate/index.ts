@@ -11,6 +11,7 @@ import { checkBackups } from "./backup";
 import { checkApps } from "./apps";
 import { checkAccess } from "./access";
 import { checkFeatures } from "./features";
+import { checkGpus } from "./gpu";
 import { checkFiles } from "./files";
 import { checkIdentity } from "./identity";
 import { checkIdMaps } from "./idmaps";
@@ -18,6 +19,7 @@ import { checkLimits } from "./limits";
 import { checkNetwork } from "./network";
 import { checkResources } from "./resources";
 import { checkSecrets } from "./secrets";
+import { checkServing } from "./serving";
 import { checkSiblings, readSiblings } from "./siblings";
 
 export interface ValidateOptions {
@@ -40,6 +42,8 @@ export function validate(def: Definition, opts: ValidateOptions = {}): Problem[]
     ...checkApps(ix, opts),
     ...checkLimits(ix),
     ...checkSecrets(def),
+    ...checkGpus(ix),
+    ...checkServing(ix),
     ...checkAccess(ix),
     ...(opts.dir !== undefined ? checkFiles(def, opts.dir) : []),
     ...checkBackups(ix),

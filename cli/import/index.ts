@@ -6,6 +6,7 @@ import { stringify } from "yaml";
 import type { DefinitionInput } from "../../definition/schema";
 import { readHypervisor } from "./hypervisor";
 import { readMachines } from "./machines";
+import { ollamaOffSharedGpus } from "./ollama-gpus";
 import { type StacksInput, readStacks } from "./stacks";
 import { ImportError, Reader, type ImportWarning, Warnings } from "./reader";
 
@@ -81,6 +82,11 @@ export function importPhoenix(input: ImportInput): ImportResult {
     guests,
     ...(stacks.apps.length > 0 ? { apps: stacks.apps } : {}),
   };
+  ollamaOffSharedGpus(
+    definition,
+    (guest) => `phoenix_lxc_configs.json: lxc_configs.${guests.find((g) => g.name === guest)?.vmid}.gpu_assignment`,
+    w,
+  );
   return { definition, warnings: w.list, files: stacks.files };
 }
 

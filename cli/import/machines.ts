@@ -3,6 +3,7 @@ import type { DefinitionInput } from "../../definition/schema";
 import type { HostSettings } from "./hypervisor";
 import { hostAccessOptions } from "../../definition/lxc-options";
 import type { Reader, Warnings } from "./reader";
+import { OLLAMA_VERSION } from "../../definition/serving";
 import { readIdMaps, readOwner } from "./idmaps";
 
 type TemplateInput = DefinitionInput["templates"] extends (infer T)[] | undefined ? T : never;
@@ -38,7 +39,6 @@ const FEATURES_WITHOUT_EQUIVALENT = new Set([
   "step_cli",
   "step_ca",
   "traefik",
-  "ollama",
   "llamacpp",
   "nfs_client",
 ]);
@@ -373,12 +373,28 @@ function readFeatures(e: Entry, m: Machine, host: HostSettings, entries: Entry[]
     else if (f === "docker") features.docker = true;
     else if (f === "vllm") {
       /* from vllm_engine_config below */
+    } else if (f === "ollama") {
+      // The original ran install.sh (the newest release) and a unit on 0.0.0.0:11434, and pulled no model.
+      features.ollama = {};
+      w.add(
+        r.where("features"),
+        `mapped to features.ollama: Ollama ${OLLAMA_VERSION} on 0.0.0.0:11434 (the original installed whatever was newest and pulled no model)`,
+        "list the models to keep pulled under features.ollama.models, and set gpuMemory if the GPU is shared",
+      );
     } else if (FEATURES_WITHOUT_EQUIVALENT.has(f))
       w.add(r.where("features"), `feature '${f}' has no equivalent yet`, "use a custom script feature (features.script)");
     else w.add(r.where("features"), `unknown feature '${f}'`, "use a custom script feature (features.script)");
   }
   const vllmConfig = r.obj("vllm_engine_config");
-  if (r.strings("features").includes("vllm") || vllmConfig) features.vllm = readVllm(vllmConfig, w);
+  if (r.strings("features").includes("vllm") || vllmConfig) {
+    // The original's install script pinned these for every vLLM container (its Blackwell GPUs needed them).
+    features.vllm = { ...readVllm(vllmConfig, w), version: "0.10.2", torchIndex: "https://download.pytorch.org/whl/cu128" };
+    w.add(
+      r.where("features"),
+      "vllm pinned as the original installed it: vllm==0.10.2 with torch's CUDA 12.8 build (TORCH_CUDA_ARCH_LIST comes from the GPUs' model)",
+      "set nodes[].gpus[].model (e.g. RTX 5060 Ti) and memory, or vllm.cudaArchList",
+    );
+  }
   const app = r.str("application_script");
   if (app) {
     if (/vllm/.test(app) && features.vllm) w.add(r.where("application_script"), `${app} is replaced by the vllm feature`);

@@ -46,6 +46,9 @@ export const STAND_INS: StandIn[] = [
   // For apps (stacks/dev.yaml's demo app, test/e2e/apps): Docker Hub's official images live under library/.
   { repository: "library/nginx", tag: "1.27-alpine", ports: [80], serves: "static" },
   { repository: "library/busybox", tag: "1.36", ports: [], serves: "shell" },
+  // Open WebUI (test/e2e/ai-serving): its image lives on ghcr.io, not Docker Hub, so apps pull this page stand-in
+  // from the lab registry by its address; the test reads the settings the container was given, not its UI.
+  { repository: "open-webui/open-webui", tag: "0.6.5", ports: [8080], serves: "page" },
 ];
 
 /** busybox applets the serve scripts call by name (the image has no other binaries). */

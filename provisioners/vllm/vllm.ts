@@ -21,6 +21,12 @@ export interface VllmSettings {
   /** For install: container. */
   image?: string;
   hfToken?: SecretRef | string;
+  /** The exact release installed (venv) or served (both installs: the check compares /version). */
+  version?: string;
+  /** The PyTorch wheel index of the venv (pip's --extra-index-url). */
+  torchIndex?: string;
+  /** TORCH_CUDA_ARCH_LIST for builds and kernels compiled at run time (the plan picks it from the GPUs' model). */
+  cudaArchList?: string;
 }
 
 export const VLLM_IMAGE = "vllm/vllm-openai:latest";
@@ -109,9 +115,21 @@ export function renderVllm(s: VllmSettings, opts: VllmOptions = {}): RenderedFea
       VLLM_IMAGE_WORD: systemdWord(image),
       VLLM_START_TIMEOUT: String(start),
       ...(opts.bin !== undefined ? { VLLM_BIN: opts.bin } : {}),
+      ...vllmPins(s),
     },
     secretRefs: token ? { HF_TOKEN: token } : {},
     timeout: { seconds: VLLM_INSTALL_TIMEOUT_SECONDS + start, key: "vllm" },
+  };
+}
+
+/** The pinned release, its torch index and the CUDA architectures, as the scripts' params (only those set). */
+function vllmPins(s: VllmSettings): Record<string, string> {
+  if (s.cudaArchList !== undefined && !/^[0-9.+A-Z ;]+$/.test(s.cudaArchList))
+    throw new Error(`vllm cudaArchList ${JSON.stringify(s.cudaArchList)} is not a list of compute capabilities`);
+  return {
+    ...(s.version !== undefined ? { VLLM_VERSION: s.version } : {}),
+    ...(s.torchIndex !== undefined ? { VLLM_TORCH_INDEX: s.torchIndex } : {}),
+    ...(s.cudaArchList !== undefined ? { VLLM_CUDA_ARCH_LIST: s.cudaArchList } : {}),
   };
 }
 

@@ -106,10 +106,18 @@ describe.skipIf(skipReason !== undefined)("the lab's registry with stand-in imag
         "vllm/vllm-openai:latest",
         "library/nginx:1.27-alpine",
         "library/busybox:1.36",
+        "open-webui/open-webui:0.6.5",
       ]);
       const catalog = await (await fetch(`${url}/v2/_catalog`)).json();
       expect(catalog).toEqual({
-        repositories: ["library/busybox", "library/nginx", "portainer/agent", "portainer/portainer-ce", "vllm/vllm-openai"],
+        repositories: [
+          "library/busybox",
+          "library/nginx",
+          "open-webui/open-webui",
+          "portainer/agent",
+          "portainer/portainer-ce",
+          "vllm/vllm-openai",
+        ],
       });
       // a second push finds them all in place
       expect(await pushStandInImages(url)).toEqual([]);

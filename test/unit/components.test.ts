@@ -26,6 +26,7 @@ beforeAll(async () => {
   });
   guests = await valueOf(hv.guests);
   await settle(records);
+  // The whole graph of ai-host.yaml (apps included): seconds on a busy machine.
 }, 60_000);
 
 describe("PhoenixHypervisor on ai-host.yaml", () => {
@@ -46,6 +47,7 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
           "vllm-gpu0",
           "vllm-gpu1",
           "vllm-dual",
+          "ollama",
         ].flatMap((n) => [`phoenix:index:LxcContainer ${n}`, `proxmoxve:index/containerLegacy:ContainerLegacy ${n}`]),
         "phoenix:index:QemuVm workstation",
         "proxmoxve:index/vmLegacy:VmLegacy workstation",
@@ -67,6 +69,7 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
           "vllm-gpu1",
           "vllm-dual",
           "workstation",
+          "ollama",
         ].map((n) => `phoenix:index:GuestProvisioning ${n}`),
         ...[
           "docker-golden-docker",
@@ -81,6 +84,8 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
           "vllm-gpu0-health",
           "workstation-docker",
           "workstation-portainer",
+          "ollama-ollama",
+          "ollama-health",
           // the server registers its agents once all of them run
           "portainer-portainer-agents",
         ].map((n) => `pulumi-nodejs:dynamic/phoenix:RemoteScript ${n}`),
@@ -100,14 +105,30 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
           "vllm-gpu0",
           "vllm-gpu1",
           "vllm-dual",
+          "ollama",
           "workstation",
         ].map((n) => `pulumi-nodejs:dynamic/phoenix:BackupGuard ${n}-backup`),
         "proxmoxve:backup/job:Job nightly",
         "pulumi-nodejs:dynamic/phoenix:LifecycleSnapshot portainer-snapshot",
         // what a destroy deletes first, alone: it refuses while anything is protected
         "pulumi-nodejs:dynamic/phoenix:DestroyGuard ai-host-destroy-guard",
+        // Open WebUI, an app on the Portainer guest
+        "phoenix:index:AppDeployment open-webui-on-portainer",
+        "pulumi-nodejs:dynamic/phoenix:RemoteScript open-webui-on-portainer",
       ].sort(),
     );
+  });
+
+  it("deploys Open WebUI with the URLs of the servers the guests' outputs show", () => {
+    const inputs = JSON.stringify(byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "open-webui-on-portainer").inputs);
+    const urls = [guests["ollama"].endpoints.ollama, guests["vllm-gpu0"].endpoints.vllm, guests["vllm-dual"].endpoints.vllm];
+    expect(urls.every((u) => /^http:\/\/10\.0\.0\.\d+:\d+/.test(u))).toBe(true);
+    for (const [k, url] of [
+      ["OLLAMA_URL", urls[0]],
+      ["CHAT_URL", urls[1]],
+      ["LARGE_CHAT_URL", urls[2]],
+    ])
+      expect(inputs).toContain(`${k}='${url}'`);
   });
 
   it("parents the node's own resources to its NodeHost, each aliased to its old place under the top", () => {
@@ -257,11 +278,14 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     const guard = (n: string) => byName("pulumi-nodejs:dynamic/phoenix:BackupGuard", `${n}-backup`);
     const barrier = byName("pulumi-nodejs:dynamic/phoenix:BackupBarrier", "pve-backup-barrier");
     // the barrier stands after every resource of every machine: containers, VMs, provisioning, snapshots, freezes, a
-    // VM's host-key pin (the Portainer agents' registration is the hypervisor's, not a machine's)
+    // VM's host-key pin (the Portainer agents' registration and the apps' deployments are the hypervisor's, not a
+    // machine's)
     const machineResources = records.filter(
       (r) =>
         r.custom &&
-        ((/ContainerLegacy|VmLegacy|RemoteScript|LifecycleSnapshot/.test(r.type) && r.name !== "portainer-portainer-agents") ||
+        ((/ContainerLegacy|VmLegacy|RemoteScript|LifecycleSnapshot/.test(r.type) &&
+          r.name !== "portainer-portainer-agents" &&
+          !r.urn.includes("phoenix:index:AppDeployment$")) ||
           (/HostKeyPin/.test(r.type) && r.urn.includes("phoenix:index:QemuVm$"))),
     );
     expect(new Set(barrier.dependencies)).toEqual(new Set(machineResources.map((r) => r.urn)));

@@ -12,7 +12,8 @@ let records: Registered[];
 
 function aiHostWithGpuVm() {
   const raw = parse(readFileSync(join(__dirname, "..", "..", "stacks", "ai-host.yaml"), "utf8"));
-  raw.guests = raw.guests.filter((g: any) => !["vllm-gpu1", "vllm-dual"].includes(g.name));
+  raw.guests = raw.guests.filter((g: any) => !["vllm-gpu1", "vllm-dual", "ollama"].includes(g.name));
+  raw.apps = []; // Open WebUI is wired to the guests left out here
   raw.guests.find((g: any) => g.name === "workstation").gpus = [1];
   raw.nodes[0].nvidia.installOnHost = true;
   raw.nodes[0].nvidia.runfileSha256 = "0".repeat(64);

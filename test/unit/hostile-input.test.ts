@@ -4,11 +4,12 @@
 // (`bash -n`) and runs against the recording test doubles without running the injected command, adding an option
 // or writing an injected line; the vLLM unit keeps its directives (`systemd-analyze verify` where available); the
 // provider's arguments carry it only in free-text fields.
-import { execFile, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { definitionJsonSchema } from "../../cli/main";
 import { requireProjectFile } from "../../definition/files";
 import { checkShape } from "../../definition/load";
@@ -30,6 +31,7 @@ import { renderHealthChecks } from "../../provisioners/health-check/health-check
 import { renderNvidia } from "../../provisioners/nvidia/nvidia";
 import { renderNvidiaHost } from "../../provisioners/nvidia/nvidia-host";
 import { renderNvidiaContainerToolkit } from "../../provisioners/nvidia-container-toolkit/nvidia-container-toolkit";
+import { renderOllama } from "../../provisioners/ollama/ollama";
 import { renderPortainer, renderPortainerEndpoints } from "../../provisioners/portainer/portainer";
 import { renderCustomScript } from "../../provisioners/script/script";
 import { renderVllm } from "../../provisioners/vllm/vllm";
@@ -161,6 +163,26 @@ const RUNFILE_SHA256 = createHash("sha256")
   .update("downloaded from https://us.download.nvidia.com/XFree86/Linux-x86_64/535.247.01/NVIDIA-Linux-x86_64-535.247.01.run\n")
   .digest("hex");
 
+/**
+ * A release of Ollama as the curl double serves it (the file the test puts in its state), with its sha256sum.txt: the
+ * Ollama steps run to the end (both forms of source), so a hostile run proves something.
+ */
+const OLLAMA_RELEASE = (() => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "phx-hostile-ollama-"));
+  fs.mkdirSync(path.join(dir, "pkg", "bin"), { recursive: true });
+  fs.mkdirSync(path.join(dir, "pkg", "lib", "ollama"), { recursive: true });
+  fs.writeFileSync(path.join(dir, "pkg", "bin", "ollama"), "#!/bin/sh\n# test double of Ollama's binary: never run\n", {
+    mode: 0o755,
+  });
+  const tgz = path.join(dir, "ollama-linux-amd64.tgz");
+  execFileSync("tar", ["-czf", tgz, "-C", path.join(dir, "pkg"), "bin", "lib"]);
+  const sha256 = createHash("sha256").update(fs.readFileSync(tgz)).digest("hex");
+  fs.writeFileSync(path.join(dir, "sha256sum.txt"), `${sha256}  ./ollama-linux-amd64.tgz\n`);
+  return { dir, tgz, sha256 };
+})();
+afterAll(() => fs.rmSync(OLLAMA_RELEASE.dir, { recursive: true, force: true }));
+const OLLAMA_MODELS = ["llama3.2:1b", "registry.example.org:5000/team/qwen3:0.6b"];
+
 // ---------------------------------------------------------------------------------------------
 // A definition with every field set: every feature, both kinds of template and source, VMs and containers
 
@@ -202,8 +224,16 @@ function rich(): any {
           ],
         },
         gpus: [
-          { index: 0, pci: "0000:01:00.0", deviceId: "10de:2d04", model: "RTX 5060 Ti", iommuGroup: 12 },
-          { index: 1, pci: "0000:02:00.0", deviceId: "10de:2d04", model: "RTX 5060 Ti" },
+          {
+            index: 0,
+            pci: "0000:01:00.0",
+            deviceId: "10de:2d04",
+            model: "RTX 5060 Ti",
+            memory: 16,
+            iommuGroup: 12,
+            iommuGroupDevices: [{ pci: "0000:01:00.1", deviceId: "10de:22eb" }],
+          },
+          { index: 1, pci: "0000:02:00.0", deviceId: "10de:2d04", model: "RTX 5060 Ti", memory: 16 },
         ],
         nvidia: { driverVersion: "535.247.01", installOnHost: true, runfileSha256: RUNFILE_SHA256 },
         apparmorProfiles: [{ name: "lxc-phoenix-test", file: "apparmor/lxc-phoenix-test" }],
@@ -317,6 +347,18 @@ function rich(): any {
             install: "venv",
             image: "vllm/vllm-openai:v0.6.3",
             hfToken: { secret: "hfToken" },
+            version: "0.10.2",
+            torchIndex: "https://download.pytorch.org/whl/cu128",
+            cudaArchList: "12.0",
+          },
+          ollama: {
+            version: "0.6.5",
+            source: { url: "https://mirror.example.org/ollama/ollama-linux-amd64.tgz", sha256: OLLAMA_RELEASE.sha256 },
+            host: "0.0.0.0",
+            port: 11434,
+            models: [...OLLAMA_MODELS],
+            modelsDir: "/srv/ollama",
+            env: { OLLAMA_KEEP_ALIVE: "10m" },
           },
           portainer: { role: "server", image: "portainer/portainer-ce:lts", adminPassword: { secret: "portainerAdminPassword" } },
         },
@@ -328,7 +370,19 @@ function rich(): any {
         node: "lab",
         parent: "gpu-golden",
         network: [{ name: "eth0", bridge: "vmbr0", ip: "10.100.0.93/24" }],
-        features: { portainer: { role: "agent", server: "portainer" } },
+        features: {
+          portainer: { role: "agent", server: "portainer" },
+          ollama: {
+            version: "0.6.5",
+            source: { baseUrl: "https://mirror.example.org/ollama" },
+            host: "::",
+            models: [...OLLAMA_MODELS],
+            modelsDir: "/var/lib/ollama/models",
+            env: { OLLAMA_CONTEXT_LENGTH: "8192" },
+            gpus: [1],
+            gpuMemory: 4,
+          },
+        },
         dependsOn: ["portainer"],
       },
       {
@@ -362,6 +416,19 @@ function rich(): any {
           docker: { source: "debian", daemon: { "live-restore": "true" } },
           apparmor: { profile: "lxc-phoenix-test" },
           portainer: { role: "server", image: "portainer/portainer-ce:lts", adminPassword: { secret: "portainerAdminPassword" } },
+          ollama: {
+            version: "0.6.5",
+            source: { baseUrl: "https://mirror.example.org/ollama" },
+            host: "0.0.0.0",
+            port: 11434,
+            models: [...OLLAMA_MODELS],
+            prune: true,
+            gpus: [0],
+            gpuMemory: 4,
+            modelsDir: "/shared/ollama",
+            env: { OLLAMA_KEEP_ALIVE: "30m" },
+            insecure: true,
+          },
         },
         mountPoints: [{ dataset: "tank/models", subdir: "shared", path: "/shared" }],
         healthChecks: [{ name: "portainer-up", command: "true" }],
@@ -390,6 +457,20 @@ function rich(): any {
             install: "container",
             image: "vllm/vllm-openai:v0.6.3",
             hfToken: { secret: "hfToken" },
+            gpuMemoryUtilization: 0.5,
+            version: "0.6.3",
+            torchIndex: "https://download.pytorch.org/whl/cu124",
+            cudaArchList: "8.9 12.0+PTX",
+          },
+          ollama: {
+            version: "0.6.5",
+            source: { url: "https://mirror.example.org/ollama/ollama-linux-amd64.tgz", sha256: OLLAMA_RELEASE.sha256 },
+            host: "0.0.0.0",
+            port: 11435,
+            models: [...OLLAMA_MODELS],
+            gpus: [],
+            modelsDir: "/data/ollama",
+            env: { OLLAMA_NUM_PARALLEL: "2" },
           },
           portainer: { role: "agent", server: "portainer" },
         },
@@ -420,7 +501,12 @@ function rich(): any {
         compose: "apps/shop/compose.yaml",
         guests: ["portainer"],
         deploy: "compose",
-        variables: { GREETING: "hello", TAG: "1.27", DB_PASSWORD: { secret: "shopDbPassword" } },
+        variables: {
+          GREETING: "hello",
+          TAG: "1.27",
+          DB_PASSWORD: { secret: "shopDbPassword" },
+          CHAT_URL: { endpoint: "llm", service: "ollama" },
+        },
         files: [{ template: "apps/shop/index.html.tmpl", path: "html/index.html", mode: "0644" }],
         volumes: { "shop-nfs": { driver: "local", options: { type: "nfs", o: "addr=10.0.0.13,rw" } } },
         // The first (the one the cases change) is one the compose file does not use: any valid name stays valid.
@@ -500,6 +586,7 @@ const FEATURES: { [K in FeatureName]: (p: PlannedFeature, m: PlannedMachine) => 
       startTimeoutSeconds: 0,
       ...((p.settings as { install: string }).install === "venv" ? { bin: FAKE_SERVER } : {}),
     }),
+  ollama: (p) => renderOllama(p.settings as never),
   portainer: (p) => renderPortainer(p.settings as never),
   apparmor: () => undefined, // node side, below
   script: (p) => renderCustomScript(p.settings as never, PROJECT_DIR),
@@ -612,6 +699,11 @@ function prepared(): GuestSandbox {
   s.setState("compose-plugin");
   for (const v of ["shop-old", "shop-archive"]) s.setState(`volume-${v}`);
   s.addTool("install");
+  for (const t of ["jq", "tar", "gzip", "readlink"]) s.addTool(t);
+  fs.mkdirSync(path.join(s.state, "files"), { recursive: true });
+  for (const f of ["ollama-linux-amd64.tgz", "sha256sum.txt"])
+    fs.copyFileSync(path.join(OLLAMA_RELEASE.dir, f), path.join(s.state, "files", f));
+  s.setState("ollama-registry", OLLAMA_MODELS.join("\n") + "\n");
   for (const vmid of [200, 210, 901, 902, 903]) s.write(`etc/pve/lxc/${vmid}.conf`, "arch: amd64\ncores: 2\nhostname: ct\n");
   s.write(FAKE_SERVER.slice(1), "#!/bin/sh\n# test double of an OpenAI-compatible server\n");
   s.write("usr/bin/nvcc", "#!/bin/sh\necho 'Cuda compilation tools, release 12.8, V12.8.93'\n");
@@ -725,7 +817,17 @@ describe("the test's own footing", () => {
   });
 
   it("every step of the rich definition parses and runs cleanly against the doubles (so a hostile run proves something)", async () => {
-    expect(baselineSteps.map((s) => s.label)).toEqual(expect.arrayContaining(["210 vllm", "901 apparmor", "node 0 dataset 1"]));
+    expect(baselineSteps.map((s) => s.label)).toEqual(
+      expect.arrayContaining([
+        "210 vllm",
+        "902 vllm",
+        "200 ollama",
+        "210 ollama",
+        "902 ollama",
+        "901 apparmor",
+        "node 0 dataset 1",
+      ]),
+    );
     const failed: string[] = [];
     for (const step of baselineSteps)
       for (const t of [step.f.script, step.f.checkScript, step.f.deleteScript])

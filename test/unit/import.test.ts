@@ -131,6 +131,19 @@ describe("import of the reference configs", () => {
       host: "0.0.0.0",
       port: 8000,
       servedModelName: "qwen2.5-7b-awq",
+      // the original's install script pinned them
+      version: "0.10.2",
+      torchIndex: "https://download.pytorch.org/whl/cu128",
+    });
+  });
+
+  it("maps the ollama feature, on the CPU: vLLM already reserves the GPU the original shared with it", () => {
+    expect(guest("ollama-gpu0").features.ollama).toEqual({ gpus: [] });
+    expect(result.warnings).toContainEqual({
+      where: "phoenix_lxc_configs.json: lxc_configs.914.gpu_assignment",
+      message:
+        "Ollama runs on the CPU (ollama.gpus: []): GPU 0 is reserved by granite-embedding 0.10, granite-3.3-8b-fp8 0.85, and the original gave Ollama no budget",
+      fix: "free part of that GPU, then set ollama.gpus and ollama.gpuMemory (GiB)",
     });
   });
 

@@ -215,19 +215,24 @@ describe("vLLM settings", () => {
     const plan = buildPlan(
       validated(
         gpuDefinition([
-          { vmid: 200, name: "dual", template: "nvidia-golden", features: { vllm: { model: "Qwen/Qwen3-32B" } } },
+          {
+            vmid: 200,
+            name: "dual",
+            template: "nvidia-golden",
+            features: { vllm: { model: "Qwen/Qwen3-32B", gpuMemoryUtilization: 0.3 } },
+          },
           {
             vmid: 201,
             name: "single",
             template: "nvidia-golden",
             gpus: [1],
-            features: { vllm: { model: "Qwen/Qwen3-8B", servedModelName: "qwen" } },
+            features: { vllm: { model: "Qwen/Qwen3-8B", servedModelName: "qwen", gpuMemoryUtilization: 0.3 } },
           },
           {
             vmid: 202,
             name: "pinned",
             template: "nvidia-golden",
-            features: { vllm: { model: "Qwen/Qwen3-8B", tensorParallelSize: 1 } },
+            features: { vllm: { model: "Qwen/Qwen3-8B", tensorParallelSize: 1, gpuMemoryUtilization: 0.3 } },
           },
         ]),
       ),

@@ -10,6 +10,9 @@ import { renderHealthChecks } from "../../provisioners/health-check/health-check
 import { renderNvidia } from "../../provisioners/nvidia/nvidia";
 import { renderNvidiaContainerToolkit } from "../../provisioners/nvidia-container-toolkit/nvidia-container-toolkit";
 import { renderNvidiaHost } from "../../provisioners/nvidia/nvidia-host";
+import { renderGpuInit } from "../../provisioners/nvidia/nvidia-gpu-init";
+import { renderOllama } from "../../provisioners/ollama/ollama";
+import { renderVfio } from "../../provisioners/vfio/vfio";
 import { renderPortainer } from "../../provisioners/portainer/portainer";
 import { renderVllm } from "../../provisioners/vllm/vllm";
 import { buildPlan } from "../../plan/plan";
@@ -35,6 +38,9 @@ describe("declared defaults and the definition's overrides", () => {
         renderPortainer({ role: "agent" }),
         renderAppArmor({ vmid: 200, lxcOptions: [] }),
         renderHealthChecks([]),
+        renderOllama({ host: "0.0.0.0", port: 11434, models: [], prune: false, env: {}, insecure: false }),
+        renderGpuInit({ gpus: [{ index: 0 }], persistence: "all" }),
+        renderVfio({ devices: [], hostDeviceIds: [] }),
       ].map((f) => f.timeout),
     ).toEqual([
       { seconds: 1200, key: "docker" },
@@ -45,6 +51,9 @@ describe("declared defaults and the definition's overrides", () => {
       { seconds: 900, key: "portainer" },
       { seconds: 300, key: "apparmor" },
       { seconds: 900, key: "healthChecks", grace: 60 },
+      { seconds: 3600, key: "ollama" },
+      { seconds: 300 },
+      { seconds: 1800 },
     ]);
     expect(renderNvidiaHost({ version: "580.76.05", runfileSha256: "0".repeat(64), timeout: 7200 }).timeout).toEqual({
       seconds: 7200,

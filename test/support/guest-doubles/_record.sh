@@ -7,7 +7,7 @@ if [ -z "${CALLS:-}" ]; then
     case $d in */dynbin) CALLS=${d%/dynbin}/calls DOUBLES_STATE=${d%/dynbin}/state DOUBLES_DYNBIN=$d && break ;; esac
   done
 fi
-printf '%s' "$(basename "$0")" >>"$CALLS"
+printf '%s' "${CALLS_NAME:-$(basename "$0")}" >>"$CALLS"
 for a in "$@"; do printf ' %s' "$a" >>"$CALLS"; done
 printf '\n' >>"$CALLS"
 # shellcheck disable=SC2034 # for the test doubles that source this file

@@ -20,17 +20,21 @@ const cases: Case[] = [
   },
   {
     name: "vllm without nvidia",
-    mutate: (d) => d.guests.push(lxc(220, "llm", { gpus: [0], features: { vllm: { model: "Qwen/Qwen3-8B" } } })),
+    mutate: (d) =>
+      d.guests.push(lxc(220, "llm", { gpus: [0], features: { vllm: { model: "Qwen/Qwen3-8B", version: "0.10.2" } } })),
     expect: [{ path: "guests[2].features.vllm", message: "vllm on 'llm' needs the nvidia feature" }],
   },
   {
     name: "vllm without GPU (the clone drops the template's GPUs)",
-    mutate: (d) => d.guests.push(gpuGuest({ gpus: [], features: { vllm: { model: "Qwen/Qwen3-8B" } } })),
+    mutate: (d) => d.guests.push(gpuGuest({ gpus: [], features: { vllm: { model: "Qwen/Qwen3-8B", version: "0.10.2" } } })),
     expect: [{ path: "guests[2].features.vllm", message: "vllm on 'llm' needs a GPU" }],
   },
   {
     name: "tensorParallelSize > GPUs",
-    mutate: (d) => d.guests.push(gpuGuest({ gpus: [1], features: { vllm: { model: "Qwen/Qwen3-8B", tensorParallelSize: 2 } } })),
+    mutate: (d) =>
+      d.guests.push(
+        gpuGuest({ gpus: [1], features: { vllm: { model: "Qwen/Qwen3-8B", version: "0.10.2", tensorParallelSize: 2 } } }),
+      ),
     expect: [
       { path: "guests[2].features.vllm.tensorParallelSize", message: "tensorParallelSize 2 exceeds the 1 GPU(s) 'llm' has" },
     ],
@@ -98,7 +102,8 @@ const cases: Case[] = [
   },
   {
     name: "vllm in a container without docker",
-    mutate: (d) => d.guests.push(gpuGuest({ features: { vllm: { model: "Qwen/Qwen3-8B", install: "container" } } })),
+    mutate: (d) =>
+      d.guests.push(gpuGuest({ features: { vllm: { model: "Qwen/Qwen3-8B", version: "0.10.2", install: "container" } } })),
     expect: [
       {
         path: "guests[2].features.vllm.install",
@@ -126,7 +131,10 @@ const cases: Case[] = [
   },
   {
     name: "a vllm image with the venv install (a warning)",
-    mutate: (d) => d.guests.push(gpuGuest({ features: { vllm: { model: "Qwen/Qwen3-8B", image: "vllm/vllm-openai:v0.6.3" } } })),
+    mutate: (d) =>
+      d.guests.push(
+        gpuGuest({ features: { vllm: { model: "Qwen/Qwen3-8B", version: "0.10.2", image: "vllm/vllm-openai:v0.6.3" } } }),
+      ),
     expect: [
       {
         severity: "warning",

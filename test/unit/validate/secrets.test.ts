@@ -15,7 +15,8 @@ const cases: Case[] = [
   },
   {
     name: "plaintext token in vllm.args",
-    mutate: (d) => d.guests.push(gpuGuest({ features: { vllm: { model: "Qwen/Qwen3-8B", args: { "api-key": "abc" } } } })),
+    mutate: (d) =>
+      d.guests.push(gpuGuest({ features: { vllm: { model: "Qwen/Qwen3-8B", version: "0.10.2", args: { "api-key": "abc" } } } })),
     expect: [
       {
         path: "guests[2].features.vllm.args.api-key",
@@ -25,7 +26,8 @@ const cases: Case[] = [
   },
   {
     name: "plaintext hfToken",
-    mutate: (d) => d.guests.push(gpuGuest({ features: { vllm: { model: "Qwen/Qwen3-8B", hfToken: "hf_abc" } } })),
+    mutate: (d) =>
+      d.guests.push(gpuGuest({ features: { vllm: { model: "Qwen/Qwen3-8B", version: "0.10.2", hfToken: "hf_abc" } } })),
     expect: [
       { path: "guests[2].features.vllm.hfToken", message: "plaintext secret in the definition (the value is not shown here)" },
     ],
@@ -75,7 +77,8 @@ const cases: Case[] = [
   },
   {
     name: "GPU passed to a VM and used by a container",
-    mutate: (d) => d.guests.push(gpuGuest({ gpus: [0], features: { vllm: { model: "m" } } }), vm(300, "ws", { gpus: [0] })),
+    mutate: (d) =>
+      d.guests.push(gpuGuest({ gpus: [0], features: { vllm: { model: "m", version: "0.10.2" } } }), vm(300, "ws", { gpus: [0] })),
     expect: [{ path: "guests[3].gpus", message: "GPU 0 is passed through to VM 'ws' and also used by container 'llm'" }],
   },
   {
@@ -101,7 +104,9 @@ describe("secrets are named, never shown", () => {
 
   it("a plaintext token in vllm.args: the value appears nowhere", () => {
     const raw = base();
-    raw.guests.push(gpuGuest({ features: { vllm: { model: "m", args: { "api-key": "abc-very-secret-123" } } } }));
+    raw.guests.push(
+      gpuGuest({ features: { vllm: { model: "m", version: "0.10.2", args: { "api-key": "abc-very-secret-123" } } } }),
+    );
     const problems = problemsOf(raw);
     expect(problems.map((p) => p.path)).toEqual(["guests[2].features.vllm.args.api-key"]);
     expect(JSON.stringify(problems)).not.toContain("abc-very-secret-123");
@@ -113,7 +118,11 @@ describe("secrets are named, never shown", () => {
     raw.guests.push(
       gpuGuest({
         features: {
-          vllm: { model: "m", args: { tokenizer: "mistralai/Mistral-7B-Instruct-v0.3", "tokenizer-mode": "mistral" } },
+          vllm: {
+            model: "m",
+            version: "0.10.2",
+            args: { tokenizer: "mistralai/Mistral-7B-Instruct-v0.3", "tokenizer-mode": "mistral" },
+          },
         },
       }),
     );

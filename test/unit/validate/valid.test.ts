@@ -18,7 +18,7 @@ const valid: { name: string; mutate: (d: Raw) => void }[] = [
   },
   {
     name: "vllm whose nvidia and GPUs come from the template chain",
-    mutate: (d) => d.guests.push(gpuGuest({ features: { vllm: { model: "Qwen/Qwen3-8B" } } })),
+    mutate: (d) => d.guests.push(gpuGuest({ features: { vllm: { model: "Qwen/Qwen3-8B", version: "0.10.2" } } })),
   },
   {
     name: "vllm in a container with docker and the NVIDIA Container Toolkit",
@@ -26,7 +26,11 @@ const valid: { name: string; mutate: (d: Raw) => void }[] = [
       d.guests.push(
         gpuGuest({
           nesting: true,
-          features: { docker: {}, "nvidia-container-toolkit": {}, vllm: { model: "Qwen/Qwen3-8B", install: "container" } },
+          features: {
+            docker: {},
+            "nvidia-container-toolkit": {},
+            vllm: { model: "Qwen/Qwen3-8B", version: "0.10.2", install: "container" },
+          },
         }),
       ),
   },
