@@ -16,6 +16,7 @@ export function pveApiArgs(
     pulumi.all([secrets.apiToken, secrets.password]).apply(([token, password]) => ({
       endpoint: api.endpoint,
       insecure: api.insecure,
+      ...(api.fingerprint !== undefined ? { fingerprint: api.fingerprint } : {}),
       ...(token ? { token } : {}),
       ...(api.username && password ? { username: api.username, password } : {}),
     })),

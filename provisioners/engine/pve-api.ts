@@ -8,6 +8,11 @@ export interface PveApi {
   /** https://host:8006/ */
   endpoint: string;
   insecure?: boolean;
+  /**
+   * The SHA-256 fingerprint of the node's certificate (nodes[].api.fingerprint): the connection is made, the
+   * certificate compared, and only on a match is the request (and its credentials) sent.
+   */
+  fingerprint?: string;
   /** user@realm!tokenid=secret */
   token?: string;
   username?: string;
@@ -68,7 +73,13 @@ function request(api: PveApi, headers: Record<string, string>, method: string, p
   return new Promise<{ status: number; reason: string; json: Record<string, unknown> }>((resolve, reject) => {
     const req = https.request(
       url,
-      { method, headers: all, rejectUnauthorized: api.insecure !== true, timeout: 120_000 },
+      {
+        method,
+        headers: all,
+        rejectUnauthorized: api.insecure !== true && api.fingerprint === undefined,
+        timeout: 120_000,
+        ...(api.fingerprint !== undefined ? { createConnection: pinnedConnection(api.endpoint, api.fingerprint) } : {}),
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -89,6 +100,40 @@ function request(api: PveApi, headers: Record<string, string>, method: string, p
     if (body) req.write(body);
     req.end();
   });
+}
+
+/** "AB:CD:…", "abcd…" or "sha256:…" → one form to compare. */
+function fingerprintKey(f: string): string {
+  return f
+    .replace(/^sha256:/i, "")
+    .replace(/:/g, "")
+    .toUpperCase();
+}
+
+/**
+ * A TLS connection handed to the request only once the server's certificate has the pinned fingerprint: nothing is
+ * written to a server that presents another (a self-signed node certificate cannot be checked against system CAs).
+ */
+function pinnedConnection(endpoint: string, pin: string) {
+  type Done = (err: Error | null, socket: import("node:stream").Duplex) => void;
+  return (opts: import("node:http").ClientRequestArgs, done: Done): undefined => {
+    const tls = require("node:tls") as typeof import("node:tls");
+    const socket = tls.connect({ ...(opts as object), rejectUnauthorized: false } as import("node:tls").ConnectionOptions);
+    socket.once("error", (e) => done(e, socket));
+    socket.once("secureConnect", () => {
+      const seen = socket.getPeerCertificate().fingerprint256 ?? "";
+      if (fingerprintKey(seen) === fingerprintKey(pin)) return done(null, socket);
+      socket.destroy();
+      return done(
+        new Error(
+          `the API certificate at ${endpoint} does not match the pinned fingerprint (nodes[].api.fingerprint): expected ${pin}, ` +
+            `the node presented ${seen}; nothing was sent`,
+        ),
+        socket,
+      );
+    });
+    return undefined;
+  };
 }
 
 /** Logs in (a ticket for user and password; a token needs none) and returns a session. */

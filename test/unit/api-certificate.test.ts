@@ -13,6 +13,7 @@ import { certificateFingerprint } from "../../lab/api/cert";
 import { startLabApi } from "../../lab/api/server";
 import { MemoryBackend } from "../../lab/pve/memory-backend";
 import { CertificateMismatchError, presentedFingerprint, verifyApiCertificate } from "../../provisioners/engine/api-certificate";
+import { pveSession } from "../../provisioners/engine/pve-api";
 import type { PlannedNode } from "../../plan/plan";
 import { type Registered, installRecordingMocks, settle } from "../support/pulumi-mocks";
 
@@ -144,6 +145,38 @@ describe("the lab's certificate (what the demo and the e2e stacks pin)", () => {
       const served = await presentedFingerprint(api.url);
       expect(certificateFingerprint(state)).toBe(served);
       await expect(verifyApiCertificate("lab", api.url, certificateFingerprint(state)!)).resolves.toBeUndefined();
+    } finally {
+      await api.close();
+      rmSync(state, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the backup providers' API client with a pinned certificate", () => {
+  it("talks to the node when the fingerprint matches; on a mismatch it fails with both and sends nothing", async () => {
+    const state = mkdtempSync(join(tmpdir(), "phx-lab-pin-"));
+    const api = await startLabApi({
+      stateDir: state,
+      port: 0,
+      node: "lab",
+      tokens: [{ id: "root@pam!phoenix", secret: "s3cret" }],
+      backend: new MemoryBackend(),
+    });
+    try {
+      const pinned = { endpoint: api.url, token: "root@pam!phoenix=s3cret", fingerprint: certificateFingerprint(state)! };
+      const version = await (await pveSession(pinned)).call<{ version: string }>("GET", "version");
+      expect(version.version).toMatch(/^\d+\.\d+/);
+      // Without the pin the self-signed certificate is refused, as before.
+      await expect((await pveSession({ endpoint: api.url, token: pinned.token })).call("GET", "version")).rejects.toThrow(
+        /self-signed/,
+      );
+      // The TLS server of this file presents another certificate: nothing may reach it.
+      received.length = 0;
+      const other = { endpoint, token: pinned.token, fingerprint: pinned.fingerprint };
+      await expect((await pveSession(other)).call("GET", "version")).rejects.toThrow(
+        `expected ${pinned.fingerprint}, the node presented ${fingerprint}; nothing was sent`,
+      );
+      expect(Buffer.concat(received).length).toBe(0);
     } finally {
       await api.close();
       rmSync(state, { recursive: true, force: true });
