@@ -127,10 +127,13 @@ function smallDefinition(): string {
 
 beforeAll(async () => {
   await iso.assignPorts();
-  const text = smallDefinition();
+  smallDefinition();
   const shaped = checkShape(iso.raw);
   if (!shaped.definition) throw new Error(JSON.stringify(shaped.problems));
   lab = await labUp({ definition: shaped.definition, stateDir: state });
+  // The definition pins the lab's API certificate, as every e2e stack does (test/support/lab-stack.ts).
+  iso.raw.nodes[0].api.fingerprint = lab.apiFingerprint;
+  const text = iso.text();
   api = new LabClient({ url: lab.apiUrl, token: `${lab.credentials.tokenId}=${lab.credentials.tokenSecret}` });
 
   // The scratch repository: this project's files, the small definition as dev, deploy settings pointing at the bare
