@@ -29,6 +29,7 @@ export async function readNodes(plan: Plan, s: Pick<OpenStack, "secret">): Promi
     const api = new ProxmoxReader({
       endpoint: n.api.endpoint,
       insecure: n.api.insecure,
+      ...(n.api.fingerprint !== undefined ? { fingerprint: n.api.fingerprint } : {}),
       ...(token ? { token } : {}),
       ...(n.api.username && password ? { username: n.api.username, password } : {}),
     });

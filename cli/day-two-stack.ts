@@ -54,6 +54,7 @@ export async function openStack(name: string, workDir = process.cwd()): Promise<
       return {
         endpoint: node.api.endpoint,
         insecure: node.api.insecure,
+        ...(node.api.fingerprint !== undefined ? { fingerprint: node.api.fingerprint } : {}),
         ...(token ? { token } : {}),
         ...(node.api.username && password ? { username: node.api.username, password } : {}),
       };

@@ -1,13 +1,18 @@
 // Reads a Proxmox node through its API, as `phoenix adopt` needs it: the guests it runs, their configs, the cluster's
 // PCI mappings. Read-only (GET only), with an API token or a user's ticket, over HTTPS (a node's own certificate is
-// accepted only when the definition says insecure: true).
+// accepted only when its fingerprint is pinned (nodes[].api.fingerprint) or the definition says insecure: true).
+import type { ClientRequestArgs } from "node:http";
 import { request } from "node:https";
+import type { Duplex } from "node:stream";
+import * as tls from "node:tls";
 import { CommandError } from "./io";
 
 export interface ApiLogin {
   /** https://pve:8006/ */
   endpoint: string;
   insecure: boolean;
+  /** The node certificate's SHA-256 fingerprint: nothing is sent to a server presenting another. */
+  fingerprint?: string;
   /** user@realm!id=secret */
   token?: string;
   username?: string;
@@ -37,7 +42,15 @@ export class ProxmoxReader {
       headers["Content-Length"] = String(Buffer.byteLength(body));
     }
     return new Promise((resolve, reject) => {
-      const req = request(url, { method, headers, rejectUnauthorized: !this.login.insecure, timeout: 30_000 }, (res) => {
+      const pin = this.login.fingerprint;
+      const options = {
+        method,
+        headers,
+        rejectUnauthorized: !this.login.insecure && pin === undefined,
+        timeout: 30_000,
+        ...(pin !== undefined ? { createConnection: pinnedConnection(url.origin, pin) } : {}),
+      };
+      const req = request(url, options, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () =>
@@ -69,4 +82,30 @@ export class ProxmoxReader {
     if (r.status !== 200) throw new ProxmoxApiError(`GET ${path}: HTTP ${r.status} ${r.reason}`);
     return (JSON.parse(r.text) as { data: T }).data;
   }
+}
+
+const fingerprintKey = (f: string) =>
+  f
+    .replace(/^sha256:/i, "")
+    .replace(/:/g, "")
+    .toUpperCase();
+
+/** A TLS connection handed to the request only once the server's certificate has the pinned fingerprint. */
+function pinnedConnection(origin: string, pin: string) {
+  return (opts: ClientRequestArgs, done: (err: Error | null, socket: Duplex) => void): undefined => {
+    const socket = tls.connect({ ...(opts as object), rejectUnauthorized: false } as tls.ConnectionOptions);
+    socket.once("error", (e) => done(e, socket));
+    socket.once("secureConnect", () => {
+      const seen = socket.getPeerCertificate().fingerprint256 ?? "";
+      if (fingerprintKey(seen) === fingerprintKey(pin)) return done(null, socket);
+      socket.destroy();
+      return done(
+        new Error(
+          `the API certificate at ${origin} is not the pinned one (expected ${pin}, presented ${seen}); nothing was sent`,
+        ),
+        socket,
+      );
+    });
+    return undefined;
+  };
 }

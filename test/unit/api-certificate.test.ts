@@ -14,6 +14,7 @@ import { startLabApi } from "../../lab/api/server";
 import { MemoryBackend } from "../../lab/pve/memory-backend";
 import { CertificateMismatchError, presentedFingerprint, verifyApiCertificate } from "../../provisioners/engine/api-certificate";
 import { pveSession } from "../../provisioners/engine/pve-api";
+import { ProxmoxReader } from "../../cli/proxmox-api";
 import type { PlannedNode } from "../../plan/plan";
 import { type Registered, installRecordingMocks, settle } from "../support/pulumi-mocks";
 
@@ -177,6 +178,29 @@ describe("the backup providers' API client with a pinned certificate", () => {
         `expected ${pinned.fingerprint}, the node presented ${fingerprint}; nothing was sent`,
       );
       expect(Buffer.concat(received).length).toBe(0);
+    } finally {
+      await api.close();
+      rmSync(state, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("phoenix adopt's API reader with a pinned certificate", () => {
+  it("reads the node when the fingerprint matches, and refuses another certificate before sending anything", async () => {
+    const state = mkdtempSync(join(tmpdir(), "phx-lab-pin-cli-"));
+    const api = await startLabApi({
+      stateDir: state,
+      port: 0,
+      node: "lab",
+      tokens: [{ id: "root@pam!phoenix", secret: "s3cret" }],
+      backend: new MemoryBackend(),
+    });
+    try {
+      const login = { endpoint: api.url, insecure: false, token: "root@pam!phoenix=s3cret" };
+      const pinned = new ProxmoxReader({ ...login, fingerprint: certificateFingerprint(state)! });
+      expect((await pinned.get<{ node: string }[]>("nodes")).map((n) => n.node)).toEqual(["lab"]);
+      const wrong = new ProxmoxReader({ ...login, fingerprint: "AB".repeat(32) });
+      await expect(wrong.get("nodes")).rejects.toThrow(/is not the pinned one .*; nothing was sent/);
     } finally {
       await api.close();
       rmSync(state, { recursive: true, force: true });
