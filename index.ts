@@ -7,7 +7,7 @@ import { previousDeployment } from "./components/stack-history";
 import { templateBuilds } from "./components/args/template-build";
 import { readAdoption } from "./definition/adoption";
 import { requireProjectFile } from "./definition/files";
-import { readLock, readPlacements, writeLock } from "./definition/lock";
+import { readLockFile, writeLock } from "./definition/lock";
 import { adoptionOf } from "./plan/adoption";
 import { movedGuests, placementsOf } from "./plan/moves";
 import { REFUSED, changesBetween, deploymentOf, describeChange, protectionRefusals } from "./plan/deployment";
@@ -29,8 +29,7 @@ export = async () => {
   let previousAllocations: Record<string, string>;
   let placements: Record<string, string>;
   try {
-    previousAllocations = readLock(file);
-    placements = readPlacements(file);
+    ({ allocations: previousAllocations, placements = {} } = readLockFile(file));
   } catch (e) {
     if (!(e instanceof DefinitionError)) throw e;
     throw new pulumi.RunError(`${e.message}\nnothing was touched`);

@@ -5,6 +5,7 @@ import type { ClientRequestArgs } from "node:http";
 import { request } from "node:https";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
+import { normalizeFingerprint } from "../definition/grammar";
 import { CommandError } from "./io";
 
 export interface ApiLogin {
@@ -84,12 +85,6 @@ export class ProxmoxReader {
   }
 }
 
-const fingerprintKey = (f: string) =>
-  f
-    .replace(/^sha256:/i, "")
-    .replace(/:/g, "")
-    .toUpperCase();
-
 /** A TLS connection handed to the request only once the server's certificate has the pinned fingerprint. */
 function pinnedConnection(origin: string, pin: string) {
   return (opts: ClientRequestArgs, done: (err: Error | null, socket: Duplex) => void): undefined => {
@@ -97,7 +92,7 @@ function pinnedConnection(origin: string, pin: string) {
     socket.once("error", (e) => done(e, socket));
     socket.once("secureConnect", () => {
       const seen = socket.getPeerCertificate().fingerprint256 ?? "";
-      if (fingerprintKey(seen) === fingerprintKey(pin)) return done(null, socket);
+      if (normalizeFingerprint(seen) === normalizeFingerprint(pin)) return done(null, socket);
       socket.destroy();
       return done(
         new Error(

@@ -42,8 +42,8 @@ export function lockProblems(
   };
 }
 
-/** The lock file's content; a DefinitionError (with the file and the fix) when it is corrupt. */
-function readData(definitionFile: string): LockData {
+/** The lock file's content, read once; a DefinitionError (with the file and the fix) when it is corrupt. */
+export function readLockFile(definitionFile: string): LockData {
   const p = lockPath(definitionFile);
   if (!existsSync(p)) return { allocations: {} };
   const { text, problems: readProblems } = readDefinitionText(p);
@@ -55,12 +55,12 @@ function readData(definitionFile: string): LockData {
 
 /** The recorded allocations; a DefinitionError (with the file and the fix) when the lock file is corrupt. */
 export function readLock(definitionFile: string): Record<string, string> {
-  return readData(definitionFile).allocations;
+  return readLockFile(definitionFile).allocations;
 }
 
 /** Guest name → the node it was on when the lock was last written (empty for locks written before placements). */
 export function readPlacements(definitionFile: string): Record<string, string> {
-  return readData(definitionFile).placements ?? {};
+  return readLockFile(definitionFile).placements ?? {};
 }
 
 /** Writes only when something changed; returns whether it wrote. */
@@ -70,7 +70,7 @@ export function writeLock(
   placements?: Record<string, string>,
 ): boolean {
   const p = lockPath(definitionFile);
-  const kept = placements ?? (existsSync(p) ? readData(definitionFile).placements : undefined);
+  const kept = placements ?? (existsSync(p) ? readLockFile(definitionFile).placements : undefined);
   const text =
     JSON.stringify(
       {

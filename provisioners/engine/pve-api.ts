@@ -2,6 +2,7 @@
 // an API token or a ticket from the node's user and password, form-encoded requests, worker tasks awaited by polling
 // their status once a second (as bpg's provider does) with their log read back when they fail.
 // Dynamic providers are closure-serialized: builtins are required inside the functions, never imported at the top.
+import { normalizeFingerprint } from "../../definition/grammar";
 
 /** How to reach a node's API: what the definition's nodes[].api gives (secrets resolved). */
 export interface PveApi {
@@ -102,14 +103,6 @@ function request(api: PveApi, headers: Record<string, string>, method: string, p
   });
 }
 
-/** "AB:CD:…", "abcd…" or "sha256:…" → one form to compare. */
-function fingerprintKey(f: string): string {
-  return f
-    .replace(/^sha256:/i, "")
-    .replace(/:/g, "")
-    .toUpperCase();
-}
-
 /**
  * A TLS connection handed to the request only once the server's certificate has the pinned fingerprint: nothing is
  * written to a server that presents another (a self-signed node certificate cannot be checked against system CAs).
@@ -122,7 +115,7 @@ function pinnedConnection(endpoint: string, pin: string) {
     socket.once("error", (e) => done(e, socket));
     socket.once("secureConnect", () => {
       const seen = socket.getPeerCertificate().fingerprint256 ?? "";
-      if (fingerprintKey(seen) === fingerprintKey(pin)) return done(null, socket);
+      if (normalizeFingerprint(seen) === normalizeFingerprint(pin)) return done(null, socket);
       socket.destroy();
       return done(
         new Error(
