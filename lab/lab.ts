@@ -184,9 +184,7 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
     await step("VM image (kernel, cloud-init, guest agent; cached)", () => ensureVmImage(log));
   }
   await step(`${ETC_PVE}: the node sshd's sessions see ${join(dir, "pve")} there`, () => linkEtcPve(dir));
-  const keys = await step(`node sshd on 127.0.0.1:${sshPort}`, () =>
-    ensureNodeSshd({ port: sshPort, dir: join(dir, "ssh"), labDir: dir, sbin: { pct: pctScript(dir) } }),
-  );
+  const keys = await step(`node sshd on 127.0.0.1:${sshPort}`, () => ensureNodeSshd(nodeSshd(dir, sshPort)));
   await step(`pct at ${PCT_PATH}`, () => installPct(dir));
   const api = apiSettings(o.definition, aptProxy);
   const state: LabState = {
@@ -231,6 +229,21 @@ export function ensureNodeSubIds(definition: Definition): void {
 }
 
 /** Leaves no container, mount, pool, bridge or process of the lab behind. */
+/** The node sshd of the lab in `dir`: its sessions see this lab's /etc/pve and pct (host/sshd.ts). */
+const nodeSshd = (dir: string, port: number) => ({ port, dir: join(dir, "ssh"), labDir: dir, sbin: { pct: pctScript(dir) } });
+
+/**
+ * Stops the lab's node sshd and starts it again as `labUp` does, in the lab's own mount namespace, with what its
+ * directory holds now (a host key changed behind Pulumi's back, say). An sshd started by hand would serve the
+ * host's /etc/pve instead of this lab's.
+ */
+export async function restartNodeSshd(stateDir = defaultStateDir()): Promise<void> {
+  const state = readState(stateDir);
+  if (!state) throw new Error(`no lab at ${stateDir}: run the lab first`);
+  await stopNodeSshd(join(stateDir, "ssh"));
+  await ensureNodeSshd(nodeSshd(stateDir, state.sshPort));
+}
+
 export async function labDown(stateDir = defaultStateDir(), log: (s: string) => void = () => {}): Promise<void> {
   const state = readState(stateDir);
   await stopApiDaemon(stateDir);

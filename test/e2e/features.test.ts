@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lxc } from "../../lab/host/lxc";
 import { run } from "../../lab/host/run";
-import type { LabUp } from "../../lab/lab";
+import { type LabUp, restartNodeSshd } from "../../lab/lab";
 import type { PulumiProject } from "../support/pulumi-project";
 import { isolatedDevDefinition } from "../support/lab-definition";
 import { labStack } from "../support/lab-stack";
@@ -226,19 +226,13 @@ describe("in-guest features on the lab", () => {
     async () => {
       const key = join(state, "ssh", "host_ed25519");
       const saved = [readFileSync(key), readFileSync(`${key}.pub`)] as const;
-      const restart = () => {
-        run("kill", [readFileSync(join(state, "ssh", "sshd.pid"), "utf8").trim()]);
-        run("bash", [
-          "-c",
-          `for i in $(seq 50); do kill -0 $(cat '${join(state, "ssh", "sshd.pid")}') 2>/dev/null || break; sleep 0.1; done`,
-        ]);
-        run("/usr/sbin/sshd", ["-f", join(state, "ssh", "sshd_config"), "-E", join(state, "ssh", "sshd.log")]);
-      };
+      // The lab's own restart: its sshd serves the lab's /etc/pve from a mount namespace of its own.
+      const restart = () => restartNodeSshd(state);
       try {
         rmSync(key);
         rmSync(`${key}.pub`);
         run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
-        restart();
+        await restart();
         writeFileSync(scriptFile(), 'echo run >> /root/worker-runs\necho "$GREETING, new key" > /etc/phoenix-worker\n');
         const failed = await project.stack.up().then(
           () => "succeeded",
@@ -249,7 +243,7 @@ describe("in-guest features on the lab", () => {
       } finally {
         writeFileSync(key, saved[0], { mode: 0o600 });
         writeFileSync(`${key}.pub`, saved[1]);
-        restart();
+        await restart();
       }
       const r = await project.stack.up();
       expect(r.summary.result).toBe("succeeded");
