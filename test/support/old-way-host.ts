@@ -139,6 +139,8 @@ export async function buildTheOldWay(lab: LabUp, iso: IsolatedDefinition, lxc: L
     rootfs: "tank-lxc:3",
     memory: 512,
     cores: 1,
+    // privileged, as the original made it: Proxmox (and the lab) make a container unprivileged unless told otherwise
+    unprivileged: 0,
     features: "nesting=1",
     net0: net(`${iso.net}.20`),
   });
