@@ -66,17 +66,23 @@ export async function ensureNodeSshd(o: NodeSshd): Promise<{ clientKey: string; 
       const pve = join(o.labDir, "pve");
       mkdirSync(join(pve, "lxc"), { recursive: true });
       // A mount namespace of its own for the daemon and every session it forks: /etc/pve and the pct in
-      // /usr/local/sbin are this lab's. A slave: the pools' mounts are shared (host/zfs.ts shareMounts), so datasets
-      // mounted later show in its sessions, and one the host unmounts leaves it too (a private copy would keep
-      // zfs-fuse calling the dataset busy, for any lab); its own mounts reach nothing outside.
+      // /usr/local/sbin are this lab's. The pools' mounts stay peers of the host's (host/zfs.ts shareMounts: propagation
+      // unchanged), so a dataset a session mounts or unmounts (`zfs create`, `zfs destroy`) is mounted or unmounted on
+      // the host too, as on a Proxmox node whose sshd shares the host's mounts (a slave copy kept the host's mount and
+      // zfs-fuse called the dataset busy for ever). The mounts holding /etc/pve and /usr/local/sbin are made private
+      // first, so the lab's own two mounts reach nothing outside, whatever this machine's propagation is.
       const upper = join(o.dir, "sbin");
       const work = join(o.dir, "sbin-work");
       rmSync(work, { recursive: true, force: true });
       for (const d of [upper, work]) mkdirSync(d, { recursive: true });
       for (const [name, text] of Object.entries(o.sbin ?? {})) writeFileSync(join(upper, name), text, { mode: 0o755 });
-      const inNamespace =
-        'mount --bind "$0" /etc/pve && mount -t overlay overlay -o "lowerdir=/usr/local/sbin,upperdir=$1,workdir=$2" /usr/local/sbin && shift 2 && exec "$@"';
-      run("unshare", ["--mount", "--propagation", "slave", "--", "/bin/sh", "-c", inNamespace, pve, upper, work, ...sshd]);
+      const inNamespace = [
+        'for p in /etc/pve /usr/local/sbin; do mount --make-private "$(findmnt -no TARGET -T "$p")" || exit 1; done',
+        'mount --bind "$0" /etc/pve',
+        'mount -t overlay overlay -o "lowerdir=/usr/local/sbin,upperdir=$1,workdir=$2" /usr/local/sbin',
+        'shift 2 && exec "$@"',
+      ].join(" && ");
+      run("unshare", ["--mount", "--propagation", "unchanged", "--", "/bin/sh", "-c", inNamespace, pve, upper, work, ...sshd]);
     } else run(sshd[0]!, sshd.slice(1));
     await waitFor(`sshd on 127.0.0.1:${o.port}`, () => pidOf(o.dir) !== undefined, 15_000);
   }

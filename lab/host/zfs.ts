@@ -71,10 +71,11 @@ export function ensurePool(pool: string, dir: string, sizeBytes: number): void {
 }
 
 /**
- * Makes the pool's mounts shared, as systemd makes every mount on a Proxmox host: mount namespaces made as slaves
- * (the node's sshd, vzdump's archive namespaces) then lose a dataset's mount when the host unmounts it. A private
- * copy (this machine's mounts are private) keeps zfs-fuse's mount alive and the dataset "busy" until its namespace
- * ends; datasets mounted later under the pool's mount are shared too.
+ * Makes the pool's mounts shared, as systemd makes every mount on a Proxmox host: the node's sshd namespace keeps them
+ * as peers (its sessions' mounts and unmounts reach the host), vzdump's archive namespaces as slaves (they lose a
+ * dataset's mount when the host unmounts it). A private copy (this machine's mounts are private) keeps zfs-fuse's
+ * mount alive and the dataset "busy" until its namespace ends; datasets mounted later under the pool's mount are
+ * shared too.
  */
 export function shareMounts(pool: string): void {
   const mountpoint = run("zfs", ["get", "-H", "-o", "value", "mountpoint", pool], { allowFail: true }).stdout.trim();

@@ -78,6 +78,20 @@ it(
     expect(seen.stdout.trim()).toBe(state);
     expect(existsSync(join(state, "pve", "lxc", "seen-by-node.conf"))).toBe(true);
     expect(readdirSync("/etc/pve")).toEqual([]); // the host's own view stays empty
+    // A dataset a session makes and destroys (as the ZfsDataset provisioner does, retrying zfs-fuse's first "busy")
+    // comes and goes on the host too: the node's namespace shares the pool's mounts both ways.
+    const ds = `phxlab${tag}/made-by-node`;
+    const node = { host: "127.0.0.1", port, privateKey: up.sshPrivateKey, hostKey: up.sshHostKey };
+    const made = await withSession(node, (s) => s.exec(`zfs create ${ds} && zfs get -H -o value mounted ${ds}`));
+    expect(made.stdout.trim()).toBe("yes");
+    expect(ok("findmnt", [`/${ds}`])).toBe(true);
+    const destroyed = await withSession(node, (s) =>
+      s.exec(`for i in 1 2 3 4 5 6; do zfs destroy ${ds} 2>/dev/null && exit 0; sleep 1; done; zfs destroy ${ds}`),
+    );
+    expect(destroyed.stderr).toBe("");
+    expect(destroyed.code).toBe(0);
+    expect(ok("zfs", ["list", "-H", ds])).toBe(false);
+    expect(ok("findmnt", [`/${ds}`])).toBe(false);
     // The Proxmox API runs in the background on the definition's endpoint, with the credentials up returned.
     expect(up.apiUrl).toBe(`https://127.0.0.1:${api}`);
     const client = new LabClient({ url: up.apiUrl, token: `${up.credentials.tokenId}=${up.credentials.tokenSecret}` });
