@@ -1,12 +1,9 @@
 // Reads a Proxmox node through its API, as `phoenix adopt` needs it: the guests it runs, their configs, the cluster's
 // PCI mappings. Read-only (GET only), with an API token or a user's ticket, over HTTPS (a node's own certificate is
 // accepted only when its fingerprint is pinned (nodes[].api.fingerprint) or the definition says insecure: true).
-import type { ClientRequestArgs } from "node:http";
 import { request } from "node:https";
-import type { Duplex } from "node:stream";
-import * as tls from "node:tls";
-import { normalizeFingerprint } from "../definition/grammar";
 import { CommandError } from "./io";
+import { nodeTls } from "./node-tls";
 
 export interface ApiLogin {
   /** https://pve:8006/ */
@@ -43,14 +40,7 @@ export class ProxmoxReader {
       headers["Content-Length"] = String(Buffer.byteLength(body));
     }
     return new Promise((resolve, reject) => {
-      const pin = this.login.fingerprint;
-      const options = {
-        method,
-        headers,
-        rejectUnauthorized: !this.login.insecure && pin === undefined,
-        timeout: 30_000,
-        ...(pin !== undefined ? { createConnection: pinnedConnection(url.origin, pin) } : {}),
-      };
+      const options = { method, headers, timeout: 30_000, ...nodeTls(this.login, url.origin) };
       const req = request(url, options, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -83,24 +73,4 @@ export class ProxmoxReader {
     if (r.status !== 200) throw new ProxmoxApiError(`GET ${path}: HTTP ${r.status} ${r.reason}`);
     return (JSON.parse(r.text) as { data: T }).data;
   }
-}
-
-/** A TLS connection handed to the request only once the server's certificate has the pinned fingerprint. */
-function pinnedConnection(origin: string, pin: string) {
-  return (opts: ClientRequestArgs, done: (err: Error | null, socket: Duplex) => void): undefined => {
-    const socket = tls.connect({ ...(opts as object), rejectUnauthorized: false } as tls.ConnectionOptions);
-    socket.once("error", (e) => done(e, socket));
-    socket.once("secureConnect", () => {
-      const seen = socket.getPeerCertificate().fingerprint256 ?? "";
-      if (normalizeFingerprint(seen) === normalizeFingerprint(pin)) return done(null, socket);
-      socket.destroy();
-      return done(
-        new Error(
-          `the API certificate at ${origin} is not the pinned one (expected ${pin}, presented ${seen}); nothing was sent`,
-        ),
-        socket,
-      );
-    });
-    return undefined;
-  };
 }

@@ -2,10 +2,10 @@
 // a ticket for the definition's user, form-encoded requests, worker tasks awaited by polling their status. The
 // dynamic providers have their own (provisioners/engine/pve-api.ts): cli/ does not import provisioners/.
 import { request } from "node:https";
+import { type NodeTrust, nodeTls } from "./node-tls";
 
-export interface NodeApi {
+export interface NodeApi extends NodeTrust {
   endpoint: string;
-  insecure?: boolean;
   token?: string;
   username?: string;
   password?: string;
@@ -53,7 +53,7 @@ export class ProxmoxClient {
       headers["Content-Length"] = String(Buffer.byteLength(body));
     }
     return new Promise<T>((resolve, reject) => {
-      const req = request(url, { method, headers, rejectUnauthorized: this.api.insecure !== true }, (res) => {
+      const req = request(url, { method, headers, ...nodeTls(this.api, url.origin) }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {

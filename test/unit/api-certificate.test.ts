@@ -15,6 +15,7 @@ import { MemoryBackend } from "../../lab/pve/memory-backend";
 import { CertificateMismatchError, presentedFingerprint, verifyApiCertificate } from "../../provisioners/engine/api-certificate";
 import { pveSession } from "../../provisioners/engine/pve-api";
 import { ProxmoxReader } from "../../cli/proxmox-api";
+import { ProxmoxClient } from "../../cli/proxmox";
 import type { PlannedNode } from "../../plan/plan";
 import { type Registered, installRecordingMocks, settle } from "../support/pulumi-mocks";
 
@@ -201,6 +202,31 @@ describe("phoenix adopt's API reader with a pinned certificate", () => {
       expect((await pinned.get<{ node: string }[]>("nodes")).map((n) => n.node)).toEqual(["lab"]);
       const wrong = new ProxmoxReader({ ...login, fingerprint: "AB".repeat(32) });
       await expect(wrong.get("nodes")).rejects.toThrow(/is not the pinned one .*; nothing was sent/);
+    } finally {
+      await api.close();
+      rmSync(state, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the day-two verbs' API client (rollback, restore, run-job) with a pinned certificate", () => {
+  it("talks to the node when the fingerprint matches; refuses another certificate, and the unpinned default, before sending", async () => {
+    const state = mkdtempSync(join(tmpdir(), "phx-lab-pin-day-two-"));
+    const api = await startLabApi({
+      stateDir: state,
+      port: 0,
+      node: "lab",
+      tokens: [{ id: "root@pam!phoenix", secret: "s3cret" }],
+      backend: new MemoryBackend(),
+    });
+    try {
+      const login = { endpoint: api.url, token: "root@pam!phoenix=s3cret" };
+      const pinned = await ProxmoxClient.login({ ...login, fingerprint: certificateFingerprint(state)! });
+      expect((await pinned.call<{ node: string }[]>("GET", "nodes")).map((n) => n.node)).toEqual(["lab"]);
+      const wrong = await ProxmoxClient.login({ ...login, fingerprint: "AB".repeat(32) });
+      await expect(wrong.call("GET", "nodes")).rejects.toThrow(/is not the pinned one .*; nothing was sent/);
+      // neither pinned nor insecure: the system's CAs, which do not know the lab's self-signed certificate
+      await expect((await ProxmoxClient.login(login)).call("GET", "nodes")).rejects.toThrow(/self-signed certificate/);
     } finally {
       await api.close();
       rmSync(state, { recursive: true, force: true });
