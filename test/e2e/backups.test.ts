@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GUARD_NOTES } from "../../definition/backup-notes";
 import { Lxc } from "../../lab/host/lxc";
@@ -152,8 +153,15 @@ describe("day two on the lab", () => {
     async () => {
       await api.data("PUT", "cluster/backup/nightly", { schedule: "sat 04:00", "notes-template": "changed by hand" });
       await project.stack.refresh();
-      const preview = await project.stack.preview();
-      expect(preview.changeSummary.update).toBe(1);
+      const events: EngineEvent[] = [];
+      const preview = await project.stack.preview({ onEvent: (e) => events.push(e) });
+      // which resources the preview would update, with the keys that differ: the message when this fails
+      const updates = events.flatMap((e) =>
+        e.resourcePreEvent?.metadata.op === "update"
+          ? [`${e.resourcePreEvent.metadata.urn.split("::").pop()} (${(e.resourcePreEvent.metadata.diffs ?? []).join(", ")})`]
+          : [],
+      );
+      expect(preview.changeSummary.update, `updates: ${updates.join("; ")}`).toBe(1);
       expect(changes((await project.stack.up()).summary.resourceChanges)).toEqual({ update: 1 });
       expect(await api.data<Record<string, unknown>>("GET", "cluster/backup/nightly")).toMatchObject({
         schedule: "02:30",

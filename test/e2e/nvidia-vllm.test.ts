@@ -104,7 +104,14 @@ function definition() {
       disk: { storage: "tank-lxc", size: 4 },
       network: [{ name: "eth0", bridge: iso.bridge, ip: "auto" }],
       features: {
-        vllm: { model: "stand-in/tiny-model", servedModelName: "tiny", maxModelLen: 4096, hfToken: { secret: "hfToken" } },
+        // Two servers on GPU 0: each declares its share (0.9 each, vLLM's default, is refused as over-committed).
+        vllm: {
+          model: "stand-in/tiny-model",
+          servedModelName: "tiny",
+          maxModelLen: 4096,
+          gpuMemoryUtilization: 0.45,
+          hfToken: { secret: "hfToken" },
+        },
       },
     },
     {
@@ -119,6 +126,7 @@ function definition() {
           model: "stand-in/tiny-model",
           servedModelName: "tiny-ct",
           maxModelLen: 2048,
+          gpuMemoryUtilization: 0.45,
           install: "container",
           hfToken: { secret: "hfToken" },
         },
