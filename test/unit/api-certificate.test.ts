@@ -154,17 +154,27 @@ describe("the lab's certificate (what the demo and the e2e stacks pin)", () => {
   });
 });
 
+/** Runs `f` against a lab API (in-memory backend, token root@pam!phoenix=s3cret) in a temporary state directory. */
+async function withLabApi(prefix: string, f: (api: { url: string }, state: string) => Promise<void>): Promise<void> {
+  const state = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  const api = await startLabApi({
+    stateDir: state,
+    port: 0,
+    node: "lab",
+    tokens: [{ id: "root@pam!phoenix", secret: "s3cret" }],
+    backend: new MemoryBackend(),
+  });
+  try {
+    await f(api, state);
+  } finally {
+    await api.close();
+    rmSync(state, { recursive: true, force: true });
+  }
+}
+
 describe("the backup providers' API client with a pinned certificate", () => {
   it("talks to the node when the fingerprint matches; on a mismatch it fails with both and sends nothing", async () => {
-    const state = mkdtempSync(join(tmpdir(), "phx-lab-pin-"));
-    const api = await startLabApi({
-      stateDir: state,
-      port: 0,
-      node: "lab",
-      tokens: [{ id: "root@pam!phoenix", secret: "s3cret" }],
-      backend: new MemoryBackend(),
-    });
-    try {
+    await withLabApi("phx-lab-pin-", async (api, state) => {
       const pinned = { endpoint: api.url, token: "root@pam!phoenix=s3cret", fingerprint: certificateFingerprint(state)! };
       const version = await (await pveSession(pinned)).call<{ version: string }>("GET", "version");
       expect(version.version).toMatch(/^\d+\.\d+/);
@@ -179,47 +189,25 @@ describe("the backup providers' API client with a pinned certificate", () => {
         `expected ${pinned.fingerprint}, the node presented ${fingerprint}; nothing was sent`,
       );
       expect(Buffer.concat(received).length).toBe(0);
-    } finally {
-      await api.close();
-      rmSync(state, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe("phoenix adopt's API reader with a pinned certificate", () => {
   it("reads the node when the fingerprint matches, and refuses another certificate before sending anything", async () => {
-    const state = mkdtempSync(join(tmpdir(), "phx-lab-pin-cli-"));
-    const api = await startLabApi({
-      stateDir: state,
-      port: 0,
-      node: "lab",
-      tokens: [{ id: "root@pam!phoenix", secret: "s3cret" }],
-      backend: new MemoryBackend(),
-    });
-    try {
+    await withLabApi("phx-lab-pin-cli-", async (api, state) => {
       const login = { endpoint: api.url, insecure: false, token: "root@pam!phoenix=s3cret" };
       const pinned = new ProxmoxReader({ ...login, fingerprint: certificateFingerprint(state)! });
       expect((await pinned.get<{ node: string }[]>("nodes")).map((n) => n.node)).toEqual(["lab"]);
       const wrong = new ProxmoxReader({ ...login, fingerprint: "AB".repeat(32) });
       await expect(wrong.get("nodes")).rejects.toThrow(/is not the pinned one .*; nothing was sent/);
-    } finally {
-      await api.close();
-      rmSync(state, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe("the day-two verbs' API client (rollback, restore, run-job) with a pinned certificate", () => {
   it("talks to the node when the fingerprint matches; refuses another certificate, and the unpinned default, before sending", async () => {
-    const state = mkdtempSync(join(tmpdir(), "phx-lab-pin-day-two-"));
-    const api = await startLabApi({
-      stateDir: state,
-      port: 0,
-      node: "lab",
-      tokens: [{ id: "root@pam!phoenix", secret: "s3cret" }],
-      backend: new MemoryBackend(),
-    });
-    try {
+    await withLabApi("phx-lab-pin-day-two-", async (api, state) => {
       const login = { endpoint: api.url, token: "root@pam!phoenix=s3cret" };
       const pinned = await ProxmoxClient.login({ ...login, fingerprint: certificateFingerprint(state)! });
       expect((await pinned.call<{ node: string }[]>("GET", "nodes")).map((n) => n.node)).toEqual(["lab"]);
@@ -227,9 +215,6 @@ describe("the day-two verbs' API client (rollback, restore, run-job) with a pinn
       await expect(wrong.call("GET", "nodes")).rejects.toThrow(/is not the pinned one .*; nothing was sent/);
       // neither pinned nor insecure: the system's CAs, which do not know the lab's self-signed certificate
       await expect((await ProxmoxClient.login(login)).call("GET", "nodes")).rejects.toThrow(/self-signed certificate/);
-    } finally {
-      await api.close();
-      rmSync(state, { recursive: true, force: true });
-    }
+    });
   });
 });
