@@ -1,6 +1,7 @@
 // A stack as the day-two verbs (backups, restore, rollback, run-job) see it, through Pulumi's Automation API in the
 // project directory (like `pulumi`): its config and secrets, its definition (validated and planned as the program does),
-// each node's API with the stack's credentials, and the resources of one guest in its state (refreshed after a restore).
+// each node's API with the stack's credentials, and the resources a guest's restore or rollback changes under (refreshed
+// after it): the guest's own, and those of every app deployed on it or through a Portainer server on it.
 import { resolve } from "node:path";
 import { readLock } from "../definition/lock";
 import { errorsOf, formatProblem } from "../definition/problems";
@@ -15,13 +16,34 @@ export interface StackContext {
   plan: Plan;
   /** The node's API with its credentials resolved from the stack's secrets. */
   api(node: PlannedNode): NodeApi;
-  /** URNs of a guest's resources (its component and everything under it) in the stack's state. */
-  guestResources(guest: string): Promise<string[]>;
+  /** URNs of these components and everything under them in the stack's state (those the state holds). */
+  resourcesUnder(components: readonly ComponentRef[]): Promise<string[]>;
   /** Refreshes those resources, so the next `pulumi up` converges what changed under them. */
   refresh(urns: string[]): Promise<void>;
 }
 
 export class StackError extends Error {}
+
+/** A component of the stack by its Pulumi type (`phoenix:index:<type>`) and name. */
+export interface ComponentRef {
+  type: "LxcContainer" | "QemuVm" | "AppDeployment";
+  name: string;
+}
+
+/**
+ * The components whose resources read differently once `guest` is put back to an earlier state: the guest's own, each
+ * app deployed on it (its containers and files are rolled back with it) and each app deployed through a Portainer
+ * server on it (the server's database forgets stacks made after the snapshot). Names as components/ gives them.
+ */
+export function affectedBy(plan: Plan, guest: PlannedMachine): ComponentRef[] {
+  const own: ComponentRef = { type: guest.type === "vm" ? "QemuVm" : "LxcContainer", name: guest.name };
+  const apps = plan.apps.flatMap((a) =>
+    a.targets
+      .filter((t) => t.guest === guest.name || t.portainer?.server === guest.name)
+      .map((t): ComponentRef => ({ type: "AppDeployment", name: `${a.name}-on-${t.guest}` })),
+  );
+  return [own, ...apps];
+}
 
 /** Opens the stack `name` of the project in `workDir` (the current directory by default). */
 export async function openStack(name: string, workDir = process.cwd()): Promise<StackContext> {
@@ -59,25 +81,29 @@ export async function openStack(name: string, workDir = process.cwd()): Promise<
         ...(node.api.username && password ? { username: node.api.username, password } : {}),
       };
     },
-    guestResources: async (guest) => {
-      const all = await resources();
-      const root = all.find((r) => /\$phoenix:index:(LxcContainer|QemuVm)::/.test(r.urn) && r.urn.endsWith(`::${guest}`));
-      if (!root) return [];
-      const out = new Set([root.urn]);
-      for (let grew = true; grew;) {
-        grew = false;
-        for (const r of all)
-          if (r.parent && out.has(r.parent) && !out.has(r.urn)) {
-            out.add(r.urn);
-            grew = true;
-          }
-      }
-      return [...out];
-    },
+    resourcesUnder: async (components) => underComponents(await resources(), components),
     refresh: async (urns) => {
       if (urns.length) await stack.refresh({ target: urns });
     },
   };
+}
+
+/** URNs of the components' resources in a stack's state: each component that is there and everything under it. */
+export function underComponents(
+  state: readonly { urn: string; parent?: string }[],
+  components: readonly ComponentRef[],
+): string[] {
+  const ends = components.map((c) => `$phoenix:index:${c.type}::${c.name}`);
+  const out = new Set(state.filter((r) => ends.some((e) => r.urn.endsWith(e))).map((r) => r.urn));
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const r of state)
+      if (r.parent && out.has(r.parent) && !out.has(r.urn)) {
+        out.add(r.urn);
+        grew = true;
+      }
+  }
+  return [...out];
 }
 
 /** A guest (or golden template) of the plan by name; the names there are when it is not one. */

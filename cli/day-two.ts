@@ -9,7 +9,7 @@ import { isGuardBackup } from "../definition/backup-notes";
 import type { PlannedMachine, PlannedNode } from "../plan/plan";
 import { type Io, UsageError } from "./io";
 import { ProxmoxClient, failureOf } from "./proxmox";
-import { type StackContext, machineOf, nodeOf, openStack } from "./day-two-stack";
+import { type StackContext, affectedBy, machineOf, nodeOf, openStack } from "./day-two-stack";
 
 export type Opener = (stack: string) => Promise<StackContext>;
 
@@ -121,18 +121,22 @@ async function statusOf(client: ProxmoxClient, m: PlannedMachine): Promise<Guest
   }
 }
 
-/** Refreshes the guest's resources in the stack, and says what to run next. */
+/** Refreshes the resources the guest's restore or rollback changed under (see affectedBy), and says what to run next. */
 async function converge(ctx: StackContext, m: PlannedMachine, io: Io): Promise<void> {
-  const urns = await ctx.guestResources(m.name);
+  const affected = affectedBy(ctx.plan, m);
+  const urns = await ctx.resourcesUnder(affected);
   if (urns.length === 0) {
     io.err(
       `warning: stack '${ctx.name}' holds no resources of '${m.name}': it did not make it, so \`pulumi up\` will not know it`,
     );
     return;
   }
-  io.err(`refreshing ${urns.length} resource(s) of ${m.name} in stack '${ctx.name}'…`);
+  const apps = affected.filter((c) => c.type === "AppDeployment").map((c) => c.name);
+  io.err(
+    `refreshing ${urns.length} resource(s) of ${m.name}${apps.length ? ` and of the apps on it (${apps.join(", ")})` : ""} in stack '${ctx.name}'…`,
+  );
   await ctx.refresh(urns);
-  io.out(`run \`pulumi up --stack ${ctx.name}\` to converge ${m.name} again`);
+  io.out(`run \`pulumi up --stack ${ctx.name}\` to converge ${m.name}${apps.length ? " and its apps" : ""} again`);
 }
 
 export async function restoreCmd(args: string[], io: Io, open: Opener = openStack): Promise<number> {

@@ -46,7 +46,8 @@ beforeAll(async () => {
     name: "test",
     plan,
     api: () => ({ endpoint: api.url, insecure: true, token: "root@pam!t=s" }),
-    guestResources: async (g) => [`urn:pulumi:test::phoenix::phoenix:index:PhoenixHypervisor$phoenix:index:LxcContainer::${g}`],
+    resourcesUnder: async (cs) =>
+      cs.map((c) => `urn:pulumi:test::phoenix::phoenix:index:PhoenixHypervisor$phoenix:index:${c.type}::${c.name}`),
     refresh: async (urns) => void refreshed.push(urns),
   };
   expect(
