@@ -424,7 +424,7 @@ export function labStatus(stateDir = defaultStateDir()): LabStatus {
       "QEMU VMs boot under software emulation (TCG): this machine's /dev/kvm (PVM) boots no stock kernel (PHOENIX_LAB_QEMU_ACCEL=kvm where it does); one disk per VM, direct kernel boot of the lab's Debian 12 image whatever the template",
       "this kernel has no AppArmor: profiles are syntax-checked with apparmor_parser, not enforced",
       "zfs-fuse grants privileges to host uid 0 only and takes no idmapped mount: unprivileged containers (ids shifted on the dataset, as Proxmox extracts them) see their zfs-fuse volumes through a bindfs view that restores kernel permission checks",
-      "Docker's /var/lib/docker in nesting containers lives on the host's disk (zfs-fuse has no storage driver Docker can use)",
+      "Docker's /var/lib/docker in nesting containers lives on the host's disk (zfs-fuse has no storage driver Docker can use): vzdump archives it, and a snapshot takes a full copy of it (a rollback puts the copy back) where ZFS would share blocks",
     ],
   };
 }

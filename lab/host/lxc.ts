@@ -146,9 +146,9 @@ export class Lxc {
     return join(this.runPath("lxc", this.name(vmid)), "rootfs");
   }
 
-  /** The host directory a nesting container's /var/lib/docker is. */
-  dockerDir(vmid: number) {
-    return join(this.runDir, "docker", this.name(vmid));
+  /** The host directory a nesting container's /var/lib/docker is; `copies`: where copies taken with its snapshots are. */
+  dockerDir(vmid: number, copies = false) {
+    return join(this.runDir, "docker", copies ? `${this.name(vmid)}.snapshots` : this.name(vmid));
   }
 
   exists(vmid: number): boolean {
@@ -307,6 +307,7 @@ export class Lxc {
     this.stop(vmid);
     rmSync(this.dir(vmid), { recursive: true, force: true });
     rmSync(this.dockerDir(vmid), { recursive: true, force: true });
+    rmSync(this.dockerDir(vmid, true), { recursive: true, force: true });
   }
 
   /** Removes runDir (every container's views unmounted first), and LAB_RUN_ROOT when no other lab uses it. */

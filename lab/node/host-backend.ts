@@ -42,6 +42,7 @@ import {
   writeArchive,
 } from "./host-backup";
 import { containerSpec } from "./container-spec";
+import { type DockerSnapshots, deleteDockerSnapshot, rollbackDocker, snapshotDocker } from "./docker-snapshots";
 import { mountKind, parseMountPoint } from "../pve/lxc-config";
 import { extractTemplate } from "./extract";
 import { CONFIG_LOCK_TIMEOUT_MS, KeyedMutex, LXC_LOCK_DIR, lxcConfigLockFile } from "../pve/config-lock";
@@ -224,9 +225,13 @@ export class HostBackend implements LabBackend, ArchiveHost {
     this.configs.delete("lxc", vmid);
   }
 
-  /** A nesting container's /var/lib/docker on the host's disk (host/lxc.ts keeps it, and removes it with the container). */
-  dockerDir(vmid: number): string {
-    return this.lxc.dockerDir(vmid);
+  /**
+   * A nesting container's /var/lib/docker on the host's disk (host/lxc.ts keeps it, and removes it with the container);
+   * as of a snapshot, the copy taken with it (when there is one).
+   */
+  dockerDir(vmid: number, snapshot?: string): string {
+    const copy = snapshot && !isParked(snapshot) ? join(this.lxc.dockerDir(vmid, true), snapshot) : undefined;
+    return copy && existsSync(copy) ? copy : this.lxc.dockerDir(vmid);
   }
 
   /** Where a dir storage with backup content keeps its backups, as Proxmox does: <path>/dump. */
@@ -574,6 +579,9 @@ export class HostBackend implements LabBackend, ArchiveHost {
     const file: ConfigFile = { config: req.config, lxc: [], sections: {} };
     const spec = containerSpec(req.vmid, file, (v) => this.volumePath(v), undefined, this.dockerDir(req.vmid));
     const volumes = volumeMountPoints(req.config).map((m) => ({ path: m.path, source: this.volumePath(m.volid) }));
+    // Fresh, as the rootfs Proxmox restores into (the old volumes are gone, /var/lib/docker and snapshots with them).
+    rmSync(this.lxc.dockerDir(req.vmid), { recursive: true, force: true });
+    rmSync(this.lxc.dockerDir(req.vmid, true), { recursive: true, force: true });
     if (spec.dockerDir) {
       mkdirSync(spec.dockerDir, { recursive: true });
       volumes.push({ path: "/var/lib/docker", source: spec.dockerDir });
@@ -602,16 +610,34 @@ export class HostBackend implements LabBackend, ArchiveHost {
     return ds;
   }
 
+  /** The Docker directory of the container owning a volume and its copies per snapshot (node/docker-snapshots.ts). */
+  private dockerSnapshots(volid: string, snap: string): (DockerSnapshots & { vmid: number }) | undefined {
+    const vmid = Number(/^(?:subvol|basevol)-(\d+)-disk-\d+$/.exec(lastName(parseVolid(volid)?.volname ?? ""))?.[1]);
+    if (!vmid || isParked(snap)) return undefined;
+    return { vmid, live: this.lxc.dockerDir(vmid), copyOf: (s) => join(this.lxc.dockerDir(vmid, true), s) };
+  }
+
   async volumeSnapshot(volid: string, snap: string, log: TaskLog): Promise<void> {
     if (!this.isContainerVolume(volid)) return this.vms.volumeSnapshot(volid, snap);
     const ds = this.snapshotDataset(volid);
-    run("zfs", ["snapshot", `${ds}@${snap}`]);
-    log(`zfs snapshot ${ds}@${snap}`);
+    const docker = this.dockerSnapshots(volid, snap);
+    // the ZFS snapshot and the copy of Docker's directory at one instant, as one ZFS snapshot of a rootfs holding both
+    const freeze = docker !== undefined && existsSync(docker.live) && this.lxc.state(docker.vmid) === "running";
+    if (freeze) run("lxc-freeze", ["-P", this.lxc.lxcPath, "-n", String(docker.vmid)]);
+    try {
+      run("zfs", ["snapshot", `${ds}@${snap}`]);
+      log(`zfs snapshot ${ds}@${snap}`);
+      if (docker) snapshotDocker(docker, snap, log);
+    } finally {
+      if (freeze) run("lxc-unfreeze", ["-P", this.lxc.lxcPath, "-n", String(docker.vmid)]);
+    }
   }
 
   async volumeSnapshotDelete(volid: string, snap: string, log: TaskLog): Promise<void> {
     if (!this.isContainerVolume(volid)) return this.vms.volumeSnapshotDelete(volid, snap);
     await destroyVolumeSnapshot(this.snapshotDataset(volid), snap, log);
+    const docker = this.dockerSnapshots(volid, snap);
+    if (docker) deleteDockerSnapshot(docker, snap);
   }
 
   async volumeSnapshotRollback(volid: string, snap: string, log: TaskLog): Promise<void> {
@@ -620,6 +646,8 @@ export class HostBackend implements LabBackend, ArchiveHost {
     await sweepViews(ds, log); // a parked vzdump snapshot is newer than the one rolled back to
     run("zfs", ["rollback", `${ds}@${snap}`]);
     log(`zfs rollback ${ds}@${snap}`);
+    const docker = this.dockerSnapshots(volid, snap);
+    if (docker) rollbackDocker(docker, snap, log);
   }
 
   async volumeSnapshots(volid: string): Promise<string[]> {

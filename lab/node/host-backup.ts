@@ -4,7 +4,8 @@
 // side files (.log, .notes, .protected) beside it. Restores extract the same way into fresh volumes. Trees are
 // mounted together in a mount namespace of their own (unshare -m, slave: the host's unmounts reach it, its mounts
 // never leave it), so nothing shows on the host and nothing is left behind. A nesting container's /var/lib/docker, which the lab keeps on the host's disk (zfs-fuse has no Docker
-// storage driver), goes into the archive at ./var/lib/docker, where Proxmox would find it in the rootfs.
+// storage driver), goes into the archive at ./var/lib/docker, where Proxmox would find it in the rootfs: in snapshot mode
+// the copy taken with the 'vzdump' snapshot (node/docker-snapshots.ts), so both are of one instant.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ContainerArchive, VolumeInfo } from "../pve/backend";
@@ -88,8 +89,8 @@ export interface ArchiveHost {
   dumpDir(storage: string): string | undefined;
   /** A readable copy of a volume as of `snapshot`, and how to drop it again. */
   snapshotView(volid: string, snapshot: string, log: TaskLog): Promise<{ path: string; release: () => Promise<void> }>;
-  /** A nesting container's Docker directory on the host, when it has one. */
-  dockerDir(vmid: number): string | undefined;
+  /** A nesting container's Docker directory on the host, when it has one; as of `snapshot` when a copy was taken then. */
+  dockerDir(vmid: number, snapshot?: string): string | undefined;
 }
 
 /** Mount pairs that place each volume (and the Docker directory) at its path inside `root`. */
@@ -119,9 +120,12 @@ export async function writeArchive(host: ArchiveHost, req: ContainerArchive, log
         trees.push({ path: v.path, source: view.path });
       } else trees.push({ path: v.path, source: host.volumePath(v.volid) });
     }
-    const docker = host.dockerDir(req.vmid);
+    const snapshot = req.volumes.find((v) => v.path === "/")?.snapshot;
+    const docker = host.dockerDir(req.vmid, snapshot);
     if (docker && existsSync(docker) && readdirSync(docker).length > 0) {
-      log("including the lab's Docker directory of the container at /var/lib/docker");
+      log(
+        `including the lab's Docker directory of the container at /var/lib/docker (${snapshot ? `as of snapshot '${snapshot}'` : "live"})`,
+      );
       trees.push({ path: "/var/lib/docker", source: docker });
     }
     const root = trees.find((t) => t.path === "/")!.source;

@@ -16,6 +16,13 @@ phx_app_write_files() {
   local written=()
   while IFS=$'\t' read -r index mode kind users path; do
     [ -n "$index" ] || continue
+    # Docker makes an empty directory for a bind-mounted file that is missing when a container starts (a guest put
+    # back to an earlier state with the app's containers still declared): the file goes there instead
+    if [ -d "$R$APP_DIR/$path" ]; then
+      rmdir "$R$APP_DIR/$path" 2>/dev/null ||
+        phx_die "$APP_DIR/$path is a directory with content where app $APP_NAME declares a file: move it away"
+      phx_log "removed the empty directory ./$path (Docker made it for the missing file)"
+    fi
     changed=1
     [ -e "$R$APP_DIR/$path" ] || changed=0
     if [ "$kind" = secret ]; then var="APP_SECRET_FILE_$index"; else var="APP_FILE_$index"; fi

@@ -78,6 +78,7 @@ phx_apt_candidate() { apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate
 # Writes stdin to a file when its content differs. Returns 0 when the file changed, 1 when it already matched.
 phx_write_if_changed() {
   local path="$1" mode="$2" tmp
+  [ ! -d "$path" ] || phx_die "$path is a directory where a file is to be written: move it away"
   mkdir -p "$(dirname "$path")"
   tmp=$(umask 077 && mktemp "$path.phx.XXXXXX")
   cat >"$tmp"

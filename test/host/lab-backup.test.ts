@@ -1,7 +1,8 @@
 // The lab API's real backend backing up, restoring and snapshotting a real LXC container on zfs-fuse: a vzdump
 // archive that GNU tar reads (./etc/vzdump/pct.conf first, numeric owners, the file written inside), its .log beside
 // it, a restore over the container that brings the file back, a snapshot rolled back, and a backup storage too small
-// for the archive failing the job with the reason. Needs root.
+// for the archive failing the job with the reason, and a nesting container's Docker data rolled back with its snapshot.
+// Needs root.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -196,5 +197,52 @@ describe("the real backend", () => {
       expect(lxc.state(301)).toBe("running");
     },
     5 * 60_000,
+  );
+
+  it(
+    "a snapshot of a nesting container holds its Docker data, and a rollback puts it back (Proxmox has it in the rootfs)",
+    async () => {
+      const docker = lxc.dockerDir(301);
+      const copies = lxc.dockerDir(301, true);
+      // vzdump's own snapshots (the tests above) kept no copy: they read Docker's directory live
+      expect(existsSync(copies) ? readdirSync(copies) : []).toEqual([]);
+      expect(await pve.task("POST", "nodes/lab/lxc/301/snapshot", { snapname: "with-db" })).toBe("OK");
+      run("sh", ["-c", `rm ${docker}/volumes/data/db && echo later > ${docker}/volumes/data/later`]);
+      expect(await pve.task("POST", "nodes/lab/lxc/301/snapshot/with-db/rollback", { start: 1 })).toBe("OK");
+      expect(readdirSync(join(docker, "volumes", "data"))).toEqual(["db"]);
+      expect(lxc.state(301)).toBe("running");
+      expect(await pve.task("DELETE", "nodes/lab/lxc/301/snapshot/with-db")).toBe("OK");
+      expect(readdirSync(copies)).toEqual([]);
+    },
+    5 * 60_000,
+  );
+
+  it(
+    "a restore over a nesting container brings back the archive's Docker data alone, as a fresh rootfs would hold it",
+    async () => {
+      const docker = lxc.dockerDir(301);
+      const r = await vzdump({ vmid: 301, storage: "local", mode: "snapshot", compress: "zstd" });
+      expect(r.status.exitstatus, r.log.join("\n")).toBe("OK");
+      expect(r.log.some((l) => l.includes("/var/lib/docker (as of snapshot 'vzdump')"))).toBe(true);
+      const backups = await pve.data<{ volid: string; ctime: number }[]>("GET", "nodes/lab/storage/local/content", {
+        content: "backup",
+        vmid: 301,
+      });
+      const newest = backups.sort((a, b) => b.ctime - a.ctime)[0]!.volid;
+      run("sh", ["-c", `echo after > ${docker}/volumes/data/after-backup`]);
+      expect(await pve.task("POST", "nodes/lab/lxc/301/snapshot", { snapname: "before-restore" })).toBe("OK");
+      await pve.task("POST", "nodes/lab/lxc/301/status/stop");
+      const upid = await pve.data<string>("POST", "nodes/lab/lxc", {
+        vmid: 301,
+        ostemplate: newest,
+        restore: 1,
+        force: 1,
+        storage: "disks",
+      });
+      expect((await pve.waitTask(upid, 200, 10 * 60_000)).exitstatus).toBe("OK");
+      expect(readdirSync(join(docker, "volumes", "data"))).toEqual(["db"]);
+      expect(existsSync(lxc.dockerDir(301, true)) ? readdirSync(lxc.dockerDir(301, true)) : []).toEqual([]);
+    },
+    10 * 60_000,
   );
 });
