@@ -69,7 +69,7 @@ export async function cloneVolume(
   source: string,
   vmid: number,
   content: "rootdir" | "images",
-  opts: { linked: boolean; targetStorage?: string },
+  opts: { linked: boolean; targetStorage?: string; snapshot?: string },
   log: TaskLog,
 ): Promise<string> {
   const src = parseVolid(source);
@@ -78,8 +78,12 @@ export async function cloneVolume(
   const storage = await getStorage(ctx, storageId, content);
   const { volname } = newDiskName(storage.type, vmid, content, await existingNames(ctx, storageId));
   const target = `${storageId}:${opts.linked ? linkedCloneName(storage.type, src.volname, volname) : volname}`;
-  log(`${opts.linked ? "create linked clone of" : "create full clone of"} ${source} → ${target}`);
-  await ctx.backend.cloneVolume({ source, target, vmid, linked: opts.linked }, log);
+  const from = opts.snapshot ? `${source}@${opts.snapshot}` : source;
+  log(`${opts.linked ? "create linked clone of" : "create full clone of"} ${from} → ${target}`);
+  await ctx.backend.cloneVolume(
+    { source, target, vmid, linked: opts.linked, ...(opts.snapshot ? { snapshot: opts.snapshot } : {}) },
+    log,
+  );
   return target;
 }
 

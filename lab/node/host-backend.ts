@@ -17,6 +17,7 @@ import type {
   NodeNetwork,
   StorageInfo,
   UrlMetadata,
+  VolumeClone,
   VolumeInfo,
 } from "../pve/backend";
 import { MemoryBackend } from "../pve/memory-backend";
@@ -396,7 +397,7 @@ export class HostBackend implements LabBackend, ArchiveHost {
     mkdirSync(dir, { recursive: true });
   }
 
-  async cloneVolume(req: { source: string; target: string; vmid: number; linked: boolean }, log: TaskLog): Promise<void> {
+  async cloneVolume(req: VolumeClone, log: TaskLog): Promise<void> {
     if (!this.isContainerVolume(req.source)) return this.vms.cloneVolume(req);
     const src = this.dataset(req.source);
     const dst = this.dataset(req.target);
@@ -409,15 +410,24 @@ export class HostBackend implements LabBackend, ArchiveHost {
       return;
     }
     const size = src ? run("zfs", ["get", "-H", "-p", "-o", "value", "refquota", src]).stdout.trim() : "0";
-    await this.createVolume({ volid: req.target, vmid: req.vmid, size: Number(size), content: "rootdir", format: "subvol" }, log);
-    await runAsync("sh", [
-      "-c",
-      'tar -C "$1" --numeric-owner -cpf - . | tar -C "$2" --numeric-owner -xpf -',
-      "copy",
-      this.volumePath(req.source),
-      this.volumePath(req.target),
-    ]);
-    log(`copied ${req.source} to ${req.target}`);
+    // A snapshot is read through a temporary clone of it (zfs-fuse shows no .zfs/snapshot), as vzdump reads one.
+    const view = req.snapshot ? await this.snapshotView(req.source, req.snapshot, log) : undefined;
+    try {
+      await this.createVolume(
+        { volid: req.target, vmid: req.vmid, size: Number(size), content: "rootdir", format: "subvol" },
+        log,
+      );
+      await runAsync("sh", [
+        "-c",
+        'tar -C "$1" --numeric-owner -cpf - . | tar -C "$2" --numeric-owner -xpf -',
+        "copy",
+        view?.path ?? this.volumePath(req.source),
+        this.volumePath(req.target),
+      ]);
+    } finally {
+      await view?.release();
+    }
+    log(`copied ${req.source}${req.snapshot ? `@${req.snapshot}` : ""} to ${req.target}`);
   }
 
   async makeBaseVolume(req: { volid: string; base: string }, log: TaskLog): Promise<void> {

@@ -75,6 +75,15 @@ export interface NewVolume {
   format: string;
 }
 
+export interface VolumeClone {
+  source: string;
+  target: string;
+  vmid: number;
+  linked: boolean;
+  /** A full copy of the source as this snapshot of it holds it (a clone with snapname, of a running container). */
+  snapshot?: string;
+}
+
 export interface GuestRuntime {
   status: "running" | "stopped";
   /** Seconds since start. */
@@ -165,8 +174,8 @@ export interface LabBackend {
 
   // --- guest volumes (names are chosen by the API, as Proxmox's storage plugins do)
   createVolume(vol: NewVolume, log: TaskLog): Promise<void>;
-  /** Full copy or linked clone (of a base volume) under a new name. */
-  cloneVolume(req: { source: string; target: string; vmid: number; linked: boolean }, log: TaskLog): Promise<void>;
+  /** Full copy (of the volume, or of its `snapshot`) or linked clone (of a base volume) under a new name. */
+  cloneVolume(req: VolumeClone, log: TaskLog): Promise<void>;
   /** Turns a guest volume into a template's base volume under its new name (subvol-… → basevol-…). */
   makeBaseVolume(req: { volid: string; base: string }, log: TaskLog): Promise<void>;
   /** Grows a volume to `size` bytes. */

@@ -21,6 +21,8 @@ export interface ClientOptions {
   token?: string;
   /** Ticket auth: cookie + CSRF header on writes. */
   ticket?: { ticket: string; csrf: string };
+  /** How long task() waits for a task to end (30 s unless told; a real backend's creates and clones take longer). */
+  taskTimeoutMs?: number;
 }
 
 export function encodeForm(params: Record<string, FormValue | undefined>): string {
@@ -116,6 +118,6 @@ export class LabClient {
   /** Runs an asynchronous call to its end: the task's exit status ("OK" or the error). */
   async task(method: string, path: string, params: Record<string, FormValue | undefined> = {}): Promise<string> {
     const upid = await this.data<string>(method, path, params);
-    return (await this.waitTask(upid)).exitstatus ?? "";
+    return (await this.waitTask(upid, 50, this.o.taskTimeoutMs)).exitstatus ?? "";
   }
 }

@@ -16,6 +16,7 @@ import type {
   NodeNetwork,
   StorageInfo,
   UrlMetadata,
+  VolumeClone,
   VolumeInfo,
 } from "./backend";
 import { type ConfigFile, type PveConfig, parsePropertyString, qemuNicMac } from "./pve-config";
@@ -341,9 +342,11 @@ export class MemoryBackend implements LabBackend {
     });
   }
 
-  async cloneVolume(req: { source: string; target: string; vmid: number; linked: boolean }): Promise<void> {
+  async cloneVolume(req: VolumeClone): Promise<void> {
     const src = this.volumes.get(req.source);
     if (!src) throw new Error(`volume '${req.source}' does not exist`);
+    if (req.snapshot && !(this.snapshots.get(req.source) ?? []).includes(req.snapshot))
+      throw new Error(`snapshot '${req.snapshot}' does not exist on '${req.source}'`);
     if (this.volumes.has(req.target)) throw new Error(`volume '${req.target}' already exists`);
     this.volumes.set(req.target, {
       ...src,

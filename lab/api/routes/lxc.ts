@@ -43,6 +43,7 @@ import type { Route } from "../router";
 import { allocateVolume, cloneVolume, findVolume, getStorage, makeBase, supportsLinkedClone } from "../storage-ops";
 import type { TaskLog } from "../../pve/tasks";
 import { restoreContainer } from "../restore";
+import { isSnapshotSection } from "../snapshots";
 import { parseNewVolumeSpec, parseVolid } from "../../pve/volumes";
 
 const BASE = { node: NODE, vmid: VMID };
@@ -62,6 +63,9 @@ const CREATE_ONLY = new Set([
   "ignore-unpack-errors",
   "bwlimit",
 ]);
+
+/** Keys of the source's config (or snapshot) a clone does not take. */
+const NOT_CLONED = new Set(["template", "lock", "parent", "snaptime", "snapstate", "vmstate"]);
 
 /** rootfs, then mp0, mp1, … (Proxmox's valid_volume_keys order). */
 function mountOrder(key: string): number {
@@ -339,11 +343,15 @@ async function clone(ctx: ApiContext, identity: Identity, params: Record<string,
   const newid = Number(params.newid);
   if (params.target && params.target !== ctx.node) throw fail(`Target node '${params.target}' does not exist`);
   const file = await loadConfig(ctx, "lxc", vmid);
-  const source = file.config;
-  const full = params.full !== undefined ? params.full === "1" : !isTemplate(source);
+  const full = params.full !== undefined ? params.full === "1" : !isTemplate(file.config);
   if (!full && params.storage) throw fail("parameter 'storage' not allowed for linked clones");
-  if (params.snapname) throw fail(`snapshot '${params.snapname}' does not exist`);
-  if (full && (await isRunning(ctx, vmid))) throw fail("Full clone of a running container is only possible from a snapshot");
+  const snapname = params.snapname;
+  const snapshot = snapname && isSnapshotSection(snapname) ? file.sections[snapname] : undefined;
+  if (snapname && !snapshot) throw fail(`snapshot '${snapname}' does not exist`);
+  // a snapshot's config and volumes as they were then: what a full clone of a running container is made from
+  const source = snapshot ?? file.config;
+  if (full && !snapname && (await isRunning(ctx, vmid)))
+    throw fail("Full clone of a running container is only possible from a snapshot");
   checkLock(ctx, "lxc", vmid, file);
   await checkVmidUnused(ctx, newid);
   // rootfs first, then mp0, mp1, …: the rootfs of the clone is disk-0, as create numbers them
@@ -362,8 +370,7 @@ async function clone(ctx: ApiContext, identity: Identity, params: Record<string,
     "create",
     async (log) => {
       const conf: PveConfig = {};
-      for (const [k, v] of Object.entries(source))
-        if (k !== "template" && k !== "lock" && k !== "parent" && !/^unused\d+$/.test(k)) conf[k] = v;
+      for (const [k, v] of Object.entries(source)) if (!NOT_CLONED.has(k) && !/^unused\d+$/.test(k)) conf[k] = v;
       for (const k of Object.keys(conf))
         if (/^net\d+$/.test(k))
           conf[k] = storedValue(k, conf[k]!.replace(/(^|,)hwaddr=[^,]*/, ""), () => randomMac(ctx.macPrefix));
@@ -378,7 +385,11 @@ async function clone(ctx: ApiContext, identity: Identity, params: Record<string,
             volid,
             newid,
             "rootdir",
-            { linked: !full, ...(params.storage ? { targetStorage: params.storage } : {}) },
+            {
+              linked: !full,
+              ...(params.storage ? { targetStorage: params.storage } : {}),
+              ...(snapname ? { snapshot: snapname } : {}),
+            },
             log,
           );
           created.push(mp.volume);
