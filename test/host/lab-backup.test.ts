@@ -59,7 +59,8 @@ beforeAll(async () => {
     username: "root@pam",
     password: "pw",
   });
-  pve = new LabClient({ url: api.url, ticket: { ticket: t.ticket, csrf: t.CSRFPreventionToken } });
+  // a real create or clone takes longer than the client's default wait on this 2-core machine when it is busy
+  pve = new LabClient({ url: api.url, ticket: { ticket: t.ticket, csrf: t.CSRFPreventionToken }, taskTimeoutMs: 10 * 60_000 });
   const create = await pve.task("POST", "nodes/lab/lxc", {
     vmid: 300,
     ostemplate: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
