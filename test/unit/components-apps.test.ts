@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { readFileSync } from "node:fs";
+import { addPortainerAgent } from "../support/dev-agent";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildPlan } from "../../plan/plan";
 import { loadDefinition } from "../../validate";
@@ -29,13 +30,7 @@ beforeAll(async () => {
     "services:\n  q:\n    image: qdrant/qdrant:v1.12\n    ports: ['6333:6333']\n    secrets: [k]\nsecrets:\n  k: { file: ./secrets/API_KEY }\n",
   );
   const d = parse(readFileSync(join(ROOT, "stacks", "dev.yaml"), "utf8"));
-  d.guests.push({
-    vmid: 220,
-    name: "worker",
-    template: "docker-golden",
-    network: [{ ip: "auto" }],
-    features: { portainer: { role: "agent" } },
-  });
+  addPortainerAgent(d);
   d.apps.push({
     name: "qdrant",
     compose: "apps/q.yaml",

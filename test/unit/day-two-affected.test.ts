@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { addPortainerAgent } from "../support/dev-agent";
 import { describe, expect, it } from "vitest";
 import { affectedBy, machineOf, underComponents } from "../../cli/day-two-stack";
 import { checkShape } from "../../definition/load";
@@ -14,13 +15,7 @@ const ROOT = join(__dirname, "..", "..");
 
 function devWithAgent() {
   const d = parse(readFileSync(join(ROOT, "stacks", "dev.yaml"), "utf8"));
-  d.guests.push({
-    vmid: 220,
-    name: "worker",
-    template: "docker-golden",
-    network: [{ ip: "auto" }],
-    features: { portainer: { role: "agent" } },
-  });
+  addPortainerAgent(d);
   d.apps.push({ name: "qdrant", compose: "apps/hello/compose.yaml", guests: ["worker"], deploy: "portainer" });
   d.apps.push({ name: "page", compose: "apps/hello/compose.yaml", guests: ["portainer", "worker"] });
   const shaped = checkShape(d);
