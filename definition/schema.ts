@@ -21,6 +21,7 @@ import {
   USER_NAME,
 } from "./grammar";
 import { imageRef, oneLine } from "./formats";
+import { AnyFirewallRule, DatacenterFirewall, Dns, Expose, Gateway, GuestFirewall } from "./network-services-schema";
 
 const name = z
   .string()
@@ -267,6 +268,8 @@ export const Bridge = z
 export const Network = z
   .object({
     domain: z.string().regex(DNS_NAME, "a DNS domain such as lab.internal").optional(),
+    /** An internal DNS server naming every guest and exposed service <name>.<domain> (needs domain). */
+    dns: Dns.optional(),
     bridges: z.array(Bridge).min(1, "declare at least one bridge, e.g. vmbr0"),
   })
   .strict();
@@ -642,6 +645,10 @@ export const Guest = z
     /** Back the guest up (vzdump) before Phoenix deletes or replaces it; false for stateless guests. */
     backupBeforeReplace: z.boolean().default(true),
     snapshots: GuestSnapshots.optional(),
+    /** Its Proxmox firewall: options and rules (applied on interfaces with network[].firewall: true). */
+    firewall: GuestFirewall.optional(),
+    /** Services offered through the gateway as https://<name>.<domain>. */
+    expose: z.array(Expose).default([]),
   })
   .strict();
 
@@ -796,6 +803,10 @@ export const App = z
     traefikLabels: z.record(z.string(), z.array(z.string())).optional(),
     /** Kept from the original system for the network services (firewall): not applied yet. */
     firewallRules: z.array(KeptFirewallRule).optional(),
+    /** The app's published ports offered through the gateway, on each of its guests. */
+    expose: z.array(Expose).default([]),
+    /** Rules added to the firewall of each guest the app runs on: they follow the app. */
+    firewall: z.array(AnyFirewallRule).default([]),
   })
   .strict();
 
@@ -810,6 +821,10 @@ export const Definition = z
     guests: z.array(Guest).default([]),
     /** Docker Compose projects on guests with docker. */
     apps: z.array(App).default([]),
+    /** The datacenter's Proxmox firewall: policy, rules of the nodes' traffic, security groups, aliases, IP sets. */
+    firewall: DatacenterFirewall.optional(),
+    /** The HTTPS gateway for exposed services, in a guest of this definition. */
+    gateway: Gateway.optional(),
   })
   .strict();
 

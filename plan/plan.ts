@@ -14,6 +14,9 @@ import { type Pool, type Request, allocate } from "./ip-allocation";
 import { nodeBackup, planBackupJob } from "./backup";
 import { planApps } from "./apps";
 import { portainerRegistrations } from "./portainer";
+import { planFirewall } from "./firewall";
+import { planDns } from "./dns";
+import { planGateway } from "./gateway";
 import type { PlannedFeature, PlannedInterface, PlannedMachine, PlannedMount, Plan, Source, Transport } from "./types";
 
 export type * from "./types";
@@ -32,6 +35,10 @@ export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
   const allocations = allocateAddresses(ix, opts.previousAllocations ?? {});
   const { order } = dependencyOrder(ix);
   const machines = order.map((n) => planMachine(ix, ix.byName.get(n)!, allocations));
+  const apps = planApps(def.apps, machines);
+  const gateway = planGateway(ix, machines, apps);
+  const dns = planDns(ix, machines, gateway);
+  const firewall = planFirewall(ix, machines);
   return {
     nodes: def.nodes.map((n) => ({
       name: n.name,
@@ -64,12 +71,15 @@ export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
     })),
     machines,
     portainer: portainerRegistrations(machines),
-    apps: planApps(def.apps, machines),
+    apps,
     allocations: Object.fromEntries([...allocations].sort(([a], [b]) => (a < b ? -1 : 1))),
     sshKeys: def.access.sshKeys,
     ...(def.access.sshPrivateKey ? { sshPrivateKey: def.access.sshPrivateKey } : {}),
     secrets: secretNames(def),
     gpuBudgets: gpuBudgets(ix).filter((b) => b.shares.length > 0),
+    ...(firewall ? { firewall } : {}),
+    ...(dns ? { dns } : {}),
+    ...(gateway ? { gateway } : {}),
   };
 }
 

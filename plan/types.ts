@@ -5,6 +5,9 @@ import type { Machine } from "../definition/resolve";
 import type { GpuBudget } from "../definition/gpu-budget";
 import type { HostPci, PciMapping, PlannedVfio } from "./gpu";
 import type { PlannedBackupJob, PlannedNodeBackup } from "./backup";
+import type { PlannedFirewall } from "./firewall";
+import type { PlannedDns } from "./dns";
+import type { PlannedGateway } from "./gateway";
 
 export interface PlannedPortainerServer {
   /** The guest running the server. */
@@ -182,4 +185,10 @@ export interface Plan {
   secrets: string[];
   /** Each GPU's memory budget: the services that use it and their shares. */
   gpuBudgets: GpuBudget[];
+  /** The Proxmox firewall (datacenter and guests), when the definition declares one. */
+  firewall?: PlannedFirewall;
+  /** The internal DNS server (network.dns). */
+  dns?: PlannedDns;
+  /** The HTTPS gateway (gateway:). */
+  gateway?: PlannedGateway;
 }

@@ -21,6 +21,9 @@ import { checkResources } from "./resources";
 import { checkSecrets } from "./secrets";
 import { checkServing } from "./serving";
 import { checkSiblings, readSiblings } from "./siblings";
+import { checkFirewall } from "./firewall";
+import { checkDns } from "./dns";
+import { checkGateway } from "./gateway";
 
 export interface ValidateOptions {
   /**
@@ -47,6 +50,9 @@ export function validate(def: Definition, opts: ValidateOptions = {}): Problem[]
     ...checkAccess(ix),
     ...(opts.dir !== undefined ? checkFiles(def, opts.dir) : []),
     ...checkBackups(ix),
+    ...checkFirewall(ix),
+    ...checkDns(ix),
+    ...checkGateway(ix),
   ];
 }
 
