@@ -3,6 +3,11 @@
 import { z } from "zod";
 import { ONE_LINE } from "./grammar";
 
+/** A guest's or node's name as the definition spells it. */
+const machineName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, "a guest or node name of this definition")
+  .max(63);
 const label = z
   .string()
   .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "one DNS label: lower-case letters, digits and '-' (e.g. portainer)");
@@ -12,6 +17,10 @@ const comment = z.string().regex(ONE_LINE, "one line of text").max(512);
 const fwName = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_-]{1,31}$/, "a letter, then 1-31 letters, digits, '-' or '_' (Proxmox's firewall names)");
+/** An interface: a guest's (net0 …) or, in the datacenter's rules, a node's (vmbr0 …). */
+const iface = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,14}$/, "an interface name: net0 on a guest, a node's such as vmbr0 in the datacenter");
 const policy = z.enum(["ACCEPT", "DROP", "REJECT"]);
 /** A port, a range a:b, or a comma list of both: Proxmox's dport/sport. */
 const ports = z
@@ -32,14 +41,20 @@ export const FirewallRule = z
     type: z.enum(["in", "out"]).default("in"),
     action: policy,
     /** One of Proxmox's macros (SSH, HTTP, DNS …) instead of proto and ports. */
-    macro: z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, "a macro name such as SSH or HTTPS").optional(),
-    proto: z.string().regex(/^[a-z0-9-]+$|^\d{1,3}$/, "a protocol name (tcp, udp, icmp …) or number").optional(),
+    macro: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9]*$/, "a macro name such as SSH or HTTPS")
+      .optional(),
+    proto: z
+      .string()
+      .regex(/^[a-z0-9-]+$|^\d{1,3}$/, "a protocol name (tcp, udp, icmp …) or number")
+      .optional(),
     dport: ports.optional(),
     sport: ports.optional(),
     source: endpoint.optional(),
     dest: endpoint.optional(),
-    /** The guest's interface (net0 …) the rule applies to; all when unset. */
-    iface: z.string().regex(/^net\d+$/, "a guest interface such as net0").optional(),
+    /** The interface the rule applies to (a guest's net0 …, a node's vmbr0 …); all when unset. */
+    iface: iface.optional(),
     log: z.enum(["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", "nolog"]).optional(),
     enable: z.boolean().default(true),
     comment: comment.optional(),
@@ -50,7 +65,7 @@ export const FirewallRule = z
 export const FirewallGroupRule = z
   .object({
     group: fwName,
-    iface: z.string().regex(/^net\d+$/, "a guest interface such as net0").optional(),
+    iface: iface.optional(),
     enable: z.boolean().default(true),
     comment: comment.optional(),
   })
@@ -131,7 +146,7 @@ export const Expose = z
 export const Dns = z
   .object({
     /** The node that runs it; the first node when unset. */
-    node: z.string().optional(),
+    node: machineName.optional(),
     /** The address it listens on (the node's on the bridge); the node's SSH host when that is an address. */
     listen: ipv4.optional(),
     /** Servers it forwards other names to; the bridge's dns when empty. */
@@ -144,7 +159,7 @@ export const Dns = z
 /** The HTTPS gateway (Caddy) in a guest of the definition, with its internal CA. */
 export const Gateway = z
   .object({
-    guest: z.string(),
+    guest: machineName,
     /** Install the CA's root certificate in every guest's trust store. */
     trustInGuests: z.boolean().default(true),
   })

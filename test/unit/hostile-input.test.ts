@@ -276,7 +276,41 @@ function rich(): any {
           pools: [{ name: "guests", range: "10.100.0.100-10.100.0.199" }],
         },
       ],
+      dns: { node: "lab", listen: "10.100.0.2", upstream: ["10.100.0.1"] },
     },
+    firewall: {
+      enable: true,
+      policyIn: "DROP",
+      policyOut: "ACCEPT",
+      rules: [
+        { type: "in", action: "ACCEPT", macro: "SSH", source: "admins", comment: "the nodes' SSH" },
+        { group: "web", iface: "vmbr0", comment: "the web group" },
+        {
+          type: "in",
+          action: "ACCEPT",
+          proto: "tcp",
+          dport: "8006",
+          sport: "1024:65535",
+          dest: "10.100.0.2",
+          iface: "vmbr0",
+          log: "nolog",
+        },
+      ],
+      groups: [
+        {
+          name: "web",
+          comment: "web traffic",
+          rules: [
+            { type: "in", action: "ACCEPT", proto: "tcp", dport: "80,443", comment: "http" },
+            { type: "in", action: "ACCEPT", macro: "HTTPS", source: "admins", dest: "+trusted", iface: "net0", log: "info" },
+            { type: "in", action: "ACCEPT", proto: "udp", dport: "53", sport: "53" },
+          ],
+        },
+      ],
+      aliases: [{ name: "admins", cidr: "10.100.0.0/24", comment: "the admins' LAN" }],
+      ipsets: [{ name: "trusted", comment: "trusted hosts", cidrs: [{ cidr: "10.100.0.30", comment: "the workstation" }] }],
+    },
+    gateway: { guest: "portainer", trustInGuests: true },
     templates: [
       {
         name: "debian-12-base",
@@ -408,8 +442,36 @@ function rich(): any {
         description: "the Portainer server",
         tags: ["mgmt"],
         disk: { storage: "tank-lxc", size: 16 },
-        network: [{ name: "eth0", bridge: "vmbr0", ip: "10.100.0.10/24", gateway: "10.100.0.1", mac: "52:54:00:12:34:10" }],
+        network: [
+          {
+            name: "eth0",
+            bridge: "vmbr0",
+            ip: "10.100.0.10/24",
+            gateway: "10.100.0.1",
+            mac: "52:54:00:12:34:10",
+            firewall: true,
+          },
+        ],
         nameservers: ["10.100.0.1"],
+        firewall: {
+          enable: true,
+          policyIn: "DROP",
+          policyOut: "ACCEPT",
+          rules: [
+            { type: "in", action: "ACCEPT", macro: "SSH", source: "admins", iface: "net0", log: "nolog", comment: "SSH" },
+            { group: "web", iface: "net0", comment: "the web group" },
+            {
+              type: "in",
+              action: "ACCEPT",
+              proto: "tcp",
+              dport: "9443",
+              sport: "1024:65535",
+              source: "+trusted",
+              dest: "10.100.0.10",
+            },
+          ],
+        },
+        expose: [{ name: "manage", port: 9443, scheme: "https" }],
         searchDomain: "lab.internal",
         features: {
           nvidia: { source: "debian", cudaVersion: "12.8" },
@@ -512,6 +574,13 @@ function rich(): any {
         // The first (the one the cases change) is one the compose file does not use: any valid name stays valid.
         externalVolumes: ["shop-archive", "shop-old"],
         removeVolumes: false,
+        expose: [{ name: "shop", port: 8080, scheme: "http" }],
+        firewall: [
+          { type: "in", action: "ACCEPT", proto: "tcp", dport: "8080", source: "llm", comment: "from the llm guest" },
+          { group: "web", iface: "net0" },
+          { type: "in", action: "ACCEPT", macro: "HTTP", source: "admins", dest: "10.100.0.10", iface: "net0", log: "nolog" },
+          { type: "out", action: "ACCEPT", proto: "tcp", sport: "8080", dest: "admins" },
+        ],
         traefikLabels: { web: ["traefik.enable=true"] },
         firewallRules: [
           {
