@@ -24,6 +24,9 @@ import { checkSiblings, readSiblings } from "./siblings";
 import { checkFirewall } from "./firewall";
 import { checkDns } from "./dns";
 import { checkGateway } from "./gateway";
+import { checkPlacement } from "./placement";
+import { placeDefinition } from "../definition/placement-input";
+import { readPlacementsIfValid } from "../definition/lock";
 
 export interface ValidateOptions {
   /**
@@ -32,12 +35,17 @@ export interface ValidateOptions {
    * in-memory definition has no directory); the components still refuse a bad reference before anything is touched.
    */
   dir?: string;
+  /** Guest → node from the lock file: placement keeps them (loadDefinition reads them). */
+  previousPlacements?: Readonly<Record<string, string>>;
 }
 
 export function validate(def: Definition, opts: ValidateOptions = {}): Problem[] {
-  const ix = indexDefinition(def);
+  // The other checks see each guest on the node placement gives it.
+  const placement = placeDefinition(indexDefinition(def), opts.previousPlacements);
+  const ix = indexDefinition(def, placement.placed);
   return [
     ...checkIdentity(ix),
+    ...checkPlacement(ix, placement),
     ...checkNetwork(ix),
     ...checkResources(ix),
     ...checkFeatures(ix),
@@ -74,7 +82,7 @@ export function loadDefinition(file: string, opts: { siblings?: boolean } = {}):
   const adopted = readAdoption(file);
   const where = adoptionPath(file).split("/").pop()!;
   const problems = [
-    ...validate(parsed.definition, { dir: dirname(resolve(file)) }),
+    ...validate(parsed.definition, { dir: dirname(resolve(file)), previousPlacements: readPlacementsIfValid(file) }),
     ...adopted.problems,
     ...checkAdoption(indexDefinition(parsed.definition), adopted.record, where),
   ];

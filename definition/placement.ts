@@ -1,0 +1,188 @@
+// Where each guest without a node goes, decided once from plain data so validation and the plan agree (pure).
+//
+// Guests given a node keep it. A guest the lock file placed stays where it was while that node still takes it, so
+// adding guests never moves existing ones. The others are served in vmid order: the nodes that have their GPUs, storage,
+// datasets and template and room for their cores and memory (times the node's overcommit), preferring a node without a
+// member of their spread group, then the least filled; ties go to the node declared first.
+
+export interface PlacementNode {
+  name: string;
+  cores?: number;
+  memory?: number;
+  overcommit: { cpu: number; memory: number };
+  gpus: number[];
+  /** Storage ids declared on the node. */
+  storage: string[];
+  datasets: string[];
+}
+
+export interface PlacementGuest {
+  name: string;
+  vmid: number;
+  /** Set by hand (or the definition's only node): kept, and counted against the node. */
+  node?: string;
+  /** Why `node` is set, when it is. */
+  pinnedBy?: string;
+  cores: number;
+  memory: number;
+  /** GPU indexes it lists (they must exist on the node). */
+  gpus: number[];
+  /** Or a number of GPUs no other guest of the node lists. */
+  gpuCount?: number;
+  /** Storage ids its disk and its template's file need on the node. */
+  storage: string[];
+  datasets: string[];
+  /** Nodes its template is available on, and why; undefined: every node. */
+  template?: { nodes: string[]; why: string };
+  spread?: string;
+}
+
+export interface Placed {
+  node: string;
+  /** GPU indexes picked for a gpuCount. */
+  gpus?: number[];
+  how: "pinned" | "kept" | "placed";
+  reasons: string[];
+}
+
+export interface Unplaced {
+  guest: string;
+  /** Node → why it does not take the guest. */
+  refusals: Record<string, string>;
+}
+
+export interface SpreadConflict {
+  guest: string;
+  group: string;
+  node: string;
+  /** The members already on that node. */
+  with: string[];
+}
+
+export interface Placement {
+  placed: Map<string, Placed>;
+  unplaced: Unplaced[];
+  spreadConflicts: SpreadConflict[];
+}
+
+interface Load {
+  cores: number;
+  memory: number;
+  gpus: Set<number>;
+  guests: string[];
+}
+
+export function place(
+  nodes: readonly PlacementNode[],
+  guests: readonly PlacementGuest[],
+  previous: Readonly<Record<string, string>> = {},
+): Placement {
+  const load = new Map<string, Load>(nodes.map((n) => [n.name, { cores: 0, memory: 0, gpus: new Set(), guests: [] }]));
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const placed = new Map<string, Placed>();
+  const groups = new Map<string, Map<string, string[]>>();
+  const take = (g: PlacementGuest, node: string, p: Omit<Placed, "node">) => {
+    const l = load.get(node)!;
+    l.cores += g.cores;
+    l.memory += g.memory;
+    [...g.gpus, ...(p.gpus ?? [])].forEach((i) => l.gpus.add(i));
+    l.guests.push(g.name);
+    if (g.spread) {
+      const members = groups.get(g.spread) ?? new Map<string, string[]>();
+      members.set(node, [...(members.get(node) ?? []), g.name]);
+      groups.set(g.spread, members);
+    }
+    placed.set(g.name, { node, ...p });
+  };
+  const ordered = [...guests].sort((a, b) => a.vmid - b.vmid || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+  for (const g of ordered)
+    if (g.node !== undefined && byName.has(g.node))
+      take(g, g.node, { how: "pinned", reasons: [g.pinnedBy ?? `node: ${g.node} in the definition`] });
+
+  const spreadConflicts: SpreadConflict[] = [];
+  for (const g of ordered) {
+    const before = previous[g.name];
+    if (g.node !== undefined || before === undefined || !byName.has(before)) continue;
+    const n = byName.get(before)!;
+    const refusal = refusalOf(n, load.get(n.name)!, g);
+    if (typeof refusal === "string") continue;
+    take(g, n.name, { how: "kept", ...refusal, reasons: [`kept on '${n.name}' as the lock file records`] });
+  }
+
+  const unplaced: Unplaced[] = [];
+  for (const g of ordered) {
+    if (placed.has(g.name) || g.node !== undefined) continue;
+    const refusals: Record<string, string> = {};
+    const fits: { n: PlacementNode; gpus?: number[] }[] = [];
+    for (const n of nodes) {
+      const r = refusalOf(n, load.get(n.name)!, g);
+      if (typeof r === "string") refusals[n.name] = r;
+      else fits.push({ n, ...r });
+    }
+    if (fits.length === 0) {
+      unplaced.push({ guest: g.name, refusals });
+      continue;
+    }
+    const members = g.spread ? groups.get(g.spread) : undefined;
+    const apart = fits.filter((f) => !members?.has(f.n.name));
+    const pool = apart.length > 0 ? apart : fits;
+    const score = (n: PlacementNode) => fill(n, load.get(n.name)!, g);
+    const best = pool.reduce((a, b) => (score(b.n) < score(a.n) - 1e-9 ? b : a));
+    const why = [
+      `fits ${fits.length} of ${nodes.length} node(s)${Object.keys(refusals).length ? ` (${Object.entries(refusals).map(([k, v]) => `${k}: ${v}`).join("; ")})` : ""}`,
+      ...(g.spread && apart.length > 0 && apart.length < fits.length
+        ? [`spread '${g.spread}': away from ${[...members!.values()].flat().join(", ")}`]
+        : []),
+      `least filled after it: ${describeFill(best.n, load.get(best.n.name)!, g)}`,
+      ...(best.gpus ? [`GPUs ${best.gpus.join(", ")} free there`] : []),
+    ];
+    if (g.spread && apart.length === 0 && members?.has(best.n.name)) {
+      const others = members.get(best.n.name)!;
+      spreadConflicts.push({ guest: g.name, group: g.spread, node: best.n.name, with: others });
+      why.push(`spread '${g.spread}' not kept: every node that fits already has a member (${others.join(", ")} here)`);
+    }
+    take(g, best.n.name, { how: "placed", ...(best.gpus ? { gpus: best.gpus } : {}), reasons: why });
+  }
+  return { placed, unplaced, spreadConflicts };
+}
+
+/** Why node n cannot take g now, or the GPUs it would give g. */
+function refusalOf(n: PlacementNode, l: Load, g: PlacementGuest): string | { gpus?: number[] } {
+  if (g.template && !g.template.nodes.includes(n.name)) return g.template.why;
+  const missingGpu = g.gpus.filter((i) => !n.gpus.includes(i));
+  if (missingGpu.length) return `no GPU ${missingGpu.join(", ")}`;
+  const storage = g.storage.filter((s) => !n.storage.includes(s));
+  if (storage.length) return `no storage ${storage.join(", ")}`;
+  const datasets = g.datasets.filter((d) => !n.datasets.includes(d));
+  if (datasets.length) return `no dataset ${datasets.join(", ")}`;
+  if (n.memory !== undefined && l.memory + g.memory > n.memory * n.overcommit.memory)
+    return `${g.memory} MiB of memory do not fit (${l.memory} of ${limitText(n.memory, n.overcommit.memory)} MiB taken)`;
+  if (n.cores !== undefined && l.cores + g.cores > n.cores * n.overcommit.cpu)
+    return `${g.cores} cores do not fit (${l.cores} of ${limitText(n.cores, n.overcommit.cpu)} taken)`;
+  if (g.gpuCount !== undefined) {
+    const free = [...n.gpus].sort((a, b) => a - b).filter((i) => !l.gpus.has(i));
+    if (free.length < g.gpuCount) return `${free.length} free GPU(s), ${g.gpuCount} needed`;
+    return { gpus: free.slice(0, g.gpuCount) };
+  }
+  return {};
+}
+
+function limitText(capacity: number, ratio: number): string {
+  return ratio === 1 ? `${capacity}` : `${capacity * ratio} (${capacity} × overcommit ${ratio})`;
+}
+
+/** How full n would be with g: the larger of its memory and core shares (0 where the node gives no figure). */
+function fill(n: PlacementNode, l: Load, g: PlacementGuest): number {
+  const mem = n.memory ? (l.memory + g.memory) / (n.memory * n.overcommit.memory) : 0;
+  const cpu = n.cores ? (l.cores + g.cores) / (n.cores * n.overcommit.cpu) : 0;
+  return Math.max(mem, cpu);
+}
+
+function describeFill(n: PlacementNode, l: Load, g: PlacementGuest): string {
+  const parts = [
+    ...(n.memory ? [`memory ${l.memory + g.memory}/${n.memory * n.overcommit.memory} MiB`] : []),
+    ...(n.cores ? [`cores ${l.cores + g.cores}/${n.cores * n.overcommit.cpu}`] : []),
+  ];
+  return `'${n.name}' ${parts.length ? parts.join(", ") : "(declares no cores or memory)"}`;
+}
