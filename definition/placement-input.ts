@@ -1,6 +1,6 @@
 // What placement needs to know of a definition: each node's capacity and what it holds, each guest's needs.
-import type { Index, Machine } from "./resolve";
-import type { Guest, Node } from "./schema";
+import { type Index, type Machine, indexDefinition } from "./resolve";
+import type { Definition, Guest, Node } from "./schema";
 import { type Placement, type PlacementGuest, type PlacementNode, place } from "./placement";
 
 /** A storage every node reaches: storage.cfg's `shared`, which nfs and cifs are unless told otherwise. */
@@ -78,4 +78,10 @@ function templateNodes(ix: Index, m: Machine): { nodes?: string[]; why: string; 
 /** The placement of a definition's guests, the lock file's placements honoured first. */
 export function placeDefinition(ix: Index, previous: Readonly<Record<string, string>> = {}): Placement {
   return place(placementNodes(ix), placementGuests(ix), previous);
+}
+
+/** The index with each guest on the node placement gives it, and the placement itself. */
+export function placedIndex(def: Definition, previous: Readonly<Record<string, string>> = {}): { ix: Index; placement: Placement } {
+  const placement = placeDefinition(indexDefinition(def), previous);
+  return { ix: indexDefinition(def, placement.placed), placement };
 }

@@ -1,5 +1,6 @@
 // Each guest's node and why, as the plan states it: placement (definition/placement.ts) turned into specs (pure).
-import type { Index } from "../definition/resolve";
+import { indexDefinition } from "../definition/resolve";
+import type { Definition } from "../definition/schema";
 import { placeDefinition } from "../definition/placement-input";
 import type { Placement } from "../definition/placement";
 
@@ -16,8 +17,8 @@ export interface PlacementSpec {
 export class PlacementError extends Error {}
 
 /** The placement of a validated definition; a PlacementError when a guest fits nowhere (validation says so first). */
-export function planPlacement(ix: Index, previous: Readonly<Record<string, string>> = {}): Placement {
-  const placement = placeDefinition(ix, previous);
+export function planPlacement(def: Definition, previous: Readonly<Record<string, string>> = {}): Placement {
+  const placement = placeDefinition(indexDefinition(def), previous);
   if (placement.unplaced.length > 0)
     throw new PlacementError(`no node takes ${placement.unplaced.map((u) => u.guest).join(", ")} (phoenix validate says why)`);
   return placement;

@@ -34,7 +34,7 @@ export class PlanError extends Error {}
 
 /** The plan of a definition that passed validation (validate/: loadDefinition, validated). */
 export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
-  const placement = planPlacement(indexDefinition(def), opts.previousPlacements);
+  const placement = planPlacement(def, opts.previousPlacements);
   const ix = indexDefinition(def, placement.placed);
   const allocations = allocateAddresses(ix, opts.previousAllocations ?? {});
   const { order } = dependencyOrder(ix);

@@ -4,7 +4,6 @@ import { readDefinitionFile } from "../definition/load";
 import { adoptionPath, readAdoption } from "../definition/adoption";
 import { checkAdoption } from "./adoption";
 import { DefinitionError, type Problem, errorsOf } from "../definition/problems";
-import { indexDefinition } from "../definition/resolve";
 import type { Definition } from "../definition/schema";
 import { type ValidDefinition, asValid } from "../definition/valid";
 import { checkBackups } from "./backup";
@@ -25,7 +24,7 @@ import { checkFirewall } from "./firewall";
 import { checkDns } from "./dns";
 import { checkGateway } from "./gateway";
 import { checkPlacement } from "./placement";
-import { placeDefinition } from "../definition/placement-input";
+import { placedIndex } from "../definition/placement-input";
 import { readPlacementsIfValid } from "../definition/lock";
 
 export interface ValidateOptions {
@@ -41,8 +40,7 @@ export interface ValidateOptions {
 
 export function validate(def: Definition, opts: ValidateOptions = {}): Problem[] {
   // The other checks see each guest on the node placement gives it.
-  const placement = placeDefinition(indexDefinition(def), opts.previousPlacements);
-  const ix = indexDefinition(def, placement.placed);
+  const { ix, placement } = placedIndex(def, opts.previousPlacements);
   return [
     ...checkIdentity(ix),
     ...checkPlacement(ix, placement),
@@ -81,10 +79,11 @@ export function loadDefinition(file: string, opts: { siblings?: boolean } = {}):
   if (!parsed.definition) return { problems: parsed.problems };
   const adopted = readAdoption(file);
   const where = adoptionPath(file).split("/").pop()!;
+  const previousPlacements = readPlacementsIfValid(file);
   const problems = [
-    ...validate(parsed.definition, { dir: dirname(resolve(file)), previousPlacements: readPlacementsIfValid(file) }),
+    ...validate(parsed.definition, { dir: dirname(resolve(file)), previousPlacements }),
     ...adopted.problems,
-    ...checkAdoption(indexDefinition(parsed.definition), adopted.record, where),
+    ...checkAdoption(placedIndex(parsed.definition, previousPlacements).ix, adopted.record, where),
   ];
   if (opts.siblings) problems.push(...checkSiblings(parsed.definition, readSiblings(file)));
   return errorsOf(problems).length > 0 ? { problems } : { definition: asValid(parsed.definition), problems };
