@@ -69,6 +69,8 @@ interface Load {
   cores: number;
   memory: number;
   gpus: Set<number>;
+  /** GPUs given to a gpuCount: no other guest is placed onto them. */
+  exclusive: Set<number>;
   guests: string[];
 }
 
@@ -77,7 +79,7 @@ export function place(
   guests: readonly PlacementGuest[],
   previous: Readonly<Record<string, string>> = {},
 ): Placement {
-  const load = new Map<string, Load>(nodes.map((n) => [n.name, { cores: 0, memory: 0, gpus: new Set(), guests: [] }]));
+  const load = new Map<string, Load>(nodes.map((n) => [n.name, { cores: 0, memory: 0, gpus: new Set(), exclusive: new Set(), guests: [] }]));
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const placed = new Map<string, Placed>();
   const groups = new Map<string, Map<string, string[]>>();
@@ -86,6 +88,7 @@ export function place(
     l.cores += g.cores;
     l.memory += g.memory;
     [...g.gpus, ...(p.gpus ?? [])].forEach((i) => l.gpus.add(i));
+    p.gpus?.forEach((i) => l.exclusive.add(i));
     l.guests.push(g.name);
     if (g.spread) {
       const members = groups.get(g.spread) ?? new Map<string, string[]>();
@@ -96,11 +99,11 @@ export function place(
   };
   const ordered = [...guests].sort((a, b) => a.vmid - b.vmid || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
-  for (const g of ordered)
-    if (g.node !== undefined && byName.has(g.node))
-      take(g, g.node, { how: "pinned", reasons: [g.pinnedBy ?? `node: ${g.node} in the definition`] });
-
-  const spreadConflicts: SpreadConflict[] = [];
+  // Pinned guests already there, then the lock file's, then newly pinned ones: a guest added by hand does not push
+  // an existing one off its node (the node is overcommitted instead, and validation warns of it).
+  const pin = (g: PlacementGuest) => take(g, g.node!, { how: "pinned", reasons: [g.pinnedBy ?? `node: ${g.node} in the definition`] });
+  const pinned = ordered.filter((g) => g.node !== undefined && byName.has(g.node));
+  pinned.filter((g) => previous[g.name] === g.node).forEach(pin);
   for (const g of ordered) {
     const before = previous[g.name];
     if (g.node !== undefined || before === undefined || !byName.has(before)) continue;
@@ -109,6 +112,9 @@ export function place(
     if (typeof refusal === "string") continue;
     take(g, n.name, { how: "kept", ...refusal, reasons: [`kept on '${n.name}' as the lock file records`] });
   }
+  pinned.filter((g) => previous[g.name] !== g.node).forEach(pin);
+
+  const spreadConflicts: SpreadConflict[] = [];
 
   const unplaced: Unplaced[] = [];
   for (const g of ordered) {
@@ -152,6 +158,8 @@ function refusalOf(n: PlacementNode, l: Load, g: PlacementGuest): string | { gpu
   if (g.template && !g.template.nodes.includes(n.name)) return g.template.why;
   const missingGpu = g.gpus.filter((i) => !n.gpus.includes(i));
   if (missingGpu.length) return `no GPU ${missingGpu.join(", ")}`;
+  const given = g.gpus.filter((i) => l.exclusive.has(i));
+  if (given.length) return `GPU ${given.join(", ")} given to a guest's gpuCount`;
   const storage = g.storage.filter((s) => !n.storage.includes(s));
   if (storage.length) return `no storage ${storage.join(", ")}`;
   const datasets = g.datasets.filter((d) => !n.datasets.includes(d));
