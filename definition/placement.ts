@@ -3,7 +3,8 @@
 // Guests given a node keep it. A guest the lock file placed stays where it was while that node still takes it, so
 // adding guests never moves existing ones. The others are served in vmid order: the nodes that have their GPUs, storage,
 // datasets and template and room for their cores and memory (times the node's overcommit), preferring a node without a
-// member of their spread group, then the least filled; ties go to the node declared first.
+// member of their spread group, then (for a guest needing no GPU) one without GPUs, then the least filled; ties go to
+// the node declared first.
 
 export interface PlacementNode {
   name: string;
@@ -132,7 +133,11 @@ export function place(
     }
     const members = g.spread ? groups.get(g.spread) : undefined;
     const apart = fits.filter((f) => !members?.has(f.n.name));
-    const pool = apart.length > 0 ? apart : fits;
+    const spreadable = apart.length > 0 ? apart : fits;
+    // A guest that needs no GPU leaves GPU nodes to those that do, while another node takes it.
+    const needsGpu = g.gpus.length > 0 || g.gpuCount !== undefined;
+    const plain = needsGpu ? spreadable : spreadable.filter((f) => f.n.gpus.length === 0);
+    const pool = plain.length > 0 ? plain : spreadable;
     const score = (n: PlacementNode) => fill(n, load.get(n.name)!, g);
     const best = pool.reduce((a, b) => (score(b.n) < score(a.n) - 1e-9 ? b : a));
     const why = [
@@ -140,6 +145,7 @@ export function place(
       ...(g.spread && apart.length > 0 && apart.length < fits.length
         ? [`spread '${g.spread}': away from ${[...members!.values()].flat().join(", ")}`]
         : []),
+      ...(pool.length < spreadable.length ? ["no GPU needed: nodes with GPUs are left to guests that need them"] : []),
       `least filled after it: ${describeFill(best.n, load.get(best.n.name)!, g)}`,
       ...(best.gpus ? [`GPUs ${best.gpus.join(", ")} free there`] : []),
     ];
