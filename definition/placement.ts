@@ -170,6 +170,8 @@ function refusalOf(n: PlacementNode, l: Load, g: PlacementGuest): string | { gpu
   if (storage.length) return `no storage ${storage.join(", ")}`;
   const datasets = g.datasets.filter((d) => !n.datasets.includes(d));
   if (datasets.length) return `no dataset ${datasets.join(", ")}`;
+  if (n.memory !== undefined && g.memory > n.memory) return `${g.memory} MiB of memory, the node has ${n.memory} MiB`;
+  if (n.cores !== undefined && g.cores > n.cores) return `${g.cores} cores, the node has ${n.cores}`;
   if (n.memory !== undefined && l.memory + g.memory > n.memory * n.overcommit.memory)
     return `${g.memory} MiB of memory do not fit (${l.memory} of ${limitText(n.memory, n.overcommit.memory)} MiB taken)`;
   if (n.cores !== undefined && l.cores + g.cores > n.cores * n.overcommit.cpu)

@@ -80,6 +80,11 @@ describe("placement properties", () => {
       fc.property(caseArb, ({ nodes, guests }) => {
         const p = place(nodes, guests);
         for (const u of usage(nodes, guests, p)) {
+          // No guest it chose is larger than the node by itself, whatever the overcommit.
+          for (const g of u.chosen) {
+            if (u.n.memory !== undefined) expect(g.memory).toBeLessThanOrEqual(u.n.memory);
+            if (u.n.cores !== undefined) expect(g.cores).toBeLessThanOrEqual(u.n.cores);
+          }
           if (u.chosen.length === 0) continue;
           // The last guest placed there fitted with everything before it, pinned guests included.
           if (u.n.memory !== undefined) expect(u.memory).toBeLessThanOrEqual(u.n.memory * u.n.overcommit.memory);
