@@ -102,8 +102,21 @@ export function place(
 
   // Pinned guests already there, then the lock file's, then newly pinned ones: a guest added by hand does not push
   // an existing one off its node (the node is overcommitted instead, and validation warns of it).
-  const pin = (g: PlacementGuest) => take(g, g.node!, { how: "pinned", reasons: [g.pinnedBy ?? `node: ${g.node} in the definition`] });
-  const pinned = ordered.filter((g) => g.node !== undefined && byName.has(g.node));
+  const unplaced: Unplaced[] = [];
+  const pin = (g: PlacementGuest) => {
+    const reasons = [g.pinnedBy ?? `node: ${g.node} in the definition`];
+    if (g.gpuCount === undefined) return take(g, g.node!, { how: "pinned", reasons });
+    const l = load.get(g.node!)!;
+    const free = [...byName.get(g.node!)!.gpus].sort((a, b) => a - b).filter((i) => !l.gpus.has(i));
+    if (free.length < g.gpuCount)
+      return unplaced.push({ guest: g.name, refusals: { [g.node!]: `${free.length} free GPU(s), ${g.gpuCount} needed` } });
+    const gpus = free.slice(0, g.gpuCount);
+    take(g, g.node!, { how: "pinned", gpus, reasons: [...reasons, `GPUs ${gpus.join(", ")} free there`] });
+  };
+  // Guests listing their GPUs first: a gpuCount takes what none of them lists.
+  const pinned = ordered
+    .filter((g) => g.node !== undefined && byName.has(g.node))
+    .sort((a, b) => Number(a.gpuCount !== undefined) - Number(b.gpuCount !== undefined));
   pinned.filter((g) => previous[g.name] === g.node).forEach(pin);
   for (const g of ordered) {
     const before = previous[g.name];
@@ -117,7 +130,6 @@ export function place(
 
   const spreadConflicts: SpreadConflict[] = [];
 
-  const unplaced: Unplaced[] = [];
   for (const g of ordered) {
     if (placed.has(g.name) || g.node !== undefined) continue;
     const refusals: Record<string, string> = {};

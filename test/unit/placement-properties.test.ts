@@ -135,10 +135,16 @@ describe("placement properties", () => {
       fc.property(caseArb, ({ nodes, guests }) => {
         const p = place(nodes, guests);
         for (const g of guests) {
-          if (g.node !== undefined) expect(p.placed.get(g.name)).toMatchObject({ node: g.node, how: "pinned" });
           const u = p.unplaced.find((x) => x.guest === g.name);
           expect(p.placed.has(g.name)).toBe(u === undefined);
-          if (u) expect(Object.keys(u.refusals).sort()).toEqual(nodes.map((n) => n.name).sort());
+          if (g.node !== undefined) {
+            // Pinned: there, or (a gpuCount its node has not enough free GPUs for) refused by that node alone.
+            if (u) expect(Object.keys(u.refusals)).toEqual([g.node]);
+            else expect(p.placed.get(g.name)).toMatchObject({ node: g.node, how: "pinned" });
+            if (u) expect(g.gpuCount).toBeDefined();
+          } else if (u) expect(Object.keys(u.refusals).sort()).toEqual(nodes.map((n) => n.name).sort());
+          const x = p.placed.get(g.name);
+          if (x && g.gpuCount !== undefined) expect(x.gpus).toHaveLength(g.gpuCount);
         }
       }),
       { numRuns: 300 },
