@@ -71,7 +71,11 @@ export function placedDefinition(guests: number, nodes: number, endpoint = "http
       gpus: k === nodes - 1 ? [0, 1, 2, 3, 4, 5, 6, 7].map((i) => ({ index: i, pci: `0000:0${i + 1}:00.0` })) : [],
     })),
     templates: [
-      { name: "debian-12", node: "bench1", source: { storage: "shared", file: "vztmpl/debian-12-standard_12.7-1_amd64.tar.zst" } },
+      {
+        name: "debian-12",
+        node: "bench1",
+        source: { storage: "shared", file: "vztmpl/debian-12-standard_12.7-1_amd64.tar.zst" },
+      },
     ],
     guests: base.guests!.map((g, i) => ({
       ...g,

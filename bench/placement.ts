@@ -40,7 +40,10 @@ function timePlan(nodes: number): { ms: number; spread: string } {
 async function timePreview(nodes: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), `phoenix-bench-placement-${nodes}-`));
   mkdirSync(join(dir, "state"));
-  writeFileSync(join(dir, "Pulumi.yaml"), `name: phoenix\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: ${ROOT}\n`);
+  writeFileSync(
+    join(dir, "Pulumi.yaml"),
+    `name: phoenix\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: ${ROOT}\n`,
+  );
   const envVars = projectEnv(dir);
   const stack = await LocalWorkspace.createOrSelectStack({ stackName: "bench", workDir: dir }, { envVars });
   const def = join(dir, "definition.yaml");

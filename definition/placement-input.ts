@@ -67,8 +67,7 @@ function templateNodes(ix: Index, m: Machine): { nodes?: string[]; why: string; 
   const node: Node | undefined = ix.nodeOf(base.node);
   if (!node) return undefined;
   const storage = node.storage.find((s) => s.id === base.source.storage);
-  if (base.type === "lxc" && storage && isShared(storage))
-    return { why: "", storage: storage.id };
+  if (base.type === "lxc" && storage && isShared(storage)) return { why: "", storage: storage.id };
   return {
     nodes: [node.name],
     why: `base template '${base.name}' is on storage '${base.source.storage}' of '${node.name}', which is not shared`,
@@ -81,7 +80,10 @@ export function placeDefinition(ix: Index, previous: Readonly<Record<string, str
 }
 
 /** The index with each guest on the node placement gives it, and the placement itself. */
-export function placedIndex(def: Definition, previous: Readonly<Record<string, string>> = {}): { ix: Index; placement: Placement } {
+export function placedIndex(
+  def: Definition,
+  previous: Readonly<Record<string, string>> = {},
+): { ix: Index; placement: Placement } {
   const placement = placeDefinition(indexDefinition(def), previous);
   return { ix: indexDefinition(def, placement.placed), placement };
 }

@@ -80,7 +80,9 @@ export function place(
   guests: readonly PlacementGuest[],
   previous: Readonly<Record<string, string>> = {},
 ): Placement {
-  const load = new Map<string, Load>(nodes.map((n) => [n.name, { cores: 0, memory: 0, gpus: new Set(), exclusive: new Set(), guests: [] }]));
+  const load = new Map<string, Load>(
+    nodes.map((n) => [n.name, { cores: 0, memory: 0, gpus: new Set(), exclusive: new Set(), guests: [] }]),
+  );
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const placed = new Map<string, Placed>();
   const groups = new Map<string, Map<string, string[]>>();
@@ -129,46 +131,66 @@ export function place(
   pinned.filter((g) => previous[g.name] !== g.node).forEach(pin);
 
   const spreadConflicts: SpreadConflict[] = [];
-
   for (const g of ordered) {
     if (placed.has(g.name) || g.node !== undefined) continue;
-    const refusals: Record<string, string> = {};
-    const fits: { n: PlacementNode; gpus?: number[] }[] = [];
-    for (const n of nodes) {
-      const r = refusalOf(n, load.get(n.name)!, g);
-      if (typeof r === "string") refusals[n.name] = r;
-      else fits.push({ n, ...r });
-    }
-    if (fits.length === 0) {
-      unplaced.push({ guest: g.name, refusals });
+    const c = choose(nodes, load, groups, g);
+    if ("refusals" in c) {
+      unplaced.push({ guest: g.name, refusals: c.refusals });
       continue;
     }
-    const members = g.spread ? groups.get(g.spread) : undefined;
-    const apart = fits.filter((f) => !members?.has(f.n.name));
-    const spreadable = apart.length > 0 ? apart : fits;
-    // A guest that needs no GPU leaves GPU nodes to those that do, while another node takes it.
-    const needsGpu = g.gpus.length > 0 || g.gpuCount !== undefined;
-    const plain = needsGpu ? spreadable : spreadable.filter((f) => f.n.gpus.length === 0);
-    const pool = plain.length > 0 ? plain : spreadable;
-    const score = (n: PlacementNode) => fill(n, load.get(n.name)!, g);
-    const best = pool.reduce((a, b) => (score(b.n) < score(a.n) - 1e-9 ? b : a));
-    const why = [
-      `fits ${fits.length} of ${nodes.length} node(s)${Object.keys(refusals).length ? ` (${Object.entries(refusals).map(([k, v]) => `${k}: ${v}`).join("; ")})` : ""}`,
-      ...(g.spread && apart.length > 0 && apart.length < fits.length
-        ? [`spread '${g.spread}': away from ${[...members!.values()].flat().join(", ")}`]
-        : []),
-      ...(pool.length < spreadable.length ? ["no GPU needed: nodes with GPUs are left to guests that need them"] : []),
-      `least filled after it: ${describeFill(best.n, load.get(best.n.name)!, g)}`,
-      ...(best.gpus ? [`GPUs ${best.gpus.join(", ")} free there`] : []),
-    ];
-    if (g.spread && apart.length === 0 && members?.has(best.n.name)) {
-      const others = members.get(best.n.name)!;
-      spreadConflicts.push({ guest: g.name, group: g.spread, node: best.n.name, with: others });
-      why.push(`spread '${g.spread}' not kept: every node that fits already has a member (${others.join(", ")} here)`);
-    }
-    take(g, best.n.name, { how: "placed", ...(best.gpus ? { gpus: best.gpus } : {}), reasons: why });
+    if (c.conflict) spreadConflicts.push(c.conflict);
+    take(g, c.node, { how: "placed", ...(c.gpus ? { gpus: c.gpus } : {}), reasons: c.reasons });
   }
   return { placed, unplaced, spreadConflicts };
+}
+
+type Choice =
+  { refusals: Record<string, string> } | { node: string; gpus?: number[]; reasons: string[]; conflict?: SpreadConflict };
+
+/** The node for g among those that take it now, and why; or each node's refusal. */
+function choose(
+  nodes: readonly PlacementNode[],
+  load: ReadonlyMap<string, Load>,
+  groups: ReadonlyMap<string, Map<string, string[]>>,
+  g: PlacementGuest,
+): Choice {
+  const refusals: Record<string, string> = {};
+  const fits: { n: PlacementNode; gpus?: number[] }[] = [];
+  for (const n of nodes) {
+    const r = refusalOf(n, load.get(n.name)!, g);
+    if (typeof r === "string") refusals[n.name] = r;
+    else fits.push({ n, ...r });
+  }
+  if (fits.length === 0) return { refusals };
+  const members = g.spread ? groups.get(g.spread) : undefined;
+  const apart = fits.filter((f) => !members?.has(f.n.name));
+  const spreadable = apart.length > 0 ? apart : fits;
+  // A guest that needs no GPU leaves GPU nodes to those that do, while another node takes it.
+  const needsGpu = g.gpus.length > 0 || g.gpuCount !== undefined;
+  const plain = needsGpu ? spreadable : spreadable.filter((f) => f.n.gpus.length === 0);
+  const pool = plain.length > 0 ? plain : spreadable;
+  const score = (n: PlacementNode) => fill(n, load.get(n.name)!, g);
+  const best = pool.reduce((a, b) => (score(b.n) < score(a.n) - 1e-9 ? b : a));
+  const refused = Object.entries(refusals).map(([k, v]) => `${k}: ${v}`);
+  const reasons = [
+    `fits ${fits.length} of ${nodes.length} node(s)${refused.length ? ` (${refused.join("; ")})` : ""}`,
+    ...(g.spread && apart.length > 0 && apart.length < fits.length
+      ? [`spread '${g.spread}': away from ${[...members!.values()].flat().join(", ")}`]
+      : []),
+    ...(pool.length < spreadable.length ? ["no GPU needed: nodes with GPUs are left to guests that need them"] : []),
+    `least filled after it: ${describeFill(best.n, load.get(best.n.name)!, g)}`,
+    ...(best.gpus ? [`GPUs ${best.gpus.join(", ")} free there`] : []),
+  ];
+  const node = best.n.name;
+  if (!g.spread || apart.length > 0 || !members?.has(node)) return { node, ...(best.gpus ? { gpus: best.gpus } : {}), reasons };
+  const others = members.get(node)!;
+  reasons.push(`spread '${g.spread}' not kept: every node that fits already has a member (${others.join(", ")} here)`);
+  return {
+    node,
+    ...(best.gpus ? { gpus: best.gpus } : {}),
+    reasons,
+    conflict: { guest: g.name, group: g.spread, node, with: others },
+  };
 }
 
 /** Why node n cannot take g now, or the GPUs it would give g. */

@@ -59,10 +59,7 @@ export interface Index {
  * (definition/placement.ts): a guest it leaves out is on no node. Without it, such a guest is on its template's node
  * or the definition's only node.
  */
-export function indexDefinition(
-  def: Definition,
-  placed?: ReadonlyMap<string, { node: string; gpus?: number[] }>,
-): Index {
+export function indexDefinition(def: Definition, placed?: ReadonlyMap<string, { node: string; gpus?: number[] }>): Index {
   const nodes = new Map(def.nodes.map((n) => [n.name, n]));
   const bases = new Map<string, { t: BaseTemplate; path: string }>();
   const machines: Machine[] = [];

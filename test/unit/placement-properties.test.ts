@@ -184,9 +184,7 @@ describe("placement properties", () => {
         for (const g of guests) {
           const x = p.placed.get(g.name);
           if (!x || x.how !== "placed" || !g.spread) continue;
-          const mates = guests.filter(
-            (o) => o !== g && o.spread === g.spread && p.placed.get(o.name)?.node === x.node,
-          );
+          const mates = guests.filter((o) => o !== g && o.spread === g.spread && p.placed.get(o.name)?.node === x.node);
           const conflict = p.spreadConflicts.find((c) => c.guest === g.name);
           // A mate placed after g was the one to report it; a mate before g (pinned, kept or placed) makes g report.
           const before = mates.filter((o) => o.node !== undefined || servedBefore(o, g));

@@ -60,12 +60,12 @@ describe("stacks/cluster.yaml", () => {
     expect(loaded.problems).toEqual([]);
     const second = buildPlan(loaded.definition!, readLockOptions(grown));
     for (const p of first.placements) expect(nodeOf(second, p.guest), p.guest).toBe(p.node);
-    expect(second.placements.filter((p) => p.how === "kept").map((p) => p.guest).sort()).toEqual([
-      "gpu-worker",
-      "portainer",
-      "web-1",
-      "web-2",
-    ]);
+    expect(
+      second.placements
+        .filter((p) => p.how === "kept")
+        .map((p) => p.guest)
+        .sort(),
+    ).toEqual(["gpu-worker", "portainer", "web-1", "web-2"]);
     // Without the lock, web-0 (served first) takes pve1 and pushes the others along.
     const fresh = buildPlan(loaded.definition!);
     expect(nodeOf(fresh, "web-0")).toBe("pve1");
