@@ -34,7 +34,7 @@ export = async () => {
     if (!(e instanceof DefinitionError)) throw e;
     throw new pulumi.RunError(`${e.message}\nnothing was touched`);
   }
-  const plan = buildPlan(loaded.definition, { previousAllocations });
+  const plan = buildPlan(loaded.definition, { previousAllocations, previousPlacements: placements });
   const builds = templateBuilds(plan, (path) => requireProjectFile(dirname(file), path, "features.script.path"));
   const previous = await previousDeployment();
   const adoption = adoptionOf(readAdoption(file).record, plan, new Set(Object.keys(previous?.guests ?? {})));

@@ -4,7 +4,7 @@
 // the next up does with it: adopted as is, updated (which fields), kept where it would be replaced, created.
 import { parseArgs } from "node:util";
 import { type AdoptionRecord, PROPERTY_PATH, adoptionPath, readAdoption, writeAdoption } from "../definition/adoption";
-import { readLock } from "../definition/lock";
+import { readLockOptions } from "../definition/lock";
 import { type AdoptMatch, type GuestMatch, type LiveGuest, type LiveNode, matchLive, sameAsRunning } from "../plan/adopt-match";
 import { buildPlan, type Plan, type PlannedMachine } from "../plan/plan";
 import { loadDefinition } from "../validate";
@@ -175,7 +175,7 @@ export async function adoptCmd(args: string[], io: Io): Promise<number> {
   const loaded = loadDefinition(file);
   const adoption = readAdoption(file);
   if (!report(io, file, loaded.problems)) return 1;
-  const plan = buildPlan(loaded.definition!, { previousAllocations: readLock(file) });
+  const plan = buildPlan(loaded.definition!, readLockOptions(file));
   const held = await heldResources(s.stack);
   const inState = new Set(held.filter((r) => r.type === MACHINE_TYPES.lxc || r.type === MACHINE_TYPES.vm).map((r) => r.name));
   const rebuild = new Set(values.rebuild ?? []);

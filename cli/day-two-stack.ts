@@ -3,7 +3,7 @@
 // each node's API with the stack's credentials, and the resources a guest's restore or rollback changes under (refreshed
 // after it): the guest's own, and those of every app deployed on it or through a Portainer server on it.
 import { resolve } from "node:path";
-import { readLock } from "../definition/lock";
+import { readLockOptions } from "../definition/lock";
 import { errorsOf, formatProblem } from "../definition/problems";
 import type { SecretRef } from "../definition/schema";
 import { type Plan, type PlannedMachine, type PlannedNode, buildPlan } from "../plan/plan";
@@ -57,7 +57,7 @@ export async function openStack(name: string, workDir = process.cwd()): Promise<
   const file = resolve(workDir, defined);
   const loaded = loadDefinition(file);
   if (!loaded.definition) throw new StackError(`${file} is invalid:\n${errorsOf(loaded.problems).map(formatProblem).join("\n")}`);
-  const plan = buildPlan(loaded.definition, { previousAllocations: readLock(file) });
+  const plan = buildPlan(loaded.definition, readLockOptions(file));
   const secret = (ref: SecretRef | string | undefined): string | undefined => {
     if (ref === undefined || typeof ref === "string") return ref;
     const v = config[`phoenix:${ref.secret}`]?.value;

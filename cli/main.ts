@@ -7,7 +7,8 @@ import { z } from "zod";
 import { backupsCmd, restoreCmd, rollbackCmd, runJobCmd } from "./day-two";
 import { CommandError, type Io, UsageError, report, stdio } from "./io";
 import { ImportError, importPhoenix, readJson, readStackDir, toYaml } from "./import";
-import { readLock, writeLock } from "../definition/lock";
+import { readLockOptions, writeLock } from "../definition/lock";
+import { placementsOf } from "../plan/moves";
 import { buildPlan } from "../plan/plan";
 import { renderPlan } from "../plan/render";
 import { DefinitionError, warningsOf } from "../definition/problems";
@@ -141,8 +142,9 @@ async function planCmd(args: string[], io: Io): Promise<number> {
   const { file, values } = oneFile(args, options);
   const r = loadDefinition(file);
   if (!report(io, file, r.problems)) return 1;
-  const plan = buildPlan(r.definition!, { previousAllocations: readLock(file) });
-  if (values["write-lock"] && writeLock(file, plan.allocations)) io.err(`wrote the allocations to the lock file beside ${file}`);
+  const plan = buildPlan(r.definition!, readLockOptions(file));
+  if (values["write-lock"] && writeLock(file, plan.allocations, placementsOf(plan)))
+    io.err(`wrote the allocations and placements to the lock file beside ${file}`);
   io.out(values.json ? JSON.stringify(plan, null, 2) : renderPlan(plan));
   return 0;
 }

@@ -4,7 +4,7 @@
 // backup is taken first, and whether protection refuses it.
 import type { Deployment, DeployedGuest } from "../plan/deployment";
 import { REFUSED, backupBeforeReplace, backupNote, dataNote, deploymentOf } from "../plan/deployment";
-import { readLock } from "../definition/lock";
+import { readLockOptions } from "../definition/lock";
 import { buildPlan, type PlannedMachine } from "../plan/plan";
 import { loadDefinition } from "../validate";
 import { MACHINE_TYPES, replacedPaths } from "./adopt";
@@ -35,7 +35,7 @@ export async function planStackCmd(stackName: string, io: Io, json = false): Pro
   const s = await openStack(stackName);
   const loaded = loadDefinition(s.definitionFile);
   if (!report(io, s.definitionFile, loaded.problems)) return 1;
-  const plan = buildPlan(loaded.definition!, { previousAllocations: readLock(s.definitionFile) });
+  const plan = buildPlan(loaded.definition!, readLockOptions(s.definitionFile));
   const outputs = await s.stack.outputs();
   const previous = outputs.deployed?.value as Deployment | undefined;
   const preview = await previewSteps(s.stack, { PHOENIX_REPORT_ONLY: "1" });

@@ -63,6 +63,25 @@ export function readPlacements(definitionFile: string): Record<string, string> {
   return readLockFile(definitionFile).placements ?? {};
 }
 
+/** The recorded placements, or none when the lock file is missing or corrupt (reading it for the plan says so). */
+export function readPlacementsIfValid(definitionFile: string): Record<string, string> {
+  try {
+    return readPlacements(definitionFile);
+  } catch (e) {
+    if (e instanceof DefinitionError) return {};
+    throw e;
+  }
+}
+
+/** What buildPlan takes from the lock file: earlier allocations and placements. */
+export function readLockOptions(definitionFile: string): {
+  previousAllocations: Record<string, string>;
+  previousPlacements: Record<string, string>;
+} {
+  const data = readLockFile(definitionFile);
+  return { previousAllocations: data.allocations, previousPlacements: data.placements ?? {} };
+}
+
 /** Writes only when something changed; returns whether it wrote. */
 export function writeLock(
   definitionFile: string,

@@ -54,7 +54,12 @@ export interface Index {
   nodeOf(nodeName: string | undefined): Node | undefined;
 }
 
-export function indexDefinition(def: Definition): Index {
+/**
+ * `placed`: the node (and GPUs picked for a gpuCount) of guests without a node, from placement
+ * (definition/placement.ts): a guest it leaves out is on no node. Without it, such a guest is on its template's node
+ * or the definition's only node.
+ */
+export function indexDefinition(def: Definition, placed?: ReadonlyMap<string, { node: string; gpus?: number[] }>): Index {
   const nodes = new Map(def.nodes.map((n) => [n.name, n]));
   const bases = new Map<string, { t: BaseTemplate; path: string }>();
   const machines: Machine[] = [];
@@ -82,9 +87,12 @@ export function indexDefinition(def: Definition): Index {
     const base = up ? up.base : bases.get(m.from)?.t;
     const d = m.def;
     const eff: Effective = {
-      node: nodeOf(d.node ?? up?.node?.name ?? base?.node),
+      node:
+        m.kind === "guest" && placed && d.node === undefined
+          ? nodeOf(placed.get(m.name)?.node)
+          : nodeOf(d.node ?? up?.node?.name ?? base?.node),
       features: mergeFeatures(up?.features ?? {}, d.features),
-      gpus: d.gpus ?? up?.gpus ?? [],
+      gpus: d.gpus ?? (m.kind === "guest" ? placed?.get(m.name)?.gpus : undefined) ?? up?.gpus ?? [],
       ...((d.memory ?? up?.memory) !== undefined ? { memory: (d.memory ?? up?.memory)! } : {}),
       ...((d.cores ?? up?.cores) !== undefined ? { cores: (d.cores ?? up?.cores)! } : {}),
       nesting: d.nesting ?? up?.nesting ?? false,

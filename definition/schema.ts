@@ -71,6 +71,8 @@ export const Storage = z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.:/-]*$/, "a ZFS pool or dataset such as tank/lxc-disks")
       .optional(),
+    /** Storage every node reaches (storage.cfg's `shared 1`): nfs and cifs are shared unless this says false. */
+    shared: z.boolean().optional(),
   })
   .strict();
 
@@ -158,6 +160,14 @@ export const Node = z
     name: name,
     cores: z.number().int().positive().optional(),
     memory: mib.optional(),
+    /**
+     * How far placement may fill the node past its cores and memory: 1 (the default) never, 2 up to twice. Guests
+     * given a node by hand are not held to it (validation warns when they exceed the node).
+     */
+    overcommit: z
+      .object({ cpu: z.number().min(1).max(64).default(1), memory: z.number().min(1).max(16).default(1) })
+      .strict()
+      .optional(),
     api: z
       .object({
         endpoint: httpUrl,
@@ -639,6 +649,13 @@ export const Guest = z
     ...machineFields,
     /** Base template to create from, or golden template to clone. */
     template: z.string(),
+    /**
+     * Anti-affinity: guests of one spread group are placed on different nodes while another node fits (a guest
+     * without node is placed by the plan: phoenix plan says where and why).
+     */
+    spread: name.optional(),
+    /** Without gpus: this many GPUs that no other guest of the node lists; placement picks the node and indexes. */
+    gpuCount: z.number().int().min(1).max(16).optional(),
     startAtBoot: z.boolean().default(false),
     bootOrder: z.number().int().nonnegative().optional(),
     bootDelay: z.number().int().nonnegative().optional(),

@@ -17,6 +17,7 @@ import { portainerRegistrations } from "./portainer";
 import { planFirewall } from "./firewall";
 import { planDns } from "./dns";
 import { planGateway } from "./gateway";
+import { planPlacement, placementSpecs } from "./placement";
 import type { PlannedFeature, PlannedInterface, PlannedMachine, PlannedMount, Plan, Source, Transport } from "./types";
 
 export type * from "./types";
@@ -25,13 +26,16 @@ export type * from "./backup";
 export interface PlanOptions {
   /** Addresses allocated by earlier runs (the lock file). */
   previousAllocations?: Readonly<Record<string, string>>;
+  /** Guest → node from earlier runs (the lock file): guests without a node stay there while it takes them. */
+  previousPlacements?: Readonly<Record<string, string>>;
 }
 
 export class PlanError extends Error {}
 
 /** The plan of a definition that passed validation (validate/: loadDefinition, validated). */
 export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
-  const ix = indexDefinition(def);
+  const placement = planPlacement(def, opts.previousPlacements);
+  const ix = indexDefinition(def, placement.placed);
   const allocations = allocateAddresses(ix, opts.previousAllocations ?? {});
   const { order } = dependencyOrder(ix);
   const machines = order.map((n) => planMachine(ix, ix.byName.get(n)!, allocations));
@@ -80,6 +84,7 @@ export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
     ...(firewall ? { firewall } : {}),
     ...(dns ? { dns } : {}),
     ...(gateway ? { gateway } : {}),
+    placements: placementSpecs(placement),
   };
 }
 

@@ -52,6 +52,8 @@ export function renderPlan(plan: Plan): string {
     ]),
   );
   out.push(...renderTable(rows).map((l) => `  ${l}`), "  (* allocated from a pool)");
+  if (plan.placements.length)
+    out.push("", "Placement", ...plan.placements.map((p) => `  ${p.guest} → ${p.node} (${p.how}): ${p.reasons.join("; ")}`));
   const host = plan.nodes.flatMap((n) => [
     ...n.datasets.map(
       (d) =>

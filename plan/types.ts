@@ -1,5 +1,6 @@
 // The plan's data types: what must exist (nodes, base templates, machines in build order, registrations) once a
 // definition is planned. Plain data; plan.ts builds it, components/ instantiate it.
+import type { PlacementSpec } from "./placement";
 import type { BaseTemplate, Definition, FeatureName, Features, SecretRef, Timeouts } from "../definition/schema";
 import type { Machine } from "../definition/resolve";
 import type { GpuBudget } from "../definition/gpu-budget";
@@ -191,4 +192,6 @@ export interface Plan {
   dns?: PlannedDns;
   /** The HTTPS gateway (gateway:). */
   gateway?: PlannedGateway;
+  /** Each guest's node and why (pinned, kept from the lock file, or placed now). */
+  placements: PlacementSpec[];
 }

@@ -72,7 +72,8 @@ export function checkIdentity(ix: Index): Problem[] {
   }
 
   for (const m of ix.machines) {
-    checkNodeRef(ix, m.path, m.def.node, out);
+    // A guest without node is placed (validate/placement.ts says when none takes it).
+    if (m.kind === "template" || m.def.node !== undefined) checkNodeRef(ix, m.path, m.def.node, out);
     const field = m.kind === "guest" ? "template" : "parent";
     const guestSource = ix.byName.get(m.from);
     const base = ix.bases.get(m.from);

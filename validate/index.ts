@@ -4,7 +4,6 @@ import { readDefinitionFile } from "../definition/load";
 import { adoptionPath, readAdoption } from "../definition/adoption";
 import { checkAdoption } from "./adoption";
 import { DefinitionError, type Problem, errorsOf } from "../definition/problems";
-import { indexDefinition } from "../definition/resolve";
 import type { Definition } from "../definition/schema";
 import { type ValidDefinition, asValid } from "../definition/valid";
 import { checkBackups } from "./backup";
@@ -24,6 +23,9 @@ import { checkSiblings, readSiblings } from "./siblings";
 import { checkFirewall } from "./firewall";
 import { checkDns } from "./dns";
 import { checkGateway } from "./gateway";
+import { checkPlacement } from "./placement";
+import { placedIndex } from "../definition/placement-input";
+import { readPlacementsIfValid } from "../definition/lock";
 
 export interface ValidateOptions {
   /**
@@ -32,12 +34,16 @@ export interface ValidateOptions {
    * in-memory definition has no directory); the components still refuse a bad reference before anything is touched.
    */
   dir?: string;
+  /** Guest → node from the lock file: placement keeps them (loadDefinition reads them). */
+  previousPlacements?: Readonly<Record<string, string>>;
 }
 
 export function validate(def: Definition, opts: ValidateOptions = {}): Problem[] {
-  const ix = indexDefinition(def);
+  // The other checks see each guest on the node placement gives it.
+  const { ix, placement } = placedIndex(def, opts.previousPlacements);
   return [
     ...checkIdentity(ix),
+    ...checkPlacement(ix, placement),
     ...checkNetwork(ix),
     ...checkResources(ix),
     ...checkFeatures(ix),
@@ -73,10 +79,11 @@ export function loadDefinition(file: string, opts: { siblings?: boolean } = {}):
   if (!parsed.definition) return { problems: parsed.problems };
   const adopted = readAdoption(file);
   const where = adoptionPath(file).split("/").pop()!;
+  const previousPlacements = readPlacementsIfValid(file);
   const problems = [
-    ...validate(parsed.definition, { dir: dirname(resolve(file)) }),
+    ...validate(parsed.definition, { dir: dirname(resolve(file)), previousPlacements }),
     ...adopted.problems,
-    ...checkAdoption(indexDefinition(parsed.definition), adopted.record, where),
+    ...checkAdoption(placedIndex(parsed.definition, previousPlacements).ix, adopted.record, where),
   ];
   if (opts.siblings) problems.push(...checkSiblings(parsed.definition, readSiblings(file)));
   return errorsOf(problems).length > 0 ? { problems } : { definition: asValid(parsed.definition), problems };

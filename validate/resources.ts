@@ -127,7 +127,8 @@ export function checkResources(ix: Index): Problem[] {
     const mem = guests.reduce((s, m) => s + (ix.effective(m).memory ?? 0), 0);
     const cores = guests.reduce((s, m) => s + (ix.effective(m).cores ?? 0), 0);
     const path = `nodes[${ix.def.nodes.indexOf(n)}]`;
-    if (n.memory !== undefined && mem > n.memory)
+    // Up to the node's declared overcommit is what the definition asked for; past it, a warning with the figures.
+    if (n.memory !== undefined && mem > n.memory * (n.overcommit?.memory ?? 1))
       out.push(
         warning(
           `${path}.memory`,
@@ -135,7 +136,7 @@ export function checkResources(ix: Index): Problem[] {
           "fine if they don't all peak at once; otherwise lower some guests' memory",
         ),
       );
-    if (n.cores !== undefined && cores > n.cores)
+    if (n.cores !== undefined && cores > n.cores * (n.overcommit?.cpu ?? 1))
       out.push(
         warning(
           `${path}.cores`,

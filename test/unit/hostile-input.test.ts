@@ -439,6 +439,7 @@ function rich(): any {
         name: "portainer",
         node: "lab",
         template: "gpu-golden",
+        spread: "management",
         description: "the Portainer server",
         tags: ["mgmt"],
         disk: { storage: "tank-lxc", size: 16 },

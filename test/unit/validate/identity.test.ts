@@ -34,13 +34,32 @@ const cases: Case[] = [
     expect: [{ path: "guests[1].node", message: "unknown node 'pve2'" }],
   },
   {
-    name: "node required with two nodes",
+    name: "template node required with two nodes",
     mutate: (d) => {
       d.nodes.push({ name: "pve2" });
+      for (const t of d.templates) if (t.parent === undefined) t.node = "lab";
+    },
+    expect: [
+      { path: "templates[1].node", message: "node is required when the definition declares more than one node" },
+      { path: "templates[2].node", message: "node is required when the definition declares more than one node" },
+    ],
+  },
+  {
+    name: "a guest without node that no node takes",
+    mutate: (d) => {
+      d.nodes.push({ name: "pve2", memory: 4096 });
       for (const t of d.templates) t.node = "lab";
       d.guests[0].node = "lab";
+      d.guests[1].memory = 8000;
     },
-    expect: [{ path: "guests[1].node", message: "node is required when the definition declares more than one node" }],
+    expect: [
+      {
+        path: "guests[1].node",
+        message:
+          "no node takes 'data': 'lab': 8000 MiB of memory do not fit (1024 of 8192 MiB taken); " +
+          "'pve2': base template 'debian-12-base' is on storage 'local' of 'lab', which is not shared",
+      },
+    ],
   },
   {
     name: "unknown template",
