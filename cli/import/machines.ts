@@ -23,6 +23,15 @@ export interface MachinesOut {
   guests: GuestInput[];
   /** The original's docker_stacks lists: which stacks each guest runs (cli/import/stacks.ts makes them apps). */
   stackRefs: StackRef[];
+  /** Each entry's reader and features, for the network services (cli/import/firewall.ts, routes.ts). */
+  sources: MachineSource[];
+}
+
+export interface MachineSource {
+  name: string;
+  r: Reader;
+  features: string[];
+  template: boolean;
 }
 
 export interface StackRef {
@@ -35,10 +44,8 @@ export interface StackRef {
 
 const FEATURES_WITHOUT_EQUIVALENT = new Set([
   "base_setup",
-  "trusted_ca",
   "step_cli",
   "step_ca",
-  "traefik",
   "llamacpp",
   "nfs_client",
 ]);
@@ -134,6 +141,7 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
   const templates: TemplateInput[] = [];
   const guests: GuestInput[] = [];
   const stackRefs: StackRef[] = [];
+  const sources: MachineSource[] = [];
   const bases = new Map<string, TemplateInput>();
 
   const baseFromFile = (path: string, where: string): string | undefined => {
@@ -204,6 +212,7 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
       r.unmapped("template_snapshot_name", "VM base templates are cloned as templates, without a snapshot");
       r.unmapped("network_config", "base templates have no network of their own; clones declare theirs");
       r.unmapped("user_config", "clones carry cloudInit.user");
+      sources.push({ name: e.name, r, features: r.strings("features"), template: true });
       continue;
     }
     if (!from && e.type === "lxc") {
@@ -284,9 +293,7 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
         ];
     }
     r.unmapped("tests", "test scripts are not run by the definition", "declare healthChecks instead");
-    r.unmapped("firewall", "firewall rules are not managed yet");
     r.unmapped("ports", "guests have their own addresses; port forwards are not managed");
-    r.unmapped("traefik_service", "reverse-proxy routes are not managed");
     r.unmapped("trigger_sync_on_completion", "no equivalent");
     if (!isTemplate) readSnapshots(e, m, host, w);
     else
@@ -301,6 +308,7 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
     r.unmapped("portainer_environment_name", "agents register under their guest name");
     r.unmapped("portainer_agent_hostname", "agents are reached at their guest address");
 
+    sources.push({ name: e.name, r, features: r.strings("features"), template: isTemplate });
     if (isTemplate) {
       const snap = r.str("template_snapshot_name");
       if (r.bool("start_at_boot")) w.add(r.where("start_at_boot"), "templates do not start at boot; ignored");
@@ -321,7 +329,7 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
       guests.push({ ...m, template: from ?? "unknown" } as GuestInput);
     }
   }
-  return { templates: [...bases.values(), ...templates], guests, stackRefs };
+  return { templates: [...bases.values(), ...templates], guests, stackRefs, sources };
 }
 
 function readNetwork(e: Entry, m: Machine, host: HostSettings, vmDefaults: Reader | undefined, w: Warnings) {
@@ -381,6 +389,8 @@ function readFeatures(e: Entry, m: Machine, host: HostSettings, entries: Entry[]
         `mapped to features.ollama: Ollama ${OLLAMA_VERSION} on 0.0.0.0:11434 (the original installed whatever was newest and pulled no model)`,
         "list the models to keep pulled under features.ollama.models, and set gpuMemory if the GPU is shared",
       );
+    } else if (f === "traefik" || f === "trusted_ca") {
+      // The gateway (cli/import/routes.ts): Traefik's guest becomes gateway.guest, trusted_ca gateway.trustInGuests.
     } else if (FEATURES_WITHOUT_EQUIVALENT.has(f))
       w.add(r.where("features"), `feature '${f}' has no equivalent yet`, "use a custom script feature (features.script)");
     else w.add(r.where("features"), `unknown feature '${f}'`, "use a custom script feature (features.script)");

@@ -5,8 +5,10 @@ import { isMap, parseDocument } from "yaml";
 import { type ComposeDoc, parseCompose, services } from "../../definition/compose";
 import type { DefinitionInput } from "../../definition/schema";
 import { appSecretName, looksSecret, secretFix } from "../../definition/secrets";
+import { type Addresses, dedupe, readRule } from "./firewall";
 import type { StackRef } from "./machines";
 import { Reader, type Warnings } from "./reader";
+import { exposeFromLabels } from "./routes";
 
 type AppInput = NonNullable<DefinitionInput["apps"]>[number];
 type GuestInput = NonNullable<DefinitionInput["guests"]>[number];
@@ -45,8 +47,16 @@ interface EnvSettings {
   variables: { name: string; value: string }[];
   files: { source: string; destination: string; where: string }[];
   labels: Record<string, string[]>;
-  firewall: Record<string, unknown>[];
+  firewall: Reader[];
   where: string;
+  /** phoenix.json, to report its unread fields once everything was read. */
+  manifest?: Reader;
+}
+
+/** What the stacks' network settings are read against: the guests' addresses and the definition's domain. */
+export interface StacksNet {
+  addrs: Addresses;
+  domain?: string;
 }
 
 /** One environment of a manifest (phoenix.json or the central file's entry), read through the Reader. */
@@ -77,7 +87,7 @@ function readEnvironment(m: Reader | undefined, env: string, w: Warnings): EnvSe
         return source && destination ? [{ source, destination, where: f.where() }] : [];
       }),
       labels,
-      firewall: (e.raw("firewall_rules") as Record<string, unknown>[] | undefined) ?? [],
+      firewall: e.objs("firewall_rules"),
       where: e.where(),
     };
   }
@@ -99,7 +109,13 @@ function templateOf(text: string): { template: string; secrets: string[] } {
   return { template: lines.join("\n"), secrets };
 }
 
-export function readStacks(input: StacksInput, refs: StackRef[], guests: GuestInput[], w: Warnings): StacksOut {
+export function readStacks(
+  input: StacksInput,
+  refs: StackRef[],
+  guests: GuestInput[],
+  net: StacksNet,
+  w: Warnings,
+): StacksOut {
   const env = input.environment ?? "production";
   const central = input.config ? Reader.root(input.config.file, input.config.json, w) : undefined;
   central?.skip("$schema");
@@ -124,7 +140,7 @@ export function readStacks(input: StacksInput, refs: StackRef[], guests: GuestIn
       continue;
     }
     const entry = entries.get(s.name);
-    const app = importStack(s, targets, guests, entry, env, out, w);
+    const app = importStack(s, targets, guests, entry, env, net, out, w);
     if (app) out.apps.push(app);
   }
   // Entries of stacks not imported were reported where they were dropped.
@@ -148,6 +164,7 @@ function importStack(
   guests: GuestInput[],
   entry: Reader | undefined,
   env: string,
+  net: StacksNet,
   out: StacksOut,
   w: Warnings,
 ): AppInput | undefined {
@@ -191,11 +208,18 @@ function importStack(
         `services.${svc}.image ${x.image} is the app's own image, and nothing builds it`,
         "build and push it to a registry the guest pulls from, and reference it there",
       );
-  const labels = Object.fromEntries(Object.entries(settings.labels).filter(([, l]) => l.length > 0));
-  if (Object.keys(labels).length > 0 || settings.firewall.length > 0)
+  // The original injected no labels (its label code never ran) and wrote these rules into cluster.fw (the node's).
+  const expose = exposeFromLabels(settings.labels, parsed.doc, net.domain, settings.where, w);
+  const firewall = dedupe(
+    settings.firewall.flatMap((r) => readRule(r, net.addrs, w) ?? []),
+    `${settings.where}.firewall_rules`,
+    w,
+  );
+  settings.manifest?.reportUnused();
+  if (firewall.length > 0)
     w.add(
-      settings.where,
-      "Traefik labels and firewall rules kept under traefikLabels and firewallRules for the network services; not applied yet (the original's label injection never ran either)",
+      `${settings.where}.firewall_rules`,
+      `imported as apps.${name}.firewall: the rules follow the app onto ${onGuests.map((t) => t.guest).join(", ")} (the original wrote them into the datacenter-wide set, where Proxmox applies them to the node)`,
     );
   return {
     name,
@@ -205,8 +229,8 @@ function importStack(
     ...(deploy === "portainer" ? { deploy } : {}),
     ...(Object.keys(variables).length > 0 ? { variables: variables as AppInput["variables"] } : {}),
     ...(files.length > 0 ? { files } : {}),
-    ...(Object.keys(labels).length > 0 ? { traefikLabels: labels } : {}),
-    ...(settings.firewall.length > 0 ? { firewallRules: settings.firewall as AppInput["firewallRules"] } : {}),
+    ...(expose.length > 0 ? { expose } : {}),
+    ...(firewall.length > 0 ? { firewall } : {}),
   };
 }
 
@@ -264,8 +288,15 @@ function environmentSettings(s: StackSource, entry: Reader | undefined, env: str
     settings.files = theirs.files;
     fromCentral("files");
   }
+  if (mine && theirs && theirs.firewall.length > 0) {
+    if (mine.firewall.length === 0) {
+      settings.firewall = theirs.firewall;
+      fromCentral("firewall_rules");
+    } else theirs.firewall.forEach((r) => r.skip(...Object.keys(r.value)));
+  }
   manifest?.skip("description");
   entry?.skip("description");
+  settings.manifest = manifest;
   return settings;
 }
 
