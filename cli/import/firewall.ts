@@ -202,9 +202,8 @@ export function readDatacenterFirewall(
 }
 
 /** Each guest's rules once (its own block's and those moved to it), after every source was read. */
-export function dedupeGuests(guests: GuestInput[], w: Warnings): void {
-  for (const g of guests)
-    if (g.firewall?.rules) g.firewall.rules = dedupe(g.firewall.rules as RuleInput[], `guest '${g.name}': firewall.rules`, w);
+export function dedupeGuests(guests: GuestInput[], whereOf: (guest: string) => string, w: Warnings): void {
+  for (const g of guests) if (g.firewall?.rules) g.firewall.rules = dedupe(g.firewall.rules as RuleInput[], whereOf(g.name), w);
 }
 
 /** The guests whose firewall is now on with a DROP policy: the original filtered none of them (all went to cluster.fw). */

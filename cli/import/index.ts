@@ -56,7 +56,8 @@ export function importPhoenix(input: ImportInput): ImportResult {
   const dns = readDns(hv, host, w);
   const net = { addrs, ...(host.domain ? { domain: host.domain } : {}) };
   const stacks = input.stacks ? readStacks(input.stacks, stackRefs, guests, net, w) : { apps: [], files: {} };
-  dedupeGuests(guests, w);
+  const fwWhere = new Map(sources.map((s) => [s.name, `${s.r.where("firewall")}.rules`]));
+  dedupeGuests(guests, (g) => fwWhere.get(g) ?? `guests ${g}: firewall.rules`, w);
   warnNewlyFiltered(guests, w, `${lxc.file}, ${vm?.file ?? "vm configs"}: firewall`);
   if (!input.stacks)
     for (const r of stackRefs)
