@@ -29,7 +29,11 @@ export function readDns(hv: Reader, host: HostSettings, w: Warnings): DnsInput |
       "serve other zones from another DNS server",
     );
   if (!host.domain) {
-    w.add(d.where(), "not mapped: the DNS server names guests under domain_name, which is not set", "set network.domain, then network.dns");
+    w.add(
+      d.where(),
+      "not mapped: the DNS server names guests under domain_name, which is not set",
+      "set network.domain, then network.dns",
+    );
     return undefined;
   }
   const listen = host.node.ssh?.host;

@@ -128,6 +128,11 @@ function guestFirewall(g: GuestInput) {
   return g.firewall;
 }
 
+/** Rules added to a guest's own firewall (turned on, with its interfaces, if it had none). */
+export function addGuestRules(g: GuestInput, rules: RuleInput[]): void {
+  guestFirewall(g).rules!.push(...rules);
+}
+
 /** A guest's `firewall` block → guests[].firewall, with its interfaces' firewall flag. */
 export function readGuestFirewall(r: Reader, guest: GuestInput, addrs: Addresses, w: Warnings): void {
   const fw = r.obj("firewall");
@@ -214,6 +219,24 @@ export function warnNewlyFiltered(guests: GuestInput[], w: Warnings, where: stri
       where,
       `guests ${on.map((g) => g.name).join(", ")} get their own firewall with policy_in DROP: the original put their rules ` +
         "into cluster.fw (the node's), so they were unfiltered; what their rules do not accept is now dropped",
-      "check each guest's rules accept all it serves (SSH for provisioned VMs), or set its firewall.policyIn: ACCEPT",
+      "check each guest's rules accept all it serves, or set its firewall.policyIn: ACCEPT",
     );
+  const ssh = (r: Record<string, unknown>) =>
+    r.type !== "out" &&
+    r.action === "ACCEPT" &&
+    (r.macro === "SSH" ||
+      String(r.dport ?? "")
+        .split(",")
+        .includes("22"));
+  for (const g of on)
+    if (
+      g.type === "vm" &&
+      (Object.keys(g.features ?? {}).length > 0 || (g.healthChecks?.length ?? 0) > 0) &&
+      !(g.firewall!.rules ?? []).some((r) => ssh(r as Record<string, unknown>))
+    )
+      w.add(
+        where,
+        `VM '${g.name}' is provisioned over SSH, and its imported firewall accepts no SSH`,
+        `add to guests '${g.name}' firewall.rules: { type: in, action: ACCEPT, macro: SSH, source: <the address Pulumi runs from> }`,
+      );
 }

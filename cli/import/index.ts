@@ -5,7 +5,14 @@ import { basename } from "node:path";
 import { stringify } from "yaml";
 import type { DefinitionInput } from "../../definition/schema";
 import { readDns } from "./dns";
-import { Addresses, dedupeGuests, readDatacenterFirewall, readGuestFirewall, templateFirewall, warnNewlyFiltered } from "./firewall";
+import {
+  Addresses,
+  dedupeGuests,
+  readDatacenterFirewall,
+  readGuestFirewall,
+  templateFirewall,
+  warnNewlyFiltered,
+} from "./firewall";
 import { readHypervisor } from "./hypervisor";
 import { readMachines } from "./machines";
 import { ollamaOffSharedGpus } from "./ollama-gpus";

@@ -42,13 +42,7 @@ export interface StackRef {
   environment?: string;
 }
 
-const FEATURES_WITHOUT_EQUIVALENT = new Set([
-  "base_setup",
-  "step_cli",
-  "step_ca",
-  "llamacpp",
-  "nfs_client",
-]);
+const FEATURES_WITHOUT_EQUIVALENT = new Set(["base_setup", "step_cli", "step_ca", "llamacpp", "nfs_client"]);
 
 /** A snapshot name the definition takes (a letter, then letters, digits, '-' and '_'; 24 characters at most). */
 function snapshotPrefix(name: string): string {
@@ -304,7 +298,11 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
     r.unmapped("bootstrap_ca_url", "step-ca is not a feature yet");
     r.unmapped("volumes", "NFS volumes in VMs are not managed yet");
     readStackRefs(r, e.name, stackRefs, w);
-    r.unmapped("dns_records", "DNS records are not managed");
+    r.unmapped(
+      "dns_records",
+      "network.dns names each guest and exposed service itself; other records are not managed",
+      "serve other records from another DNS server",
+    );
     r.unmapped("portainer_environment_name", "agents register under their guest name");
     r.unmapped("portainer_agent_hostname", "agents are reached at their guest address");
 

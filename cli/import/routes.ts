@@ -118,8 +118,7 @@ export function exposeFromLabels(
     for (const l of list) {
       const [key = "", ...rest] = l.split("=");
       const value = rest.join("=");
-      if (/^traefik\.http\.routers\.[^.]+\.rule$/.test(key))
-        for (const m of value.matchAll(/`([^`]+)`/g)) hosts.push(m[1]!);
+      if (/^traefik\.http\.routers\.[^.]+\.rule$/.test(key)) for (const m of value.matchAll(/`([^`]+)`/g)) hosts.push(m[1]!);
       else if (/^traefik\.http\.services\.[^.]+\.loadbalancer\.server\.port$/.test(key)) ports.push(Number(value));
       else if (/^traefik\.http\.services\.[^.]+\.loadbalancer\.server\.scheme$/.test(key)) scheme = value;
       else if (!IGNORED.test(key)) w.add(at, `label '${l}' not mapped: the gateway has no equivalent`);

@@ -5,7 +5,7 @@ import { isMap, parseDocument } from "yaml";
 import { type ComposeDoc, parseCompose, services } from "../../definition/compose";
 import type { DefinitionInput } from "../../definition/schema";
 import { appSecretName, looksSecret, secretFix } from "../../definition/secrets";
-import { type Addresses, dedupe, readRule } from "./firewall";
+import { type Addresses, addGuestRules, dedupe, readRule } from "./firewall";
 import type { StackRef } from "./machines";
 import { Reader, type Warnings } from "./reader";
 import { exposeFromLabels } from "./routes";
@@ -109,13 +109,7 @@ function templateOf(text: string): { template: string; secrets: string[] } {
   return { template: lines.join("\n"), secrets };
 }
 
-export function readStacks(
-  input: StacksInput,
-  refs: StackRef[],
-  guests: GuestInput[],
-  net: StacksNet,
-  w: Warnings,
-): StacksOut {
+export function readStacks(input: StacksInput, refs: StackRef[], guests: GuestInput[], net: StacksNet, w: Warnings): StacksOut {
   const env = input.environment ?? "production";
   const central = input.config ? Reader.root(input.config.file, input.config.json, w) : undefined;
   central?.skip("$schema");
@@ -179,7 +173,10 @@ function importStack(
     return undefined;
   }
   const placed = placement(s, parsed.doc, targets, guests, w);
-  if (!placed) return undefined;
+  if (!placed) {
+    portainerRules(s, targets, guests, entry, env, net, w);
+    return undefined;
+  }
   const { onGuests, deploy } = placed;
   const settings = environmentSettings(s, entry, env, w);
   const description = (s.manifest as { description?: unknown } | undefined)?.description;
@@ -232,6 +229,29 @@ function importStack(
     ...(expose.length > 0 ? { expose } : {}),
     ...(firewall.length > 0 ? { firewall } : {}),
   };
+}
+
+/** Portainer's own stack, run by the server feature: its firewall_rules go to the server's guest firewall. */
+function portainerRules(
+  s: StackSource,
+  targets: StackRef[],
+  guests: GuestInput[],
+  entry: Reader | undefined,
+  env: string,
+  net: StacksNet,
+  w: Warnings,
+): void {
+  const servers = guests.filter((g) => g.features?.portainer?.role === "server" && targets.some((t) => t.guest === g.name));
+  if (servers.length === 0) return;
+  const settings = environmentSettings(s, entry, env, w);
+  const rules = settings.firewall.flatMap((r) => readRule(r, net.addrs, w) ?? []);
+  settings.manifest?.reportUnused();
+  if (rules.length === 0) return;
+  for (const g of servers) addGuestRules(g, rules);
+  w.add(
+    `${settings.where}.firewall_rules`,
+    `added to the firewall of ${servers.map((g) => g.name).join(", ")}, whose portainer feature runs the server`,
+  );
 }
 
 /** The guests a stack runs on (not Portainer itself where the server feature runs it), and how it is deployed there. */
