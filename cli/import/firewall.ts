@@ -84,13 +84,16 @@ export function readRule(r: Reader, addrs: Addresses, w: Warnings): RuleInput | 
   set("log", r.str("log"));
   const enabled = r.bool("enabled") ?? r.bool("enable");
   if (enabled === false) rule.enable = false;
-  set(
-    "comment",
-    r
-      .str("comment")
-      ?.replace(/[\x00-\x1f\x7f]+/g, " ")
-      .slice(0, 512),
-  );
+  const comment = r.str("comment");
+  // One line: control characters (newlines among them) become spaces.
+  if (comment)
+    set(
+      "comment",
+      [...comment]
+        .map((c) => (c < " " || c === "\x7f" ? " " : c))
+        .join("")
+        .slice(0, 512),
+    );
   if ((rule.dport || rule.sport) && !rule.proto && !rule.macro) {
     rule.proto = "tcp";
     w.add(r.where(), "a port without a protocol (Proxmox refuses it); imported as proto tcp", "set proto if it is udp");
