@@ -816,9 +816,9 @@ export const App = z
     externalVolumes: z.array(volumeName).default([]),
     /** Removing the app runs `down`; its volumes stay unless this is true when it is removed. */
     removeVolumes: z.boolean().default(false),
-    /** Kept from the original system for the network services (routes): not applied yet. */
+    /** Older imports kept the original's Traefik labels here; accepted and ignored (`phoenix import` makes expose). */
     traefikLabels: z.record(z.string(), z.array(z.string())).optional(),
-    /** Kept from the original system for the network services (firewall): not applied yet. */
+    /** Older imports kept the original's firewall rules here; accepted and ignored (`phoenix import` makes firewall). */
     firewallRules: z.array(KeptFirewallRule).optional(),
     /** The app's published ports offered through the gateway, on each of its guests. */
     expose: z.array(Expose).default([]),

@@ -49,8 +49,8 @@ export function checkApps(ix: Index, opts: AppCheckOptions = {}): Problem[] {
       out.push(
         warning(
           app.traefikLabels !== undefined ? `${path}.traefikLabels` : `${path}.firewallRules`,
-          "kept from the original system for the network services; Phoenix does not apply routes or firewall rules yet",
-          "keep them until the network services apply them, or remove them",
+          "kept from the original system by an older phoenix import; never applied: the app's expose and firewall are",
+          "write them as the app's expose and firewall (phoenix import does it), then remove them",
         ),
       );
   });

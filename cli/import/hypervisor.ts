@@ -26,6 +26,8 @@ export interface HostSettings {
     adminPassword?: { secret: string };
   };
   lxcDefaults: { cores?: number; memory?: number; nesting?: boolean };
+  /** The global firewall settings (shared_volumes.firewall, where the original read them; or a top-level firewall). */
+  firewall?: Reader;
   /** shared_volumes: guest id → mounts to add. */
   sharedMounts: Map<string, { hostPath: string; path: string; where: string }[]>;
 }
@@ -192,16 +194,18 @@ export function readHypervisor(r: Reader, w: Warnings, nodeName: string): HostSe
 
   const sharedMounts = new Map<string, { hostPath: string; path: string; where: string }[]>();
   const shared = r.obj("shared_volumes");
+  let firewall: Reader | undefined;
   if (shared)
     for (const [key, vol] of shared.entries()) {
+      if (key === "firewall") {
+        firewall = vol;
+        continue;
+      }
       const host = vol.str("host_path");
       const mounts = vol.obj("mounts");
       if (!host || !mounts) {
         vol.skip(...Object.keys(vol.value));
-        w.add(
-          vol.where(),
-          "not mapped: not a volume (no host_path/mounts)" + (key === "firewall" ? "; firewall rules are not managed yet" : ""),
-        );
+        w.add(vol.where(), "not mapped: not a volume (no host_path/mounts)");
         continue;
       }
       for (const ctid of Object.keys(mounts.value)) {
@@ -226,7 +230,10 @@ export function readHypervisor(r: Reader, w: Warnings, nodeName: string): HostSe
     api.unmapped("portainer_hostname", "DNS names are not managed here");
   }
   r.unmapped("vm_defaults", "VM defaults come from phoenix_vm_configs.json");
-  r.unmapped("dns_server", "the host DNS server is not managed here");
+  if (r.has("firewall")) {
+    if (firewall) r.unmapped("firewall", "the original read shared_volumes.firewall; that one is imported");
+    else firewall = r.obj("firewall");
+  }
   r.unmapped("step_ca", "step-ca is not a feature yet", "use a custom script feature");
 
   return {
@@ -240,6 +247,7 @@ export function readHypervisor(r: Reader, w: Warnings, nodeName: string): HostSe
     portainer,
     lxcDefaults,
     sharedMounts,
+    ...(firewall ? { firewall } : {}),
   };
 }
 

@@ -4,11 +4,23 @@ import { join } from "node:path";
 import { basename } from "node:path";
 import { stringify } from "yaml";
 import type { DefinitionInput } from "../../definition/schema";
+
+type GuestInput = NonNullable<DefinitionInput["guests"]>[number];
+import { readDns } from "./dns";
+import {
+  Addresses,
+  dedupeGuests,
+  readDatacenterFirewall,
+  readGuestFirewall,
+  templateFirewall,
+  warnNewlyFiltered,
+} from "./firewall";
 import { readHypervisor } from "./hypervisor";
-import { readMachines } from "./machines";
+import { type MachineSource, readMachines } from "./machines";
 import { ollamaOffSharedGpus } from "./ollama-gpus";
 import { type StacksInput, readStacks } from "./stacks";
 import { ImportError, Reader, type ImportWarning, Warnings } from "./reader";
+import { readGateway, readGuestExpose } from "./routes";
 
 export { ImportError, type ImportWarning };
 
@@ -35,8 +47,16 @@ export function importPhoenix(input: ImportInput): ImportResult {
   const lxc = Reader.root(basename(input.lxc.file), input.lxc.json, w);
   const vm = input.vm ? Reader.root(basename(input.vm.file), input.vm.json, w) : undefined;
   const host = readHypervisor(hv, w, input.node ?? "pve");
-  const { templates, guests, stackRefs } = readMachines(lxc, vm, host, w);
-  const stacks = input.stacks ? readStacks(input.stacks, stackRefs, guests, w) : { apps: [], files: {} };
+  const { templates, guests, stackRefs, sources } = readMachines(lxc, vm, host, w);
+  // Network services: each guest's firewall and route, the gateway, then the global rules (some move to guests).
+  const addrs = new Addresses(guests, host.node.ssh?.host);
+  readGuestsNetwork(sources, guests, addrs, w);
+  const gateway = readGateway(sources, w);
+  const firewall = host.firewall ? readDatacenterFirewall(host.firewall, guests, addrs, gateway?.guest, w) : undefined;
+  const dns = readDns(hv, host, w);
+  const net = { addrs, ...(host.domain ? { domain: host.domain } : {}) };
+  const stacks = input.stacks ? readStacks(input.stacks, stackRefs, guests, net, w) : { apps: [], files: {} };
+  finishGuestFirewalls(sources, guests, w, `${lxc.file}, ${vm?.file ?? "vm configs"}: firewall`);
   if (!input.stacks)
     for (const r of stackRefs)
       w.add(
@@ -77,10 +97,12 @@ export function importPhoenix(input: ImportInput): ImportResult {
     version: 1,
     ...(provisionedVms.length > 0 ? { access: { sshKeys: [], sshPrivateKey: { secret: "guestSshPrivateKey" } } } : {}),
     nodes: [host.node],
-    network: { ...(host.domain ? { domain: host.domain } : {}), bridges: [host.bridge] },
+    network: { ...(host.domain ? { domain: host.domain } : {}), ...(dns ? { dns } : {}), bridges: [host.bridge] },
     templates,
     guests,
     ...(stacks.apps.length > 0 ? { apps: stacks.apps } : {}),
+    ...(firewall ? { firewall } : {}),
+    ...(gateway ? { gateway } : {}),
   };
   ollamaOffSharedGpus(
     definition,
@@ -88,6 +110,27 @@ export function importPhoenix(input: ImportInput): ImportResult {
     w,
   );
   return { definition, warnings: w.list, files: stacks.files };
+}
+
+/** Each guest's own firewall block and traefik_service; a template's are reported. */
+function readGuestsNetwork(sources: MachineSource[], guests: GuestInput[], addrs: Addresses, w: Warnings) {
+  for (const s of sources) {
+    const guest = guests.find((g) => g.name === s.name);
+    if (!guest) {
+      templateFirewall(s.r);
+      s.r.unmapped("traefik_service", "a template serves nothing; the guests cloned from it expose their services");
+      continue;
+    }
+    readGuestFirewall(s.r, guest, addrs, w);
+    readGuestExpose(s.r, guest, w);
+  }
+}
+
+/** Each guest's rules once (its block's and those moved to it), and what the new per-guest filtering changes. */
+function finishGuestFirewalls(sources: MachineSource[], guests: GuestInput[], w: Warnings, where: string) {
+  const fwWhere = new Map(sources.map((s) => [s.name, `${s.r.where("firewall")}.rules`]));
+  dedupeGuests(guests, (g) => fwWhere.get(g) ?? `guests ${g}: firewall.rules`, w);
+  warnNewlyFiltered(guests, w, where);
 }
 
 export function readJson(file: string): unknown {

@@ -23,6 +23,15 @@ export interface MachinesOut {
   guests: GuestInput[];
   /** The original's docker_stacks lists: which stacks each guest runs (cli/import/stacks.ts makes them apps). */
   stackRefs: StackRef[];
+  /** Each entry's reader and features, for the network services (cli/import/firewall.ts, routes.ts). */
+  sources: MachineSource[];
+}
+
+export interface MachineSource {
+  name: string;
+  r: Reader;
+  features: string[];
+  template: boolean;
 }
 
 export interface StackRef {
@@ -33,15 +42,7 @@ export interface StackRef {
   environment?: string;
 }
 
-const FEATURES_WITHOUT_EQUIVALENT = new Set([
-  "base_setup",
-  "trusted_ca",
-  "step_cli",
-  "step_ca",
-  "traefik",
-  "llamacpp",
-  "nfs_client",
-]);
+const FEATURES_WITHOUT_EQUIVALENT = new Set(["base_setup", "step_cli", "step_ca", "llamacpp", "nfs_client"]);
 
 /** A snapshot name the definition takes (a letter, then letters, digits, '-' and '_'; 24 characters at most). */
 function snapshotPrefix(name: string): string {
@@ -134,6 +135,7 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
   const templates: TemplateInput[] = [];
   const guests: GuestInput[] = [];
   const stackRefs: StackRef[] = [];
+  const sources: MachineSource[] = [];
   const bases = new Map<string, TemplateInput>();
 
   const baseFromFile = (path: string, where: string): string | undefined => {
@@ -204,6 +206,7 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
       r.unmapped("template_snapshot_name", "VM base templates are cloned as templates, without a snapshot");
       r.unmapped("network_config", "base templates have no network of their own; clones declare theirs");
       r.unmapped("user_config", "clones carry cloudInit.user");
+      sources.push({ name: e.name, r, features: r.strings("features"), template: true });
       continue;
     }
     if (!from && e.type === "lxc") {
@@ -284,9 +287,7 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
         ];
     }
     r.unmapped("tests", "test scripts are not run by the definition", "declare healthChecks instead");
-    r.unmapped("firewall", "firewall rules are not managed yet");
     r.unmapped("ports", "guests have their own addresses; port forwards are not managed");
-    r.unmapped("traefik_service", "reverse-proxy routes are not managed");
     r.unmapped("trigger_sync_on_completion", "no equivalent");
     if (!isTemplate) readSnapshots(e, m, host, w);
     else
@@ -297,10 +298,15 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
     r.unmapped("bootstrap_ca_url", "step-ca is not a feature yet");
     r.unmapped("volumes", "NFS volumes in VMs are not managed yet");
     readStackRefs(r, e.name, stackRefs, w);
-    r.unmapped("dns_records", "DNS records are not managed");
+    r.unmapped(
+      "dns_records",
+      "network.dns names each guest and exposed service itself; other records are not managed",
+      "serve other records from another DNS server",
+    );
     r.unmapped("portainer_environment_name", "agents register under their guest name");
     r.unmapped("portainer_agent_hostname", "agents are reached at their guest address");
 
+    sources.push({ name: e.name, r, features: r.strings("features"), template: isTemplate });
     if (isTemplate) {
       const snap = r.str("template_snapshot_name");
       if (r.bool("start_at_boot")) w.add(r.where("start_at_boot"), "templates do not start at boot; ignored");
@@ -321,7 +327,7 @@ export function readMachines(lxc: Reader | undefined, vm: Reader | undefined, ho
       guests.push({ ...m, template: from ?? "unknown" } as GuestInput);
     }
   }
-  return { templates: [...bases.values(), ...templates], guests, stackRefs };
+  return { templates: [...bases.values(), ...templates], guests, stackRefs, sources };
 }
 
 function readNetwork(e: Entry, m: Machine, host: HostSettings, vmDefaults: Reader | undefined, w: Warnings) {
@@ -381,6 +387,8 @@ function readFeatures(e: Entry, m: Machine, host: HostSettings, entries: Entry[]
         `mapped to features.ollama: Ollama ${OLLAMA_VERSION} on 0.0.0.0:11434 (the original installed whatever was newest and pulled no model)`,
         "list the models to keep pulled under features.ollama.models, and set gpuMemory if the GPU is shared",
       );
+    } else if (f === "traefik" || f === "trusted_ca") {
+      // The gateway (cli/import/routes.ts): Traefik's guest becomes gateway.guest, trusted_ca gateway.trustInGuests.
     } else if (FEATURES_WITHOUT_EQUIVALENT.has(f))
       w.add(r.where("features"), `feature '${f}' has no equivalent yet`, "use a custom script feature (features.script)");
     else w.add(r.where("features"), `unknown feature '${f}'`, "use a custom script feature (features.script)");

@@ -5,8 +5,11 @@ import { isMap, parseDocument } from "yaml";
 import { type ComposeDoc, parseCompose, services } from "../../definition/compose";
 import type { DefinitionInput } from "../../definition/schema";
 import { appSecretName, looksSecret, secretFix } from "../../definition/secrets";
+import { type Addresses, addGuestRules, dedupe, readRule } from "./firewall";
 import type { StackRef } from "./machines";
 import { Reader, type Warnings } from "./reader";
+import { type EnvSettings, environmentSettings } from "./stack-environment";
+import { exposeFromLabels } from "./routes";
 
 type AppInput = NonNullable<DefinitionInput["apps"]>[number];
 type GuestInput = NonNullable<DefinitionInput["guests"]>[number];
@@ -41,47 +44,10 @@ const appNameOf = (stack: string) =>
     .replace(/[^a-z0-9_-]+/g, "-")
     .replace(/^[^a-z0-9]+/, "") || "app";
 
-interface EnvSettings {
-  variables: { name: string; value: string }[];
-  files: { source: string; destination: string; where: string }[];
-  labels: Record<string, string[]>;
-  firewall: Record<string, unknown>[];
-  where: string;
-}
-
-/** One environment of a manifest (phoenix.json or the central file's entry), read through the Reader. */
-function readEnvironment(m: Reader | undefined, env: string, w: Warnings): EnvSettings | undefined {
-  const envs = m?.obj("environments");
-  if (!m || !envs) return undefined;
-  let found: EnvSettings | undefined;
-  for (const [name, e] of envs.entries()) {
-    if (name !== env) {
-      w.add(
-        e.where(),
-        `environment '${name}' not imported (importing '${env}')`,
-        `import it into its own stacks/<env>.yaml with --environment ${name}`,
-      );
-      e.skip(...Object.keys(e.value));
-      continue;
-    }
-    const labels: Record<string, string[]> = {};
-    for (const [svc, s] of e.obj("services")?.entries() ?? []) labels[svc] = s.strings("traefik_labels");
-    found = {
-      variables: e.objs("variables").flatMap((v) => {
-        const n = v.str("name");
-        return n ? [{ name: n, value: v.str("value") ?? "" }] : [];
-      }),
-      files: e.objs("files").flatMap((f) => {
-        const source = f.str("source");
-        const destination = f.str("destination_in_container");
-        return source && destination ? [{ source, destination, where: f.where() }] : [];
-      }),
-      labels,
-      firewall: (e.raw("firewall_rules") as Record<string, unknown>[] | undefined) ?? [],
-      where: e.where(),
-    };
-  }
-  return found;
+/** What the stacks' network settings are read against: the guests' addresses and the definition's domain. */
+export interface StacksNet {
+  addrs: Addresses;
+  domain?: string;
 }
 
 /** A config file as a template: values of secret-looking KEY=VALUE lines become ${KEY}; a literal ${ is escaped. */
@@ -99,7 +65,7 @@ function templateOf(text: string): { template: string; secrets: string[] } {
   return { template: lines.join("\n"), secrets };
 }
 
-export function readStacks(input: StacksInput, refs: StackRef[], guests: GuestInput[], w: Warnings): StacksOut {
+export function readStacks(input: StacksInput, refs: StackRef[], guests: GuestInput[], net: StacksNet, w: Warnings): StacksOut {
   const env = input.environment ?? "production";
   const central = input.config ? Reader.root(input.config.file, input.config.json, w) : undefined;
   central?.skip("$schema");
@@ -124,7 +90,7 @@ export function readStacks(input: StacksInput, refs: StackRef[], guests: GuestIn
       continue;
     }
     const entry = entries.get(s.name);
-    const app = importStack(s, targets, guests, entry, env, out, w);
+    const app = importStack(s, targets, guests, entry, env, net, out, w);
     if (app) out.apps.push(app);
   }
   // Entries of stacks not imported were reported where they were dropped.
@@ -148,6 +114,7 @@ function importStack(
   guests: GuestInput[],
   entry: Reader | undefined,
   env: string,
+  net: StacksNet,
   out: StacksOut,
   w: Warnings,
 ): AppInput | undefined {
@@ -162,7 +129,10 @@ function importStack(
     return undefined;
   }
   const placed = placement(s, parsed.doc, targets, guests, w);
-  if (!placed) return undefined;
+  if (!placed) {
+    portainerRules(s, targets, guests, entry, env, net, w);
+    return undefined;
+  }
   const { onGuests, deploy } = placed;
   const settings = environmentSettings(s, entry, env, w);
   const description = (s.manifest as { description?: unknown } | undefined)?.description;
@@ -191,11 +161,18 @@ function importStack(
         `services.${svc}.image ${x.image} is the app's own image, and nothing builds it`,
         "build and push it to a registry the guest pulls from, and reference it there",
       );
-  const labels = Object.fromEntries(Object.entries(settings.labels).filter(([, l]) => l.length > 0));
-  if (Object.keys(labels).length > 0 || settings.firewall.length > 0)
+  // The original injected no labels (its label code never ran) and wrote these rules into cluster.fw (the node's).
+  const expose = exposeFromLabels(settings.labels, parsed.doc, net.domain, settings.where, w);
+  const firewall = dedupe(
+    settings.firewall.flatMap((r) => readRule(r, net.addrs, w) ?? []),
+    `${settings.where}.firewall_rules`,
+    w,
+  );
+  settings.manifest?.reportUnused();
+  if (firewall.length > 0)
     w.add(
-      settings.where,
-      "Traefik labels and firewall rules kept under traefikLabels and firewallRules for the network services; not applied yet (the original's label injection never ran either)",
+      `${settings.where}.firewall_rules`,
+      `imported as apps.${name}.firewall: the rules follow the app onto ${onGuests.map((t) => t.guest).join(", ")} (the original wrote them into the datacenter-wide set, where Proxmox applies them to the node)`,
     );
   return {
     name,
@@ -205,9 +182,32 @@ function importStack(
     ...(deploy === "portainer" ? { deploy } : {}),
     ...(Object.keys(variables).length > 0 ? { variables: variables as AppInput["variables"] } : {}),
     ...(files.length > 0 ? { files } : {}),
-    ...(Object.keys(labels).length > 0 ? { traefikLabels: labels } : {}),
-    ...(settings.firewall.length > 0 ? { firewallRules: settings.firewall as AppInput["firewallRules"] } : {}),
+    ...(expose.length > 0 ? { expose } : {}),
+    ...(firewall.length > 0 ? { firewall } : {}),
   };
+}
+
+/** Portainer's own stack, run by the server feature: its firewall_rules go to the server's guest firewall. */
+function portainerRules(
+  s: StackSource,
+  targets: StackRef[],
+  guests: GuestInput[],
+  entry: Reader | undefined,
+  env: string,
+  net: StacksNet,
+  w: Warnings,
+): void {
+  const servers = guests.filter((g) => g.features?.portainer?.role === "server" && targets.some((t) => t.guest === g.name));
+  if (servers.length === 0) return;
+  const settings = environmentSettings(s, entry, env, w);
+  const rules = settings.firewall.flatMap((r) => readRule(r, net.addrs, w) ?? []);
+  settings.manifest?.reportUnused();
+  if (rules.length === 0) return;
+  for (const g of servers) addGuestRules(g, rules);
+  w.add(
+    `${settings.where}.firewall_rules`,
+    `added to the firewall of ${servers.map((g) => g.name).join(", ")}, whose portainer feature runs the server`,
+  );
 }
 
 /** The guests a stack runs on (not Portainer itself where the server feature runs it), and how it is deployed there. */
@@ -243,30 +243,6 @@ function placement(
     );
 
   return { onGuests, deploy };
-}
-
-/** The environment's settings: phoenix.json's (what the original read), the central file's where it is silent. */
-function environmentSettings(s: StackSource, entry: Reader | undefined, env: string, w: Warnings): EnvSettings {
-  const manifest = s.manifest !== undefined ? Reader.root(`${s.where}/phoenix.json`, s.manifest, w) : undefined;
-  const mine = readEnvironment(manifest, env, w);
-  const theirs = readEnvironment(entry, env, w);
-  const settings: EnvSettings = mine ?? theirs ?? { variables: [], files: [], labels: {}, firewall: [], where: s.where };
-  const fromCentral = (what: string) =>
-    w.add(
-      settings.where,
-      `${what} taken from ${entry?.where() ?? "phoenix_stacks_config.json"}: the original read only phoenix.json, which has none`,
-    );
-  if (mine && theirs && mine.variables.length === 0 && theirs.variables.length > 0) {
-    settings.variables = theirs.variables;
-    fromCentral("variables");
-  }
-  if (mine && theirs && mine.files.length === 0 && theirs.files.length > 0) {
-    settings.files = theirs.files;
-    fromCentral("files");
-  }
-  manifest?.skip("description");
-  entry?.skip("description");
-  return settings;
 }
 
 /** A files entry: the source found in the stack directory, made a template, mounted where the original meant it. */

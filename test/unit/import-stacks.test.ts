@@ -82,12 +82,14 @@ describe("import of the original's docker stacks", () => {
     expect(r.files["apps/thinkheads_ai_app/docker-compose.yml"]).toContain("./configs/prod.env:/app/.env:ro");
   });
 
-  it("keeps Traefik labels and firewall rules for the network services, with a warning", () => {
-    expect(apps[0]!.traefikLabels!.qdrant).toContain("traefik.http.services.qdrant.loadbalancer.server.port=6333");
-    expect(apps[0]!.firewallRules).toHaveLength(2);
-    expect(
-      warned(/kept under traefikLabels and firewallRules for the network services; not applied yet/).length,
-    ).toBeGreaterThanOrEqual(2);
+  it("turns Traefik labels into expose and firewall_rules into the app's firewall, no longer kept inert", () => {
+    expect(apps[0]!.expose).toEqual([{ name: "qdrant", port: 6333, scheme: "http" }]);
+    expect(apps[0]!.firewall).toEqual([
+      { type: "in", action: "ACCEPT", proto: "tcp", dport: "6333", comment: "Allow access to Qdrant HTTP API" },
+      { type: "in", action: "ACCEPT", proto: "tcp", dport: "6334", comment: "Allow access to Qdrant gRPC API" },
+    ]);
+    expect(apps.every((a) => a.traefikLabels === undefined && a.firewallRules === undefined)).toBe(true);
+    expect(warned(/imported as apps\.qdrant_service\.firewall: the rules follow the app onto drphoenix/)).toHaveLength(1);
   });
 
   it("imports one environment (production, as the original hard-coded) and names the others", () => {

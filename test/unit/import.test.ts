@@ -149,7 +149,9 @@ describe("import of the reference configs", () => {
 
   it("maps network, MAC, dependencies, pct and lxc options, mounts and health checks", () => {
     const nginx = guest("Nginx-Phoenix");
-    expect(nginx.network).toEqual([{ name: "eth0", bridge: "vmbr0", ip: "10.0.0.153/24", mac: "52:54:00:67:89:B3" }]);
+    expect(nginx.network).toEqual([
+      { name: "eth0", bridge: "vmbr0", ip: "10.0.0.153/24", mac: "52:54:00:67:89:B3", firewall: true },
+    ]);
     expect(nginx.nameservers).toEqual(["10.0.0.13"]);
     expect(nginx.nesting).toBe(true);
     expect(nginx.lxcOptions).toEqual(["lxc.mount.auto:sys:rw"]);
@@ -256,7 +258,7 @@ describe("import of the reference configs", () => {
 
   it("reports fields it cannot map instead of dropping them", () => {
     const where = result.warnings.map((w) => w.where);
-    expect(where).toContain("phoenix_lxc_configs.json: lxc_configs.801.firewall");
+    expect(where).toContain("phoenix_lxc_configs.json: lxc_configs.900.firewall");
     expect(where).toContain("phoenix_lxc_configs.json: lxc_configs.101.id_maps");
     expect(where).toContain("phoenix_vm_configs.json: vms[1].volumes");
     expect(where).toContain("phoenix_hypervisor_config.json: samba");

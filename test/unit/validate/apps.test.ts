@@ -371,7 +371,11 @@ const cases: Case[] = [
         web({ traefikLabels: { web: ["traefik.enable=true"] }, firewallRules: [{ type: "in", action: "ACCEPT", port: "8080" }] }),
       ]),
     expect: [
-      { path: "apps[0].traefikLabels", severity: "warning", message: /kept from the original system for the network services/ },
+      {
+        path: "apps[0].traefikLabels",
+        severity: "warning",
+        message: /kept from the original system by an older phoenix import; never applied/,
+      },
     ],
   },
   {
