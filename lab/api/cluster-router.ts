@@ -4,7 +4,10 @@
 import { type Match, Router } from "./router";
 
 export class ClusterRouter extends Router {
-  constructor(private readonly byNode: Map<string, Router>, private readonly first: Router) {
+  constructor(
+    private readonly byNode: Map<string, Router>,
+    private readonly first: Router,
+  ) {
     super();
   }
 

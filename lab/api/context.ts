@@ -26,10 +26,7 @@ export function clusterNodes(ctx: ApiContext): ApiContext[] {
 }
 
 /** The node that holds a guest of this vmid, and its type; undefined when no node has one. */
-export async function findGuest(
-  ctx: ApiContext,
-  vmid: number,
-): Promise<{ node: ApiContext; type: GuestType } | undefined> {
+export async function findGuest(ctx: ApiContext, vmid: number): Promise<{ node: ApiContext; type: GuestType } | undefined> {
   for (const node of clusterNodes(ctx)) {
     const g = (await node.backend.listGuests()).find((x) => x.vmid === vmid);
     if (g) return { node, type: g.type };
@@ -80,9 +77,7 @@ export async function changeConfig(
 export async function checkVmidUnused(ctx: ApiContext, vmid: number): Promise<void> {
   const existing = await findGuest(ctx, vmid);
   if (existing || ctx.locks.has(vmid))
-    throw fail(
-      `${existing ? LABEL[existing.type] : "CT"} ${vmid} already exists on node '${existing?.node.node ?? ctx.node}'`,
-    );
+    throw fail(`${existing ? LABEL[existing.type] : "CT"} ${vmid} already exists on node '${existing?.node.node ?? ctx.node}'`);
 }
 
 /** Runs a task holding a guest's lock; the lock goes away when the work ends, however it ends. */

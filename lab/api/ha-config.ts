@@ -24,7 +24,12 @@ export function parseHaResources(text: string): HaResource[] {
 
 export function printHaResources(resources: HaResource[]): string {
   return resources
-    .map((r) => `${r.type}: ${r.name}\n${Object.entries(r.options).map(([k, v]) => `\t${k} ${v}\n`).join("")}`)
+    .map(
+      (r) =>
+        `${r.type}: ${r.name}\n${Object.entries(r.options)
+          .map(([k, v]) => `\t${k} ${v}\n`)
+          .join("")}`,
+    )
     .join("\n");
 }
 

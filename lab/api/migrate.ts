@@ -101,7 +101,9 @@ async function planVolumes(
     else if (!to.content.includes(content))
       errors.push(`${volid}: content type '${content}' is not available on storage '${sid}'`);
     else if (from && from.type !== to.type)
-      errors.push(`can't migrate local volume '${volid}': the lab moves volumes between storages of one type only (${from.type} → ${to.type})`);
+      errors.push(
+        `can't migrate local volume '${volid}': the lab moves volumes between storages of one type only (${from.type} → ${to.type})`,
+      );
     else plan.push({ key, volid, target: `${sid}:${v.volname}` });
   }
   for (const e of errors) log(`ERROR: ${e}`);
@@ -109,7 +111,13 @@ async function planVolumes(
   return plan;
 }
 
-async function migrate(ctx: ApiContext, dst: ApiContext, req: MigrateRequest, storages: StorageInfo[], log: TaskLog): Promise<void> {
+async function migrate(
+  ctx: ApiContext,
+  dst: ApiContext,
+  req: MigrateRequest,
+  storages: StorageInfo[],
+  log: TaskLog,
+): Promise<void> {
   const { type, vmid } = req;
   const began = Date.now();
   const file = await loadConfig(ctx, type, vmid);

@@ -471,7 +471,8 @@ export class HostBackend implements LabBackend, ArchiveHost {
   async sendVolume(volid: string, log: TaskLog): Promise<VolumeSend> {
     const ds = this.dataset(volid);
     if (!ds) {
-      if (this.isContainerVolume(volid)) throw new Error(`the lab migrates container volumes on zfspool storages only ('${volid}')`);
+      if (this.isContainerVolume(volid))
+        throw new Error(`the lab migrates container volumes on zfspool storages only ('${volid}')`);
       return this.vms.sendVolume(volid);
     }
     await releaseViewsOf(this.volumePath(volid));
@@ -481,7 +482,8 @@ export class HostBackend implements LabBackend, ArchiveHost {
   async receiveVolume(volid: string, vmid: number, send: VolumeSend, log: TaskLog): Promise<void> {
     const ds = this.dataset(volid);
     if (!ds) {
-      if (/(^|\/|:)subvol-/.test(volid)) throw new Error(`the lab migrates container volumes on zfspool storages only ('${volid}')`);
+      if (/(^|\/|:)subvol-/.test(volid))
+        throw new Error(`the lab migrates container volumes on zfspool storages only ('${volid}')`);
       return this.vms.receiveVolume(volid, vmid, send);
     }
     if (ok("zfs", ["list", "-H", ds])) throw new Error(`zfs error: cannot receive '${ds}': dataset already exists`);

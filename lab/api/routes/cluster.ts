@@ -109,7 +109,8 @@ export function clusterRoutes(ctx: ApiContext, mappingFile: string): Route[] {
           disk: s.used,
           maxdisk: s.total,
         });
-    if (!type || type === "node") out.push({ id: `node/${node.node}`, type: "node", node: node.node, status: "online", level: "" });
+    if (!type || type === "node")
+      out.push({ id: `node/${node.node}`, type: "node", node: node.node, status: "online", level: "" });
     return out;
   }
 
@@ -124,7 +125,9 @@ export function clusterRoutes(ctx: ApiContext, mappingFile: string): Route[] {
   function status(): unknown[] {
     const nodes = clusterNodes(ctx);
     if (!ctx.cluster)
-      return [{ id: `node/${ctx.node}`, type: "node", name: ctx.node, nodeid: 0, ip: "127.0.0.1", online: 1, local: 1, level: "" }];
+      return [
+        { id: `node/${ctx.node}`, type: "node", name: ctx.node, nodeid: 0, ip: "127.0.0.1", online: 1, local: 1, level: "" },
+      ];
     return [
       { id: "cluster", type: "cluster", name: "phoenix-lab", nodes: nodes.length, quorate: 1, version: nodes.length },
       ...nodes.map((n, i) => ({
