@@ -79,36 +79,68 @@ export async function migrateGuest(ctx: ApiContext, identity: Identity, req: Mig
   );
 }
 
-/** Where each volume goes on the target; problems are logged as Proxmox logs them and stop the migration. */
+/** Migration log lines as AbstractMigrate prints them: the local time first, ERROR:/WARN: for those levels. */
+function migrationLog(log: TaskLog) {
+  const two = (n: number) => String(n).padStart(2, "0");
+  const stamp = (d = new Date()) =>
+    `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+  return {
+    info: (m: string) => log(`${stamp()} ${m}`),
+    warn: (m: string) => log(`${stamp()} WARN: ${m}`),
+    err: (m: string) => log(`${stamp()} ERROR: ${m}`),
+  };
+}
+type MigrationLog = ReturnType<typeof migrationLog>;
+
+/** Where each volume goes on the target: a storage that cannot take it stops the migration, a volume it cannot move too. */
 async function planVolumes(
   ctx: ApiContext,
   req: MigrateRequest,
   file: ConfigFile,
   targetStorages: StorageInfo[],
-  log: TaskLog,
+  say: MigrationLog,
 ): Promise<{ key: string; volid: string; target: string }[]> {
   const sources = await ctx.backend.listStorage();
   const content = req.type === "lxc" ? "rootdir" : "images";
   const plan: { key: string; volid: string; target: string }[] = [];
-  const errors: string[] = [];
+  let refused = false;
   for (const { key, volid } of guestVolumes(file.config, req.vmid)) {
     const v = parseVolid(volid)!;
     const sid = req.storageMap.entries[v.storage] ?? req.storageMap.default ?? v.storage;
     const from = sources.find((s) => s.id === v.storage);
     const to = targetStorages.find((s) => s.id === sid);
-    if (v.volname.includes("/")) errors.push(`can't migrate local volume '${volid}': clone of '${v.volname.split("/")[0]}'`);
-    else if (!to) errors.push(`can't migrate local volume '${volid}': storage '${sid}' is not available on node '${req.target}'`);
-    else if (!to.content.includes(content))
-      errors.push(`${volid}: content type '${content}' is not available on storage '${sid}'`);
-    else if (from && from.type !== to.type)
-      errors.push(
-        `can't migrate local volume '${volid}': the lab moves volumes between storages of one type only (${from.type} → ${to.type})`,
-      );
-    else plan.push({ key, volid, target: `${sid}:${v.volname}` });
+    if (!to) throw new Error(`storage '${sid}' is not available on node '${req.target}'`);
+    if (!to.content.includes(content))
+      throw new Error(`${volid}: content type '${content}' is not available on storage '${sid}'`);
+    const problem = v.volname.includes("/")
+      ? `clone of '${v.volname.split("/")[0]}'`
+      : from && from.type !== to.type
+        ? `the lab moves volumes between storages of one type only (${from.type} to ${to.type})`
+        : undefined;
+    if (problem) {
+      say.warn(`can't migrate local volume '${volid}': ${problem}`);
+      refused = true;
+    } else plan.push({ key, volid, target: `${sid}:${v.volname}` });
   }
-  for (const e of errors) log(`ERROR: ${e}`);
-  if (errors.length) throw new Error(`can't migrate ${LABEL[req.type]} - check log`);
+  if (refused) throw new Error(`can't migrate ${LABEL[req.type]} - check log`);
   return plan;
+}
+
+/** Proxmox's prepare: the guest's state, what the lab cannot move; a container in restart mode is shut down. */
+async function prepare(ctx: ApiContext, req: MigrateRequest, file: ConfigFile, say: MigrationLog): Promise<boolean> {
+  const { type, vmid } = req;
+  checkLock({ ...ctx, locks: new Map() }, type, vmid, file);
+  const running = (await ctx.backend.runtime(type, vmid)).status === "running";
+  if (running && type === "lxc" && req.online) throw new Error("lxc live migration is currently not implemented");
+  if (running && type === "lxc" && !req.restart) throw new Error("running container can only be migrated in restart mode");
+  if (running && type === "qemu")
+    throw new Error("the lab cannot live-migrate a VM (no QEMU migration stream between its nodes): shut it down first");
+  if (Object.keys(file.sections).length) throw new Error(`the lab does not migrate snapshots: ${LABEL[type]} ${vmid} has some`);
+  if (running) {
+    say.info(`shutdown CT ${vmid}`);
+    await ctx.backend.shutdownGuest(type, vmid, { timeout: req.timeout, forceStop: true }, say.info);
+  }
+  return running;
 }
 
 async function migrate(
@@ -119,56 +151,61 @@ async function migrate(
   log: TaskLog,
 ): Promise<void> {
   const { type, vmid } = req;
+  const say = migrationLog(log);
   const began = Date.now();
-  const file = await loadConfig(ctx, type, vmid);
-  checkLock({ ...ctx, locks: new Map() }, type, vmid, file);
-  const wasRunning = (await ctx.backend.runtime(type, vmid)).status === "running";
-  if (wasRunning && type === "lxc" && req.online) throw new Error("lxc live migration is currently not implemented");
-  if (wasRunning && type === "lxc" && !req.restart) throw new Error("running container can only be migrated in restart mode");
-  if (wasRunning && type === "qemu")
-    throw new Error("the lab cannot live-migrate a VM (no QEMU migration stream between its nodes): shut it down first");
-  if (Object.keys(file.sections).length) throw new Error(`the lab does not migrate snapshots: ${LABEL[type]} ${vmid} has some`);
-  const plan = await planVolumes(ctx, req, file, storages, log);
-  const received: string[] = [];
-  let moved = false;
-  let stopped = false;
+  let problems = false;
   try {
-    if (wasRunning) {
-      log(`shutdown CT ${vmid}`);
-      await ctx.backend.shutdownGuest(type, vmid, { timeout: req.timeout, forceStop: true }, log);
-      stopped = true;
-    }
-    log(`starting migration of ${LABEL[type]} ${vmid} to node '${dst.node}' (127.0.0.1)`);
-    for (const v of plan) log(`found local volume '${v.volid}' (in current VM config)`);
-    for (const v of plan) {
-      const send = await ctx.backend.sendVolume(v.volid, log);
-      await dst.backend.receiveVolume(v.target, vmid, send, log);
-      received.push(v.target);
-      log(`volume '${v.volid}' is '${v.target}' on the target`);
-    }
-    const config = { ...file.config };
-    for (const v of plan) config[v.key] = config[v.key]!.replace(v.volid, v.target);
-    const moving: ConfigFile = { ...file, config };
-    await dst.backend.writeConfig(type, vmid, moving);
-    await ctx.backend.deleteConfig(type, vmid);
-    moved = true;
-    for (const v of plan) await ctx.backend.destroyVolume(v.volid, log);
-    log("start final cleanup");
-    if (stopped) {
-      log(`start container on target node`);
-      await dst.backend.startGuest(type, vmid, moving.config, log);
-    }
-    log(`migration finished successfully (duration ${duration(Date.now() - began)})`);
-  } catch (e) {
-    log(`ERROR: migration aborted (duration ${duration(Date.now() - began)}): ${e instanceof Error ? e.message : String(e)}`);
-    if (!moved) {
-      for (const volid of received) await dst.backend.destroyVolume(volid, log).catch(() => undefined);
-      log("start final cleanup");
-      if (stopped) {
-        log("start container on source node");
-        await ctx.backend.startGuest(type, vmid, file.config, log);
+    const file = await loadConfig(ctx, type, vmid);
+    const stopped = await prepare(ctx, req, file, say);
+    const received: string[] = [];
+    let plan: { key: string; volid: string; target: string }[] = [];
+    let moving: ConfigFile;
+    try {
+      say.info(`starting migration of ${LABEL[type]} ${vmid} to node '${dst.node}' (127.0.0.1)`);
+      plan = await planVolumes(ctx, req, file, storages, say);
+      for (const v of plan) say.info(`found local volume '${v.volid}' (in current VM config)`);
+      for (const v of plan) {
+        const send = await ctx.backend.sendVolume(v.volid, say.info);
+        await dst.backend.receiveVolume(v.target, vmid, send, say.info);
+        received.push(v.target);
+        say.info(`volume '${v.volid}' is '${v.target}' on the target`);
       }
+      const config = { ...file.config };
+      for (const v of plan) config[v.key] = config[v.key]!.replace(v.volid, v.target);
+      moving = { ...file, config };
+      await dst.backend.writeConfig(type, vmid, moving);
+      await ctx.backend.deleteConfig(type, vmid);
+    } catch (e) {
+      say.err(e instanceof Error ? e.message : String(e));
+      for (const volid of received) await dst.backend.destroyVolume(volid, say.info).catch(() => undefined);
+      say.info("start final cleanup");
+      if (stopped) {
+        say.info("start container on source node");
+        await ctx.backend.startGuest(type, vmid, file.config, say.info);
+      }
+      throw e;
     }
+    // the guest is now the target node's: what fails from here is a problem, not an abort
+    for (const v of plan)
+      await ctx.backend.destroyVolume(v.volid, say.info).catch((e: Error) => {
+        say.err(`removing local copy of '${v.volid}' failed - ${e.message}`);
+        problems = true;
+      });
+    say.info("start final cleanup");
+    if (stopped) {
+      say.info("start container on target node");
+      await dst.backend.startGuest(type, vmid, moving.config, say.info).catch((e: Error) => {
+        say.err(e.message);
+        problems = true;
+      });
+    }
+  } catch (e) {
+    say.err(`migration aborted (duration ${duration(Date.now() - began)}): ${e instanceof Error ? e.message : String(e)}`);
     throw new Error("migration aborted");
   }
+  if (problems) {
+    say.err(`migration finished with problems (duration ${duration(Date.now() - began)})`);
+    throw new Error("migration problems");
+  }
+  say.info(`migration finished successfully (duration ${duration(Date.now() - began)})`);
 }
