@@ -20,34 +20,68 @@ const OPTIONS: ParamSchema = {
 };
 const SID = { type: "string", optional: false } as const;
 
+/** pve-ha-manager's parse_sid: `ct:100`, `vm:100`, or a bare vmid resolved through the cluster's guests. */
+async function parseSid(ctx: ApiContext, sid: string): Promise<{ type: string; name: string }> {
+  if (/^\d+$/.test(sid)) {
+    const g = await findGuest(ctx, Number(sid));
+    if (!g) throw fail(`unable to detect SID from VMID - VM/CT ${sid} does not exist`);
+    return { type: g.type === "lxc" ? "ct" : "vm", name: sid };
+  }
+  const m = /^(\S+):(\S+)$/.exec(sid);
+  if (!m) throw fail(`unable to parse service id '${sid}'`);
+  if (!TYPES[m[1]!]) throw fail(`unknown resource type '${m[1]}'`);
+  return { type: m[1]!, name: m[2]! };
+}
+
+/** The resource's options from the request (no HA groups here: the lab has none). */
+function options(params: Record<string, string>, type: string): Record<string, string> {
+  if (params.type && params.type !== type) throw fail("types does not match");
+  if (params.group) throw fail(`HA group '${params.group}' does not exist`);
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(OPTIONS)) if (k !== "type" && params[k] !== undefined) out[k] = params[k]!;
+  return out;
+}
+
+const json = (r: HaResource, digest: string) => ({ sid: `${r.type}:${r.name}`, type: r.type, digest, ...r.options });
+const find = (resources: HaResource[], s: { type: string; name: string }) =>
+  resources.find((r) => r.type === s.type && r.name === s.name);
+
+/** POST: the guest must exist in the cluster and be of the sid's type; one resource per sid. */
+async function create(ctx: ApiContext, store: HaResourceStore, params: Record<string, string>): Promise<null> {
+  const s = await parseSid(ctx, params.sid!);
+  if (!/^[1-9][0-9]+$/.test(s.name)) throw fail("invalid VMID");
+  const guest = await findGuest(ctx, Number(s.name));
+  if (!guest) throw fail(`resource '${s.type}:${s.name}' does not exist in cluster`);
+  if (guest.type !== TYPES[s.type])
+    throw fail(
+      `resource '${s.type}:${s.name}' - guest with ID ${s.name} is not a ${s.type === "ct" ? "container" : "virtual machine"}`,
+    );
+  const opts = options(params, s.type);
+  const { resources } = store.read();
+  if (find(resources, s)) throw fail(`resource ID '${s.type}:${s.name}' already defined`);
+  store.write([...resources, { ...s, options: opts }]);
+  return null;
+}
+
+/** PUT: options set and deleted, refused when the file changed since the caller's digest. */
+async function update(ctx: ApiContext, store: HaResourceStore, params: Record<string, string>): Promise<null> {
+  const s = await parseSid(ctx, params.sid!);
+  const { resources, digest } = store.read();
+  if (params.digest && params.digest !== digest)
+    throw fail("detected modified configuration - file changed by other user? Try again.");
+  const found = find(resources, s);
+  if (!found) throw fail(`no such resource '${s.type}:${s.name}'`);
+  for (const k of splitList(params.delete)) {
+    if (!Object.hasOwn(OPTIONS, k) || k === "type") throw paramError({ delete: `unknown property '${k}'` });
+    delete found.options[k];
+  }
+  Object.assign(found.options, options(params, s.type));
+  store.write(resources);
+  return null;
+}
+
 export function haRoutes(ctx: ApiContext, file: string): Route[] {
   const store = new HaResourceStore(file);
-
-  /** pve-ha-manager's parse_sid: `ct:100`, `vm:100`, or a bare vmid resolved through the cluster's guests. */
-  async function parseSid(sid: string): Promise<{ type: string; name: string }> {
-    if (/^\d+$/.test(sid)) {
-      const g = await findGuest(ctx, Number(sid));
-      if (!g) throw fail(`unable to detect SID from VMID - VM/CT ${sid} does not exist`);
-      return { type: g.type === "lxc" ? "ct" : "vm", name: sid };
-    }
-    const m = /^(\S+):(\S+)$/.exec(sid);
-    if (!m) throw fail(`unable to parse service id '${sid}'`);
-    if (!TYPES[m[1]!]) throw fail(`unknown resource type '${m[1]}'`);
-    return { type: m[1]!, name: m[2]! };
-  }
-
-  function options(params: Record<string, string>, type: string): Record<string, string> {
-    if (params.type && params.type !== type) throw fail("types does not match");
-    if (params.group) throw fail(`HA group '${params.group}' does not exist`);
-    const out: Record<string, string> = {};
-    for (const k of Object.keys(OPTIONS)) if (k !== "type" && params[k] !== undefined) out[k] = params[k]!;
-    return out;
-  }
-
-  const json = (r: HaResource, digest: string) => ({ sid: `${r.type}:${r.name}`, type: r.type, digest, ...r.options });
-  const find = (resources: HaResource[], s: { type: string; name: string }) =>
-    resources.find((r) => r.type === s.type && r.name === s.name);
-
   return [
     {
       method: "GET",
@@ -62,28 +96,14 @@ export function haRoutes(ctx: ApiContext, file: string): Route[] {
       method: "POST",
       path: "/cluster/ha/resources",
       schema: { sid: SID, ...OPTIONS },
-      handler: async (r) => {
-        const s = await parseSid(r.params.sid!);
-        if (!/^[1-9][0-9]+$/.test(s.name)) throw fail("invalid VMID");
-        const guest = await findGuest(ctx, Number(s.name));
-        if (!guest) throw fail(`resource '${s.type}:${s.name}' does not exist in cluster`);
-        if (guest.type !== TYPES[s.type])
-          throw fail(
-            `resource '${s.type}:${s.name}' - guest with ID ${s.name} is not a ${s.type === "ct" ? "container" : "virtual machine"}`,
-          );
-        const opts = options(r.params, s.type);
-        const { resources } = store.read();
-        if (find(resources, s)) throw fail(`resource ID '${s.type}:${s.name}' already defined`);
-        store.write([...resources, { ...s, options: opts }]);
-        return null;
-      },
+      handler: (r) => create(ctx, store, r.params),
     },
     {
       method: "GET",
       path: "/cluster/ha/resources/{sid}",
       schema: { sid: SID },
       handler: async (r) => {
-        const s = await parseSid(r.params.sid!);
+        const s = await parseSid(ctx, r.params.sid!);
         const { resources, digest } = store.read();
         const found = find(resources, s);
         if (!found) throw fail(`no such resource '${s.type}:${s.name}'`);
@@ -99,28 +119,14 @@ export function haRoutes(ctx: ApiContext, file: string): Route[] {
         delete: { type: "string", format: "pve-configid-list", optional: true },
         digest: { type: "string", maxLength: 64, optional: true },
       },
-      handler: async (r) => {
-        const s = await parseSid(r.params.sid!);
-        const { resources, digest } = store.read();
-        if (r.params.digest && r.params.digest !== digest)
-          throw fail("detected modified configuration - file changed by other user? Try again.");
-        const found = find(resources, s);
-        if (!found) throw fail(`no such resource '${s.type}:${s.name}'`);
-        for (const k of splitList(r.params.delete)) {
-          if (!Object.hasOwn(OPTIONS, k) || k === "type") throw paramError({ delete: `unknown property '${k}'` });
-          delete found.options[k];
-        }
-        Object.assign(found.options, options(r.params, s.type));
-        store.write(resources);
-        return null;
-      },
+      handler: (r) => update(ctx, store, r.params),
     },
     {
       method: "DELETE",
       path: "/cluster/ha/resources/{sid}",
       schema: { sid: SID, purge: { type: "boolean", optional: true } },
       handler: async (r) => {
-        const s = await parseSid(r.params.sid!);
+        const s = await parseSid(ctx, r.params.sid!);
         const { resources } = store.read();
         if (!find(resources, s)) throw fail(`cannot delete service '${s.type}:${s.name}', not HA managed!`);
         store.write(resources.filter((x) => !(x.type === s.type && x.name === s.name)));
