@@ -25,12 +25,17 @@ export interface ApiSettings {
   port: number;
   node: string;
   storages: HostStorage[];
+  /** The cluster's other nodes (a definition with several): each its own storages, state and containers. */
+  nodes?: { node: string; storages: HostStorage[] }[];
   aptProxy?: string;
   /** Present when the definition has VM templates: VMs then boot under QEMU from the lab's VM image. */
   vm?: { accel: string; templates: VmTemplateSeed[] };
 }
 
 const apiDir = (stateDir: string) => join(stateDir, "api");
+
+/** Where a node beyond the first keeps its configs (pve/lxc) and containers (lxc): <state>/nodes/<node>. */
+export const nodeStateDir = (stateDir: string, node: string) => join(stateDir, "nodes", node);
 
 export function ensureApiCredentials(stateDir: string): ApiCredentials {
   const file = join(apiDir(stateDir), "credentials.json");
@@ -135,6 +140,14 @@ export async function serveLabApi(stateDir: string, settings: ApiSettings): Prom
     tokens: [{ id: creds.tokenId, secret: creds.tokenSecret }],
     users: [{ userid: "root@pam", password: creds.rootPassword }],
     backend,
+    nodes: (settings.nodes ?? []).map((n) => ({
+      node: n.node,
+      backend: new HostBackend({
+        stateDir: nodeStateDir(stateDir, n.node),
+        storages: n.storages,
+        ...(settings.aptProxy ? { aptProxy: settings.aptProxy } : {}),
+      }),
+    })),
   });
   const stop = () => void api.close().then(() => process.exit(0));
   process.once("SIGTERM", stop);

@@ -12,6 +12,7 @@ import {
   ensureApiCredentials,
   ensureApiDaemon,
   labApiClient,
+  nodeStateDir,
   serveLabApi,
   stopApiDaemon,
 } from "./api-daemon";
@@ -19,7 +20,7 @@ import { certificateFingerprint } from "./api/cert";
 import { type BaseTemplate, type Definition, isGolden } from "../definition/schema";
 import { listVms, stopAllVms } from "./host/qemu";
 import { VM_HOST_PACKAGES, ensureVmImage } from "./host/vm-image";
-import type { VmTemplateSeed } from "./node/host-backend";
+import type { HostStorage, VmTemplateSeed } from "./node/host-backend";
 import { ensureAptProxy, stopAptProxy } from "./host/apt-proxy";
 import { REGISTRY_PACKAGES, ensureRegistry, stopRegistry } from "./host/registry";
 import { pushStandInImages } from "./host/stand-in-images";
@@ -113,6 +114,19 @@ export function vmTemplateSeeds(definition: Definition): VmTemplateSeed[] {
     });
 }
 
+/** The storages of a definition's node the lab can hold: dir and zfspool. */
+function nodeStorages(node: Definition["nodes"][number]): HostStorage[] {
+  return node.storage
+    .filter((s) => s.type === "dir" || s.type === "zfspool")
+    .map((s) => ({
+      id: s.id,
+      type: s.type as "dir" | "zfspool",
+      content: s.content,
+      ...(s.path ? { path: s.path } : {}),
+      ...(s.pool ? { pool: s.pool } : {}),
+    }));
+}
+
 export function apiSettings(definition: Definition, aptProxy?: string): ApiSettings {
   const vmTemplates = vmTemplateSeeds(definition);
   const node = definition.nodes[0];
@@ -125,15 +139,11 @@ export function apiSettings(definition: Definition, aptProxy?: string): ApiSetti
   return {
     port: url?.port ? Number(url.port) : 8006,
     node: node.name,
-    storages: node.storage
-      .filter((s) => s.type === "dir" || s.type === "zfspool")
-      .map((s) => ({
-        id: s.id,
-        type: s.type as "dir" | "zfspool",
-        content: s.content,
-        ...(s.path ? { path: s.path } : {}),
-        ...(s.pool ? { pool: s.pool } : {}),
-      })),
+    storages: nodeStorages(node),
+    // the cluster's other nodes, each with its own storages (its own pool, its own `local`), behind the same API
+    ...(definition.nodes.length > 1
+      ? { nodes: definition.nodes.slice(1).map((n) => ({ node: n.name, storages: nodeStorages(n) })) }
+      : {}),
     ...(aptProxy ? { aptProxy } : {}),
     ...(vmTemplates.length > 0 ? { vm: { accel: process.env.PHOENIX_LAB_QEMU_ACCEL ?? "tcg", templates: vmTemplates } } : {}),
   };
@@ -248,15 +258,19 @@ export async function labDown(stateDir = defaultStateDir(), log: (s: string) => 
   const state = readState(stateDir);
   await stopApiDaemon(stateDir);
   for (const vmid of await stopAllVms(stateDir)) log(`VM ${vmid} stopped and removed`);
-  const lxc = new Lxc(join(stateDir, "lxc"));
-  for (const vmid of lxc.list()) {
-    lxc.remove(vmid);
-    log(`container ${vmid} removed`);
+  // the first node's containers, then each other node's (<state>/nodes/<name>)
+  const lxcs = [join(stateDir, "lxc"), ...(state?.api.nodes ?? []).map((n) => join(nodeStateDir(stateDir, n.node), "lxc"))];
+  for (const lxc of lxcs.map((d) => new Lxc(d))) {
+    for (const vmid of lxc.list()) {
+      lxc.remove(vmid);
+      log(`container ${vmid} removed`);
+    }
+    // Views, device nodes and Docker's data of the containers just removed: left behind, a new container with the same
+    // vmid would run the old images (a stale stand-in image did, once).
+    lxc.removeRunDir();
   }
   rmSync(join(stateDir, "pve"), { recursive: true, force: true });
-  // Views, device nodes and Docker's data of the containers just removed: left behind, a new container with the same
-  // vmid would run the old images (a stale stand-in image did, once).
-  lxc.removeRunDir();
+  rmSync(join(stateDir, "nodes"), { recursive: true, force: true });
   await stopNodeSshd(join(stateDir, "ssh"));
   // The shared pct, when this lab wrote it last: other labs' sessions run their own (host/sshd.ts).
   removePct(stateDir);

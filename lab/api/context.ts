@@ -16,6 +16,22 @@ export interface ApiContext {
   /** Prefix of generated MAC addresses (Proxmox's default OUI). */
   macPrefix: string;
   version: { version: string; release: string; repoid: string };
+  /** Every node of the lab's cluster, this one included (absent: a lone node). Their `locks` map is one, shared. */
+  cluster?: ApiContext[];
+}
+
+/** The nodes of the cluster this node belongs to, this one included, in their order (node ids 1, 2, …). */
+export function clusterNodes(ctx: ApiContext): ApiContext[] {
+  return ctx.cluster ?? [ctx];
+}
+
+/** The node that holds a guest of this vmid, and its type; undefined when no node has one. */
+export async function findGuest(ctx: ApiContext, vmid: number): Promise<{ node: ApiContext; type: GuestType } | undefined> {
+  for (const node of clusterNodes(ctx)) {
+    const g = (await node.backend.listGuests()).find((x) => x.vmid === vmid);
+    if (g) return { node, type: g.type };
+  }
+  return undefined;
 }
 
 export const LABEL: Record<GuestType, string> = { lxc: "CT", qemu: "VM" };
@@ -57,11 +73,11 @@ export async function changeConfig(
   });
 }
 
-/** A vmid is free when no guest of either type has it. */
+/** A vmid is free when no guest of either type has it on any node of the cluster. */
 export async function checkVmidUnused(ctx: ApiContext, vmid: number): Promise<void> {
-  const existing = (await ctx.backend.listGuests()).find((g) => g.vmid === vmid);
+  const existing = await findGuest(ctx, vmid);
   if (existing || ctx.locks.has(vmid))
-    throw fail(`${existing ? LABEL[existing.type] : "CT"} ${vmid} already exists on node '${ctx.node}'`);
+    throw fail(`${existing ? LABEL[existing.type] : "CT"} ${vmid} already exists on node '${existing?.node.node ?? ctx.node}'`);
 }
 
 /** Runs a task holding a guest's lock; the lock goes away when the work ends, however it ends. */

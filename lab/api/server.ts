@@ -15,6 +15,9 @@ import { Router } from "./router";
 import { JobStore } from "./backup-jobs";
 import { backupRoutes } from "./routes/backup";
 import { clusterRoutes } from "./routes/cluster";
+import { haRoutes } from "./routes/ha";
+import { migrateRoutes } from "./routes/migrate";
+import { ClusterRouter } from "./cluster-router";
 import { lxcSnapshotRoutes } from "./routes/lxc-snapshot";
 import { lxcRoutes } from "./routes/lxc";
 import { nodeRoutes } from "./routes/node";
@@ -37,6 +40,8 @@ export interface LabApiOptions {
   /** Users who may log in with a password (POST /access/ticket), e.g. root@pam. */
   users?: UserConfig[];
   backend: LabBackend;
+  /** The cluster's other nodes, each with its own backend (its own storages, guests and tasks); none: a lone node. */
+  nodes?: { node: string; backend: LabBackend }[];
   hardware?: { cpus: number; memory: number };
   /**
    * Proxmox VE version reported; 9.0.3 by default (the provider gates features on it, and the API's behaviour follows
@@ -57,6 +62,8 @@ export interface LabApi {
   url: string;
   port: number;
   tasks: TaskManager;
+  /** Every node's tasks (the first node's are `tasks`). */
+  nodeTasks: Map<string, TaskManager>;
   /** Endpoints served (method + path pattern). */
   endpoints: { method: string; path: string }[];
   close(): Promise<void>;
@@ -80,6 +87,8 @@ export function labRouter(
     ...qemuRoutes(ctx),
     ...backupRoutes(ctx, new JobStore(join(o.pveDir ?? join(o.stateDir, "pve"), "jobs.cfg"))),
     ...clusterRoutes(ctx, join(o.stateDir, "pve", "mapping", "pci.json")),
+    ...haRoutes(ctx, join(o.pveDir ?? join(o.stateDir, "pve"), "ha", "resources.cfg")),
+    ...migrateRoutes(ctx),
   );
   return router;
 }
@@ -91,19 +100,24 @@ export function labRouter(
 export const LAB_PVE_VERSION = { version: "9.0.3", release: "9.0", repoid: "025864202ebb6109" };
 
 export async function startLabApi(o: LabApiOptions): Promise<LabApi> {
-  const node = o.node ?? "pve";
-  const tasks = new TaskManager(node);
-  const ctx: ApiContext = {
-    node,
-    backend: o.backend,
-    tasks,
-    locks: new Map(),
+  const locks = new Map<number, string>();
+  const version = o.version ?? LAB_PVE_VERSION;
+  const members = [{ node: o.node ?? "pve", backend: o.backend }, ...(o.nodes ?? [])];
+  const cluster: ApiContext[] = members.map((m) => ({
+    node: m.node,
+    backend: m.backend,
+    tasks: new TaskManager(m.node),
+    locks,
     macPrefix: "BC:24:11",
-    version: o.version ?? LAB_PVE_VERSION,
-  };
+    version,
+  }));
+  if (members.length > 1) for (const c of cluster) c.cluster = cluster;
+  const ctx = cluster[0]!;
+  const tasks = ctx.tasks;
   const auth = new Authenticator(o.tokens, o.users ?? []);
   const audit = new AuditLog(join(o.stateDir, "audit.jsonl"));
-  const router = labRouter(ctx, auth, o);
+  const routers = new Map(cluster.map((c) => [c.node, labRouter(c, auth, o)] as const));
+  const router = new ClusterRouter(routers, routers.get(ctx.node)!);
   const cert = ensureCertificate(o.stateDir);
 
   const handle = requestHandler({ auth, audit, router, unauthorizedDelayMs: o.unauthorizedDelayMs ?? UNAUTHORIZED_DELAY_MS });
@@ -120,9 +134,10 @@ export async function startLabApi(o: LabApiOptions): Promise<LabApi> {
     url: `https://${HOST}:${port}`,
     port,
     tasks,
+    nodeTasks: new Map(cluster.map((c) => [c.node, c.tasks])),
     endpoints: router.list(),
     close: async () => {
-      await tasks.settle();
+      for (const c of cluster) await c.tasks.settle();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -19,7 +19,9 @@ import type {
   UrlMetadata,
   VolumeClone,
   VolumeInfo,
+  VolumeSend,
 } from "../pve/backend";
+import { zfsReceive, zfsSend } from "./volume-migration";
 import { MemoryBackend } from "../pve/memory-backend";
 import type { ConfigFile, PveConfig } from "../pve/pve-config";
 import type { TaskLog } from "../pve/tasks";
@@ -464,6 +466,28 @@ export class HostBackend implements LabBackend, ArchiveHost {
     await destroyViews(ds);
     await destroyDataset(ds, { recursive: true, timeoutMs: 120_000 });
     log(`destroyed dataset ${ds}`);
+  }
+
+  async sendVolume(volid: string, log: TaskLog): Promise<VolumeSend> {
+    const ds = this.dataset(volid);
+    if (!ds) {
+      if (this.isContainerVolume(volid))
+        throw new Error(`the lab migrates container volumes on zfspool storages only ('${volid}')`);
+      return this.vms.sendVolume(volid);
+    }
+    await releaseViewsOf(this.volumePath(volid));
+    return zfsSend(ds, log);
+  }
+
+  async receiveVolume(volid: string, vmid: number, send: VolumeSend, log: TaskLog): Promise<void> {
+    const ds = this.dataset(volid);
+    if (!ds) {
+      if (/(^|\/|:)subvol-/.test(volid))
+        throw new Error(`the lab migrates container volumes on zfspool storages only ('${volid}')`);
+      return this.vms.receiveVolume(volid, vmid, send);
+    }
+    if (ok("zfs", ["list", "-H", ds])) throw new Error(`zfs error: cannot receive '${ds}': dataset already exists`);
+    await zfsReceive(ds, send, log);
   }
 
   // --- guests

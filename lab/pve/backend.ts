@@ -4,6 +4,7 @@
 // serves tests; a real backend maps the same calls onto LXC containers on ZFS (configs as
 // <stateDir>/pve/lxc/<vmid>.conf via printConfigFile, volumes as datasets, clones as `zfs clone …@__base__`)
 // and QEMU processes.
+import type { Readable } from "node:stream";
 import type { ConfigFile, PveConfig } from "./pve-config";
 import type { TaskLog } from "./tasks";
 
@@ -145,6 +146,15 @@ export interface ContainerArchive {
   excludes: string[];
 }
 
+/** A guest volume on its way to another node: its bytes (ZFS: a `zfs send` stream), its size, and the sender's end. */
+export interface VolumeSend {
+  stream: Readable;
+  /** Bytes (a subvol's refquota), for the receiving side to set. */
+  size: number;
+  /** Resolves once the whole volume was sent (the sender's temporary snapshot gone); rejects with the sender's error. */
+  done: Promise<void>;
+}
+
 export interface LabBackend {
   // --- configs: the /etc/pve/{lxc,qemu-server}/<vmid>.conf tree
   listGuests(): Promise<{ vmid: number; type: GuestType }[]>;
@@ -181,6 +191,10 @@ export interface LabBackend {
   /** Grows a volume to `size` bytes. */
   resizeVolume(volid: string, size: number, log: TaskLog): Promise<void>;
   destroyVolume(volid: string, log: TaskLog): Promise<void>;
+  /** Sends a guest volume to another node's backend (migration): ZFS `zfs send` of a temporary `__migration__` snapshot. */
+  sendVolume(volid: string, log: TaskLog): Promise<VolumeSend>;
+  /** Receives a volume another node sent, under `volid` here (ZFS `zfs receive`); the volume must not exist. */
+  receiveVolume(volid: string, vmid: number, send: VolumeSend, log: TaskLog): Promise<void>;
 
   // --- backups: archives on storages with backup content (dir storages keep them in <path>/dump)
   /** Writes the archive (as <name>.dat, renamed when complete); its size in bytes. Fails as the storage fails (full). */

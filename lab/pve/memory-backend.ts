@@ -18,7 +18,10 @@ import type {
   UrlMetadata,
   VolumeClone,
   VolumeInfo,
+  VolumeSend,
 } from "./backend";
+import { Readable } from "node:stream";
+import { text } from "node:stream/consumers";
 import { type ConfigFile, type PveConfig, parsePropertyString, qemuNicMac } from "./pve-config";
 import type { TaskLog } from "./tasks";
 import { parseVolid } from "./volumes";
@@ -377,6 +380,22 @@ export class MemoryBackend implements LabBackend {
     if (clones.length) throw new Error(`base volume '${parseVolid(volid)!.volname}' is still in use by linked cloned`);
     this.volumes.delete(volid);
     this.snapshots.delete(volid);
+  }
+
+  /** The volume's record (and snapshots) as JSON: what another memory backend's receiveVolume reads. */
+  async sendVolume(volid: string): Promise<VolumeSend> {
+    const v = this.volumes.get(volid);
+    if (!v) throw new Error(`volume '${volid}' does not exist`);
+    const body = JSON.stringify({ volume: v, snapshots: this.snapshots.get(volid) ?? [] });
+    return { stream: Readable.from([body]), size: v.size, done: Promise.resolve() };
+  }
+
+  async receiveVolume(volid: string, vmid: number, send: VolumeSend): Promise<void> {
+    if (this.volumes.has(volid)) throw new Error(`volume '${volid}' already exists`);
+    const got = JSON.parse(await text(send.stream)) as { volume: VolumeInfo; snapshots: string[] };
+    await send.done;
+    this.volumes.set(volid, { ...got.volume, volid, vmid, size: send.size });
+    if (got.snapshots.length) this.snapshots.set(volid, got.snapshots);
   }
 
   // --- guests

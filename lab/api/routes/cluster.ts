@@ -1,9 +1,9 @@
-// /cluster: next free vmid, the resource list (the provider finds a VM's node through it), PCI
-// hardware mappings (kept in <stateDir>/pve/mapping/pci.json), and /pools (read-only, empty).
+// /cluster: next free vmid and the resource list across the lab's nodes (the provider finds a VM's node through it),
+// the cluster's status, PCI hardware mappings (kept in <stateDir>/pve/mapping/pci.json), and /pools (read-only, empty).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { GuestType } from "../../pve/backend";
-import { type ApiContext, LABEL } from "../context";
+import { type ApiContext, LABEL, clusterNodes } from "../context";
 import { fail, paramError } from "../errors";
 import { VMID } from "../../pve/lxc-schema";
 import { splitList } from "../../pve/pve-config";
@@ -72,19 +72,19 @@ export function clusterRoutes(ctx: ApiContext, mappingFile: string): Route[] {
     ...(m.mdev ? { mdev: Number(m.mdev) } : {}),
   });
 
-  async function resources(type?: string): Promise<unknown[]> {
+  async function nodeResources(node: ApiContext, type?: string): Promise<unknown[]> {
     const out: unknown[] = [];
     if (!type || type === "vm") {
-      for (const g of await ctx.backend.listGuests()) {
-        const file = await ctx.backend.readConfig(g.type, g.vmid);
+      for (const g of await node.backend.listGuests()) {
+        const file = await node.backend.readConfig(g.type, g.vmid);
         if (!file) continue;
-        const rt = await ctx.backend.runtime(g.type, g.vmid);
+        const rt = await node.backend.runtime(g.type, g.vmid);
         const c = file.config;
         out.push({
           id: `${g.type}/${g.vmid}`,
           type: g.type,
           vmid: g.vmid,
-          node: ctx.node,
+          node: node.node,
           name: (g.type === "lxc" ? c.hostname : c.name) ?? `${LABEL[g.type as GuestType]}${g.vmid}`,
           status: rt.status,
           template: c.template === "1" ? 1 : 0,
@@ -96,12 +96,12 @@ export function clusterRoutes(ctx: ApiContext, mappingFile: string): Route[] {
       }
     }
     if (!type || type === "storage")
-      for (const s of await ctx.backend.listStorage())
+      for (const s of await node.backend.listStorage())
         out.push({
-          id: `storage/${ctx.node}/${s.id}`,
+          id: `storage/${node.node}/${s.id}`,
           type: "storage",
           storage: s.id,
-          node: ctx.node,
+          node: node.node,
           plugintype: s.type,
           content: s.content.join(","),
           status: "available",
@@ -109,8 +109,38 @@ export function clusterRoutes(ctx: ApiContext, mappingFile: string): Route[] {
           disk: s.used,
           maxdisk: s.total,
         });
-    if (!type || type === "node") out.push({ id: `node/${ctx.node}`, type: "node", node: ctx.node, status: "online", level: "" });
+    if (!type || type === "node")
+      out.push({ id: `node/${node.node}`, type: "node", node: node.node, status: "online", level: "" });
     return out;
+  }
+
+  /** Every node's resources: guests first, then storages, then nodes, as Cluster.pm lists them. */
+  async function resources(type?: string): Promise<unknown[]> {
+    const all = (await Promise.all(clusterNodes(ctx).map((n) => nodeResources(n, type)))).flat() as { type: string }[];
+    const rank = (t: string) => (t === "node" ? 2 : t === "storage" ? 1 : 0);
+    return all.sort((a, b) => rank(a.type) - rank(b.type));
+  }
+
+  /** A lone node: its entry alone (nodeid 0), as on a Proxmox host in no cluster; a cluster: its entry, then nodes 1…n. */
+  function status(): unknown[] {
+    const nodes = clusterNodes(ctx);
+    if (!ctx.cluster)
+      return [
+        { id: `node/${ctx.node}`, type: "node", name: ctx.node, nodeid: 0, ip: "127.0.0.1", online: 1, local: 1, level: "" },
+      ];
+    return [
+      { id: "cluster", type: "cluster", name: "phoenix-lab", nodes: nodes.length, quorate: 1, version: nodes.length },
+      ...nodes.map((n, i) => ({
+        id: `node/${n.node}`,
+        type: "node",
+        name: n.node,
+        nodeid: i + 1,
+        ip: "127.0.0.1",
+        online: 1,
+        local: n === ctx ? 1 : 0,
+        level: "",
+      })),
+    ];
   }
 
   return [
@@ -119,7 +149,8 @@ export function clusterRoutes(ctx: ApiContext, mappingFile: string): Route[] {
       path: "/cluster/nextid",
       schema: { vmid: { ...VMID, optional: true } },
       handler: async (r) => {
-        const used = new Set([...(await ctx.backend.listGuests()).map((g) => g.vmid), ...ctx.locks.keys()]);
+        const guests = await Promise.all(clusterNodes(ctx).map((n) => n.backend.listGuests()));
+        const used = new Set([...guests.flat().map((g) => g.vmid), ...ctx.locks.keys()]);
         if (r.params.vmid) {
           const vmid = Number(r.params.vmid);
           if (used.has(vmid)) throw paramError({ vmid: `VM ${vmid} already exists` });
@@ -136,21 +167,7 @@ export function clusterRoutes(ctx: ApiContext, mappingFile: string): Route[] {
       schema: { type: { type: "string", enum: ["vm", "storage", "node", "sdn"], optional: true } },
       handler: (r) => resources(r.params.type),
     },
-    {
-      method: "GET",
-      path: "/cluster/status",
-      schema: {},
-      handler: () => [
-        { id: `node/${ctx.node}`, type: "node", name: ctx.node, nodeid: 0, ip: "127.0.0.1", online: 1, local: 1, level: "" },
-      ],
-    },
-    // No HA stack on a one-node lab: no guest is HA-managed
-    {
-      method: "GET",
-      path: "/cluster/ha/resources",
-      schema: { type: { type: "string", enum: ["ct", "vm"], optional: true } },
-      handler: () => [],
-    },
+    { method: "GET", path: "/cluster/status", schema: {}, handler: () => status() },
     { method: "GET", path: "/cluster/mapping", schema: {}, handler: () => [{ name: "dir" }, { name: "pci" }, { name: "usb" }] },
     {
       method: "GET",

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, statfsSync } from "node:fs";
 import { cpus, loadavg, machine, release, version } from "node:os";
 import type { ApiContext } from "../context";
-import { requireNode } from "../context";
+import { clusterNodes, requireNode } from "../context";
 import { fail } from "../errors";
 import { NODE } from "../../pve/lxc-schema";
 import type { Route } from "../router";
@@ -90,10 +90,11 @@ export function nodeRoutes(ctx: ApiContext, hardware: { cpus: number; memory: nu
       method: "GET",
       path: "/nodes",
       schema: {},
-      handler: () => [
-        {
-          node: ctx.node,
-          id: `node/${ctx.node}`,
+      // every node of the lab's cluster (they share this machine: its CPUs and memory)
+      handler: () =>
+        clusterNodes(ctx).map((n) => ({
+          node: n.node,
+          id: `node/${n.node}`,
           type: "node",
           status: "online",
           level: "",
@@ -103,8 +104,7 @@ export function nodeRoutes(ctx: ApiContext, hardware: { cpus: number; memory: nu
           maxmem: hardware.memory,
           uptime: uptime(),
           ssl_fingerprint: "",
-        },
-      ],
+        })),
     },
     {
       method: "GET",

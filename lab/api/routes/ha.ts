@@ -1,0 +1,137 @@
+// /cluster/ha/resources: HA resources kept in /etc/pve/ha/resources.cfg with pve-ha-manager's checks and words.
+// The lab runs no HA manager: nothing watches, fences, restarts or relocates these guests (lab/README.md).
+import { type ApiContext, findGuest } from "../context";
+import { fail, paramError } from "../errors";
+import { type HaResource, HaResourceStore } from "../ha-config";
+import type { Route } from "../router";
+import type { ParamSchema } from "../../pve/schema";
+import { splitList } from "../../pve/pve-config";
+
+const TYPES: Record<string, "lxc" | "qemu"> = { ct: "lxc", vm: "qemu" };
+
+const OPTIONS: ParamSchema = {
+  comment: { type: "string", maxLength: 4096, optional: true },
+  failback: { type: "boolean", optional: true },
+  group: { type: "string", format: "pve-configid", optional: true },
+  max_relocate: { type: "integer", minimum: 0, optional: true },
+  max_restart: { type: "integer", minimum: 0, optional: true },
+  state: { type: "string", enum: ["started", "stopped", "enabled", "disabled", "ignored"], optional: true },
+  type: { type: "string", enum: ["ct", "vm"], optional: true },
+};
+const SID = { type: "string", optional: false } as const;
+
+/** pve-ha-manager's parse_sid: `ct:100`, `vm:100`, or a bare vmid resolved through the cluster's guests. */
+async function parseSid(ctx: ApiContext, sid: string): Promise<{ type: string; name: string }> {
+  if (/^\d+$/.test(sid)) {
+    const g = await findGuest(ctx, Number(sid));
+    if (!g) throw fail(`unable to detect SID from VMID - VM/CT ${sid} does not exist`);
+    return { type: g.type === "lxc" ? "ct" : "vm", name: sid };
+  }
+  const m = /^(\S+):(\S+)$/.exec(sid);
+  if (!m) throw fail(`unable to parse service id '${sid}'`);
+  if (!TYPES[m[1]!]) throw fail(`unknown resource type '${m[1]}'`);
+  return { type: m[1]!, name: m[2]! };
+}
+
+/** The resource's options from the request (no HA groups here: the lab has none). */
+function options(params: Record<string, string>, type: string): Record<string, string> {
+  if (params.type && params.type !== type) throw fail("types does not match");
+  if (params.group) throw fail(`HA group '${params.group}' does not exist`);
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(OPTIONS)) if (k !== "type" && params[k] !== undefined) out[k] = params[k]!;
+  return out;
+}
+
+const json = (r: HaResource, digest: string) => ({ sid: `${r.type}:${r.name}`, type: r.type, digest, ...r.options });
+const find = (resources: HaResource[], s: { type: string; name: string }) =>
+  resources.find((r) => r.type === s.type && r.name === s.name);
+
+/** POST: the guest must exist in the cluster and be of the sid's type; one resource per sid. */
+async function create(ctx: ApiContext, store: HaResourceStore, params: Record<string, string>): Promise<null> {
+  const s = await parseSid(ctx, params.sid!);
+  if (!/^[1-9][0-9]+$/.test(s.name)) throw fail("invalid VMID");
+  const guest = await findGuest(ctx, Number(s.name));
+  if (!guest) throw fail(`resource '${s.type}:${s.name}' does not exist in cluster`);
+  if (guest.type !== TYPES[s.type])
+    throw fail(
+      `resource '${s.type}:${s.name}' - guest with ID ${s.name} is not a ${s.type === "ct" ? "container" : "virtual machine"}`,
+    );
+  const opts = options(params, s.type);
+  const { resources } = store.read();
+  if (find(resources, s)) throw fail(`resource ID '${s.type}:${s.name}' already defined`);
+  store.write([...resources, { ...s, options: opts }]);
+  return null;
+}
+
+/** PUT: options set and deleted, refused when the file changed since the caller's digest. */
+async function update(ctx: ApiContext, store: HaResourceStore, params: Record<string, string>): Promise<null> {
+  const s = await parseSid(ctx, params.sid!);
+  const { resources, digest } = store.read();
+  if (params.digest && params.digest !== digest)
+    throw fail("detected modified configuration - file changed by other user? Try again.");
+  const found = find(resources, s);
+  if (!found) throw fail(`no such resource '${s.type}:${s.name}'`);
+  for (const k of splitList(params.delete)) {
+    if (!Object.hasOwn(OPTIONS, k) || k === "type") throw paramError({ delete: `unknown property '${k}'` });
+    delete found.options[k];
+  }
+  Object.assign(found.options, options(params, s.type));
+  store.write(resources);
+  return null;
+}
+
+export function haRoutes(ctx: ApiContext, file: string): Route[] {
+  const store = new HaResourceStore(file);
+  return [
+    {
+      method: "GET",
+      path: "/cluster/ha/resources",
+      schema: { type: { type: "string", enum: ["ct", "vm"], optional: true } },
+      handler: (r) => {
+        const { resources, digest } = store.read();
+        return resources.filter((x) => !r.params.type || x.type === r.params.type).map((x) => json(x, digest));
+      },
+    },
+    {
+      method: "POST",
+      path: "/cluster/ha/resources",
+      schema: { sid: SID, ...OPTIONS },
+      handler: (r) => create(ctx, store, r.params),
+    },
+    {
+      method: "GET",
+      path: "/cluster/ha/resources/{sid}",
+      schema: { sid: SID },
+      handler: async (r) => {
+        const s = await parseSid(ctx, r.params.sid!);
+        const { resources, digest } = store.read();
+        const found = find(resources, s);
+        if (!found) throw fail(`no such resource '${s.type}:${s.name}'`);
+        return json(found, digest);
+      },
+    },
+    {
+      method: "PUT",
+      path: "/cluster/ha/resources/{sid}",
+      schema: {
+        sid: SID,
+        ...OPTIONS,
+        delete: { type: "string", format: "pve-configid-list", optional: true },
+        digest: { type: "string", maxLength: 64, optional: true },
+      },
+      handler: (r) => update(ctx, store, r.params),
+    },
+    {
+      method: "DELETE",
+      path: "/cluster/ha/resources/{sid}",
+      schema: { sid: SID, purge: { type: "boolean", optional: true } },
+      handler: async (r) => {
+        const s = await parseSid(ctx, r.params.sid!);
+        const { resources } = store.read();
+        if (!find(resources, s)) throw fail(`cannot delete service '${s.type}:${s.name}', not HA managed!`);
+        store.write(resources.filter((x) => !(x.type === s.type && x.name === s.name)));
+        return null;
+      },
+    },
+  ];
+}
