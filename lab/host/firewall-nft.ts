@@ -184,13 +184,8 @@ const chain = (name: string, hook: string | undefined, body: string[], priority 
  * that bridged packets pass through (bridge-nf-call-iptables); the bridge table only marks each packet with the guest
  * ports it comes from and goes to, which the IP hooks cannot see.
  */
-export function renderRuleset(cluster: FwFile, guests: FwGuestPorts[]): string {
-  const head = [
-    `table bridge ${FW_TABLE}`,
-    `delete table bridge ${FW_TABLE}`,
-    `table inet ${FW_TABLE}`,
-    `delete table inet ${FW_TABLE}`,
-  ];
+export function renderRuleset(cluster: FwFile, guests: FwGuestPorts[], table = FW_TABLE): string {
+  const head = [`table bridge ${table}`, `delete table bridge ${table}`, `table inet ${table}`, `delete table inet ${table}`];
   if (!datacenterEnabled(cluster)) return head.join("\n") + "\n";
   const active = guests.filter((g) => guestEnabled(g.fw) && g.ports.length);
   let next = 1;
@@ -213,11 +208,11 @@ export function renderRuleset(cluster: FwFile, guests: FwGuestPorts[]): string {
   }
   return [
     ...head,
-    `table bridge ${FW_TABLE} {`,
+    `table bridge ${table} {`,
     ...chain("mark-from", "prerouting", pre, -300),
     ...chain("mark-to", "forward", bridgeFwd, -300),
     "}",
-    `table inet ${FW_TABLE} {`,
+    `table inet ${table} {`,
     ...chains,
     ...chain("forward", "forward", [...fwdOut, ...fwdIn]),
     ...chain("input", "input", input),

@@ -31,9 +31,9 @@ export function lxcPorts(lxcPath: string, vmid: number, config: PveConfig): Reco
 }
 
 /** Removes the lab's table (lab down); nothing when nftables is not installed or the table is absent. */
-export function removeFirewallTable(): void {
+export function removeFirewallTable(table = FW_TABLE): void {
   if (!existsSync(NFT)) return;
-  for (const family of ["bridge", "inet"]) run(NFT, ["delete", "table", family, FW_TABLE], { allowFail: true });
+  for (const family of ["bridge", "inet"]) run(NFT, ["delete", "table", family, table], { allowFail: true });
 }
 
 export class HostFirewall {
@@ -43,6 +43,8 @@ export class HostFirewall {
   constructor(
     private readonly root: string,
     private readonly guests: () => Promise<FirewallGuest[]>,
+    /** The nftables tables' name (a test's own, beside a lab's). */
+    readonly table = FW_TABLE,
   ) {}
 
   read(path: string): string | undefined {
@@ -81,7 +83,7 @@ export class HostFirewall {
           });
         guests.push({ vmid: g.vmid, fw: this.file(`firewall/${g.vmid}.fw`), ports });
       }
-    return renderRuleset(cluster, guests);
+    return renderRuleset(cluster, guests, this.table);
   }
 
   /** Renders and loads the ruleset, one at a time; a no-op until the datacenter firewall was first enabled. */
