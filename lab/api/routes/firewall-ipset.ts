@@ -10,20 +10,27 @@ import type { Route } from "../router";
 const CIDR = { type: "string", maxLength: 64 } as const;
 const NOMATCH = { type: "boolean", optional: true } as const;
 
+function set(fw: FwFile, name: string) {
+  const entries = fw.ipset[name];
+  if (!entries) throw fail(`no such IPSet '${name}'`);
+  return entries;
+}
+
+function checkEntry(cidr: string, fw: FwFile, cluster: FwFile) {
+  if (ipVersion(cidr) && !cidr.includes("-")) return;
+  const ref = reference(cidr);
+  if (ref?.kind === "alias" && (cluster.aliases[ref.name.toLowerCase()] || fw.aliases[ref.name.toLowerCase()])) return;
+  if (ref?.kind === "alias") throw fail(`no such alias '${cidr}'`);
+  throw paramError({ cidr: "invalid format - value does not look like a valid IP address or CIDR network\n" });
+}
+
 export function firewallIpsetRoutes(ctx: ApiContext, level: FwLevel): Route[] {
+  return [...ipsetRoutes(ctx, level), ...ipsetEntryRoutes(ctx, level)];
+}
+
+/** The sets: list, create or rename, read one's entries, delete. */
+function ipsetRoutes(ctx: ApiContext, level: FwLevel): Route[] {
   const path = `${level.base}/ipset`;
-  const set = (fw: FwFile, name: string) => {
-    const entries = fw.ipset[name];
-    if (!entries) throw fail(`no such IPSet '${name}'`);
-    return entries;
-  };
-  const checkEntry = (cidr: string, fw: FwFile, cluster: FwFile) => {
-    if (ipVersion(cidr) && !cidr.includes("-")) return;
-    const ref = reference(cidr);
-    if (ref?.kind === "alias" && (cluster.aliases[ref.name.toLowerCase()] || fw.aliases[ref.name.toLowerCase()])) return;
-    if (ref?.kind === "alias") throw fail(`no such alias '${cidr}'`);
-    throw paramError({ cidr: "invalid format - value does not look like a valid IP address or CIDR network\n" });
-  };
   return [
     {
       method: "GET",
@@ -83,6 +90,28 @@ export function firewallIpsetRoutes(ctx: ApiContext, level: FwLevel): Route[] {
       },
     },
     {
+      method: "DELETE",
+      path: `${path}/{name}`,
+      schema: { ...level.pathSchema, name: FW_NAME, force: { type: "boolean", optional: true } },
+      handler: async ({ params }) => {
+        await changeFw(ctx, await level.file(params), (fw) => {
+          const entries = fw.ipset[params.name!];
+          if (!entries) return;
+          if (entries.length && params.force !== "1") throw fail(`IPSet '${params.name}' is not empty`);
+          delete fw.ipset[params.name!];
+          delete fw.ipsetComments[params.name!];
+        });
+        return null;
+      },
+    },
+  ];
+}
+
+/** A set's entries: add, read, change, remove. */
+function ipsetEntryRoutes(ctx: ApiContext, level: FwLevel): Route[] {
+  const path = `${level.base}/ipset`;
+  return [
+    {
       method: "POST",
       path: `${path}/{name}`,
       schema: { ...level.pathSchema, name: FW_NAME, cidr: CIDR, nomatch: NOMATCH, comment: COMMENT },
@@ -96,21 +125,6 @@ export function firewallIpsetRoutes(ctx: ApiContext, level: FwLevel): Route[] {
             ...(params.nomatch === "1" ? { nomatch: true } : {}),
             ...(params.comment ? { comment: params.comment } : {}),
           });
-        });
-        return null;
-      },
-    },
-    {
-      method: "DELETE",
-      path: `${path}/{name}`,
-      schema: { ...level.pathSchema, name: FW_NAME, force: { type: "boolean", optional: true } },
-      handler: async ({ params }) => {
-        await changeFw(ctx, await level.file(params), (fw) => {
-          const entries = fw.ipset[params.name!];
-          if (!entries) return;
-          if (entries.length && params.force !== "1") throw fail(`IPSet '${params.name}' is not empty`);
-          delete fw.ipset[params.name!];
-          delete fw.ipsetComments[params.name!];
         });
         return null;
       },

@@ -87,14 +87,18 @@ export function levelRules(level: FwLevel): RuleList {
   return { path: `${level.base}/rules`, env: level.env, pathSchema: level.pathSchema, file: level.file, rules: (fw) => fw.rules };
 }
 
+const own = (path: string, fw: FwFile) => (path.startsWith("firewall/cluster") ? undefined : fw);
+const atPos = (rules: FwRule[], pos: number) => {
+  if (pos >= rules.length) throw fail(`no rule at position ${pos}`);
+  return rules[pos]!;
+};
+
 export function ruleRoutes(ctx: ApiContext, list: RuleList): Route[] {
-  const own = (path: string, fw: FwFile) => (path.startsWith("firewall/cluster") ? undefined : fw);
-  const atPos = (rules: FwRule[], pos: number) => {
-    if (pos >= rules.length) throw fail(`no rule at position ${pos}`);
-    return rules[pos]!;
-  };
-  const { pos: _pos, ...withoutPos } = RULE_PROPERTIES;
-  void _pos;
+  return [...ruleReadRoutes(ctx, list), ...ruleWriteRoutes(ctx, list)];
+}
+
+/** List, read one, delete one. */
+function ruleReadRoutes(ctx: ApiContext, list: RuleList): Route[] {
   return [
     {
       method: "GET",
@@ -109,6 +113,43 @@ export function ruleRoutes(ctx: ApiContext, list: RuleList): Route[] {
         return rules.map((r, pos) => ({ ...ruleJson(r, list.env, cluster, own(path, fw)), pos, digest }));
       },
     },
+    {
+      method: "GET",
+      path: `${list.path}/{pos}`,
+      schema: { ...list.pathSchema, pos: { type: "integer", minimum: 0 } },
+      handler: async ({ params }) => {
+        const path = await list.file(params);
+        const fw = await readFw(ctx, path);
+        const cluster = path.startsWith("firewall/cluster") ? fw : await readFw(ctx, "firewall/cluster.fw");
+        const rules = list.rules(fw, params);
+        const rule = atPos(rules, Number(params.pos));
+        // the position comes back as given in the path: a string, as Proxmox's does
+        return { ...ruleJson(rule, list.env, cluster, own(path, fw)), pos: params.pos, digest: fwDigest(rules) };
+      },
+    },
+    {
+      method: "DELETE",
+      path: `${list.path}/{pos}`,
+      schema: { ...list.pathSchema, pos: { type: "integer", minimum: 0 }, digest: DIGEST },
+      handler: async ({ params }) => {
+        const path = await list.file(params);
+        await changeFw(ctx, path, (fw) => {
+          const rules = list.rules(fw, params);
+          assertDigest(rules, params.digest);
+          atPos(rules, Number(params.pos));
+          rules.splice(Number(params.pos), 1);
+        });
+        return null;
+      },
+    },
+  ];
+}
+
+/** Create, change or move. */
+function ruleWriteRoutes(ctx: ApiContext, list: RuleList): Route[] {
+  const { pos: _pos, ...withoutPos } = RULE_PROPERTIES;
+  void _pos;
+  return [
     {
       method: "POST",
       path: list.path,
@@ -130,20 +171,6 @@ export function ruleRoutes(ctx: ApiContext, list: RuleList): Route[] {
           rules.unshift(r);
         });
         return null;
-      },
-    },
-    {
-      method: "GET",
-      path: `${list.path}/{pos}`,
-      schema: { ...list.pathSchema, pos: { type: "integer", minimum: 0 } },
-      handler: async ({ params }) => {
-        const path = await list.file(params);
-        const fw = await readFw(ctx, path);
-        const cluster = path.startsWith("firewall/cluster") ? fw : await readFw(ctx, "firewall/cluster.fw");
-        const rules = list.rules(fw, params);
-        const rule = atPos(rules, Number(params.pos));
-        // the position comes back as given in the path: a string, as Proxmox's does
-        return { ...ruleJson(rule, list.env, cluster, own(path, fw)), pos: params.pos, digest: fwDigest(rules) };
       },
     },
     {
@@ -181,21 +208,6 @@ export function ruleRoutes(ctx: ApiContext, list: RuleList): Route[] {
           for (const k of (params.delete ?? "").split(/[,; ]+/).filter(Boolean))
             delete (next as unknown as Record<string, unknown>)[k];
           rules[pos] = checked(next, list.env, cluster, own(path, fw));
-        });
-        return null;
-      },
-    },
-    {
-      method: "DELETE",
-      path: `${list.path}/{pos}`,
-      schema: { ...list.pathSchema, pos: { type: "integer", minimum: 0 }, digest: DIGEST },
-      handler: async ({ params }) => {
-        const path = await list.file(params);
-        await changeFw(ctx, path, (fw) => {
-          const rules = list.rules(fw, params);
-          assertDigest(rules, params.digest);
-          atPos(rules, Number(params.pos));
-          rules.splice(Number(params.pos), 1);
         });
         return null;
       },
