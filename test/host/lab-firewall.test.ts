@@ -55,7 +55,7 @@ class NetnsBackend extends MemoryBackend {
 }
 
 const net0 = (g: (typeof GUESTS)[number], firewall: boolean) =>
-  `name=eth0,bridge=${BRIDGE},hwaddr=BC:24:11:00:03:${g.vmid % 100},ip=${g.ip}/24${firewall ? ",firewall=1" : ""}`;
+  `name=eth0,bridge=${BRIDGE},hwaddr=BC:24:11:00:03:${String(g.vmid % 100).padStart(2, "0")},ip=${g.ip}/24${firewall ? ",firewall=1" : ""}`;
 
 let api: LabApi;
 let pve: LabClient;
