@@ -18,6 +18,8 @@ import { clusterRoutes } from "./routes/cluster";
 import { haRoutes } from "./routes/ha";
 import { migrateRoutes } from "./routes/migrate";
 import { ClusterRouter } from "./cluster-router";
+import { firewallClusterRoutes } from "./routes/firewall-cluster";
+import { firewallGuestRoutes } from "./routes/firewall-guest";
 import { lxcSnapshotRoutes } from "./routes/lxc-snapshot";
 import { lxcRoutes } from "./routes/lxc";
 import { nodeRoutes } from "./routes/node";
@@ -89,6 +91,8 @@ export function labRouter(
     ...clusterRoutes(ctx, join(o.stateDir, "pve", "mapping", "pci.json")),
     ...haRoutes(ctx, join(o.pveDir ?? join(o.stateDir, "pve"), "ha", "resources.cfg")),
     ...migrateRoutes(ctx),
+    ...firewallClusterRoutes(ctx),
+    ...firewallGuestRoutes(ctx),
   );
   return router;
 }

@@ -1,0 +1,182 @@
+// The lab's Proxmox firewall enforced for real: a bridge made for the test with two network namespaces plugged in as
+// guests 301 and 302 (veth ports, as containers' are), firewall set through the lab API, traffic tried with busybox
+// (wget to busybox httpd) from one to the other. Proves: everything passes while the datacenter firewall is off; a
+// port allowed passes and one not allowed is dropped; a rule changed through the API applies at once; a NIC without
+// firewall=1 is not filtered; `nft list table` shows the rules. Needs root and nftables (ensure-apt).
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LabApi, startLabApi } from "../../lab/api/server";
+import { ensureBridge, removeBridge } from "../../lab/host/bridge";
+import { ok, run } from "../../lab/host/run";
+import type { ConfigFile } from "../../lab/pve/pve-config";
+import type { GuestType } from "../../lab/pve/backend";
+import { MemoryBackend } from "../../lab/pve/memory-backend";
+import { HostFirewall, NFT, removeFirewallTable } from "../../lab/node/host-firewall";
+import type { LabClient } from "../../lab/pve/client";
+import { fidelityApiOptions, tokenClient } from "../support/fidelity-cases";
+
+const ROOT = join(__dirname, "..", "..");
+const tag = Math.random().toString(36).slice(2, 6);
+const BRIDGE = `phxfw${tag}`;
+const TABLE = `phoenix-lab-fw-test-${tag}`;
+const NET = "10.231.7";
+const GUESTS = [
+  { vmid: 301, ns: `phxfwa${tag}`, dev: `vfa${tag}`, ip: `${NET}.11` },
+  { vmid: 302, ns: `phxfwb${tag}`, dev: `vfb${tag}`, ip: `${NET}.12` },
+];
+const B = "/nodes/pve/lxc/302/firewall";
+const dir = mkdtempSync(join(tmpdir(), "phoenix-lab-fw-"));
+
+/** The real backend's firewall part over the in-memory one: files on disk, nftables applied after every change. */
+class NetnsBackend extends MemoryBackend {
+  readonly firewall = new HostFirewall(join(dir, "pve"), () => this.guestPorts(), TABLE);
+  private async guestPorts() {
+    const out = [];
+    for (const g of GUESTS) {
+      const config = (await this.readConfig("lxc", g.vmid))!.config;
+      out.push({ vmid: g.vmid, type: "lxc" as const, config, ports: { net0: g.dev } });
+    }
+    return out;
+  }
+  override async readFirewall(path: string) {
+    return this.firewall.read(path);
+  }
+  override async writeFirewall(path: string, text: string) {
+    this.firewall.write(path, text);
+    await this.firewall.apply();
+  }
+  override async writeConfig(type: GuestType, vmid: number, file: ConfigFile) {
+    await super.writeConfig(type, vmid, file);
+    await this.firewall.apply();
+  }
+}
+
+const net0 = (g: (typeof GUESTS)[number], firewall: boolean) =>
+  `name=eth0,bridge=${BRIDGE},hwaddr=BC:24:11:00:03:${String(g.vmid % 100).padStart(2, "0")},ip=${g.ip}/24${firewall ? ",firewall=1" : ""}`;
+
+let api: LabApi;
+let pve: LabClient;
+const servers: ChildProcess[] = [];
+
+/** Whether guest 301 gets an answer from guest 302's httpd on `port` (2 s). */
+function reaches(port: number): boolean {
+  return ok("ip", [
+    "netns",
+    "exec",
+    GUESTS[0]!.ns,
+    "busybox",
+    "wget",
+    "-q",
+    "-T",
+    "2",
+    "-O",
+    "-",
+    `http://${GUESTS[1]!.ip}:${port}/`,
+  ]);
+}
+
+beforeAll(async () => {
+  execFileSync("bash", [join(ROOT, "scripts", "ensure-apt.sh"), "nftables", "busybox", "iproute2"], {
+    stdio: "inherit",
+    timeout: 600_000,
+  });
+  ensureBridge(BRIDGE, `${NET}.1/24`);
+  for (const g of GUESTS) {
+    run("ip", ["netns", "add", g.ns]);
+    run("ip", ["link", "add", g.dev, "type", "veth", "peer", "name", "eth0", "netns", g.ns]);
+    run("ip", ["link", "set", g.dev, "master", BRIDGE, "up"]);
+    run("ip", ["netns", "exec", g.ns, "ip", "addr", "add", `${g.ip}/24`, "dev", "eth0"]);
+    run("ip", ["netns", "exec", g.ns, "ip", "link", "set", "eth0", "up"]);
+    run("ip", ["netns", "exec", g.ns, "ip", "link", "set", "lo", "up"]);
+  }
+  const www = join(dir, "www");
+  mkdirSync(www);
+  writeFileSync(join(www, "index.html"), "guest 302\n");
+  for (const port of [8080, 8081])
+    servers.push(
+      spawn("ip", ["netns", "exec", GUESTS[1]!.ns, "busybox", "httpd", "-f", "-p", String(port), "-h", www], { stdio: "ignore" }),
+    );
+  const backend = new NetnsBackend({
+    guests: GUESTS.map((g) => ({ type: "lxc" as const, vmid: g.vmid, config: { hostname: `g${g.vmid}`, net0: net0(g, true) } })),
+    network: [{ iface: BRIDGE, type: "bridge", cidr: `${NET}.1/24` }],
+  });
+  api = await startLabApi(fidelityApiOptions(dir, backend));
+  pve = tokenClient(api.url, 10_000);
+  for (let i = 0; i < 50 && !reaches(8080); i++) await new Promise((r) => setTimeout(r, 100));
+}, 700_000);
+
+afterAll(async () => {
+  await api?.close();
+  for (const s of servers) s.kill();
+  removeFirewallTable(TABLE);
+  for (const g of GUESTS) {
+    run("ip", ["link", "del", g.dev], { allowFail: true });
+    run("ip", ["netns", "del", g.ns], { allowFail: true });
+  }
+  removeBridge(BRIDGE);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const table = () => run(NFT, ["list", "table", "inet", TABLE], { allowFail: true });
+
+describe("the Proxmox firewall on the lab's bridge", () => {
+  it("filters nothing while the datacenter firewall is off, even with the guest's firewall on and a DROP policy", async () => {
+    await pve.data("PUT", `${B}/options`, { enable: 1, policy_in: "DROP" });
+    await pve.data("POST", `${B}/rules`, { type: "in", action: "ACCEPT", proto: "tcp", dport: "8080", enable: 1 });
+    expect(reaches(8080)).toBe(true);
+    expect(reaches(8081)).toBe(true);
+    expect(table().code).not.toBe(0);
+  });
+
+  it("with the datacenter on: the allowed port answers, the other is dropped, and nft lists the guest's chain", async () => {
+    await pve.data("PUT", "/cluster/firewall/options", { enable: 1 });
+    expect(reaches(8080)).toBe(true);
+    expect(reaches(8081)).toBe(false);
+    const listed = table().stdout;
+    expect(listed).toContain("chain guest-302-in");
+    expect(listed).toMatch(/tcp dport 8080 accept/);
+    expect(listed).toMatch(/drop comment "policy_in DROP"/);
+  });
+
+  it("applies a rule changed through the API at once", async () => {
+    await pve.data("PUT", `${B}/rules/0`, { dport: "8081" });
+    expect(reaches(8081)).toBe(true);
+    expect(reaches(8080)).toBe(false);
+  });
+
+  it("expands a security group in place and resolves an alias as the rule's source", async () => {
+    await pve.data("POST", "/cluster/firewall/aliases", { name: "guest301", cidr: GUESTS[0]!.ip });
+    await pve.data("POST", "/cluster/firewall/groups", { group: "web" });
+    await pve.data("POST", "/cluster/firewall/groups/web", {
+      type: "in",
+      action: "ACCEPT",
+      proto: "tcp",
+      dport: "8079:8080",
+      source: "guest301",
+      enable: 1,
+    });
+    await pve.data("POST", `${B}/rules`, { type: "group", action: "web", enable: 1 });
+    expect(reaches(8080)).toBe(true);
+    expect(table().stdout).toMatch(/ip saddr 10\.231\.7\.11 tcp dport 8079-8080 accept/);
+  });
+
+  it("leaves a NIC without firewall=1 alone, and filters it again once the flag is back", async () => {
+    await pve.data("DELETE", `${B}/rules/0`);
+    await pve.data("DELETE", `${B}/rules/0`);
+    expect(reaches(8080)).toBe(false);
+    await pve.data("PUT", "/nodes/pve/lxc/302/config", { net0: net0(GUESTS[1]!, false) });
+    expect(reaches(8080)).toBe(true);
+    await pve.data("PUT", "/nodes/pve/lxc/302/config", { net0: net0(GUESTS[1]!, true) });
+    expect(reaches(8080)).toBe(false);
+  });
+
+  it("lets everything through again once the datacenter firewall is off, and removes its tables", async () => {
+    await pve.data("PUT", "/cluster/firewall/options", { enable: 0 });
+    expect(reaches(8080)).toBe(true);
+    expect(reaches(8081)).toBe(true);
+    expect(table().code).not.toBe(0);
+  });
+});
