@@ -41,6 +41,6 @@ export function dnsListen(ix: Index): string | undefined {
 /** The servers other names are forwarded to: upstream, else the listen bridge's dns; never the server itself. */
 export function dnsUpstream(ix: Index, listen: string): string[] {
   const dns = ix.def.network.dns!;
-  const servers = dns.upstream.length > 0 ? dns.upstream : (bridgeHolding(ix.def.network.bridges, listen)?.dns ?? []);
+  const servers = dns.upstream ?? bridgeHolding(ix.def.network.bridges, listen)?.dns ?? [];
   return [...new Set(servers)].filter((s) => s !== listen);
 }

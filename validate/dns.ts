@@ -18,15 +18,26 @@ export function checkDns(ix: Index): Problem[] {
     out.push(
       error("network.dns.node", `no node named '${dns.node}'`, `name one of: ${ix.def.nodes.map((n) => n.name).join(", ")}`),
     );
+  const node = dnsNode(ix);
+  if (node && !node.ssh) {
+    const i = ix.def.nodes.indexOf(node);
+    out.push(
+      error(
+        `nodes[${i}].ssh`,
+        `network.dns runs dnsmasq on node '${node.name}' over SSH, and it has no ssh`,
+        "give the node ssh: { host, user: root, privateKey: { secret: … } }",
+      ),
+    );
+  }
   out.push(...checkListen(ix));
   const listen = dnsListen(ix);
-  if (listen !== undefined && dns.useInGuests && dnsUpstream(ix, listen).length === 0)
+  if (listen !== undefined && dns.useInGuests && dns.upstream === undefined && dnsUpstream(ix, listen).length === 0)
     out.push(
       warning(
         "network.dns.upstream",
         `no server to forward other names to (the bridge's dns is empty or only ${listen} itself): guests will resolve ` +
           `<name>.${domain ?? "<domain>"} and nothing else`,
-        "list your resolvers in network.dns.upstream, e.g. [192.168.1.1]",
+        "list your resolvers in network.dns.upstream, e.g. [192.168.1.1] (upstream: [] says to answer only these names)",
       ),
     );
   out.push(...checkNames(ix, domain ?? "<domain>"));

@@ -101,8 +101,9 @@ describe("planDns()", () => {
   });
 
   it("forwards to the listen bridge's dns when no upstream is given, never to itself", () => {
-    expect(plan(guests, { listen: "10.20.0.1", upstream: [] }).dns!.upstream).toEqual([]);
-    expect(plan(guests, { listen: "10.20.0.3", upstream: [] }).dns!.upstream).toEqual(["10.20.0.1"]);
+    expect(plan(guests, { listen: "10.20.0.1", upstream: undefined }).dns!.upstream).toEqual([]);
+    expect(plan(guests, { listen: "10.20.0.3", upstream: undefined }).dns!.upstream).toEqual(["10.20.0.1"]);
+    expect(plan(guests, { listen: "10.20.0.3", upstream: [] }).dns!.upstream).toEqual([]);
   });
 
   it("names each gateway route at the gateway's address, once when the gateway guest exposes its own name", () => {

@@ -36,6 +36,15 @@ const cases: Case[] = [
     expect: [{ path: "network.dns.node", message: "no node named 'pve2'", fix: "name one of: lab" }],
   },
   {
+    name: "a node without ssh",
+    mutate: (d) => {
+      withDns(d, { node: "pve2" });
+      d.nodes.push({ ...d.nodes[0], name: "pve2", gpus: [], nvidia: undefined, ssh: undefined, zfs: { pools: [], datasets: [] } });
+      for (const m of [...d.templates, ...d.guests]) m.node = "lab";
+    },
+    expect: [{ path: "nodes[1].ssh", message: "network.dns runs dnsmasq on node 'pve2' over SSH, and it has no ssh" }],
+  },
+  {
     name: "no listen, and the node's ssh.host is loopback",
     mutate: (d) => withDns(d, { listen: undefined }),
     expect: [
@@ -73,7 +82,7 @@ const cases: Case[] = [
   },
   {
     name: "forwarding nowhere: the bridge's dns is the server itself",
-    mutate: (d) => withDns(d, { upstream: [] }),
+    mutate: (d) => withDns(d, { upstream: undefined }),
     expect: [
       {
         severity: "warning",
@@ -85,9 +94,10 @@ const cases: Case[] = [
   },
   {
     name: "forwarding nowhere is fine when guests keep their own nameservers",
-    mutate: (d) => withDns(d, { upstream: [], useInGuests: false }),
+    mutate: (d) => withDns(d, { upstream: undefined, useInGuests: false }),
     expect: [],
   },
+  { name: "forwarding nowhere, said explicitly (upstream: [])", mutate: (d) => withDns(d, { upstream: [] }), expect: [] },
   {
     name: "a guest name that is not a DNS label stays unnamed",
     mutate: (d) => {
@@ -144,4 +154,4 @@ const cases: Case[] = [
   },
 ];
 
-describe("internal DNS", () => runCases(cases, 14));
+describe("internal DNS", () => runCases(cases, 16));
