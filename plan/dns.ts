@@ -36,8 +36,7 @@ export function planDns(ix: Index, machines: readonly PlannedMachine[], gateway?
     if (m.kind === "guest" && isDnsLabel(m.name) && address !== undefined) records.set(`${m.name}.${domain}`, address);
   }
   // Validation refuses a route named like a guest at another address: the same fqdn twice is the same address.
-  for (const r of gateway?.routes ?? [])
-    if (!records.has(r.fqdn)) records.set(r.fqdn, addressOf(gateway!.address));
+  for (const r of gateway?.routes ?? []) if (!records.has(r.fqdn)) records.set(r.fqdn, addressOf(gateway!.address));
   return {
     node: node.name,
     listen,
@@ -52,11 +51,7 @@ export function planDns(ix: Index, machines: readonly PlannedMachine[], gateway?
  * The machines as guests see the DNS server: with useInGuests, every guest without nameservers of its own resolves
  * through it, with the domain as its search domain unless it has its own. Templates keep theirs (they never run).
  */
-export function resolveThroughDns(
-  ix: Index,
-  machines: readonly PlannedMachine[],
-  dns: PlannedDns | undefined,
-): PlannedMachine[] {
+export function resolveThroughDns(ix: Index, machines: readonly PlannedMachine[], dns: PlannedDns | undefined): PlannedMachine[] {
   if (!dns?.useInGuests) return [...machines];
   return machines.map((m) => {
     const own = ix.byName.get(m.name)?.def.nameservers;

@@ -12,7 +12,11 @@ export function checkDns(ix: Index): Problem[] {
   const domain = ix.def.network.domain;
   if (domain === undefined)
     out.push(
-      error("network.dns", "an internal DNS server needs network.domain: its names are <guest>.<domain>", "set network.domain, e.g. lab.internal"),
+      error(
+        "network.dns",
+        "an internal DNS server needs network.domain: its names are <guest>.<domain>",
+        "set network.domain, e.g. lab.internal",
+      ),
     );
   if (dns.node !== undefined && !ix.nodes.has(dns.node))
     out.push(

@@ -83,7 +83,8 @@ export async function stopNodeDnsmasq(stateDir: string): Promise<void> {
   const pidfile = join(nodeServiceBinds(stateDir)["/run/dnsmasq"]!, "dnsmasq.pid");
   if (!existsSync(pidfile)) return;
   const pid = Number(readFileSync(pidfile, "utf8").trim());
-  const cmdline = Number.isInteger(pid) && pid > 0 && existsSync(`/proc/${pid}/cmdline`) ? readFileSync(`/proc/${pid}/cmdline`, "utf8") : "";
+  const cmdline =
+    Number.isInteger(pid) && pid > 0 && existsSync(`/proc/${pid}/cmdline`) ? readFileSync(`/proc/${pid}/cmdline`, "utf8") : "";
   if (!cmdline.includes("dnsmasq")) return;
   run("kill", [String(pid)], { allowFail: true });
   await waitFor("the lab node's dnsmasq to exit", () => !ok("kill", ["-0", String(pid)]), 10_000);

@@ -172,7 +172,12 @@ describe("planDns() properties", () => {
         const names = records.map((r) => r.name);
         expect(new Set(names).size).toBe(names.length);
         expect([...names].sort()).toEqual(names);
-        expect(names).toEqual(guests.filter(named).map((g) => `${g.name}.home.arpa`).sort());
+        expect(names).toEqual(
+          guests
+            .filter(named)
+            .map((g) => `${g.name}.home.arpa`)
+            .sort(),
+        );
         for (const r of records) expect(r.address).toBe(addressOf(p, r.name.split(".")[0]!));
       }),
       { numRuns: 60 },
@@ -201,7 +206,9 @@ describe("planDns() properties", () => {
   it("is deterministic: the definition's order of guests does not change the records", () => {
     fc.assert(
       fc.property(
-        guestsArb.chain((gs) => fc.tuple(fc.constant(gs), fc.shuffledSubarray(gs, { minLength: gs.length, maxLength: gs.length }))),
+        guestsArb.chain((gs) =>
+          fc.tuple(fc.constant(gs), fc.shuffledSubarray(gs, { minLength: gs.length, maxLength: gs.length })),
+        ),
         ([guests, shuffled]) => {
           const a = plan(guests);
           const b = plan(shuffled, {}, a);

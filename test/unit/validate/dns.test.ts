@@ -39,7 +39,14 @@ const cases: Case[] = [
     name: "a node without ssh",
     mutate: (d) => {
       withDns(d, { node: "pve2" });
-      d.nodes.push({ ...d.nodes[0], name: "pve2", gpus: [], nvidia: undefined, ssh: undefined, zfs: { pools: [], datasets: [] } });
+      d.nodes.push({
+        ...d.nodes[0],
+        name: "pve2",
+        gpus: [],
+        nvidia: undefined,
+        ssh: undefined,
+        zfs: { pools: [], datasets: [] },
+      });
       for (const m of [...d.templates, ...d.guests]) m.node = "lab";
     },
     expect: [{ path: "nodes[1].ssh", message: "network.dns runs dnsmasq on node 'pve2' over SSH, and it has no ssh" }],
@@ -108,7 +115,8 @@ const cases: Case[] = [
       {
         severity: "warning",
         path: "guests[1].name",
-        message: "'Data.Store' is not one DNS label (lower-case letters, digits and '-'): the guest gets no name under lab.internal",
+        message:
+          "'Data.Store' is not one DNS label (lower-case letters, digits and '-'): the guest gets no name under lab.internal",
         fix: "rename it, e.g. 'data-store'",
       },
     ],
@@ -137,8 +145,7 @@ const cases: Case[] = [
     expect: [
       {
         path: "guests[0].expose[0].name",
-        message:
-          "data.lab.internal would name two addresses: the gateway's (this service) and guests[1]'s (the guest data)",
+        message: "data.lab.internal would name two addresses: the gateway's (this service) and guests[1]'s (the guest data)",
         fix: "rename the service or the guest (e.g. data-web)",
       },
     ],
