@@ -7,6 +7,7 @@ import type { Definition } from "../../definition/schema";
 import { indexDefinition } from "../../definition/resolve";
 import { type Plan, buildPlan } from "../../plan/plan";
 import { planDns } from "../../plan/dns";
+import { renderPlan } from "../../plan/render";
 import type { PlannedGateway } from "../../plan/gateway";
 import { validated } from "../../validate";
 
@@ -136,6 +137,13 @@ describe("planDns()", () => {
       { name: "gw.home.arpa", address: "10.20.0.5" },
       { name: "shop.home.arpa", address: "10.20.0.5" },
     ]);
+  });
+
+  it("phoenix plan prints the server and its names", () => {
+    const p = plan([{ name: "web", ip: "10.20.0.10/24" }], { listen: "10.20.0.3", upstream: [] });
+    expect(renderPlan(p)).toContain(
+      "\nDNS: dnsmasq on pve at 10.20.0.3, other names to nowhere; guests resolve through it\n  web.home.arpa  10.20.0.10\n",
+    );
   });
 
   it("plans nothing without network.dns", () => {
