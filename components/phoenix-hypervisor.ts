@@ -19,6 +19,8 @@ import { DestroyGuard } from "../provisioners/protection/destroy-guard";
 import { AppDeployment } from "./app-deployment";
 import { machineTarget } from "./guest-provisioning";
 import type { RemoteScript } from "../provisioners/engine/script-provider";
+import { DnsServer } from "./dns-server";
+import { resolvesThrough } from "./args/dns";
 
 /** Resolves a secret reference from Pulumi secret config (phoenix:<name>). */
 export type SecretResolver = (name: string) => pulumi.Output<string>;
@@ -78,6 +80,9 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
     // The same resolver as the script step itself: a build hashes exactly the file that step sends.
     const builds =
       args.builds ?? templateBuilds(plan, (path) => requireProjectFile(args.definitionDir, path, "features.script.path"));
+    // Before the guests that resolve through it (their addresses are the plan's, pool ones included: allocated there).
+    const dns = plan.dns ? new DnsServer("dns", { dns: plan.dns, host: hosts.get(plan.dns.node)! }, { parent: this }) : undefined;
+    if (dns) everything.push(dns);
     const adopted = args.adoption?.guests;
     const guestPrivateKey = resolve(plan.sshPrivateKey);
     for (const m of plan.machines) {
@@ -87,6 +92,7 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
         ...m.dependsOn.map((d) => this.machines.get(d)!),
         ...host.ready,
         ...m.datasets.flatMap((d) => (host.datasets.has(d) ? [host.datasets.get(d)!] : [])),
+        ...(dns && resolvesThrough(plan.dns, m) ? [dns] : []),
       ];
       const vmPassword = m.cloudInit?.password ? resolve(m.cloudInit.password) : undefined;
       const made = createMachine(m, {

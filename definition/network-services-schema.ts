@@ -149,8 +149,8 @@ export const Dns = z
     node: machineName.optional(),
     /** The address it listens on (the node's on the bridge); the node's SSH host when that is an address. */
     listen: ipv4.optional(),
-    /** Servers it forwards other names to; the bridge's dns when empty. */
-    upstream: z.array(ipv4).default([]),
+    /** Servers it forwards other names to; the listen bridge's dns when unset; [] answers only its own names. */
+    upstream: z.array(ipv4).optional(),
     /** Point guests without nameservers of their own at it. */
     useInGuests: z.boolean().default(true),
   })

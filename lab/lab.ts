@@ -34,6 +34,7 @@ import { PROXMOX_SUBID_RANGE, ensureSubIds } from "./host/subids";
 import { pct } from "./node/pct";
 import { run } from "./host/run";
 import { ensureNodeSshd, stopNodeSshd } from "./host/sshd";
+import { ensureNodeServiceDirs, labSystemctl, nodeServiceBinds, stopNodeDnsmasq } from "./host/node-services";
 import { destroyPool, ensurePool, ensureZfsDaemon, listDatasets, poolExists, stopZfsDaemon, zfsReady } from "./host/zfs";
 
 export const LAB_PACKAGES = [
@@ -244,7 +245,16 @@ export function ensureNodeSubIds(definition: Definition): void {
 
 /** Leaves no container, mount, pool, bridge or process of the lab behind. */
 /** The node sshd of the lab in `dir`: its sessions see this lab's /etc/pve and pct (host/sshd.ts). */
-const nodeSshd = (dir: string, port: number) => ({ port, dir: join(dir, "ssh"), labDir: dir, sbin: { pct: pctScript(dir) } });
+const nodeSshd = (dir: string, port: number) => {
+  ensureNodeServiceDirs(dir);
+  return {
+    port,
+    dir: join(dir, "ssh"),
+    labDir: dir,
+    sbin: { pct: pctScript(dir), systemctl: labSystemctl() },
+    binds: nodeServiceBinds(dir),
+  };
+};
 
 /**
  * Stops the lab's node sshd and starts it again as `labUp` does, in the lab's own mount namespace, with what its
@@ -275,6 +285,7 @@ export async function labDown(stateDir = defaultStateDir(), log: (s: string) => 
   }
   rmSync(join(stateDir, "pve"), { recursive: true, force: true });
   rmSync(join(stateDir, "nodes"), { recursive: true, force: true });
+  await stopNodeDnsmasq(stateDir);
   await stopNodeSshd(join(stateDir, "ssh"));
   // The shared pct, when this lab wrote it last: other labs' sessions run their own (host/sshd.ts).
   removePct(stateDir);
@@ -443,6 +454,7 @@ export function labStatus(stateDir = defaultStateDir()): LabStatus {
       "no Docker Hub: the lab's registry mirror serves stand-in images (busybox, plain HTTP): portainer/agent:lts (the Docker API forwarded), nginx:1.27-alpine and busybox:1.36 for apps, and test doubles of the Portainer API (portainer/portainer-ce:lts, whose stacks run Compose v2 against the agent) and of vllm serve (vllm/vllm-openai:latest)",
       "QEMU VMs boot under software emulation (TCG): this machine's /dev/kvm (PVM) boots no stock kernel (PHOENIX_LAB_QEMU_ACCEL=kvm where it does); one disk per VM, direct kernel boot of the lab's Debian 12 image whatever the template",
       "this kernel has no AppArmor: profiles are syntax-checked with apparmor_parser, not enforced",
+      "no systemd on the node (this machine's PID 1 is not): its sessions' systemctl runs dnsmasq.service as its unit does (Debian's systemd-helper, the lab's own /etc/dnsmasq.d and /run/dnsmasq) and hands any other unit to the real systemctl, which refuses",
       "zfs-fuse grants privileges to host uid 0 only and takes no idmapped mount: unprivileged containers (ids shifted on the dataset, as Proxmox extracts them) see their zfs-fuse volumes through a bindfs view that restores kernel permission checks",
       "Docker's /var/lib/docker in nesting containers lives on the host's disk (zfs-fuse has no storage driver Docker can use): vzdump archives it, and a snapshot takes a full copy of it (a rollback puts the copy back) where ZFS would share blocks",
     ],

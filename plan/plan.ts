@@ -15,7 +15,7 @@ import { nodeBackup, planBackupJob } from "./backup";
 import { planApps } from "./apps";
 import { portainerRegistrations } from "./portainer";
 import { planFirewall } from "./firewall";
-import { planDns } from "./dns";
+import { planDns, resolveThroughDns } from "./dns";
 import { planGateway } from "./gateway";
 import { planPlacement, placementSpecs } from "./placement";
 import type { PlannedFeature, PlannedInterface, PlannedMachine, PlannedMount, Plan, Source, Transport } from "./types";
@@ -73,7 +73,8 @@ export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
       ...(t.os ? { os: t.os } : {}),
       source: t.source,
     })),
-    machines,
+    // Guests resolve through the DNS server (network.dns.useInGuests).
+    machines: resolveThroughDns(ix, machines, dns),
     portainer: portainerRegistrations(machines),
     apps,
     allocations: Object.fromEntries([...allocations].sort(([a], [b]) => (a < b ? -1 : 1))),

@@ -97,6 +97,13 @@ export function renderPlan(plan: Plan): string {
             .join(""),
       ),
     );
+  if (plan.dns)
+    out.push(
+      "",
+      `DNS: dnsmasq on ${plan.dns.node} at ${plan.dns.listen}, other names to ${plan.dns.upstream.join(", ") || "nowhere"}` +
+        `${plan.dns.useInGuests ? "; guests resolve through it" : ""}`,
+      ...renderTable(plan.dns.records.map((r) => [r.name, r.address])).map((l) => `  ${l}`),
+    );
   if (plan.secrets.length) out.push("", `Secrets needed (pulumi config set --secret phoenix:<name>): ${plan.secrets.join(", ")}`);
   return out.join("\n");
 }

@@ -16,6 +16,8 @@ export interface NodeSshd {
    * mount namespace), e.g. the lab's own `pct`: another lab's `down` cannot take it away from them.
    */
   sbin?: Record<string, string>;
+  /** With labDir: directories of the node its sessions see as this lab's own (target → source), e.g. /etc/dnsmasq.d. */
+  binds?: Record<string, string>;
 }
 
 export function keygen(file: string, comment: string): void {
@@ -76,10 +78,13 @@ export async function ensureNodeSshd(o: NodeSshd): Promise<{ clientKey: string; 
       rmSync(work, { recursive: true, force: true });
       for (const d of [upper, work]) mkdirSync(d, { recursive: true });
       for (const [name, text] of Object.entries(o.sbin ?? {})) writeFileSync(join(upper, name), text, { mode: 0o755 });
+      const binds = Object.entries(o.binds ?? {});
+      const q = (p: string) => `'${p.replace(/'/g, "'\\''")}'`;
       const inNamespace = [
-        'for p in /etc/pve /usr/local/sbin; do mount --make-private "$(findmnt -no TARGET -T "$p")" || exit 1; done',
+        `for p in /etc/pve /usr/local/sbin${binds.map(([t]) => ` ${q(t)}`).join("")}; do mount --make-private "$(findmnt -no TARGET -T "$p")" || exit 1; done`,
         'mount --bind "$0" /etc/pve',
         'mount -t overlay overlay -o "lowerdir=/usr/local/sbin,upperdir=$1,workdir=$2" /usr/local/sbin',
+        ...binds.map(([target, source]) => `mount --bind ${q(source)} ${q(target)}`),
         'shift 2 && exec "$@"',
       ].join(" && ");
       run("unshare", ["--mount", "--propagation", "unchanged", "--", "/bin/sh", "-c", inNamespace, pve, upper, work, ...sshd]);

@@ -34,6 +34,8 @@ export function isolatedDevDefinition(dir: string): IsolatedDefinition {
     gateway: `${net}.1`,
     pools: [{ name: "g", range: `${net}.100-${net}.199` }],
   };
+  // The DNS server on the node listens on its address on this bridge.
+  if (d.network.dns?.listen) d.network.dns.listen = `${net}.1`;
   for (const m of [...d.templates, ...d.guests]) for (const n of m.network ?? []) n.bridge = bridge;
   d.templates[1].network[0].ip = `${net}.91/24`;
   const daemon = d.templates[1].features.docker.daemon;

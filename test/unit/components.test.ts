@@ -112,11 +112,33 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
         "pulumi-nodejs:dynamic/phoenix:LifecycleSnapshot portainer-snapshot",
         // what a destroy deletes first, alone: it refuses while anything is protected
         "pulumi-nodejs:dynamic/phoenix:DestroyGuard ai-host-destroy-guard",
+        // the internal DNS server (network.dns): dnsmasq on the node
+        "phoenix:index:DnsServer dns",
+        "pulumi-nodejs:dynamic/phoenix:RemoteScript dns-dnsmasq",
         // Open WebUI, an app on the Portainer guest
         "phoenix:index:AppDeployment open-webui-on-portainer",
         "pulumi-nodejs:dynamic/phoenix:RemoteScript open-webui-on-portainer",
       ].sort(),
     );
+  });
+
+  it("runs the DNS server on the node over SSH with the plan's names, before the guests that resolve through it", () => {
+    const step = byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "dns-dnsmasq");
+    expect(step.parent).toBe(byName("phoenix:index:DnsServer", "dns").urn);
+    expect(step.dependencies.map((u) => u.split("::").pop())).toEqual(["pve-host-key"]);
+    const conf = step.inputs.params.DNS_CONF as string;
+    expect(conf).toContain("listen-address=10.0.0.13\n");
+    expect(conf).toContain("server=10.0.0.1\n");
+    expect(conf).toMatch(/host-record=portainer\.ai\.internal,10\.0\.0\.\d+\n/);
+    expect(conf).toMatch(/host-record=workstation\.ai\.internal,10\.0\.0\.\d+\n/);
+    // guests resolve through it; golden templates (never started once frozen) do not wait for it
+    const deps = (n: string) => byName("phoenix:index:LxcContainer", n).dependencies;
+    expect(deps("ollama")).toContain(step.urn);
+    expect(deps("docker-golden")).not.toContain(step.urn);
+    expect(byName("proxmoxve:index/containerLegacy:ContainerLegacy", "ollama").inputs.initialization.dns).toEqual({
+      domain: "ai.internal",
+      servers: ["10.0.0.13"],
+    });
   });
 
   it("deploys Open WebUI with the URLs of the servers the guests' outputs show", () => {
@@ -169,6 +191,8 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     expect(deps("vllm-dual").sort()).toEqual(
       [
         "bulk/models",
+        // it resolves names through the node's DNS server
+        "dns-dnsmasq",
         "portainer",
         "portainer-portainer",
         "portainer-snapshot",
@@ -197,6 +221,7 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     expect(freeze.inputs.params).toEqual({ VMID: "903" });
     expect(deps("portainer").sort()).toEqual([
       "bulk/portainer-data",
+      "dns-dnsmasq",
       "docker-golden",
       "docker-golden-docker",
       "docker-golden-freeze",
@@ -215,7 +240,7 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
       byName("phoenix:index:QemuVm", "workstation")
         .dependencies.map((u) => u.split("::").pop())
         .sort(),
-    ).toEqual(["fast/vm-disks", "portainer", "portainer-portainer", "portainer-snapshot"]);
+    ).toEqual(["dns-dnsmasq", "fast/vm-disks", "portainer", "portainer-portainer", "portainer-snapshot"]);
   });
 
   it("registers the Portainer agents from the server's guest, after the server and every agent are provisioned", () => {
@@ -285,6 +310,7 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
         r.custom &&
         ((/ContainerLegacy|VmLegacy|RemoteScript|LifecycleSnapshot/.test(r.type) &&
           r.name !== "portainer-portainer-agents" &&
+          r.name !== "dns-dnsmasq" &&
           !r.urn.includes("phoenix:index:AppDeployment$")) ||
           (/HostKeyPin/.test(r.type) && r.urn.includes("phoenix:index:QemuVm$"))),
     );
