@@ -25,7 +25,11 @@ export function checkGateway(ix: Index, opts: { dir?: string } = {}): Problem[] 
   if (gw) {
     if (!def.network.domain)
       out.push(
-        error("gateway", "the gateway names each service <name>.<domain>, but network.domain is not set", "set network.domain, e.g. lab.internal"),
+        error(
+          "gateway",
+          "the gateway names each service <name>.<domain>, but network.domain is not set",
+          "set network.domain, e.g. lab.internal",
+        ),
       );
     checkGatewayGuest(ix, out);
   }
@@ -142,7 +146,9 @@ function checkAppPorts(a: App, path: string, dir: string | undefined, out: Probl
   if (unresolved.length > 0) return;
   a.expose.forEach((e, k) => {
     if (ports.some((p) => p.protocol === "tcp" && p.first <= e.port && e.port <= p.last && p.hostIp === "")) return;
-    const listed = ports.filter((p) => p.protocol === "tcp").map((p) => (p.first === p.last ? `${p.first}` : `${p.first}-${p.last}`));
+    const listed = ports
+      .filter((p) => p.protocol === "tcp")
+      .map((p) => (p.first === p.last ? `${p.first}` : `${p.first}-${p.last}`));
     out.push(
       error(
         `${path}.expose[${k}].port`,
