@@ -115,6 +115,12 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
         // Open WebUI, an app on the Portainer guest
         "phoenix:index:AppDeployment open-webui-on-portainer",
         "pulumi-nodejs:dynamic/phoenix:RemoteScript open-webui-on-portainer",
+        // The HTTPS gateway: Caddy in the Portainer guest, its CA root in every guest's trust store
+        "phoenix:index:HttpsGateway gateway",
+        "pulumi-nodejs:dynamic/phoenix:RemoteScript gateway-caddy",
+        ...["ollama", "portainer", "vllm-dual", "vllm-gpu0", "vllm-gpu1", "workstation"].map(
+          (g) => `pulumi-nodejs:dynamic/phoenix:RemoteScript gateway-ca-in-${g}`,
+        ),
       ].sort(),
     );
   });
@@ -278,14 +284,15 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     const guard = (n: string) => byName("pulumi-nodejs:dynamic/phoenix:BackupGuard", `${n}-backup`);
     const barrier = byName("pulumi-nodejs:dynamic/phoenix:BackupBarrier", "pve-backup-barrier");
     // the barrier stands after every resource of every machine: containers, VMs, provisioning, snapshots, freezes, a
-    // VM's host-key pin (the Portainer agents' registration and the apps' deployments are the hypervisor's, not a
-    // machine's)
+    // VM's host-key pin (the Portainer agents' registration, the apps' deployments and the gateway's steps are the
+    // hypervisor's, not a machine's)
     const machineResources = records.filter(
       (r) =>
         r.custom &&
         ((/ContainerLegacy|VmLegacy|RemoteScript|LifecycleSnapshot/.test(r.type) &&
           r.name !== "portainer-portainer-agents" &&
-          !r.urn.includes("phoenix:index:AppDeployment$")) ||
+          !r.urn.includes("phoenix:index:AppDeployment$") &&
+          !r.urn.includes("phoenix:index:HttpsGateway$")) ||
           (/HostKeyPin/.test(r.type) && r.urn.includes("phoenix:index:QemuVm$"))),
     );
     expect(new Set(barrier.dependencies)).toEqual(new Set(machineResources.map((r) => r.urn)));
