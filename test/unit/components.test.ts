@@ -168,6 +168,19 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     );
   });
 
+  it("runs Caddy in the gateway's guest with a site per expose, and trusts its CA in each guest after it", () => {
+    const caddy = byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "gateway-caddy");
+    expect(caddy.inputs.inContainer).toBe(200);
+    const caddyfile = caddy.inputs.params.GATEWAY_CADDYFILE as string;
+    for (const site of ["chat", "embeddings", "portainer", "qwen-14b", "qwen-7b"])
+      expect(caddyfile).toContain(`${site}.ai.internal {\n\ttls internal`);
+    expect(caddyfile).toContain("reverse_proxy https://10.0.0.20:9443 {");
+    expect(caddy.dependencies.map((u) => u.split("::").pop())).toContain("portainer");
+    const trust = byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "gateway-ca-in-vllm-gpu0");
+    expect(trust.dependencies.map((u) => u.split("::").pop()).sort()).toEqual(["gateway-caddy", "vllm-gpu0"]);
+    expect(trust.inputs.params.TRUSTED_CA_FILE).toBe("/usr/local/share/ca-certificates/phoenix-gateway.crt");
+  });
+
   it("turns clone sources and dependsOn into real dependencies", () => {
     const deps = (n: string) => byName("phoenix:index:LxcContainer", n).dependencies.map((u) => u.split("::").pop());
     // A clone waits for its template's container, the template's provisioning steps and the step that froze it;
