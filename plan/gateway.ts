@@ -64,7 +64,10 @@ export function planGateway(
   const reachable = (m: PlannedMachine) =>
     m.type === "lxc" || (ix.def.access.sshPrivateKey !== undefined && firstAddressOf(m) !== undefined);
   const trustedBy = gw.trustInGuests
-    ? [...guests.values()].filter(reachable).map((m) => m.name).sort()
+    ? [...guests.values()]
+        .filter(reachable)
+        .map((m) => m.name)
+        .sort()
     : [];
   return { guest: host.name, vmid: host.vmid, node: host.node, address, domain, routes, trustedBy };
 }

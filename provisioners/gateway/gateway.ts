@@ -39,7 +39,16 @@ export function renderCaddyfile(routes: readonly GatewayRoute[]): string {
           : [`\treverse_proxy ${upstream}`];
       return [`${r.fqdn} {`, "\ttls internal", ...proxy, "}"].join("\n");
     });
-  const global = ["{", "\tskip_install_trust", "\tpki {", "\t\tca local {", '\t\t\tname "Phoenix gateway CA"', "\t\t}", "\t}", "}"];
+  const global = [
+    "{",
+    "\tskip_install_trust",
+    "\tpki {",
+    "\t\tca local {",
+    '\t\t\tname "Phoenix gateway CA"',
+    "\t\t}",
+    "\t}",
+    "}",
+  ];
   return [global.join("\n"), ...sites].join("\n\n") + "\n";
 }
 

@@ -88,7 +88,8 @@ function definition(trustInGuests: boolean, exposed = true) {
   d.gateway = { guest: "gw", trustInGuests };
   return d;
 }
-const writeDefinition = (trust: boolean, exposed = true) => writeFileSync(project.definition, stringify(definition(trust, exposed)));
+const writeDefinition = (trust: boolean, exposed = true) =>
+  writeFileSync(project.definition, stringify(definition(trust, exposed)));
 
 beforeAll(async () => {
   definition(false);
