@@ -65,5 +65,6 @@ export = async () => {
     apps: hypervisor.apps,
     warnings: [...warningsOf(loaded.problems).map(formatProblem), ...moves.map((m) => `warning: ${m.message}`)],
     deployed: hypervisor.deployed,
+    ...(hypervisor.gatewayCaCertificate ? { gatewayCaCertificate: hypervisor.gatewayCaCertificate } : {}),
   };
 };

@@ -21,6 +21,8 @@ import { machineTarget } from "./guest-provisioning";
 import type { RemoteScript } from "../provisioners/engine/script-provider";
 import { DnsServer } from "./dns-server";
 import { resolvesThrough } from "./args/dns";
+import type { FeatureTarget } from "../provisioners/engine/feature";
+import { type GatewayGuest, HttpsGateway } from "./https-gateway";
 
 /** Resolves a secret reference from Pulumi secret config (phoenix:<name>). */
 export type SecretResolver = (name: string) => pulumi.Output<string>;
@@ -56,6 +58,8 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
   readonly apps: pulumi.Output<Record<string, AppSummary>>;
   /** What this up leaves deployed (plan/deployment.ts), known once everything else is: the next up compares with it. */
   readonly deployed: pulumi.Output<Deployment>;
+  /** The HTTPS gateway's CA root (PEM), when the definition has a gateway. */
+  readonly gatewayCaCertificate?: pulumi.Output<string>;
   readonly machines = new Map<string, LxcContainer | QemuVm>();
 
   constructor(name: string, args: PhoenixHypervisorArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -118,6 +122,11 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
     const apps = this.deployApps(plan, { hosts, registrations, secrets, guestPrivateKey, definitionDir: args.definitionDir });
     everything.push(...apps.resources);
     this.apps = pulumi.output(apps.summaries);
+    if (plan.gateway) {
+      const gw = this.httpsGateway(plan, hosts, guestPrivateKey);
+      everything.push(gw);
+      this.gatewayCaCertificate = gw.caCertificate;
+    }
     // Backups before deletions: inside the destroy guard, which a protected guest keeps from starting any backup.
     everything.push(...this.backups(plan, hosts));
 
@@ -130,7 +139,12 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
     );
     this.deployed = guard.refusal.apply(() => deployment);
     this.guests = pulumi.output(Object.fromEntries(plan.machines.map((m) => [m.name, summarize(m)])));
-    this.registerOutputs({ guests: this.guests, apps: this.apps, deployed: this.deployed });
+    this.registerOutputs({
+      guests: this.guests,
+      apps: this.apps,
+      deployed: this.deployed,
+      ...(this.gatewayCaCertificate ? { gatewayCaCertificate: this.gatewayCaCertificate } : {}),
+    });
   }
 
   private nodeHosts(
@@ -190,17 +204,7 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
       definitionDir: string;
     },
   ): { summaries: Record<string, AppSummary>; resources: pulumi.Resource[] } {
-    const targetOf = (name: string) => {
-      const m = plan.machines.find((x) => x.name === name)!;
-      const host = c.hosts.get(m.node)!;
-      if (!host.ssh) throw new Error(`apps on '${name}' run through SSH to node '${m.node}': set nodes[].ssh`);
-      const ip = m.network[0]?.ip.split("/")[0];
-      const guest =
-        m.type === "vm" && c.guestPrivateKey && ip
-          ? { host: ip, user: m.cloudInit?.user ?? "phoenix", privateKey: c.guestPrivateKey }
-          : undefined;
-      return machineTarget(m, { node: host.ssh, ...(guest ? { guest } : {}) });
-    };
+    const targetOf = (name: string) => stepTarget(plan, c.hosts, c.guestPrivateKey, name, "apps");
     const resourceOf = (x: LxcContainer | QemuVm) => (x instanceof LxcContainer ? x.container : x.vm);
     const apps: Record<string, AppSummary> = {};
     const resources: pulumi.Resource[] = [];
@@ -231,6 +235,25 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
     return { summaries: apps, resources };
   }
 
+  /** The HTTPS gateway once every machine it runs in or is trusted by is provisioned (and the apps it routes to). */
+  private httpsGateway(
+    plan: Plan,
+    hosts: Map<string, NodeHost>,
+    guestPrivateKey: pulumi.Output<string> | undefined,
+  ): HttpsGateway {
+    const g = plan.gateway!;
+    const guests = new Map<string, GatewayGuest>();
+    for (const n of new Set([g.guest, ...g.trustedBy])) {
+      const x = this.machines.get(n)!;
+      guests.set(n, {
+        target: stepTarget(plan, hosts, guestPrivateKey, n, "the gateway's steps"),
+        dependsOn: [x],
+        replaceWith: [x instanceof LxcContainer ? x.container : x.vm],
+      });
+    }
+    return new HttpsGateway("gateway", { gateway: g, guests }, { parent: this });
+  }
+
   /** Backups before deletions and scheduled jobs, per node, after every machine of the node (see node-backups.ts). */
   private backups(plan: Plan, hosts: Map<string, NodeHost>): NodeBackups[] {
     return plan.nodes.map((node) => {
@@ -249,6 +272,25 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
       );
     });
   }
+}
+
+/** Where steps about a guest run (apps, the gateway): into the container through its node, or over SSH to a VM. */
+function stepTarget(
+  plan: Plan,
+  hosts: Map<string, NodeHost>,
+  guestPrivateKey: pulumi.Output<string> | undefined,
+  name: string,
+  what: string,
+): FeatureTarget {
+  const m = plan.machines.find((x) => x.name === name)!;
+  const host = hosts.get(m.node)!;
+  if (!host.ssh) throw new Error(`${what} on '${name}' run through SSH to node '${m.node}': set nodes[].ssh`);
+  const ip = m.network[0]?.ip.split("/")[0];
+  const guest =
+    m.type === "vm" && guestPrivateKey && ip
+      ? { host: ip, user: m.cloudInit?.user ?? "phoenix", privateKey: guestPrivateKey }
+      : undefined;
+  return machineTarget(m, { node: host.ssh, ...(guest ? { guest } : {}) });
 }
 
 export function summarize(m: PlannedMachine): GuestSummary {

@@ -118,6 +118,32 @@ async function main() {
           `  app ${name.padEnd(8)} ${url}  on ${guest} (deploy: ${a.deploy})${url.startsWith("http") ? `: ${page ? `answers${title ? ` "${title}"` : ""}` : "no answer"}` : ""}`,
         );
       }
+  // The HTTPS gateway: a URL per exposed service, answered through Caddy with the CA root the stack exports.
+  if (plan.gateway) {
+    const ca = (await project.stack.outputs()).gatewayCaCertificate?.value as string | undefined;
+    const caFile = join(project.dir, "gateway-ca.crt");
+    if (ca) writeFileSync(caFile, ca);
+    for (const r of plan.gateway.routes) {
+      const resolve = `${r.fqdn}:443:${plan.gateway.address}`;
+      const answered =
+        ca &&
+        run(
+          "curl",
+          ["-s", "-o", "/dev/null", "--max-time", "5", "--cacert", caFile, "--resolve", resolve, `https://${r.fqdn}/`],
+          { allowFail: true },
+        ).code === 0;
+      say(
+        `  https:       https://${r.fqdn}/ → ${r.scheme}://${r.address}:${r.port} (${r.app ? `app ${r.app}` : r.guest})${ca ? `: ${answered ? "answers, certificate verified" : "no answer"}` : ""}`,
+      );
+    }
+    say(
+      `  gateway CA:  ${ca ? caFile : "(not made yet)"}   (stack output gatewayCaCertificate; Caddy in ${plan.gateway.guest} keeps it at /var/lib/caddy/.local/share/caddy/pki/authorities/local/root.crt)`,
+    );
+    say(
+      `               curl --cacert ${caFile} --resolve <name>.${plan.gateway.domain}:443:${plan.gateway.address} https://<name>.${plan.gateway.domain}/`,
+    );
+    if (plan.gateway.trustedBy.length > 0) say(`               trusted in the guests: ${plan.gateway.trustedBy.join(", ")}`);
+  }
   say(`  lab state:   ${lab.stateDir}   (Proxmox API ${lab.apiUrl}, node ${plan.nodes[0]?.name})`);
   say(`  node ssh:    ssh -p ${lab.sshPort} -i ${lab.stateDir}/ssh/client_ed25519 root@127.0.0.1   (zfs, pct, apparmor_parser)`);
   if (guest)

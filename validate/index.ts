@@ -58,7 +58,7 @@ export function validate(def: Definition, opts: ValidateOptions = {}): Problem[]
     ...checkBackups(ix),
     ...checkFirewall(ix),
     ...checkDns(ix),
-    ...checkGateway(ix),
+    ...checkGateway(ix, opts),
   ];
 }
 

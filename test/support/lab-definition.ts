@@ -17,7 +17,11 @@ export interface IsolatedDefinition {
   assignPorts(): Promise<{ ssh: number; api: number }>;
 }
 
-export function isolatedDevDefinition(dir: string): IsolatedDefinition {
+/**
+ * `gateway: true` keeps dev.yaml's HTTPS gateway and exposes; without it they are left out, so tests about other
+ * things neither install Caddy nor count its steps (test/e2e/gateway.test.ts is the gateway's own).
+ */
+export function isolatedDevDefinition(dir: string, opts: { gateway?: boolean } = {}): IsolatedDefinition {
   const tag = Math.random().toString(36).slice(2, 7);
   const octet = freeOctet();
   const net = `10.253.${octet}`;
@@ -43,6 +47,10 @@ export function isolatedDevDefinition(dir: string): IsolatedDefinition {
   daemon["insecure-registries"] = [`${net}.1:5000`];
   d.guests[0].network[0].ip = `${net}.10/24`;
   for (const g of d.guests) for (const mp of g.mountPoints ?? []) mp.dataset = mp.dataset.replace(/^tank\//, `${pool}/`);
+  if (!opts.gateway) {
+    delete d.gateway;
+    for (const x of [...d.guests, ...(d.apps ?? [])]) delete x.expose;
+  }
   const assignPorts = async () => {
     const ports = { ssh: await freePort(), api: await freePort() };
     d.nodes[0].ssh.port = ports.ssh;

@@ -118,6 +118,12 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
         // Open WebUI, an app on the Portainer guest
         "phoenix:index:AppDeployment open-webui-on-portainer",
         "pulumi-nodejs:dynamic/phoenix:RemoteScript open-webui-on-portainer",
+        // The HTTPS gateway: Caddy in the Portainer guest, its CA root in every guest's trust store
+        "phoenix:index:HttpsGateway gateway",
+        "pulumi-nodejs:dynamic/phoenix:RemoteScript gateway-caddy",
+        ...["ollama", "portainer", "vllm-dual", "vllm-gpu0", "vllm-gpu1", "workstation"].map(
+          (g) => `pulumi-nodejs:dynamic/phoenix:RemoteScript gateway-ca-in-${g}`,
+        ),
       ].sort(),
     );
   });
@@ -182,6 +188,19 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     expect(byName("proxmoxve:index/containerLegacy:ContainerLegacy", "portainer").provider).toMatch(
       /\$pulumi:providers:proxmoxve::pve::pve-id$/,
     );
+  });
+
+  it("runs Caddy in the gateway's guest with a site per expose, and trusts its CA in each guest after it", () => {
+    const caddy = byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "gateway-caddy");
+    expect(caddy.inputs.inContainer).toBe(200);
+    const caddyfile = caddy.inputs.params.GATEWAY_CADDYFILE as string;
+    for (const site of ["chat", "embeddings", "portainer", "qwen-14b", "qwen-7b"])
+      expect(caddyfile).toContain(`${site}.ai.internal {\n\ttls internal`);
+    expect(caddyfile).toContain("reverse_proxy https://10.0.0.20:9443 {");
+    expect(caddy.dependencies.map((u) => u.split("::").pop())).toContain("portainer");
+    const trust = byName("pulumi-nodejs:dynamic/phoenix:RemoteScript", "gateway-ca-in-vllm-gpu0");
+    expect(trust.dependencies.map((u) => u.split("::").pop())).toEqual(expect.arrayContaining(["gateway-caddy", "vllm-gpu0"]));
+    expect(trust.inputs.params.TRUSTED_CA_FILE).toBe("/usr/local/share/ca-certificates/phoenix-gateway.crt");
   });
 
   it("turns clone sources and dependsOn into real dependencies", () => {
@@ -303,15 +322,16 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     const guard = (n: string) => byName("pulumi-nodejs:dynamic/phoenix:BackupGuard", `${n}-backup`);
     const barrier = byName("pulumi-nodejs:dynamic/phoenix:BackupBarrier", "pve-backup-barrier");
     // the barrier stands after every resource of every machine: containers, VMs, provisioning, snapshots, freezes, a
-    // VM's host-key pin (the Portainer agents' registration and the apps' deployments are the hypervisor's, not a
-    // machine's)
+    // VM's host-key pin (the Portainer agents' registration, the apps' deployments and the gateway's steps are the
+    // hypervisor's, not a machine's)
     const machineResources = records.filter(
       (r) =>
         r.custom &&
         ((/ContainerLegacy|VmLegacy|RemoteScript|LifecycleSnapshot/.test(r.type) &&
           r.name !== "portainer-portainer-agents" &&
           r.name !== "dns-dnsmasq" &&
-          !r.urn.includes("phoenix:index:AppDeployment$")) ||
+          !r.urn.includes("phoenix:index:AppDeployment$") &&
+          !r.urn.includes("phoenix:index:HttpsGateway$")) ||
           (/HostKeyPin/.test(r.type) && r.urn.includes("phoenix:index:QemuVm$"))),
     );
     expect(new Set(barrier.dependencies)).toEqual(new Set(machineResources.map((r) => r.urn)));
