@@ -38,12 +38,16 @@ const appArb: fc.Arbitrary<AppSpec> = fc.record({
   expose: fc.uniqueArray(portArb, { maxLength: 2 }),
   rules: fc.uniqueArray(fc.record({ dport: portArb, source: sourceArb }), { maxLength: 2, selector: (r) => `${r.dport} ${r.source}` }),
 });
-const specArb = fc.record({
+const specArb: fc.Arbitrary<Spec> = fc.record({
   guests: fc.array(guestArb, { minLength: 2, maxLength: 5 }),
   apps: fc.array(appArb, { maxLength: 2 }),
   gateway: fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }),
 });
-type Spec = fc.RecordValue<{ guests: GuestSpec[]; apps: AppSpec[]; gateway: number | undefined }>;
+interface Spec {
+  guests: GuestSpec[];
+  apps: AppSpec[];
+  gateway: number | undefined;
+}
 
 const nameOf = (i: number) => `g${i}`;
 /** Distinct rules once indices wrap around to the guests there are (validation refuses a rule twice). */
