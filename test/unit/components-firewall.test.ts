@@ -43,7 +43,8 @@ beforeAll(async () => {
   const def = loadDefinition(join(dir, "dev.yaml")).definition!;
   new PhoenixHypervisor("dev", { plan: buildPlan(def), secret: (n) => pulumi.secret(`value-of-${n}`), definitionDir: dir });
   await settle(records);
-});
+  // The whole graph of dev.yaml: seconds on a busy machine.
+}, 60_000);
 
 describe("the firewall in the resource graph", () => {
   it("the datacenter's objects, then its rules, then its options, under one component with the node's provider", () => {
