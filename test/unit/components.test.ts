@@ -115,6 +115,17 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
         // Open WebUI, an app on the Portainer guest
         "phoenix:index:AppDeployment open-webui-on-portainer",
         "pulumi-nodejs:dynamic/phoenix:RemoteScript open-webui-on-portainer",
+        // The Proxmox firewall: the datacenter's alias, group, rules and options; each model server's rules and options
+        "phoenix:index:DatacenterFirewall datacenter-firewall",
+        "proxmoxve:firewall/aliasLegacy:AliasLegacy alias-admin-net",
+        "proxmoxve:cluster/firewall/security/groupLegacy:GroupLegacy group-model-servers",
+        "proxmoxve:firewall/rulesLegacy:RulesLegacy datacenter-firewall-rules",
+        "proxmoxve:cluster/firewallLegacy:FirewallLegacy datacenter-firewall-options",
+        ...["vllm-gpu0", "vllm-gpu1", "vllm-dual", "ollama"].flatMap((g) => [
+          `phoenix:index:GuestFirewall ${g}-firewall`,
+          `proxmoxve:firewall/rulesLegacy:RulesLegacy ${g}-firewall-rules`,
+          `proxmoxve:firewall/optionsLegacy:OptionsLegacy ${g}-firewall-options`,
+        ]),
       ].sort(),
     );
   });
