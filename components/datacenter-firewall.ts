@@ -32,7 +32,10 @@ export class DatacenterFirewall extends pulumi.ComponentResource {
     const dc = fw.datacenter;
     if (dc) {
       if (dc.rules.length > 0)
-        this.rules = new proxmox.firewall.RulesLegacy(`${name}-rules`, clusterRulesArgs(dc), { ...child, dependsOn: this.objects });
+        this.rules = new proxmox.firewall.RulesLegacy(`${name}-rules`, clusterRulesArgs(dc), {
+          ...child,
+          dependsOn: this.objects,
+        });
       this.options = new proxmox.cluster.FirewallLegacy(`${name}-options`, clusterOptionsArgs(dc), {
         ...child,
         dependsOn: [...this.objects, ...(this.rules ? [this.rules] : [])],

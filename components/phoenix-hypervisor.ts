@@ -157,12 +157,18 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
     const fw = plan.firewall;
     if (!fw) return [];
     const provider = hosts.get(plan.nodes[0]!.name)!.provider;
-    const dc = fw.datacenter ? new DatacenterFirewall("datacenter-firewall", { firewall: fw, provider }, { parent: this }) : undefined;
+    const dc = fw.datacenter
+      ? new DatacenterFirewall("datacenter-firewall", { firewall: fw, provider }, { parent: this })
+      : undefined;
     const guests = fw.guests.map(
       (g) =>
         new GuestFirewall(
           `${g.guest}-firewall`,
-          { firewall: g, provider: hosts.get(g.node)!.provider, dependsOn: [this.machines.get(g.guest)!, ...(dc?.objects ?? [])] },
+          {
+            firewall: g,
+            provider: hosts.get(g.node)!.provider,
+            dependsOn: [this.machines.get(g.guest)!, ...(dc?.objects ?? [])],
+          },
           { parent: this },
         ),
     );

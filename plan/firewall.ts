@@ -54,8 +54,14 @@ export function planFirewall(ix: Index, machines: readonly PlannedMachine[]): Pl
   const dc = def.firewall;
   const gateway = def.gateway ? addresses.get(def.gateway.guest) : undefined;
   return {
-    ...(dc ? { datacenter: { enable: dc.enable, policyIn: dc.policyIn, policyOut: dc.policyOut, rules: dc.rules.map(plan) } } : {}),
-    groups: (dc?.groups ?? []).map((g) => ({ name: g.name, ...(g.comment ? { comment: g.comment } : {}), rules: g.rules.map(plan) })),
+    ...(dc
+      ? { datacenter: { enable: dc.enable, policyIn: dc.policyIn, policyOut: dc.policyOut, rules: dc.rules.map(plan) } }
+      : {}),
+    groups: (dc?.groups ?? []).map((g) => ({
+      name: g.name,
+      ...(g.comment ? { comment: g.comment } : {}),
+      rules: g.rules.map(plan),
+    })),
     aliases: (dc?.aliases ?? []).map((a) => ({ name: a.name, cidr: a.cidr, ...(a.comment ? { comment: a.comment } : {}) })),
     ipsets: (dc?.ipsets ?? []).map((s) => ({
       name: s.name,
@@ -142,7 +148,10 @@ export function sameRule(a: PlannedFirewallRule, b: PlannedFirewallRule): boolea
 }
 
 /** The rules, then each added rule not among them yet (once). */
-export function appendMissing(rules: readonly PlannedFirewallRule[], added: readonly PlannedFirewallRule[]): PlannedFirewallRule[] {
+export function appendMissing(
+  rules: readonly PlannedFirewallRule[],
+  added: readonly PlannedFirewallRule[],
+): PlannedFirewallRule[] {
   const out = [...rules];
   for (const r of added) if (!out.some((x) => sameRule(x, r))) out.push(r);
   return out;

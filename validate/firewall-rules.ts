@@ -55,9 +55,17 @@ function checkRule(r: FirewallRule, at: string, ctx: RuleContext): Problem[] {
   if (r.macro !== undefined) {
     const spelled = proxmoxMacro(r.macro);
     if (!spelled)
-      out.push(error(`${at}.macro`, `Proxmox has no macro '${r.macro}'`, "use one of pve-firewall's macros (SSH, HTTP, HTTPS, DNS …) or proto and dport"));
+      out.push(
+        error(
+          `${at}.macro`,
+          `Proxmox has no macro '${r.macro}'`,
+          "use one of pve-firewall's macros (SSH, HTTP, HTTPS, DNS …) or proto and dport",
+        ),
+      );
     else if (spelled !== r.macro)
-      out.push(error(`${at}.macro`, `Proxmox stores this macro as '${spelled}' (a diff on every refresh)`, `write macro: ${spelled}`));
+      out.push(
+        error(`${at}.macro`, `Proxmox stores this macro as '${spelled}' (a diff on every refresh)`, `write macro: ${spelled}`),
+      );
   }
   for (const field of ["dport", "sport"] as const) {
     const value = r[field];
@@ -95,13 +103,21 @@ function checkEndpoint(value: string, path: string, ctx: RuleContext): Problem[]
   const out: Problem[] = [];
   for (const item of items) {
     if (item.kind === "address") {
-      if (!validAddress(item.text)) out.push(error(path, `'${item.text}' is not an IPv4 address, CIDR or range`, "write e.g. 10.0.0.5, 10.0.0.0/24 or 10.0.0.5-10.0.0.9"));
+      if (!validAddress(item.text))
+        out.push(
+          error(
+            path,
+            `'${item.text}' is not an IPv4 address, CIDR or range`,
+            "write e.g. 10.0.0.5, 10.0.0.0/24 or 10.0.0.5-10.0.0.9",
+          ),
+        );
       continue;
     }
     if (item.kind === "ipset") {
       if (!ctx.ipsets.has(item.name))
         out.push(error(path, `no IP set '${item.name}'`, "declare it in firewall.ipsets, or name one that is there"));
-      else if (items.length > 1) out.push(error(path, `an IP set stands alone in Proxmox, not in a list`, "use one rule per IP set"));
+      else if (items.length > 1)
+        out.push(error(path, `an IP set stands alone in Proxmox, not in a list`, "use one rule per IP set"));
       continue;
     }
     const alias = ctx.aliases.has(item.name);
@@ -111,7 +127,9 @@ function checkEndpoint(value: string, path: string, ctx: RuleContext): Problem[]
     else if (alias) {
       if (items.length > 1) out.push(error(path, `an alias stands alone in Proxmox, not in a list`, "use one rule per alias"));
     } else if (!machine)
-      out.push(error(path, `'${item.name}' is no alias, IP set or guest`, "declare the alias in firewall.aliases, or name a guest"));
+      out.push(
+        error(path, `'${item.name}' is no alias, IP set or guest`, "declare the alias in firewall.aliases, or name a guest"),
+      );
     else out.push(...checkGuestAddress(machine, path));
   }
   return out;
@@ -124,7 +142,11 @@ function checkGuestAddress(m: Machine, path: string): Problem[] {
   const ip = m.def.network[0]?.ip;
   if (ip === undefined || ip === "dhcp")
     return [
-      error(path, `guest '${m.name}' has no planned address (its first interface uses ${ip ?? "nothing"})`, `give ${m.path}.network[0] a static ip or "auto", or write the address`),
+      error(
+        path,
+        `guest '${m.name}' has no planned address (its first interface uses ${ip ?? "nothing"})`,
+        `give ${m.path}.network[0] a static ip or "auto", or write the address`,
+      ),
     ];
   return [];
 }
@@ -135,9 +157,22 @@ function checkIface(iface: string, path: string, targets: RuleTargets): Problem[
   const out: Problem[] = [];
   for (const m of targets) {
     const nic = m.def.network[n];
-    if (!nic) out.push(error(path, `guest '${m.name}' has no ${iface} (it has ${m.def.network.length} interface(s))`, `name net0 … net${m.def.network.length - 1}, or drop iface`));
+    if (!nic)
+      out.push(
+        error(
+          path,
+          `guest '${m.name}' has no ${iface} (it has ${m.def.network.length} interface(s))`,
+          `name net0 … net${m.def.network.length - 1}, or drop iface`,
+        ),
+      );
     else if (nic.firewall !== true)
-      out.push(warning(path, `${iface} of guest '${m.name}' has no firewall: the rule never matches`, `set ${m.path}.network[${n}].firewall: true`));
+      out.push(
+        warning(
+          path,
+          `${iface} of guest '${m.name}' has no firewall: the rule never matches`,
+          `set ${m.path}.network[${n}].firewall: true`,
+        ),
+      );
   }
   return out;
 }

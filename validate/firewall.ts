@@ -30,11 +30,17 @@ export function checkFirewall(ix: Index): Problem[] {
     const firewalled = on.filter((m) => firewallOf(m)?.enable);
     if (firewalled.length === 0)
       out.push(
-        error(path, `none of the app's guests (${a.guests.join(", ")}) has a firewall: its rules would apply nowhere`, `add firewall: {} to ${on[0]?.path ?? "its guest"}, or remove these rules`),
+        error(
+          path,
+          `none of the app's guests (${a.guests.join(", ")}) has a firewall: its rules would apply nowhere`,
+          `add firewall: {} to ${on[0]?.path ?? "its guest"}, or remove these rules`,
+        ),
       );
     for (const m of on)
       if (!firewallOf(m)?.enable && firewalled.length > 0)
-        out.push(warning(path, `guest '${m.name}' has no firewall: the app's rules do not apply there`, `add firewall: {} to ${m.path}`));
+        out.push(
+          warning(path, `guest '${m.name}' has no firewall: the app's rules do not apply there`, `add firewall: {} to ${m.path}`),
+        );
     out.push(...checkRuleList(a.firewall, path, ctx, firewalled));
     for (const m of firewalled) out.push(...alsoOnGuest(a.firewall, path, m));
   });
@@ -43,7 +49,9 @@ export function checkFirewall(ix: Index): Problem[] {
     out.push(
       warning(
         dc ? "firewall.enable" : "firewall",
-        dc ? "the datacenter's firewall is off: Proxmox applies no guest's firewall then" : "the datacenter's firewall is not declared: guests' firewalls apply only if it is on in Proxmox",
+        dc
+          ? "the datacenter's firewall is off: Proxmox applies no guest's firewall then"
+          : "the datacenter's firewall is not declared: guests' firewalls apply only if it is on in Proxmox",
         "declare firewall: { enable: true } (with rules that keep your own access to the nodes)",
       ),
     );

@@ -27,8 +27,7 @@ const changes = (c: Record<string, number> | undefined) =>
   Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same" && op !== "read"));
 const inCt = (vmid: number, command: string) => lxc.exec(vmid, ["bash", "-c", command]);
 /** Whether the client opens a TCP connection to the server's port within 5 s. */
-const reaches = (address: string, port: number) =>
-  inCt(CLIENT, `timeout 5 bash -c '</dev/tcp/${address}/${port}'`).code === 0;
+const reaches = (address: string, port: number) => inCt(CLIENT, `timeout 5 bash -c '</dev/tcp/${address}/${port}'`).code === 0;
 const guestRules = () =>
   api.data<{ pos: number; type: string; action: string; proto?: string; dport?: string; source?: string; enable?: number }[]>(
     "GET",

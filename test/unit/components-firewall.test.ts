@@ -80,11 +80,21 @@ describe("the firewall in the resource graph", () => {
       containerId: 200,
       rules: [
         // data's planned address (from its pool), not its name
-        { type: "in", action: "ACCEPT", proto: "tcp", dport: "9443", source: expect.stringMatching(/^10\.100\.0\.1\d\d$/), enabled: true, comment: "UI from data" },
+        {
+          type: "in",
+          action: "ACCEPT",
+          proto: "tcp",
+          dport: "9443",
+          source: expect.stringMatching(/^10\.100\.0\.1\d\d$/),
+          enabled: true,
+          comment: "UI from data",
+        },
         { securityGroup: "web", iface: "net0", enabled: true },
       ],
     });
-    const container = records.find((r) => r.type === "proxmoxve:index/containerLegacy:ContainerLegacy" && r.name === "portainer")!;
+    const container = records.find(
+      (r) => r.type === "proxmoxve:index/containerLegacy:ContainerLegacy" && r.name === "portainer",
+    )!;
     expect(rules.dependencies).toContain(container.urn);
     expect(named(rules.dependencies)).toEqual(expect.arrayContaining(["alias-admins", "group-web", "ipset-trusted"]));
     expect(options.dependencies).toContain(rules.urn);

@@ -28,15 +28,21 @@ const guestArb: fc.Arbitrary<GuestSpec> = fc.record({
   firewalled: fc.boolean(),
   staticIp: fc.boolean(),
   expose: fc.uniqueArray(portArb, { maxLength: 2 }),
-  rules: fc.uniqueArray(fc.record({ action: fc.constantFrom("ACCEPT" as const, "DROP" as const), dport: portArb, source: sourceArb }), {
-    maxLength: 4,
-    selector: (r) => `${r.action} ${r.dport} ${r.source}`,
-  }),
+  rules: fc.uniqueArray(
+    fc.record({ action: fc.constantFrom("ACCEPT" as const, "DROP" as const), dport: portArb, source: sourceArb }),
+    {
+      maxLength: 4,
+      selector: (r) => `${r.action} ${r.dport} ${r.source}`,
+    },
+  ),
 });
 const appArb: fc.Arbitrary<AppSpec> = fc.record({
   on: fc.uniqueArray(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 3 }),
   expose: fc.uniqueArray(portArb, { maxLength: 2 }),
-  rules: fc.uniqueArray(fc.record({ dport: portArb, source: sourceArb }), { maxLength: 2, selector: (r) => `${r.dport} ${r.source}` }),
+  rules: fc.uniqueArray(fc.record({ dport: portArb, source: sourceArb }), {
+    maxLength: 2,
+    selector: (r) => `${r.dport} ${r.source}`,
+  }),
 });
 const specArb: fc.Arbitrary<Spec> = fc.record({
   guests: fc.array(guestArb, { minLength: 2, maxLength: 5 }),
@@ -67,7 +73,9 @@ function definitionOf(spec: Spec): Raw {
     ...(g.firewalled
       ? {
           firewall: {
-            rules: distinct(g.rules.map((r) => ({ action: r.action, proto: "tcp", dport: String(r.dport), source: source(r.source) }))),
+            rules: distinct(
+              g.rules.map((r) => ({ action: r.action, proto: "tcp", dport: String(r.dport), source: source(r.source) })),
+            ),
           },
         }
       : {}),
@@ -98,8 +106,16 @@ function planOf(raw: Raw): Plan {
 
 const addressOf = (plan: Plan, name: string) => plan.machines.find((m) => m.name === name)!.network[0]!.ip.split("/")[0]!;
 const isService = (r: PlannedFirewallRule, port: number, source: string | undefined) =>
-  r.type === "in" && r.action === "ACCEPT" && r.proto === "tcp" && r.dport === String(port) && r.source === source &&
-  !r.macro && !r.sport && !r.dest && !r.iface && !r.log;
+  r.type === "in" &&
+  r.action === "ACCEPT" &&
+  r.proto === "tcp" &&
+  r.dport === String(port) &&
+  r.source === source &&
+  !r.macro &&
+  !r.sport &&
+  !r.dest &&
+  !r.iface &&
+  !r.log;
 
 describe("planFirewall properties", () => {
   it("resolves every guest reference to the guest's planned address", () => {
@@ -124,7 +140,10 @@ describe("planFirewall properties", () => {
         const plan = planOf(raw);
         for (const g of plan.firewall!.guests) {
           const guest = raw.guests.find((x: Raw) => x.name === g.guest);
-          const declared = [...guest.firewall.rules, ...raw.apps.filter((a: Raw) => a.guests.includes(g.guest)).flatMap((a: Raw) => a.firewall)];
+          const declared = [
+            ...guest.firewall.rules,
+            ...raw.apps.filter((a: Raw) => a.guests.includes(g.guest)).flatMap((a: Raw) => a.firewall),
+          ];
           const expected = declared.map((r: Raw) => ({
             type: "in",
             action: r.action,

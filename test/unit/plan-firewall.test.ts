@@ -61,10 +61,18 @@ describe("planFirewall", () => {
       policyOut: "ACCEPT",
       rules: [{ type: "in", action: "ACCEPT", macro: "SSH", source: "admins", enable: true }],
     });
-    expect(fw.groups).toEqual([{ name: "web", rules: [{ type: "in", action: "ACCEPT", macro: "HTTPS", source: DATA, enable: true }] }]);
+    expect(fw.groups).toEqual([
+      { name: "web", rules: [{ type: "in", action: "ACCEPT", macro: "HTTPS", source: DATA, enable: true }] },
+    ]);
     expect(fw.aliases).toEqual([{ name: "admins", cidr: "192.168.1.0/24", comment: "the admins' LAN" }]);
     expect(fw.ipsets).toEqual([
-      { name: "trusted", cidrs: [{ cidr: "10.100.0.0/24", nomatch: false }, { cidr: "10.100.0.66", nomatch: true }] },
+      {
+        name: "trusted",
+        cidrs: [
+          { cidr: "10.100.0.0/24", nomatch: false },
+          { cidr: "10.100.0.66", nomatch: true },
+        ],
+      },
     ]);
   });
 
@@ -72,7 +80,14 @@ describe("planFirewall", () => {
     const fw = firewallOf(definition())!;
     const portainer = fw.guests.find((g) => g.guest === "portainer")!;
     expect(portainer).toMatchObject({ vmid: 200, node: "lab", type: "lxc" });
-    expect(portainer.options).toEqual({ enable: true, policyIn: "DROP", policyOut: "ACCEPT", macfilter: true, ipfilter: false, dhcp: true });
+    expect(portainer.options).toEqual({
+      enable: true,
+      policyIn: "DROP",
+      policyOut: "ACCEPT",
+      macfilter: true,
+      ipfilter: false,
+      dhcp: true,
+    });
     expect(portainer.rules).toEqual([
       { type: "in", action: "ACCEPT", proto: "tcp", dport: "9443", source: DATA, enable: true, comment: "the UI from data" },
       { type: "group", action: "web", enable: true },
@@ -90,7 +105,15 @@ describe("planFirewall", () => {
     const portainer = fw.guests.find((g) => g.guest === "portainer")!;
     expect(portainer.rules.slice(4)).toEqual([
       // 9443 from data is the user's first rule already: not added again; the app's 8080 is.
-      { type: "in", action: "ACCEPT", proto: "tcp", dport: "8080", source: DATA, enable: true, comment: "phoenix: exposed through the gateway" },
+      {
+        type: "in",
+        action: "ACCEPT",
+        proto: "tcp",
+        dport: "8080",
+        source: DATA,
+        enable: true,
+        comment: "phoenix: exposed through the gateway",
+      },
     ]);
     expect(fw.guests.find((g) => g.guest === "data")!.rules).toEqual([
       { type: "in", action: "ACCEPT", proto: "tcp", dport: "443", enable: true, comment: "phoenix: the gateway's HTTPS" },

@@ -50,12 +50,24 @@ const cases: { name: string; mutate: (d: Raw) => void; expect: Omit<Problem, "fi
   {
     name: "ports without a protocol",
     mutate: (d) => guestRule(d, { action: "ACCEPT", dport: "22" }),
-    expect: [{ severity: "error", path: "guests[0].firewall.rules[0].dport", message: "ports need a protocol that has them (no proto is set)" }],
+    expect: [
+      {
+        severity: "error",
+        path: "guests[0].firewall.rules[0].dport",
+        message: "ports need a protocol that has them (no proto is set)",
+      },
+    ],
   },
   {
     name: "ports with icmp",
     mutate: (d) => guestRule(d, { action: "ACCEPT", proto: "icmp", dport: "8" }),
-    expect: [{ severity: "error", path: "guests[0].firewall.rules[0].dport", message: "ports need a protocol that has them (proto is icmp)" }],
+    expect: [
+      {
+        severity: "error",
+        path: "guests[0].firewall.rules[0].dport",
+        message: "ports need a protocol that has them (proto is icmp)",
+      },
+    ],
   },
   {
     name: "a macro Proxmox does not have",
@@ -65,7 +77,13 @@ const cases: { name: string; mutate: (d: Raw) => void; expect: Omit<Problem, "fi
   {
     name: "a macro in another spelling than Proxmox's",
     mutate: (d) => guestRule(d, { action: "ACCEPT", macro: "ssh" }),
-    expect: [{ severity: "error", path: "guests[0].firewall.rules[0].macro", message: "Proxmox stores this macro as 'SSH' (a diff on every refresh)" }],
+    expect: [
+      {
+        severity: "error",
+        path: "guests[0].firewall.rules[0].macro",
+        message: "Proxmox stores this macro as 'SSH' (a diff on every refresh)",
+      },
+    ],
   },
   {
     name: "an unknown security group",
@@ -110,12 +128,24 @@ const cases: { name: string; mutate: (d: Raw) => void; expect: Omit<Problem, "fi
   {
     name: "an alias inside a list",
     mutate: (d) => guestRule(d, { action: "ACCEPT", source: "10.0.0.1,admins" }),
-    expect: [{ severity: "error", path: "guests[0].firewall.rules[0].source", message: "an alias stands alone in Proxmox, not in a list" }],
+    expect: [
+      {
+        severity: "error",
+        path: "guests[0].firewall.rules[0].source",
+        message: "an alias stands alone in Proxmox, not in a list",
+      },
+    ],
   },
   {
     name: "an address that is not one",
     mutate: (d) => guestRule(d, { action: "ACCEPT", source: "10.0.0.300" }),
-    expect: [{ severity: "error", path: "guests[0].firewall.rules[0].source", message: "'10.0.0.300' is not an IPv4 address, CIDR or range" }],
+    expect: [
+      {
+        severity: "error",
+        path: "guests[0].firewall.rules[0].source",
+        message: "'10.0.0.300' is not an IPv4 address, CIDR or range",
+      },
+    ],
   },
   {
     name: "the same rule twice (comments aside)",
@@ -140,7 +170,13 @@ const cases: { name: string; mutate: (d: Raw) => void; expect: Omit<Problem, "fi
   {
     name: "iface naming an interface the guest lacks",
     mutate: (d) => guestRule(d, { action: "ACCEPT", macro: "HTTP", iface: "net2" }),
-    expect: [{ severity: "error", path: "guests[0].firewall.rules[0].iface", message: "guest 'portainer' has no net2 (it has 1 interface(s))" }],
+    expect: [
+      {
+        severity: "error",
+        path: "guests[0].firewall.rules[0].iface",
+        message: "guest 'portainer' has no net2 (it has 1 interface(s))",
+      },
+    ],
   },
   {
     name: "app rules on an app whose guests have no firewall",
@@ -181,7 +217,11 @@ const cases: { name: string; mutate: (d: Raw) => void; expect: Omit<Problem, "fi
     name: "the datacenter's firewall turned off",
     mutate: (d) => (d.firewall.enable = false),
     expect: [
-      { severity: "warning", path: "firewall.enable", message: "the datacenter's firewall is off: Proxmox applies no guest's firewall then" },
+      {
+        severity: "warning",
+        path: "firewall.enable",
+        message: "the datacenter's firewall is off: Proxmox applies no guest's firewall then",
+      },
     ],
   },
 ];
