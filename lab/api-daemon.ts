@@ -136,6 +136,8 @@ export async function serveLabApi(stateDir: string, settings: ApiSettings): Prom
     users: [{ userid: "root@pam", password: creds.rootPassword }],
     backend,
   });
+  // what the stored firewall says, from the start (the table is the lab's own; `lab down` removes it)
+  await backend.firewall.apply().catch((e: Error) => process.stderr.write(`firewall: ${e.message}\n`));
   const stop = () => void api.close().then(() => process.exit(0));
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);

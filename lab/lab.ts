@@ -25,6 +25,8 @@ import { REGISTRY_PACKAGES, ensureRegistry, stopRegistry } from "./host/registry
 import { pushStandInImages } from "./host/stand-in-images";
 import { ensureBaseTarball, installTemplate } from "./host/base-template";
 import { bridgeExists, ensureBridge, removeBridge } from "./host/bridge";
+import { FW_TABLE } from "./host/firewall-nft";
+import { removeFirewallTable } from "./node/host-firewall";
 import { Lxc } from "./host/lxc";
 import { VIEW_PACKAGES } from "./host/fuse-view";
 import { PROXMOX_SUBID_RANGE, ensureSubIds } from "./host/subids";
@@ -40,6 +42,8 @@ export const LAB_PACKAGES = [
   "zstd",
   "openssh-server",
   "apt-cacher-ng",
+  // the Proxmox firewall's enforcement on the bridge (node/host-firewall.ts)
+  "nftables",
   "apparmor",
   "iproute2",
   "openssl",
@@ -269,6 +273,8 @@ export async function labDown(stateDir = defaultStateDir(), log: (s: string) => 
   }
   // The daemon is the machine's: another lab's pools keep it running.
   if (!run("zpool", ["list", "-H", "-o", "name"], { allowFail: true }).stdout.trim()) await stopZfsDaemon(join(stateDir, "zfs"));
+  removeFirewallTable();
+  log(`nftables table bridge ${FW_TABLE} removed`);
   for (const b of state?.bridges ?? []) {
     removeBridge(b);
     log(`bridge ${b} removed`);

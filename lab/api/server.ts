@@ -15,6 +15,8 @@ import { Router } from "./router";
 import { JobStore } from "./backup-jobs";
 import { backupRoutes } from "./routes/backup";
 import { clusterRoutes } from "./routes/cluster";
+import { firewallClusterRoutes } from "./routes/firewall-cluster";
+import { firewallGuestRoutes } from "./routes/firewall-guest";
 import { lxcSnapshotRoutes } from "./routes/lxc-snapshot";
 import { lxcRoutes } from "./routes/lxc";
 import { nodeRoutes } from "./routes/node";
@@ -80,6 +82,8 @@ export function labRouter(
     ...qemuRoutes(ctx),
     ...backupRoutes(ctx, new JobStore(join(o.pveDir ?? join(o.stateDir, "pve"), "jobs.cfg"))),
     ...clusterRoutes(ctx, join(o.stateDir, "pve", "mapping", "pci.json")),
+    ...firewallClusterRoutes(ctx),
+    ...firewallGuestRoutes(ctx),
   );
   return router;
 }

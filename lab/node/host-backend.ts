@@ -28,7 +28,7 @@ import { containerIdMap, usernsexecArgs } from "../pve/idmap";
 import { shiftOwners } from "./archive-ids";
 import { releaseViewsOf } from "../host/fuse-view";
 import { Lxc, rootOwner } from "../host/lxc";
-import type { QemuRunner } from "../host/qemu";
+import { type QemuRunner, tapName } from "../host/qemu";
 import { ok, run, runAsync } from "../host/run";
 import { destroyDataset, listSnapshots, renameDataset } from "../host/zfs";
 import { destroyViews, destroyVolumeSnapshot, isParked, linkedClones, openView, sweepViews } from "./snapshot-views";
@@ -49,6 +49,7 @@ import { extractTemplate } from "./extract";
 import { CONFIG_LOCK_TIMEOUT_MS, KeyedMutex, LXC_LOCK_DIR, lxcConfigLockFile } from "../pve/config-lock";
 import { ConfigStore } from "../pve/config-store";
 import { withFileLock } from "../host/flock";
+import { type FirewallGuest, HostFirewall, lxcPorts } from "./host-firewall";
 
 /** A storage of the lab's node, as the definition declares it. */
 export interface HostStorage {
@@ -120,11 +121,13 @@ export class HostBackend implements LabBackend, ArchiveHost {
   /** <state>/pve, what /etc/pve links to: container configs in lxc/<vmid>.conf. */
   private readonly configs: ConfigStore;
   private readonly configLocks = new KeyedMutex();
+  readonly firewall: HostFirewall;
 
   constructor(private readonly o: HostBackendOptions) {
     this.lxc = new Lxc(join(o.stateDir, "lxc"));
     mkdirSync(join(o.stateDir, "pve", "lxc"), { recursive: true });
     this.configs = new ConfigStore(join(o.stateDir, "pve"));
+    this.firewall = new HostFirewall(join(o.stateDir, "pve"), () => this.firewallGuests());
     this.vms = new MemoryBackend({
       storages: o.storages.map(({ id, type, content, path, pool }) => ({
         id,
@@ -170,6 +173,38 @@ export class HostBackend implements LabBackend, ArchiveHost {
       : existsSync(join(s.path ?? "/nonexistent", "images", v.volname));
   }
 
+  // --- firewall: files under <state>/pve (what /etc/pve links to), enforced on the bridge by host-firewall.ts
+
+  async readFirewall(path: string): Promise<string | undefined> {
+    return this.firewall.read(path);
+  }
+
+  async writeFirewall(path: string, text: string): Promise<void> {
+    this.firewall.write(path, text);
+    await this.firewall.apply();
+  }
+
+  /** Every guest with its NICs' host devices: a running container's veths, a VM's taps. */
+  private async firewallGuests(): Promise<FirewallGuest[]> {
+    const out: FirewallGuest[] = [];
+    for (const g of await this.listGuests()) {
+      const config = (await this.readConfig(g.type, g.vmid))?.config;
+      if (!config) continue;
+      const ports =
+        g.type === "lxc"
+          ? this.lxc.exists(g.vmid) && this.lxc.state(g.vmid) === "running"
+            ? lxcPorts(this.lxc.lxcPath, g.vmid, config)
+            : {}
+          : Object.fromEntries(
+              Object.keys(config)
+                .filter((k) => /^net\d+$/.test(k))
+                .map((k) => [k, tapName(g.vmid, Number(k.slice(3)))]),
+            );
+      out.push({ vmid: g.vmid, type: g.type, config, ports });
+    }
+    return out;
+  }
+
   // --- configs
 
   async listGuests() {
@@ -196,6 +231,12 @@ export class HostBackend implements LabBackend, ArchiveHost {
   }
 
   async writeConfig(type: GuestType, vmid: number, file: ConfigFile): Promise<void> {
+    await this.writeConfigOnly(type, vmid, file);
+    // a NIC's firewall=1 may have changed
+    await this.firewall.apply();
+  }
+
+  private async writeConfigOnly(type: GuestType, vmid: number, file: ConfigFile): Promise<void> {
     if (type === "qemu") return this.vms.writeConfig(type, vmid, file);
     this.configs.write("lxc", vmid, file);
     // Proxmox applies what it can to a running container at once; the rest takes effect at its next start.
@@ -218,12 +259,16 @@ export class HostBackend implements LabBackend, ArchiveHost {
   }
 
   async deleteConfig(type: GuestType, vmid: number): Promise<void> {
+    // Proxmox removes the guest's firewall file with it
+    this.firewall.delete(`firewall/${vmid}.fw`);
     if (type === "qemu") {
       await this.o.qemu?.destroy(vmid);
-      return this.vms.deleteConfig(type, vmid);
+      await this.vms.deleteConfig(type, vmid);
+    } else {
+      this.lxc.remove(vmid);
+      this.configs.delete("lxc", vmid);
     }
-    this.lxc.remove(vmid);
-    this.configs.delete("lxc", vmid);
+    await this.firewall.apply();
   }
 
   /**
@@ -492,6 +537,11 @@ export class HostBackend implements LabBackend, ArchiveHost {
   }
 
   async startGuest(type: GuestType, vmid: number, config: PveConfig, log: TaskLog): Promise<void> {
+    await this.startGuestOnly(type, vmid, config, log);
+    await this.firewall.apply();
+  }
+
+  private async startGuestOnly(type: GuestType, vmid: number, config: PveConfig, log: TaskLog): Promise<void> {
     if (type === "qemu") return this.o.qemu ? this.o.qemu.start(vmid, config, log) : this.vms.startGuest(type, vmid);
     const file = (await this.readConfig("lxc", vmid)) ?? { config, lxc: [], sections: {} };
     this.configure(vmid, file);
@@ -504,8 +554,9 @@ export class HostBackend implements LabBackend, ArchiveHost {
   }
 
   async stopGuest(type: GuestType, vmid: number): Promise<void> {
-    if (type === "qemu") return this.o.qemu ? this.o.qemu.stop(vmid) : this.vms.stopGuest(type, vmid);
-    this.lxc.stop(vmid);
+    if (type === "qemu") await (this.o.qemu ? this.o.qemu.stop(vmid) : this.vms.stopGuest(type, vmid));
+    else this.lxc.stop(vmid);
+    await this.firewall.apply();
   }
 
   async shutdownGuest(type: GuestType, vmid: number, opts: { timeout: number; forceStop: boolean }): Promise<void> {

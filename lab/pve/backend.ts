@@ -159,6 +159,12 @@ export interface LabBackend {
   lockConfig<T>(type: GuestType, vmid: number, fn: () => Promise<T>): Promise<T>;
   deleteConfig(type: GuestType, vmid: number): Promise<void>;
 
+  // --- firewall: pve-firewall's files below /etc/pve (firewall/cluster.fw, firewall/<vmid>.fw, nodes/<node>/host.fw)
+  /** The file's text, undefined when there is none. */
+  readFirewall(path: string): Promise<string | undefined>;
+  /** Replaces the file whole; a real node applies the firewall again at once (pve-firewall's own loop takes ~10 s). */
+  writeFirewall(path: string, text: string): Promise<void>;
+
   // --- the node
   /** The node's network interfaces: its bridges (what guests' NICs plug into) and ports. */
   listNetwork(): Promise<NodeNetwork[]>;

@@ -77,6 +77,8 @@ export class MemoryBackend implements LabBackend {
   private readonly snapshots = new Map<string, string[]>();
   private readonly frozen = new Set<string>();
   private readonly configLocks = new KeyedMutex();
+  /** pve-firewall's files by their path below /etc/pve. */
+  readonly firewallFiles = new Map<string, string>();
 
   constructor(o: MemoryBackendOptions = {}) {
     this.storages = o.storages ?? DEFAULT_STORAGES;
@@ -168,6 +170,16 @@ export class MemoryBackend implements LabBackend {
   async deleteConfig(type: GuestType, vmid: number): Promise<void> {
     this.configs.delete(this.key(type, vmid));
     this.running.delete(this.key(type, vmid));
+  }
+
+  // --- firewall
+
+  async readFirewall(path: string): Promise<string | undefined> {
+    return this.firewallFiles.get(path);
+  }
+
+  async writeFirewall(path: string, text: string): Promise<void> {
+    this.firewallFiles.set(path, text);
   }
 
   // --- storage

@@ -1,0 +1,228 @@
+// The stored Proxmox firewall as an nftables ruleset of the lab's own bridge table, with pve-firewall's semantics for
+// guests: nothing unless the datacenter enables it, a guest's rules only when its options enable them on NICs with
+// firewall=1, rules in order (groups expanded in place, macros, aliases and IP sets resolved), established and related
+// traffic allowed, then the guest's policy. Pure: it returns the script `nft -f -` reads.
+import type { FwFile, FwRule } from "../pve/firewall-config";
+import { ICMP_TYPES, MACROS, ipVersion, macroName, parsePorts, reference } from "../pve/firewall-rules";
+
+/** The lab's own table: the only one it writes, and removed by `lab down`. */
+export const FW_TABLE = "phoenix-lab-fw";
+
+export interface FwGuestPorts {
+  vmid: number;
+  fw: FwFile;
+  /** Host-side devices of the guest's NICs that have firewall=1 (netN → veth…/tap…), with their static addresses. */
+  ports: { net: string; dev: string; ips?: string[] }[];
+}
+
+type Direction = "in" | "out";
+
+/** The datacenter firewall's switch: [OPTIONS] enable: 1 in cluster.fw (off by default, as on Proxmox). */
+export function datacenterEnabled(cluster: FwFile): boolean {
+  return Number(cluster.options.enable ?? 0) > 0;
+}
+
+export function guestEnabled(fw: FwFile): boolean {
+  return fw.options.enable === "1";
+}
+
+/** An address (`source`/`dest`) as an nft expression's right-hand side, or undefined when it cannot be rendered. */
+function addresses(value: string, cluster: FwFile, own: FwFile): { family: 4 | 6; match: string; except?: string } | undefined {
+  const ref = reference(value);
+  if (ref && (ref.kind === "ipset" || ipVersion(value) === undefined)) {
+    if (ref.kind === "alias") {
+      const key = ref.name.toLowerCase();
+      const alias = (ref.scope !== "dc" && own.aliases[key]) || (ref.scope !== "guest" && cluster.aliases[key]);
+      return alias ? addresses(alias.cidr, cluster, own) : undefined;
+    }
+    const set = (ref.scope !== "dc" && own.ipset[ref.name]) || (ref.scope !== "guest" && cluster.ipset[ref.name]);
+    if (!set) return undefined;
+    const resolve = (e: string) => addresses(e, cluster, own);
+    const yes = set
+      .filter((e) => !e.nomatch)
+      .map((e) => resolve(e.cidr))
+      .filter((x) => x !== undefined);
+    const no = set
+      .filter((e) => e.nomatch)
+      .map((e) => resolve(e.cidr))
+      .filter((x) => x !== undefined);
+    const family = yes[0]?.family ?? 4;
+    const list = (xs: typeof yes) => xs.filter((x) => x.family === family).map((x) => x.match.replace(/^\{ | \}$/g, ""));
+    // an empty set matches nothing: an address no packet has
+    const match = list(yes).length ? `{ ${list(yes).join(", ")} }` : family === 4 ? "255.255.255.255" : "::ffff:255.255.255.255";
+    return { family, match, ...(list(no).length ? { except: `{ ${list(no).join(", ")} }` } : {}) };
+  }
+  const items = value.split(",");
+  const family = ipVersion(items[0]!);
+  if (!family || items.some((i) => ipVersion(i) !== family)) return undefined;
+  return { family, match: items.length > 1 ? `{ ${items.join(", ")} }` : items[0]! };
+}
+
+function ports(text: string): string {
+  const list = parsePorts(text, true).map((p) => (p.from === p.to ? `${p.from}` : `${p.from}-${p.to}`));
+  return list.length > 1 ? `{ ${list.join(", ")} }` : list[0]!;
+}
+
+/** One rule (macro already applied) as nft match expressions; undefined when it cannot match (say so in comments). */
+function matches(rule: FwRule, cluster: FwFile, own: FwFile): string[] | undefined {
+  const out: string[] = [];
+  let family: 4 | 6 | undefined;
+  for (const [field, dir] of [
+    ["source", "saddr"],
+    ["dest", "daddr"],
+  ] as const) {
+    const v = rule[field];
+    if (!v) continue;
+    const a = addresses(v, cluster, own);
+    if (!a || (family && a.family !== family)) return undefined;
+    family = a.family;
+    const key = a.family === 4 ? "ip" : "ip6";
+    if (a.except) out.push(`${key} ${dir} != ${a.except}`);
+    out.push(`${key} ${dir} ${a.match}`);
+  }
+  const proto = rule.proto;
+  if (proto === "icmp" || proto === "icmpv6" || proto === "ipv6-icmp") {
+    const key = proto === "icmp" ? "icmp" : "icmpv6";
+    const type = rule["icmp-type"] ?? rule.dport;
+    out.push(type && ICMP_TYPES.includes(type) ? `${key} type ${type}` : `meta l4proto ${key === "icmp" ? "icmp" : "ipv6-icmp"}`);
+  } else if (proto) {
+    const portable = ["tcp", "udp", "sctp", "udplite"].includes(proto);
+    if (portable && (rule.dport || rule.sport)) {
+      if (rule.sport) out.push(`${proto} sport ${ports(rule.sport)}`);
+      if (rule.dport) out.push(`${proto} dport ${ports(rule.dport)}`);
+    } else out.push(`meta l4proto ${/^\d+$/.test(proto) ? proto : proto}`);
+  }
+  return out;
+}
+
+/** The guest's rules of one direction, groups expanded in place and macros applied, enabled ones only. */
+function expand(rules: FwRule[], dir: Direction, cluster: FwFile): FwRule[] {
+  const out: FwRule[] = [];
+  for (const r of rules) {
+    if (r.enable === 0) continue;
+    if (r.type === "group") {
+      out.push(
+        ...expand(cluster.groups[r.action] ?? [], dir, cluster).map((g) => ({ ...g, ...(r.iface ? { iface: r.iface } : {}) })),
+      );
+      continue;
+    }
+    if (r.type !== dir) continue;
+    const macro = r.macro ? macroName(r.macro) : undefined;
+    if (!macro) out.push(r);
+    else
+      for (const m of MACROS[macro]!) {
+        const { macro: _m, ...rest } = r;
+        void _m;
+        const comment = r.comment ?? `${r.type} ${macro} ${r.action}`;
+        out.push({
+          ...rest,
+          comment,
+          proto: r.proto ?? m.proto,
+          ...((r.dport ?? m.dport) ? { dport: r.dport ?? m.dport } : {}),
+          ...((r.sport ?? m.sport) ? { sport: r.sport ?? m.sport } : {}),
+        });
+      }
+  }
+  return out;
+}
+
+const VERDICT: Record<Direction, Record<string, string>> = {
+  // a guest's OUT chain hands an accepted packet back, so the receiving guest's IN chain still sees it
+  out: { ACCEPT: "return", DROP: "drop", REJECT: "reject" },
+  in: { ACCEPT: "accept", DROP: "drop", REJECT: "reject" },
+};
+
+/** The mark a port's packets carry: its number in the high half as a sender (OUT), in the low half as a receiver (IN). */
+const markOf = (dir: Direction, index: number) =>
+  dir === "out"
+    ? `meta mark & 0xffff0000 == 0x${(index << 16).toString(16)}`
+    : `meta mark & 0x0000ffff == 0x${index.toString(16)}`;
+
+interface Port {
+  net: string;
+  dev: string;
+  ips?: string[];
+  index: number;
+}
+
+function guestChain(g: FwGuestPorts, ports: Port[], dir: Direction, cluster: FwFile): string[] {
+  const lines = [`ct state established,related ${VERDICT[dir].ACCEPT}`, "ct state invalid drop"];
+  // neighbour discovery stays open (pve-firewall's ndp option defaults to on); ARP is not IP and never gets here
+  lines.push(
+    `icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert } ${VERDICT[dir].ACCEPT}`,
+  );
+  for (const r of expand(g.fw.rules, dir, cluster)) {
+    const m = matches(r, cluster, g.fw);
+    const label = `comment "${(r.comment ?? `${r.type} ${r.action}`).replace(/["\\]/g, "").replace(/\s+/g, " ").slice(0, 100)}"`;
+    if (!m) {
+      lines.push(`# skipped (unresolvable): ${r.type} ${r.action} ${r.source ?? ""} ${r.dest ?? ""}`);
+      continue;
+    }
+    let ifaceMatch: string[] = [];
+    if (r.iface) {
+      const port = ports.find((p) => p.net === r.iface);
+      if (!port) continue;
+      ifaceMatch = [markOf(dir, port.index)];
+    }
+    lines.push([...ifaceMatch, ...m, VERDICT[dir][r.action] ?? "drop", label].join(" "));
+  }
+  const policy = (dir === "in" ? g.fw.options.policy_in : g.fw.options.policy_out) ?? (dir === "in" ? "DROP" : "ACCEPT");
+  lines.push(`${VERDICT[dir][policy] ?? "drop"} comment "policy_${dir} ${policy}"`);
+  return lines;
+}
+
+const chain = (name: string, hook: string | undefined, body: string[], priority = 0) => [
+  `  chain ${name} {`,
+  ...(hook ? [`    type filter hook ${hook} priority ${priority}; policy accept;`] : []),
+  ...body.map((l) => `    ${l}`),
+  "  }",
+];
+
+/**
+ * The script that replaces the lab's two tables whole (just their removal when nothing is to be filtered). This
+ * kernel's bridge family has no conntrack, so, as pve-firewall does with iptables, filtering happens in the IP hooks
+ * that bridged packets pass through (bridge-nf-call-iptables); the bridge table only marks each packet with the guest
+ * ports it comes from and goes to, which the IP hooks cannot see.
+ */
+export function renderRuleset(cluster: FwFile, guests: FwGuestPorts[]): string {
+  const head = [
+    `table bridge ${FW_TABLE}`,
+    `delete table bridge ${FW_TABLE}`,
+    `table inet ${FW_TABLE}`,
+    `delete table inet ${FW_TABLE}`,
+  ];
+  if (!datacenterEnabled(cluster)) return head.join("\n") + "\n";
+  const active = guests.filter((g) => guestEnabled(g.fw) && g.ports.length);
+  let next = 1;
+  const chains: string[] = [];
+  const pre: string[] = [];
+  const bridgeFwd: string[] = [];
+  const [fwdOut, fwdIn, input, output] = [[], [], [], []] as string[][];
+  for (const g of active) {
+    const ports: Port[] = g.ports.map((p) => ({ ...p, index: next++ }));
+    for (const dir of ["in", "out"] as const)
+      chains.push(...chain(`guest-${g.vmid}-${dir}`, undefined, guestChain(g, ports, dir, cluster)));
+    for (const p of ports) {
+      pre.push(`iifname "${p.dev}" meta mark set 0x${(p.index << 16).toString(16)}`);
+      bridgeFwd.push(`oifname "${p.dev}" meta mark set meta mark & 0xffff0000 | 0x${p.index.toString(16)}`);
+      fwdOut.push(`${markOf("out", p.index)} jump guest-${g.vmid}-out`);
+      fwdIn.push(`${markOf("in", p.index)} jump guest-${g.vmid}-in`);
+      input.push(`${markOf("out", p.index)} jump guest-${g.vmid}-out`);
+      for (const ip of p.ips ?? []) output.push(`${ipVersion(ip) === 6 ? "ip6" : "ip"} daddr ${ip} jump guest-${g.vmid}-in`);
+    }
+  }
+  return [
+    ...head,
+    `table bridge ${FW_TABLE} {`,
+    ...chain("mark-from", "prerouting", pre, -300),
+    ...chain("mark-to", "forward", bridgeFwd, -300),
+    "}",
+    `table inet ${FW_TABLE} {`,
+    ...chains,
+    ...chain("forward", "forward", [...fwdOut, ...fwdIn]),
+    ...chain("input", "input", input),
+    ...chain("output", "output", output),
+    "}",
+    "",
+  ].join("\n");
+}

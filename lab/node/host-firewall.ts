@@ -1,0 +1,104 @@
+// The real node's firewall: pve-firewall's files under <state>/pve (firewall/cluster.fw, firewall/<vmid>.fw), and
+// their enforcement on the lab's bridge by Debian's nftables, rendered again after every change (an API write, a
+// guest's start or stop, a config write that may flip a NIC's firewall=1) instead of pve-firewall's 10 s loop.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { emptyFwFile, parseFwFile, type FwFile } from "../pve/firewall-config";
+import type { GuestType } from "../pve/backend";
+import type { PveConfig } from "../pve/pve-config";
+import { FW_TABLE, type FwGuestPorts, datacenterEnabled, renderRuleset } from "../host/firewall-nft";
+import { run } from "../host/run";
+
+export const NFT = "/usr/sbin/nft";
+
+export interface FirewallGuest {
+  vmid: number;
+  type: GuestType;
+  config: PveConfig;
+  /** Host-side devices of its NICs (netN → device) while it runs. */
+  ports: Record<string, string>;
+}
+
+/** The host-side veth of each NIC of a running container, as `lxc-info` names them (in lxc.net order = netN order). */
+export function lxcPorts(lxcPath: string, vmid: number, config: PveConfig): Record<string, string> {
+  const r = run("lxc-info", ["-P", lxcPath, "-n", String(vmid)], { allowFail: true });
+  if (r.code !== 0) return {};
+  const links = [...r.stdout.matchAll(/^Link:\s+(\S+)/gm)].map((m) => m[1]!);
+  const nets = Object.keys(config)
+    .filter((k) => /^net\d+$/.test(k))
+    .sort((a, b) => Number(a.slice(3)) - Number(b.slice(3)));
+  return Object.fromEntries(nets.flatMap((n, i) => (links[i] ? [[n, links[i]]] : [])));
+}
+
+/** Removes the lab's table (lab down); nothing when nftables is not installed or the table is absent. */
+export function removeFirewallTable(): void {
+  if (!existsSync(NFT)) return;
+  for (const family of ["bridge", "inet"]) run(NFT, ["delete", "table", family, FW_TABLE], { allowFail: true });
+}
+
+export class HostFirewall {
+  private queue: Promise<void> = Promise.resolve();
+  private applied = false;
+
+  constructor(
+    private readonly root: string,
+    private readonly guests: () => Promise<FirewallGuest[]>,
+  ) {}
+
+  read(path: string): string | undefined {
+    const p = join(this.root, path);
+    return existsSync(p) ? readFileSync(p, "utf8") : undefined;
+  }
+
+  /** Whole-file replace (temp file, rename), as pmxcfs writes. */
+  write(path: string, text: string): void {
+    const p = join(this.root, path);
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(`${p}.tmp.${process.pid}`, text);
+    renameSync(`${p}.tmp.${process.pid}`, p);
+  }
+
+  delete(path: string): void {
+    rmSync(join(this.root, path), { force: true });
+  }
+
+  private file(path: string): FwFile {
+    const text = this.read(path);
+    return text === undefined ? emptyFwFile() : parseFwFile(text);
+  }
+
+  /** The ruleset for what is stored now (guests whose NICs have firewall=1 and are plugged in). */
+  async ruleset(): Promise<string> {
+    const cluster = this.file("firewall/cluster.fw");
+    const guests: FwGuestPorts[] = [];
+    if (datacenterEnabled(cluster))
+      for (const g of await this.guests()) {
+        const ports = Object.entries(g.ports)
+          .filter(([net]) => /(?:^|,)firewall=1(?:,|$)/.test(g.config[net] ?? ""))
+          .map(([net, dev]) => {
+            const ip = /(?:^|,)ip6?=([0-9a-fA-F.:]+)\//.exec(g.config[net] ?? "")?.[1];
+            return { net, dev, ...(ip ? { ips: [ip] } : {}) };
+          });
+        guests.push({ vmid: g.vmid, fw: this.file(`firewall/${g.vmid}.fw`), ports });
+      }
+    return renderRuleset(cluster, guests);
+  }
+
+  /** Renders and loads the ruleset, one at a time; a no-op until the datacenter firewall was first enabled. */
+  apply(): Promise<void> {
+    const next = this.queue.then(async () => {
+      if (!existsSync(NFT)) return;
+      const enabled = datacenterEnabled(this.file("firewall/cluster.fw"));
+      if (!enabled && !this.applied) return;
+      // bridged packets through the IP hooks, as pve-firewall's enable_bridge_firewall sets it (machine-wide)
+      for (const f of ["bridge-nf-call-iptables", "bridge-nf-call-ip6tables"]) {
+        const p = `/proc/sys/net/bridge/${f}`;
+        if (enabled && existsSync(p) && readFileSync(p, "utf8").trim() !== "1") writeFileSync(p, "1");
+      }
+      run(NFT, ["-f", "-"], { input: await this.ruleset() });
+      this.applied = enabled;
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}
