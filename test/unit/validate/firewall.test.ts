@@ -239,6 +239,14 @@ describe("firewall checks", () => {
     for (const p of problems) expect(p.fix, p.message).toBeTruthy();
   });
 
+  it("refuses a firewall on a template (it never runs: only guests have one)", () => {
+    const raw = firewalled();
+    raw.templates[1].firewall = { rules: [] };
+    expect(checkShape(raw).problems).toEqual([
+      expect.objectContaining({ severity: "error", path: "templates[1].firewall", message: "unknown field 'firewall'" }),
+    ]);
+  });
+
   it("runs as part of validate()", () => {
     const raw = firewalled();
     guestRule(raw, { action: "ACCEPT", macro: "Nope" });
