@@ -17,6 +17,8 @@ import type { Adoption } from "../plan/adoption";
 import { type Deployment, deploymentOf, destroyRefusal } from "../plan/deployment";
 import { DestroyGuard } from "../provisioners/protection/destroy-guard";
 import { AppDeployment } from "./app-deployment";
+import { DatacenterFirewall } from "./datacenter-firewall";
+import { GuestFirewall } from "./guest-firewall";
 import { machineTarget } from "./guest-provisioning";
 import type { RemoteScript } from "../provisioners/engine/script-provider";
 import { DnsServer } from "./dns-server";
@@ -117,6 +119,7 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
       this.machines.set(m.name, made);
     }
 
+    everything.push(...this.firewall(plan, hosts));
     const registrations = this.registerAgents(plan, secrets);
     everything.push(...registrations.values());
     const apps = this.deployApps(plan, { hosts, registrations, secrets, guestPrivateKey, definitionDir: args.definitionDir });
@@ -167,6 +170,29 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
       );
     }
     return hosts;
+  }
+
+  /** The Proxmox firewall: the datacenter's, then each guest's once its machine is there (see *-firewall.ts). */
+  private firewall(plan: Plan, hosts: Map<string, NodeHost>): pulumi.Resource[] {
+    const fw = plan.firewall;
+    if (!fw) return [];
+    const provider = hosts.get(plan.nodes[0]!.name)!.provider;
+    const dc = fw.datacenter
+      ? new DatacenterFirewall("datacenter-firewall", { firewall: fw, provider }, { parent: this })
+      : undefined;
+    const guests = fw.guests.map(
+      (g) =>
+        new GuestFirewall(
+          `${g.guest}-firewall`,
+          {
+            firewall: g,
+            provider: hosts.get(g.node)!.provider,
+            dependsOn: [this.machines.get(g.guest)!, ...(dc?.objects ?? [])],
+          },
+          { parent: this },
+        ),
+    );
+    return [...(dc ? [dc] : []), ...guests];
   }
 
   /** Agents become environments of their server once both run: a step in the server's guest, per server. */

@@ -124,6 +124,17 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
         ...["ollama", "portainer", "vllm-dual", "vllm-gpu0", "vllm-gpu1", "workstation"].map(
           (g) => `pulumi-nodejs:dynamic/phoenix:RemoteScript gateway-ca-in-${g}`,
         ),
+        // The Proxmox firewall: the datacenter's alias, group, rules and options; each model server's rules and options
+        "phoenix:index:DatacenterFirewall datacenter-firewall",
+        "proxmoxve:firewall/aliasLegacy:AliasLegacy alias-admin-net",
+        "proxmoxve:cluster/firewall/security/groupLegacy:GroupLegacy group-model-servers",
+        "proxmoxve:firewall/rulesLegacy:RulesLegacy datacenter-firewall-rules",
+        "proxmoxve:cluster/firewallLegacy:FirewallLegacy datacenter-firewall-options",
+        ...["vllm-gpu0", "vllm-gpu1", "vllm-dual", "ollama"].flatMap((g) => [
+          `phoenix:index:GuestFirewall ${g}-firewall`,
+          `proxmoxve:firewall/rulesLegacy:RulesLegacy ${g}-firewall-rules`,
+          `proxmoxve:firewall/optionsLegacy:OptionsLegacy ${g}-firewall-options`,
+        ]),
       ].sort(),
     );
   });

@@ -1,0 +1,125 @@
+// End to end, the Proxmox firewall on the lab with the real engine and provider: two containers, one firewalled with
+// a rule that lets the other reach its SSH port and a policy that drops the rest. The rules read back from the lab's
+// API as Proxmox stores them; the lab's nftables enforce them (SSH reachable from the other guest, a second sshd on
+// 2222 not); a rule changed through the API behind Pulumi's back shows on refresh, `up` puts it back, and a second
+// `up` changes nothing.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LabClient } from "../../lab/pve/client";
+import { Lxc } from "../../lab/host/lxc";
+import type { PulumiProject } from "../support/pulumi-project";
+import { isolatedDevDefinition } from "../support/lab-definition";
+import { labStack } from "../support/lab-stack";
+
+const dir = mkdtempSync(join(tmpdir(), "phoenix-e2e-firewall-"));
+const state = join(dir, "state");
+const iso = isolatedDevDefinition(dir);
+const SERVER = 240;
+const CLIENT = 241;
+let project: PulumiProject;
+let api: LabClient;
+let teardown: () => Promise<void>;
+const lxc = new Lxc(join(state, "lxc"));
+
+const changes = (c: Record<string, number> | undefined) =>
+  Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same" && op !== "read"));
+const inCt = (vmid: number, command: string) => lxc.exec(vmid, ["bash", "-c", command]);
+/** Whether the client opens a TCP connection to the server's port within 5 s. */
+const reaches = (address: string, port: number) => inCt(CLIENT, `timeout 5 bash -c '</dev/tcp/${address}/${port}'`).code === 0;
+const guestRules = () =>
+  api.data<{ pos: number; type: string; action: string; proto?: string; dport?: string; source?: string; enable?: number }[]>(
+    "GET",
+    `nodes/lab/lxc/${SERVER}/firewall/rules`,
+  );
+
+function definition() {
+  const d = iso.raw;
+  d.nodes[0].zfs.datasets = d.nodes[0].zfs.datasets.map((x: any) => ({ ...x, protect: false }));
+  d.templates = [d.templates[0]];
+  d.apps = [];
+  const guest = (vmid: number, name: string, extra: object) => ({
+    vmid,
+    name,
+    template: "debian-12-base",
+    memory: 256,
+    disk: { storage: "tank-lxc", size: 2 },
+    backupBeforeReplace: false,
+    ...extra,
+  });
+  // The nodes' own traffic is left as it is (policyIn ACCEPT): the lab's node is this machine.
+  d.firewall = { enable: true, policyIn: "ACCEPT" };
+  d.guests = [
+    guest(SERVER, "server", {
+      network: [{ name: "eth0", bridge: iso.bridge, ip: `${iso.net}.40/24`, firewall: true }],
+      firewall: {
+        policyIn: "DROP",
+        rules: [{ action: "ACCEPT", proto: "tcp", dport: "22", source: "client", comment: "SSH from the client" }],
+      },
+    }),
+    guest(CLIENT, "client", { network: [{ name: "eth0", bridge: iso.bridge, ip: "auto" }] }),
+  ];
+}
+
+beforeAll(async () => {
+  definition();
+  let lab;
+  ({ lab, project, teardown } = await labStack({ dir, iso, stackName: "firewall" }));
+  api = new LabClient({ url: lab.apiUrl, token: `${lab.credentials.tokenId}=${lab.credentials.tokenSecret}` });
+}, 30 * 60_000);
+
+afterAll(() => teardown?.(), 300_000);
+
+describe("the Proxmox firewall on the lab", () => {
+  const server = `${iso.net}.40`;
+  let client = "";
+
+  it(
+    "up writes the datacenter's and the guest's firewall, and the lab enforces it",
+    async () => {
+      const up = await project.stack.up();
+      expect(up.summary.result).toBe("succeeded");
+      const guests = (await project.stack.outputs()).guests!.value as Record<string, { addresses: string[] }>;
+      client = guests.client!.addresses[0]!;
+      expect(client).toMatch(/^10\.253\.\d+\.1\d\d$/);
+
+      expect(await api.data("GET", "cluster/firewall/options")).toMatchObject({ enable: 1, policy_in: "ACCEPT" });
+      expect(await api.data("GET", `nodes/lab/lxc/${SERVER}/firewall/options`)).toMatchObject({ enable: 1, policy_in: "DROP" });
+      // The client's name became its planned address.
+      expect(await guestRules()).toEqual([
+        expect.objectContaining({ pos: 0, type: "in", action: "ACCEPT", proto: "tcp", dport: "22", source: client }),
+      ]);
+
+      // A second sshd in the server on 2222: something listens there, so only the firewall can keep the client out.
+      expect(inCt(SERVER, "/usr/sbin/sshd -p 2222 && sleep 1 && ss -ltn | grep -c ':2222 '").stdout.trim()).not.toBe("0");
+      expect(reaches(server, 22)).toBe(true);
+      expect(reaches(server, 2222)).toBe(false);
+      // The client has no firewall: the server reaches whatever listens there.
+      expect(inCt(SERVER, `timeout 5 bash -c '</dev/tcp/${client}/22'`).code).toBe(0);
+    },
+    30 * 60_000,
+  );
+
+  it(
+    "a rule changed behind Pulumi's back shows on refresh, up puts it back, and a second up changes nothing",
+    async () => {
+      await api.call("PUT", `nodes/lab/lxc/${SERVER}/firewall/rules/0`, { dport: "2222" });
+      expect((await guestRules())[0]).toMatchObject({ dport: "2222" });
+      expect(reaches(server, 2222)).toBe(true);
+      expect(reaches(server, 22)).toBe(false);
+
+      const refreshed = await project.stack.refresh();
+      expect(changes(refreshed.summary.resourceChanges)).toEqual({ update: 1 });
+      const repaired = await project.stack.up();
+      expect(changes(repaired.summary.resourceChanges)).toEqual({ update: 1 });
+      expect((await guestRules())[0]).toMatchObject({ dport: "22", source: client });
+      expect(reaches(server, 22)).toBe(true);
+      expect(reaches(server, 2222)).toBe(false);
+
+      const again = await project.stack.up();
+      expect(changes(again.summary.resourceChanges)).toEqual({});
+    },
+    20 * 60_000,
+  );
+});
