@@ -1,6 +1,6 @@
 // The lab's Proxmox firewall enforced for real: a bridge made for the test with two network namespaces plugged in as
-// guests 301 and 302 (veth ports, as containers' are), firewall set through the lab API, traffic tried with busybox
-// (wget to busybox httpd) from one to the other. Proves: everything passes while the datacenter firewall is off; a
+// guests 301 and 302 (veth ports, as containers' are), firewall set through the lab API, traffic tried with curl
+// (to busybox httpd; Debian's busybox wget crashes on this kind of machine) from one to the other. Proves: everything passes while the datacenter firewall is off; a
 // port allowed passes and one not allowed is dropped; a rule changed through the API applies at once; a NIC without
 // firewall=1 is not filtered; `nft list table` shows the rules. Needs root and nftables (ensure-apt).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
@@ -67,19 +67,18 @@ function reaches(port: number): boolean {
     "netns",
     "exec",
     GUESTS[0]!.ns,
-    "busybox",
-    "wget",
-    "-q",
-    "-T",
+    "curl",
+    "-sf",
+    "-m",
     "2",
-    "-O",
-    "-",
+    "-o",
+    "/dev/null",
     `http://${GUESTS[1]!.ip}:${port}/`,
   ]);
 }
 
 beforeAll(async () => {
-  execFileSync("bash", [join(ROOT, "scripts", "ensure-apt.sh"), "nftables", "busybox", "iproute2"], {
+  execFileSync("bash", [join(ROOT, "scripts", "ensure-apt.sh"), "nftables", "busybox", "curl", "iproute2"], {
     stdio: "inherit",
     timeout: 600_000,
   });
