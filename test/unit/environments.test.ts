@@ -27,7 +27,7 @@ const sib = (env: string, text: string): Sibling => ({
 describe("the project's environments", () => {
   it("every definition under stacks/ has its Pulumi.<env>.yaml naming it, a deploy file and an agent policy", () => {
     const defs = readdirSync(join(ROOT, "stacks")).filter(isDefinitionFile).sort();
-    expect(defs).toEqual(["ai-host.yaml", "dev.yaml"]);
+    expect(defs).toEqual(["ai-host.yaml", "cluster.yaml", "dev.yaml"]);
     const envs = environments(ROOT);
     for (const f of defs) {
       const env = f.replace(/\.yaml$/, "");
@@ -37,7 +37,7 @@ describe("the project's environments", () => {
       expect(e.deployFile).toBe(join(ROOT, `Pulumi.${env}.deploy.yaml`));
       expect(existsSync(join(ROOT, "stacks", `${env}.agent.yaml`))).toBe(true);
     }
-    expect(envs.map((e) => e.name)).toEqual(["ai-host", "dev"]);
+    expect(envs.map((e) => e.name)).toEqual(["ai-host", "cluster", "dev"]);
   });
 });
 
