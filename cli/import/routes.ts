@@ -47,9 +47,13 @@ export function readGuestExpose(r: Reader, guest: GuestInput, w: Warnings): void
   if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535)
     return void w.add(ts.where("port"), "no valid port; not exposed", "add an expose entry by hand");
   if (!name) return;
+  // <guest>.<domain> is the guest's own name in the DNS: the service, reached through the gateway, needs another.
+  const routed = name === guest.name ? `${name}-web` : name;
+  if (routed !== name)
+    w.add(ts.where("name"), `service '${name}' exposed as '${routed}': '${name}.<domain>' names the guest itself`);
   guest.expose = [
     ...(guest.expose ?? []),
-    { name, port, scheme: scheme === "http" || scheme === "https" ? scheme : schemeOf(name, port) },
+    { name: routed, port, scheme: scheme === "http" || scheme === "https" ? scheme : schemeOf(name, port) },
   ];
 }
 

@@ -109,8 +109,16 @@ describe("the Proxmox firewall on the lab", () => {
       expect(reaches(server, 2222)).toBe(true);
       expect(reaches(server, 22)).toBe(false);
 
-      const refreshed = await project.stack.refresh();
-      expect(changes(refreshed.summary.resourceChanges)).toEqual({ update: 1 });
+      // Which resources refresh found changed, with the fields: said when the count is not the one expected.
+      const seen: string[] = [];
+      const refreshed = await project.stack.refresh({
+        onEvent: (e) => {
+          const m = e.resOutputsEvent?.metadata;
+          if (m && m.op !== "same" && m.op !== "read")
+            seen.push(`${m.op} ${m.urn.split("::").pop()} ${JSON.stringify(m.diffs ?? [])}`);
+        },
+      });
+      expect(changes(refreshed.summary.resourceChanges), seen.join("\n")).toEqual({ update: 1 });
       const repaired = await project.stack.up();
       expect(changes(repaired.summary.resourceChanges)).toEqual({ update: 1 });
       expect((await guestRules())[0]).toMatchObject({ dport: "22", source: client });

@@ -90,6 +90,17 @@ describe("the firewall in the resource graph", () => {
           comment: "UI from data",
         },
         { securityGroup: "web", iface: "net0", enabled: true },
+        // dev.yaml's gateway runs in this guest: what it exposes opens to the gateway's address, and 443 to all
+        ...[9443, 8080].map((port) => ({
+          type: "in",
+          action: "ACCEPT",
+          proto: "tcp",
+          dport: String(port),
+          source: "10.100.0.10",
+          enabled: true,
+          comment: "phoenix: exposed through the gateway",
+        })),
+        { type: "in", action: "ACCEPT", proto: "tcp", dport: "443", enabled: true, comment: "phoenix: the gateway's HTTPS" },
       ],
     });
     const container = records.find(

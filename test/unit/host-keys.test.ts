@@ -43,7 +43,8 @@ describe("host keys", () => {
     const nodeSide = records.filter(
       (r) =>
         (r.type === "pulumi-nodejs:dynamic/phoenix:RemoteScript" || r.type === "pulumi-nodejs:dynamic/phoenix:ZfsDataset") &&
-        !r.name.startsWith("workstation-"),
+        !r.name.startsWith("workstation-") &&
+        r.name !== "gateway-ca-in-workstation",
     );
     expect(nodeSide.length).toBeGreaterThan(20);
     for (const r of nodeSide) {
@@ -63,7 +64,8 @@ describe("host keys", () => {
     expect(pin.replaceWith.map(short)).toEqual(["workstation"]);
     const docker = named("pulumi-nodejs:dynamic/phoenix:RemoteScript", "workstation-docker");
     expect(pin.inputs["connection"]).toMatchObject({ host: docker.inputs["connection"].host, user: "phoenix" });
-    for (const step of ["workstation-docker", "workstation-portainer"])
+    // The gateway's CA goes into the VM over the VM's own SSH too.
+    for (const step of ["workstation-docker", "workstation-portainer", "gateway-ca-in-workstation"])
       expect(named("pulumi-nodejs:dynamic/phoenix:RemoteScript", step).dependencies.map(short), step).toContain(
         "workstation-host-key",
       );

@@ -153,7 +153,13 @@ function withValue(rich: () => any, inst: Instance, hostile: string, append: boo
  * Rules elsewhere that a field's value decides: a hostile value that is valid on its own (a user name that is not
  * root) may be refused where the rule is (id maps need SSH as root), which is a refusal of it.
  */
-const DECIDES: Record<string, RegExp> = { "nodes.[].ssh.user": /\.idMaps$/ };
+const DECIDES: Record<string, RegExp> = {
+  "nodes.[].ssh.user": /\.idMaps$/,
+  // a renamed alias, IP set or group leaves the rules that name it pointing at nothing
+  "firewall.aliases.[].name": /\.(source|dest)$/,
+  "firewall.ipsets.[].name": /\.(source|dest)$/,
+  "firewall.groups.[].name": /\.group$/,
+};
 
 const related = (p: string, field: string) =>
   p !== "" && (p === field || [".", "["].some((c) => field.startsWith(p + c) || p.startsWith(field + c)));

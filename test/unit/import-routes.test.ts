@@ -33,7 +33,8 @@ describe("import of the reference configs' routes, gateway and DNS", () => {
     expect(exposed).toHaveLength(8);
     expect(exposed).toEqual(
       expect.arrayContaining([
-        ["granite-embedding", "granite-embedding", 8000, "http"],
+        // its own name is the guest's in the DNS: the route gets another, and the import says so
+        ["granite-embedding", "granite-embedding-web", 8000, "http"],
         ["granite-3.3-8b-fp8", "granite-3b", 8000, "http"],
         ["Nginx-Phoenix", "nginx", 443, "https"],
         ["ollama-gpu0", "ollama", 11434, "http"],
@@ -43,6 +44,10 @@ describe("import of the reference configs' routes, gateway and DNS", () => {
         ["drphoenix", "portainer-agent", 9001, "https"],
       ]),
     );
+  });
+
+  it("renames a service named like its guest, whose name the DNS gives the guest itself", () => {
+    expect(said(r, /service 'granite-embedding' exposed as 'granite-embedding-web'/)).toHaveLength(1);
   });
 
   it("exposes an app's Host() label on the port its compose file publishes, and keeps no labels", () => {

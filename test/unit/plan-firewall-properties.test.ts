@@ -87,7 +87,8 @@ function definitionOf(spec: Spec): Raw {
       name: `app${k}`,
       compose: `apps/app${k}/compose.yaml`,
       guests: on.map(nameOf),
-      expose: a.expose.map((port) => ({ name: `a${k}-${port}`, port })),
+      // One exposed name is one route to one guest (validation refuses an app exposing from several).
+      expose: on.length === 1 ? a.expose.map((port) => ({ name: `a${k}-${port}`, port })) : [],
       // An app's rules need a firewalled guest (validation says so).
       firewall: anyFirewalled
         ? distinct(a.rules.map((r) => ({ action: "ACCEPT", proto: "tcp", dport: String(r.dport), source: source(r.source) })))
