@@ -6,6 +6,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LabClient } from "../../lab/pve/client";
 import { Lxc } from "../../lab/host/lxc";
@@ -109,18 +110,19 @@ describe("the Proxmox firewall on the lab", () => {
       expect(reaches(server, 2222)).toBe(true);
       expect(reaches(server, 22)).toBe(false);
 
-      // Which resources refresh found changed, with the fields: said when the count is not the one expected.
-      const seen: string[] = [];
-      const refreshed = await project.stack.refresh({
-        onEvent: (e) => {
-          const m = e.resOutputsEvent?.metadata;
-          if (m && m.op !== "same" && m.op !== "read")
-            seen.push(`${m.op} ${m.urn.split("::").pop()} ${JSON.stringify(m.diffs ?? [])}`);
-        },
-      });
-      expect(changes(refreshed.summary.resourceChanges), seen.join("\n")).toEqual({ update: 1 });
-      const repaired = await project.stack.up();
-      expect(changes(repaired.summary.resourceChanges)).toEqual({ update: 1 });
+      // The resources refresh and up found changed (the stack itself counts its outputs too, left out here).
+      const touched = async (run: (o: { onEvent: (e: EngineEvent) => void }) => Promise<unknown>) => {
+        const seen: string[] = [];
+        await run({
+          onEvent: (e) => {
+            const m = e.resOutputsEvent?.metadata;
+            if (m && m.op === "update" && m.type !== "pulumi:pulumi:Stack") seen.push(m.urn.split("::").pop()!);
+          },
+        });
+        return seen;
+      };
+      expect(await touched((o) => project.stack.refresh(o))).toEqual(["server-firewall-rules"]);
+      expect(await touched((o) => project.stack.up(o))).toEqual(["server-firewall-rules"]);
       expect((await guestRules())[0]).toMatchObject({ dport: "22", source: client });
       expect(reaches(server, 22)).toBe(true);
       expect(reaches(server, 2222)).toBe(false);
