@@ -15,7 +15,7 @@ import { isolatedDevDefinition } from "../support/lab-definition";
 import { labStack } from "../support/lab-stack";
 
 const dir = mkdtempSync(join(tmpdir(), "phoenix-e2e-dns-"));
-const iso = isolatedDevDefinition(dir);
+const iso = isolatedDevDefinition(dir, { dns: true });
 const net = iso.net;
 let lab: LabUp;
 let project: PulumiProject;

@@ -18,10 +18,11 @@ export interface IsolatedDefinition {
 }
 
 /**
- * `gateway: true` keeps dev.yaml's HTTPS gateway and exposes; without it they are left out, so tests about other
- * things neither install Caddy nor count its steps (test/e2e/gateway.test.ts is the gateway's own).
+ * `gateway: true` keeps dev.yaml's HTTPS gateway and exposes, `dns: true` its DNS server; without them they are left
+ * out, so tests about other things neither install Caddy or dnsmasq nor count their steps (test/e2e/gateway.test.ts
+ * and test/e2e/dns.test.ts are theirs).
  */
-export function isolatedDevDefinition(dir: string, opts: { gateway?: boolean } = {}): IsolatedDefinition {
+export function isolatedDevDefinition(dir: string, opts: { gateway?: boolean; dns?: boolean } = {}): IsolatedDefinition {
   const tag = Math.random().toString(36).slice(2, 7);
   const octet = freeOctet();
   const net = `10.253.${octet}`;
@@ -47,6 +48,7 @@ export function isolatedDevDefinition(dir: string, opts: { gateway?: boolean } =
   daemon["insecure-registries"] = [`${net}.1:5000`];
   d.guests[0].network[0].ip = `${net}.10/24`;
   for (const g of d.guests) for (const mp of g.mountPoints ?? []) mp.dataset = mp.dataset.replace(/^tank\//, `${pool}/`);
+  if (!opts.dns) delete d.network.dns;
   if (!opts.gateway) {
     delete d.gateway;
     for (const x of [...d.guests, ...(d.apps ?? [])]) delete x.expose;
