@@ -116,7 +116,7 @@ describe("the Proxmox firewall on the lab", () => {
         await run({
           onEvent: (e) => {
             const m = e.resOutputsEvent?.metadata;
-            if (m && m.op === "update" && m.type !== "pulumi:pulumi:Stack") seen.push(m.urn.split("::").pop()!);
+            if (m && m.op === "update" && !m.urn.includes("pulumi:pulumi:Stack")) seen.push(m.urn.split("::").pop()!);
           },
         });
         return seen;
