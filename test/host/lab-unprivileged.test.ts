@@ -141,25 +141,30 @@ it("a bind-mounted dataset is writable by a container user only once its owner i
   expect(ids(`${owned}/a`)).toBe("101000:101000");
 });
 
-it("templates and clones keep the shift; a template frozen unprivileged gives unprivileged clones", async () => {
-  await ok200(task("POST", `nodes/${NODE}/lxc/310/status/stop`));
-  await root.data("PUT", `nodes/${NODE}/lxc/310/config`, { delete: "mp0,dev0", features: "nesting=1,keyctl=1" });
-  await root.data("POST", `nodes/${NODE}/lxc/310/template`);
-  for (let i = 0; i < 100 && !(await root.data<{ template?: number }>("GET", `nodes/${NODE}/lxc/310/config`)).template; i++)
-    await new Promise((r) => setTimeout(r, 300));
-  expect(ids(`${disks}/basevol-310-disk-0/etc/shadow`)).toBe("100000:100042");
-  await ok200(task("POST", `nodes/${NODE}/lxc/310/clone`, { newid: 311, hostname: "linked" }));
-  await ok200(task("POST", `nodes/${NODE}/lxc/310/clone`, { newid: 312, hostname: "full", full: 1, storage: "tank-lxc" }));
-  for (const vmid of [311, 312]) {
-    expect((await root.data<Record<string, unknown>>("GET", `nodes/${NODE}/lxc/${vmid}/config`)).unprivileged).toBe(1);
-    await root.data("PUT", `nodes/${NODE}/lxc/${vmid}/config`, { net0: net(vmid) });
-    await ok200(task("POST", `nodes/${NODE}/lxc/${vmid}/status/start`));
-    for (const uid of hostUids(vmid)) expect(uid).toBeGreaterThanOrEqual(100000);
-    expect(inCt(vmid, "stat -c %u:%g /etc/shadow /home/alice").stdout.trim().split("\n")).toEqual(["0:42", "1000:1000"]);
-    expect(keyctl(vmid)).toBe("ok"); // keyctl=1 came with the template's config
-  }
-  expect(ids(`${disks}/subvol-312-disk-0/home/alice`)).toBe("101000:101000");
-});
+it(
+  "templates and clones keep the shift; a template frozen unprivileged gives unprivileged clones",
+  async () => {
+    await ok200(task("POST", `nodes/${NODE}/lxc/310/status/stop`));
+    await root.data("PUT", `nodes/${NODE}/lxc/310/config`, { delete: "mp0,dev0", features: "nesting=1,keyctl=1" });
+    await root.data("POST", `nodes/${NODE}/lxc/310/template`);
+    for (let i = 0; i < 100 && !(await root.data<{ template?: number }>("GET", `nodes/${NODE}/lxc/310/config`)).template; i++)
+      await new Promise((r) => setTimeout(r, 300));
+    expect(ids(`${disks}/basevol-310-disk-0/etc/shadow`)).toBe("100000:100042");
+    await ok200(task("POST", `nodes/${NODE}/lxc/310/clone`, { newid: 311, hostname: "linked" }));
+    await ok200(task("POST", `nodes/${NODE}/lxc/310/clone`, { newid: 312, hostname: "full", full: 1, storage: "tank-lxc" }));
+    for (const vmid of [311, 312]) {
+      expect((await root.data<Record<string, unknown>>("GET", `nodes/${NODE}/lxc/${vmid}/config`)).unprivileged).toBe(1);
+      await root.data("PUT", `nodes/${NODE}/lxc/${vmid}/config`, { net0: net(vmid) });
+      await ok200(task("POST", `nodes/${NODE}/lxc/${vmid}/status/start`));
+      for (const uid of hostUids(vmid)) expect(uid).toBeGreaterThanOrEqual(100000);
+      expect(inCt(vmid, "stat -c %u:%g /etc/shadow /home/alice").stdout.trim().split("\n")).toEqual(["0:42", "1000:1000"]);
+      expect(keyctl(vmid)).toBe("ok"); // keyctl=1 came with the template's config
+    }
+    expect(ids(`${disks}/subvol-312-disk-0/home/alice`)).toBe("101000:101000");
+    // a full clone copies the rootfs and both clones start: well over vitest's 30 s default on a loaded 2-core machine
+  },
+  10 * 60_000,
+);
 
 it("custom lxc.idmap entries replace the default map, within root's /etc/subgid ranges (newgidmap holds them)", async () => {
   await ok200(task("POST", `nodes/${NODE}/lxc/312/status/stop`));
