@@ -402,7 +402,7 @@ describe("runScript", () => {
     expect(err).toBeInstanceOf(ScriptTimeoutError);
     expect(err.message).toMatch(
       new RegExp(
-        `^install on web at root@127\\.0\\.0\\.1:${sshd.port} timed out: still running after 1\\.\\d s, over its limit of 1 s; ` +
+        `^install on web at root@127\\.0\\.0\\.1:${sshd.port} timed out: still running after \\d+\\.\\d s, over its limit of 1 s; ` +
           `it was stopped \\(raise timeouts\\.docker of guest 'web' if it needs longer\\)\n`,
       ),
     );
