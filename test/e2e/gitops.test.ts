@@ -5,7 +5,7 @@
 // anything, two quick pushes run one after the other, drift is healed (heal: auto) or only reported (heal: report).
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -209,7 +209,13 @@ describe("a stack per environment", () => {
       );
       expect(check.status, check.stdout).toBe(0);
       const ls = pulumi(["stack", "ls", "--json"]);
-      expect((JSON.parse(ls.stdout) as { name: string }[]).map((s) => s.name).sort()).toEqual(["ai-host", "dev", "staging"]);
+      // a stack per environment: each Pulumi.<env>.yaml of the project (dev, ai-host, cluster …), staging among them now
+      const environments = readdirSync(work)
+        .map((f) => /^Pulumi\.([^.]+)\.yaml$/.exec(f)?.[1])
+        .filter((e): e is string => e !== undefined)
+        .sort();
+      expect(environments).toEqual(expect.arrayContaining(["ai-host", "dev", "staging"]));
+      expect((JSON.parse(ls.stdout) as { name: string }[]).map((s) => s.name).sort()).toEqual(environments);
 
       const list = phoenix("env", "list", "--json");
       expect(list.status, list.stderr).toBe(0);
