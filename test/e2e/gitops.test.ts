@@ -220,11 +220,7 @@ describe("a stack per environment", () => {
       const list = phoenix("env", "list", "--json");
       expect(list.status, list.stderr).toBe(0);
       const rows = JSON.parse(list.stdout) as { env: string; backend: string; stack: string }[];
-      expect(rows.map((r) => [r.env, r.stack])).toEqual([
-        ["ai-host", "initialised"],
-        ["dev", "initialised"],
-        ["staging", "initialised"],
-      ]);
+      expect(rows.map((r) => [r.env, r.stack])).toEqual(environments.map((e) => [e, "initialised"]));
       expect(rows[0]!.backend).toBe(env.PULUMI_BACKEND_URL);
     },
     10 * 60_000,
