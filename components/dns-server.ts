@@ -4,7 +4,6 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PlannedDns } from "../plan/dns";
 import { dnsServer } from "../provisioners/dns/dns";
 import type { RemoteScript } from "../provisioners/engine/script-provider";
-import { dnsServerSettings } from "./args/dns";
 import type { NodeHost } from "./node-host";
 
 export interface DnsServerArgs {
@@ -22,7 +21,7 @@ export class DnsServer extends pulumi.ComponentResource {
     super("phoenix:index:DnsServer", name, {}, opts);
     const { dns, host } = args;
     if (!host.ssh) throw new Error(`network.dns runs dnsmasq on node '${dns.node}' over SSH: set its nodes[].ssh`);
-    this.server = dnsServer(`${name}-dnsmasq`, host.ssh, dnsServerSettings(dns), { parent: this });
+    this.server = dnsServer(`${name}-dnsmasq`, host.ssh, dns, { parent: this });
     this.records = pulumi.output(Object.fromEntries(dns.records.map((r) => [r.name, r.address])));
     this.registerOutputs({ records: this.records });
   }

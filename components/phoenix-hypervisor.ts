@@ -55,6 +55,9 @@ export interface AppSummary {
   guests: Record<string, string[]>;
 }
 
+/** The Proxmox resource of a machine component: what a step in it is replaced with. */
+const resourceOf = (x: LxcContainer | QemuVm) => (x instanceof LxcContainer ? x.container : x.vm);
+
 export class PhoenixHypervisor extends pulumi.ComponentResource {
   readonly guests: pulumi.Output<Record<string, GuestSummary>>;
   readonly apps: pulumi.Output<Record<string, AppSummary>>;
@@ -211,7 +214,7 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
           parent: this,
           dependsOn: machines,
           // a new server has none of them, a new agent another identity
-          replaceWith: machines.map((x) => (x instanceof LxcContainer ? x.container : x.vm)),
+          replaceWith: machines.map(resourceOf),
         },
       );
       registrations.set(r.server, registration);
@@ -231,7 +234,6 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
     },
   ): { summaries: Record<string, AppSummary>; resources: pulumi.Resource[] } {
     const targetOf = (name: string) => stepTarget(plan, c.hosts, c.guestPrivateKey, name, "apps");
-    const resourceOf = (x: LxcContainer | QemuVm) => (x instanceof LxcContainer ? x.container : x.vm);
     const apps: Record<string, AppSummary> = {};
     const resources: pulumi.Resource[] = [];
     for (const a of plan.apps) {
@@ -274,7 +276,7 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
       guests.set(n, {
         target: stepTarget(plan, hosts, guestPrivateKey, n, "the gateway's steps"),
         dependsOn: [x],
-        replaceWith: [x instanceof LxcContainer ? x.container : x.vm],
+        replaceWith: [resourceOf(x)],
       });
     }
     return new HttpsGateway("gateway", { gateway: g, guests }, { parent: this });

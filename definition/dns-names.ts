@@ -1,12 +1,11 @@
 // What validation and the plan both need to know of network.dns: which node runs it, the address it listens on, and
 // which names a guest can have (one DNS label each).
 import { contains, parseCidr, parseIp } from "./ipv4";
+import { DNS_LABEL } from "./grammar";
 import type { Index } from "./resolve";
 import type { Bridge, Node } from "./schema";
 
 /** One DNS label: what <name>.<domain> takes as <name>. */
-export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-
 export const isDnsLabel = (s: string): boolean => DNS_LABEL.test(s);
 
 /** The node running the DNS server: network.dns.node, else the first node. */

@@ -1,7 +1,7 @@
 // The names of pve-firewall's macros (its $pve_fw_macros and IPv6-only ones), which Proxmox stores in this spelling.
 
 /** Proxmox's macro names: a rule's macro is looked up case-insensitively and stored in this spelling. */
-export const PROXMOX_MACROS: readonly string[] = [
+const PROXMOX_MACROS: readonly string[] = [
   "Amanda",
   "Auth",
   "BGP",

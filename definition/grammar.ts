@@ -55,6 +55,12 @@ export const PVE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_+.-]{0,127}$/;
 export const DNS_NAME =
   /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
+/** One DNS label as a guest's or service's name under the domain: lower-case letters, digits and '-'. */
+export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** A fully qualified DNS name: a DNS name of two labels at least (host.domain). */
+export const isFqdn = (v: string) => DNS_NAME.test(v) && v.includes(".");
+
 /** A host to SSH to: a DNS name, an IPv4 address or an IPv6 address. */
 export const SSH_HOST = /^(?=.{1,253}$)([A-Za-z0-9][A-Za-z0-9.-]*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
 

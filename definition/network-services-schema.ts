@@ -1,16 +1,14 @@
 // The shape of a definition's network services (the Proxmox firewall, internal DNS names, the HTTPS gateway), kept
 // apart from schema.ts so each service's fields read in one place. Shape only: cross-field rules live in validate/.
 import { z } from "zod";
-import { ONE_LINE } from "./grammar";
+import { DNS_LABEL, ONE_LINE } from "./grammar";
 
 /** A guest's or node's name as the definition spells it. */
 const machineName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, "a guest or node name of this definition")
   .max(63);
-const label = z
-  .string()
-  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "one DNS label: lower-case letters, digits and '-' (e.g. portainer)");
+const label = z.string().regex(DNS_LABEL, "one DNS label: lower-case letters, digits and '-' (e.g. portainer)");
 const ipv4 = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "an IPv4 address such as 10.0.0.1");
 const comment = z.string().regex(ONE_LINE, "one line of text").max(512);
 /** Proxmox's firewall object names (aliases, IP sets, security groups): a letter, then letters, digits, '-' and '_'. */

@@ -4,11 +4,11 @@ import type { Definition, Guest, Node } from "./schema";
 import { type Placement, type PlacementGuest, type PlacementNode, place } from "./placement";
 
 /** A storage every node reaches: storage.cfg's `shared`, which nfs and cifs are unless told otherwise. */
-export function isShared(s: Node["storage"][number]): boolean {
+function isShared(s: Node["storage"][number]): boolean {
   return s.shared ?? (s.type === "nfs" || s.type === "cifs");
 }
 
-export function placementNodes(ix: Index): PlacementNode[] {
+function placementNodes(ix: Index): PlacementNode[] {
   return ix.def.nodes.map((n) => ({
     name: n.name,
     ...(n.cores !== undefined ? { cores: n.cores } : {}),
@@ -20,7 +20,7 @@ export function placementNodes(ix: Index): PlacementNode[] {
   }));
 }
 
-export function placementGuests(ix: Index): PlacementGuest[] {
+function placementGuests(ix: Index): PlacementGuest[] {
   const only = ix.def.nodes.length === 1 ? ix.def.nodes[0]!.name : undefined;
   return ix.machines
     .filter((m) => m.kind === "guest")

@@ -72,17 +72,17 @@ interface Load {
   gpus: Set<number>;
   /** GPUs given to a gpuCount: no other guest is placed onto them. */
   exclusive: Set<number>;
-  guests: string[];
 }
+
+/** The node's GPUs no guest placed there uses yet, lowest index first. */
+const freeGpus = (n: PlacementNode, l: Load) => [...n.gpus].sort((a, b) => a - b).filter((i) => !l.gpus.has(i));
 
 export function place(
   nodes: readonly PlacementNode[],
   guests: readonly PlacementGuest[],
   previous: Readonly<Record<string, string>> = {},
 ): Placement {
-  const load = new Map<string, Load>(
-    nodes.map((n) => [n.name, { cores: 0, memory: 0, gpus: new Set(), exclusive: new Set(), guests: [] }]),
-  );
+  const load = new Map<string, Load>(nodes.map((n) => [n.name, { cores: 0, memory: 0, gpus: new Set(), exclusive: new Set() }]));
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const placed = new Map<string, Placed>();
   const groups = new Map<string, Map<string, string[]>>();
@@ -92,7 +92,6 @@ export function place(
     l.memory += g.memory;
     [...g.gpus, ...(p.gpus ?? [])].forEach((i) => l.gpus.add(i));
     p.gpus?.forEach((i) => l.exclusive.add(i));
-    l.guests.push(g.name);
     if (g.spread) {
       const members = groups.get(g.spread) ?? new Map<string, string[]>();
       members.set(node, [...(members.get(node) ?? []), g.name]);
@@ -109,7 +108,7 @@ export function place(
     const reasons = [g.pinnedBy ?? `node: ${g.node} in the definition`];
     if (g.gpuCount === undefined) return take(g, g.node!, { how: "pinned", reasons });
     const l = load.get(g.node!)!;
-    const free = [...byName.get(g.node!)!.gpus].sort((a, b) => a - b).filter((i) => !l.gpus.has(i));
+    const free = freeGpus(byName.get(g.node!)!, l);
     if (free.length < g.gpuCount)
       return unplaced.push({ guest: g.name, refusals: { [g.node!]: `${free.length} free GPU(s), ${g.gpuCount} needed` } });
     const gpus = free.slice(0, g.gpuCount);
@@ -211,7 +210,7 @@ function refusalOf(n: PlacementNode, l: Load, g: PlacementGuest): string | { gpu
   if (n.cores !== undefined && l.cores + g.cores > n.cores * n.overcommit.cpu)
     return `${g.cores} cores do not fit (${l.cores} of ${limitText(n.cores, n.overcommit.cpu)} taken)`;
   if (g.gpuCount !== undefined) {
-    const free = [...n.gpus].sort((a, b) => a - b).filter((i) => !l.gpus.has(i));
+    const free = freeGpus(n, l);
     if (free.length < g.gpuCount) return `${free.length} free GPU(s), ${g.gpuCount} needed`;
     return { gpus: free.slice(0, g.gpuCount) };
   }

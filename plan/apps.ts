@@ -2,12 +2,7 @@
 import { type App, type EndpointRef, PORTAINER_PORTS } from "../definition/schema";
 import { type ServingService, servingEndpoints } from "../definition/serving";
 import type { PlannedApp, PlannedMachine } from "./types";
-
-/** The guest's first address, when the plan knows it. */
-const addressOf = (m: PlannedMachine | undefined) => {
-  const ip = m?.network[0]?.ip.split("/")[0];
-  return ip && ip !== "dhcp" ? ip : undefined;
-};
+import { firstAddressOf as addressOf } from "./addresses";
 
 /** An { endpoint } variable as the URL the plan gives that guest's model server (validation made sure there is one). */
 function endpointOf(ref: EndpointRef, machines: ReadonlyMap<string, PlannedMachine>, where: string) {

@@ -15,12 +15,10 @@ export interface PlannedDns {
   useInGuests: boolean;
 }
 
-const addressOf = (cidr: string) => cidr.split("/")[0]!;
-
-/** A guest's first planned address (static or from a pool); none on DHCP only. */
-export function firstAddress(m: PlannedMachine): string | undefined {
+/** A guest's first address that is not DHCP, on whichever interface (static or from a pool): the one it is named at. */
+function namedAddress(m: PlannedMachine): string | undefined {
   const nic = m.network.find((n) => n.ip !== "dhcp");
-  return nic ? addressOf(nic.ip) : undefined;
+  return nic?.ip.split("/")[0];
 }
 
 /** The DNS server of a definition with network.dns: <guest>.<domain> for each named guest, a route's fqdn at the gateway. */
@@ -32,11 +30,11 @@ export function planDns(ix: Index, machines: readonly PlannedMachine[], gateway?
   if (!dns || domain === undefined || !node || listen === undefined) return undefined;
   const records = new Map<string, string>();
   for (const m of machines) {
-    const address = firstAddress(m);
+    const address = namedAddress(m);
     if (m.kind === "guest" && isDnsLabel(m.name) && address !== undefined) records.set(`${m.name}.${domain}`, address);
   }
   // Validation refuses a route named like a guest at another address: the same fqdn twice is the same address.
-  for (const r of gateway?.routes ?? []) if (!records.has(r.fqdn)) records.set(r.fqdn, addressOf(gateway!.address));
+  for (const r of gateway?.routes ?? []) if (!records.has(r.fqdn)) records.set(r.fqdn, gateway!.address);
   return {
     node: node.name,
     listen,
@@ -56,6 +54,7 @@ export function resolveThroughDns(ix: Index, machines: readonly PlannedMachine[]
   return machines.map((m) => {
     const own = ix.byName.get(m.name)?.def.nameservers;
     if (m.kind !== "guest" || own !== undefined) return m;
-    return { ...m, nameservers: [dns.listen], searchDomain: m.searchDomain ?? dns.domain };
+    // its searchDomain is already the domain unless it set its own (planMachine: searchDomain ?? network.domain)
+    return { ...m, nameservers: [dns.listen] };
   });
 }

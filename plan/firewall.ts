@@ -5,6 +5,8 @@ import type { Guest } from "../definition/schema";
 import { type AnyFirewallRule, type FirewallRule, isGroupRule } from "../definition/network-services-schema";
 import { endpointItems } from "../definition/firewall-endpoints";
 import type { PlannedMachine } from "./types";
+import type { PlannedGateway } from "./gateway";
+import { firstAddressOf } from "./addresses";
 
 /** A rule as Proxmox stores it: type in/out/group (action is the group's name for a group). */
 export interface PlannedFirewallRule {
@@ -41,18 +43,26 @@ export interface PlannedFirewall {
 }
 
 /** The port the gateway serves HTTPS on (Caddy's default). */
-export const GATEWAY_HTTPS_PORT = 443;
+const GATEWAY_HTTPS_PORT = 443;
 
 /** The firewall of a definition that declares one (firewall:, a guest's firewall:, an app's firewall:). */
-export function planFirewall(ix: Index, machines: readonly PlannedMachine[]): PlannedFirewall | undefined {
+export function planFirewall(
+  ix: Index,
+  machines: readonly PlannedMachine[],
+  gateway?: PlannedGateway,
+): PlannedFirewall | undefined {
   const def = ix.def;
   const guests = machines.filter((m) => m.kind === "guest" && guestDef(ix, m.name)?.firewall);
   if (!def.firewall && guests.length === 0) return undefined;
   const aliases = new Set(def.firewall?.aliases.map((a) => a.name));
-  const addresses = new Map(machines.flatMap((m) => (addressOf(m) ? [[m.name, addressOf(m)!] as const] : [])));
+  const addresses = new Map(
+    machines.flatMap((m) => {
+      const a = firstAddressOf(m);
+      return a ? [[m.name, a] as const] : [];
+    }),
+  );
   const plan = (r: AnyFirewallRule) => planRule(r, (name) => (aliases.has(name) ? undefined : addresses.get(name)));
   const dc = def.firewall;
-  const gateway = def.gateway ? addresses.get(def.gateway.guest) : undefined;
   return {
     ...(dc
       ? { datacenter: { enable: dc.enable, policyIn: dc.policyIn, policyOut: dc.policyOut, rules: dc.rules.map(plan) } }
@@ -73,7 +83,7 @@ export function planFirewall(ix: Index, machines: readonly PlannedMachine[]): Pl
       const apps = def.apps.filter((a) => a.guests.includes(m.name));
       const rules = [...fw.rules, ...apps.flatMap((a) => a.firewall)].map(plan);
       const ports = [...guestDef(ix, m.name)!.expose, ...apps.flatMap((a) => a.expose)].map((e) => e.port);
-      const opened = gateway ? serviceRules(ports, gateway, m.name === def.gateway?.guest) : [];
+      const opened = gateway ? serviceRules(ports, gateway.address, m.name === gateway.guest) : [];
       return {
         guest: m.name,
         vmid: m.vmid,
@@ -98,14 +108,8 @@ const guestDef = (ix: Index, name: string): Guest | undefined => {
   return m?.kind === "guest" ? (m.def as Guest) : undefined;
 };
 
-/** The guest's first planned address (pool-allocated included), when it has one. */
-function addressOf(m: PlannedMachine): string | undefined {
-  const ip = m.network[0]?.ip;
-  return ip && ip !== "dhcp" ? ip.split("/")[0] : undefined;
-}
-
 /** A rule as Proxmox stores it; a guest's name in source or dest becomes its address. */
-export function planRule(r: AnyFirewallRule, addressOfGuest: (name: string) => string | undefined): PlannedFirewallRule {
+function planRule(r: AnyFirewallRule, addressOfGuest: (name: string) => string | undefined): PlannedFirewallRule {
   const common = { ...(r.iface ? { iface: r.iface } : {}), enable: r.enable, ...(r.comment ? { comment: r.comment } : {}) };
   if (isGroupRule(r)) return { type: "group", action: r.group, ...common };
   const resolve = (text: string) =>
@@ -124,7 +128,7 @@ export function planRule(r: AnyFirewallRule, addressOfGuest: (name: string) => s
 }
 
 /** "A service opens itself": its ports from the gateway; on the gateway's own guest, HTTPS from anywhere. */
-export function serviceRules(ports: readonly number[], gateway: string, isGateway: boolean): PlannedFirewallRule[] {
+function serviceRules(ports: readonly number[], gateway: string, isGateway: boolean): PlannedFirewallRule[] {
   const accept = (dport: number, source?: string, comment?: string): PlannedFirewallRule => ({
     type: "in",
     action: "ACCEPT",
@@ -141,17 +145,14 @@ export function serviceRules(ports: readonly number[], gateway: string, isGatewa
 }
 
 /** Rules equal in all but comment and enable (a rule the user turned off stays off: it is not added again). */
-export function sameRule(a: PlannedFirewallRule, b: PlannedFirewallRule): boolean {
+function sameRule(a: PlannedFirewallRule, b: PlannedFirewallRule): boolean {
   const key = (r: PlannedFirewallRule) =>
     JSON.stringify([r.type, r.action, r.macro, r.proto, r.dport, r.sport, r.source, r.dest, r.iface, r.log]);
   return key(a) === key(b);
 }
 
 /** The rules, then each added rule not among them yet (once). */
-export function appendMissing(
-  rules: readonly PlannedFirewallRule[],
-  added: readonly PlannedFirewallRule[],
-): PlannedFirewallRule[] {
+function appendMissing(rules: readonly PlannedFirewallRule[], added: readonly PlannedFirewallRule[]): PlannedFirewallRule[] {
   const out = [...rules];
   for (const r of added) if (!out.some((x) => sameRule(x, r))) out.push(r);
   return out;

@@ -1,6 +1,7 @@
 // The HTTPS gateway plan (issue 17): the guest running Caddy, a route per exposed service, and who trusts its CA.
 import type { Index } from "../definition/resolve";
 import type { PlannedApp, PlannedMachine } from "./types";
+import { firstAddressOf } from "./addresses";
 
 export interface PlannedRoute {
   /** The service's name: https://<name>.<domain>. */
@@ -23,12 +24,6 @@ export interface PlannedGateway {
   routes: PlannedRoute[];
   /** Guests whose trust store gets the CA's root. */
   trustedBy: string[];
-}
-
-/** A machine's first planned address (pool-allocated ones included), without its prefix; none for DHCP. */
-export function firstAddressOf(m: PlannedMachine | undefined): string | undefined {
-  const ip = m?.network[0]?.ip.split("/")[0];
-  return ip && ip !== "dhcp" ? ip : undefined;
 }
 
 /**

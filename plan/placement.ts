@@ -1,7 +1,4 @@
 // Each guest's node and why, as the plan states it: placement (definition/placement.ts) turned into specs (pure).
-import { indexDefinition } from "../definition/resolve";
-import type { Definition } from "../definition/schema";
-import { placeDefinition } from "../definition/placement-input";
 import type { Placement } from "../definition/placement";
 
 export interface PlacementSpec {
@@ -12,16 +9,6 @@ export interface PlacementSpec {
   /** GPU indexes picked for its gpuCount. */
   gpus?: number[];
   reasons: string[];
-}
-
-export class PlacementError extends Error {}
-
-/** The placement of a validated definition; a PlacementError when a guest fits nowhere (validation says so first). */
-export function planPlacement(def: Definition, previous: Readonly<Record<string, string>> = {}): Placement {
-  const placement = placeDefinition(indexDefinition(def), previous);
-  if (placement.unplaced.length > 0)
-    throw new PlacementError(`no node takes ${placement.unplaced.map((u) => u.guest).join(", ")} (phoenix validate says why)`);
-  return placement;
 }
 
 /** Specs in guest-name order. */

@@ -1,6 +1,6 @@
 // The plan: a pure function from a validated definition to what must exist and in which order.
 import { formatIp, isHostAddress, parseCidr, parseIp } from "../definition/ipv4";
-import { type Effective, type Index, type Machine, idMapOf, indexDefinition } from "../definition/resolve";
+import { type Effective, type Index, type Machine, idMapOf } from "../definition/resolve";
 import { hostIdOf, idMapLine, rawIdMaps } from "../definition/idmap";
 import { type Definition, FEATURE_DEFAULTS, FEATURE_ORDER, type FeatureName, type SecretRef } from "../definition/schema";
 import { dependencyOrder, prerequisites } from "../definition/graph";
@@ -17,7 +17,8 @@ import { portainerRegistrations } from "./portainer";
 import { planFirewall } from "./firewall";
 import { planDns, resolveThroughDns } from "./dns";
 import { planGateway } from "./gateway";
-import { planPlacement, placementSpecs } from "./placement";
+import { placementSpecs } from "./placement";
+import { placedIndex } from "../definition/placement-input";
 import type { PlannedFeature, PlannedInterface, PlannedMachine, PlannedMount, Plan, Source, Transport } from "./types";
 
 export type * from "./types";
@@ -34,15 +35,16 @@ export class PlanError extends Error {}
 
 /** The plan of a definition that passed validation (validate/: loadDefinition, validated). */
 export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
-  const placement = planPlacement(def, opts.previousPlacements);
-  const ix = indexDefinition(def, placement.placed);
+  const { ix, placement } = placedIndex(def, opts.previousPlacements);
+  if (placement.unplaced.length > 0)
+    throw new PlanError(`no node takes ${placement.unplaced.map((u) => u.guest).join(", ")} (phoenix validate says why)`);
   const allocations = allocateAddresses(ix, opts.previousAllocations ?? {});
   const { order } = dependencyOrder(ix);
   const machines = order.map((n) => planMachine(ix, ix.byName.get(n)!, allocations));
   const apps = planApps(def.apps, machines);
   const gateway = planGateway(ix, machines, apps);
   const dns = planDns(ix, machines, gateway);
-  const firewall = planFirewall(ix, machines);
+  const firewall = planFirewall(ix, machines, gateway);
   return {
     nodes: def.nodes.map((n) => ({
       name: n.name,

@@ -11,6 +11,7 @@ import { buildPlan } from "../plan/plan";
 import { renderPlan } from "../plan/render";
 import { errorsOf, formatProblem } from "../definition/problems";
 import { loadDefinition } from "../validate";
+import { CADDY_ROOT_CERT } from "../provisioners/gateway/gateway";
 
 const t0 = Date.now();
 const say = (s: string) => console.log(s);
@@ -105,10 +106,8 @@ async function main() {
     );
   }
   // Apps: each one's URLs on its guests (the stack's `apps` output), and whether they answer.
-  const apps = ((await project.stack.outputs()).apps?.value ?? {}) as Record<
-    string,
-    { deploy: string; guests: Record<string, string[]> }
-  >;
+  const outputs = await project.stack.outputs();
+  const apps = (outputs.apps?.value ?? {}) as Record<string, { deploy: string; guests: Record<string, string[]> }>;
   for (const [name, a] of Object.entries(apps))
     for (const [guest, urls] of Object.entries(a.guests))
       for (const url of urls.length ? urls : ["(publishes no port)"]) {
@@ -120,7 +119,7 @@ async function main() {
       }
   // The HTTPS gateway: a URL per exposed service, answered through Caddy with the CA root the stack exports.
   if (plan.gateway) {
-    const ca = (await project.stack.outputs()).gatewayCaCertificate?.value as string | undefined;
+    const ca = outputs.gatewayCaCertificate?.value as string | undefined;
     const caFile = join(project.dir, "gateway-ca.crt");
     if (ca) writeFileSync(caFile, ca);
     for (const r of plan.gateway.routes) {
@@ -137,7 +136,7 @@ async function main() {
       );
     }
     say(
-      `  gateway CA:  ${ca ? caFile : "(not made yet)"}   (stack output gatewayCaCertificate; Caddy in ${plan.gateway.guest} keeps it at /var/lib/caddy/.local/share/caddy/pki/authorities/local/root.crt)`,
+      `  gateway CA:  ${ca ? caFile : "(not made yet)"}   (stack output gatewayCaCertificate; Caddy in ${plan.gateway.guest} keeps it at ${CADDY_ROOT_CERT})`,
     );
     say(
       `               curl --cacert ${caFile} --resolve <name>.${plan.gateway.domain}:443:${plan.gateway.address} https://<name>.${plan.gateway.domain}/`,

@@ -39,8 +39,11 @@ export interface ValidateOptions {
 }
 
 export function validate(def: Definition, opts: ValidateOptions = {}): Problem[] {
-  // The other checks see each guest on the node placement gives it.
-  const { ix, placement } = placedIndex(def, opts.previousPlacements);
+  return validatePlaced(def, placedIndex(def, opts.previousPlacements), opts);
+}
+
+/** The checks on a placed index: the other checks see each guest on the node placement gives it. */
+function validatePlaced(def: Definition, { ix, placement }: ReturnType<typeof placedIndex>, opts: ValidateOptions): Problem[] {
   return [
     ...checkIdentity(ix),
     ...checkPlacement(ix, placement),
@@ -80,10 +83,11 @@ export function loadDefinition(file: string, opts: { siblings?: boolean } = {}):
   const adopted = readAdoption(file);
   const where = adoptionPath(file).split("/").pop()!;
   const previousPlacements = readPlacementsIfValid(file);
+  const placed = placedIndex(parsed.definition, previousPlacements);
   const problems = [
-    ...validate(parsed.definition, { dir: dirname(resolve(file)), previousPlacements }),
+    ...validatePlaced(parsed.definition, placed, { dir: dirname(resolve(file)), previousPlacements }),
     ...adopted.problems,
-    ...checkAdoption(placedIndex(parsed.definition, previousPlacements).ix, adopted.record, where),
+    ...checkAdoption(placed.ix, adopted.record, where),
   ];
   if (opts.siblings) problems.push(...checkSiblings(parsed.definition, readSiblings(file)));
   return errorsOf(problems).length > 0 ? { problems } : { definition: asValid(parsed.definition), problems };

@@ -16,7 +16,7 @@ const HTTPS_PORTS = new Set([443, 8443, 9443]);
 /** Services known to speak only HTTPS on their port: step-ca, the Portainer agent. */
 const HTTPS_SERVICES = new Set(["ca", "step-ca", "portainer-agent"]);
 
-export function schemeOf(name: string, port: number): "http" | "https" {
+function schemeOf(name: string, port: number): "http" | "https" {
   return HTTPS_PORTS.has(port) || HTTPS_SERVICES.has(name) ? "https" : "http";
 }
 

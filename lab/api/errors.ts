@@ -24,6 +24,11 @@ export function fail(message: string): ApiError {
   return new ApiError(500, message);
 }
 
+/** PVE::Tools::assert_if_modified: the digest a client sent is not the file's any more. */
+export function modifiedConfig(): ApiError {
+  return fail("detected modified configuration - file changed by other user? Try again.");
+}
+
 /** PVE::Exception raise_perm_exc: 403 "Permission check failed (...)". */
 export function permissionDenied(what: string): ApiError {
   return new ApiError(403, `Permission check failed (${what})`);

@@ -7,7 +7,7 @@ import type { RuleEnv } from "../pve/firewall-rules";
 import type { ParamSchema } from "../pve/schema";
 import { VMID } from "../pve/lxc-schema";
 import { type ApiContext, loadConfig, requireNode } from "./context";
-import { fail } from "./errors";
+import { modifiedConfig } from "./errors";
 
 export const CLUSTER_FW = "firewall/cluster.fw";
 
@@ -72,14 +72,7 @@ export async function changeFw<T>(ctx: ApiContext, path: string, change: (fw: Fw
 
 /** PVE::Tools::assert_if_modified. */
 export function assertDigest(current: unknown, given: string | undefined): void {
-  if (given !== undefined && given !== fwDigest(current))
-    throw fail("detected modified configuration - file changed by other user? Try again.");
-}
-
-/** copy_list_with_digest: each entry with the list's digest. */
-export function withDigest<T extends object>(list: T[]): (T & { digest: string })[] {
-  const digest = fwDigest(list);
-  return list.map((e) => ({ ...e, digest }));
+  if (given !== undefined && given !== fwDigest(current)) throw modifiedConfig();
 }
 
 export const DIGEST = { type: "string", maxLength: 64, optional: true } as const;

@@ -11,7 +11,7 @@ export interface HaResource {
   options: Record<string, string>;
 }
 
-export function parseHaResources(text: string): HaResource[] {
+function parseHaResources(text: string): HaResource[] {
   const out: HaResource[] = [];
   for (const line of text.split("\n")) {
     const head = /^(\w+):\s*(\S+)\s*$/.exec(line);
@@ -22,7 +22,7 @@ export function parseHaResources(text: string): HaResource[] {
   return out;
 }
 
-export function printHaResources(resources: HaResource[]): string {
+function printHaResources(resources: HaResource[]): string {
   return resources
     .map(
       (r) =>

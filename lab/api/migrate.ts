@@ -8,7 +8,7 @@ import { type ApiContext, LABEL, checkLock, clusterNodes, loadConfig, lockedTask
 import { fail, paramError } from "./errors";
 import type { GuestType, StorageInfo } from "../pve/backend";
 import type { ConfigFile } from "../pve/pve-config";
-import type { TaskLog } from "../pve/tasks";
+import { type TaskLog, hms, logStamp } from "../pve/tasks";
 import { parseVolid, volumeOwner } from "../pve/volumes";
 
 /** pve-targetstorage: one storage id for all, `1` for the same ids, or `source:target` pairs (a bare id: the default). */
@@ -33,7 +33,7 @@ export function parseStorageMap(text: string | undefined): StorageMap {
 const DISK_KEY = /^(rootfs|mp\d+|unused\d+|virtio\d+|scsi\d+|sata\d+|ide\d+|efidisk0|tpmstate0)$/;
 
 /** The config's volumes this guest owns (not ISO images, bind mounts or another guest's), by config key. */
-export function guestVolumes(config: Record<string, string>, vmid: number): { key: string; volid: string }[] {
+function guestVolumes(config: Record<string, string>, vmid: number): { key: string; volid: string }[] {
   const out: { key: string; volid: string }[] = [];
   for (const [key, value] of Object.entries(config)) {
     if (!DISK_KEY.test(key)) continue;
@@ -44,11 +44,8 @@ export function guestVolumes(config: Record<string, string>, vmid: number): { ke
   return out;
 }
 
-function duration(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  const two = (n: number) => String(n).padStart(2, "0");
-  return `${two(Math.floor(s / 3600))}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}`;
-}
+/** HH:MM:SS of milliseconds. */
+const duration = (ms: number) => hms(Math.floor(ms / 1000));
 
 export interface MigrateRequest {
   type: GuestType;
@@ -81,13 +78,10 @@ export async function migrateGuest(ctx: ApiContext, identity: Identity, req: Mig
 
 /** Migration log lines as AbstractMigrate prints them: the local time first, ERROR:/WARN: for those levels. */
 function migrationLog(log: TaskLog) {
-  const two = (n: number) => String(n).padStart(2, "0");
-  const stamp = (d = new Date()) =>
-    `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
   return {
-    info: (m: string) => log(`${stamp()} ${m}`),
-    warn: (m: string) => log(`${stamp()} WARN: ${m}`),
-    err: (m: string) => log(`${stamp()} ERROR: ${m}`),
+    info: (m: string) => log(`${logStamp()} ${m}`),
+    warn: (m: string) => log(`${logStamp()} WARN: ${m}`),
+    err: (m: string) => log(`${logStamp()} ERROR: ${m}`),
   };
 }
 type MigrationLog = ReturnType<typeof migrationLog>;

@@ -5,7 +5,7 @@
 // pruning, the per-guest log beside the archive, and the job failing with "job errors" when a guest failed.
 import { type PruneOptions, archiveName, parseArchiveName, pruneMarks, renderNotes } from "../pve/backup";
 import { type PveConfig, printConfigFile } from "../pve/pve-config";
-import type { TaskLog } from "../pve/tasks";
+import { type TaskLog, hms as duration, logStamp as stamp } from "../pve/tasks";
 import { type ApiContext, loadConfig } from "./context";
 import { canSnapshot, createSnapshot, deleteSnapshot, snapshotVolumes } from "./snapshots";
 import { mountKind, parseMountPoint } from "../pve/lxc-config";
@@ -32,10 +32,6 @@ export interface VzdumpJob {
 
 /** The node's global vzdump lock (/var/run/vzdump.lock): one job at a time, the others wait for it. */
 const globalLock = new WeakMap<ApiContext, { tail: Promise<void>; holders: number }>();
-const pad = (n: number) => String(n).padStart(2, "0");
-const stamp = (d = new Date()) =>
-  `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-const duration = (s: number) => `${pad(Math.floor(s / 3600))}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`;
 
 /** PVE::VZDump::format_size. */
 function formatSize(bytes: number): string {

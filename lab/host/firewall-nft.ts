@@ -22,7 +22,7 @@ export function datacenterEnabled(cluster: FwFile): boolean {
   return Number(cluster.options.enable ?? 0) > 0;
 }
 
-export function guestEnabled(fw: FwFile): boolean {
+function guestEnabled(fw: FwFile): boolean {
   return fw.options.enable === "1";
 }
 

@@ -66,7 +66,7 @@ function splitComment(line: string): [string, string | undefined] {
   return [line.slice(0, i).trim(), comment === "" ? undefined : comment];
 }
 
-export function parseRuleLine(line: string): FwRule {
+function parseRuleLine(line: string): FwRule {
   const [body, comment] = splitComment(line);
   const m = /^(\|)?(IN|OUT|GROUP)\s+(\S+)\s*(.*)$/i.exec(body);
   if (!m) throw new Error(`unable to parse rule: ${line}`);
@@ -86,7 +86,7 @@ export function parseRuleLine(line: string): FwRule {
   return rule;
 }
 
-export function printRuleLine(rule: FwRule): string {
+function printRuleLine(rule: FwRule): string {
   const head =
     rule.type === "group"
       ? `GROUP ${rule.action}`

@@ -5,7 +5,7 @@ import type { Errors } from "./schema";
 import { isIPv4, isIPv6 } from "./schema";
 import type { FwFile, FwRule } from "./firewall-config";
 
-export const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9\-_]+$/;
+const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9\-_]+$/;
 /** Where a rule lives: decides whether groups and interfaces may be used. */
 export type RuleEnv = "cluster" | "host" | "vm" | "ct" | "group";
 
@@ -63,7 +63,7 @@ export const ICMP_TYPES = [
 
 let services: Record<string, number> | undefined;
 /** /etc/services by name (tcp/udp), as pve-firewall reads it for port names. */
-export function serviceNames(): Record<string, number> {
+function serviceNames(): Record<string, number> {
   if (services) return services;
   services = { ssh: 22, http: 80, https: 443, domain: 53, smtp: 25, ntp: 123 };
   if (existsSync("/etc/services"))
@@ -104,7 +104,7 @@ export function parsePorts(text: string, dport: boolean): { from: number; to: nu
   return out;
 }
 
-export function protocolNumber(proto: string): number | undefined {
+function protocolNumber(proto: string): number | undefined {
   if (/^\d+$/.test(proto)) return Number(proto) <= 255 ? Number(proto) : undefined;
   return PROTOCOLS[proto];
 }

@@ -110,3 +110,10 @@ export class TaskManager {
     while (this.running.size) await Promise.allSettled([...this.running]);
   }
 }
+
+const pad2 = (n: number) => String(n).padStart(2, "0");
+/** A task log's local time, as Proxmox's tasks print it: 2026-12-01 09:07:06. */
+export const logStamp = (d = new Date()) =>
+  `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+/** A duration in whole seconds as HH:MM:SS (vzdump's and the migrations' "duration"). */
+export const hms = (s: number) => `${pad2(Math.floor(s / 3600))}:${pad2(Math.floor(s / 60) % 60)}:${pad2(s % 60)}`;

@@ -3,6 +3,8 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInput, RemoteScript } from "../engine/script-provider";
 import { type RenderedFeature, featureResource, scriptOf } from "../engine/feature";
+import { parseIp } from "../../definition/ipv4";
+import { isFqdn } from "../../definition/grammar";
 
 export interface DnsServerSettings {
   listen: string;
@@ -13,11 +15,8 @@ export interface DnsServerSettings {
 
 export const DNS_CONF_PATH = "/etc/dnsmasq.d/phoenix.conf";
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
-const FQDN = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/i;
-
 function checked(kind: "address" | "name", v: string): string {
-  if (!(kind === "address" ? IPV4 : FQDN).test(v))
+  if (!(kind === "address" ? parseIp(v) !== undefined : isFqdn(v)))
     throw new Error(`dns: not an IPv4 ${kind === "address" ? "address" : "DNS name"}: ${JSON.stringify(v)}`);
   return v;
 }

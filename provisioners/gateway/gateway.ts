@@ -2,6 +2,8 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { RemoteScript } from "../engine/script-provider";
 import { type FeatureTarget, type RenderedFeature, featureResource, scriptOf } from "../engine/feature";
+import { parseIp } from "../../definition/ipv4";
+import { isFqdn } from "../../definition/grammar";
 
 /** One site: https://<fqdn> → <scheme>://<address>:<port>. */
 export interface GatewayRoute {
@@ -17,9 +19,6 @@ export const GATEWAY_TIMEOUT_SECONDS = 600;
 /** Where Debian's caddy (user caddy, home /var/lib/caddy) keeps its internal CA's root certificate. */
 export const CADDY_ROOT_CERT = "/var/lib/caddy/.local/share/caddy/pki/authorities/local/root.crt";
 
-const FQDN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/;
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-
 /**
  * The Caddyfile, as `caddy fmt` writes it: the local CA declared even with no site (so its root exists from the first
  * run), never installed into Caddy's own trust store (Phoenix installs it where it is wanted), and a site per route.
@@ -30,7 +29,7 @@ export function renderCaddyfile(routes: readonly GatewayRoute[]): string {
     .sort((a, b) => (a.fqdn < b.fqdn ? -1 : a.fqdn > b.fqdn ? 1 : 0))
     .map((r) => {
       // Validation holds these to names, addresses and ports; anything else here is a bug, not input to quote.
-      if (!FQDN.test(r.fqdn) || !IPV4.test(r.address) || !Number.isInteger(r.port) || r.port < 1 || r.port > 65535)
+      if (!isFqdn(r.fqdn) || parseIp(r.address) === undefined || !Number.isInteger(r.port) || r.port < 1 || r.port > 65535)
         throw new Error(`gateway route ${JSON.stringify(r)} is not a name, an IPv4 address and a port`);
       const upstream = `${r.scheme}://${r.address}:${r.port}`;
       const proxy =

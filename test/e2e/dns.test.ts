@@ -13,6 +13,7 @@ import type { LabUp } from "../../lab/lab";
 import type { PulumiProject } from "../support/pulumi-project";
 import { isolatedDevDefinition } from "../support/lab-definition";
 import { labStack } from "../support/lab-stack";
+import { changes } from "../support/e2e-changes";
 
 const dir = mkdtempSync(join(tmpdir(), "phoenix-e2e-dns-"));
 const iso = isolatedDevDefinition(dir, { dns: true });
@@ -23,8 +24,6 @@ let teardown: () => Promise<void>;
 /** The node's /etc/dnsmasq.d/phoenix.conf as the lab node's sessions see it (lab/host/node-services.ts). */
 const nodeConf = () => join(dir, "state", "node", "etc-dnsmasq.d", "phoenix.conf");
 
-const changes = (c: Record<string, number> | undefined) =>
-  Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same" && op !== "read"));
 const sshTo = (host: string, command: string, port?: number) =>
   withSession(
     { host, ...(port ? { port } : {}), privateKey: lab.sshPrivateKey, dialErrorLimit: 30, perDialTimeoutMs: 5000 },

@@ -6,13 +6,13 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LabClient } from "../../lab/pve/client";
 import { Lxc } from "../../lab/host/lxc";
 import type { PulumiProject } from "../support/pulumi-project";
 import { isolatedDevDefinition } from "../support/lab-definition";
 import { labStack } from "../support/lab-stack";
+import { changes, updatedBy } from "../support/e2e-changes";
 
 const dir = mkdtempSync(join(tmpdir(), "phoenix-e2e-firewall-"));
 const state = join(dir, "state");
@@ -24,8 +24,6 @@ let api: LabClient;
 let teardown: () => Promise<void>;
 const lxc = new Lxc(join(state, "lxc"));
 
-const changes = (c: Record<string, number> | undefined) =>
-  Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same" && op !== "read"));
 const inCt = (vmid: number, command: string) => lxc.exec(vmid, ["bash", "-c", command]);
 /** Whether the client opens a TCP connection to the server's port within 5 s. */
 const reaches = (address: string, port: number) => inCt(CLIENT, `timeout 5 bash -c '</dev/tcp/${address}/${port}'`).code === 0;
@@ -110,21 +108,9 @@ describe("the Proxmox firewall on the lab", () => {
       expect(reaches(server, 2222)).toBe(true);
       expect(reaches(server, 22)).toBe(false);
 
-      // The resources refresh and up found changed (the stack itself counts its outputs too, left out here).
-      const touched = async (run: (o: { onEvent: (e: EngineEvent) => void }) => Promise<unknown>) => {
-        const seen: string[] = [];
-        await run({
-          onEvent: (e) => {
-            const m = e.resOutputsEvent?.metadata;
-            const name = m?.urn.split("::").pop() ?? "";
-            // the stack's own entry: its URN's type, or (in refresh's events) its qualified name org/project/stack
-            if (m?.op === "update" && !m.urn.includes("pulumi:pulumi:Stack") && !name.includes("/")) seen.push(name);
-          },
-        });
-        return seen;
-      };
-      expect(await touched((o) => project.stack.refresh(o))).toEqual(["server-firewall-rules"]);
-      expect(await touched((o) => project.stack.up(o))).toEqual(["server-firewall-rules"]);
+      // refresh and up each touch exactly the guest's rules
+      expect(await updatedBy((o) => project.stack.refresh(o))).toEqual(["server-firewall-rules"]);
+      expect(await updatedBy((o) => project.stack.up(o))).toEqual(["server-firewall-rules"]);
       expect((await guestRules())[0]).toMatchObject({ dport: "22", source: client });
       expect(reaches(server, 22)).toBe(true);
       expect(reaches(server, 2222)).toBe(false);

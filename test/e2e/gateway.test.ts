@@ -6,13 +6,14 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { Lxc } from "../../lab/host/lxc";
 import type { PulumiProject } from "../support/pulumi-project";
 import { isolatedDevDefinition } from "../support/lab-definition";
 import { labStack } from "../support/lab-stack";
+import { changes, updatedBy } from "../support/e2e-changes";
+import { CADDY_ROOT_CERT } from "../../provisioners/gateway/gateway";
 
 const dir = mkdtempSync(join(tmpdir(), "phoenix-e2e-gateway-"));
 const state = join(dir, "state");
@@ -25,8 +26,6 @@ const times: Record<string, number> = {};
 const GW = 300;
 const WEB = 310;
 const CADDYFILE = "/etc/caddy/Caddyfile";
-const changes = (c: Record<string, number> | undefined) =>
-  Object.fromEntries(Object.entries(c ?? {}).filter(([op]) => op !== "same" && op !== "read"));
 const inCt = (vmid: number, command: string) => lxc.exec(vmid, ["bash", "-c", command]);
 async function timed<T>(name: string, f: () => Promise<T>): Promise<T> {
   const t = Date.now();
@@ -118,7 +117,7 @@ describe("the HTTPS gateway on the lab", () => {
       const outputs = await project.stack.outputs();
       const ca = outputs.gatewayCaCertificate!.value as string;
       expect(ca).toMatch(/^-----BEGIN CERTIFICATE-----\n/);
-      expect(inCt(GW, "cat /var/lib/caddy/.local/share/caddy/pki/authorities/local/root.crt").stdout).toBe(ca);
+      expect(inCt(GW, `cat ${CADDY_ROOT_CERT}`).stdout).toBe(ca);
     },
     30 * 60_000,
   );
@@ -148,22 +147,8 @@ describe("the HTTPS gateway on the lab", () => {
       expect(inCt(GW, `sed -i 's/8080/9999/' ${CADDYFILE} && systemctl reload caddy`).code).toBe(0);
       // Caddy answers 502 for the upstream no one listens on (curl's exit is 0 without -f): the page is gone.
       expect(curlHello().body).not.toContain("hello through the gateway");
-      // The resources refresh and up found changed (the stack's own entry left out: it may count its outputs).
-      const touched = async (label: string, run: (o: { onEvent: (e: EngineEvent) => void }) => Promise<unknown>) => {
-        const seen: string[] = [];
-        await timed(label, () =>
-          run({
-            onEvent: (e) => {
-              const m = e.resOutputsEvent?.metadata;
-              const name = m?.urn.split("::").pop() ?? "";
-              if (m?.op === "update" && !m.urn.includes("pulumi:pulumi:Stack") && !name.includes("/")) seen.push(name);
-            },
-          }),
-        );
-        return seen;
-      };
-      expect(await touched("drift refresh", (o) => project.stack.refresh(o))).toEqual(["gateway-caddy"]);
-      expect(await touched("repair up", (o) => project.stack.up(o))).toEqual(["gateway-caddy"]);
+      expect(await timed("drift refresh", () => updatedBy((o) => project.stack.refresh(o)))).toEqual(["gateway-caddy"]);
+      expect(await timed("repair up", () => updatedBy((o) => project.stack.up(o)))).toEqual(["gateway-caddy"]);
       expect(inCt(GW, `cat ${CADDYFILE}`).stdout).toBe(declared);
       expect(curlHello().body).toContain("hello through the gateway");
       expect(changes((await project.stack.up()).summary.resourceChanges)).toEqual({});

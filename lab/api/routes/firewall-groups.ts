@@ -9,10 +9,12 @@ import { ruleRoutes } from "./firewall-rules";
 const GROUP = { ...FW_NAME, maxLength: 18 } as const;
 
 export function firewallGroupRoutes(ctx: ApiContext): Route[] {
-  const groupList = (groups: Record<string, FwRule[]>, comments: Record<string, string>) =>
-    Object.keys(groups)
+  const groupList = (groups: Record<string, FwRule[]>, comments: Record<string, string>) => {
+    const digest = fwDigest(groups);
+    return Object.keys(groups)
       .sort()
-      .map((group) => ({ group, ...(comments[group] ? { comment: comments[group] } : {}), digest: fwDigest(groups) }));
+      .map((group) => ({ group, ...(comments[group] ? { comment: comments[group] } : {}), digest }));
+  };
   return [
     {
       method: "GET",

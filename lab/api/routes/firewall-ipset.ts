@@ -38,13 +38,10 @@ function ipsetRoutes(ctx: ApiContext, level: FwLevel): Route[] {
       schema: { ...level.pathSchema },
       handler: async ({ params }) => {
         const fw = await readFw(ctx, await level.file(params));
+        const digest = fwDigest(fw.ipset);
         return Object.keys(fw.ipset)
           .sort()
-          .map((name) => ({
-            name,
-            ...(fw.ipsetComments[name] ? { comment: fw.ipsetComments[name] } : {}),
-            digest: fwDigest(fw.ipset),
-          }));
+          .map((name) => ({ name, ...(fw.ipsetComments[name] ? { comment: fw.ipsetComments[name] } : {}), digest }));
       },
     },
     {

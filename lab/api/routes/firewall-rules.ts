@@ -14,7 +14,7 @@ const LOG = {
 } as const;
 
 /** add_rule_properties: what a rule is made of. */
-export const RULE_PROPERTIES: ParamSchema = {
+const RULE_PROPERTIES: ParamSchema = {
   action: { type: "string", pattern: "[A-Za-z][A-Za-z0-9\\-\\_]+", maxLength: 20, minLength: 2, optional: true },
   type: { type: "string", enum: ["in", "out", "forward", "group"], optional: true },
   comment: { type: "string", optional: true },

@@ -1,7 +1,7 @@
 // /cluster/ha/resources: HA resources kept in /etc/pve/ha/resources.cfg with pve-ha-manager's checks and words.
 // The lab runs no HA manager: nothing watches, fences, restarts or relocates these guests (lab/README.md).
 import { type ApiContext, findGuest } from "../context";
-import { fail, paramError } from "../errors";
+import { fail, paramError, modifiedConfig } from "../errors";
 import { type HaResource, HaResourceStore } from "../ha-config";
 import type { Route } from "../router";
 import type { ParamSchema } from "../../pve/schema";
@@ -67,8 +67,7 @@ async function create(ctx: ApiContext, store: HaResourceStore, params: Record<st
 async function update(ctx: ApiContext, store: HaResourceStore, params: Record<string, string>): Promise<null> {
   const s = await parseSid(ctx, params.sid!);
   const { resources, digest } = store.read();
-  if (params.digest && params.digest !== digest)
-    throw fail("detected modified configuration - file changed by other user? Try again.");
+  if (params.digest && params.digest !== digest) throw modifiedConfig();
   const found = find(resources, s);
   if (!found) throw fail(`no such resource '${s.type}:${s.name}'`);
   for (const k of splitList(params.delete)) {

@@ -16,7 +16,7 @@ import {
   rootOnly,
 } from "../context";
 import { validateSshPublicKeys } from "../ssh-keys";
-import { fail, paramError } from "../errors";
+import { fail, paramError, modifiedConfig } from "../errors";
 import {
   LXC_CLONE,
   LXC_CREATE,
@@ -289,8 +289,7 @@ async function applyUpdate(
 ): Promise<void> {
   const file = await loadConfig(ctx, "lxc", vmid);
   checkLock(ctx, "lxc", vmid, file);
-  if (params.digest && params.digest !== configDigest(file))
-    throw fail("detected modified configuration - file changed by other user? Try again.");
+  if (params.digest && params.digest !== configDigest(file)) throw modifiedConfig();
   const conf = file.config;
   checkContainerConfigPermissions(identity, conf, options, deletes, conf.unprivileged === "1");
   if (options.unprivileged !== undefined && options.unprivileged !== (conf.unprivileged ?? "0"))

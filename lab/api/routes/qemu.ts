@@ -19,7 +19,7 @@ import {
 } from "../context";
 import { uriUnescape } from "../request";
 import { validateSshPublicKeys } from "../ssh-keys";
-import { fail, paramError } from "../errors";
+import { fail, paramError, modifiedConfig } from "../errors";
 import { NODE, VMID } from "../../pve/lxc-schema";
 import {
   type ConfigFile,
@@ -202,8 +202,7 @@ async function applyUpdate(
   log: TaskLog,
 ): Promise<void> {
   const file = await loadConfig(ctx, "qemu", vmid);
-  if (params.digest && params.digest !== configDigest(file))
-    throw fail("detected modified configuration - file changed by other user? Try again.");
+  if (params.digest && params.digest !== configDigest(file)) throw modifiedConfig();
   const conf = file.config;
   const deletes = splitList(params.delete);
   const opts = options(ctx, params);
