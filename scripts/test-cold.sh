@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run test:cold: the whole suite with every lab cache (base template, VM image, apt proxy, registry) in an
+# npm run test:cold: the CI tier (npm test) with every lab cache (base template, VM image, apt proxy, registry) in an
 # empty directory, as on a fresh machine; the Pulumi toolchain stays cached. Prints the time it took.
 set -euo pipefail
 cd "$(dirname "$0")/.."

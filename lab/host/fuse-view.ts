@@ -47,14 +47,21 @@ function viewAt(target: string): MountEntry | undefined {
 /**
  * Mounts `source` at `target` through bindfs, unless that view is there already. `shared`: others (the node, other
  * containers) change it too, so the kernel caches none of its attributes (FUSE keeps them 1 s by default), as a
- * bind mount of kernel ZFS shows a chown at once.
+ * bind mount of kernel ZFS shows a chown at once. `big_writes` lets the kernel pass writes larger than 4 KiB: without
+ * it a 200 MiB write through the view took 4.1 s where it takes 1.2 s with it (measured on the lab's zfs-fuse).
  */
 export function mountView(source: string, target: string, o: { shared?: boolean } = {}): void {
   const current = viewAt(target);
   if (current?.source === source) return;
   if (current) unmountView(target);
   mkdirSync(target, { recursive: true });
-  const options = ["allow_other", "default_permissions", "suid", ...(o.shared ? ["attr_timeout=0", "entry_timeout=0"] : [])];
+  const options = [
+    "allow_other",
+    "default_permissions",
+    "suid",
+    "big_writes",
+    ...(o.shared ? ["attr_timeout=0", "entry_timeout=0"] : []),
+  ];
   run("bindfs", ["-o", options.join(","), source, target]);
 }
 

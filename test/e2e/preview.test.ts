@@ -24,8 +24,12 @@ beforeAll(
     project = await pulumiProject({
       stackName: "ai-host-preview",
       definitionFile: join(ROOT, "stacks", "ai-host.yaml"),
+      // The node's address moves to loopback; its DNS server keeps listening on the node's bridge address.
       edit: (t) =>
-        t.replace("https://10.0.0.13:8006/", `https://127.0.0.1:${port}/`).replace("host: 10.0.0.13", "host: 127.0.0.1"),
+        t
+          .replace("https://10.0.0.13:8006/", `https://127.0.0.1:${port}/`)
+          .replace("host: 10.0.0.13", "host: 127.0.0.1")
+          .replace("dns: { node: pve }", "dns: { node: pve, listen: 10.0.0.13 }"),
       secrets: {
         proxmoxRootPassword: "preview-only",
         nodeSshKey: "not-a-key",
@@ -76,6 +80,17 @@ it(
     // + per app and guest, a component with one step (deploy: compose) or two (the guest's files, the Portainer stack).
     const apps = plan.apps.reduce((n, a) => n + a.targets.length * (a.deploy === "compose" ? 2 : 3), 0);
     const pins = plan.nodes.filter((n) => n.ssh).length + plan.machines.filter((m) => m.type === "vm").length;
+    // Network services: the datacenter firewall (a component, its aliases, IP sets, groups, rules when any, options),
+    // a component per firewalled guest (rules when any, options), the DNS server (a component and its step), the
+    // gateway (a component, its Caddy step, a CA step per guest that trusts it).
+    const fw = plan.firewall;
+    const dc = fw?.datacenter;
+    const firewall =
+      (dc ? 2 + (dc.rules.length > 0 ? 1 : 0) : 0) +
+      (fw ? fw.aliases.length + fw.ipsets.length + fw.groups.length : 0) +
+      (fw?.guests ?? []).reduce((n, g) => n + 2 + (g.rules.length > 0 ? 1 : 0), 0);
+    const dns = plan.dns ? 2 : 0;
+    const gateway = plan.gateway ? 2 + plan.gateway.trustedBy.length : 0;
     const expected =
       3 +
       pins +
@@ -86,7 +101,10 @@ it(
       provisioning +
       plan.portainer.length +
       apps +
-      backups;
+      backups +
+      firewall +
+      dns +
+      gateway;
 
     const result = await project.stack.preview({ diff: false });
     expect(result.changeSummary.create).toBe(expected);
