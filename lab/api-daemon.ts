@@ -132,6 +132,18 @@ export async function serveLabApi(stateDir: string, settings: ApiSettings): Prom
     ...(settings.aptProxy ? { aptProxy: settings.aptProxy } : {}),
     ...(qemu ? { qemu, vmTemplates: settings.vm!.templates } : {}),
   });
+  // The other nodes: their own guests and storages, the cluster's files (the firewall's) in the first node's /etc/pve.
+  const others = (settings.nodes ?? []).map((n) => ({
+    node: n.node,
+    backend: new HostBackend({
+      stateDir: nodeStateDir(stateDir, n.node),
+      storages: n.storages,
+      clusterDir: join(stateDir, "pve"),
+      ...(settings.aptProxy ? { aptProxy: settings.aptProxy } : {}),
+    }),
+  }));
+  const cluster = [backend, ...others.map((n) => n.backend)];
+  for (const b of cluster) b.joinCluster(cluster);
   const api = await startLabApi({
     stateDir: apiDir(stateDir),
     pveDir: join(stateDir, "pve"),
@@ -140,17 +152,10 @@ export async function serveLabApi(stateDir: string, settings: ApiSettings): Prom
     tokens: [{ id: creds.tokenId, secret: creds.tokenSecret }],
     users: [{ userid: "root@pam", password: creds.rootPassword }],
     backend,
-    nodes: (settings.nodes ?? []).map((n) => ({
-      node: n.node,
-      backend: new HostBackend({
-        stateDir: nodeStateDir(stateDir, n.node),
-        storages: n.storages,
-        ...(settings.aptProxy ? { aptProxy: settings.aptProxy } : {}),
-      }),
-    })),
+    nodes: others.map((n) => ({ node: n.node, backend: n.backend })),
   });
-  // what the stored firewall says, from the start (the table is the lab's own; `lab down` removes it)
-  await backend.firewall.apply().catch((e: Error) => process.stderr.write(`firewall: ${e.message}\n`));
+  // what the stored firewall says, from the start (the tables are the lab's own; `lab down` removes them)
+  for (const b of cluster) await b.firewall.apply().catch((e: Error) => process.stderr.write(`firewall: ${e.message}\n`));
   const stop = () => void api.close().then(() => process.exit(0));
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);

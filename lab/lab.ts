@@ -26,7 +26,7 @@ import { REGISTRY_PACKAGES, ensureRegistry, stopRegistry } from "./host/registry
 import { pushStandInImages } from "./host/stand-in-images";
 import { ensureBaseTarball, installTemplate } from "./host/base-template";
 import { bridgeExists, ensureBridge, removeBridge } from "./host/bridge";
-import { FW_TABLE } from "./host/firewall-nft";
+import { firewallTable } from "./host/firewall-nft";
 import { removeFirewallTable } from "./node/host-firewall";
 import { Lxc } from "./host/lxc";
 import { VIEW_PACKAGES } from "./host/fuse-view";
@@ -298,8 +298,10 @@ export async function labDown(stateDir = defaultStateDir(), log: (s: string) => 
   }
   // The daemon is the machine's: another lab's pools keep it running.
   if (!run("zpool", ["list", "-H", "-o", "name"], { allowFail: true }).stdout.trim()) await stopZfsDaemon(join(stateDir, "zfs"));
-  removeFirewallTable();
-  log(`nftables table bridge ${FW_TABLE} removed`);
+  for (const dir of [stateDir, ...(state?.api.nodes ?? []).map((n) => nodeStateDir(stateDir, n.node))]) {
+    removeFirewallTable(firewallTable(dir));
+    log(`nftables tables ${firewallTable(dir)} removed`);
+  }
   for (const b of state?.bridges ?? []) {
     removeBridge(b);
     log(`bridge ${b} removed`);

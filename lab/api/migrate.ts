@@ -168,7 +168,7 @@ async function migrate(
       for (const v of plan) config[v.key] = config[v.key]!.replace(v.volid, v.target);
       moving = { ...file, config };
       await dst.backend.writeConfig(type, vmid, moving);
-      await ctx.backend.deleteConfig(type, vmid);
+      await ctx.backend.deleteConfig(type, vmid, { migrated: true });
     } catch (e) {
       say.err(e instanceof Error ? e.message : String(e));
       for (const volid of received) await dst.backend.destroyVolume(volid, say.info).catch(() => undefined);

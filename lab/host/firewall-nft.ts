@@ -2,11 +2,21 @@
 // guests: nothing unless the datacenter enables it, a guest's rules only when its options enable them on NICs with
 // firewall=1, rules in order (groups expanded in place, macros, aliases and IP sets resolved), established and related
 // traffic allowed, then the guest's policy. Pure: it returns the script `nft -f -` reads.
+import { createHash } from "node:crypto";
+import { resolve } from "node:path";
 import type { FwFile, FwRule } from "../pve/firewall-config";
 import { ICMP_TYPES, MACROS, ipVersion, macroName, parsePorts, reference } from "../pve/firewall-rules";
 
-/** The lab's own table: the only one it writes, and removed by `lab down`. */
+/** The prefix of the lab's own tables: the only ones it writes, and removed by `lab down`. */
 export const FW_TABLE = "phoenix-lab-fw";
+
+/**
+ * The tables of one node of one lab, named after its state directory: labs side by side (two e2e lanes) and a
+ * lab's nodes each render and remove only their own.
+ */
+export function firewallTable(stateDir: string): string {
+  return `${FW_TABLE}-${createHash("sha256").update(resolve(stateDir)).digest("hex").slice(0, 10)}`;
+}
 
 export interface FwGuestPorts {
   vmid: number;

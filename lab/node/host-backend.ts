@@ -52,6 +52,7 @@ import { CONFIG_LOCK_TIMEOUT_MS, KeyedMutex, LXC_LOCK_DIR, lxcConfigLockFile } f
 import { ConfigStore } from "../pve/config-store";
 import { withFileLock } from "../host/flock";
 import { type FirewallGuest, HostFirewall, lxcPorts } from "./host-firewall";
+import { firewallTable } from "../host/firewall-nft";
 
 /** A storage of the lab's node, as the definition declares it. */
 export interface HostStorage {
@@ -74,6 +75,11 @@ export interface HostBackendOptions {
   vmTemplates?: VmTemplateSeed[];
   /** Where containers' config locks are flocked, as on a Proxmox node (LXC_LOCK_DIR); a test's sandbox elsewhere. */
   lockDir?: string;
+  /**
+   * The cluster's /etc/pve for what is cluster-wide (the firewall's files: cluster.fw, <vmid>.fw, nodes/<node>/host.fw),
+   * shared by a lab's nodes as pmxcfs shares it; <stateDir>/pve when not given.
+   */
+  clusterDir?: string;
 }
 
 export interface VmTemplateSeed {
@@ -129,7 +135,11 @@ export class HostBackend implements LabBackend, ArchiveHost {
     this.lxc = new Lxc(join(o.stateDir, "lxc"));
     mkdirSync(join(o.stateDir, "pve", "lxc"), { recursive: true });
     this.configs = new ConfigStore(join(o.stateDir, "pve"));
-    this.firewall = new HostFirewall(join(o.stateDir, "pve"), () => this.firewallGuests());
+    this.firewall = new HostFirewall(
+      o.clusterDir ?? join(o.stateDir, "pve"),
+      () => this.firewallGuests(),
+      firewallTable(o.stateDir),
+    );
     this.vms = new MemoryBackend({
       storages: o.storages.map(({ id, type, content, path, pool }) => ({
         id,
@@ -183,7 +193,14 @@ export class HostBackend implements LabBackend, ArchiveHost {
 
   async writeFirewall(path: string, text: string): Promise<void> {
     this.firewall.write(path, text);
-    await this.firewall.apply();
+    await Promise.all([this.firewall, ...this.firewallPeers].map((f) => f.apply()));
+  }
+
+  /** The cluster's other nodes, whose firewall a write here changes too (their guests' rules, the datacenter's). */
+  private firewallPeers: HostFirewall[] = [];
+
+  joinCluster(nodes: HostBackend[]): void {
+    this.firewallPeers = nodes.filter((n) => n !== this).map((n) => n.firewall);
   }
 
   /** Every guest with its NICs' host devices: a running container's veths, a VM's taps. */
@@ -260,9 +277,9 @@ export class HostBackend implements LabBackend, ArchiveHost {
     }
   }
 
-  async deleteConfig(type: GuestType, vmid: number): Promise<void> {
-    // Proxmox removes the guest's firewall file with it
-    this.firewall.delete(`firewall/${vmid}.fw`);
+  async deleteConfig(type: GuestType, vmid: number, o: { migrated?: boolean } = {}): Promise<void> {
+    // Proxmox removes the guest's firewall file with it; a migrated guest keeps it (the file is the cluster's)
+    if (!o.migrated) this.firewall.delete(`firewall/${vmid}.fw`);
     if (type === "qemu") {
       await this.o.qemu?.destroy(vmid);
       await this.vms.deleteConfig(type, vmid);

@@ -31,7 +31,7 @@ export function lxcPorts(lxcPath: string, vmid: number, config: PveConfig): Reco
 }
 
 /** Removes the lab's table (lab down); nothing when nftables is not installed or the table is absent. */
-export function removeFirewallTable(table = FW_TABLE): void {
+export function removeFirewallTable(table: string): void {
   if (!existsSync(NFT)) return;
   for (const family of ["bridge", "inet"]) run(NFT, ["delete", "table", family, table], { allowFail: true });
 }

@@ -167,7 +167,8 @@ export interface LabBackend {
    * flock /run/lock/lxc/pve-config-<vmid>.lock as Proxmox does. Not reentrant.
    */
   lockConfig<T>(type: GuestType, vmid: number, fn: () => Promise<T>): Promise<T>;
-  deleteConfig(type: GuestType, vmid: number): Promise<void>;
+  /** Removes the guest's config (and its firewall file, unless `migrated`: the file is the cluster's, it stays). */
+  deleteConfig(type: GuestType, vmid: number, o?: { migrated?: boolean }): Promise<void>;
 
   // --- firewall: pve-firewall's files below /etc/pve (firewall/cluster.fw, firewall/<vmid>.fw, nodes/<node>/host.fw)
   /** The file's text, undefined when there is none. */

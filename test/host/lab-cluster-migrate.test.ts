@@ -1,7 +1,8 @@
 // Two lab nodes on this machine behind one API, each with its own zfs-fuse pool and `local`: a container created on
 // node 1 with a file written inside, migrated to node 2 through the API in restart mode, keeps its vmid and its file,
 // runs on node 2 from a dataset received into node 2's pool (zfs send | zfs receive), and is gone from node 1's
-// listing and pool. Needs root.
+// listing and pool; its firewall rules (the cluster's file, kept once for both nodes) go with it, and a datacenter
+// firewall switched on through either node renders each node's own nftables tables. Needs root.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,7 +12,9 @@ import { type LabApi, startLabApi } from "../../lab/api/server";
 import { ensureBaseTarball, installTemplate } from "../../lab/host/base-template";
 import { run } from "../../lab/host/run";
 import { destroyPool, ensurePool, ensureZfsDaemon, stopZfsDaemon, zfsReady } from "../../lab/host/zfs";
+import { firewallTable } from "../../lab/host/firewall-nft";
 import { HostBackend } from "../../lab/node/host-backend";
+import { removeFirewallTable } from "../../lab/node/host-firewall";
 import { LabClient } from "../../lab/pve/client";
 
 const ROOT = join(__dirname, "..", "..");
@@ -25,10 +28,14 @@ let pve: LabClient;
 let nodes: HostBackend[] = [];
 
 beforeAll(async () => {
-  execFileSync("bash", [join(ROOT, "scripts", "ensure-apt.sh"), "lxc", "zfs-fuse", "debootstrap", "zstd", "bindfs", "uidmap"], {
-    stdio: "inherit",
-    timeout: 600_000,
-  });
+  execFileSync(
+    "bash",
+    [join(ROOT, "scripts", "ensure-apt.sh"), "lxc", "zfs-fuse", "debootstrap", "zstd", "bindfs", "uidmap", "nftables"],
+    {
+      stdio: "inherit",
+      timeout: 600_000,
+    },
+  );
   startedDaemon = !zfsReady();
   await ensureZfsDaemon(join(dir, "zfs"));
   const tarball = ensureBaseTarball();
@@ -39,12 +46,14 @@ beforeAll(async () => {
     installTemplate(tarball, vz);
     return new HostBackend({
       stateDir: join(dir, `node${i + 1}`),
+      clusterDir: join(dir, "pve"),
       storages: [
         { id: "local", type: "dir", path: vz, content: ["vztmpl", "backup"] },
         { id: "tank", type: "zfspool", pool: `${pool}/disks`, content: ["rootdir"] },
       ],
     });
   });
+  for (const n of nodes) n.joinCluster(nodes);
   api = await startLabApi({
     stateDir: join(dir, "api"),
     port: 0,
@@ -63,6 +72,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await api?.close();
+  for (let i = 0; i < nodes.length; i++) removeFirewallTable(firewallTable(join(dir, `node${i + 1}`)));
   for (const n of nodes) for (const v of n.lxc.list()) n.lxc.remove(v);
   for (const pool of pools) await destroyPool(pool);
   if (startedDaemon) await stopZfsDaemon(join(dir, "zfs"));
@@ -88,6 +98,8 @@ it(
       nodes[0]!.lxc.exec(VMID, ["bash", "-c", "echo travelling > /root/data.txt && chown 4242:4343 /root/data.txt"]).code,
     ).toBe(0);
     expect(await vmids("pve2")).toEqual([]);
+    const rule = { type: "in", action: "ACCEPT", proto: "tcp", dport: "22", enable: 1 };
+    await pve.data("POST", `nodes/pve1/lxc/${VMID}/firewall/rules`, rule);
 
     const t0 = Date.now();
     const upid = await pve.data<string>("POST", `nodes/pve1/lxc/${VMID}/migrate`, { target: "pve2", restart: 1 });
@@ -117,6 +129,19 @@ it(
     const inside = nodes[1]!.lxc.exec(VMID, ["bash", "-c", "cat /root/data.txt && stat -c %u:%g /root/data.txt"]);
     expect(inside.stdout.trim().split("\n")).toEqual(["travelling", "4242:4343"]);
     expect(nodes[0]!.lxc.list()).not.toContain(VMID);
+    // the guest's rules are the cluster's: node 2 answers them after the move
+    const rules = await pve.data<Record<string, unknown>[]>("GET", `nodes/pve2/lxc/${VMID}/firewall/rules`);
+    expect(rules).toEqual([expect.objectContaining({ type: "in", action: "ACCEPT", proto: "tcp", dport: "22", pos: 0 })]);
   },
   15 * 60_000,
 );
+
+it("a datacenter firewall switched on renders each node's own tables; switched off, both are gone", async () => {
+  const tables = () => run("nft", ["list", "tables"]).stdout;
+  const [t1, t2] = [1, 2].map((i) => firewallTable(join(dir, `node${i}`)));
+  expect(t1).not.toBe(t2);
+  await pve.data("PUT", "cluster/firewall/options", { enable: 1 });
+  for (const t of [t1, t2]) expect(tables()).toContain(`table inet ${t}`);
+  await pve.data("PUT", "cluster/firewall/options", { enable: 0 });
+  for (const t of [t1, t2]) expect(tables()).not.toContain(`table inet ${t}`);
+});
