@@ -272,9 +272,9 @@ export async function labDown(stateDir = defaultStateDir(), log: (s: string) => 
   const state = readState(stateDir);
   await stopApiDaemon(stateDir);
   for (const vmid of await stopAllVms(stateDir)) log(`VM ${vmid} stopped and removed`);
-  // the first node's containers, then each other node's (<state>/nodes/<name>)
-  const lxcs = [join(stateDir, "lxc"), ...(state?.api.nodes ?? []).map((n) => join(nodeStateDir(stateDir, n.node), "lxc"))];
-  for (const lxc of lxcs.map((d) => new Lxc(d))) {
+  // the first node's state, then each other node's (<state>/nodes/<name>)
+  const nodeDirs = [stateDir, ...(state?.api.nodes ?? []).map((n) => nodeStateDir(stateDir, n.node))];
+  for (const lxc of nodeDirs.map((d) => new Lxc(join(d, "lxc")))) {
     for (const vmid of lxc.list()) {
       lxc.remove(vmid);
       log(`container ${vmid} removed`);
@@ -298,9 +298,9 @@ export async function labDown(stateDir = defaultStateDir(), log: (s: string) => 
   }
   // The daemon is the machine's: another lab's pools keep it running.
   if (!run("zpool", ["list", "-H", "-o", "name"], { allowFail: true }).stdout.trim()) await stopZfsDaemon(join(stateDir, "zfs"));
-  for (const dir of [stateDir, ...(state?.api.nodes ?? []).map((n) => nodeStateDir(stateDir, n.node))]) {
-    removeFirewallTable(firewallTable(dir));
-    log(`nftables tables ${firewallTable(dir)} removed`);
+  for (const table of nodeDirs.map(firewallTable)) {
+    removeFirewallTable(table);
+    log(`nftables tables ${table} removed`);
   }
   for (const b of state?.bridges ?? []) {
     removeBridge(b);
