@@ -9,7 +9,7 @@ import { readAdoption } from "./definition/adoption";
 import { requireProjectFile } from "./definition/files";
 import { readLockFile, writeLock } from "./definition/lock";
 import { adoptionOf } from "./plan/adoption";
-import { movedGuests, placementsOf } from "./plan/moves";
+import { placementsOf, planMoves } from "./plan/moves";
 import { REFUSED, changesBetween, deploymentOf, describeChange, protectionRefusals } from "./plan/deployment";
 import { buildPlan } from "./plan/plan";
 import { DefinitionError, errorsOf, formatProblem, warningsOf } from "./definition/problems";
@@ -39,12 +39,13 @@ export = async () => {
   const previous = await previousDeployment();
   const adoption = adoptionOf(readAdoption(file).record, plan, new Set(Object.keys(previous?.guests ?? {})));
   for (const note of adoption.notes) pulumi.log.warn(note);
-  // Said before it happens (preview and up): a guest that changes node is backed up, deleted and made anew.
-  const moves = movedGuests(plan, placements);
+  // Said before it happens (preview and up): a guest that changes node migrates, or is backed up, deleted and made anew.
+  const { moves, migrated } = planMoves(plan, previous, placements, deploymentOf(plan, builds, adoption.guests));
   for (const m of moves) pulumi.log.warn(m.message);
+  const migrations = { now: new Set(moves.filter((m) => m.how === "migrate").map((m) => m.guest)), migrated };
 
   // Say it before it happens, and stop before anything is touched when protection refuses it.
-  const changes = changesBetween(previous, deploymentOf(plan, builds, adoption.guests));
+  const changes = changesBetween(previous, deploymentOf(plan, builds, adoption.guests, migrated));
   for (const c of changes) pulumi.log.warn(describeChange(c));
   const refused = protectionRefusals(changes);
   // phoenix adopt and phoenix plan --stack preview with PHOENIX_REPORT_ONLY=1: they want the whole preview, and say it.
@@ -59,6 +60,7 @@ export = async () => {
     definitionDir: dirname(file),
     adoption,
     builds,
+    migrations,
   });
   return {
     guests: hypervisor.guests,

@@ -9,7 +9,9 @@ import { mountOwner } from "../provisioners/mount-owner/mount-owner";
 import type { PlannedMachine } from "../plan/plan";
 import type { PveApi } from "../provisioners/engine/pve-api";
 import { LifecycleSnapshot } from "../provisioners/snapshot/lifecycle-snapshot";
-import type { AdoptionDecision } from "../plan/adoption";
+import { type AdoptionDecision, CREATE_TIME_FIELDS } from "../plan/adoption";
+import { migrationBlocker } from "../plan/moves";
+import { GuestPlacement } from "../provisioners/placement/guest-placement";
 import { type ContainerContext, containerArgs } from "./args/container";
 
 export interface LxcContainerArgs {
@@ -28,6 +30,8 @@ export interface LxcContainerArgs {
   api?: pulumi.Input<PveApi>;
   /** It ran before the stack (phoenix adopt): imported and kept as it runs, not rebuilt with its template. */
   adoption?: AdoptionDecision;
+  /** This up migrates it from another node (plan/moves.ts); `migrated`: it was, so its create-time fields are Proxmox's. */
+  migration?: { now: boolean; migrated: boolean };
 }
 
 export class LxcContainer extends pulumi.ComponentResource {
@@ -39,23 +43,16 @@ export class LxcContainer extends pulumi.ComponentResource {
     super("phoenix:index:LxcContainer", name, {}, opts);
     const m = args.machine;
     const adopted = args.adoption;
-    // Mount points' host directories get their owners (shifted through the id map) before the container mounts them.
-    const owners = m.mountPoints.flatMap((mp) =>
-      mp.owner ? [{ path: mp.source, uid: mp.owner.hostUid, gid: mp.owner.hostGid }] : [],
-    );
-    let owned: pulumi.Resource[] = [];
-    if (owners.length > 0) {
-      if (!args.node)
-        throw new Error(`'${m.name}' has mount owners, which are set through SSH to node '${m.node}': set nodes[].ssh`);
-      owned = [
-        mountOwner(`${name}-mount-owner`, { connection: args.node, ...(adopted?.checkFirst ? { adopt: true } : {}) }, owners, {
-          parent: this,
-          ...(opts?.dependsOn ? { dependsOn: opts.dependsOn } : {}),
-        }),
-      ];
-    }
+    const owned = this.ownMounts(name, args, opts);
+    const placed = this.place(name, args, opts);
     // A golden template is converted by its freeze step after provisioning; the provider must not undo that.
-    const ignoreChanges = [...(m.kind === "template" ? ["template", "started"] : []), ...(adopted?.ignoreChanges ?? [])];
+    const ignoreChanges = [
+      ...new Set([
+        ...(m.kind === "template" ? ["template", "started"] : []),
+        ...(adopted?.ignoreChanges ?? []),
+        ...placed.ignore,
+      ]),
+    ];
     // A clone takes its node from its template's container: rebuilt, the template replaces it (node_name cannot change in
     // place), and the clone's backup guard runs first, in dependency order (a replaceWith would delete the clone before
     // its guard: components/node-backups.ts). An adopted clone is kept as it runs, whatever its template does.
@@ -63,12 +60,14 @@ export class LxcContainer extends pulumi.ComponentResource {
     this.container = new proxmox.ContainerLegacy(name, containerArgs(m, { ...args.context, ...cloneOf }), {
       parent: this,
       provider: args.provider,
-      ...(owned.length > 0 ? { dependsOn: owned } : {}),
+      ...(owned.length > 0 || placed.placement ? { dependsOn: [...owned, ...(placed.placement ? [placed.placement] : [])] } : {}),
+      // Deleted through its placement (after its backup guard): a migrated guest's old state never reaches the provider.
+      ...(placed.placement ? { deletedWith: placed.placement } : {}),
       // Its vmid is fixed: a replacement must make room first.
       deleteBeforeReplace: true,
       protect: m.protect,
       ...(ignoreChanges.length > 0 ? { ignoreChanges } : {}),
-      ...(adopted?.importId ? { import: adopted.importId } : {}),
+      ...(adopted?.importId ? { import: adopted.importId } : placed.importId ? { import: placed.importId } : {}),
       // An adopted machine is kept as it runs: a template's new build or its template's rebuild leaves it alone.
       ...(args.build !== undefined && !adopted ? { replacementTrigger: args.build } : {}),
     });
@@ -116,5 +115,51 @@ export class LxcContainer extends pulumi.ComponentResource {
       );
     }
     this.registerOutputs({ vmid: this.vmid });
+  }
+  /** Mount points' host directories get their owners (shifted through the id map) before the container mounts them. */
+  private ownMounts(name: string, args: LxcContainerArgs, opts?: pulumi.ComponentResourceOptions): pulumi.Resource[] {
+    const m = args.machine;
+    const owners = m.mountPoints.flatMap((mp) =>
+      mp.owner ? [{ path: mp.source, uid: mp.owner.hostUid, gid: mp.owner.hostGid }] : [],
+    );
+    if (owners.length === 0) return [];
+    if (!args.node)
+      throw new Error(`'${m.name}' has mount owners, which are set through SSH to node '${m.node}': set nodes[].ssh`);
+    const adopt = args.adoption?.checkFirst ? { adopt: true } : {};
+    return [
+      mountOwner(`${name}-mount-owner`, { connection: args.node, ...adopt }, owners, {
+        parent: this,
+        ...(opts?.dependsOn ? { dependsOn: opts.dependsOn } : {}),
+      }),
+    ];
+  }
+
+  /**
+   * A guest's place in the cluster (provisioners/placement/): its create migrates the guest when its node changes.
+   * The up then imports the container where the migration took it (the preview, before it, keeps the state's node),
+   * and what Proxmox read back stays: the OS template file, the clone and root's password are create-time only.
+   */
+  private place(
+    name: string,
+    args: LxcContainerArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ): { placement?: GuestPlacement; ignore: string[]; importId?: string } {
+    const m = args.machine;
+    if (m.kind !== "guest" || !args.api) return { ignore: [] };
+    // After what the guest needs (and a clone after its golden template): deleted before them, as the provider would.
+    const given = opts?.dependsOn;
+    const needs = (Array.isArray(given) ? given : given ? [given] : []) as pulumi.Input<pulumi.Resource>[];
+    const placement = new GuestPlacement(
+      `${name}-placement`,
+      { api: args.api, node: m.node, vmid: m.vmid, guest: m.name, migrate: migrationBlocker(m) === undefined },
+      { parent: this, dependsOn: [...needs, ...(args.template ? [args.template.container] : [])] },
+    );
+    const moving = !!args.migration?.now;
+    const dryRun = pulumi.runtime.isDryRun();
+    return {
+      placement,
+      ignore: [...(moving || args.migration?.migrated ? CREATE_TIME_FIELDS.lxc : []), ...(moving && dryRun ? ["nodeName"] : [])],
+      ...(moving && !dryRun ? { importId: `${m.node}/${m.vmid}` } : {}),
+    };
   }
 }

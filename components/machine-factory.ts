@@ -28,6 +28,8 @@ export interface MachineContext {
   vmPassword?: pulumi.Output<string>;
   /** The machine ran before the stack (phoenix adopt). */
   adoption?: AdoptionDecision;
+  /** This up migrates it from another node; it was migrated before (components/lxc-container.ts). */
+  migration?: { now: boolean; migrated: boolean };
   opts: pulumi.ComponentResourceOptions;
 }
 
@@ -44,6 +46,7 @@ export function createMachine(m: PlannedMachine, c: MachineContext): LxcContaine
         ...(c.golden ? { template: c.golden } : {}),
         ...(c.host.api ? { api: c.host.api } : {}),
         ...(c.adoption ? { adoption: c.adoption } : {}),
+        ...(c.migration ? { migration: c.migration } : {}),
         ...node,
         provisioning,
         context: {

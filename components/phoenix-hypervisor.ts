@@ -38,6 +38,8 @@ export interface PhoenixHypervisorArgs {
   adoption?: Adoption;
   /** Golden templates' builds (components/args/template-build.ts); read from the plan when not given. */
   builds?: ReadonlyMap<string, string>;
+  /** Containers this up migrates to their planned node, and those migrated (plan/moves.ts planMoves). */
+  migrations?: { now: ReadonlySet<string>; migrated: ReadonlySet<string> };
 }
 
 export interface GuestSummary {
@@ -117,6 +119,7 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
         ...(source instanceof LxcContainer ? { golden: source } : {}),
         ...(vmPassword ? { vmPassword } : {}),
         ...(adopted?.has(m.name) ? { adoption: adopted.get(m.name)! } : {}),
+        migration: { now: !!args.migrations?.now.has(m.name), migrated: !!args.migrations?.migrated.has(m.name) },
         opts: { parent: this, dependsOn },
       });
       this.machines.set(m.name, made);
@@ -137,7 +140,7 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
     everything.push(...this.backups(plan, hosts));
 
     // Last: depending on everything, it is what a destroy deletes first, alone; protected, it refuses.
-    const deployment = deploymentOf(plan, builds, adopted);
+    const deployment = deploymentOf(plan, builds, adopted, args.migrations?.migrated);
     const guard = new DestroyGuard(
       `${name}-destroy-guard`,
       { refusal: destroyRefusal(deployment) },

@@ -28,6 +28,8 @@ export interface DeployedGuest {
   dataOn: string[];
   /** Whether a backup is taken before it is replaced or deleted. */
   backup: boolean;
+  /** Moved between nodes by migration (plan/moves.ts): its create-time fields are what Proxmox read back after it. */
+  migrated?: boolean;
 }
 
 export interface DeployedDataset {
@@ -57,6 +59,7 @@ export function deploymentOf(
   plan: Pick<Plan, "machines" | "nodes">,
   builds: ReadonlyMap<string, string>,
   adopted: ReadonlyMap<string, AdoptionDecision> = new Map(),
+  migrated: ReadonlySet<string> = new Set(),
 ): Deployment {
   const guests: Record<string, DeployedGuest> = {};
   for (const m of plan.machines) {
@@ -82,6 +85,7 @@ export function deploymentOf(
       mounts: ignored("mountPoints") && o.mounts !== undefined ? [...o.mounts] : plannedMounts(m),
       dataOn: [...new Set(m.mountPoints.flatMap((mp) => (mp.dataset ? [mp.dataset] : [])))].sort(),
       backup: backupBeforeReplace(m),
+      ...(migrated.has(m.name) ? { migrated: true } : {}),
     };
   }
   const datasets: Record<string, DeployedDataset> = {};
@@ -111,6 +115,8 @@ const show = (v: unknown): string =>
 export function replacementCauses(prev: DeployedGuest, next: DeployedGuest): FieldChange[] {
   const out: FieldChange[] = [];
   for (const field of ["node", "vmid", "type", "source", "build", "unprivileged", "diskStorage"] as const) {
+    // a guest that migrates keeps its vmid and data on the new node
+    if (field === "node" && next.migrated) continue;
     // another template means another build anyway: the source says it
     if (field === "build" && prev.source !== next.source) continue;
     if (prev[field] !== next[field]) out.push({ field, from: show(prev[field]), to: show(next[field]) });

@@ -21,8 +21,20 @@ export function firewallTable(stateDir: string): string {
 export interface FwGuestPorts {
   vmid: number;
   fw: FwFile;
-  /** Host-side devices of the guest's NICs that have firewall=1 (netN → veth…/tap…), with their static addresses. */
-  ports: { net: string; dev: string; ips?: string[] }[];
+  /**
+   * Host-side devices of the guest's NICs that have firewall=1 (netN → veth…/tap…), with their static addresses and
+   * the device's number on this machine (its ifindex), which names the port in the packet marks.
+   */
+  ports: { net: string; dev: string; ips?: string[]; ifindex?: number }[];
+}
+
+/**
+ * A port's number in the packet marks (1…65535). Marks are the packet's, not a table's: every lab's tables (labs side
+ * by side, a cluster's nodes, one left behind by a killed run) see every bridged packet, so a port numbered from 1 in
+ * each table would send one lab's packets through another lab's guest chains. The ifindex is unique on the machine.
+ */
+export function portMark(ifindex: number): number {
+  return ((ifindex - 1) % 0xffff) + 1;
 }
 
 type Direction = "in" | "out";
@@ -204,7 +216,8 @@ export function renderRuleset(cluster: FwFile, guests: FwGuestPorts[], table = F
   const bridgeFwd: string[] = [];
   const [fwdOut, fwdIn, input, output] = [[], [], [], []] as string[][];
   for (const g of active) {
-    const ports: Port[] = g.ports.map((p) => ({ ...p, index: next++ }));
+    // without an ifindex (plain data in tests) ports are numbered in order
+    const ports: Port[] = g.ports.map((p) => ({ ...p, index: p.ifindex === undefined ? next++ : portMark(p.ifindex) }));
     for (const dir of ["in", "out"] as const)
       chains.push(...chain(`guest-${g.vmid}-${dir}`, undefined, guestChain(g, ports, dir, cluster)));
     for (const p of ports) {

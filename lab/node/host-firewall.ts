@@ -30,6 +30,14 @@ export function lxcPorts(lxcPath: string, vmid: number, config: PveConfig): Reco
   return Object.fromEntries(nets.flatMap((n, i) => (links[i] ? [[n, links[i]]] : [])));
 }
 
+/** The device's ifindex on this machine, or undefined when there is no such device. */
+function ifindexOf(dev: string): number | undefined {
+  const p = `/sys/class/net/${dev}/ifindex`;
+  if (!/^[\w.-]+$/.test(dev) || !existsSync(p)) return undefined;
+  const n = Number(readFileSync(p, "utf8").trim());
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
 /** Removes the lab's table (lab down); nothing when nftables is not installed or the table is absent. */
 export function removeFirewallTable(table: string): void {
   if (!existsSync(NFT)) return;
@@ -77,9 +85,12 @@ export class HostFirewall {
       for (const g of await this.guests()) {
         const ports = Object.entries(g.ports)
           .filter(([net]) => /(?:^|,)firewall=1(?:,|$)/.test(g.config[net] ?? ""))
-          .map(([net, dev]) => {
+          .flatMap(([net, dev]) => {
+            const ifindex = ifindexOf(dev);
+            // a device already gone (the guest stopping) carries no packets
+            if (ifindex === undefined) return [];
             const ip = /(?:^|,)ip6?=([0-9a-fA-F.:]+)\//.exec(g.config[net] ?? "")?.[1];
-            return { net, dev, ...(ip ? { ips: [ip] } : {}) };
+            return [{ net, dev, ifindex, ...(ip ? { ips: [ip] } : {}) }];
           });
         guests.push({ vmid: g.vmid, fw: this.file(`firewall/${g.vmid}.fw`), ports });
       }

@@ -31,10 +31,13 @@ export interface BackupGuardInputs {
 
 export type BackupGuardOutputs = BackupGuardInputs;
 
-/** What replaces the guard (with its guest): another guest, node or type. */
+/**
+ * What replaces the guard (with its guest): another guest or type. Another node alone is in place: a guest migrated
+ * there keeps its data, and one replaced there replaces its guard anyway (its vmid comes from the guest's container).
+ */
 export function diffGuard(olds: BackupGuardOutputs, news: BackupGuardInputs): pulumi.dynamic.DiffResult {
-  const replaces = (["node", "vmid", "type"] as const).filter((k) => olds[k] !== news[k]);
-  const changed = (["enabled", "storage", "mode", "compress", "keep", "guest"] as const).some((k) => olds[k] !== news[k]);
+  const replaces = (["vmid", "type"] as const).filter((k) => olds[k] !== news[k]);
+  const changed = (["node", "enabled", "storage", "mode", "compress", "keep", "guest"] as const).some((k) => olds[k] !== news[k]);
   const apiChanged = JSON.stringify(olds.api) !== JSON.stringify(news.api);
   return { changes: replaces.length > 0 || changed || apiChanged, replaces, deleteBeforeReplace: true };
 }

@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LabClient } from "../../lab/pve/client";
 import { Lxc } from "../../lab/host/lxc";
+import { firewallTable } from "../../lab/host/firewall-nft";
+import { run } from "../../lab/host/run";
 import type { PulumiProject } from "../support/pulumi-project";
 import { isolatedDevDefinition } from "../support/lab-definition";
 import { labStack } from "../support/lab-stack";
@@ -27,6 +29,22 @@ const lxc = new Lxc(join(state, "lxc"));
 const inCt = (vmid: number, command: string) => lxc.exec(vmid, ["bash", "-c", command]);
 /** Whether the client opens a TCP connection to the server's port within 5 s. */
 const reaches = (address: string, port: number) => inCt(CLIENT, `timeout 5 bash -c '</dev/tcp/${address}/${port}'`).code === 0;
+/** What a failed reachability assertion prints: the lab's nftables, the server's listeners, the client's address. */
+const why = () =>
+  [
+    run("nft", ["list", "ruleset"], { allowFail: true }).stdout,
+    inCt(SERVER, "ss -ltn").stdout,
+    inCt(CLIENT, "ip -br addr").stdout,
+    `this lab's tables: ${firewallTable(state)}`,
+  ].join("\n");
+/** Waits until the server's own sshd listens on 22: a container can still be booting when `up` returns. */
+async function sshdListening(): Promise<boolean> {
+  for (let i = 0; i < 120; i++) {
+    if (inCt(SERVER, "ss -ltn | grep -q ':22 '").code === 0) return true;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
+}
 const guestRules = () =>
   api.data<{ pos: number; type: string; action: string; proto?: string; dport?: string; source?: string; enable?: number }[]>(
     "GET",
@@ -92,8 +110,9 @@ describe("the Proxmox firewall on the lab", () => {
 
       // A second sshd in the server on 2222: something listens there, so only the firewall can keep the client out.
       expect(inCt(SERVER, "/usr/sbin/sshd -p 2222 && sleep 1 && ss -ltn | grep -c ':2222 '").stdout.trim()).not.toBe("0");
-      expect(reaches(server, 22)).toBe(true);
-      expect(reaches(server, 2222)).toBe(false);
+      expect(await sshdListening(), why()).toBe(true);
+      expect(reaches(server, 22), why()).toBe(true);
+      expect(reaches(server, 2222), why()).toBe(false);
       // The client has no firewall: the server reaches whatever listens there.
       expect(inCt(SERVER, `timeout 5 bash -c '</dev/tcp/${client}/22'`).code).toBe(0);
     },
@@ -105,15 +124,15 @@ describe("the Proxmox firewall on the lab", () => {
     async () => {
       await api.call("PUT", `nodes/lab/lxc/${SERVER}/firewall/rules/0`, { dport: "2222" });
       expect((await guestRules())[0]).toMatchObject({ dport: "2222" });
-      expect(reaches(server, 2222)).toBe(true);
-      expect(reaches(server, 22)).toBe(false);
+      expect(reaches(server, 2222), why()).toBe(true);
+      expect(reaches(server, 22), why()).toBe(false);
 
       // refresh and up each touch exactly the guest's rules
       expect(await updatedBy((o) => project.stack.refresh(o))).toEqual(["server-firewall-rules"]);
       expect(await updatedBy((o) => project.stack.up(o))).toEqual(["server-firewall-rules"]);
       expect((await guestRules())[0]).toMatchObject({ dport: "22", source: client });
-      expect(reaches(server, 22)).toBe(true);
-      expect(reaches(server, 2222)).toBe(false);
+      expect(reaches(server, 22), why()).toBe(true);
+      expect(reaches(server, 2222), why()).toBe(false);
 
       const again = await project.stack.up();
       expect(changes(again.summary.resourceChanges)).toEqual({});

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { Lxc } from "../../lab/host/lxc";
 import type { PulumiProject } from "../support/pulumi-project";
-import { isolatedDevDefinition } from "../support/lab-definition";
+import { isolatedDevDefinition, plainGuest } from "../support/lab-definition";
 import { labStack } from "../support/lab-stack";
 import { changes, updatedBy } from "../support/e2e-changes";
 import { CADDY_ROOT_CERT } from "../../provisioners/gateway/gateway";
@@ -68,16 +68,7 @@ function definition(trustInGuests: boolean, exposed = true) {
   // The base template only: no golden template to build, two plain containers.
   d.templates = [d.templates[0]];
   d.apps = [];
-  const guest = (vmid: number, name: string, extra: Record<string, unknown> = {}) => ({
-    vmid,
-    name,
-    template: "debian-12-base",
-    memory: 512,
-    disk: { storage: "tank-lxc", size: 2 },
-    network: [{ name: "eth0", bridge: iso.bridge, ip: "auto" }],
-    backupBeforeReplace: false,
-    ...extra,
-  });
+  const guest = (vmid: number, name: string, extra: Record<string, unknown> = {}) => plainGuest(iso, vmid, name, extra);
   d.guests = [
     guest(GW, "gw"),
     guest(WEB, "web", {

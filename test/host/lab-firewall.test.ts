@@ -2,7 +2,8 @@
 // guests 301 and 302 (veth ports, as containers' are), firewall set through the lab API, traffic tried with curl
 // (to busybox httpd; Debian's busybox wget crashes on this kind of machine) from one to the other. Proves: everything passes while the datacenter firewall is off; a
 // port allowed passes and one not allowed is dropped; a rule changed through the API applies at once; a NIC without
-// firewall=1 is not filtered; `nft list table` shows the rules. Needs root and nftables (ensure-apt).
+// firewall=1 is not filtered; `nft list table` shows the rules; another lab's tables beside these change nothing.
+// Needs root and nftables (ensure-apt).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -138,6 +139,31 @@ describe("the Proxmox firewall on the lab's bridge", () => {
     expect(listed).toContain("chain guest-302-in");
     expect(listed).toMatch(/tcp dport 8080 accept/);
     expect(listed).toMatch(/drop comment "policy_in DROP"/);
+  });
+
+  it("leaves this lab's traffic alone beside another lab's tables, whose firewalled port drops everything", async () => {
+    // Another lab on this machine (a lane beside, or one left behind by a killed run): datacenter on, one port with
+    // firewall=1 whose policies drop in and out. Every bridged packet passes through its tables too.
+    const other = { dir: join(dir, "other"), dev: `vfo${tag}`, table: `${TABLE}-o` };
+    run("ip", ["link", "add", other.dev, "type", "veth", "peer", "name", `vfp${tag}`]);
+    const fw = new HostFirewall(
+      other.dir,
+      async () => [
+        { vmid: 302, type: "lxc" as const, config: { net0: "name=eth0,bridge=x,firewall=1" }, ports: { net0: other.dev } },
+      ],
+      other.table,
+    );
+    try {
+      fw.write("firewall/cluster.fw", "[OPTIONS]\n\nenable: 1\n");
+      fw.write("firewall/302.fw", "[OPTIONS]\n\nenable: 1\npolicy_in: DROP\npolicy_out: DROP\n");
+      await fw.apply();
+      expect(run(NFT, ["list", "table", "inet", other.table]).stdout).toContain("chain guest-302-out");
+      expect(reaches(8080)).toBe(true);
+      expect(reaches(8081)).toBe(false);
+    } finally {
+      removeFirewallTable(other.table);
+      run("ip", ["link", "del", other.dev], { allowFail: true });
+    }
   });
 
   it("applies a rule changed through the API at once", async () => {

@@ -77,3 +77,17 @@ function freeOctet(): number {
   const free = Array.from({ length: 200 }, (_, i) => i + 20).filter((o) => !taken.has(o));
   return free[Math.floor(Math.random() * free.length)] ?? Math.floor(Math.random() * 200) + 20;
 }
+
+/** A plain container of the isolated definition: the base template, a 2 GiB disk, one NIC on the lab's bridge. */
+export function plainGuest(iso: IsolatedDefinition, vmid: number, name: string, extra: Record<string, unknown> = {}) {
+  return {
+    vmid,
+    name,
+    template: "debian-12-base",
+    memory: 512,
+    disk: { storage: "tank-lxc", size: 2 },
+    network: [{ name: "eth0", bridge: iso.bridge, ip: "auto" }],
+    backupBeforeReplace: false,
+    ...extra,
+  };
+}

@@ -24,6 +24,8 @@ export interface Registered {
   /** The `import` option's id ("" when none). */
   importId: string;
   ignoreChanges: string[];
+  /** The URN of the resource whose deletion deletes this one (deletedWith), or "". */
+  deletedWith: string;
   /** Outputs the resource asks the engine to keep secret (encrypted in state). */
   additionalSecretOutputs: string[];
 }
@@ -34,13 +36,14 @@ function propertyDependencies(req: any): Record<string, string[]> {
   return out;
 }
 
-export async function installRecordingMocks(stack = "test"): Promise<Registered[]> {
+/** Records every registration; `preview` false runs the program as an up does (pulumi.runtime.isDryRun() false). */
+export async function installRecordingMocks(stack = "test", preview = true): Promise<Registered[]> {
   const records: Registered[] = [];
   const mocks: pulumi.runtime.Mocks = {
     newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }),
     call: (args) => args.inputs,
   };
-  await pulumi.runtime.setMocks(mocks, "phoenix", stack, true);
+  await pulumi.runtime.setMocks(mocks, "phoenix", stack, preview);
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: new (mocks: pulumi.runtime.Mocks) => any };
   const settings = require("@pulumi/pulumi/runtime/settings");
@@ -69,16 +72,18 @@ export async function installRecordingMocks(stack = "test"): Promise<Registered[
         ...(req.hasReplacementTrigger() ? { replacementTrigger: req.getReplacementTrigger().toJavaScript() } : {}),
         protect: req.getProtect(),
         importId: req.getImportid(),
+        deletedWith: req.getDeletedwith(),
         ignoreChanges: req.getIgnorechangesList(),
       });
       return super.registerResource(req, callback);
     }
   }
-  settings.setMockOptions(new RecordingMonitor(mocks), "phoenix", stack, true);
-  // setMockOptions forgets what setMocks said the mock monitor supports: replaceWith and alias specs among them.
+  settings.setMockOptions(new RecordingMonitor(mocks), "phoenix", stack, preview);
+  // setMockOptions forgets what setMocks said the mock monitor supports: replaceWith, alias specs, deletedWith.
   const store = require("@pulumi/pulumi/runtime/state").getStore(); // eslint-disable-line @typescript-eslint/no-require-imports
   store.supportsReplaceWith = true;
   store.supportsAliasSpecs = true;
+  store.supportsDeletedWith = true;
   return records;
 }
 

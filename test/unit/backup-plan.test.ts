@@ -98,15 +98,22 @@ describe("guests that change node", () => {
       d.guests[1].node = "lab2";
       d.guests.push(lxc(230, "cache", { node: "lab2", backupBeforeReplace: false }));
     });
-    const moves = movedGuests(p, { ...placementsOf(p), data: "lab", cache: "lab" });
-    expect(moves.map((m) => [m.guest, m.from, m.to, m.backupStorage ?? null])).toEqual([
-      ["data", "lab", "lab2", "local"],
-      ["cache", "lab", "lab2", null],
+    // data binds a dataset of its node: replaced; cache is a plain container: migrated, so never backed up for it
+    const moves = movedGuests(p, { ...placementsOf(p), data: "lab", cache: "lab" }, new Set(["cache2"]));
+    expect(moves.map((m) => [m.guest, m.from, m.to, m.how, m.backupStorage ?? null])).toEqual([
+      ["data", "lab", "lab2", "replace", "local"],
+      ["cache", "lab", "lab2", "migrate", null],
     ]);
     expect(moves[0]!.message).toMatch(
-      /^data moves from node 'lab' to node 'lab2': .* after a backup to storage 'local' of 'lab'/,
+      /^data moves from node 'lab' to node 'lab2': it is not migrated \(its mount points bind the old node's datasets\), .* after a backup to storage 'local' of 'lab'/,
     );
-    expect(moves[1]!.message).toMatch(/WITHOUT a backup \(backupBeforeReplace: false\)/);
+    expect(moves[1]!.message).toMatch(/^cache migrates from node 'lab' to node 'lab2' \(restart mode.*its data kept\)$/);
+    // replaced anyway (another field forces it): a backup-less replacement, said as such
+    const blocked = movedGuests(p, { ...placementsOf(p), cache: "lab" }, new Set(["cache"]));
+    expect(blocked[0]).toMatchObject({ guest: "cache", how: "replace" });
+    expect(blocked[0]!.message).toMatch(
+      /not migrated \(it is replaced anyway\).*WITHOUT a backup \(backupBeforeReplace: false\)/,
+    );
   });
 
   it("is empty exactly when every recorded placement is the planned one (property)", () => {

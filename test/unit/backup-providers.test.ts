@@ -122,7 +122,7 @@ describe("the backup before a deletion", () => {
     );
     expect((await backupGuardProvider.create!(guard())).id).toBe("lab/200");
     expect(diffGuard(guard(), guard({ keep: 5 }))).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
-    expect(diffGuard(guard(), guard({ node: "lab2" })).replaces).toEqual(["node"]);
+    expect(diffGuard(guard(), guard({ node: "lab2" }))).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
     // a vmid the engine does not know yet (the guest is being replaced): replace
     expect(diffGuard(guard(), guard({ vmid: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" as never })).replaces).toEqual(["vmid"]);
     expect(diffGuard(guard(), guard()).changes).toBe(false);

@@ -53,6 +53,10 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
         "proxmoxve:index/vmLegacy:VmLegacy workstation",
         // One pinned host key per machine SSH reaches: the node, and the VM.
         "pulumi-nodejs:dynamic/phoenix:HostKeyPin pve-host-key",
+        // each guest container's place in the cluster (a node change migrates it)
+        ...["ollama", "portainer", "vllm-dual", "vllm-gpu0", "vllm-gpu1"].map(
+          (g) => `pulumi-nodejs:dynamic/phoenix:GuestPlacement ${g}-placement`,
+        ),
         "pulumi-nodejs:dynamic/phoenix:HostKeyPin workstation-host-key",
         ...["docker-golden", "nvidia-golden", "nvidia-docker-golden", "vllm-golden"].map(
           (t) => `pulumi-nodejs:dynamic/phoenix:RemoteScript ${t}-freeze`,
@@ -224,6 +228,7 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
         // it resolves names through the node's DNS server
         "dns-dnsmasq",
         "portainer",
+        "portainer-placement",
         "portainer-portainer",
         "portainer-snapshot",
         "vllm-golden",
@@ -231,8 +236,9 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
         "vllm-golden-freeze",
         "vllm-golden-vllm",
       ]
-        .concat(["vllm-gpu0", "vllm-gpu0-apparmor", "vllm-gpu0-health", "vllm-gpu0-portainer", "vllm-gpu0-vllm"])
-        .concat(["vllm-gpu1", "vllm-gpu1-apparmor", "vllm-gpu1-portainer", "vllm-gpu1-vllm"])
+        .concat(["vllm-gpu0", "vllm-gpu0-apparmor", "vllm-gpu0-health", "vllm-gpu0-placement", "vllm-gpu0-portainer"])
+        .concat(["vllm-gpu0-vllm", "vllm-gpu1", "vllm-gpu1-apparmor", "vllm-gpu1-placement", "vllm-gpu1-portainer"])
+        .concat(["vllm-gpu1-vllm"])
         .sort(),
     );
     // A golden template is frozen after its last feature ran.
@@ -270,7 +276,7 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
       byName("phoenix:index:QemuVm", "workstation")
         .dependencies.map((u) => u.split("::").pop())
         .sort(),
-    ).toEqual(["dns-dnsmasq", "fast/vm-disks", "portainer", "portainer-portainer", "portainer-snapshot"]);
+    ).toEqual(["dns-dnsmasq", "fast/vm-disks", "portainer", "portainer-placement", "portainer-portainer", "portainer-snapshot"]);
   });
 
   it("registers the Portainer agents from the server's guest, after the server and every agent are provisioned", () => {
@@ -338,7 +344,7 @@ describe("PhoenixHypervisor on ai-host.yaml", () => {
     const machineResources = records.filter(
       (r) =>
         r.custom &&
-        ((/ContainerLegacy|VmLegacy|RemoteScript|LifecycleSnapshot/.test(r.type) &&
+        ((/ContainerLegacy|VmLegacy|RemoteScript|LifecycleSnapshot|GuestPlacement/.test(r.type) &&
           r.name !== "portainer-portainer-agents" &&
           r.name !== "dns-dnsmasq" &&
           !r.urn.includes("phoenix:index:AppDeployment$") &&

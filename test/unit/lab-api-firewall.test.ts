@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LabApi, startLabApi } from "../../lab/api/server";
-import { renderRuleset } from "../../lab/host/firewall-nft";
+import { portMark, renderRuleset } from "../../lab/host/firewall-nft";
 import { parseFwFile, printFwFile } from "../../lab/pve/firewall-config";
 import { MemoryBackend } from "../../lab/pve/memory-backend";
 import type { LabClient } from "../../lab/pve/client";
@@ -223,5 +223,23 @@ describe("the nftables rendering", () => {
     expect(on).toContain("ip daddr 192.168.100.20 jump guest-200-in");
     const disabled = renderRuleset(cluster, [{ vmid: 200, fw: { ...guest, options: { enable: "0" } }, ports }]);
     expect(disabled).not.toContain("guest-200");
+  });
+
+  it("names each port in the marks by its ifindex, so two labs' tables never match each other's ports", () => {
+    const cluster = parseFwFile(file("firewall/cluster.fw"));
+    const guest = parseFwFile(file("firewall/200.fw"));
+    // two labs, each with one firewalled port: numbered in order, both would be port 1
+    const a = renderRuleset(cluster, [{ vmid: 200, fw: guest, ports: [{ net: "net0", dev: "vethA", ifindex: 17 }] }], "a");
+    const b = renderRuleset(cluster, [{ vmid: 200, fw: guest, ports: [{ net: "net0", dev: "vethB", ifindex: 40 }] }], "b");
+    expect(a).toContain('iifname "vethA" meta mark set 0x110000');
+    expect(a).toContain('oifname "vethA" meta mark set meta mark & 0xffff0000 | 0x11');
+    expect(a).toContain("meta mark & 0x0000ffff == 0x11 jump guest-200-in");
+    expect(b).toContain("meta mark & 0xffff0000 == 0x280000 jump guest-200-out");
+    expect(b).not.toMatch(/== 0x(11|110000) /);
+    // every ifindex maps into 1…65535, and neighbours stay apart
+    for (const i of [1, 2, 65535, 65536, 65537, 1_000_000]) expect(portMark(i)).toBeGreaterThanOrEqual(1);
+    for (const i of [1, 2, 65535, 65536, 65537, 1_000_000]) expect(portMark(i)).toBeLessThanOrEqual(0xffff);
+    expect(portMark(65536)).not.toBe(portMark(65535));
+    expect(portMark(65536)).toBe(portMark(1));
   });
 });

@@ -1,0 +1,171 @@
+// End to end on a two-node lab with the real engine and provider: one definition with nodes `lab` and `lab2` (each
+// its own zfs-fuse pool and `local`, one API for both), a container on each. `up` puts each where the definition says
+// and /cluster/resources lists both nodes and both guests; changing one container's node makes the preview say
+// "migrates" with no container replaced or deleted, `up` migrates it (same vmid, a file written before still there),
+// and a second `up` changes nothing. Removing the other guest deletes it (through its placement) from its node.
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { connect } from "node:net";
+import { join } from "node:path";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
+import { nodeStateDir } from "../../lab/api-daemon";
+import { Lxc } from "../../lab/host/lxc";
+import { LabClient } from "../../lab/pve/client";
+import type { PulumiProject } from "../support/pulumi-project";
+import { isolatedDevDefinition, plainGuest } from "../support/lab-definition";
+import { labStack } from "../support/lab-stack";
+import { changes } from "../support/e2e-changes";
+
+const dir = mkdtempSync(join(tmpdir(), "phoenix-e2e-cluster-"));
+const iso = isolatedDevDefinition(dir);
+const MOVER = 250;
+const OTHER = 251;
+let project: PulumiProject;
+let api: LabClient;
+let state = "";
+let teardown: () => Promise<void>;
+
+function definition() {
+  const d = iso.raw;
+  const [lab] = d.nodes;
+  lab.zfs.datasets = lab.zfs.datasets.map((x: any) => ({ ...x, protect: false }));
+  // lab2: its own pool and `local`, the same storage ids (a restart migration keeps them), no SSH (nothing needs it),
+  // and the API of the one cluster (the same object: the lab's endpoint and pinned certificate are filled in once).
+  const pool2 = `${iso.pool}b`;
+  d.nodes.push({
+    name: "lab2",
+    cores: lab.cores,
+    memory: lab.memory,
+    api: lab.api,
+    storage: [
+      { ...lab.storage[0], path: join(dir, "vz2") },
+      { ...lab.storage[1], pool: pool2 },
+    ],
+    backup: lab.backup,
+    zfs: { pools: [{ name: pool2 }], datasets: [] },
+  });
+  // the base template's file is on both nodes' `local` (the lab installs it on every node)
+  d.templates = [{ ...d.templates[0], node: "lab" }];
+  d.apps = [];
+  d.guests = [
+    plainGuest(iso, MOVER, "mover", { node: "lab", memory: 256 }),
+    plainGuest(iso, OTHER, "other", { node: "lab2", memory: 256 }),
+  ];
+}
+
+/** Rewrites the stack's definition file. */
+function edit(change: (d: any) => void): void {
+  const d = parse(readFileSync(project.definition, "utf8"));
+  change(d);
+  writeFileSync(project.definition, stringify(d));
+}
+
+/** Whether the guest's sshd answers on port 22 within 60 s (it may still be booting). */
+async function sshAnswers(address: string): Promise<boolean> {
+  for (let i = 0; i < 60; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: address, port: 22, timeout: 2000 });
+      socket.once("data", (b) => {
+        socket.destroy();
+        resolve(b.toString().startsWith("SSH-"));
+      });
+      socket.once("error", () => resolve(false));
+      socket.once("timeout", () => {
+        socket.destroy();
+        resolve(false);
+      });
+    });
+    if (ok) return true;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return false;
+}
+
+const lxcOn = (node: string) => new Lxc(join(node === "lab" ? state : nodeStateDir(state, node), "lxc"));
+const resources = () => api.data<{ type: string; id: string; node?: string; vmid?: number }[]>("GET", "cluster/resources");
+const whereIs = async (vmid: number) => (await resources()).find((r) => r.type === "lxc" && r.vmid === vmid)?.node;
+
+beforeAll(async () => {
+  definition();
+  let lab;
+  ({ lab, project, teardown, state } = await labStack({ dir, iso, stackName: "cluster" }));
+  api = new LabClient({ url: lab.apiUrl, token: `${lab.credentials.tokenId}=${lab.credentials.tokenSecret}` });
+}, 30 * 60_000);
+
+afterAll(() => teardown?.(), 300_000);
+
+describe("a two-node lab", () => {
+  it(
+    "up puts each container on its node; /cluster/resources lists both nodes and both guests, each reachable",
+    async () => {
+      const up = await project.stack.up();
+      expect(up.summary.result).toBe("succeeded");
+      const all = await resources();
+      expect(
+        all
+          .filter((r) => r.type === "node")
+          .map((r) => r.node)
+          .sort(),
+      ).toEqual(["lab", "lab2"]);
+      expect(await whereIs(MOVER)).toBe("lab");
+      expect(await whereIs(OTHER)).toBe("lab2");
+      const guests = (await project.stack.outputs()).guests!.value as Record<string, { addresses: string[] }>;
+      for (const name of ["mover", "other"]) {
+        const address = guests[name]!.addresses[0]!;
+        expect(await sshAnswers(address), `${name}'s sshd at ${address}`).toBe(true);
+      }
+      expect(lxcOn("lab").exec(MOVER, ["bash", "-c", "echo written-on-lab > /root/keep.txt && sync"]).code).toBe(0);
+    },
+    30 * 60_000,
+  );
+
+  it(
+    "a container whose node changes: the preview says migrate, up migrates it with its vmid and data, a second up does nothing",
+    async () => {
+      edit((d) => (d.guests.find((g: any) => g.name === "mover").node = "lab2"));
+      // every step the preview announces, by resource type and name
+      const steps: { type: string; name: string; op: string }[] = [];
+      const warnings: string[] = [];
+      const onEvent = (e: EngineEvent) => {
+        const m = e.resourcePreEvent?.metadata;
+        if (m) steps.push({ type: m.type, name: m.urn.split("::").pop()!, op: m.op });
+        if (e.diagnosticEvent?.severity === "warning") warnings.push(e.diagnosticEvent.message);
+      };
+      await project.stack.preview({ onEvent });
+      expect(warnings.join("\n")).toMatch(/mover migrates from node 'lab' to node 'lab2' \(restart mode/);
+      expect(warnings.join("\n")).not.toMatch(/REPLACED|DESTROYED|deleted on 'lab'/);
+      const opsOf = (name: string, type: RegExp) => steps.filter((x) => x.name === name && type.test(x.type)).map((x) => x.op);
+      expect(opsOf("mover-placement", /./)).toContain("replace");
+      // no container is replaced, deleted or made anew: the one that moves is the same or updated in place
+      const containers = steps.filter((x) => /ContainerLegacy/.test(x.type));
+      expect(containers.filter((x) => !["same", "update"].includes(x.op))).toEqual([]);
+
+      const up = await project.stack.up();
+      expect(up.summary.result).toBe("succeeded");
+      expect(await whereIs(MOVER)).toBe("lab2");
+      const config = await api.data<Record<string, string>>("GET", `nodes/lab2/lxc/${MOVER}/config`);
+      expect(config["hostname"]).toBe("mover");
+      const kept = lxcOn("lab2").exec(MOVER, ["cat", "/root/keep.txt"]);
+      expect(kept.stdout.trim()).toBe("written-on-lab");
+      expect((await api.data<{ status: string }>("GET", `nodes/lab2/lxc/${MOVER}/status/current`)).status).toBe("running");
+
+      const again = await project.stack.up();
+      expect(changes(again.summary.resourceChanges)).toEqual({});
+    },
+    30 * 60_000,
+  );
+
+  it(
+    "removing a guest deletes it from its node",
+    async () => {
+      edit((d) => (d.guests = d.guests.filter((g: any) => g.name !== "other")));
+      const up = await project.stack.up();
+      expect(up.summary.result).toBe("succeeded");
+      expect(await whereIs(OTHER)).toBeUndefined();
+      expect(await whereIs(MOVER)).toBe("lab2");
+    },
+    20 * 60_000,
+  );
+});
