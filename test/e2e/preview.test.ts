@@ -91,6 +91,8 @@ it(
       (fw?.guests ?? []).reduce((n, g) => n + 2 + (g.rules.length > 0 ? 1 : 0), 0);
     const dns = plan.dns ? 2 : 0;
     const gateway = plan.gateway ? 2 + plan.gateway.trustedBy.length : 0;
+    // A placement per guest container (its node; a node change migrates it): guests, not golden templates.
+    const placements = plan.machines.filter((m) => m.type === "lxc" && m.kind === "guest").length;
     const expected =
       3 +
       pins +
@@ -104,7 +106,8 @@ it(
       backups +
       firewall +
       dns +
-      gateway;
+      gateway +
+      placements;
 
     const result = await project.stack.preview({ diff: false });
     expect(result.changeSummary.create).toBe(expected);
