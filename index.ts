@@ -42,7 +42,7 @@ export = async () => {
   // Said before it happens (preview and up): a guest that changes node migrates, or is backed up, deleted and made anew.
   const { moves, migrated } = planMoves(plan, previous, placements, deploymentOf(plan, builds, adoption.guests));
   for (const m of moves) pulumi.log.warn(m.message);
-  const migrations = { now: new Set(moves.filter((m) => m.how === "migrate").map((m) => m.guest)), migrated };
+  const migrations = { now: new Map(moves.filter((m) => m.how === "migrate").map((m) => [m.guest, m.from])), migrated };
 
   // Say it before it happens, and stop before anything is touched when protection refuses it.
   const changes = changesBetween(previous, deploymentOf(plan, builds, adoption.guests, migrated));

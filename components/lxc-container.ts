@@ -30,8 +30,8 @@ export interface LxcContainerArgs {
   api?: pulumi.Input<PveApi>;
   /** It ran before the stack (phoenix adopt): imported and kept as it runs, not rebuilt with its template. */
   adoption?: AdoptionDecision;
-  /** This up migrates it from another node (plan/moves.ts); `migrated`: it was, so its create-time fields are Proxmox's. */
-  migration?: { now: boolean; migrated: boolean };
+  /** `from`: this up migrates it from that node (plan/moves.ts); `migrated`: it was, so its create-time fields are Proxmox's. */
+  migration?: { from?: string; migrated: boolean };
 }
 
 export class LxcContainer extends pulumi.ComponentResource {
@@ -151,10 +151,17 @@ export class LxcContainer extends pulumi.ComponentResource {
     const needs = (Array.isArray(given) ? given : given ? [given] : []) as pulumi.Input<pulumi.Resource>[];
     const placement = new GuestPlacement(
       `${name}-placement`,
-      { api: args.api, node: m.node, vmid: m.vmid, guest: m.name, migrate: migrationBlocker(m) === undefined },
+      {
+        api: args.api,
+        node: m.node,
+        vmid: m.vmid,
+        guest: m.name,
+        migrate: migrationBlocker(m) === undefined,
+        ...(args.migration?.from ? { from: args.migration.from } : {}),
+      },
       { parent: this, dependsOn: [...needs, ...(args.template ? [args.template.container] : [])] },
     );
-    const moving = !!args.migration?.now;
+    const moving = args.migration?.from !== undefined;
     const dryRun = pulumi.runtime.isDryRun();
     return {
       placement,

@@ -29,7 +29,7 @@ export interface MachineContext {
   /** The machine ran before the stack (phoenix adopt). */
   adoption?: AdoptionDecision;
   /** This up migrates it from another node; it was migrated before (components/lxc-container.ts). */
-  migration?: { now: boolean; migrated: boolean };
+  migration?: { from?: string; migrated: boolean };
   opts: pulumi.ComponentResourceOptions;
 }
 

@@ -29,6 +29,12 @@ import { type GatewayGuest, HttpsGateway } from "./https-gateway";
 /** Resolves a secret reference from Pulumi secret config (phoenix:<name>). */
 export type SecretResolver = (name: string) => pulumi.Output<string>;
 
+/** What a machine's component is told of its migration (components/lxc-container.ts). */
+const migrationOf = (migrations: PhoenixHypervisorArgs["migrations"], name: string) => ({
+  ...(migrations?.now.has(name) ? { from: migrations.now.get(name)! } : {}),
+  migrated: !!migrations?.migrated.has(name),
+});
+
 export interface PhoenixHypervisorArgs {
   plan: Plan;
   secret: SecretResolver;
@@ -38,8 +44,8 @@ export interface PhoenixHypervisorArgs {
   adoption?: Adoption;
   /** Golden templates' builds (components/args/template-build.ts); read from the plan when not given. */
   builds?: ReadonlyMap<string, string>;
-  /** Containers this up migrates to their planned node, and those migrated (plan/moves.ts planMoves). */
-  migrations?: { now: ReadonlySet<string>; migrated: ReadonlySet<string> };
+  /** Containers this up migrates to their planned node, by the node each leaves, and those migrated (plan/moves.ts). */
+  migrations?: { now: ReadonlyMap<string, string>; migrated: ReadonlySet<string> };
 }
 
 export interface GuestSummary {
@@ -119,7 +125,7 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
         ...(source instanceof LxcContainer ? { golden: source } : {}),
         ...(vmPassword ? { vmPassword } : {}),
         ...(adopted?.has(m.name) ? { adoption: adopted.get(m.name)! } : {}),
-        migration: { now: !!args.migrations?.now.has(m.name), migrated: !!args.migrations?.migrated.has(m.name) },
+        migration: migrationOf(args.migrations, m.name),
         opts: { parent: this, dependsOn },
       });
       this.machines.set(m.name, made);

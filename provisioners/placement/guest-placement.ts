@@ -16,6 +16,11 @@ export interface GuestPlacementInputs {
   guest: string;
   /** Whether a node change moves the guest (migration); false: the container's replacement does (GPU, bind mounts). */
   migrate: boolean;
+  /**
+   * The node the last up left the guest on, when this up moves it. Only a guest found there is migrated: a vmid
+   * found on another node without it (a new guest's) is someone else's guest, never touched. Not compared by diff.
+   */
+  from?: string;
   /** Restart-mode timeout: how long the container may take to shut down before it is stopped (s). */
   timeout: number;
   log?: LogTarget;
@@ -40,11 +45,15 @@ export function diffPlacement(olds: GuestPlacementOutputs, news: GuestPlacementI
   return { changes: replaces.length > 0 || changed || apiChanged, replaces };
 }
 
-/** Moves the guest to `i.node` when it lives elsewhere and may migrate; a guest not made yet is left to its container. */
+/**
+ * Moves the guest from `i.from` to `i.node` when this up moves it and it may migrate; a guest not made yet, already
+ * there, or found on any other node is left to its container (whose import or create then says what is wrong).
+ */
 export async function placeGuest(i: GuestPlacementInputs): Promise<void> {
+  if (!i.migrate || i.from === undefined || i.from === i.node) return;
   const s = await pveSession(i.api);
   const here = await locate(s, i.vmid);
-  if (!here || here.node === i.node || !i.migrate) return;
+  if (!here || here.node !== i.from) return;
   const log = openRunLog(i.log);
   const running = here.status === "running";
   const t0 = Date.now();
@@ -108,6 +117,7 @@ export interface GuestPlacementArgs {
   vmid: pulumi.Input<number>;
   guest: pulumi.Input<string>;
   migrate: pulumi.Input<boolean>;
+  from?: pulumi.Input<string>;
   timeout?: pulumi.Input<number>;
 }
 

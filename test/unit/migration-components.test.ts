@@ -28,7 +28,7 @@ async function graph(preview: boolean): Promise<Registered[]> {
     plan,
     secret: (n) => pulumi.secret(`value-of-${n}`),
     definitionDir: dir,
-    migrations: { now: new Set(["data"]), migrated: new Set() },
+    migrations: { now: new Map([["data", "lab0"]]), migrated: new Set() },
   });
   await settle(records);
   return records;
@@ -41,7 +41,7 @@ describe("a container that migrates", () => {
     const preview = await graph(true);
     const data = byName(preview, CT, "data");
     const placement = byName(preview, PLACEMENT, "data-placement");
-    expect(placement.inputs).toMatchObject({ node: "lab", vmid: 210, guest: "data", migrate: true });
+    expect(placement.inputs).toMatchObject({ node: "lab", vmid: 210, guest: "data", migrate: true, from: "lab0" });
     expect(data.dependencies).toContain(placement.urn);
     expect(data.deletedWith).toBe(placement.urn);
     expect(data.ignoreChanges).toEqual([...CREATE_TIME_FIELDS.lxc, "nodeName"]);
@@ -50,6 +50,7 @@ describe("a container that migrates", () => {
     const portainer = byName(preview, CT, "portainer");
     expect(portainer.deletedWith).toBe(byName(preview, PLACEMENT, "portainer-placement").urn);
     expect(portainer.ignoreChanges).toEqual([]);
+    expect(byName(preview, PLACEMENT, "portainer-placement").inputs.from).toBeUndefined();
     const clonePlacement = byName(preview, PLACEMENT, "portainer-placement");
     expect(clonePlacement.inputs.migrate).toBe(false); // a clone of its golden template
     // a clone's placement (which deletes it) stands after its golden template: deleted before the template is

@@ -148,6 +148,7 @@ describe("the placement provider on a two-node lab", () => {
     vmid: 320,
     guest: "cache",
     migrate: true,
+    from: "pve1",
     timeout: 30,
     ...x,
   });
@@ -170,7 +171,7 @@ describe("the placement provider on a two-node lab", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("leaves a guest not made yet to its container, migrates a running one to its node with its vmid, and stays there", async () => {
+  it("leaves a guest not made yet (or someone else's) alone, migrates a moving one to its node with its vmid, and stays", async () => {
     await placeGuest(input());
     const s = await pveSession(input().api);
     expect(await locate(s, 320)).toBeUndefined();
@@ -184,6 +185,10 @@ describe("the placement provider on a two-node lab", () => {
     expect(await locate(s, 320)).toEqual({ node: "pve1", status: "running" });
     // a guest whose node change is a replacement is not moved by its placement
     await placeGuest(input({ migrate: false }));
+    expect((await locate(s, 320))?.node).toBe("pve1");
+    // nor is a vmid found on another node than the one the last up left it on: someone else's guest
+    await placeGuest(input({ from: undefined }));
+    await placeGuest(input({ from: "pve3" }));
     expect((await locate(s, 320))?.node).toBe("pve1");
     await placeGuest(input());
     expect(await locate(s, 320)).toEqual({ node: "pve2", status: "running" });
