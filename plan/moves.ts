@@ -45,7 +45,6 @@ export function movedGuests(
   for (const m of plan.machines) {
     const from = previous[m.name];
     if (from === undefined || from === m.node) continue;
-    const what = m.type === "vm" ? "VM" : "container";
     const blocker = blocked.has(m.name) ? "it is replaced anyway" : migrationBlocker(m);
     if (!blocker) {
       const message =
@@ -54,6 +53,7 @@ export function movedGuests(
       out.push({ guest: m.name, from, to: m.node, how: "migrate", message });
       continue;
     }
+    const what = m.type === "vm" ? "VM" : "container";
     const backup = m.backup?.beforeReplace ?? m.kind === "guest";
     const storage = backup ? plan.nodes.find((n) => n.name === from)?.backup?.storage : undefined;
     const head = `${m.name} moves from node '${from}' to node '${m.node}': it is not migrated (${blocker}), so it is deleted on '${from}' and created anew on '${m.node}'`;

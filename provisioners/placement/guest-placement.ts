@@ -86,12 +86,12 @@ export async function removeGuest(i: GuestPlacementOutputs): Promise<void> {
     const stop = await s.task("POST", `${base}/status/stop`);
     if (stop.exitstatus !== "OK") throw new Error(`stopping ${i.guest} (CT ${i.vmid}) failed: ${taskFailure(stop)}`);
   }
-  try {
-    const del = await s.task("DELETE", base, { purge: 1, "destroy-unreferenced-disks": 1 });
-    if (del.exitstatus !== "OK") throw new Error(`deleting ${i.guest} (CT ${i.vmid}) failed: ${taskFailure(del)}`);
-  } catch (e) {
-    if (!isMissing(e)) throw e;
-  }
+  // gone meanwhile (the API says it does not exist) is what was wanted; a failed task is not
+  const del = await s.task("DELETE", base, { purge: 1, "destroy-unreferenced-disks": 1 }).catch((e: unknown) => {
+    if (isMissing(e)) return undefined;
+    throw e;
+  });
+  if (del && del.exitstatus !== "OK") throw new Error(`deleting ${i.guest} (CT ${i.vmid}) failed: ${taskFailure(del)}`);
   log.note(`deleted ${i.guest} (CT ${i.vmid}) on '${i.node}'`);
 }
 
