@@ -19,6 +19,7 @@ import { DestroyGuard } from "../provisioners/protection/destroy-guard";
 import { AppDeployment } from "./app-deployment";
 import { DatacenterFirewall } from "./datacenter-firewall";
 import { GuestFirewall } from "./guest-firewall";
+import { HighAvailability } from "./high-availability";
 import { machineTarget } from "./guest-provisioning";
 import type { RemoteScript } from "../provisioners/engine/script-provider";
 import { DnsServer } from "./dns-server";
@@ -131,7 +132,7 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
       this.machines.set(m.name, made);
     }
 
-    everything.push(...this.firewall(plan, hosts));
+    everything.push(...this.firewall(plan, hosts), ...this.highAvailability(plan, hosts));
     const registrations = this.registerAgents(plan, secrets);
     everything.push(...registrations.values());
     const apps = this.deployApps(plan, { hosts, registrations, secrets, guestPrivateKey, definitionDir: args.definitionDir });
@@ -205,6 +206,14 @@ export class PhoenixHypervisor extends pulumi.ComponentResource {
         ),
     );
     return [...(dc ? [dc] : []), ...guests];
+  }
+
+  /** Proxmox HA for the guests with `ha:`, through any node's provider (HA is the cluster's). */
+  private highAvailability(plan: Plan, hosts: Map<string, NodeHost>): pulumi.Resource[] {
+    if (!plan.ha) return [];
+    const guests = new Map(plan.ha.resources.map((r) => [r.guest, resourceOf(this.machines.get(r.guest)!)]));
+    const provider = hosts.get(plan.nodes[0]!.name)!.provider;
+    return [new HighAvailability("ha", { ha: plan.ha, provider, guests }, { parent: this })];
   }
 
   /** Agents become environments of their server once both run: a step in the server's guest, per server. */

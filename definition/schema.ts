@@ -22,6 +22,7 @@ import {
 } from "./grammar";
 import { imageRef, oneLine } from "./formats";
 import { AnyFirewallRule, DatacenterFirewall, Dns, Expose, Gateway, GuestFirewall } from "./network-services-schema";
+import { GuestHa } from "./ha-schema";
 
 const name = z
   .string()
@@ -666,6 +667,8 @@ export const Guest = z
     firewall: GuestFirewall.optional(),
     /** Services offered through the gateway as https://<name>.<domain>. */
     expose: z.array(Expose).default([]),
+    /** Proxmox HA: restarted on failure, recovered on another node when its node fails (definition/ha-schema.ts). */
+    ha: GuestHa.optional(),
   })
   .strict();
 

@@ -17,6 +17,7 @@ import { portainerRegistrations } from "./portainer";
 import { planFirewall } from "./firewall";
 import { planDns, resolveThroughDns } from "./dns";
 import { planGateway } from "./gateway";
+import { planHa } from "./ha";
 import { placementSpecs } from "./placement";
 import { placedIndex } from "../definition/placement-input";
 import type { PlannedFeature, PlannedInterface, PlannedMachine, PlannedMount, Plan, Source, Transport } from "./types";
@@ -45,6 +46,7 @@ export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
   const gateway = planGateway(ix, machines, apps);
   const dns = planDns(ix, machines, gateway);
   const firewall = planFirewall(ix, machines, gateway);
+  const ha = planHa(haGuests(ix, machines));
   return {
     nodes: def.nodes.map((n) => ({
       name: n.name,
@@ -87,8 +89,18 @@ export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
     ...(firewall ? { firewall } : {}),
     ...(dns ? { dns } : {}),
     ...(gateway ? { gateway } : {}),
+    ...(ha ? { ha } : {}),
     placements: placementSpecs(placement),
   };
+}
+
+/** The guests as the HA planner reads them: on their planned node, with their `ha` and `spread`. */
+function haGuests(ix: Index, machines: readonly PlannedMachine[]) {
+  return machines.flatMap((m) => {
+    const d = ix.byName.get(m.name)?.def;
+    if (m.kind !== "guest" || !d || !("template" in d)) return [];
+    return [{ name: m.name, vmid: m.vmid, type: m.type, node: m.node, ha: d.ha, spread: d.spread }];
+  });
 }
 
 /** The node's own GPU steps: the boot unit for /dev/nvidia* and VFIO for the GPUs its VMs take. */

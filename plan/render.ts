@@ -1,6 +1,7 @@
 // Human-readable rendering of a plan: the clone hierarchy and a table of machines in build order.
 import { GPU_MEMORY_LIMIT, describeShare } from "../definition/gpu-budget";
 import type { Plan, PlannedMachine } from "./plan";
+import type { PlannedHa } from "./ha";
 
 export function renderCloneTree(plan: Plan): string[] {
   const children = new Map<string, PlannedMachine[]>();
@@ -104,6 +105,22 @@ export function renderPlan(plan: Plan): string {
         `${plan.dns.useInGuests ? "; guests resolve through it" : ""}`,
       ...renderTable(plan.dns.records.map((r) => [r.name, r.address])).map((l) => `  ${l}`),
     );
+  if (plan.ha) out.push("", "High availability (Proxmox HA)", ...renderHa(plan.ha));
   if (plan.secrets.length) out.push("", `Secrets needed (pulumi config set --secret phoenix:<name>): ${plan.secrets.join(", ")}`);
   return out.join("\n");
+}
+
+/** Each HA guest's sid and options, then each rule: a node preference (most preferred first) or a group kept apart. */
+function renderHa(ha: PlannedHa): string[] {
+  return [
+    ...ha.resources.map((r) => `  ${r.guest} (${r.sid}): ${r.state}, max_restart ${r.maxRestart}, max_relocate ${r.maxRelocate}`),
+    ...ha.rules.map((r) =>
+      r.type === "node-affinity"
+        ? `  rule ${r.rule}: ${r.guests[0]} on ${Object.entries(r.nodes!)
+            .sort(([, a], [, b]) => b - a)
+            .map(([n]) => n)
+            .join(" > ")}${r.strict ? " only" : ", else any node"}`
+        : `  rule ${r.rule}: ${r.guests.join(", ")} on different nodes`,
+    ),
+  ];
 }

@@ -9,6 +9,7 @@ import type { PlannedBackupJob, PlannedNodeBackup } from "./backup";
 import type { PlannedFirewall } from "./firewall";
 import type { PlannedDns } from "./dns";
 import type { PlannedGateway } from "./gateway";
+import type { PlannedHa } from "./ha";
 
 export interface PlannedPortainerServer {
   /** The guest running the server. */
@@ -192,6 +193,8 @@ export interface Plan {
   dns?: PlannedDns;
   /** The HTTPS gateway (gateway:). */
   gateway?: PlannedGateway;
+  /** Proxmox HA: the guests with `ha:` as HA resources, and their rules (node preference, spread groups). */
+  ha?: PlannedHa;
   /** Each guest's node and why (pinned, kept from the lock file, or placed now). */
   placements: PlacementSpec[];
 }

@@ -24,6 +24,7 @@ import { checkFirewall } from "./firewall";
 import { checkDns } from "./dns";
 import { checkGateway } from "./gateway";
 import { checkPlacement } from "./placement";
+import { checkHa } from "./ha";
 import { placedIndex } from "../definition/placement-input";
 import { readPlacementsIfValid } from "../definition/lock";
 
@@ -62,6 +63,7 @@ function validatePlaced(def: Definition, { ix, placement }: ReturnType<typeof pl
     ...checkFirewall(ix),
     ...checkDns(ix),
     ...checkGateway(ix, opts),
+    ...checkHa(ix),
   ];
 }
 

@@ -29,12 +29,14 @@ export interface GuestPlacementInputs {
 export type GuestPlacementOutputs = GuestPlacementInputs;
 
 /** The node a guest runs on now, from /cluster/resources; undefined when the cluster has no such guest. */
-export async function locate(s: PveSession, vmid: number): Promise<{ node: string; status: string } | undefined> {
-  const all = await s.call<{ vmid?: number; node?: string; type?: string; status?: string }[]>("GET", "cluster/resources", {
-    type: "vm",
-  });
+export async function locate(s: PveSession, vmid: number): Promise<{ node: string; status: string; lock?: string } | undefined> {
+  const all = await s.call<{ vmid?: number; node?: string; type?: string; status?: string; lock?: string }[]>(
+    "GET",
+    "cluster/resources",
+    { type: "vm" },
+  );
   const hit = all.find((r) => r.type === "lxc" && Number(r.vmid) === vmid);
-  return hit?.node ? { node: hit.node, status: hit.status ?? "unknown" } : undefined;
+  return hit?.node ? { node: hit.node, status: hit.status ?? "unknown", ...(hit.lock ? { lock: hit.lock } : {}) } : undefined;
 }
 
 /** A node change that migrates replaces the placement (its create moves the guest); anything else is in place. */
@@ -69,10 +71,25 @@ export async function placeGuest(i: GuestPlacementInputs): Promise<void> {
         `'${here.node}' and nothing was deleted`,
     );
   }
-  const now = await locate(s, i.vmid);
+  const now = await arrival(s, i.vmid, i.node, i.timeout * 1000);
   if (now?.node !== i.node)
-    throw new Error(`migration of ${i.guest} (CT ${i.vmid}) ended OK but the cluster lists it on '${now?.node ?? "no node"}'`);
+    throw new Error(
+      `migration of ${i.guest} (CT ${i.vmid}) ended OK but after ${i.timeout} s the cluster lists it on '${now?.node ?? "no node"}'`,
+    );
   log.note(`${i.guest} runs on '${i.node}' after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+/**
+ * Where the guest is once it reached `node` or `ms` passed: an HA-managed guest's migrate task only asks the HA
+ * manager to move it ("Requesting HA migration"), which then does it, so the task's end is not the guest's arrival.
+ */
+async function arrival(s: PveSession, vmid: number, node: string, ms: number) {
+  const until = Date.now() + ms;
+  for (;;) {
+    const now = await locate(s, vmid);
+    if ((now?.node === node && !now.lock) || Date.now() >= until) return now;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 /** Deletes the guest when it lives on this placement's node (it was removed); one that moved away is left alone. */

@@ -20,6 +20,7 @@ import { buildPlan } from "../../plan/plan";
 import type { Plan, PlannedApp, PlannedFeature, PlannedMachine } from "../../plan/plan";
 import { backupJobArgs } from "../../components/args/backup";
 import { containerArgs } from "../../components/args/container";
+import { haResourceArgs, haRuleArgs } from "../../components/args/ha";
 import { downloadArgs, pciMappingArgs, providerArgs } from "../../components/args/host";
 import { vmArgs } from "../../components/args/vm";
 import { appParams, COMPOSE_SCRIPTS, composeParams, FILES_SCRIPTS, STACK_SCRIPTS, stackParams } from "../../provisioners/app/app";
@@ -67,7 +68,7 @@ const FREE_TEXT_ARGS = new Set(["description", "notesTemplate"]);
  * Provider arguments sent as whole API parameters or connection settings rather than inside a property string, where
  * ',' and '=' are data: the API endpoint, a download URL, SSH public keys (bpg sends them URL-encoded).
  */
-const WHOLE_PARAMETER_ARGS = new Set(["endpoint", "url", "initialization.userAccount.keys[]"]);
+const WHOLE_PARAMETER_ARGS = new Set(["endpoint", "url", "initialization.userAccount.keys[]", "comment"]);
 
 /**
  * Steps the recording doubles cannot run to the end, and where they run for real instead. A hostile value that
@@ -446,6 +447,7 @@ function rich(): any {
         node: "lab",
         template: "gpu-golden",
         spread: "management",
+        ha: { state: "started", nodes: ["lab"], strict: true, comment: "the Portainer server" },
         description: "the Portainer server",
         tags: ["mgmt"],
         disk: { storage: "tank-lxc", size: 16 },
@@ -758,6 +760,8 @@ function providerStrings(plan: Plan): [string, string][] {
       m.type === "lxc" ? containerArgs(m, { sshKeys: keys }) : m.source.kind === "clone" ? vmArgs(m, { sshKeys: keys }) : {},
       "",
     );
+  for (const r of plan.ha?.resources ?? []) walk(haResourceArgs(r), "");
+  for (const r of plan.ha?.rules ?? []) walk(haRuleArgs(r), "");
   return out;
 }
 
