@@ -71,7 +71,7 @@ export async function placeGuest(i: GuestPlacementInputs): Promise<void> {
         `'${here.node}' and nothing was deleted`,
     );
   }
-  const now = await arrival(s, i.vmid, i.node, i.timeout * 1000);
+  const now = await arrival(s, i.vmid, { node: i.node, running }, i.timeout * 1000);
   if (now?.node !== i.node)
     throw new Error(
       `migration of ${i.guest} (CT ${i.vmid}) ended OK but after ${i.timeout} s the cluster lists it on '${now?.node ?? "no node"}'`,
@@ -80,14 +80,16 @@ export async function placeGuest(i: GuestPlacementInputs): Promise<void> {
 }
 
 /**
- * Where the guest is once it reached `node` or `ms` passed: an HA-managed guest's migrate task only asks the HA
- * manager to move it ("Requesting HA migration"), which then does it, so the task's end is not the guest's arrival.
+ * Where the guest is once it reached `to.node`, unlocked (and running again if it ran), or `ms` passed: an HA-managed
+ * guest's migrate task only asks the HA manager to move it ("Requesting HA migration"), which then shuts it down,
+ * migrates and starts it, so the task's end is not the guest's arrival.
  */
-async function arrival(s: PveSession, vmid: number, node: string, ms: number) {
+async function arrival(s: PveSession, vmid: number, to: { node: string; running: boolean }, ms: number) {
   const until = Date.now() + ms;
   for (;;) {
     const now = await locate(s, vmid);
-    if ((now?.node === node && !now.lock) || Date.now() >= until) return now;
+    const there = now?.node === to.node && !now.lock && (!to.running || now.status === "running");
+    if (there || Date.now() >= until) return now;
     await new Promise((r) => setTimeout(r, 1000));
   }
 }

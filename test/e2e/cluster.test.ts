@@ -2,7 +2,8 @@
 // its own zfs-fuse pool and `local`, one API for both), a container on each. `up` puts each where the definition says
 // and /cluster/resources lists both nodes and both guests; changing one container's node makes the preview say
 // "migrates" with no container replaced or deleted, `up` migrates it (same vmid, a file written before still there),
-// and a second `up` changes nothing. Removing the other guest deletes it (through its placement) from its node.
+// and a second `up` changes nothing. Removing the other guest deletes it (through its placement) from its node. Both
+// are HA resources (`ha:`), `other` with a node preference (an HA rule): the lab's API lists them, and they go with it.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { connect } from "node:net";
@@ -50,8 +51,8 @@ function definition() {
   d.templates = [{ ...d.templates[0], node: "lab" }];
   d.apps = [];
   d.guests = [
-    plainGuest(iso, MOVER, "mover", { node: "lab", memory: 256 }),
-    plainGuest(iso, OTHER, "other", { node: "lab2", memory: 256 }),
+    plainGuest(iso, MOVER, "mover", { node: "lab", memory: 256, ha: {} }),
+    plainGuest(iso, OTHER, "other", { node: "lab2", memory: 256, ha: { nodes: ["lab2", "lab"], maxRestart: 2 } }),
   ];
 }
 
@@ -86,6 +87,8 @@ async function sshAnswers(address: string): Promise<boolean> {
 const lxcOn = (node: string) => new Lxc(join(node === "lab" ? state : nodeStateDir(state, node), "lxc"));
 const resources = () => api.data<{ type: string; id: string; node?: string; vmid?: number }[]>("GET", "cluster/resources");
 const whereIs = async (vmid: number) => (await resources()).find((r) => r.type === "lxc" && r.vmid === vmid)?.node;
+const haResources = () => api.data<Record<string, unknown>[]>("GET", "cluster/ha/resources");
+const haRules = () => api.data<Record<string, unknown>[]>("GET", "cluster/ha/rules");
 
 beforeAll(async () => {
   definition();
@@ -117,6 +120,21 @@ describe("a two-node lab", () => {
         expect(await sshAnswers(address), `${name}'s sshd at ${address}`).toBe(true);
       }
       expect(lxcOn("lab").exec(MOVER, ["bash", "-c", "echo written-on-lab > /root/keep.txt && sync"]).code).toBe(0);
+      // HA: both guests are HA resources with the definition's options; `other` prefers lab2, then lab
+      const ha = await haResources();
+      expect(ha.map((r) => [r["sid"], r["state"], r["max_restart"]]).sort()).toEqual([
+        [`ct:${MOVER}`, "started", 1],
+        [`ct:${OTHER}`, "started", 2],
+      ]);
+      const rules = await haRules();
+      expect(rules).toEqual([
+        expect.objectContaining({
+          rule: "phoenix-node-other",
+          type: "node-affinity",
+          resources: `ct:${OTHER}`,
+          nodes: "lab2:2,lab:1",
+        }),
+      ]);
     },
     30 * 60_000,
   );
@@ -151,6 +169,9 @@ describe("a two-node lab", () => {
       expect(kept.stdout.trim()).toBe("written-on-lab");
       expect((await api.data<{ status: string }>("GET", `nodes/lab2/lxc/${MOVER}/status/current`)).status).toBe("running");
 
+      // still HA-managed where it now runs
+      expect((await haResources()).map((r) => r["sid"])).toContain(`ct:${MOVER}`);
+
       const again = await project.stack.up();
       expect(changes(again.summary.resourceChanges)).toEqual({});
     },
@@ -165,6 +186,9 @@ describe("a two-node lab", () => {
       expect(up.summary.result).toBe("succeeded");
       expect(await whereIs(OTHER)).toBeUndefined();
       expect(await whereIs(MOVER)).toBe("lab2");
+      // its HA resource and rule went with it
+      expect((await haResources()).map((r) => r["sid"])).toEqual([`ct:${MOVER}`]);
+      expect(await haRules()).toEqual([]);
     },
     20 * 60_000,
   );
