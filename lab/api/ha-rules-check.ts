@@ -56,9 +56,15 @@ export function checkFeasibility(all: HaRule[], nodes: string[]): RuleErrors {
     push(id, `resource '${sid}' is already used in another node affinity rule`);
 
   // ResourceAffinity: resources count, negative rules' count against the nodes, positive against negative
-  for (const id of resourceAffinity.filter((r) => r.resources.length < 2).map((r) => r.rule).sort())
+  for (const id of resourceAffinity
+    .filter((r) => r.resources.length < 2)
+    .map((r) => r.rule)
+    .sort())
     push(id, "rule is ineffective as there are less than two resources");
-  for (const id of negative.filter((r) => r.resources.length > nodes.length).map((r) => r.rule).sort())
+  for (const id of negative
+    .filter((r) => r.resources.length > nodes.length)
+    .map((r) => r.rule)
+    .sort())
     push(id, "rule defines more resources than available nodes");
   const positiveSets = disjointSets(positive);
   const inter: Conflict[] = [];

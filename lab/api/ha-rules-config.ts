@@ -81,8 +81,7 @@ export function parseHaRules(text: string): HaRule[] {
   let current: HaRule | undefined;
   let inSection = false;
   const close = () => {
-    if (current && Object.entries(RULE_OPTIONS[current.type]!).every(([k, req]) => !req || k in current!))
-      rules.push(current);
+    if (current && Object.entries(RULE_OPTIONS[current.type]!).every(([k, req]) => !req || k in current!)) rules.push(current);
     current = undefined;
     inSection = false;
   };
@@ -133,6 +132,12 @@ export class HaRuleStore {
   read(): { rules: HaRule[]; digest: string } {
     const text = existsSync(this.file) ? readFileSync(this.file, "utf8") : "";
     return { rules: parseHaRules(text), digest: createHash("sha1").update(text).digest("hex") };
+  }
+
+  /** A deleted HA resource taken out of every rule; rules left without resources go (the file is written anyway). */
+  purgeResource(sid: string): void {
+    const rules = this.read().rules.map((r) => ({ ...r, resources: r.resources.filter((x) => x !== sid) }));
+    this.write(rules.filter((r) => r.resources.length));
   }
 
   /** Written whole and atomically, as pmxcfs replaces a file. */
