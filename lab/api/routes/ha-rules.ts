@@ -60,122 +60,132 @@ function locked<T>(errmsg: string, work: () => T): T {
   }
 }
 
-export function haRulesRoutes(ctx: ApiContext, file: string, resourcesFile: string): Route[] {
-  const store = new HaRuleStore(file);
-  const resources = new HaResourceStore(resourcesFile);
-  // Proxmox checks feasibility against the HA manager's node list; the lab, which runs no manager, its cluster's nodes.
-  const nodeNames = () => clusterNodes(ctx).map((n) => n.node);
+/** What the handlers work on: the answering node, rules.cfg and resources.cfg. */
+interface Stores {
+  ctx: ApiContext;
+  rules: HaRuleStore;
+  resources: HaResourceStore;
+}
 
-  /** The rule's resources must be configured HA resources (in resources.cfg, whatever their state). */
-  const assertResources = (sids: string[]) => {
-    if (!sids.length) throw fail("no resources were specified");
-    const configured = new Set(resources.read().resources.map((r) => `${r.type}:${r.name}`));
-    const unmanaged = sids.filter((sid) => !configured.has(sid));
-    if (unmanaged.length) throw fail(`cannot use unmanaged resource(s) ${unmanaged.join(", ")}.`);
-  };
-  /** The rule's nodes must be cluster members (the answering node always counts). */
-  const assertNodes = (nodes: Record<string, number>) => {
-    const names = Object.keys(nodes).sort();
-    if (!names.length) throw fail("no nodes were specified");
-    const missing = names.filter((n) => n !== ctx.node && !nodeNames().includes(n));
-    if (missing.length) throw fail(`cannot use non-existent node(s) ${missing.join(", ")}.`);
-  };
-  /** Only the changed rule's own findings refuse the change (other rules' are shown by GET). */
-  const assertFeasible = (rules: HaRule[], id: string) => {
-    const found = checkFeasibility(rules, nodeNames())[id];
-    if (!found) return;
-    const lines = Object.entries(found).map(([opt, msgs]) => `${opt}: ${msgs.join(", ")}`);
-    throw fail(`400 Rule '${id}' is invalid.\n${lines.join("\n")}`);
-  };
-  const json = (r: HaRule, order: number, digest: string, errors?: RuleErrors[string]) => ({
-    rule: r.rule,
-    type: r.type,
-    resources: r.resources.join(","),
-    ...(r.nodes ? { nodes: encodeNodes(r.nodes) } : {}),
-    ...(r.strict !== undefined ? { strict: r.strict } : {}),
-    ...(r.affinity !== undefined ? { affinity: r.affinity } : {}),
-    ...(r.comment !== undefined ? { comment: r.comment } : {}),
-    ...(r.disable !== undefined ? { disable: r.disable } : {}),
-    digest,
-    order,
-    ...(errors ? { errors } : {}),
+/** Proxmox checks feasibility against the HA manager's node list; the lab, which runs no manager, its cluster's nodes. */
+const nodeNames = (ctx: ApiContext) => clusterNodes(ctx).map((n) => n.node);
+
+/** The rule's resources must be configured HA resources (in resources.cfg, whatever their state). */
+function assertResources(s: Stores, sids: string[]): void {
+  if (!sids.length) throw fail("no resources were specified");
+  const configured = new Set(s.resources.read().resources.map((r) => `${r.type}:${r.name}`));
+  const unmanaged = sids.filter((sid) => !configured.has(sid));
+  if (unmanaged.length) throw fail(`cannot use unmanaged resource(s) ${unmanaged.join(", ")}.`);
+}
+
+/** The rule's nodes must be cluster members (the answering node always counts). */
+function assertNodes(s: Stores, nodes: Record<string, number>): void {
+  const names = Object.keys(nodes).sort();
+  if (!names.length) throw fail("no nodes were specified");
+  const missing = names.filter((n) => n !== s.ctx.node && !nodeNames(s.ctx).includes(n));
+  if (missing.length) throw fail(`cannot use non-existent node(s) ${missing.join(", ")}.`);
+}
+
+/** Only the changed rule's own findings refuse the change (other rules' are shown by GET). */
+function assertFeasible(s: Stores, rules: HaRule[], id: string): void {
+  const found = checkFeasibility(rules, nodeNames(s.ctx))[id];
+  if (!found) return;
+  const lines = Object.entries(found).map(([opt, msgs]) => `${opt}: ${msgs.join(", ")}`);
+  throw fail(`400 Rule '${id}' is invalid.\n${lines.join("\n")}`);
+}
+
+/** A rule as GET returns it: lists encoded, booleans as numbers, the file's digest, its order, its findings. */
+const ruleJson = (r: HaRule, order: number, digest: string, errors?: RuleErrors[string]) => ({
+  rule: r.rule,
+  type: r.type,
+  resources: r.resources.join(","),
+  ...(r.nodes ? { nodes: encodeNodes(r.nodes) } : {}),
+  ...(r.strict !== undefined ? { strict: r.strict } : {}),
+  ...(r.affinity !== undefined ? { affinity: r.affinity } : {}),
+  ...(r.comment !== undefined ? { comment: r.comment } : {}),
+  ...(r.disable !== undefined ? { disable: r.disable } : {}),
+  digest,
+  order,
+  ...(errors ? { errors } : {}),
+});
+
+function list(s: Stores, params: Record<string, string>) {
+  const { rules, digest } = s.rules.read();
+  const errors = checkFeasibility(rules, nodeNames(s.ctx));
+  return rules
+    .map((rule, i) => ruleJson(rule, i + 1, digest, errors[rule.rule]))
+    .filter(
+      (x, i) => (!params.type || x.type === params.type) && (!params.resource || rules[i]!.resources.includes(params.resource)),
+    );
+}
+
+function create(s: Stores, params: Record<string, string>): null {
+  const { rule: id, type } = params as { rule: string; type: string };
+  const opts = checkConfig(type, ruleParams(params, ["rule", "type"]), true);
+  locked("create ha rule failed", () => {
+    const { rules } = s.rules.read();
+    if (rules.some((r) => r.rule === id)) throw fail(`HA rule '${id}' already defined`);
+    assertResources(s, opts.resources!);
+    if (opts.nodes) assertNodes(s, opts.nodes);
+    // get_next_ordinal gives the lowest ordinal + 1, so a new rule sorts second (on Proxmox, with three rules or
+    // more, second or third as Perl's hash order falls); the lab puts it second
+    const next = [...rules];
+    next.splice(Math.min(1, rules.length), 0, { type, rule: id, resources: [], ...opts });
+    assertFeasible(s, next, id);
+    s.rules.write(next);
   });
+  return null;
+}
 
-  const create = (params: Record<string, string>) => {
-    const { rule: id, type } = params as { rule: string; type: string };
-    const opts = checkConfig(type, ruleParams(params, ["rule", "type"]), true);
-    locked("create ha rule failed", () => {
-      const { rules } = store.read();
-      if (rules.some((r) => r.rule === id)) throw fail(`HA rule '${id}' already defined`);
-      assertResources(opts.resources!);
-      if (opts.nodes) assertNodes(opts.nodes);
-      // get_next_ordinal gives the lowest ordinal + 1, so a new rule sorts second (on Proxmox, with three rules or
-      // more, second or third as Perl's hash order falls); the lab puts it second
-      const next = [...rules];
-      next.splice(Math.min(1, rules.length), 0, { type, rule: id, resources: [], ...opts });
-      assertFeasible(next, id);
-      store.write(next);
-    });
-    return null;
-  };
+function update(s: Stores, params: Record<string, string>): null {
+  const id = params.rule!;
+  const toDelete = splitList(params.delete);
+  locked("update HA rules failed", () => {
+    const { rules, digest } = s.rules.read();
+    if (params.digest && params.digest !== digest) throw modifiedConfig();
+    const rule = rules.find((r) => r.rule === id);
+    if (!rule) throw fail(`HA rule '${id}' does not exist`);
+    const opts = checkConfig(rule.type, ruleParams(params, ["rule", "digest", "delete"]), false);
+    if (opts.resources) assertResources(s, opts.resources);
+    if (opts.nodes) assertNodes(s, opts.nodes);
+    const options = RULE_OPTIONS[rule.type]!;
+    for (const k of toDelete) {
+      if (!Object.hasOwn(options, k)) throw fail(`no such option '${k}'`);
+      if (options[k]) throw fail(`unable to delete required option '${k}'`);
+      if (opts[k as keyof Options] !== undefined) throw fail(`cannot set and delete property '${k}' at the same time!`);
+      delete rule[k as keyof Options];
+    }
+    Object.assign(rule, opts);
+    assertFeasible(s, rules, id);
+    s.rules.write(rules);
+  });
+  return null;
+}
 
-  const update = (params: Record<string, string>) => {
-    const id = params.rule!;
-    const toDelete = splitList(params.delete);
-    locked("update HA rules failed", () => {
-      const { rules, digest } = store.read();
-      if (params.digest && params.digest !== digest) throw modifiedConfig();
-      const rule = rules.find((r) => r.rule === id);
-      if (!rule) throw fail(`HA rule '${id}' does not exist`);
-      const opts = checkConfig(rule.type, ruleParams(params, ["rule", "digest", "delete"]), false);
-      if (opts.resources) assertResources(opts.resources);
-      if (opts.nodes) assertNodes(opts.nodes);
-      const options = RULE_OPTIONS[rule.type]!;
-      for (const k of toDelete) {
-        if (!Object.hasOwn(options, k)) throw fail(`no such option '${k}'`);
-        if (options[k]) throw fail(`unable to delete required option '${k}'`);
-        if (opts[k as keyof Options] !== undefined) throw fail(`cannot set and delete property '${k}' at the same time!`);
-        delete rule[k as keyof Options];
-      }
-      Object.assign(rule, opts);
-      assertFeasible(rules, id);
-      store.write(rules);
-    });
-    return null;
-  };
-
+export function haRulesRoutes(ctx: ApiContext, file: string, resourcesFile: string): Route[] {
+  const s: Stores = { ctx, rules: new HaRuleStore(file), resources: new HaResourceStore(resourcesFile) };
   return [
     {
       method: "GET",
       path: "/cluster/ha/rules",
       schema: { type: { ...TYPE, optional: true }, resource: { type: "string", optional: true } },
-      handler: (r) => {
-        const { rules, digest } = store.read();
-        const errors = checkFeasibility(rules, nodeNames());
-        return rules
-          .map((rule, i) => json(rule, i + 1, digest, errors[rule.rule]))
-          .filter(
-            (x, i) =>
-              (!r.params.type || x.type === r.params.type) &&
-              (!r.params.resource || rules[i]!.resources.includes(r.params.resource)),
-          );
-      },
+      handler: (r) => list(s, r.params),
     },
     {
       method: "POST",
       path: "/cluster/ha/rules",
       schema: { rule: RULE_ID, type: TYPE, ...PROPERTIES, resources: { ...PROPERTIES.resources!, optional: false } },
-      handler: (r) => create(r.params),
+      handler: (r) => create(s, r.params),
     },
     {
       method: "GET",
       path: "/cluster/ha/rules/{rule}",
       schema: { rule: RULE_ID },
       handler: (r) => {
-        const { rules, digest } = store.read();
+        const { rules, digest } = s.rules.read();
         const i = rules.findIndex((x) => x.rule === r.params.rule);
         if (i < 0) throw fail(`no such ha rule '${r.params.rule}'`);
-        return json(rules[i]!, i + 1, digest, checkFeasibility(rules, nodeNames())[r.params.rule!]);
+        return ruleJson(rules[i]!, i + 1, digest, checkFeasibility(rules, nodeNames(ctx))[r.params.rule!]);
       },
     },
     {
@@ -188,7 +198,7 @@ export function haRulesRoutes(ctx: ApiContext, file: string, resourcesFile: stri
         delete: { type: "string", format: "pve-configid-list", maxLength: 4096, optional: true },
         digest: { type: "string", maxLength: 64, optional: true },
       },
-      handler: (r) => update(r.params),
+      handler: (r) => update(s, r.params),
     },
     {
       method: "DELETE",
@@ -197,7 +207,7 @@ export function haRulesRoutes(ctx: ApiContext, file: string, resourcesFile: stri
       // an unknown rule is no error: Proxmox deletes nothing and writes the file again
       handler: (r) =>
         locked("delete ha rule failed", () => {
-          store.write(store.read().rules.filter((x) => x.rule !== r.params.rule));
+          s.rules.write(s.rules.read().rules.filter((x) => x.rule !== r.params.rule));
           return null;
         }),
     },
