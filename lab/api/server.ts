@@ -16,6 +16,7 @@ import { JobStore } from "./backup-jobs";
 import { backupRoutes } from "./routes/backup";
 import { clusterRoutes } from "./routes/cluster";
 import { haRoutes } from "./routes/ha";
+import { haRulesRoutes } from "./routes/ha-rules";
 import { migrateRoutes } from "./routes/migrate";
 import { ClusterRouter } from "./cluster-router";
 import { firewallClusterRoutes } from "./routes/firewall-cluster";
@@ -80,6 +81,7 @@ export function labRouter(
   o: Pick<LabApiOptions, "stateDir" | "pveDir" | "hardware">,
 ): Router {
   const router = new Router();
+  const haDir = join(o.pveDir ?? join(o.stateDir, "pve"), "ha");
   router.add(
     ...accessRoutes(auth),
     ...nodeRoutes(ctx, o.hardware ?? { cpus: 4, memory: 16 * 1024 ** 3 }),
@@ -89,7 +91,8 @@ export function labRouter(
     ...qemuRoutes(ctx),
     ...backupRoutes(ctx, new JobStore(join(o.pveDir ?? join(o.stateDir, "pve"), "jobs.cfg"))),
     ...clusterRoutes(ctx, join(o.stateDir, "pve", "mapping", "pci.json")),
-    ...haRoutes(ctx, join(o.pveDir ?? join(o.stateDir, "pve"), "ha", "resources.cfg")),
+    ...haRoutes(ctx, join(haDir, "resources.cfg"), join(haDir, "rules.cfg")),
+    ...haRulesRoutes(ctx, join(haDir, "rules.cfg"), join(haDir, "resources.cfg")),
     ...migrateRoutes(ctx),
     ...firewallClusterRoutes(ctx),
     ...firewallGuestRoutes(ctx),

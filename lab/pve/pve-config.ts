@@ -16,12 +16,13 @@ export interface ConfigFile {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Text encoding of comments (PVE::Tools::encode_text: control characters, ':' and non-ASCII)
+// Text encoding of comments (PVE::Tools::encode_text: control characters, ':', '%' (since pve-common's fix #5486)
+// and non-ASCII)
 
 export function encodeText(text: string): string {
   let out = "";
   for (const byte of Buffer.from(text, "utf8")) {
-    const safe = (byte >= 0x20 && byte <= 0x39) || (byte >= 0x3b && byte <= 0x7e);
+    const safe = (byte >= 0x20 && byte <= 0x39 && byte !== 0x25) || (byte >= 0x3b && byte <= 0x7e);
     out += safe ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
   }
   return out;

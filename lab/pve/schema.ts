@@ -114,6 +114,12 @@ const FORMATS = {
     splitList(v)
       .map((id) => (CONFIG_ID.test(id) ? undefined : `invalid configuration ID '${id}'`))
       .find(Boolean),
+  "pve-ha-resource-id-list": (v: string) =>
+    splitList(v).every((s) => /^[a-z]+:\S+$/.test(s)) ? undefined : `value does not look like a valid ha resource id`,
+  "pve-ha-node-list": (v: string) =>
+    splitList(v).every((n) => /^([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)(:\d+)?$/.test(n))
+      ? undefined
+      : `value does not look like a valid ha node`,
   "pve-storage-id": (v: string) => (STORAGE_ID.test(v) ? undefined : `storage ID '${v}' contains illegal characters`),
   "pve-volume-id": (v: string) =>
     /^([a-z][a-z0-9\-_.]*[a-z0-9]):(.+)$/i.test(v) ? undefined : `unable to parse volume ID '${v}'`,

@@ -1,7 +1,9 @@
 // The lab as a cluster of two nodes behind one API (in-memory backends over loopback HTTPS): every node's routes
 // answer through it, each node keeps its own guests and storages, /cluster/status, /cluster/resources, /nodes and
 // /cluster/nextid see them all, containers and VMs migrate between nodes with their vmid, config and volumes
-// (offline and restart mode, Proxmox's refusals), and HA resources are kept in /etc/pve/ha/resources.cfg.
+// (offline and restart mode, Proxmox's refusals), HA resources are kept in /etc/pve/ha/resources.cfg and HA rules
+// in /etc/pve/ha/rules.cfg with pve-ha-manager's checks.
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -306,5 +308,189 @@ describe("HA resources", () => {
     });
     expect((await refusal("GET", "cluster/ha/resources/vm:300")).text).toBe("no such resource 'vm:300'");
     expect((await refusal("DELETE", "cluster/ha/resources/vm:300")).text).toBe("cannot delete service 'vm:300', not HA managed!");
+  });
+});
+
+describe("HA rules", () => {
+  const rulesCfg = () => readFileSync(join(dir, "pve", "ha", "rules.cfg"), "utf8");
+  const rule = (id: string) => pve.data<Record<string, unknown>>("GET", `cluster/ha/rules/${id}`);
+  const ids = async (params: Record<string, string> = {}) =>
+    (await pve.data<{ rule: string }[]>("GET", "cluster/ha/rules", params)).map((r) => r.rule);
+  /** A refused call: its status, its reason and the rest of its message (Proxmox's further lines). */
+  const refused = async (method: string, path: string, params: Record<string, string | number>) => {
+    const r = await pve.call<null>(method, path, params);
+    return { status: r.status, text: r.statusText, message: r.body.message, errors: r.body.errors };
+  };
+  const post = (params: Record<string, string | number>) => refused("POST", "cluster/ha/rules", params);
+  const KEEP = { rule: "keep-web", type: "node-affinity", resources: "vm:300", nodes: "pve2:2,pve1", strict: 1 };
+
+  it("creates node- and resource-affinity rules, stored in rules.cfg's format, read back in the shapes bpg parses", async () => {
+    expect(await pve.data("GET", "cluster/ha/rules")).toEqual([]);
+    await pve.data("POST", "cluster/ha/resources", { sid: "vm:300" });
+    await pve.data("POST", "cluster/ha/resources", { sid: "ct:101" });
+    expect(await pve.data("POST", "cluster/ha/rules", { ...KEEP, comment: "web: first", disable: 0 })).toBeNull();
+    await pve.data("POST", "cluster/ha/rules", {
+      rule: "apart",
+      type: "resource-affinity",
+      resources: "ct:101,ct:100",
+      affinity: "negative",
+    });
+    expect(rulesCfg()).toBe(
+      "node-affinity: keep-web\n\tcomment web%3A first\n\tnodes pve1,pve2:2\n\tresources vm:300\n\tstrict 1\n\n" +
+        "resource-affinity: apart\n\taffinity negative\n\tresources ct:100,ct:101\n\n",
+    );
+    const digest = createHash("sha1").update(rulesCfg()).digest("hex");
+    expect(await rule("keep-web")).toEqual({
+      rule: "keep-web",
+      type: "node-affinity",
+      resources: "vm:300",
+      nodes: "pve1,pve2:2",
+      strict: 1,
+      comment: "web: first",
+      digest,
+      order: 1,
+    });
+    expect(await rule("apart")).toEqual({
+      rule: "apart",
+      type: "resource-affinity",
+      resources: "ct:100,ct:101",
+      affinity: "negative",
+      digest,
+      order: 2,
+    });
+    // disabled, it is left out of the checks (enabled, it would be refused: keep-web has two priorities)
+    await pve.data("POST", "cluster/ha/rules", {
+      rule: "together",
+      type: "resource-affinity",
+      resources: "vm:300,ct:101",
+      affinity: "positive",
+      disable: 1,
+    });
+    expect(rulesCfg()).toContain("resource-affinity: together\n\tdisable\n\taffinity positive\n\tresources ct:101,vm:300\n\n");
+    // Proxmox's next ordinal is the lowest + 1: a new rule sorts second
+    expect(await ids()).toEqual(["keep-web", "together", "apart"]);
+    expect(await rule("together")).toMatchObject({ disable: 1, order: 2 });
+    expect(await ids({ type: "resource-affinity" })).toEqual(["together", "apart"]);
+    expect(await ids({ resource: "vm:300" })).toEqual(["keep-web", "together"]);
+    expect(await ids({ resource: "ct:101", type: "resource-affinity" })).toEqual(["together", "apart"]);
+    expect(await ids({ resource: "ct:100", type: "node-affinity" })).toEqual([]);
+  });
+
+  it("updates with delete and digest; a rule is checked again before it is enabled, and disable=0 changes nothing", async () => {
+    const put = (id: string, params: Record<string, string | number>) => refused("PUT", `cluster/ha/rules/${id}`, params);
+    const enable = await put("together", { type: "resource-affinity", delete: "disable" });
+    expect([enable.status, enable.text]).toEqual([500, "update HA rules failed: 400 Rule 'together' is invalid."]);
+    expect(enable.message).toContain("\nresources: resources are in node affinity rules with multiple priorities\n");
+    expect(await put("together", { type: "resource-affinity", disable: 0 })).toMatchObject({ status: 200 });
+    expect(await rule("together")).toMatchObject({ disable: 1 });
+    const { digest } = await rule("keep-web");
+    const update = { type: "node-affinity", resources: "ct:100,vm:300", nodes: "pve1:1", strict: 0 };
+    expect(await put("keep-web", { ...update, delete: "comment", digest: digest as string })).toMatchObject({ status: 200 });
+    expect(rulesCfg()).toContain("node-affinity: keep-web\n\tnodes pve1:1\n\tresources ct:100,vm:300\n\tstrict 0\n\n");
+    expect(await rule("keep-web")).toMatchObject({ nodes: "pve1:1", strict: 0 });
+    expect(await rule("keep-web")).not.toHaveProperty("comment");
+    expect((await put("keep-web", { ...update, digest: digest as string })).text).toBe(
+      "update HA rules failed: detected modified configuration - file changed by other user? Try again.",
+    );
+    // one priority now: together may be enabled
+    expect(await put("together", { type: "resource-affinity", delete: "disable" })).toMatchObject({ status: 200 });
+    expect(await rule("together")).not.toHaveProperty("disable");
+    const before = rulesCfg();
+    expect((await put("keep-web", { type: "resource-affinity" })).text).toBe(
+      "update HA rules failed: unexpected property 'type'",
+    );
+    expect((await put("keep-web", { type: "node-affinity", delete: "resources" })).text).toBe(
+      "update HA rules failed: unable to delete required option 'resources'",
+    );
+    expect((await put("keep-web", { type: "node-affinity", comment: "x", delete: "comment" })).text).toBe(
+      "update HA rules failed: cannot set and delete property 'comment' at the same time!",
+    );
+    expect((await put("keep-web", { type: "node-affinity", delete: "affinity" })).text).toBe(
+      "update HA rules failed: no such option 'affinity'",
+    );
+    expect((await put("nope", { type: "node-affinity", comment: "x" })).text).toBe(
+      "update HA rules failed: HA rule 'nope' does not exist",
+    );
+    expect((await put("keep-web", { type: "node-affinity", nodes: "pve3" })).text).toBe(
+      "update HA rules failed: cannot use non-existent node(s) pve3.",
+    );
+    expect((await put("keep-web", { comment: "x" })).errors).toEqual({ type: "property is missing and it is not optional" });
+    expect(rulesCfg()).toBe(before);
+  });
+
+  it("refuses what pve-ha-manager refuses, in its words, and leaves rules.cfg as it was", async () => {
+    const before = rulesCfg();
+    const node = { rule: "r1", type: "node-affinity", resources: "vm:300" };
+    const resource = { rule: "r1", type: "resource-affinity", resources: "vm:300,ct:101" };
+    expect((await post({ ...node, nodes: "pve1,pve9,mars" })).text).toBe(
+      "create ha rule failed: cannot use non-existent node(s) mars, pve9.",
+    );
+    expect((await post({ ...node, nodes: "pve1", resources: "vm:300,vm:999,ct:555" })).text).toBe(
+      "create ha rule failed: cannot use unmanaged resource(s) ct:555, vm:999.",
+    );
+    expect((await post(node)).text).toBe("missing value for required option 'nodes'");
+    expect((await post({ ...node, nodes: "pve1", affinity: "positive" })).text).toBe("unexpected property 'affinity'");
+    expect((await post(resource)).text).toBe("missing value for required option 'affinity'");
+    expect((await post({ ...resource, affinity: "positive", nodes: "pve1" })).text).toBe("unexpected property 'nodes'");
+    expect((await post({ ...resource, affinity: "sideways" })).errors).toEqual({
+      affinity: "value 'sideways' does not have a value in the enumeration 'positive, negative'",
+    });
+    expect((await post({ ...node, nodes: "pve1:high" })).errors).toEqual({
+      nodes: "invalid format - value does not look like a valid ha node\n",
+    });
+    expect((await post({ ...node, nodes: "pve1", resources: "300" })).errors).toEqual({
+      resources: "invalid format - value does not look like a valid ha resource id\n",
+    });
+    expect((await post({ ...node, nodes: "pve1", rule: "1st" })).errors).toEqual({
+      rule: "invalid format - invalid configuration ID '1st'\n",
+    });
+    expect((await post({ ...node, nodes: "pve1", rule: "apart" })).text).toBe(
+      "create ha rule failed: HA rule 'apart' already defined",
+    );
+    const infeasible = async (params: Record<string, string | number>, why: string) => {
+      const r = await post(params);
+      expect([r.status, r.text, r.message]).toEqual([
+        500,
+        `create ha rule failed: 400 Rule 'r1' is invalid.`,
+        `create ha rule failed: 400 Rule 'r1' is invalid.\nresources: ${why}\n`,
+      ]);
+    };
+    await infeasible(
+      { ...resource, resources: "vm:300", affinity: "positive" },
+      "rule is ineffective as there are less than two resources",
+    );
+    await infeasible(
+      { ...resource, resources: "vm:300,ct:100,ct:101", affinity: "negative" },
+      "rule defines more resources than available nodes, " +
+        "rule shares two or more resources with a positive resource affinity rule, " +
+        "two or more resources are restricted to less nodes than available to the resources",
+    );
+    await infeasible(
+      { ...node, nodes: "pve2" },
+      "resource 'vm:300' is already used in another node affinity rule, at least one resource is in a positive resource " +
+        "affinity rule and there are other resources in at least one other node affinity rule already",
+    );
+    expect((await refused("GET", "cluster/ha/rules/nope", {})).text).toBe("no such ha rule 'nope'");
+    expect(rulesCfg()).toBe(before);
+  });
+
+  it("deletes rules; a deleted HA resource leaves every rule (purge, the default), a rule left empty goes", async () => {
+    expect(await pve.data("DELETE", "cluster/ha/rules/nope")).toBeNull();
+    await pve.data("DELETE", "cluster/ha/resources/ct:101");
+    expect(await rule("apart")).toMatchObject({
+      resources: "ct:100",
+      errors: { resources: ["rule is ineffective as there are less than two resources"] },
+    });
+    expect(await rule("together")).toMatchObject({
+      resources: "vm:300",
+      errors: { resources: ["rule is ineffective as there are less than two resources"] },
+    });
+    await pve.data("DELETE", "cluster/ha/resources/vm:300", { purge: 0 });
+    expect(await rule("keep-web")).toMatchObject({ resources: "ct:100,vm:300" });
+    await pve.data("DELETE", "cluster/ha/resources/ct:100");
+    expect(await ids()).toEqual(["keep-web", "together"]);
+    expect(await rule("keep-web")).toMatchObject({ resources: "vm:300" });
+    await pve.data("DELETE", "cluster/ha/rules/keep-web");
+    expect(rulesCfg()).toBe("resource-affinity: together\n\taffinity positive\n\tresources vm:300\n\n");
   });
 });

@@ -3,6 +3,7 @@
 import { type ApiContext, findGuest } from "../context";
 import { fail, paramError, modifiedConfig } from "../errors";
 import { type HaResource, HaResourceStore } from "../ha-config";
+import { HaRuleStore } from "../ha-rules-config";
 import type { Route } from "../router";
 import type { ParamSchema } from "../../pve/schema";
 import { splitList } from "../../pve/pve-config";
@@ -79,8 +80,9 @@ async function update(ctx: ApiContext, store: HaResourceStore, params: Record<st
   return null;
 }
 
-export function haRoutes(ctx: ApiContext, file: string): Route[] {
+export function haRoutes(ctx: ApiContext, file: string, rulesFile: string): Route[] {
   const store = new HaResourceStore(file);
+  const rules = new HaRuleStore(rulesFile);
   return [
     {
       method: "GET",
@@ -129,6 +131,8 @@ export function haRoutes(ctx: ApiContext, file: string): Route[] {
         const { resources } = store.read();
         if (!find(resources, s)) throw fail(`cannot delete service '${s.type}:${s.name}', not HA managed!`);
         store.write(resources.filter((x) => !(x.type === s.type && x.name === s.name)));
+        // purge (the default): out of every rule too, a rule left without resources deleted (delete_service_from_config)
+        if (r.params.purge !== "0") rules.purgeResource(`${s.type}:${s.name}`);
         return null;
       },
     },
