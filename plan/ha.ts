@@ -1,6 +1,7 @@
 // The HA plan (issue 18): each guest with `ha:` as a Proxmox HA resource, its node preference as a node-affinity
 // rule, and each spread group's HA members as a negative resource-affinity rule (HA keeps them apart on recovery).
 import type { GuestHa } from "../definition/ha-schema";
+import { haSpreadGroups } from "../definition/ha-spread";
 
 /** What the planner reads of a guest: where the plan put it, and its `ha`/`spread` fields. */
 export interface HaGuest {
@@ -53,16 +54,20 @@ export function preferredNodes(g: HaGuest): string[] {
  */
 const ruleId = (kind: "node" | "spread", name: string) => `phoenix-${kind}-${name.replace(/\./g, "_")}`;
 
-function nodeRule(g: HaGuest): PlannedHaRule {
+/**
+ * Its node preference. Beside a resource-affinity rule Proxmox refuses node priorities (one priority only), so a
+ * member of a kept-apart spread group gets its nodes as equals: HA leaves it where it runs while that node is up.
+ */
+function nodeRule(g: HaGuest, spread: boolean): PlannedHaRule {
   const nodes = preferredNodes(g);
   return {
     rule: ruleId("node", g.name),
     type: "node-affinity",
     guests: [g.name],
     resources: [haSid(g)],
-    nodes: Object.fromEntries(nodes.map((n, i) => [n, nodes.length - i])),
+    nodes: Object.fromEntries(nodes.map((n, i) => [n, spread ? 1 : nodes.length - i])),
     strict: g.ha!.strict,
-    comment: `phoenix: where HA runs ${g.name}, its own node first`,
+    comment: spread ? `phoenix: where HA runs ${g.name}` : `phoenix: where HA runs ${g.name}, its own node first`,
   };
 }
 
@@ -78,16 +83,17 @@ export function planHa(guests: readonly HaGuest[]): PlannedHa | undefined {
     maxRelocate: g.ha!.maxRelocate,
     ...(g.ha!.comment !== undefined ? { comment: g.ha!.comment } : {}),
   }));
-  // A guest that names no nodes gets no rule: HA may then recover it on any node.
-  const rules: PlannedHaRule[] = members.filter((g) => g.ha!.nodes).map(nodeRule);
-  const groups = new Map<string, HaGuest[]>();
-  for (const g of members) if (g.spread) groups.set(g.spread, [...(groups.get(g.spread) ?? []), g]);
-  for (const [group, gs] of [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    if (gs.length < 2) continue;
+  // Spread groups whose HA members are on different nodes; members sharing one get no rule (validate/ha.ts says so).
+  const apart = haSpreadGroups(members).filter((x) => x.shared.length === 0);
+  const inApart = new Set(apart.flatMap((x) => x.guests));
+  // A guest that names no nodes gets no node rule: HA may then recover it on any node.
+  const rules: PlannedHaRule[] = members.filter((g) => g.ha!.nodes).map((g) => nodeRule(g, inApart.has(g.name)));
+  for (const { group, guests: names } of apart) {
+    const gs = names.map((n) => members.find((g) => g.name === n)!);
     rules.push({
       rule: ruleId("spread", group),
       type: "resource-affinity",
-      guests: gs.map((g) => g.name),
+      guests: names,
       resources: gs.map(haSid),
       affinity: "negative",
       comment: `phoenix: spread group ${group} kept apart by HA`,

@@ -3,27 +3,42 @@
 import { type Problem, error, warning } from "../definition/problems";
 import type { Index, Machine } from "../definition/resolve";
 import type { Guest } from "../definition/schema";
+import { type HaSpreadMember, haSpreadGroups } from "../definition/ha-spread";
 
 export function checkHa(ix: Index): Problem[] {
   const out: Problem[] = [];
   const known = ix.def.nodes.map((n) => n.name);
-  const spreadMembers = new Map<string, string[]>();
+  const members: (HaSpreadMember & { m: Machine; g: Guest })[] = [];
   for (const m of ix.machines) {
-    if (m.kind !== "guest") continue;
     const g = m.def as Guest;
-    if (!g.ha) continue;
-    if (g.spread) spreadMembers.set(g.spread, [...(spreadMembers.get(g.spread) ?? []), g.name]);
+    if (m.kind !== "guest" || !g.ha) continue;
+    members.push({ name: g.name, node: ix.effective(m).node?.name ?? "", ...(g.spread ? { spread: g.spread } : {}), m, g });
     checkGuest(ix, m, g, known, out);
   }
-  for (const [group, names] of spreadMembers)
-    if (names.length > known.length)
+  const pathOf = (name: string) => `${members.find((x) => x.name === name)!.m.path}.ha`;
+  for (const { group, guests, shared } of haSpreadGroups(members)) {
+    if (shared.length > 0) {
       out.push(
         warning(
-          "guests",
-          `spread group '${group}' has ${names.length} HA guests (${names.join(", ")}) and the cluster ${known.length} node(s): HA cannot keep them apart, and Proxmox disables that rule`,
-          "add nodes, or take guests out of the group",
+          pathOf(shared[0]!.guest),
+          `spread group '${group}': HA guests ${shared.map((x) => `'${x.guest}'`).join(", ")} share node '${shared[0]!.node}', so no HA rule keeps the group apart (HA would move one away, and the next up back)`,
+          "add a node or free room on one, so that placement keeps them apart",
         ),
       );
+      continue;
+    }
+    for (const name of guests) {
+      const x = members.find((y) => y.name === name)!;
+      if (new Set([x.node, ...(x.g.ha!.nodes ?? [])]).size > 1)
+        out.push(
+          warning(
+            `${pathOf(name)}.nodes`,
+            `'${name}' is in spread group '${group}', which HA keeps apart, and Proxmox takes no node priorities beside that rule: its nodes are equals (HA leaves it on its own while that node is up)`,
+            "list only its own node, or take it out of the group, to silence this",
+          ),
+        );
+    }
+  }
   return out;
 }
 

@@ -1,5 +1,6 @@
 // State and helpers the route modules share: the node's name, the backend, running tasks, guest locks,
 // and Proxmox's standard failures (missing config, locked guest, vmid in use, unknown node).
+import type { HaStack } from "./ha-stack";
 import { randomBytes } from "node:crypto";
 import type { Identity } from "./auth";
 import type { GuestType, LabBackend } from "../pve/backend";
@@ -18,6 +19,8 @@ export interface ApiContext {
   version: { version: string; release: string; repoid: string };
   /** Every node of the lab's cluster, this one included (absent: a lone node). Their `locks` map is one, shared. */
   cluster?: ApiContext[];
+  /** The cluster's HA configuration, as guests' removal and migration consult it (absent: no HA, as in unit labs). */
+  ha?: HaStack;
 }
 
 /** The nodes of the cluster this node belongs to, this one included, in their order (node ids 1, 2, …). */

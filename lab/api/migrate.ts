@@ -55,6 +55,8 @@ export interface MigrateRequest {
   restart: boolean;
   timeout: number;
   storageMap: StorageMap;
+  /** Asked by the HA stack (rpcenv type 'ha'): done directly even when the guest is HA-managed. */
+  byHa?: boolean;
 }
 
 /** The API call's checks before its task (Proxmox's migrate_vm), then the `vzmigrate`/`qmigrate` task's UPID. */
@@ -71,9 +73,31 @@ export async function migrateGuest(ctx: ApiContext, identity: Identity, req: Mig
   const storages = await dst.backend.listStorage();
   for (const sid of [req.storageMap.default, ...Object.values(req.storageMap.entries)])
     if (sid && !storages.some((s) => s.id === sid)) throw fail(`storage '${sid}' is not available on node '${target}'`);
+  if (!req.byHa && ctx.ha?.managed(type, vmid)) return requestHaMigration(ctx, identity, req);
   return lockedTask(ctx, identity, type === "lxc" ? "vzmigrate" : "qmigrate", vmid, "migrate", (log) =>
     migrate(ctx, dst, req, storages, log),
   );
+}
+
+const ROOT: Identity = { authid: "root@pam", isRoot: true };
+
+/**
+ * An HA-managed guest's migration is a request to the HA stack (`ha-manager migrate`): the `hamigrate` task only
+ * queues it. The lab has no CRM/LRM, so it then carries the request out as the LRM does: a container is shut down
+ * and migrated offline, then started on the target (restart mode does all three); a VM is migrated online if it runs.
+ */
+function requestHaMigration(ctx: ApiContext, identity: Identity, req: MigrateRequest): string {
+  const { type, vmid, target } = req;
+  return ctx.tasks.start("hamigrate", String(vmid), identity.authid, async (log) => {
+    log(`Requesting HA migration for ${LABEL[type]} ${vmid} to node ${target}`);
+    setImmediate(() => {
+      void (async () => {
+        const running = (await ctx.backend.runtime(type, vmid)).status === "running";
+        const lrm = { ...req, byHa: true, online: type === "qemu" && running, restart: type === "lxc" && running };
+        await migrateGuest(ctx, ROOT, lrm);
+      })().catch(() => undefined); // the LRM's own log: the guest stays where it was, as its status shows
+    });
+  });
 }
 
 /** Migration log lines as AbstractMigrate prints them: the local time first, ERROR:/WARN: for those levels. */

@@ -16,6 +16,7 @@ import { JobStore } from "./backup-jobs";
 import { backupRoutes } from "./routes/backup";
 import { clusterRoutes } from "./routes/cluster";
 import { haRoutes } from "./routes/ha";
+import { HaStack } from "./ha-stack";
 import { haRulesRoutes } from "./routes/ha-rules";
 import { migrateRoutes } from "./routes/migrate";
 import { ClusterRouter } from "./cluster-router";
@@ -110,6 +111,7 @@ export async function startLabApi(o: LabApiOptions): Promise<LabApi> {
   const locks = new Map<number, string>();
   const version = o.version ?? LAB_PVE_VERSION;
   const members = [{ node: o.node ?? "pve", backend: o.backend }, ...(o.nodes ?? [])];
+  const ha = new HaStack(join(o.pveDir ?? join(o.stateDir, "pve"), "ha"));
   const cluster: ApiContext[] = members.map((m) => ({
     node: m.node,
     backend: m.backend,
@@ -117,6 +119,7 @@ export async function startLabApi(o: LabApiOptions): Promise<LabApi> {
     locks,
     macPrefix: "BC:24:11",
     version,
+    ha,
   }));
   if (members.length > 1) for (const c of cluster) c.cluster = cluster;
   const ctx = cluster[0]!;

@@ -285,7 +285,7 @@ describe("HA resources", () => {
     expect(list.map((r) => r.sid)).toEqual(["ct:100", "vm:300"]);
     expect((await pve.data<unknown[]>("GET", "cluster/ha/resources", { type: "vm" })).length).toBe(1);
     const one = await pve.data<Record<string, unknown>>("GET", "cluster/ha/resources/ct:100");
-    expect(one).toMatchObject({ sid: "ct:100", type: "ct", state: "started", max_restart: "2", comment: "web" });
+    expect(one).toMatchObject({ sid: "ct:100", type: "ct", state: "started", max_restart: 2, comment: "web" });
     await pve.data("PUT", "cluster/ha/resources/ct:100", { state: "stopped", delete: "comment", digest: one.digest as string });
     expect(cfg()).toContain("ct: 100\n\tmax_restart 2\n\tstate stopped\n\n");
     expect((await refusal("PUT", "cluster/ha/resources/ct:100", { state: "started", digest: one.digest as string })).text).toBe(

@@ -92,6 +92,9 @@ export function clusterRoutes(ctx: ApiContext, mappingFile: string): Route[] {
           maxcpu: Number(c.cores ?? 1),
           uptime: rt.uptime ?? 0,
           ...(c.tags ? { tags: c.tags } : {}),
+          ...((node.locks.get(g.vmid) ?? c.lock) ? { lock: node.locks.get(g.vmid) ?? c.lock } : {}),
+          // the HA manager's view of the resource; with none running here, the state it was given
+          ...(node.ha?.configured(g.type, g.vmid) ? { hastate: node.ha.configured(g.type, g.vmid)!.state } : {}),
         });
       }
     }

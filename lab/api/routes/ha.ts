@@ -43,7 +43,12 @@ function options(params: Record<string, string>, type: string): Record<string, s
   return out;
 }
 
-const json = (r: HaResource, digest: string) => ({ sid: `${r.type}:${r.name}`, type: r.type, digest, ...r.options });
+/** The options as the API's JSON has them: integers and booleans as numbers (SectionConfig parses them so). */
+const typed = (options: Record<string, string>) =>
+  Object.fromEntries(
+    Object.entries(options).map(([k, v]) => [k, OPTIONS[k]?.type === "integer" || OPTIONS[k]?.type === "boolean" ? Number(v) : v]),
+  );
+const json = (r: HaResource, digest: string) => ({ sid: `${r.type}:${r.name}`, type: r.type, digest, ...typed(r.options) });
 const find = (resources: HaResource[], s: { type: string; name: string }) =>
   resources.find((r) => r.type === s.type && r.name === s.name);
 

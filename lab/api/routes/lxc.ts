@@ -327,6 +327,9 @@ async function destroy(ctx: ApiContext, identity: Identity, params: Record<strin
   const file = await loadConfig(ctx, "lxc", vmid);
   checkLock(ctx, "lxc", vmid, file);
   if (file.config.protection === "1") throw fail(`can't remove CT ${vmid} - protection mode enabled`);
+  const purge = params.purge === "1";
+  if (!purge && ctx.ha?.configured("lxc", vmid))
+    throw fail(`unable to remove CT ${vmid} - used in HA resources and purge parameter not set.`);
   if (await isRunning(ctx, vmid)) throw fail(`unable to destroy CT ${vmid} - container is running`);
   return lockedTask(ctx, identity, "vzdestroy", vmid, "destroyed", async (log) => {
     for (const { volid } of ownedVolumes(file.config)) {
@@ -334,6 +337,10 @@ async function destroy(ctx: ApiContext, identity: Identity, params: Record<strin
       await ctx.backend.destroyVolume(volid, log);
     }
     await ctx.backend.lockConfig("lxc", vmid, () => ctx.backend.deleteConfig("lxc", vmid));
+    if (purge) {
+      log(`purging CT ${vmid} from related configurations..`);
+      if (ctx.ha?.purge("lxc", vmid)) log(`NOTE: removed CT ${vmid} from HA resource configuration.`);
+    }
   });
 }
 

@@ -466,6 +466,9 @@ async function destroy(ctx: ApiContext, identity: Identity, p: Record<string, st
   const file = await loadConfig(ctx, "qemu", vmid);
   if (p.skiplock !== "1") checkLock(ctx, "qemu", vmid);
   if (file.config.protection === "1") throw fail(`can't remove VM ${vmid} - protection mode enabled`);
+  const purge = p.purge === "1";
+  if (!purge && ctx.ha?.configured("qemu", vmid))
+    throw fail(`unable to remove VM ${vmid} - used in HA resources and purge parameter not set.`);
   if ((await ctx.backend.runtime("qemu", vmid)).status === "running") throw fail(`VM ${vmid} is running - destroy failed`);
   return lockedTask(ctx, identity, "qmdestroy", vmid, "destroyed", async (log) => {
     for (const [k, v] of Object.entries(file.config)) {
@@ -480,6 +483,7 @@ async function destroy(ctx: ApiContext, identity: Identity, p: Record<string, st
       if (volid) await ctx.backend.destroyVolume(volid, log);
     }
     await ctx.backend.deleteConfig("qemu", vmid);
+    if (purge && ctx.ha?.purge("qemu", vmid)) log(`NOTE: removed VM ${vmid} from HA resource configuration.`);
   });
 }
 

@@ -126,13 +126,30 @@ const cases: Case[] = [
     expect: [
       {
         severity: "warning",
-        path: "guests",
+        path: "guests[2].ha",
         message:
-          "spread group 'web' has 3 HA guests (w1, w2, w3) and the cluster 2 node(s): HA cannot keep them apart, and Proxmox disables that rule",
+          "spread group 'web': HA guests 'w1', 'w2', 'w3' share node 'lab', so no HA rule keeps the group apart (HA would move one away, and the next up back)",
+        fix: "add a node or free room on one, so that placement keeps them apart",
       },
       // placement could not keep them apart either (validate/placement.ts)
       { severity: "warning", path: "guests[3].spread", message: expect.stringContaining("of spread group 'web'") },
       { severity: "warning", path: "guests[4].spread", message: expect.stringContaining("of spread group 'web'") },
+    ],
+  },
+  {
+    name: "a spread pair apart on two nodes is valid; a member listing other nodes is told its order is not kept",
+    mutate: (d) => {
+      twoNodes(d);
+      d.guests.push(lxc(240, "w1", { node: "lab", spread: "web", ha: { nodes: ["lab", "pve2"] } }));
+      d.guests.push(lxc(241, "w2", { node: "pve2", spread: "web", ha: {} }));
+    },
+    expect: [
+      {
+        severity: "warning",
+        path: "guests[2].ha.nodes",
+        message:
+          "'w1' is in spread group 'web', which HA keeps apart, and Proxmox takes no node priorities beside that rule: its nodes are equals (HA leaves it on its own while that node is up)",
+      },
     ],
   },
   {
@@ -156,4 +173,4 @@ const cases: Case[] = [
   },
 ];
 
-describe("validate: ha", () => runCases(cases, 13));
+describe("validate: ha", () => runCases(cases, 14));
