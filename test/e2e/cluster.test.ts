@@ -132,7 +132,7 @@ describe("a two-node lab", () => {
           rule: "phoenix-node-other",
           type: "node-affinity",
           resources: `ct:${OTHER}`,
-          nodes: "lab2:2,lab:1",
+          nodes: "lab:1,lab2:2", // Proxmox prints them sorted by name
         }),
       ]);
     },
