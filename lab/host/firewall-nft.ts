@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import type { FwFile, FwRule } from "../pve/firewall-config";
 import { ICMP_TYPES, MACROS, ipVersion, macroName, parsePorts, reference } from "../pve/firewall-rules";
+import { layer2Filters, portFilters } from "./firewall-port-filters";
 
 /** The prefix of the lab's own tables: the only ones it writes, and removed by `lab down`. */
 export const FW_TABLE = "phoenix-lab-fw";
@@ -20,12 +21,14 @@ export function firewallTable(stateDir: string): string {
 
 export interface FwGuestPorts {
   vmid: number;
+  /** A container's configured addresses join its ipfilter sets; a VM's do not (pve-firewall's compile_ipsets). */
+  type?: "lxc" | "qemu";
   fw: FwFile;
   /**
-   * Host-side devices of the guest's NICs that have firewall=1 (netN → veth…/tap…), with their static addresses and
-   * the device's number on this machine (its ifindex), which names the port in the packet marks.
+   * Host-side devices of the guest's NICs that have firewall=1 (netN → veth…/tap…), with their static addresses, MAC
+   * address and the device's number on this machine (its ifindex), which names the port in the packet marks.
    */
-  ports: { net: string; dev: string; ips?: string[]; ifindex?: number }[];
+  ports: { net: string; dev: string; ips?: string[]; mac?: string; ifindex?: number }[];
 }
 
 /**
@@ -164,15 +167,18 @@ interface Port {
   net: string;
   dev: string;
   ips?: string[];
+  mac?: string;
   index: number;
 }
 
 function guestChain(g: FwGuestPorts, ports: Port[], dir: Direction, cluster: FwFile): string[] {
   const lines = [`ct state established,related ${VERDICT[dir].ACCEPT}`, "ct state invalid drop"];
-  // neighbour discovery stays open (pve-firewall's ndp option defaults to on); ARP is not IP and never gets here
-  lines.push(
-    `icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert } ${VERDICT[dir].ACCEPT}`,
-  );
+  const resolve = (cidr: string) => {
+    const a = addresses(cidr, cluster, g.fw);
+    return a && !a.match.startsWith("{") ? a.match : undefined;
+  };
+  const marked = ports.map((p) => ({ ...p, mark: markOf(dir, p.index) }));
+  lines.push(...portFilters(g.type, g.fw, marked, dir, resolve));
   for (const r of expand(g.fw.rules, dir, cluster)) {
     const m = matches(r, cluster, g.fw);
     const label = `comment "${(r.comment ?? `${r.type} ${r.action}`).replace(/["\\]/g, "").replace(/\s+/g, " ").slice(0, 100)}"`;
@@ -214,6 +220,7 @@ export function renderRuleset(cluster: FwFile, guests: FwGuestPorts[], table = F
   const chains: string[] = [];
   const pre: string[] = [];
   const bridgeFwd: string[] = [];
+  const layer2: string[] = [];
   const [fwdOut, fwdIn, input, output] = [[], [], [], []] as string[][];
   for (const g of active) {
     // without an ifindex (plain data in tests) ports are numbered in order
@@ -221,6 +228,7 @@ export function renderRuleset(cluster: FwFile, guests: FwGuestPorts[], table = F
     for (const dir of ["in", "out"] as const)
       chains.push(...chain(`guest-${g.vmid}-${dir}`, undefined, guestChain(g, ports, dir, cluster)));
     for (const p of ports) {
+      layer2.push(...layer2Filters(g.type, g.fw, p));
       pre.push(`iifname "${p.dev}" meta mark set 0x${(p.index << 16).toString(16)}`);
       bridgeFwd.push(`oifname "${p.dev}" meta mark set meta mark & 0xffff0000 | 0x${p.index.toString(16)}`);
       fwdOut.push(`${markOf("out", p.index)} jump guest-${g.vmid}-out`);
@@ -234,6 +242,7 @@ export function renderRuleset(cluster: FwFile, guests: FwGuestPorts[], table = F
     `table bridge ${table} {`,
     ...chain("mark-from", "prerouting", pre, -300),
     ...chain("mark-to", "forward", bridgeFwd, -300),
+    ...chain("guest-l2", "forward", layer2),
     "}",
     `table inet ${table} {`,
     ...chains,

@@ -89,10 +89,16 @@ export class HostFirewall {
             const ifindex = ifindexOf(dev);
             // a device already gone (the guest stopping) carries no packets
             if (ifindex === undefined) return [];
-            const ip = /(?:^|,)ip6?=([0-9a-fA-F.:]+)\//.exec(g.config[net] ?? "")?.[1];
-            return [{ net, dev, ifindex, ...(ip ? { ips: [ip] } : {}) }];
+            const text = g.config[net] ?? "";
+            const ips = [...text.matchAll(/(?:^|,)ip6?=([0-9a-fA-F.:]+)\//g)].map((m) => m[1]!);
+            // a container's hwaddr=, a VM's <model>=MAC
+            const mac =
+              /(?:^|,)(?:hwaddr|virtio|e1000\w*|rtl8139|vmxnet3|ne2k_\w+|i82\d+\w*|pcnet)=([0-9A-Fa-f:]{17})(?:,|$)/.exec(
+                text,
+              )?.[1];
+            return [{ net, dev, ifindex, ...(ips.length ? { ips } : {}), ...(mac ? { mac } : {}) }];
           });
-        guests.push({ vmid: g.vmid, fw: this.file(`firewall/${g.vmid}.fw`), ports });
+        guests.push({ vmid: g.vmid, type: g.type, fw: this.file(`firewall/${g.vmid}.fw`), ports });
       }
     return renderRuleset(cluster, guests, this.table);
   }

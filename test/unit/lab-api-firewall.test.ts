@@ -214,7 +214,10 @@ describe("the nftables rendering", () => {
     expect(lines).toEqual([
       "ct state established,related accept",
       "ct state invalid drop",
-      "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert } accept",
+      // DHCP answers and neighbour discovery come in before the rules (pve-firewall's dhcp and ndp, on unless 0)
+      "meta nfproto ipv4 udp sport 67 udp dport 68 accept",
+      "meta nfproto ipv6 udp sport 547 udp dport 546 accept",
+      "icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } accept",
       'ip saddr != { 192.168.100.66 } ip saddr { 192.168.100.0/24 } tcp dport 22 accept comment "in SSH ACCEPT"',
       'tcp dport { 8080-8090, 9000 } accept comment "app"',
       'drop comment "policy_in DROP"',
@@ -223,6 +226,39 @@ describe("the nftables rendering", () => {
     expect(on).toContain("ip daddr 192.168.100.20 jump guest-200-in");
     const disabled = renderRuleset(cluster, [{ vmid: 200, fw: { ...guest, options: { enable: "0" } }, ports }]);
     expect(disabled).not.toContain("guest-200");
+  });
+
+  it("filters what a guest sends by its MAC (on by default), its addresses (ipfilter or an ipfilter-netN set), no router adverts", () => {
+    const cluster = parseFwFile(file("firewall/cluster.fw"));
+    const guest = parseFwFile("[OPTIONS]\n\nenable: 1\nipfilter: 1\n\n[IPSET ipfilter-net1]\n\n10.0.0.7\n");
+    const ports = [
+      { net: "net0", dev: "veth200i0", ifindex: 1, ips: ["10.0.0.5"], mac: "BC:24:11:00:03:02" },
+      { net: "net1", dev: "veth200i1", ifindex: 2, mac: "BC:24:11:00:03:03" },
+    ];
+    const out = (text: string) => text.slice(text.indexOf("chain guest-200-out"), text.indexOf("chain forward"));
+    const ct = renderRuleset(cluster, [{ vmid: 200, type: "lxc", fw: guest, ports }]);
+    const mark0 = "meta mark & 0xffff0000 == 0x10000";
+    expect(out(ct)).toContain(`${mark0} ether saddr != bc:24:11:00:03:02 drop comment "macfilter"`);
+    expect(out(ct)).toContain('icmpv6 type nd-router-advert drop comment "radv off"');
+    // a container's configured address, its link-local address (from the MAC), and the set's entries
+    expect(out(ct)).toContain(`${mark0} meta nfproto ipv4 ip saddr != { 10.0.0.5 } drop comment "ipfilter-net0"`);
+    expect(out(ct)).toContain(`${mark0} meta nfproto ipv6 ip6 saddr != { fe80::be24:11ff:fe00:302 } drop`);
+    expect(out(ct)).toContain("meta mark & 0xffff0000 == 0x20000 meta nfproto ipv4 ip saddr != { 10.0.0.7 } drop");
+    // DHCP requests leave before the filters; the rules come after them
+    expect(out(ct).indexOf("udp sport 68 udp dport 67 return")).toBeLessThan(out(ct).indexOf("macfilter"));
+    // the bridge drops frames from another MAC and ARP for another address, port by port
+    expect(ct).toContain('iifname "veth200i0" ether saddr != bc:24:11:00:03:02 drop');
+    expect(ct).toContain('iifname "veth200i0" arp saddr ip != { 10.0.0.5 } drop');
+    expect(ct).toContain('iifname "veth200i1" arp saddr ip != { 10.0.0.7 } drop');
+    // a VM's configured address is not added (only its set and link-local address): net0 has no IPv4 at all
+    const vm = renderRuleset(cluster, [{ vmid: 200, type: "qemu", fw: guest, ports }]);
+    expect(out(vm)).toContain(`${mark0} meta nfproto ipv4 drop comment "ipfilter-net0"`);
+    expect(vm).not.toContain('iifname "veth200i0" arp');
+    // macfilter: 0, no ipfilter, dhcp: 0, radv: 1: none of it
+    const open = parseFwFile("[OPTIONS]\n\nenable: 1\nmacfilter: 0\ndhcp: 0\nradv: 1\n");
+    const plain = renderRuleset(cluster, [{ vmid: 200, type: "lxc", fw: open, ports }]);
+    expect(plain).not.toMatch(/ether saddr|ipfilter|radv off|udp sport 6[78]|arp saddr/);
+    expect(out(plain)).toContain("nd-router-advert, nd-neighbor-solicit");
   });
 
   it("names each port in the marks by its ifindex, so two labs' tables never match each other's ports", () => {
