@@ -46,7 +46,10 @@ function options(params: Record<string, string>, type: string): Record<string, s
 /** The options as the API's JSON has them: integers and booleans as numbers (SectionConfig parses them so). */
 const typed = (options: Record<string, string>) =>
   Object.fromEntries(
-    Object.entries(options).map(([k, v]) => [k, OPTIONS[k]?.type === "integer" || OPTIONS[k]?.type === "boolean" ? Number(v) : v]),
+    Object.entries(options).map(([k, v]) => [
+      k,
+      OPTIONS[k]?.type === "integer" || OPTIONS[k]?.type === "boolean" ? Number(v) : v,
+    ]),
   );
 const json = (r: HaResource, digest: string) => ({ sid: `${r.type}:${r.name}`, type: r.type, digest, ...typed(r.options) });
 const find = (resources: HaResource[], s: { type: string; name: string }) =>
