@@ -6,7 +6,8 @@ import type { GuestType } from "../pve/backend";
 import { HaResourceStore } from "./ha-config";
 import { HaRuleStore } from "./ha-rules-config";
 
-const TYPE: Record<GuestType, string> = { lxc: "ct", qemu: "vm" };
+/** The HA resource type of a guest type (a sid is `ct:<vmid>` or `vm:<vmid>`). */
+export const HA_TYPE: Record<GuestType, string> = { lxc: "ct", qemu: "vm" };
 
 export class HaStack {
   readonly resources: HaResourceStore;
@@ -18,10 +19,15 @@ export class HaStack {
     this.rules = new HaRuleStore(join(dir, "rules.cfg"));
   }
 
+  /** Each HA resource's state by sid (`ct:100`), from one read of resources.cfg. */
+  states(): Map<string, string> {
+    return new Map(this.resources.read().resources.map((r) => [`${r.type}:${r.name}`, r.options.state ?? "started"]));
+  }
+
   /** The guest's HA resource, whatever its state (service_is_configured). */
   configured(type: GuestType, vmid: number): { state: string } | undefined {
-    const r = this.resources.read().resources.find((x) => x.type === TYPE[type] && x.name === String(vmid));
-    return r ? { state: r.options.state ?? "started" } : undefined;
+    const state = this.states().get(`${HA_TYPE[type]}:${vmid}`);
+    return state === undefined ? undefined : { state };
   }
 
   /** HA-managed as vm_is_ha_managed without a state: configured and not `ignored` (ignored ones are managed directly). */
@@ -30,13 +36,21 @@ export class HaStack {
     return r !== undefined && r.state !== "ignored";
   }
 
-  /** delete_service_from_config: out of resources.cfg and every rule. True when it was there. */
-  purge(type: GuestType, vmid: number): boolean {
+  /**
+   * delete_service_from_config: a resource out of resources.cfg and, with `purgeRules` (the API's default), out of
+   * every rule (a rule left without resources goes). True when it was there.
+   */
+  remove(sid: string, purgeRules = true): boolean {
     const { resources } = this.resources.read();
-    const rest = resources.filter((x) => !(x.type === TYPE[type] && x.name === String(vmid)));
+    const rest = resources.filter((x) => `${x.type}:${x.name}` !== sid);
     if (rest.length === resources.length) return false;
     this.resources.write(rest);
-    this.rules.purgeResource(`${TYPE[type]}:${vmid}`);
+    if (purgeRules) this.rules.purgeResource(sid);
     return true;
+  }
+
+  /** A removed guest's `purge`: out of HA and its rules. True when it was HA-managed. */
+  purge(type: GuestType, vmid: number): boolean {
+    return this.remove(`${HA_TYPE[type]}:${vmid}`);
   }
 }

@@ -82,7 +82,8 @@ export function labRouter(
   o: Pick<LabApiOptions, "stateDir" | "pveDir" | "hardware">,
 ): Router {
   const router = new Router();
-  const haDir = join(o.pveDir ?? join(o.stateDir, "pve"), "ha");
+  // the cluster's HA configuration, shared by every node's router (startLabApi gives each node the same one)
+  const ha = ctx.ha ?? new HaStack(join(o.pveDir ?? join(o.stateDir, "pve"), "ha"));
   router.add(
     ...accessRoutes(auth),
     ...nodeRoutes(ctx, o.hardware ?? { cpus: 4, memory: 16 * 1024 ** 3 }),
@@ -92,8 +93,8 @@ export function labRouter(
     ...qemuRoutes(ctx),
     ...backupRoutes(ctx, new JobStore(join(o.pveDir ?? join(o.stateDir, "pve"), "jobs.cfg"))),
     ...clusterRoutes(ctx, join(o.stateDir, "pve", "mapping", "pci.json")),
-    ...haRoutes(ctx, join(haDir, "resources.cfg"), join(haDir, "rules.cfg")),
-    ...haRulesRoutes(ctx, join(haDir, "rules.cfg"), join(haDir, "resources.cfg")),
+    ...haRoutes(ctx, ha),
+    ...haRulesRoutes(ctx, ha),
     ...migrateRoutes(ctx),
     ...firewallClusterRoutes(ctx),
     ...firewallGuestRoutes(ctx),

@@ -64,21 +64,12 @@ let api: LabApi;
 let pve: LabClient;
 const servers: ChildProcess[] = [];
 
+/** Whether a fetch of `url` from inside namespace `ns` (from its address `from`, if given) is answered within 2 s. */
+const fetches = (ns: string, url: string, from?: string) =>
+  ok("ip", ["netns", "exec", ns, "curl", "-sf", "-m", "2", "-o", "/dev/null", ...(from ? ["--interface", from] : []), url]);
+
 /** Whether guest 301 gets an answer from guest 302's httpd on `port` (2 s). */
-function reaches(port: number): boolean {
-  return ok("ip", [
-    "netns",
-    "exec",
-    GUESTS[0]!.ns,
-    "curl",
-    "-sf",
-    "-m",
-    "2",
-    "-o",
-    "/dev/null",
-    `http://${GUESTS[1]!.ip}:${port}/`,
-  ]);
-}
+const reaches = (port: number) => fetches(GUESTS[0]!.ns, `http://${GUESTS[1]!.ip}:${port}/`);
 
 beforeAll(async () => {
   execFileSync("bash", [join(ROOT, "scripts", "ensure-apt.sh"), "nftables", "busybox", "curl", "iproute2"], {
@@ -209,20 +200,7 @@ describe("the Proxmox firewall on the lab's bridge", () => {
     const spoofed = `${NET}.99`;
     run("ip", ["netns", "exec", b.ns, "ip", "addr", "add", `${spoofed}/24`, "dev", "eth0"]);
     /** Whether guest 302 reaches guest 301's httpd, from its own address or `from`. */
-    const out = (from?: string) =>
-      ok("ip", [
-        "netns",
-        "exec",
-        b.ns,
-        "curl",
-        "-sf",
-        "-m",
-        "2",
-        "-o",
-        "/dev/null",
-        ...(from ? ["--interface", from] : []),
-        `http://${a.ip}:8090/`,
-      ]);
+    const out = (from?: string) => fetches(b.ns, `http://${a.ip}:8090/`, from);
     for (let i = 0; i < 50 && !out(); i++) await new Promise((r) => setTimeout(r, 100));
     expect(out()).toBe(true);
     expect(out(spoofed)).toBe(true);

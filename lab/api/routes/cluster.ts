@@ -1,5 +1,6 @@
 // /cluster: next free vmid and the resource list across the lab's nodes (the provider finds a VM's node through it),
 // the cluster's status, PCI hardware mappings (kept in <stateDir>/pve/mapping/pci.json), and /pools (read-only, empty).
+import { HA_TYPE } from "../ha-stack";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { GuestType } from "../../pve/backend";
@@ -75,11 +76,15 @@ export function clusterRoutes(ctx: ApiContext, mappingFile: string): Route[] {
   async function nodeResources(node: ApiContext, type?: string): Promise<unknown[]> {
     const out: unknown[] = [];
     if (!type || type === "vm") {
+      // one read of the HA configuration for the whole listing (clients poll this)
+      const haStates = node.ha?.states() ?? new Map<string, string>();
       for (const g of await node.backend.listGuests()) {
         const file = await node.backend.readConfig(g.type, g.vmid);
         if (!file) continue;
         const rt = await node.backend.runtime(g.type, g.vmid);
         const c = file.config;
+        const lock = node.locks.get(g.vmid) ?? c.lock;
+        const hastate = haStates.get(`${HA_TYPE[g.type as GuestType]}:${g.vmid}`);
         out.push({
           id: `${g.type}/${g.vmid}`,
           type: g.type,
@@ -92,9 +97,9 @@ export function clusterRoutes(ctx: ApiContext, mappingFile: string): Route[] {
           maxcpu: Number(c.cores ?? 1),
           uptime: rt.uptime ?? 0,
           ...(c.tags ? { tags: c.tags } : {}),
-          ...((node.locks.get(g.vmid) ?? c.lock) ? { lock: node.locks.get(g.vmid) ?? c.lock } : {}),
+          ...(lock ? { lock } : {}),
           // the HA manager's view of the resource; with none running here, the state it was given
-          ...(node.ha?.configured(g.type, g.vmid) ? { hastate: node.ha.configured(g.type, g.vmid)!.state } : {}),
+          ...(hastate ? { hastate } : {}),
         });
       }
     }

@@ -2,9 +2,10 @@
 // The lab runs no HA manager: rules are stored, listed and checked, never enforced (lab/README.md).
 import { type ApiContext, clusterNodes } from "../context";
 import { fail, modifiedConfig } from "../errors";
-import { HaResourceStore } from "../ha-config";
+import type { HaResourceStore } from "../ha-config";
+import type { HaStack } from "../ha-stack";
 import { type RuleErrors, checkFeasibility } from "../ha-rules-check";
-import { type HaRule, HaRuleStore, RULE_OPTIONS, decodeNodes, decodeResources, encodeNodes } from "../ha-rules-config";
+import { type HaRule, type HaRuleStore, RULE_OPTIONS, decodeNodes, decodeResources, encodeNodes } from "../ha-rules-config";
 import type { Route } from "../router";
 import type { ParamSchema } from "../../pve/schema";
 import { splitList } from "../../pve/pve-config";
@@ -162,8 +163,9 @@ function update(s: Stores, params: Record<string, string>): null {
   return null;
 }
 
-export function haRulesRoutes(ctx: ApiContext, file: string, resourcesFile: string): Route[] {
-  const s: Stores = { ctx, rules: new HaRuleStore(file), resources: new HaResourceStore(resourcesFile) };
+/** The HA rule routes over the cluster's HA configuration (`ha`: the stores the rest of the API consults too). */
+export function haRulesRoutes(ctx: ApiContext, ha: HaStack): Route[] {
+  const s: Stores = { ctx, rules: ha.rules, resources: ha.resources };
   return [
     {
       method: "GET",

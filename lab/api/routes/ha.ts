@@ -2,8 +2,8 @@
 // The lab runs no HA manager: nothing watches, fences, restarts or relocates these guests (lab/README.md).
 import { type ApiContext, findGuest } from "../context";
 import { fail, paramError, modifiedConfig } from "../errors";
-import { type HaResource, HaResourceStore } from "../ha-config";
-import { HaRuleStore } from "../ha-rules-config";
+import type { HaResource, HaResourceStore } from "../ha-config";
+import type { HaStack } from "../ha-stack";
 import type { Route } from "../router";
 import type { ParamSchema } from "../../pve/schema";
 import { splitList } from "../../pve/pve-config";
@@ -88,9 +88,9 @@ async function update(ctx: ApiContext, store: HaResourceStore, params: Record<st
   return null;
 }
 
-export function haRoutes(ctx: ApiContext, file: string, rulesFile: string): Route[] {
-  const store = new HaResourceStore(file);
-  const rules = new HaRuleStore(rulesFile);
+/** The HA resource routes over the cluster's HA configuration (`ha`: the stores the rest of the API consults too). */
+export function haRoutes(ctx: ApiContext, ha: HaStack): Route[] {
+  const store = ha.resources;
   return [
     {
       method: "GET",
@@ -138,9 +138,8 @@ export function haRoutes(ctx: ApiContext, file: string, rulesFile: string): Rout
         const s = await parseSid(ctx, r.params.sid!);
         const { resources } = store.read();
         if (!find(resources, s)) throw fail(`cannot delete service '${s.type}:${s.name}', not HA managed!`);
-        store.write(resources.filter((x) => !(x.type === s.type && x.name === s.name)));
         // purge (the default): out of every rule too, a rule left without resources deleted (delete_service_from_config)
-        if (r.params.purge !== "0") rules.purgeResource(`${s.type}:${s.name}`);
+        ha.remove(`${s.type}:${s.name}`, r.params.purge !== "0");
         return null;
       },
     },
