@@ -14,6 +14,7 @@ import { REFUSED, changesBetween, deploymentOf, describeChange, protectionRefusa
 import { buildPlan } from "./plan/plan";
 import { DefinitionError, errorsOf, formatProblem, warningsOf } from "./definition/problems";
 import { loadDefinition } from "./validate";
+import { whereGuestsRunNow } from "./components/stack-history";
 
 export = async () => {
   const config = new pulumi.Config("phoenix");
@@ -39,15 +40,22 @@ export = async () => {
   const previous = await previousDeployment();
   const adoption = adoptionOf(readAdoption(file).record, plan, new Set(Object.keys(previous?.guests ?? {})));
   for (const note of adoption.notes) pulumi.log.warn(note);
+  // Where the last up's guests run now (a cluster may have moved one: HA recovery, a manual migration).
+  const found = await whereGuestsRunNow(plan, previous, (name) => config.get(name));
   // Said before it happens (preview and up): a guest that changes node migrates, or is backed up, deleted and made anew.
-  const { moves, migrated } = planMoves(plan, previous, placements, deploymentOf(plan, builds, adoption.guests));
-  for (const m of moves) pulumi.log.warn(m.message);
+  const {
+    moves,
+    migrated,
+    refused: unfollowed,
+    notes,
+  } = planMoves(plan, previous, placements, deploymentOf(plan, builds, adoption.guests), found);
+  for (const m of [...moves.map((x) => x.message), ...notes]) pulumi.log.warn(m);
   const migrations = { now: new Map(moves.filter((m) => m.how === "migrate").map((m) => [m.guest, m.from])), migrated };
 
   // Say it before it happens, and stop before anything is touched when protection refuses it.
   const changes = changesBetween(previous, deploymentOf(plan, builds, adoption.guests, migrated));
   for (const c of changes) pulumi.log.warn(describeChange(c));
-  const refused = protectionRefusals(changes);
+  const refused = [...unfollowed, ...protectionRefusals(changes)];
   // phoenix adopt and phoenix plan --stack preview with PHOENIX_REPORT_ONLY=1: they want the whole preview, and say it.
   if (process.env["PHOENIX_REPORT_ONLY"] === "1" && pulumi.runtime.isDryRun())
     for (const r of refused) pulumi.log.warn(REFUSED + r);

@@ -2,7 +2,9 @@
 // (restart mode: stopped, its volumes sent to the new node, started there; same vmid, same data) is migrated; one it
 // cannot (a golden template, a clone made on its template's node, passed-through devices, bind mounts of the old
 // node's datasets) and every VM are backed up on the old node, deleted and created anew. The run says which before it
-// happens, and whether a backup is taken. Pure.
+// happens, and whether a backup is taken. A guest the cluster moved without Phoenix (HA recovery after a node failed,
+// an admin's `pct migrate`) is followed from where it runs: migrated to its planned node, or adopted there when the
+// definition puts it there; one Phoenix cannot migrate is refused before anything is touched. Pure.
 import { type Deployment, replacementCauses } from "./deployment";
 import type { Plan, PlannedMachine } from "./types";
 
@@ -10,8 +12,10 @@ export interface Move {
   guest: string;
   from: string;
   to: string;
-  /** migrate: Proxmox moves it with its data; replace: deleted on `from`, created anew on `to`. */
+  /** migrate: Proxmox moves it with its data (from === to: it is already there); replace: deleted on `from`, made anew on `to`. */
   how: "migrate" | "replace";
+  /** The node the last up left it on, when the cluster moved it from there without Phoenix (then `from` is where it runs). */
+  recorded?: string;
   /** Where its backup goes on the old node before a replacement; undefined when none is taken (or it migrates). */
   backupStorage?: string;
   message: string;
@@ -77,8 +81,9 @@ export function planMoves(
   previous: Deployment | undefined,
   lockPlacements: Readonly<Record<string, string>>,
   next: Deployment,
-): { moves: Move[]; migrated: Set<string> } {
-  const nodes = previous
+  found: ReadonlyMap<string, string> = new Map(),
+): PlannedMoves {
+  const nodes: Record<string, string> = previous
     ? Object.fromEntries(Object.values(previous.guests).map((g) => [g.name, g.node]))
     : { ...lockPlacements };
   const replaced = new Set<string>();
@@ -86,12 +91,75 @@ export function planMoves(
     const n = next.guests[name];
     if (n && replacementCauses(p, n).some((c) => c.field !== "node")) replaced.add(name);
   }
-  const moves = movedGuests(plan, nodes, replaced);
+  const elsewhere = movedElsewhere(plan, nodes, found, replaced);
+  const followed = new Set(elsewhere.moves.map((m) => m.guest));
+  const recordedNodes = Object.fromEntries(Object.entries(nodes).filter(([name]) => !followed.has(name)));
+  const moves = [...elsewhere.moves, ...movedGuests(plan, recordedNodes, replaced)].sort(
+    (a, b) => order(plan, a.guest) - order(plan, b.guest),
+  );
   const migrated = new Set(moves.filter((m) => m.how === "migrate").map((m) => m.guest));
   for (const [name, p] of Object.entries(previous?.guests ?? {})) {
     const n = next.guests[name];
     const movedByReplacement = moves.some((m) => m.guest === name && m.how === "replace");
     if (p.migrated && n && p.source === n.source && !replaced.has(name) && !movedByReplacement) migrated.add(name);
   }
-  return { moves, migrated };
+  return { moves, migrated, refused: elsewhere.refused, notes: elsewhere.notes };
+}
+
+export interface PlannedMoves {
+  moves: Move[];
+  migrated: Set<string>;
+  /** Guests the cluster moved without Phoenix that it cannot follow: the up stops before anything is touched. */
+  refused: string[];
+  /** Said, not refused: guests gone from the definition that run on another node than the last up left them on. */
+  notes: string[];
+}
+
+const order = (plan: Plan, name: string) => plan.machines.findIndex((m) => m.name === name);
+
+/**
+ * Guests found running on another node than the last up left them on (`found`: guest → node, from the cluster). Each
+ * is followed from there: migrated to its planned node, or adopted where it runs when the plan puts it there. A guest
+ * Phoenix cannot migrate (or one replaced anyway) is refused: replacing it would delete it where the record says and
+ * make a vmid the cluster still holds.
+ */
+function movedElsewhere(
+  plan: Plan,
+  recorded: Readonly<Record<string, string>>,
+  found: ReadonlyMap<string, string>,
+  replaced: ReadonlySet<string>,
+): { moves: Move[]; refused: string[]; notes: string[] } {
+  const moves: Move[] = [];
+  const refused: string[] = [];
+  const planned = new Set(plan.machines.map((m) => m.name));
+  const outside = (name: string, at: string, was: string) =>
+    `${name} runs on node '${at}', not on '${was}' where the last up left it (moved outside Phoenix: an HA recovery or a manual migration)`;
+  for (const m of plan.machines) {
+    const was = recorded[m.name];
+    const at = found.get(m.name);
+    if (was === undefined || at === undefined || at === was) continue;
+    const blocker = replaced.has(m.name) ? "another change replaces it" : migrationBlocker(m);
+    if (blocker) {
+      const tool = m.type === "vm" ? "qm" : "pct";
+      refused.push(
+        `${outside(m.name, at, was)}; Phoenix cannot follow it (${blocker}): move it back with '${tool} migrate ${m.vmid} ${was}' ` +
+          `on node '${at}' (or wait for HA to fail it back) and run again; nothing was touched`,
+      );
+      continue;
+    }
+    const message =
+      at === m.node
+        ? `${outside(m.name, at, was)}; the definition puts it there, so it is adopted where it runs (nothing moves)`
+        : `${outside(m.name, at, was)}: it migrates from node '${at}' to node '${m.node}' (restart mode: stopped, its ` +
+          `volumes sent to '${m.node}', started there; same vmid, its data kept)`;
+    moves.push({ guest: m.name, from: at, to: m.node, how: "migrate", recorded: was, message });
+  }
+  const notes = [...found]
+    .filter(([name, at]) => !planned.has(name) && recorded[name] !== undefined && recorded[name] !== at)
+    .map(
+      ([name, at]) =>
+        `${outside(name, at, recorded[name]!)}; it is no longer in the definition, but Phoenix deletes a guest only on the node ` +
+        `it left it on: it stays on '${at}' (remove it there yourself once its data is safe)`,
+    );
+  return { moves, refused, notes };
 }

@@ -1,5 +1,6 @@
 // Plan → arguments of the backup resources: a node's API for the dynamic providers, a guest's backup guard and
-// lifecycle snapshots, and proxmoxve.backup.Job for scheduled jobs. Pure: no resources are created here.
+// lifecycle snapshots, and proxmoxve.backup.Job for scheduled jobs; each node's API in plain, for the program's
+// question where guests run. Pure: no resources are created here.
 import type * as proxmox from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import type { PveApi } from "../../provisioners/engine/pve-api";
@@ -59,4 +60,29 @@ export function backupJobArgs(j: PlannedBackupJob): proxmox.backup.JobArgs {
     ...(j.notes !== undefined ? { notesTemplate: j.notes } : {}),
     ...(j.mailto ? { mailtos: j.mailto } : {}),
   };
+}
+
+/**
+ * Each node's API with its secrets resolved by `secret` (a stack secret's plain value, used for this question only),
+ * in the definition's order; nodes without an API or its credentials are left out.
+ */
+export function clusterApis(
+  plan: { nodes: readonly PlannedNode[] },
+  secret: (name: string) => string | undefined,
+): { node: string; api: PveApi }[] {
+  const plain = (ref: { secret: string } | string | undefined) => (typeof ref === "object" ? secret(ref.secret) : ref);
+  return plan.nodes.flatMap((n) => {
+    const a = n.api;
+    if (!a) return [];
+    const token = plain(a.token);
+    const password = plain(a.password);
+    if (!token && !(a.username && password)) return [];
+    const api: PveApi = {
+      endpoint: a.endpoint,
+      ...(a.insecure !== undefined ? { insecure: a.insecure } : {}),
+      ...(a.fingerprint !== undefined ? { fingerprint: a.fingerprint } : {}),
+      ...(token ? { token } : { username: a.username!, password: password! }),
+    };
+    return [{ node: n.name, api }];
+  });
 }

@@ -4,6 +4,7 @@
 // "migrates" with no container replaced or deleted, `up` migrates it (same vmid, a file written before still there),
 // and a second `up` changes nothing. Removing the other guest deletes it (through its placement) from its node. Both
 // are HA resources (`ha:`), `other` with a node preference (an HA rule): the lab's API lists them, and they go with it.
+// A guest the cluster moves without Phoenix (an HA migration request) is followed: the next up brings it back.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { connect } from "node:net";
@@ -172,6 +173,57 @@ describe("a two-node lab", () => {
       // still HA-managed where it now runs
       expect((await haResources()).map((r) => r["sid"])).toContain(`ct:${MOVER}`);
 
+      const again = await project.stack.up();
+      expect(changes(again.summary.resourceChanges)).toEqual({});
+    },
+    30 * 60_000,
+  );
+
+  it(
+    "a container the cluster moved without Phoenix (an HA request) is followed: after a refresh, up brings it back with its data",
+    async () => {
+      // as HA would after a failure, or an admin: the guest moves to lab while the definition keeps it on lab2
+      expect(await api.task("POST", `nodes/lab2/lxc/${MOVER}/migrate`, { target: "lab", restart: 1 })).toBe("OK");
+      const deadline = Date.now() + 180_000;
+      const settled = async () => {
+        const r = (await resources()).find((x: any) => x.type === "lxc" && x.vmid === MOVER) as any;
+        return r?.node === "lab" && !r.lock && r.status === "running";
+      };
+      while (!(await settled())) {
+        expect(Date.now(), "the HA request's migration to lab").toBeLessThan(deadline);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      // the agent's scheduled refresh: the provider, asking lab2, no longer finds the container there and drops it
+      const refreshed = await project.stack.refresh();
+      expect(refreshed.summary.result).toBe("succeeded");
+      expect(refreshed.summary.resourceChanges?.["delete"]).toBe(1);
+
+      const steps: { type: string; name: string; op: string }[] = [];
+      const warnings: string[] = [];
+      const onEvent = (e: EngineEvent) => {
+        const m = e.resourcePreEvent?.metadata;
+        if (m) steps.push({ type: m.type, name: m.urn.split("::").pop()!, op: m.op });
+        if (e.diagnosticEvent?.severity === "warning") warnings.push(e.diagnosticEvent.message);
+      };
+      await project.stack.preview({ onEvent });
+      expect(warnings.join("\n")).toMatch(
+        /mover runs on node 'lab', not on 'lab2' where the last up left it \(moved outside Phoenix.*\): it migrates from node 'lab' to node 'lab2'/,
+      );
+      expect(warnings.join("\n")).not.toMatch(/REPLACED|DESTROYED|refused/);
+      // its placement is updated (it migrates the guest back); the container dropped from the state is imported by the up
+      expect(steps.find((x) => x.name === "mover-placement")?.op).toBe("update");
+      const destructive = ["delete", "replace", "create-replacement", "delete-replaced", "discard"];
+      expect(steps.filter((x) => destructive.includes(x.op) && !/GuestPlacement|Placement/.test(x.type))).toEqual([]);
+
+      const up = await project.stack.up();
+      expect(up.summary.result).toBe("succeeded");
+      const made = changes(up.summary.resourceChanges);
+      expect(made["import"]).toBe(1);
+      expect(Object.keys(made).filter((op) => !["import", "update"].includes(op))).toEqual([]);
+      expect(await whereIs(MOVER)).toBe("lab2");
+      expect(lxcOn("lab2").exec(MOVER, ["cat", "/root/keep.txt"]).stdout.trim()).toBe("written-on-lab");
+      expect((await api.data<{ status: string }>("GET", `nodes/lab2/lxc/${MOVER}/status/current`)).status).toBe("running");
+      expect((await haResources()).map((r) => r["sid"])).toContain(`ct:${MOVER}`);
       const again = await project.stack.up();
       expect(changes(again.summary.resourceChanges)).toEqual({});
     },

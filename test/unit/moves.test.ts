@@ -1,7 +1,8 @@
 // Guests that change node: which migrate and which are replaced (plan/moves.ts), the `migrated` record that keeps a
 // migrated container from looking replaced, and the placement provider (provisioners/placement/) against the lab as
 // a two-node cluster: its create migrates a running container in restart mode and keeps its vmid, a guest not made
-// yet or already there is left alone, its delete removes the guest only from its own node.
+// yet or already there is left alone, its delete removes the guest only from its own node. A guest the cluster moved
+// without Phoenix (HA, an admin) is followed from where it runs, found by vmid and name through any node's API.
 import fc from "fast-check";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,11 +18,14 @@ import { buildPlan } from "../../plan/plan";
 import {
   type GuestPlacementInputs,
   diffPlacement,
+  guestPlacementProvider,
   locate,
   placeGuest,
   removeGuest,
 } from "../../provisioners/placement/guest-placement";
 import { pveSession } from "../../provisioners/engine/pve-api";
+import { whereGuestsRun } from "../../provisioners/placement/whereabouts";
+import { clusterApis } from "../../components/args/backup";
 import { validated } from "../../validate";
 import { base, lxc, vm } from "./validate/support";
 
@@ -75,7 +79,7 @@ describe("which guests migrate", () => {
       d.guests.find((g: any) => g.name === "cache").template = "debian-13-base";
     });
     const r = planMoves(other, previous, {}, deploymentOf(other, new Map()));
-    expect(r).toEqual({ moves: [], migrated: new Set() });
+    expect(r).toEqual({ moves: [], migrated: new Set(), refused: [], notes: [] });
   });
 
   it("a container moved while another field replaces it is replaced, and the lock file stands in for a first record", () => {
@@ -109,6 +113,90 @@ describe("which guests migrate", () => {
   });
 });
 
+describe("guests the cluster moved without Phoenix", () => {
+  const previous = () => deploymentOf(plan(), new Map());
+  const follow = (p: ReturnType<typeof plan>, found: Record<string, string>) =>
+    planMoves(p, previous(), {}, deploymentOf(p, new Map()), new Map(Object.entries(found)));
+
+  it("one found elsewhere migrates back to its planned node, from where it runs, and is not said replaced", () => {
+    const p = plan();
+    const r = follow(p, { cache: "lab2", box: "lab" });
+    expect(r.moves.map((m) => [m.guest, m.from, m.to, m.how, m.recorded])).toEqual([["cache", "lab2", "lab", "migrate", "lab"]]);
+    expect(r.moves[0]!.message).toMatch(
+      /^cache runs on node 'lab2', not on 'lab' where the last up left it \(moved outside Phoenix.*\): it migrates from node 'lab2' to node 'lab'/,
+    );
+    expect(r.refused).toEqual([]);
+    expect([...r.migrated]).toEqual(["cache"]);
+    expect(changesBetween(previous(), deploymentOf(p, new Map(), new Map(), r.migrated))).toEqual([]);
+  });
+
+  it("one found where the definition now puts it is adopted there; one moved by both goes from where it runs", () => {
+    const there = plan((d) => (d.guests.find((g: any) => g.name === "cache").node = "lab2"));
+    const adopted = follow(there, { cache: "lab2" });
+    expect(adopted.moves.map((m) => [m.guest, m.from, m.to, m.how])).toEqual([["cache", "lab2", "lab2", "migrate"]]);
+    expect(adopted.moves[0]!.message).toMatch(/the definition puts it there, so it is adopted where it runs \(nothing moves\)$/);
+    // with a third node, moved by HA to lab3 and by the user to lab2: migrated from lab3
+    const three = plan((d) => {
+      d.nodes.push({ ...structuredClone(d.nodes[1]), name: "lab3" });
+      d.guests.find((g: any) => g.name === "cache").node = "lab2";
+    });
+    expect(follow(three, { cache: "lab3" }).moves.map((m) => [m.from, m.to])).toEqual([["lab3", "lab2"]]);
+  });
+
+  it("a VM, a clone or a guest with bind mounts found elsewhere is refused, naming the command that brings it back", () => {
+    const r = follow(plan(), { box: "lab2", data: "lab2", portainer: "lab2" });
+    expect(r.moves).toEqual([]);
+    expect(r.refused).toHaveLength(3);
+    expect(r.refused.join("\n")).toMatch(
+      /^box runs on node 'lab2', not on 'lab' .*a VM is not migrated by Phoenix\): move it back with 'qm migrate 240 lab' on node 'lab2'/m,
+    );
+    expect(r.refused.join("\n")).toMatch(/^data .*mount points.*'pct migrate \d+ lab'/m);
+    // one replaced for another reason is refused too: its replacement would delete it where it is not
+    const replaced = plan((d) => (d.guests.find((g: any) => g.name === "cache").unprivileged = false));
+    expect(follow(replaced, { cache: "lab2" }).refused).toEqual([expect.stringMatching(/another change replaces it/)]);
+  });
+
+  it("one found where the record says is not a move; one removed from the definition but found elsewhere is said", () => {
+    expect(follow(plan(), { cache: "lab", box: "lab" })).toMatchObject({ moves: [], refused: [], notes: [] });
+    const without = plan((d) => (d.guests = d.guests.filter((g: any) => g.name !== "cache")));
+    const r = follow(without, { cache: "lab2" });
+    expect(r.moves).toEqual([]);
+    expect(r.notes).toEqual([expect.stringMatching(/^cache runs on node 'lab2'.*no longer in the definition.*stays on 'lab2'/)]);
+  });
+
+  it("follows exactly the guests found off their recorded node: migrated, adopted or refused, never replaced (property)", () => {
+    const p = plan();
+    const names = p.machines.map((m) => m.name);
+    fc.assert(
+      fc.property(fc.dictionary(fc.constantFrom(...names), fc.constantFrom("lab", "lab2")), (where) => {
+        const r = follow(p, where);
+        const off = names.filter((n) => where[n] === "lab2");
+        const followed = [...r.moves.map((m) => m.guest), ...r.refused.map((x) => x.split(" ")[0]!)].sort();
+        expect(followed).toEqual([...off].sort());
+        expect(r.moves.every((m) => m.how === "migrate" && m.from === "lab2" && m.to === "lab")).toBe(true);
+        for (const n of off) expect(r.moves.some((m) => m.guest === n)).toBe(migrationBlocker(byName(p, n)) === undefined);
+      }),
+    );
+  });
+});
+
+describe("the APIs asked where guests run", () => {
+  it("takes each node's API with its secrets resolved, in the definition's order, and leaves out nodes without credentials", () => {
+    const endpoint = "https://10.0.0.1:8006/";
+    const nodes = [
+      { name: "a", api: { endpoint, insecure: false, token: { secret: "tokenA" } } },
+      { name: "b" },
+      { name: "c", api: { endpoint, insecure: true, username: "root@pam", password: { secret: "nope" } } },
+      { name: "d", api: { endpoint, insecure: false, fingerprint: "AB", username: "root@pam", password: "plain" } },
+    ] as any;
+    const secret = (n: string) => ({ tokenA: "root@pam!t=s" })[n];
+    expect(clusterApis({ nodes }, secret)).toEqual([
+      { node: "a", api: { endpoint, insecure: false, token: "root@pam!t=s" } },
+      { node: "d", api: { endpoint, insecure: false, fingerprint: "AB", username: "root@pam", password: "plain" } },
+    ]);
+  });
+});
+
 describe("the placement provider's diff", () => {
   const i = (x: Partial<GuestPlacementInputs> = {}): GuestPlacementInputs => ({
     api: { endpoint: "https://127.0.0.1:8006/" },
@@ -125,6 +213,10 @@ describe("the placement provider's diff", () => {
     expect(diffPlacement(i(), i({ vmid: 231 })).replaces).toEqual(["vmid"]);
     expect(diffPlacement(i(), i({ timeout: 60 }))).toEqual({ changes: true, replaces: [] });
     expect(diffPlacement(i(), i()).changes).toBe(false);
+    // a guest brought back to its unchanged node (the cluster moved it) is an update, never a replacement
+    expect(diffPlacement(i(), i({ from: "lab2" }))).toEqual({ changes: true, replaces: [] });
+    expect(diffPlacement(i(), i({ from: "lab" })).changes).toBe(false);
+    expect(diffPlacement(i({ migrate: false }), i({ from: "lab2", migrate: false })).changes).toBe(false);
   });
 });
 
@@ -196,6 +288,27 @@ describe("the placement provider on a two-node lab", () => {
     expect(config["rootfs"]).toMatch(/^tank-lxc:subvol-320-disk-0/);
     await placeGuest(input());
     expect((await locate(s, 320))?.node).toBe("pve2");
+  });
+
+  it("finds where a guest runs by vmid and name, through the first node that answers; a placement update brings it back", async () => {
+    const dead = { node: "gone", api: { endpoint: "https://127.0.0.1:1/", token: TOKEN, insecure: true } };
+    const apis = [dead, { node: "pve1", api: input().api }];
+    const guests = [
+      { name: "cache", vmid: 320, type: "lxc" as const },
+      { name: "someone-else", vmid: 320, type: "lxc" as const },
+      { name: "cache", vmid: 320, type: "vm" as const },
+    ];
+    expect(await whereGuestsRun(apis, guests)).toEqual({ found: new Map([["cache", "pve2"]]) });
+    const none = await whereGuestsRun([dead], guests);
+    expect(none.found.size).toBe(0);
+    expect(none.error).toMatch(/^node 'gone': /);
+    // the cluster moved it to pve2; its placement on pve1 is updated with from: pve2 and migrates it back
+    const back = input({ node: "pve1", from: "pve2" });
+    expect(diffPlacement(input({ node: "pve1", from: undefined }), back)).toEqual({ changes: true, replaces: [] });
+    await guestPlacementProvider.update!("pve1/320", input({ node: "pve1", from: undefined }), back);
+    expect((await whereGuestsRun(apis, guests)).found.get("cache")).toBe("pve1");
+    await placeGuest(input());
+    expect((await whereGuestsRun(apis, guests)).found.get("cache")).toBe("pve2");
   });
 
   it("its delete removes the guest from its own node only: the old placement of a migrated guest leaves it", async () => {
