@@ -28,6 +28,10 @@ export interface ApiSettings {
   /** The cluster's other nodes (a definition with several): each its own storages, state and containers. */
   nodes?: { node: string; storages: HostStorage[] }[];
   aptProxy?: string;
+  /** The lab's bridges, where the first node's own traffic meets its guests (its host firewall filters it there). */
+  bridges?: string[];
+  /** TCP ports of the lab's stand-ins for the internet on the bridges (apt proxy, registry mirror). */
+  standIns?: number[];
   /** Present when the definition has VM templates: VMs then boot under QEMU from the lab's VM image. */
   vm?: { accel: string; templates: VmTemplateSeed[] };
 }
@@ -129,6 +133,7 @@ export async function serveLabApi(stateDir: string, settings: ApiSettings): Prom
   const backend = new HostBackend({
     stateDir,
     storages: settings.storages,
+    nodeTraffic: { name: settings.node, bridges: settings.bridges ?? [], standIns: settings.standIns ?? [] },
     ...(settings.aptProxy ? { aptProxy: settings.aptProxy } : {}),
     ...(qemu ? { qemu, vmTemplates: settings.vm!.templates } : {}),
   });

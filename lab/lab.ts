@@ -21,8 +21,8 @@ import { type BaseTemplate, type Definition, isGolden } from "../definition/sche
 import { listVms, stopAllVms } from "./host/qemu";
 import { VM_HOST_PACKAGES, ensureVmImage } from "./host/vm-image";
 import type { HostStorage, VmTemplateSeed } from "./node/host-backend";
-import { ensureAptProxy, stopAptProxy } from "./host/apt-proxy";
-import { REGISTRY_PACKAGES, ensureRegistry, stopRegistry } from "./host/registry";
+import { APT_PROXY_PORT, ensureAptProxy, stopAptProxy } from "./host/apt-proxy";
+import { REGISTRY_PACKAGES, REGISTRY_PORT, ensureRegistry, stopRegistry } from "./host/registry";
 import { pushStandInImages } from "./host/stand-in-images";
 import { ensureBaseTarball, installTemplate } from "./host/base-template";
 import { bridgeExists, ensureBridge, removeBridge } from "./host/bridge";
@@ -101,7 +101,6 @@ export interface LabUp {
 /** The command that runs this repository's CLI (`phoenix …`). */
 export const PHOENIX_CLI = [process.execPath, join(__dirname, "..", "scripts", "phoenix.cjs")];
 
-/** The lab's API settings from the definition: its first node, the port of its API endpoint, its storages. */
 /** The VM base templates the lab provides (Proxmox admins import a cloud image as one), on the first images storage. */
 export function vmTemplateSeeds(definition: Definition): VmTemplateSeed[] {
   const node = definition.nodes[0];
@@ -132,8 +131,11 @@ function nodeStorages(node: Definition["nodes"][number]): HostStorage[] {
     }));
 }
 
+/** The lab's API settings from the definition: its first node, the port of its API endpoint, its storages. */
 export function apiSettings(definition: Definition, aptProxy?: string): ApiSettings {
   const vmTemplates = vmTemplateSeeds(definition);
+  // the bridges the lab makes (those with a gateway address), its apt proxy and registry on the first
+  const bridges = definition.network.bridges.filter((b) => b.gateway).map((b) => b.name);
   const node = definition.nodes[0];
   if (!node) throw new Error("the definition has no node for the lab to be");
   const url = node.api ? new URL(node.api.endpoint) : undefined;
@@ -150,6 +152,7 @@ export function apiSettings(definition: Definition, aptProxy?: string): ApiSetti
       ? { nodes: definition.nodes.slice(1).map((n) => ({ node: n.name, storages: nodeStorages(n) })) }
       : {}),
     ...(aptProxy ? { aptProxy } : {}),
+    ...(bridges.length > 0 ? { bridges, standIns: [APT_PROXY_PORT, REGISTRY_PORT] } : {}),
     ...(vmTemplates.length > 0 ? { vm: { accel: process.env.PHOENIX_LAB_QEMU_ACCEL ?? "tcg", templates: vmTemplates } } : {}),
   };
 }

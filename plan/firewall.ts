@@ -1,10 +1,12 @@
 // The firewall plan (issue 17): the datacenter's options, groups, aliases and IP sets, and each firewalled guest's
-// options and rules, with guest names resolved to their planned addresses and exposed services opening themselves.
+// options and rules, with guest names resolved to their planned addresses and exposed services opening themselves (on
+// their guest through the gateway, and the internal DNS server on its node).
 import type { Index } from "../definition/resolve";
 import type { Guest } from "../definition/schema";
 import { type AnyFirewallRule, type FirewallRule, isGroupRule } from "../definition/network-services-schema";
 import { endpointItems } from "../definition/firewall-endpoints";
 import type { PlannedMachine } from "./types";
+import type { PlannedDns } from "./dns";
 import type { PlannedGateway } from "./gateway";
 import { firstAddressOf } from "./addresses";
 
@@ -50,6 +52,7 @@ export function planFirewall(
   ix: Index,
   machines: readonly PlannedMachine[],
   gateway?: PlannedGateway,
+  dns?: PlannedDns,
 ): PlannedFirewall | undefined {
   const def = ix.def;
   const guests = machines.filter((m) => m.kind === "guest" && guestDef(ix, m.name)?.firewall);
@@ -65,7 +68,14 @@ export function planFirewall(
   const dc = def.firewall;
   return {
     ...(dc
-      ? { datacenter: { enable: dc.enable, policyIn: dc.policyIn, policyOut: dc.policyOut, rules: dc.rules.map(plan) } }
+      ? {
+          datacenter: {
+            enable: dc.enable,
+            policyIn: dc.policyIn,
+            policyOut: dc.policyOut,
+            rules: appendMissing(dc.rules.map(plan), nodeServiceRules(dns, def.network.bridges)),
+          },
+        }
       : {}),
     groups: (dc?.groups ?? []).map((g) => ({
       name: g.name,
@@ -125,6 +135,29 @@ function planRule(r: AnyFirewallRule, addressOfGuest: (name: string) => string |
     ...(r.dest ? { dest: resolve(r.dest) } : {}),
     ...common,
   };
+}
+
+/**
+ * What Phoenix runs on a node for its guests opens itself there too: the datacenter's rules are the nodes' (Proxmox's
+ * host chains), whose input policy drops by default, so the internal DNS server gets DNS (UDP and TCP) to its address
+ * from the definition's bridge subnets (IPv4, as its address; from anywhere when no bridge declares one).
+ */
+function nodeServiceRules(
+  dns: PlannedDns | undefined,
+  bridges: readonly { subnet?: string | undefined }[],
+): PlannedFirewallRule[] {
+  if (!dns) return [];
+  const subnets = [...new Set(bridges.flatMap((b) => (b.subnet ? [b.subnet] : [])))];
+  return (["udp", "tcp"] as const).map((proto) => ({
+    type: "in",
+    action: "ACCEPT",
+    proto,
+    dport: "53",
+    ...(subnets.length ? { source: subnets.join(",") } : {}),
+    dest: dns.listen,
+    enable: true,
+    comment: "phoenix: the internal DNS server",
+  }));
 }
 
 /** "A service opens itself": its ports from the gateway; on the gateway's own guest, HTTPS from anywhere. */

@@ -45,7 +45,7 @@ export function buildPlan(def: ValidDefinition, opts: PlanOptions = {}): Plan {
   const apps = planApps(def.apps, machines);
   const gateway = planGateway(ix, machines, apps);
   const dns = planDns(ix, machines, gateway);
-  const firewall = planFirewall(ix, machines, gateway);
+  const firewall = planFirewall(ix, machines, gateway, dns);
   const ha = planHa(haGuests(ix, machines));
   return {
     nodes: def.nodes.map((n) => ({

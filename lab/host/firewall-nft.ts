@@ -1,11 +1,14 @@
 // The stored Proxmox firewall as an nftables ruleset of the lab's own bridge table, with pve-firewall's semantics for
 // guests: nothing unless the datacenter enables it, a guest's rules only when its options enable them on NICs with
 // firewall=1, rules in order (groups expanded in place, macros, aliases and IP sets resolved), established and related
-// traffic allowed, then the guest's policy. Pure: it returns the script `nft -f -` reads.
+// traffic allowed, then the guest's policy; and the node's own traffic with the lab's bridges through its host chains
+// (firewall-host-chains.ts). Pure: it returns the script `nft -f -` reads.
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
-import type { FwFile, FwRule } from "../pve/firewall-config";
-import { ICMP_TYPES, MACROS, ipVersion, macroName, parsePorts, reference } from "../pve/firewall-rules";
+import type { FwFile } from "../pve/firewall-config";
+import { ipVersion } from "../pve/firewall-rules";
+import { type Direction, addresses, expand, matches } from "./firewall-match";
+import { type NodeFirewall, hostChain, hostEnabled } from "./firewall-host-chains";
 import { layer2Filters, portFilters } from "./firewall-port-filters";
 
 /** The prefix of the lab's own tables: the only ones it writes, and removed by `lab down`. */
@@ -40,8 +43,6 @@ export function portMark(ifindex: number): number {
   return ((ifindex - 1) % 0xffff) + 1;
 }
 
-type Direction = "in" | "out";
-
 /** The datacenter firewall's switch: [OPTIONS] enable: 1 in cluster.fw (off by default, as on Proxmox). */
 export function datacenterEnabled(cluster: FwFile): boolean {
   return Number(cluster.options.enable ?? 0) > 0;
@@ -49,106 +50,6 @@ export function datacenterEnabled(cluster: FwFile): boolean {
 
 function guestEnabled(fw: FwFile): boolean {
   return fw.options.enable === "1";
-}
-
-/** An address (`source`/`dest`) as an nft expression's right-hand side, or undefined when it cannot be rendered. */
-function addresses(value: string, cluster: FwFile, own: FwFile): { family: 4 | 6; match: string; except?: string } | undefined {
-  const ref = reference(value);
-  if (ref && (ref.kind === "ipset" || ipVersion(value) === undefined)) {
-    if (ref.kind === "alias") {
-      const key = ref.name.toLowerCase();
-      const alias = (ref.scope !== "dc" && own.aliases[key]) || (ref.scope !== "guest" && cluster.aliases[key]);
-      return alias ? addresses(alias.cidr, cluster, own) : undefined;
-    }
-    const set = (ref.scope !== "dc" && own.ipset[ref.name]) || (ref.scope !== "guest" && cluster.ipset[ref.name]);
-    if (!set) return undefined;
-    const resolve = (e: string) => addresses(e, cluster, own);
-    const yes = set
-      .filter((e) => !e.nomatch)
-      .map((e) => resolve(e.cidr))
-      .filter((x) => x !== undefined);
-    const no = set
-      .filter((e) => e.nomatch)
-      .map((e) => resolve(e.cidr))
-      .filter((x) => x !== undefined);
-    const family = yes[0]?.family ?? 4;
-    const list = (xs: typeof yes) => xs.filter((x) => x.family === family).map((x) => x.match.replace(/^\{ | \}$/g, ""));
-    // an empty set matches nothing: an address no packet has
-    const match = list(yes).length ? `{ ${list(yes).join(", ")} }` : family === 4 ? "255.255.255.255" : "::ffff:255.255.255.255";
-    return { family, match, ...(list(no).length ? { except: `{ ${list(no).join(", ")} }` } : {}) };
-  }
-  const items = value.split(",");
-  const family = ipVersion(items[0]!);
-  if (!family || items.some((i) => ipVersion(i) !== family)) return undefined;
-  return { family, match: items.length > 1 ? `{ ${items.join(", ")} }` : items[0]! };
-}
-
-function ports(text: string): string {
-  const list = parsePorts(text, true).map((p) => (p.from === p.to ? `${p.from}` : `${p.from}-${p.to}`));
-  return list.length > 1 ? `{ ${list.join(", ")} }` : list[0]!;
-}
-
-/** One rule (macro already applied) as nft match expressions; undefined when it cannot match (say so in comments). */
-function matches(rule: FwRule, cluster: FwFile, own: FwFile): string[] | undefined {
-  const out: string[] = [];
-  let family: 4 | 6 | undefined;
-  for (const [field, dir] of [
-    ["source", "saddr"],
-    ["dest", "daddr"],
-  ] as const) {
-    const v = rule[field];
-    if (!v) continue;
-    const a = addresses(v, cluster, own);
-    if (!a || (family && a.family !== family)) return undefined;
-    family = a.family;
-    const key = a.family === 4 ? "ip" : "ip6";
-    if (a.except) out.push(`${key} ${dir} != ${a.except}`);
-    out.push(`${key} ${dir} ${a.match}`);
-  }
-  const proto = rule.proto;
-  if (proto === "icmp" || proto === "icmpv6" || proto === "ipv6-icmp") {
-    const key = proto === "icmp" ? "icmp" : "icmpv6";
-    const type = rule["icmp-type"] ?? rule.dport;
-    out.push(type && ICMP_TYPES.includes(type) ? `${key} type ${type}` : `meta l4proto ${key === "icmp" ? "icmp" : "ipv6-icmp"}`);
-  } else if (proto) {
-    const portable = ["tcp", "udp", "sctp", "udplite"].includes(proto);
-    if (portable && (rule.dport || rule.sport)) {
-      if (rule.sport) out.push(`${proto} sport ${ports(rule.sport)}`);
-      if (rule.dport) out.push(`${proto} dport ${ports(rule.dport)}`);
-    } else out.push(`meta l4proto ${/^\d+$/.test(proto) ? proto : proto}`);
-  }
-  return out;
-}
-
-/** The guest's rules of one direction, groups expanded in place and macros applied, enabled ones only. */
-function expand(rules: FwRule[], dir: Direction, cluster: FwFile): FwRule[] {
-  const out: FwRule[] = [];
-  for (const r of rules) {
-    if (r.enable === 0) continue;
-    if (r.type === "group") {
-      out.push(
-        ...expand(cluster.groups[r.action] ?? [], dir, cluster).map((g) => ({ ...g, ...(r.iface ? { iface: r.iface } : {}) })),
-      );
-      continue;
-    }
-    if (r.type !== dir) continue;
-    const macro = r.macro ? macroName(r.macro) : undefined;
-    if (!macro) out.push(r);
-    else
-      for (const m of MACROS[macro]!) {
-        const { macro: _m, ...rest } = r;
-        void _m;
-        const comment = r.comment ?? `${r.type} ${macro} ${r.action}`;
-        out.push({
-          ...rest,
-          comment,
-          proto: r.proto ?? m.proto,
-          ...((r.dport ?? m.dport) ? { dport: r.dport ?? m.dport } : {}),
-          ...((r.sport ?? m.sport) ? { sport: r.sport ?? m.sport } : {}),
-        });
-      }
-  }
-  return out;
 }
 
 const VERDICT: Record<Direction, Record<string, string>> = {
@@ -212,7 +113,7 @@ const chain = (name: string, hook: string | undefined, body: string[], priority 
  * that bridged packets pass through (bridge-nf-call-iptables); the bridge table only marks each packet with the guest
  * ports it comes from and goes to, which the IP hooks cannot see.
  */
-export function renderRuleset(cluster: FwFile, guests: FwGuestPorts[], table = FW_TABLE): string {
+export function renderRuleset(cluster: FwFile, guests: FwGuestPorts[], table = FW_TABLE, node?: NodeFirewall): string {
   const head = [`table bridge ${table}`, `delete table bridge ${table}`, `table inet ${table}`, `delete table inet ${table}`];
   if (!datacenterEnabled(cluster)) return head.join("\n") + "\n";
   const active = guests.filter((g) => guestEnabled(g.fw) && g.ports.length);
@@ -236,6 +137,14 @@ export function renderRuleset(cluster: FwFile, guests: FwGuestPorts[], table = F
       input.push(`${markOf("out", p.index)} jump guest-${g.vmid}-out`);
       for (const ip of p.ips ?? []) output.push(`${ipVersion(ip) === 6 ? "ip6" : "ip"} daddr ${ip} jump guest-${g.vmid}-in`);
     }
+  }
+  // the node's own traffic with the lab's bridges: after a guest's OUT chain on the way in, before its IN chain out
+  const host = node && node.bridges.length > 0 && hostEnabled(node.fw) ? node : undefined;
+  if (host) {
+    chains.push(...chain("host-in", undefined, hostChain("in", cluster, host)));
+    chains.push(...chain("host-out", undefined, hostChain("out", cluster, host)));
+    input.push("jump host-in");
+    output.unshift("jump host-out");
   }
   return [
     ...head,

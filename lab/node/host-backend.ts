@@ -51,7 +51,7 @@ import { extractTemplate } from "./extract";
 import { CONFIG_LOCK_TIMEOUT_MS, KeyedMutex, LXC_LOCK_DIR, lxcConfigLockFile } from "../pve/config-lock";
 import { ConfigStore } from "../pve/config-store";
 import { withFileLock } from "../host/flock";
-import { type FirewallGuest, HostFirewall, lxcPorts } from "./host-firewall";
+import { type FirewallGuest, HostFirewall, type NodeTraffic, lxcPorts } from "./host-firewall";
 import { firewallTable } from "../host/firewall-nft";
 
 /** A storage of the lab's node, as the definition declares it. */
@@ -80,6 +80,8 @@ export interface HostBackendOptions {
    * shared by a lab's nodes as pmxcfs shares it; <stateDir>/pve when not given.
    */
   clusterDir?: string;
+  /** The node whose own traffic with the lab's bridges the firewall filters (the lab's first node: this machine's). */
+  nodeTraffic?: NodeTraffic;
 }
 
 export interface VmTemplateSeed {
@@ -139,6 +141,7 @@ export class HostBackend implements LabBackend, ArchiveHost {
       o.clusterDir ?? join(o.stateDir, "pve"),
       () => this.firewallGuests(),
       firewallTable(o.stateDir),
+      o.nodeTraffic,
     );
     this.vms = new MemoryBackend({
       storages: o.storages.map(({ id, type, content, path, pool }) => ({

@@ -1,6 +1,7 @@
-// The real node's firewall: pve-firewall's files under <state>/pve (firewall/cluster.fw, firewall/<vmid>.fw), and
-// their enforcement on the lab's bridge by Debian's nftables, rendered again after every change (an API write, a
-// guest's start or stop, a config write that may flip a NIC's firewall=1) instead of pve-firewall's 10 s loop.
+// The real node's firewall: pve-firewall's files under <state>/pve (firewall/cluster.fw, firewall/<vmid>.fw,
+// nodes/<node>/host.fw), and their enforcement on the lab's bridge by Debian's nftables, rendered again after every
+// change (an API write, a guest's start or stop, a config write that may flip a NIC's firewall=1) instead of
+// pve-firewall's 10 s loop.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { emptyFwFile, parseFwFile, type FwFile } from "../pve/firewall-config";
@@ -44,6 +45,14 @@ export function removeFirewallTable(table: string): void {
   for (const family of ["bridge", "inet"]) run(NFT, ["delete", "table", family, table], { allowFail: true });
 }
 
+/** The node of a lab whose own traffic is filtered: its name (nodes/<name>/host.fw), the lab's bridges, its stand-ins. */
+export interface NodeTraffic {
+  name: string;
+  bridges: string[];
+  /** TCP ports of the lab's stand-ins for the internet on those bridges (apt proxy, registry mirror). */
+  standIns: number[];
+}
+
 export class HostFirewall {
   private queue: Promise<void> = Promise.resolve();
   private applied = false;
@@ -53,6 +62,8 @@ export class HostFirewall {
     private readonly guests: () => Promise<FirewallGuest[]>,
     /** The nftables tables' name (a test's own, beside a lab's). */
     readonly table = FW_TABLE,
+    /** The node whose own traffic with the lab's bridges its host.fw and the datacenter's rules filter (one per lab). */
+    private readonly node?: NodeTraffic,
   ) {}
 
   read(path: string): string | undefined {
@@ -100,7 +111,12 @@ export class HostFirewall {
           });
         guests.push({ vmid: g.vmid, type: g.type, fw: this.file(`firewall/${g.vmid}.fw`), ports });
       }
-    return renderRuleset(cluster, guests, this.table);
+    const node = this.node && {
+      fw: this.file(`nodes/${this.node.name}/host.fw`),
+      bridges: this.node.bridges,
+      standIns: this.node.standIns,
+    };
+    return renderRuleset(cluster, guests, this.table, node);
   }
 
   /** Renders and loads the ruleset, one at a time; a no-op until the datacenter firewall was first enabled. */

@@ -1,7 +1,8 @@
 // End to end: internal DNS names on the lab, converged by the real engine and provider. The node's dnsmasq (Debian's,
 // run by the lab node's systemctl on the lab's bridge address) names two guests, one static and one from the pool;
-// a guest resolves the other through it; a hand edit of the node's file is drift that up repairs; a guest removed
-// from the definition loses its name; destroy takes the names away.
+// a guest resolves the other through it; with the datacenter firewall on (input DROP), only through the rule Phoenix
+// adds for it on the node; a hand edit of the node's file is drift that up repairs; a guest removed from the
+// definition loses its name; destroy takes the names away.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +15,8 @@ import type { PulumiProject } from "../support/pulumi-project";
 import { isolatedDevDefinition } from "../support/lab-definition";
 import { labStack } from "../support/lab-stack";
 import { changes } from "../support/e2e-changes";
+import { LabClient } from "../../lab/pve/client";
+import { run } from "../../lab/host/run";
 
 const dir = mkdtempSync(join(tmpdir(), "phoenix-e2e-dns-"));
 const iso = isolatedDevDefinition(dir, { dns: true });
@@ -54,6 +57,9 @@ beforeAll(async () => {
     .filter((d: any) => d.name.endsWith("/lxc-disks"))
     .map((d: any) => ({ ...d, protect: false }));
   expect(iso.raw.network.dns).toEqual({ listen: `${net}.1`, upstream: [] });
+  // The datacenter firewall on, its input policy DROP (the default): the node's own traffic is filtered (its host
+  // chains), so guests reach the node's dnsmasq only through the rule Phoenix adds for it.
+  iso.raw.firewall = { enable: true };
   ({ lab, project, teardown } = await labStack({ dir, iso, stackName: "e2e-dns" }));
 }, 30 * 60_000);
 
@@ -101,6 +107,33 @@ describe("internal DNS names on the lab", () => {
       const again = await project.stack.up();
       expect(changes(again.summary.resourceChanges)).toEqual({});
       expect(readFileSync(nodeConf(), "utf8")).toBe(planned);
+    },
+    10 * 60_000,
+  );
+
+  it(
+    "the datacenter's input policy drops DNS to the node but for Phoenix's rule: turned off by hand, names fail until up",
+    async () => {
+      const api = new LabClient({ url: lab.apiUrl, token: `${lab.credentials.tokenId}=${lab.credentials.tokenSecret}` });
+      const rules = await api.data<Record<string, unknown>[]>("GET", "cluster/firewall/rules");
+      const dnsRules = rules.filter((r) => r["dport"] === "53");
+      expect(dnsRules.map((r) => [r["proto"], r["dest"], r["action"], r["enable"]])).toEqual([
+        ["udp", `${net}.1`, "ACCEPT", 1],
+        ["tcp", `${net}.1`, "ACCEPT", 1],
+      ]);
+      const nft = run("nft", ["list", "ruleset"]).stdout;
+      expect(nft).toMatch(new RegExp(`ip daddr ${net.replace(/\./g, "\\.")}\\.1 udp dport 53 accept`));
+      // both turned off, as an admin might in the web UI: the node's policy drops the guests' queries
+      for (const r of dnsRules) await api.data("PUT", `cluster/firewall/rules/${String(r["pos"])}`, { enable: 0 });
+      const quick = async () =>
+        (await sshTo(`${net}.10`, "RES_OPTIONS='timeout:1 attempts:1' getent hosts db.lab.internal || true")).stdout.trim();
+      expect(await quick()).toBe("");
+      // drift: the refresh reads the rules back, the up puts them back on
+      expect(changes((await project.stack.refresh()).summary.resourceChanges)).toEqual({ update: 1 });
+      const repaired = await project.stack.up();
+      expect(changes(repaired.summary.resourceChanges)).toEqual({ update: 1 });
+      expect((await quick()).replace(/\s+/g, " ")).toBe(`${dbIp} db.lab.internal`);
+      expect(changes((await project.stack.up()).summary.resourceChanges)).toEqual({});
     },
     10 * 60_000,
   );

@@ -3,7 +3,8 @@
 // (to busybox httpd; Debian's busybox wget crashes on this kind of machine) from one to the other. Proves: everything passes while the datacenter firewall is off; a
 // port allowed passes and one not allowed is dropped; a rule changed through the API applies at once; a NIC without
 // firewall=1 is not filtered; `nft list table` shows the rules; another lab's tables beside these change nothing; a
-// guest sending from another address (ipfilter) or another MAC (macfilter) is dropped.
+// guest sending from another address (ipfilter) or another MAC (macfilter) is dropped; the node's own traffic with
+// the bridge goes through host.fw's rules, the datacenter's and its policies (the lab's stand-in port through).
 // Needs root and nftables (ensure-apt).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -30,11 +31,17 @@ const GUESTS = [
   { vmid: 302, ns: `phxfwb${tag}`, dev: `vfb${tag}`, ip: `${NET}.12` },
 ];
 const B = "/nodes/pve/lxc/302/firewall";
+/** A port on the node's bridge address standing in for the internet (the lab's apt proxy's, in a lab). */
+const STAND_IN = 8093;
 const dir = mkdtempSync(join(tmpdir(), "phoenix-lab-fw-"));
 
 /** The real backend's firewall part over the in-memory one: files on disk, nftables applied after every change. */
 class NetnsBackend extends MemoryBackend {
-  readonly firewall = new HostFirewall(join(dir, "pve"), () => this.guestPorts(), TABLE);
+  readonly firewall = new HostFirewall(join(dir, "pve"), () => this.guestPorts(), TABLE, {
+    name: "pve",
+    bridges: [BRIDGE],
+    standIns: [STAND_IN],
+  });
   private async guestPorts() {
     const out = [];
     for (const g of GUESTS) {
@@ -226,6 +233,59 @@ describe("the Proxmox firewall on the lab's bridge", () => {
     await pve.data("PUT", `${B}/options`, { delete: "macfilter" });
     flush();
     expect(out()).toBe(true);
+  });
+
+  it("filters the node's own traffic with the bridge: host.fw's rules, then the datacenter's, then its policies", async () => {
+    const [a] = GUESTS as [(typeof GUESTS)[number]];
+    const www = join(dir, "www");
+    for (const port of [8092, STAND_IN])
+      servers.push(spawn("busybox", ["httpd", "-f", "-p", `${NET}.1:${port}`, "-h", www], { stdio: "ignore" }));
+    servers.push(spawn("ip", ["netns", "exec", a.ns, "busybox", "httpd", "-f", "-p", "8094", "-h", www], { stdio: "ignore" }));
+    /** Whether guest 301 reaches the node's httpd on `port` at the bridge address. */
+    const toNode = (port: number) => fetches(a.ns, `http://${NET}.1:${port}/`);
+    /** Whether the node reaches guest 301's httpd on 8094. */
+    const fromNode = () => ok("curl", ["-sf", "-m", "2", "-o", "/dev/null", `http://${a.ip}:8094/`]);
+    for (let i = 0; i < 50 && !(toNode(STAND_IN) && fromNode()); i++) await new Promise((r) => setTimeout(r, 100));
+    // the datacenter is on (above) with its default policy_in DROP: only the lab's stand-in answers
+    expect(toNode(STAND_IN)).toBe(true);
+    expect(toNode(8092)).toBe(false);
+    await pve.data("POST", "/cluster/firewall/rules", {
+      type: "in",
+      action: "ACCEPT",
+      proto: "tcp",
+      dport: "8092",
+      dest: `${NET}.1`,
+      enable: 1,
+    });
+    expect(toNode(8092)).toBe(true);
+    // the node's own rules come first
+    await pve.data("POST", "/nodes/pve/firewall/rules", { type: "in", action: "DROP", proto: "tcp", dport: "8092", enable: 1 });
+    expect(toNode(8092)).toBe(false);
+    const hostIn = /chain host-in \{([\s\S]*?)\n\t\}/.exec(table().stdout)?.[1] ?? "";
+    const at = ["tcp dport 8092 drop", "tcp dport 8092 accept", 'drop comment "node policy_in DROP"'].map((x) =>
+      hostIn.indexOf(x),
+    );
+    expect(
+      at.every((x, k) => x >= 0 && (k === 0 || x > at[k - 1]!)),
+      hostIn,
+    ).toBe(true);
+    // host.fw's enable: 0 turns the node's firewall off (its guests' stay)
+    await pve.data("PUT", "/nodes/pve/firewall/options", { enable: 0 });
+    expect(toNode(8092)).toBe(true);
+    await pve.data("PUT", "/nodes/pve/firewall/options", { delete: "enable" });
+    expect(toNode(8092)).toBe(false);
+    await pve.data("DELETE", "/nodes/pve/firewall/rules/0");
+    expect(toNode(8092)).toBe(true);
+    // out: policy_out ACCEPT by default; DROP stops the node's new connections to a guest unless a rule lets them out
+    expect(fromNode()).toBe(true);
+    await pve.data("PUT", "/cluster/firewall/options", { policy_out: "DROP" });
+    expect(fromNode()).toBe(false);
+    expect(toNode(8092)).toBe(true);
+    await pve.data("POST", "/cluster/firewall/rules", { type: "out", action: "ACCEPT", proto: "tcp", dport: "8094", enable: 1 });
+    expect(fromNode()).toBe(true);
+    await pve.data("PUT", "/cluster/firewall/options", { delete: "policy_out" });
+    await pve.data("DELETE", "/cluster/firewall/rules/0");
+    await pve.data("DELETE", "/cluster/firewall/rules/0");
   });
 
   it("lets everything through again once the datacenter firewall is off, and removes its tables", async () => {

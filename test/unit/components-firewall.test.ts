@@ -63,7 +63,20 @@ describe("the firewall in the resource graph", () => {
     expect(group.inputs).toEqual({ name: "web", rules: [{ type: "in", action: "ACCEPT", macro: "HTTPS", enabled: true }] });
     expect(named(group.dependencies)).toEqual(["alias-admins", "ipset-trusted"]);
     // cluster level: no node, no guest
-    expect(rules.inputs).toEqual({ rules: [{ type: "in", action: "ACCEPT", macro: "SSH", source: "admins", enabled: true }] });
+    // the user's rule, then DNS to the node's internal DNS server (the definition has one)
+    const dns = (proto: string) => ({
+      type: "in",
+      action: "ACCEPT",
+      proto,
+      dport: "53",
+      source: "10.100.0.0/24",
+      dest: "10.100.0.1",
+      enabled: true,
+      comment: "phoenix: the internal DNS server",
+    });
+    expect(rules.inputs).toEqual({
+      rules: [{ type: "in", action: "ACCEPT", macro: "SSH", source: "admins", enabled: true }, dns("udp"), dns("tcp")],
+    });
     expect(named(rules.dependencies)).toEqual(["alias-admins", "group-web", "ipset-trusted"]);
     expect(options.inputs).toEqual({ enabled: true, inputPolicy: "DROP", outputPolicy: "ACCEPT" });
     expect(named(options.dependencies)).toContain("datacenter-firewall-rules");

@@ -67,6 +67,18 @@ describe("datacenter options", () => {
   });
 });
 
+describe("a node's options", () => {
+  it("are stored in its host.fw, read back with their numbers, and checked as pve-firewall's host options", async () => {
+    await pve.data("PUT", "/nodes/pve/firewall/options", { enable: 0, ndp: 0, nf_conntrack_max: 65536 });
+    expect(file("nodes/pve/host.fw")).toBe("[OPTIONS]\n\nenable: 0\nndp: 0\nnf_conntrack_max: 65536\n");
+    expect(await pve.data("GET", "/nodes/pve/firewall/options")).toMatchObject({ enable: 0, ndp: 0, nf_conntrack_max: 65536 });
+    expect(await refused("PUT", "/nodes/pve/firewall/options", { nf_conntrack_max: 1000 })).toMatchObject({ status: 400 });
+    expect(await refused("PUT", "/nodes/pve/firewall/options", { policy_in: "DROP" })).toMatchObject({ status: 400 });
+    await pve.data("PUT", "/nodes/pve/firewall/options", { delete: "enable,ndp,nf_conntrack_max" });
+    expect(await pve.data("GET", "/nodes/pve/firewall/options")).toEqual({ digest: expect.any(String) });
+  });
+});
+
 describe("aliases, IP sets and security groups", () => {
   it("stores them in pve-firewall's sections and lists them as Proxmox does", async () => {
     await pve.data("POST", "/cluster/firewall/aliases", { name: "admin", cidr: "192.168.100.10", comment: "the admin" });
@@ -259,6 +271,49 @@ describe("the nftables rendering", () => {
     const plain = renderRuleset(cluster, [{ vmid: 200, type: "lxc", fw: open, ports }]);
     expect(plain).not.toMatch(/ether saddr|ipfilter|radv off|udp sport 6[78]|arp saddr/);
     expect(out(plain)).toContain("nd-router-advert, nd-neighbor-solicit");
+  });
+
+  it("filters the node's own traffic with the lab's bridges: host.fw's rules, the datacenter's, management, its policies", () => {
+    const cluster = parseFwFile(
+      "[OPTIONS]\n\nenable: 1\npolicy_out: DROP\n\n[IPSET management]\n\n192.168.1.0/24\n\n" +
+        "[RULES]\n\nIN ACCEPT -dest 10.0.0.1 -p udp -dport 53\nOUT ACCEPT -p tcp -dport 443\n",
+    );
+    const host = parseFwFile("[RULES]\n\nIN DROP -p udp -dport 53 -source 10.0.0.66\n");
+    const node = { fw: host, bridges: ["vmbr0", "vmbr1"], standIns: [3142, 5000] };
+    const text = renderRuleset(cluster, [], "t", node);
+    const body = (name: string) =>
+      text
+        .slice(text.indexOf(`chain ${name} {`), text.indexOf("}\n", text.indexOf(`chain ${name} {`) + 10))
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith("chain"));
+    expect(body("host-in")).toEqual([
+      'iifname != { "vmbr0", "vmbr1" } return comment "not the lab\'s bridges"',
+      "ct state invalid drop",
+      "ct state established,related accept",
+      "icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } accept",
+      "meta l4proto igmp accept",
+      'tcp dport { 3142, 5000 } accept comment "the lab\'s stand-ins for the internet"',
+      'ip saddr 10.0.0.66 udp dport 53 drop comment "in DROP"',
+      'ip daddr 10.0.0.1 udp dport 53 accept comment "in ACCEPT"',
+      'ip saddr { 192.168.1.0/24 } tcp dport { 8006, 5900-5999, 3128, 22, 60000-60050 } accept comment "management"',
+      'drop comment "node policy_in DROP"',
+    ]);
+    expect(body("host-out")).toEqual([
+      'oifname != { "vmbr0", "vmbr1" } return comment "not the lab\'s bridges"',
+      "ct state invalid drop",
+      "ct state established,related return",
+      "icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } return",
+      "meta l4proto igmp return",
+      'tcp dport 443 return comment "out ACCEPT"',
+      'drop comment "node policy_out DROP"',
+    ]);
+    // the input hook ends with it; the output hook starts with it
+    expect(body("input").at(-1)).toBe("jump host-in");
+    expect(body("output")[1]).toBe("jump host-out");
+    // host.fw's enable: 0, or no bridges: no node chains
+    expect(renderRuleset(cluster, [], "t", { ...node, fw: parseFwFile("[OPTIONS]\n\nenable: 0\n") })).not.toContain("host-in");
+    expect(renderRuleset(cluster, [], "t", { ...node, bridges: [] })).not.toContain("host-in");
   });
 
   it("names each port in the marks by its ifindex, so two labs' tables never match each other's ports", () => {

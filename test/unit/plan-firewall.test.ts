@@ -131,6 +131,48 @@ describe("planFirewall", () => {
     expect(fw.guests.map((g) => g.guest)).toEqual(["portainer"]);
   });
 
+  it("opens the internal DNS server on its node: DNS to its address from the bridges' subnets, after the user's rules", () => {
+    const d = definition();
+    d.network.domain = "lab.internal";
+    d.network.dns = { listen: "10.100.0.1" };
+    d.network.bridges.push({ name: "vmbr1", subnet: "10.101.0.0/24" });
+    const rules = firewallOf(d)!.datacenter!.rules;
+    const dns = (proto: string) => ({
+      type: "in",
+      action: "ACCEPT",
+      proto,
+      dport: "53",
+      source: "10.100.0.0/24,10.101.0.0/24",
+      dest: "10.100.0.1",
+      enable: true,
+      comment: "phoenix: the internal DNS server",
+    });
+    expect(rules).toEqual([
+      { type: "in", action: "ACCEPT", macro: "SSH", source: "admins", enable: true },
+      dns("udp"),
+      dns("tcp"),
+    ]);
+    // the same rule written by the user (turned off, say) is not added again
+    d.firewall.rules.push({
+      action: "ACCEPT",
+      proto: "udp",
+      dport: "53",
+      source: "10.100.0.0/24,10.101.0.0/24",
+      dest: "10.100.0.1",
+      enable: false,
+    });
+    expect(firewallOf(d)!.datacenter!.rules.map((r) => [r.proto, r.enable])).toEqual([
+      [undefined, true],
+      ["udp", false],
+      ["tcp", true],
+    ]);
+    // no DNS server, no such rule
+    delete d.network.dns;
+    expect(firewallOf(d)!.datacenter!.rules.filter((r) => r.dport === "53")).toEqual([
+      expect.objectContaining({ proto: "udp", enable: false }),
+    ]);
+  });
+
   it("leaves the datacenter alone when only guests have a firewall", () => {
     const d = definition();
     delete d.firewall;

@@ -1,5 +1,6 @@
-// …/firewall/options of the datacenter and of guests: pve-firewall's [OPTIONS], only what was set (the defaults —
-// datacenter enable 0, guest enable 0, policy_in DROP, policy_out ACCEPT — are the readers' to know), with a digest.
+// …/firewall/options of the datacenter, of nodes and of guests: pve-firewall's [OPTIONS], only what was set (the
+// defaults — datacenter enable 0, node enable 1, guest enable 0, policy_in DROP, policy_out ACCEPT — are the readers'
+// to know), with a digest.
 import { fwDigest } from "../../pve/firewall-config";
 import type { ParamSchema } from "../../pve/schema";
 import type { ApiContext } from "../context";
@@ -43,6 +44,33 @@ export const GUEST_OPTIONS: ParamSchema = {
   policy_in: POLICY,
   policy_out: POLICY,
   radv: BOOL,
+};
+
+/** A node's host.fw [OPTIONS] (pve-firewall's host_option_properties). */
+export const HOST_OPTIONS: ParamSchema = {
+  enable: BOOL,
+  log_level_in: LOG_LEVEL,
+  log_level_out: LOG_LEVEL,
+  log_level_forward: LOG_LEVEL,
+  tcp_flags_log_level: LOG_LEVEL,
+  smurf_log_level: LOG_LEVEL,
+  nosmurfs: BOOL,
+  tcpflags: BOOL,
+  nf_conntrack_max: { type: "integer", minimum: 32768, optional: true },
+  nf_conntrack_tcp_timeout_established: { type: "integer", minimum: 7875, optional: true },
+  nf_conntrack_tcp_timeout_syn_recv: { type: "integer", minimum: 30, maximum: 60, optional: true },
+  ndp: BOOL,
+  nf_conntrack_allow_invalid: BOOL,
+  nf_conntrack_helpers: {
+    type: "string",
+    pattern: "(?:(?:amanda|ftp|irc|netbios-ns|pptp|sane|sip|snmp|tftp)(?:,|$))*",
+    optional: true,
+  },
+  protection_synflood: BOOL,
+  protection_synflood_rate: { type: "integer", optional: true },
+  protection_synflood_burst: { type: "integer", optional: true },
+  log_nf_conntrack: BOOL,
+  nftables: BOOL,
 };
 
 export function firewallOptionRoutes(ctx: ApiContext, level: FwLevel, options: ParamSchema): Route[] {

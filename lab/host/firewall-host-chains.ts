@@ -1,0 +1,76 @@
+// The node's own traffic through pve-firewall's host chains (enable_host_firewall: PVEFW-HOST-IN and -OUT): loopback
+// and established traffic through, neighbour discovery and IGMP, then the node's host.fw rules before the
+// datacenter's (groups expanded), the management IP set's access to the API, SSH and consoles, then the datacenter's
+// policy_in (DROP by default) and policy_out (ACCEPT). The lab's node is this machine, so only its traffic with the
+// lab's bridges is the node's here; the lab's stand-ins for the internet on those bridges (apt proxy, registry
+// mirror), which a real node's guests reach through their router, are let through first. Pure text.
+import type { FwFile } from "../pve/firewall-config";
+import { type Direction, addresses, expand, matches } from "./firewall-match";
+
+export interface NodeFirewall {
+  /** The node's host.fw: its [OPTIONS] (enable, ndp) and its rules, which come before the datacenter's. */
+  fw: FwFile;
+  /** The lab's bridges: where the node's own traffic is filtered. */
+  bridges: string[];
+  /** TCP ports of the lab's stand-ins for the internet on those bridges. */
+  standIns: number[];
+}
+
+/** host.fw's switch: on unless `enable: 0` (the datacenter's own switch comes first). */
+export function hostEnabled(host: FwFile): boolean {
+  return host.options.enable === undefined || Number(host.options.enable) !== 0;
+}
+
+/** pve-firewall's management access (the `management` IP set): the API, consoles, SPICE, SSH, migration. */
+const MANAGEMENT_PORTS = "8006, 5900-5999, 3128, 22, 60000-60050";
+
+/** ACCEPT ends the node's input; on the way out it hands the packet on, so a guest's IN chain still sees it. */
+const VERDICT: Record<Direction, Record<string, string>> = {
+  in: { ACCEPT: "accept", DROP: "drop", REJECT: "reject" },
+  out: { ACCEPT: "return", DROP: "drop", REJECT: "reject" },
+};
+
+/** The body of the node's chain for one direction (jumped to from the input or output hook). */
+export function hostChain(dir: Direction, cluster: FwFile, node: NodeFirewall): string[] {
+  const ok = VERDICT[dir].ACCEPT;
+  const names = node.bridges.map((b) => `"${b}"`).join(", ");
+  const lines = [
+    `${dir === "in" ? "iifname" : "oifname"} != { ${names} } return comment "not the lab's bridges"`,
+    "ct state invalid drop",
+    `ct state established,related ${ok}`,
+  ];
+  if (node.fw.options.ndp === undefined || Number(node.fw.options.ndp) !== 0) {
+    const types = [
+      "nd-router-solicit",
+      ...(dir === "in" ? ["nd-router-advert"] : []),
+      "nd-neighbor-solicit",
+      "nd-neighbor-advert",
+    ];
+    lines.push(`icmpv6 type { ${types.join(", ")} } ${ok}`);
+  }
+  lines.push(`meta l4proto igmp ${ok}`);
+  if (dir === "in" && node.standIns.length)
+    lines.push(`tcp dport { ${node.standIns.join(", ")} } accept comment "the lab's stand-ins for the internet"`);
+  // the node's rules first, so that they can override the datacenter's
+  for (const r of expand([...node.fw.rules, ...cluster.rules], dir, cluster)) {
+    const m = matches(r, cluster, node.fw);
+    if (!m) {
+      lines.push(`# skipped (unresolvable): ${r.type} ${r.action} ${r.source ?? ""} ${r.dest ?? ""}`);
+      continue;
+    }
+    const iface = r.iface ? [`${dir === "in" ? "iifname" : "oifname"} "${r.iface}"`] : [];
+    const label = `comment "${(r.comment ?? `${r.type} ${r.action}`).replace(/["\\]/g, "").replace(/\s+/g, " ").slice(0, 100)}"`;
+    lines.push([...iface, ...m, VERDICT[dir][r.action] ?? "drop", label].join(" "));
+  }
+  if (dir === "in" && cluster.ipset["management"]) {
+    const set = addresses("+dc/management", cluster, node.fw);
+    if (set) {
+      const key = set.family === 4 ? "ip" : "ip6";
+      const except = set.except ? `${key} saddr != ${set.except} ` : "";
+      lines.push(`${except}${key} saddr ${set.match} tcp dport { ${MANAGEMENT_PORTS} } accept comment "management"`);
+    }
+  }
+  const policy = (dir === "in" ? cluster.options.policy_in : cluster.options.policy_out) ?? (dir === "in" ? "DROP" : "ACCEPT");
+  lines.push(`${VERDICT[dir][policy] ?? "drop"} comment "node policy_${dir} ${policy}"`);
+  return lines;
+}
