@@ -118,10 +118,12 @@ export interface PlannedMoves {
 const order = (plan: Plan, name: string) => plan.machines.findIndex((m) => m.name === name);
 
 /**
- * Guests found running on another node than the last up left them on (`found`: guest → node, from the cluster). Each
- * is followed from there: migrated to its planned node, or adopted where it runs when the plan puts it there. A guest
- * Phoenix cannot migrate (or one replaced anyway) is refused: replacing it would delete it where the record says and
- * make a vmid the cluster still holds.
+ * Guests found running on another node than the last up left them on (`found`: guest → node, from the cluster). One
+ * whose planned node changed too is followed from there: adopted where it runs when the plan puts it there, else
+ * migrated on to its planned node (its placement is replaced either way, which keeps its container from being deleted
+ * when it is imported anew). Refused: one planned on the node it left (bringing it back imports a container the state
+ * may still hold, and Pulumi deletes what an import replaces), and one Phoenix cannot migrate or replaces anyway
+ * (replacing it would delete it where the record says and make a vmid the cluster still holds).
  */
 function movedElsewhere(
   plan: Plan,
@@ -139,6 +141,15 @@ function movedElsewhere(
     const at = found.get(m.name);
     if (was === undefined || at === undefined || at === was) continue;
     const blocker = replaced.has(m.name) ? "another change replaces it" : migrationBlocker(m);
+    if (!blocker && m.node === was) {
+      // Bringing it back to a node its records still name would have to import its container again, which deletes
+      // the container the state may still hold (the same guest, then back on that node): never done by itself.
+      refused.push(
+        `${outside(m.name, at, was)}; Phoenix does not bring it back to '${was}' by itself. To keep it where it runs, set ` +
+          `its node to '${at}' (it is adopted there; setting '${was}' again later migrates it back); nothing was touched`,
+      );
+      continue;
+    }
     if (blocker) {
       const tool = m.type === "vm" ? "qm" : "pct";
       refused.push(
@@ -147,6 +158,7 @@ function movedElsewhere(
       );
       continue;
     }
+    // Its node changes in the definition too, so its placement is replaced: the container is imported where it ends up.
     const message =
       at === m.node
         ? `${outside(m.name, at, was)}; the definition puts it there, so it is adopted where it runs (nothing moves)`

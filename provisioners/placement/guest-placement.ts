@@ -19,7 +19,7 @@ export interface GuestPlacementInputs {
   /**
    * Where the guest is when this up moves it: the node the last up left it on, or the one the cluster moved it to
    * without Phoenix (plan/moves.ts). Only a guest found there is migrated: a vmid found on another node (a new
-   * guest's) is someone else's guest, never touched. Set, it makes an update (a guest brought back to its node).
+   * guest's) is someone else's guest, never touched. Not compared by diff.
    */
   from?: string;
   /** Restart-mode timeout: how long the container may take to shut down before it is stopped (s). */
@@ -40,15 +40,10 @@ export async function locate(s: PveSession, vmid: number): Promise<{ node: strin
   return hit?.node ? { node: hit.node, status: hit.status ?? "unknown", ...(hit.lock ? { lock: hit.lock } : {}) } : undefined;
 }
 
-/**
- * A node change that migrates replaces the placement (its create moves the guest); anything else is in place, and so
- * is bringing back a guest the cluster moved away from its unchanged node (its update migrates it: a replacement's
- * delete of the old placement would find the guest back on that node and delete it).
- */
+/** A node change that migrates replaces the placement (its create moves the guest); anything else is in place. */
 export function diffPlacement(olds: GuestPlacementOutputs, news: GuestPlacementInputs): pulumi.dynamic.DiffResult {
   const replaces = [...(olds.vmid !== news.vmid ? ["vmid"] : []), ...(olds.node !== news.node && news.migrate ? ["node"] : [])];
-  const bringsBack = news.migrate && news.from !== undefined && news.from !== news.node;
-  const changed = bringsBack || (["node", "guest", "migrate", "timeout"] as const).some((k) => olds[k] !== news[k]);
+  const changed = (["node", "guest", "migrate", "timeout"] as const).some((k) => olds[k] !== news[k]);
   const apiChanged = JSON.stringify(olds.api) !== JSON.stringify(news.api);
   return { changes: replaces.length > 0 || changed || apiChanged, replaces };
 }
@@ -129,7 +124,6 @@ export const guestPlacementProvider: pulumi.dynamic.ResourceProvider<GuestPlacem
     return { id: `${inputs.node}/${inputs.vmid}`, outs: plainState(inputs) };
   },
   async update(_id, _olds, news) {
-    await placeGuest(news);
     return { outs: plainState(news) };
   },
   async delete(_id, props) {

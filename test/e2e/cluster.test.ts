@@ -4,7 +4,8 @@
 // "migrates" with no container replaced or deleted, `up` migrates it (same vmid, a file written before still there),
 // and a second `up` changes nothing. Removing the other guest deletes it (through its placement) from its node. Both
 // are HA resources (`ha:`), `other` with a node preference (an HA rule): the lab's API lists them, and they go with it.
-// A guest the cluster moves without Phoenix (an HA migration request) is followed: the next up brings it back.
+// A guest the cluster moves without Phoenix (an HA migration request) is not brought back by itself (refused, with the
+// fix); once the definition follows it, it is adopted where it runs, with or without a refresh in between.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { connect } from "node:net";
@@ -90,6 +91,20 @@ const resources = () => api.data<{ type: string; id: string; node?: string; vmid
 const whereIs = async (vmid: number) => (await resources()).find((r) => r.type === "lxc" && r.vmid === vmid)?.node;
 const haResources = () => api.data<Record<string, unknown>[]>("GET", "cluster/ha/resources");
 const haRules = () => api.data<Record<string, unknown>[]>("GET", "cluster/ha/rules");
+
+/** Moves an HA-managed container through an HA migration request (as a recovery would), until it runs there. */
+async function movedByHa(vmid: number, from: string, to: string): Promise<void> {
+  expect(await api.task("POST", `nodes/${from}/lxc/${vmid}/migrate`, { target: to, restart: 1 })).toBe("OK");
+  const deadline = Date.now() + 180_000;
+  const settled = async () => {
+    const r = (await resources()).find((x: any) => x.type === "lxc" && x.vmid === vmid) as any;
+    return r?.node === to && !r.lock && r.status === "running";
+  };
+  while (!(await settled())) {
+    expect(Date.now(), `the HA request's migration to ${to}`).toBeLessThan(deadline);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
 
 beforeAll(async () => {
   definition();
@@ -180,24 +195,27 @@ describe("a two-node lab", () => {
   );
 
   it(
-    "a container the cluster moved without Phoenix (an HA request) is followed: after a refresh, up brings it back with its data",
+    "a container the cluster moved without Phoenix (an HA request) is not brought back by itself; set where it runs, it is adopted there",
     async () => {
       // as HA would after a failure, or an admin: the guest moves to lab while the definition keeps it on lab2
-      expect(await api.task("POST", `nodes/lab2/lxc/${MOVER}/migrate`, { target: "lab", restart: 1 })).toBe("OK");
-      const deadline = Date.now() + 180_000;
-      const settled = async () => {
-        const r = (await resources()).find((x: any) => x.type === "lxc" && x.vmid === MOVER) as any;
-        return r?.node === "lab" && !r.lock && r.status === "running";
-      };
-      while (!(await settled())) {
-        expect(Date.now(), "the HA request's migration to lab").toBeLessThan(deadline);
-        await new Promise((r) => setTimeout(r, 1000));
-      }
+      await movedByHa(MOVER, "lab2", "lab");
       // the agent's scheduled refresh: the provider, asking lab2, no longer finds the container there and drops it
       const refreshed = await project.stack.refresh();
       expect(refreshed.summary.result).toBe("succeeded");
       expect(refreshed.summary.resourceChanges?.["delete"]).toBe(1);
+      // an up refuses before anything is touched, with the fix
+      const refusal = await project.stack.up().then(
+        () => "",
+        (e: Error) => e.message,
+      );
+      expect(refusal).toMatch(
+        /refused; nothing was touched:\s+mover runs on node 'lab', not on 'lab2' where the last up left it \(moved outside Phoenix[^)]*\); Phoenix does not bring it back to 'lab2' by itself\. To keep it where it runs, set its node to 'lab'/,
+      );
+      expect(await whereIs(MOVER)).toBe("lab");
+      expect(lxcOn("lab").exec(MOVER, ["cat", "/root/keep.txt"]).stdout.trim()).toBe("written-on-lab");
 
+      // the fix: the definition follows it; the preview says so and replaces no container
+      edit((d) => (d.guests.find((g: any) => g.name === "mover").node = "lab"));
       const steps: { type: string; name: string; op: string }[] = [];
       const warnings: string[] = [];
       const onEvent = (e: EngineEvent) => {
@@ -206,26 +224,35 @@ describe("a two-node lab", () => {
         if (e.diagnosticEvent?.severity === "warning") warnings.push(e.diagnosticEvent.message);
       };
       await project.stack.preview({ onEvent });
-      expect(warnings.join("\n")).toMatch(
-        /mover runs on node 'lab', not on 'lab2' where the last up left it \(moved outside Phoenix.*\): it migrates from node 'lab' to node 'lab2'/,
-      );
+      expect(warnings.join("\n")).toMatch(/mover runs on node 'lab', not on 'lab2' .*adopted where it runs \(nothing moves\)/);
       expect(warnings.join("\n")).not.toMatch(/REPLACED|DESTROYED|refused/);
-      // its placement is updated (it migrates the guest back); the container dropped from the state is imported by the up
-      expect(steps.find((x) => x.name === "mover-placement")?.op).toBe("update");
       const destructive = ["delete", "replace", "create-replacement", "delete-replaced", "discard"];
-      expect(steps.filter((x) => destructive.includes(x.op) && !/GuestPlacement|Placement/.test(x.type))).toEqual([]);
+      expect(steps.filter((x) => destructive.includes(x.op) && !/Placement/.test(x.type))).toEqual([]);
 
       const up = await project.stack.up();
-      expect(up.summary.result).toBe("succeeded");
       const made = changes(up.summary.resourceChanges);
       expect(made["import"]).toBe(1);
-      expect(Object.keys(made).filter((op) => !["import", "update"].includes(op))).toEqual([]);
+      expect(made["delete"]).toBeUndefined();
+      expect(await whereIs(MOVER)).toBe("lab");
+      expect(lxcOn("lab").exec(MOVER, ["cat", "/root/keep.txt"]).stdout.trim()).toBe("written-on-lab");
+      expect((await haResources()).map((r) => r["sid"])).toContain(`ct:${MOVER}`);
+      expect(changes((await project.stack.up()).summary.resourceChanges)).toEqual({});
+    },
+    30 * 60_000,
+  );
+
+  it(
+    "without a refresh in between (the container still in the state), adopting it where it runs deletes nothing",
+    async () => {
+      await movedByHa(MOVER, "lab", "lab2");
+      edit((d) => (d.guests.find((g: any) => g.name === "mover").node = "lab2"));
+      const up = await project.stack.up();
+      expect(up.summary.result).toBe("succeeded");
+      // its container is imported anew where it runs; the state's old one is dropped with its placement, not deleted
       expect(await whereIs(MOVER)).toBe("lab2");
       expect(lxcOn("lab2").exec(MOVER, ["cat", "/root/keep.txt"]).stdout.trim()).toBe("written-on-lab");
       expect((await api.data<{ status: string }>("GET", `nodes/lab2/lxc/${MOVER}/status/current`)).status).toBe("running");
-      expect((await haResources()).map((r) => r["sid"])).toContain(`ct:${MOVER}`);
-      const again = await project.stack.up();
-      expect(changes(again.summary.resourceChanges)).toEqual({});
+      expect(changes((await project.stack.up()).summary.resourceChanges)).toEqual({});
     },
     30 * 60_000,
   );

@@ -18,7 +18,6 @@ import { buildPlan } from "../../plan/plan";
 import {
   type GuestPlacementInputs,
   diffPlacement,
-  guestPlacementProvider,
   locate,
   placeGuest,
   removeGuest,
@@ -118,23 +117,29 @@ describe("guests the cluster moved without Phoenix", () => {
   const follow = (p: ReturnType<typeof plan>, found: Record<string, string>) =>
     planMoves(p, previous(), {}, deploymentOf(p, new Map()), new Map(Object.entries(found)));
 
-  it("one found elsewhere migrates back to its planned node, from where it runs, and is not said replaced", () => {
-    const p = plan();
-    const r = follow(p, { cache: "lab2", box: "lab" });
-    expect(r.moves.map((m) => [m.guest, m.from, m.to, m.how, m.recorded])).toEqual([["cache", "lab2", "lab", "migrate", "lab"]]);
-    expect(r.moves[0]!.message).toMatch(
-      /^cache runs on node 'lab2', not on 'lab' where the last up left it \(moved outside Phoenix.*\): it migrates from node 'lab2' to node 'lab'/,
-    );
-    expect(r.refused).toEqual([]);
-    expect([...r.migrated]).toEqual(["cache"]);
-    expect(changesBetween(previous(), deploymentOf(p, new Map(), new Map(), r.migrated))).toEqual([]);
+  it("one found elsewhere while the definition keeps it on the node it left is refused, with the fix", () => {
+    const r = follow(plan(), { cache: "lab2", box: "lab" });
+    expect(r.moves).toEqual([]);
+    expect(r.refused).toEqual([
+      expect.stringMatching(
+        /^cache runs on node 'lab2', not on 'lab' where the last up left it \(moved outside Phoenix.*\); Phoenix does not bring it back to 'lab' by itself\. To keep it where it runs, set its node to 'lab2'.*nothing was touched$/,
+      ),
+    ]);
   });
 
-  it("one found where the definition now puts it is adopted there; one moved by both goes from where it runs", () => {
+  it("one found where the definition now puts it is adopted there, not said replaced", () => {
     const there = plan((d) => (d.guests.find((g: any) => g.name === "cache").node = "lab2"));
     const adopted = follow(there, { cache: "lab2" });
-    expect(adopted.moves.map((m) => [m.guest, m.from, m.to, m.how])).toEqual([["cache", "lab2", "lab2", "migrate"]]);
+    expect(adopted.moves.map((m) => [m.guest, m.from, m.to, m.how, m.recorded])).toEqual([
+      ["cache", "lab2", "lab2", "migrate", "lab"],
+    ]);
     expect(adopted.moves[0]!.message).toMatch(/the definition puts it there, so it is adopted where it runs \(nothing moves\)$/);
+    expect(adopted.refused).toEqual([]);
+    expect([...adopted.migrated]).toEqual(["cache"]);
+    expect(changesBetween(previous(), deploymentOf(there, new Map(), new Map(), adopted.migrated))).toEqual([]);
+  });
+
+  it("one moved by the cluster to one node and by the definition to another migrates from where it runs", () => {
     // with a third node, moved by HA to lab3 and by the user to lab2: migrated from lab3
     const three = plan((d) => {
       d.nodes.push({ ...structuredClone(d.nodes[1]), name: "lab3" });
@@ -164,17 +169,24 @@ describe("guests the cluster moved without Phoenix", () => {
     expect(r.notes).toEqual([expect.stringMatching(/^cache runs on node 'lab2'.*no longer in the definition.*stays on 'lab2'/)]);
   });
 
-  it("follows exactly the guests found off their recorded node: migrated, adopted or refused, never replaced (property)", () => {
-    const p = plan();
-    const names = p.machines.map((m) => m.name);
+  it("takes exactly the guests found off their recorded node: adopted where the plan follows, refused otherwise (property)", () => {
+    const kept = plan();
+    const followed = plan((d) => (d.guests.find((g: any) => g.name === "cache").node = "lab2"));
+    const names = kept.machines.map((m) => m.name);
     fc.assert(
-      fc.property(fc.dictionary(fc.constantFrom(...names), fc.constantFrom("lab", "lab2")), (where) => {
+      fc.property(fc.dictionary(fc.constantFrom(...names), fc.constantFrom("lab", "lab2")), fc.boolean(), (where, moved) => {
+        const p = moved ? followed : kept;
         const r = follow(p, where);
         const off = names.filter((n) => where[n] === "lab2");
-        const followed = [...r.moves.map((m) => m.guest), ...r.refused.map((x) => x.split(" ")[0]!)].sort();
-        expect(followed).toEqual([...off].sort());
-        expect(r.moves.every((m) => m.how === "migrate" && m.from === "lab2" && m.to === "lab")).toBe(true);
-        for (const n of off) expect(r.moves.some((m) => m.guest === n)).toBe(migrationBlocker(byName(p, n)) === undefined);
+        // followed (found off its recorded node) or refused: those, each once; moves the definition alone makes aside
+        const outside = r.moves.filter((m) => m.recorded !== undefined);
+        const taken = [...outside.map((m) => m.guest), ...r.refused.map((x) => x.split(" ")[0]!)].sort();
+        expect(taken).toEqual([...off].sort());
+        // only a plain container the definition moved to where it runs is adopted; never a replacement
+        const adoptable = (n: string) => moved && n === "cache";
+        expect(outside.map((m) => m.guest)).toEqual(off.filter(adoptable));
+        expect(outside.every((m) => m.how === "migrate" && m.from === "lab2" && m.to === "lab2")).toBe(true);
+        expect(r.moves.every((m) => m.how === "migrate" || m.guest !== "cache")).toBe(true);
       }),
     );
   });
@@ -213,10 +225,8 @@ describe("the placement provider's diff", () => {
     expect(diffPlacement(i(), i({ vmid: 231 })).replaces).toEqual(["vmid"]);
     expect(diffPlacement(i(), i({ timeout: 60 }))).toEqual({ changes: true, replaces: [] });
     expect(diffPlacement(i(), i()).changes).toBe(false);
-    // a guest brought back to its unchanged node (the cluster moved it) is an update, never a replacement
-    expect(diffPlacement(i(), i({ from: "lab2" }))).toEqual({ changes: true, replaces: [] });
-    expect(diffPlacement(i(), i({ from: "lab" })).changes).toBe(false);
-    expect(diffPlacement(i({ migrate: false }), i({ from: "lab2", migrate: false })).changes).toBe(false);
+    // `from` alone changes nothing: a guest is moved only with its node (plan/moves.ts)
+    expect(diffPlacement(i(), i({ from: "lab2" })).changes).toBe(false);
   });
 });
 
@@ -290,7 +300,7 @@ describe("the placement provider on a two-node lab", () => {
     expect((await locate(s, 320))?.node).toBe("pve2");
   });
 
-  it("finds where a guest runs by vmid and name, through the first node that answers; a placement update brings it back", async () => {
+  it("finds where a guest runs by vmid and name, through the first node that answers", async () => {
     const dead = { node: "gone", api: { endpoint: "https://127.0.0.1:1/", token: TOKEN, insecure: true } };
     const apis = [dead, { node: "pve1", api: input().api }];
     const guests = [
@@ -302,13 +312,6 @@ describe("the placement provider on a two-node lab", () => {
     const none = await whereGuestsRun([dead], guests);
     expect(none.found.size).toBe(0);
     expect(none.error).toMatch(/^node 'gone': /);
-    // the cluster moved it to pve2; its placement on pve1 is updated with from: pve2 and migrates it back
-    const back = input({ node: "pve1", from: "pve2" });
-    expect(diffPlacement(input({ node: "pve1", from: undefined }), back)).toEqual({ changes: true, replaces: [] });
-    await guestPlacementProvider.update!("pve1/320", input({ node: "pve1", from: undefined }), back);
-    expect((await whereGuestsRun(apis, guests)).found.get("cache")).toBe("pve1");
-    await placeGuest(input());
-    expect((await whereGuestsRun(apis, guests)).found.get("cache")).toBe("pve2");
   });
 
   it("its delete removes the guest from its own node only: the old placement of a migrated guest leaves it", async () => {
