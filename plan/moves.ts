@@ -3,8 +3,9 @@
 // cannot (a golden template, a clone made on its template's node, passed-through devices, bind mounts of the old
 // node's datasets) and every VM are backed up on the old node, deleted and created anew. The run says which before it
 // happens, and whether a backup is taken. A guest the cluster moved without Phoenix (HA recovery after a node failed,
-// an admin's `pct migrate`) is followed from where it runs: migrated to its planned node, or adopted there when the
-// definition puts it there; one Phoenix cannot migrate is refused before anything is touched. Pure.
+// an admin's `pct migrate`) is followed from where it runs once the definition moves it too (adopted there, or
+// migrated on); while the definition keeps it on the node it left, or when Phoenix cannot migrate it, the up is
+// refused before anything is touched, with the fix. Pure.
 import { type Deployment, replacementCauses } from "./deployment";
 import type { Plan, PlannedMachine } from "./types";
 
