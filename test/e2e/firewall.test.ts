@@ -109,8 +109,10 @@ describe("the Proxmox firewall on the lab", () => {
       ]);
 
       // A second sshd in the server on 2222: something listens there, so only the firewall can keep the client out.
-      expect(inCt(SERVER, "/usr/sbin/sshd -p 2222 && sleep 1 && ss -ltn | grep -c ':2222 '").stdout.trim()).not.toBe("0");
+      // Started once the server has booted (its own sshd listens): one started while it was still booting was gone by
+      // the next test in a fresh-clone CI run.
       expect(await sshdListening(), why()).toBe(true);
+      expect(inCt(SERVER, "/usr/sbin/sshd -p 2222 && sleep 1 && ss -ltn | grep -c ':2222 '").stdout.trim()).not.toBe("0");
       expect(reaches(server, 22), why()).toBe(true);
       expect(reaches(server, 2222), why()).toBe(false);
       // The client has no firewall: the server reaches whatever listens there.
@@ -122,6 +124,8 @@ describe("the Proxmox firewall on the lab", () => {
   it(
     "a rule changed behind Pulumi's back shows on refresh, up puts it back, and a second up changes nothing",
     async () => {
+      // the second sshd still listens (else the reachability below would say nothing about the firewall)
+      expect(inCt(SERVER, "ss -ltn | grep -c ':2222 '").stdout.trim(), why()).not.toBe("0");
       await api.call("PUT", `nodes/lab/lxc/${SERVER}/firewall/rules/0`, { dport: "2222" });
       expect((await guestRules())[0]).toMatchObject({ dport: "2222" });
       expect(reaches(server, 2222), why()).toBe(true);
