@@ -14,14 +14,19 @@ export function pveApiArgs(
   const api = node.api;
   if (!api) return undefined;
   return pulumi.secret(
-    pulumi.all([secrets.apiToken, secrets.password]).apply(([token, password]) => ({
-      endpoint: api.endpoint,
-      insecure: api.insecure,
-      ...(api.fingerprint !== undefined ? { fingerprint: api.fingerprint } : {}),
-      ...(token ? { token } : {}),
-      ...(api.username && password ? { username: api.username, password } : {}),
-    })),
+    pulumi.all([secrets.apiToken, secrets.password]).apply(([token, password]) => plainPveApi(api, token, password)),
   );
+}
+
+/** A node's API with its credentials in plain: the token, and the user with the password when both are given. */
+function plainPveApi(api: NonNullable<PlannedNode["api"]>, token?: string, password?: string): PveApi {
+  return {
+    endpoint: api.endpoint,
+    insecure: api.insecure,
+    ...(api.fingerprint !== undefined ? { fingerprint: api.fingerprint } : {}),
+    ...(token ? { token } : {}),
+    ...(api.username && password ? { username: api.username, password } : {}),
+  };
 }
 
 /** A machine's backup settings, with the schema's defaults when a plan predates them. */
@@ -77,12 +82,6 @@ export function clusterApis(
     const token = plain(a.token);
     const password = plain(a.password);
     if (!token && !(a.username && password)) return [];
-    const api: PveApi = {
-      endpoint: a.endpoint,
-      ...(a.insecure !== undefined ? { insecure: a.insecure } : {}),
-      ...(a.fingerprint !== undefined ? { fingerprint: a.fingerprint } : {}),
-      ...(token ? { token } : { username: a.username!, password: password! }),
-    };
-    return [{ node: n.name, api }];
+    return [{ node: n.name, api: plainPveApi(a, token, password) }];
   });
 }

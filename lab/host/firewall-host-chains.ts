@@ -5,7 +5,7 @@
 // lab's bridges is the node's here; the lab's stand-ins for the internet on those bridges (apt proxy, registry
 // mirror), which a real node's guests reach through their router, are let through first. Pure text.
 import type { FwFile } from "../pve/firewall-config";
-import { type Direction, addresses, expand, matches } from "./firewall-match";
+import { type Direction, VERDICT, addresses, expand, matches, ruleComment } from "./firewall-match";
 
 export interface NodeFirewall {
   /** The node's host.fw: its [OPTIONS] (enable, ndp) and its rules, which come before the datacenter's. */
@@ -23,12 +23,6 @@ export function hostEnabled(host: FwFile): boolean {
 
 /** pve-firewall's management access (the `management` IP set): the API, consoles, SPICE, SSH, migration. */
 const MANAGEMENT_PORTS = "8006, 5900-5999, 3128, 22, 60000-60050";
-
-/** ACCEPT ends the node's input; on the way out it hands the packet on, so a guest's IN chain still sees it. */
-const VERDICT: Record<Direction, Record<string, string>> = {
-  in: { ACCEPT: "accept", DROP: "drop", REJECT: "reject" },
-  out: { ACCEPT: "return", DROP: "drop", REJECT: "reject" },
-};
 
 /** The body of the node's chain for one direction (jumped to from the input or output hook). */
 export function hostChain(dir: Direction, cluster: FwFile, node: NodeFirewall): string[] {
@@ -59,8 +53,7 @@ export function hostChain(dir: Direction, cluster: FwFile, node: NodeFirewall): 
       continue;
     }
     const iface = r.iface ? [`${dir === "in" ? "iifname" : "oifname"} "${r.iface}"`] : [];
-    const label = `comment "${(r.comment ?? `${r.type} ${r.action}`).replace(/["\\]/g, "").replace(/\s+/g, " ").slice(0, 100)}"`;
-    lines.push([...iface, ...m, VERDICT[dir][r.action] ?? "drop", label].join(" "));
+    lines.push([...iface, ...m, VERDICT[dir][r.action] ?? "drop", ruleComment(r)].join(" "));
   }
   if (dir === "in" && cluster.ipset["management"]) {
     const set = addresses("+dc/management", cluster, node.fw);

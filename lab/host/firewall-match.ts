@@ -109,3 +109,17 @@ export function expand(rules: FwRule[], dir: Direction, cluster: FwFile): FwRule
   }
   return out;
 }
+
+/**
+ * A rule's action as an nft verdict. ACCEPT ends the packet's way in; on the way out it hands the packet back (a
+ * guest's or the node's OUT chain), so the receiving guest's IN chain still sees it.
+ */
+export const VERDICT: Record<Direction, Record<string, string>> = {
+  out: { ACCEPT: "return", DROP: "drop", REJECT: "reject" },
+  in: { ACCEPT: "accept", DROP: "drop", REJECT: "reject" },
+};
+
+/** A rule's comment as nft takes it (its own, else its type and action): quotes and backslashes out, 100 characters. */
+export function ruleComment(r: FwRule): string {
+  return `comment "${(r.comment ?? `${r.type} ${r.action}`).replace(/["\\]/g, "").replace(/\s+/g, " ").slice(0, 100)}"`;
+}

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import type { FwFile } from "../pve/firewall-config";
 import { ipVersion } from "../pve/firewall-rules";
-import { type Direction, addresses, expand, matches } from "./firewall-match";
+import { type Direction, VERDICT, addresses, expand, matches, ruleComment } from "./firewall-match";
 import { type NodeFirewall, hostChain, hostEnabled } from "./firewall-host-chains";
 import { layer2Filters, portFilters } from "./firewall-port-filters";
 
@@ -52,12 +52,6 @@ function guestEnabled(fw: FwFile): boolean {
   return fw.options.enable === "1";
 }
 
-const VERDICT: Record<Direction, Record<string, string>> = {
-  // a guest's OUT chain hands an accepted packet back, so the receiving guest's IN chain still sees it
-  out: { ACCEPT: "return", DROP: "drop", REJECT: "reject" },
-  in: { ACCEPT: "accept", DROP: "drop", REJECT: "reject" },
-};
-
 /** The mark a port's packets carry: its number in the high half as a sender (OUT), in the low half as a receiver (IN). */
 const markOf = (dir: Direction, index: number) =>
   dir === "out"
@@ -82,7 +76,7 @@ function guestChain(g: FwGuestPorts, ports: Port[], dir: Direction, cluster: FwF
   lines.push(...portFilters(g.type, g.fw, marked, dir, resolve));
   for (const r of expand(g.fw.rules, dir, cluster)) {
     const m = matches(r, cluster, g.fw);
-    const label = `comment "${(r.comment ?? `${r.type} ${r.action}`).replace(/["\\]/g, "").replace(/\s+/g, " ").slice(0, 100)}"`;
+    const label = ruleComment(r);
     if (!m) {
       lines.push(`# skipped (unresolvable): ${r.type} ${r.action} ${r.source ?? ""} ${r.dest ?? ""}`);
       continue;

@@ -92,6 +92,19 @@ const whereIs = async (vmid: number) => (await resources()).find((r) => r.type =
 const haResources = () => api.data<Record<string, unknown>[]>("GET", "cluster/ha/resources");
 const haRules = () => api.data<Record<string, unknown>[]>("GET", "cluster/ha/rules");
 
+/** A preview's steps (resource type, name, operation) and its warnings, as the engine announces them. */
+async function previewed(): Promise<{ steps: { type: string; name: string; op: string }[]; warnings: string[] }> {
+  const steps: { type: string; name: string; op: string }[] = [];
+  const warnings: string[] = [];
+  const onEvent = (e: EngineEvent) => {
+    const m = e.resourcePreEvent?.metadata;
+    if (m) steps.push({ type: m.type, name: m.urn.split("::").pop()!, op: m.op });
+    if (e.diagnosticEvent?.severity === "warning") warnings.push(e.diagnosticEvent.message);
+  };
+  await project.stack.preview({ onEvent });
+  return { steps, warnings };
+}
+
 /** Moves an HA-managed container through an HA migration request (as a recovery would), until it runs there. */
 async function movedByHa(vmid: number, from: string, to: string): Promise<void> {
   expect(await api.task("POST", `nodes/${from}/lxc/${vmid}/migrate`, { target: to, restart: 1 })).toBe("OK");
@@ -159,15 +172,7 @@ describe("a two-node lab", () => {
     "a container whose node changes: the preview says migrate, up migrates it with its vmid and data, a second up does nothing",
     async () => {
       edit((d) => (d.guests.find((g: any) => g.name === "mover").node = "lab2"));
-      // every step the preview announces, by resource type and name
-      const steps: { type: string; name: string; op: string }[] = [];
-      const warnings: string[] = [];
-      const onEvent = (e: EngineEvent) => {
-        const m = e.resourcePreEvent?.metadata;
-        if (m) steps.push({ type: m.type, name: m.urn.split("::").pop()!, op: m.op });
-        if (e.diagnosticEvent?.severity === "warning") warnings.push(e.diagnosticEvent.message);
-      };
-      await project.stack.preview({ onEvent });
+      const { steps, warnings } = await previewed();
       expect(warnings.join("\n")).toMatch(/mover migrates from node 'lab' to node 'lab2' \(restart mode/);
       expect(warnings.join("\n")).not.toMatch(/REPLACED|DESTROYED|deleted on 'lab'/);
       const opsOf = (name: string, type: RegExp) => steps.filter((x) => x.name === name && type.test(x.type)).map((x) => x.op);
@@ -216,14 +221,7 @@ describe("a two-node lab", () => {
 
       // the fix: the definition follows it; the preview says so and replaces no container
       edit((d) => (d.guests.find((g: any) => g.name === "mover").node = "lab"));
-      const steps: { type: string; name: string; op: string }[] = [];
-      const warnings: string[] = [];
-      const onEvent = (e: EngineEvent) => {
-        const m = e.resourcePreEvent?.metadata;
-        if (m) steps.push({ type: m.type, name: m.urn.split("::").pop()!, op: m.op });
-        if (e.diagnosticEvent?.severity === "warning") warnings.push(e.diagnosticEvent.message);
-      };
-      await project.stack.preview({ onEvent });
+      const { steps, warnings } = await previewed();
       expect(warnings.join("\n")).toMatch(/mover runs on node 'lab', not on 'lab2' .*adopted where it runs \(nothing moves\)/);
       expect(warnings.join("\n")).not.toMatch(/REPLACED|DESTROYED|refused/);
       const destructive = ["delete", "replace", "create-replacement", "delete-replaced", "discard"];
