@@ -1,6 +1,7 @@
 // What the rest of the lab's API asks of HA (pve-ha-manager's Config.pm calls from pve-container and qemu-server):
 // whether a guest is HA-managed, its removal with `purge`, and a migration request. The lab runs no CRM or LRM, so
-// it carries a migration request out itself, as the LRM would on the guest's node; nothing watches or fences.
+// it carries a migration request out itself, as the LRM would on the guest's node (`motions` says which are under
+// way); nothing watches or fences.
 import { join } from "node:path";
 import type { GuestType } from "../pve/backend";
 import { HaResourceStore } from "./ha-config";
@@ -9,9 +10,18 @@ import { HaRuleStore } from "./ha-rules-config";
 /** The HA resource type of a guest type (a sid is `ct:<vmid>` or `vm:<vmid>`). */
 export const HA_TYPE: Record<GuestType, string> = { lxc: "ct", qemu: "vm" };
 
+/** A migrate or relocate request the lab is carrying out: the CRM's service state while the LRM works, from where, to where. */
+export interface HaMotion {
+  cmd: "migrate" | "relocate";
+  node: string;
+  target: string;
+}
+
 export class HaStack {
   readonly resources: HaResourceStore;
   readonly rules: HaRuleStore;
+  /** The requests being carried out now, by sid (`ct:100`); HA status shows them as the services' CRM state. */
+  readonly motions = new Map<string, HaMotion>();
 
   /** `dir`: the cluster's /etc/pve/ha (resources.cfg, rules.cfg). */
   constructor(dir: string) {

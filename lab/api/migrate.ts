@@ -3,9 +3,11 @@
 // container shut down in restart mode, each volume sent from the source node's storage and received on the target's,
 // the config moved to the target node, the source's volumes removed, and the container started again on the target.
 // A failure before the config moved leaves the guest where it was (received copies removed, restarted on the source).
+// An HA-managed guest's migration is a request to HA, which the lab, running no CRM or LRM, carries out itself.
 import type { Identity } from "./auth";
-import { type ApiContext, LABEL, checkLock, clusterNodes, loadConfig, lockedTask } from "./context";
+import { type ApiContext, LABEL, checkLock, clusterNodes, findGuest, loadConfig, lockedTask } from "./context";
 import { fail, paramError } from "./errors";
+import { HA_TYPE } from "./ha-stack";
 import type { GuestType, StorageInfo } from "../pve/backend";
 import type { ConfigFile } from "../pve/pve-config";
 import { type TaskLog, hms, logStamp } from "../pve/tasks";
@@ -44,6 +46,9 @@ function guestVolumes(config: Record<string, string>, vmid: number): { key: stri
   return out;
 }
 
+/** How the migration log names the guest it starts again. */
+const GUEST: Record<GuestType, string> = { lxc: "container", qemu: "VM" };
+
 /** HH:MM:SS of milliseconds. */
 const duration = (ms: number) => hms(Math.floor(ms / 1000));
 
@@ -52,6 +57,7 @@ export interface MigrateRequest {
   vmid: number;
   target: string;
   online: boolean;
+  /** Restart mode: a running guest shut down, migrated offline, started on the target (pct's; for a VM, the lab's LRM's). */
   restart: boolean;
   timeout: number;
   storageMap: StorageMap;
@@ -69,7 +75,7 @@ export async function migrateGuest(ctx: ApiContext, identity: Identity, req: Mig
   const running = (await ctx.backend.runtime(type, vmid)).status === "running";
   if (running && type === "lxc" && !req.online && !req.restart)
     throw fail("can't migrate running container without --online or --restart");
-  if (running && type === "qemu" && !req.online) throw fail("can't migrate running VM without --online");
+  if (running && type === "qemu" && !req.online && !req.restart) throw fail("can't migrate running VM without --online");
   const storages = await dst.backend.listStorage();
   for (const sid of [req.storageMap.default, ...Object.values(req.storageMap.entries)])
     if (sid && !storages.some((s) => s.id === sid)) throw fail(`storage '${sid}' is not available on node '${target}'`);
@@ -82,22 +88,57 @@ export async function migrateGuest(ctx: ApiContext, identity: Identity, req: Mig
 const ROOT: Identity = { authid: "root@pam", isRoot: true };
 
 /**
- * An HA-managed guest's migration is a request to the HA stack (`ha-manager migrate`): the `hamigrate` task only
- * queues it. The lab has no CRM/LRM, so it then carries the request out as the LRM does: a container is shut down
- * and migrated offline, then started on the target (restart mode does all three); a VM is migrated online if it runs.
+ * An HA-managed guest's migration is a request to the HA stack (`ha-manager migrate`, without the call's target
+ * storages): the `hamigrate` task only queues it, and the lab then carries it out (carryOutHaRequest).
  */
 function requestHaMigration(ctx: ApiContext, identity: Identity, req: MigrateRequest): string {
   const { type, vmid, target } = req;
   return ctx.tasks.start("hamigrate", String(vmid), identity.authid, async (log) => {
     log(`Requesting HA migration for ${LABEL[type]} ${vmid} to node ${target}`);
-    setImmediate(() => {
-      void (async () => {
-        const running = (await ctx.backend.runtime(type, vmid)).status === "running";
-        const lrm = { ...req, byHa: true, online: type === "qemu" && running, restart: type === "lxc" && running };
-        await migrateGuest(ctx, ROOT, lrm);
-      })().catch(() => undefined); // the LRM's own log: the guest stays where it was, as its status shows
-    });
+    carryOutHaRequest(ctx, "migrate", vmid, target);
   });
+}
+
+/** The shutdown timeout the LRM gives a guest it moves (PVE::HA::Resources::PVECT and PVEVM's shutdown default). */
+const LRM_SHUTDOWN_TIMEOUT = 60;
+
+/**
+ * A `migrate` or `relocate` request to HA, carried out once the caller has its answer. The lab has no CRM/LRM, so it
+ * does what the LRM does on the guest's node (whichever lab node holds it), as root@pam: migrate moves a running VM
+ * online (which the lab refuses: the guest stays where it was) and a running container in restart mode (PVECT shuts
+ * it down and migrates it offline, then it is started on the target); relocate shuts the guest down, migrates it
+ * offline and starts it on the target; a stopped guest is migrated offline. As the CRM does, a request for the node
+ * the guest is on, or for no node of the cluster, is ignored; any failure leaves the guest where it was.
+ */
+export function carryOutHaRequest(ctx: ApiContext, cmd: "migrate" | "relocate", vmid: number, target: string): void {
+  setImmediate(() => {
+    void lrmMove(ctx, cmd, vmid, target).catch(() => undefined); // the LRM's own log: the guest's status shows it
+  });
+}
+
+async function lrmMove(ctx: ApiContext, cmd: "migrate" | "relocate", vmid: number, target: string): Promise<void> {
+  const found = await findGuest(ctx, vmid);
+  if (!found || found.node.node === target || !clusterNodes(ctx).some((n) => n.node === target)) return;
+  const { node, type } = found;
+  const running = (await node.backend.runtime(type, vmid)).status === "running";
+  const online = cmd === "migrate" && type === "qemu" && running;
+  const sid = `${HA_TYPE[type]}:${vmid}`;
+  node.ha?.motions.set(sid, { cmd, node: node.node, target });
+  try {
+    const upid = await migrateGuest(node, ROOT, {
+      type,
+      vmid,
+      target,
+      online,
+      restart: running && !online,
+      timeout: LRM_SHUTDOWN_TIMEOUT,
+      storageMap: { entries: {} },
+      byHa: true,
+    });
+    await node.tasks.wait(upid);
+  } finally {
+    node.ha?.motions.delete(sid);
+  }
 }
 
 /** Migration log lines as AbstractMigrate prints them: the local time first, ERROR:/WARN: for those levels. */
@@ -144,18 +185,18 @@ async function planVolumes(
   return plan;
 }
 
-/** Proxmox's prepare: the guest's state, what the lab cannot move; a container in restart mode is shut down. */
+/** Proxmox's prepare: the guest's state, what the lab cannot move; a guest in restart mode is shut down. */
 async function prepare(ctx: ApiContext, req: MigrateRequest, file: ConfigFile, say: MigrationLog): Promise<boolean> {
   const { type, vmid } = req;
   checkLock({ ...ctx, locks: new Map() }, type, vmid, file);
   const running = (await ctx.backend.runtime(type, vmid)).status === "running";
   if (running && type === "lxc" && req.online) throw new Error("lxc live migration is currently not implemented");
   if (running && type === "lxc" && !req.restart) throw new Error("running container can only be migrated in restart mode");
-  if (running && type === "qemu")
+  if (running && type === "qemu" && !req.restart)
     throw new Error("the lab cannot live-migrate a VM (no QEMU migration stream between its nodes): shut it down first");
   if (Object.keys(file.sections).length) throw new Error(`the lab does not migrate snapshots: ${LABEL[type]} ${vmid} has some`);
   if (running) {
-    say.info(`shutdown CT ${vmid}`);
+    say.info(`shutdown ${LABEL[type]} ${vmid}`);
     await ctx.backend.shutdownGuest(type, vmid, { timeout: req.timeout, forceStop: true }, say.info);
   }
   return running;
@@ -198,7 +239,7 @@ async function migrate(
       for (const volid of received) await dst.backend.destroyVolume(volid, say.info).catch(() => undefined);
       say.info("start final cleanup");
       if (stopped) {
-        say.info("start container on source node");
+        say.info(`start ${GUEST[type]} on source node`);
         await ctx.backend.startGuest(type, vmid, file.config, say.info);
       }
       throw e;
@@ -211,7 +252,7 @@ async function migrate(
       });
     say.info("start final cleanup");
     if (stopped) {
-      say.info("start container on target node");
+      say.info(`start ${GUEST[type]} on target node`);
       await dst.backend.startGuest(type, vmid, moving.config, say.info).catch((e: Error) => {
         say.err(e.message);
         problems = true;

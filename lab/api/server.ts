@@ -16,6 +16,9 @@ import { JobStore } from "./backup-jobs";
 import { backupRoutes } from "./routes/backup";
 import { clusterRoutes } from "./routes/cluster";
 import { haRoutes } from "./routes/ha";
+import { haGroupsRoutes } from "./routes/ha-groups";
+import { haRequestRoutes } from "./routes/ha-requests";
+import { haStatusRoutes } from "./routes/ha-status";
 import { HaStack } from "./ha-stack";
 import { haRulesRoutes } from "./routes/ha-rules";
 import { migrateRoutes } from "./routes/migrate";
@@ -94,7 +97,10 @@ export function labRouter(
     ...backupRoutes(ctx, new JobStore(join(o.pveDir ?? join(o.stateDir, "pve"), "jobs.cfg"))),
     ...clusterRoutes(ctx, join(o.stateDir, "pve", "mapping", "pci.json")),
     ...haRoutes(ctx, ha),
+    ...haRequestRoutes(ctx, ha),
     ...haRulesRoutes(ctx, ha),
+    ...haGroupsRoutes(ctx),
+    ...haStatusRoutes(ctx, ha),
     ...migrateRoutes(ctx),
     ...firewallClusterRoutes(ctx),
     ...firewallGuestRoutes(ctx),

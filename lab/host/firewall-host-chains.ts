@@ -1,7 +1,7 @@
 // The node's own traffic through pve-firewall's host chains (enable_host_firewall: PVEFW-HOST-IN and -OUT): loopback
 // and established traffic through, neighbour discovery and IGMP, then the node's host.fw rules before the
-// datacenter's (groups expanded), the management IP set's access to the API, SSH and consoles, then the datacenter's
-// policy_in (DROP by default) and policy_out (ACCEPT). The lab's node is this machine, so only its traffic with the
+// datacenter's (groups expanded), the management IP set's access to the API, SSH and consoles (the cluster network,
+// `local_network`, always among them; the node's own connections to it always out), then the datacenter's policy_in (DROP by default) and policy_out (ACCEPT). The lab's node is this machine, so only its traffic with the
 // lab's bridges is the node's here; the lab's stand-ins for the internet on those bridges (apt proxy, registry
 // mirror), which a real node's guests reach through their router, are let through first. Pure text.
 import type { FwFile } from "../pve/firewall-config";
@@ -23,6 +23,40 @@ export function hostEnabled(host: FwFile): boolean {
 
 /** pve-firewall's management access (the `management` IP set): the API, consoles, SPICE, SSH, migration. */
 const MANAGEMENT_PORTS = "8006, 5900-5999, 3128, 22, 60000-60050";
+
+/**
+ * The cluster network: the datacenter's `local_network` alias, else the network of the node's own address (the lab's
+ * nodes answer on 127.0.0.1, so that is pve-firewall's fallback, 127.0.0.0/8, which never reaches a bridge).
+ */
+export function localNetwork(cluster: FwFile): string {
+  return cluster.aliases["local_network"]?.cidr ?? "127.0.0.0/8";
+}
+
+/**
+ * pve-firewall's management access: its `management` IP set, to which it always adds the cluster network, may reach
+ * the API, consoles, SPICE, SSH and migration; one rule per address family the set holds.
+ */
+function managementAccess(cluster: FwFile, own: FwFile): string[] {
+  const entries = [...(cluster.ipset["management"] ?? []), { cidr: localNetwork(cluster) }];
+  const lines: string[] = [];
+  for (const family of [4, 6] as const) {
+    const set = entries.filter((e) => addresses(e.cidr, cluster, own)?.family === family);
+    if (!set.some((e) => !e.nomatch)) continue;
+    const m = addresses("+dc/management", { ...cluster, ipset: { ...cluster.ipset, management: set } }, own)!;
+    const key = family === 4 ? "ip" : "ip6";
+    const except = m.except ? `${key} saddr != ${m.except} ` : "";
+    lines.push(`${except}${key} saddr ${m.match} tcp dport { ${MANAGEMENT_PORTS} } accept comment "management"`);
+  }
+  return lines;
+}
+
+/** The node's own connections to the cluster network's API, SSH, consoles and SPICE, whatever policy_out says. */
+function localNetworkOut(cluster: FwFile, own: FwFile): string[] {
+  const net = addresses(localNetwork(cluster), cluster, own);
+  if (!net) return [];
+  const key = net.family === 4 ? "ip" : "ip6";
+  return [`${key} daddr ${net.match} tcp dport { 8006, 22, 5900-5999, 3128 } ${VERDICT.out.ACCEPT} comment "local_network"`];
+}
 
 /** The body of the node's chain for one direction (jumped to from the input or output hook). */
 export function hostChain(dir: Direction, cluster: FwFile, node: NodeFirewall): string[] {
@@ -55,14 +89,7 @@ export function hostChain(dir: Direction, cluster: FwFile, node: NodeFirewall): 
     const iface = r.iface ? [`${dir === "in" ? "iifname" : "oifname"} "${r.iface}"`] : [];
     lines.push([...iface, ...m, VERDICT[dir][r.action] ?? "drop", ruleComment(r)].join(" "));
   }
-  if (dir === "in" && cluster.ipset["management"]) {
-    const set = addresses("+dc/management", cluster, node.fw);
-    if (set) {
-      const key = set.family === 4 ? "ip" : "ip6";
-      const except = set.except ? `${key} saddr != ${set.except} ` : "";
-      lines.push(`${except}${key} saddr ${set.match} tcp dport { ${MANAGEMENT_PORTS} } accept comment "management"`);
-    }
-  }
+  lines.push(...(dir === "in" ? managementAccess(cluster, node.fw) : localNetworkOut(cluster, node.fw)));
   const policy = (dir === "in" ? cluster.options.policy_in : cluster.options.policy_out) ?? (dir === "in" ? "DROP" : "ACCEPT");
   lines.push(`${VERDICT[dir][policy] ?? "drop"} comment "node policy_${dir} ${policy}"`);
   return lines;

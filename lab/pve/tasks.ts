@@ -49,7 +49,8 @@ export function parseUpid(upid: string): ParsedUpid | undefined {
 
 export class TaskManager {
   private readonly tasks = new Map<string, TaskInfo>();
-  private readonly running = new Set<Promise<void>>();
+  /** Running workers by UPID (each promise settles when its worker has ended, however it ended). */
+  private readonly running = new Map<string, Promise<void>>();
   private nextPid = 0x1000 + Math.floor(Math.random() * 0x10000);
 
   constructor(private readonly node: string) {}
@@ -92,8 +93,8 @@ export class TaskManager {
         task.endtime = Math.floor(Date.now() / 1000);
       }
     })();
-    this.running.add(p);
-    void p.finally(() => this.running.delete(p));
+    this.running.set(upid, p);
+    void p.finally(() => this.running.delete(upid));
     return upid;
   }
 
@@ -105,9 +106,14 @@ export class TaskManager {
     return [...this.tasks.values()];
   }
 
+  /** Waits for one worker to end (at once when it has, or is no worker of this node's). */
+  async wait(upid: string): Promise<void> {
+    await this.running.get(upid);
+  }
+
   /** Waits for every running worker (tests, shutdown). */
   async settle(): Promise<void> {
-    while (this.running.size) await Promise.allSettled([...this.running]);
+    while (this.running.size) await Promise.allSettled([...this.running.values()]);
   }
 }
 

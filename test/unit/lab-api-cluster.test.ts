@@ -4,20 +4,15 @@
 // (offline and restart mode, Proxmox's refusals), HA resources are kept in /etc/pve/ha/resources.cfg and HA rules
 // in /etc/pve/ha/rules.cfg with pve-ha-manager's checks.
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LabClient } from "../../lab/pve/client";
 import { MemoryBackend, type MemoryBackendOptions } from "../../lab/pve/memory-backend";
-import { type LabApi, startLabApi } from "../../lab/api/server";
+import { TEMPLATE, type TwoNodeLab, startTwoNodeLab } from "../support/lab-cluster-api";
 
-const TOKEN_ID = "root@pam!phoenix";
-const SECRET = "0b7c1d2e-3f40-4a5b-8c6d-7e8f9a0b1c2d";
-const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
-
+let lab: TwoNodeLab;
 let dir: string;
-let api: LabApi;
 let one: MemoryBackend;
 let two: MemoryBackend;
 let pve: LabClient;
@@ -31,7 +26,6 @@ const node = (pool: string, guests: MemoryBackendOptions["guests"] = []) =>
   new MemoryBackend({ storages: storages(pool), files: [{ volid: TEMPLATE, size: 120_000_000 }], guests });
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "phoenix-lab-cluster-"));
   one = node("tank1", [
     {
       type: "qemu",
@@ -45,21 +39,12 @@ beforeAll(async () => {
     },
   ]);
   two = node("tank2");
-  api = await startLabApi({
-    stateDir: dir,
-    port: 0,
-    node: "pve1",
-    nodes: [{ node: "pve2", backend: two }],
-    tokens: [{ id: TOKEN_ID, secret: SECRET }],
-    backend: one,
-    unauthorizedDelayMs: 0,
-  });
-  pve = new LabClient({ url: api.url, token: `${TOKEN_ID}=${SECRET}` });
+  lab = await startTwoNodeLab("phoenix-lab-cluster-", one, two);
+  ({ dir, pve } = lab);
 });
 
 afterAll(async () => {
-  await api?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await lab?.close();
 });
 
 const create = (nodeName: string, vmid: number, extra: Record<string, string> = {}) =>

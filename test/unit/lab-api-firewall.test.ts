@@ -296,7 +296,8 @@ describe("the nftables rendering", () => {
       'tcp dport { 3142, 5000 } accept comment "the lab\'s stand-ins for the internet"',
       'ip saddr 10.0.0.66 udp dport 53 drop comment "in DROP"',
       'ip daddr 10.0.0.1 udp dport 53 accept comment "in ACCEPT"',
-      'ip saddr { 192.168.1.0/24 } tcp dport { 8006, 5900-5999, 3128, 22, 60000-60050 } accept comment "management"',
+      // pve-firewall adds the cluster network to the set: the lab's nodes answer on 127.0.0.1
+      'ip saddr { 192.168.1.0/24, 127.0.0.0/8 } tcp dport { 8006, 5900-5999, 3128, 22, 60000-60050 } accept comment "management"',
       'drop comment "node policy_in DROP"',
     ]);
     expect(body("host-out")).toEqual([
@@ -306,8 +307,22 @@ describe("the nftables rendering", () => {
       "icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } return",
       "meta l4proto igmp return",
       'tcp dport 443 return comment "out ACCEPT"',
+      'ip daddr 127.0.0.0/8 tcp dport { 8006, 22, 5900-5999, 3128 } return comment "local_network"',
       'drop comment "node policy_out DROP"',
     ]);
+    // a local_network alias is the cluster network: management access from it with no management set, in both families
+    const aliased = parseFwFile(
+      "[OPTIONS]\n\nenable: 1\n\n[ALIASES]\n\nlocal_network 10.20.0.0/16\n\n" + "[IPSET management]\n\nfd00::/64\n!fd00::9\n",
+    );
+    const lan = renderRuleset(aliased, [], "t", node);
+    expect(lan).toContain(
+      'ip saddr { 10.20.0.0/16 } tcp dport { 8006, 5900-5999, 3128, 22, 60000-60050 } accept comment "management"',
+    );
+    expect(lan).toContain(
+      'ip6 saddr != { fd00::9 } ip6 saddr { fd00::/64 } tcp dport { 8006, 5900-5999, 3128, 22, 60000-60050 } accept comment "management"',
+    );
+    expect(lan).toContain('ip daddr 10.20.0.0/16 tcp dport { 8006, 22, 5900-5999, 3128 } return comment "local_network"');
+    expect(lan).not.toContain("127.0.0.0/8");
     // the input hook ends with it; the output hook starts with it
     expect(body("input").at(-1)).toBe("jump host-in");
     expect(body("output")[1]).toBe("jump host-out");

@@ -1,20 +1,12 @@
 // HA-managed guests in the lab's two-node cluster, as pve-container and qemu-server treat them: a migration is a
 // request to HA (a `hamigrate` task), which the lab then carries out as the LRM would (shut down, migrate, start on
 // the target); /cluster/resources shows the HA state; removal needs `purge`, which takes the guest out of HA too.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LabClient } from "../../lab/pve/client";
 import { MemoryBackend } from "../../lab/pve/memory-backend";
-import { type LabApi, startLabApi } from "../../lab/api/server";
+import { TEMPLATE, type TwoNodeLab, guestWatch, startTwoNodeLab } from "../support/lab-cluster-api";
 
-const TOKEN_ID = "root@pam!phoenix";
-const SECRET = "0b7c1d2e-3f40-4a5b-8c6d-7e8f9a0b1c2d";
-const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
-
-let dir: string;
-let api: LabApi;
+let lab: TwoNodeLab;
 let pve: LabClient;
 
 const node = (pool: string) =>
@@ -27,17 +19,8 @@ const node = (pool: string) =>
   });
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "phoenix-lab-ha-"));
-  api = await startLabApi({
-    stateDir: dir,
-    port: 0,
-    node: "pve1",
-    nodes: [{ node: "pve2", backend: node("tank2") }],
-    tokens: [{ id: TOKEN_ID, secret: SECRET }],
-    backend: node("tank1"),
-    unauthorizedDelayMs: 0,
-  });
-  pve = new LabClient({ url: api.url, token: `${TOKEN_ID}=${SECRET}` });
+  lab = await startTwoNodeLab("phoenix-lab-ha-", node("tank1"), node("tank2"));
+  ({ pve } = lab);
   for (const vmid of [100, 101]) {
     const upid = await pve.data<string>("POST", "nodes/pve1/lxc", {
       vmid,
@@ -51,23 +34,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await api?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await lab?.close();
 });
 
-type Resource = { type: string; vmid?: number; node?: string; status?: string; hastate?: string; lock?: string };
-const where = async (vmid: number) =>
-  (await pve.data<Resource[]>("GET", "cluster/resources", { type: "vm" })).find((r) => r.vmid === vmid);
-
-/** Polls /cluster/resources until `done` holds for the guest (5 s). */
-async function until(vmid: number, done: (r: Resource | undefined) => boolean): Promise<Resource | undefined> {
-  for (let i = 0; i < 100; i++) {
-    const r = await where(vmid);
-    if (done(r)) return r;
-    await new Promise((res) => setTimeout(res, 50));
-  }
-  return where(vmid);
-}
+const { where, until } = guestWatch(() => pve);
 
 describe("HA-managed guests", () => {
   it("shows the HA state in /cluster/resources, for HA resources only", async () => {

@@ -1,5 +1,6 @@
 // /cluster/ha/resources: HA resources kept in /etc/pve/ha/resources.cfg with pve-ha-manager's checks and words.
-// The lab runs no HA manager: nothing watches, fences, restarts or relocates these guests (lab/README.md).
+// The lab runs no HA manager: nothing watches, fences, restarts or recovers these guests (lab/README.md); a migrate or
+// relocate request (ha-requests.ts) it carries out itself.
 import { type ApiContext, findGuest } from "../context";
 import { fail, paramError, modifiedConfig } from "../errors";
 import type { HaResource, HaResourceStore } from "../ha-config";
@@ -19,10 +20,10 @@ const OPTIONS: ParamSchema = {
   state: { type: "string", enum: ["started", "stopped", "enabled", "disabled", "ignored"], optional: true },
   type: { type: "string", enum: ["ct", "vm"], optional: true },
 };
-const SID = { type: "string", optional: false } as const;
+export const SID = { type: "string", optional: false } as const;
 
 /** pve-ha-manager's parse_sid: `ct:100`, `vm:100`, or a bare vmid resolved through the cluster's guests. */
-async function parseSid(ctx: ApiContext, sid: string): Promise<{ type: string; name: string }> {
+export async function parseSid(ctx: ApiContext, sid: string): Promise<{ type: string; name: string }> {
   if (/^\d+$/.test(sid)) {
     const g = await findGuest(ctx, Number(sid));
     if (!g) throw fail(`unable to detect SID from VMID - VM/CT ${sid} does not exist`);
@@ -34,9 +35,14 @@ async function parseSid(ctx: ApiContext, sid: string): Promise<{ type: string; n
   return { type: m[1]!, name: m[2]! };
 }
 
-/** The resource's options from the request (no HA groups here: the lab has none). */
-function options(params: Record<string, string>, type: string): Record<string, string> {
+/**
+ * The resource's options from the request. The lab has no HA groups: PVE 9 says they were migrated to rules (the
+ * same on create and update), PVE 8 that the named one does not exist.
+ */
+function options(ctx: ApiContext, params: Record<string, string>, type: string): Record<string, string> {
   if (params.type && params.type !== type) throw fail("types does not match");
+  if (params.group !== undefined && !ctx.version.version.startsWith("8."))
+    throw fail("invalid parameter 'group': ha groups have been migrated to rules");
   if (params.group) throw fail(`HA group '${params.group}' does not exist`);
   const out: Record<string, string> = {};
   for (const k of Object.keys(OPTIONS)) if (k !== "type" && params[k] !== undefined) out[k] = params[k]!;
@@ -58,6 +64,7 @@ const find = (resources: HaResource[], s: { type: string; name: string }) =>
 /** POST: the guest must exist in the cluster and be of the sid's type; one resource per sid. */
 async function create(ctx: ApiContext, store: HaResourceStore, params: Record<string, string>): Promise<null> {
   const s = await parseSid(ctx, params.sid!);
+  const opts = options(ctx, params, s.type); // Proxmox checks the type and group before the guest
   if (!/^[1-9][0-9]+$/.test(s.name)) throw fail("invalid VMID");
   const guest = await findGuest(ctx, Number(s.name));
   if (!guest) throw fail(`resource '${s.type}:${s.name}' does not exist in cluster`);
@@ -65,7 +72,6 @@ async function create(ctx: ApiContext, store: HaResourceStore, params: Record<st
     throw fail(
       `resource '${s.type}:${s.name}' - guest with ID ${s.name} is not a ${s.type === "ct" ? "container" : "virtual machine"}`,
     );
-  const opts = options(params, s.type);
   const { resources } = store.read();
   if (find(resources, s)) throw fail(`resource ID '${s.type}:${s.name}' already defined`);
   store.write([...resources, { ...s, options: opts }]);
@@ -75,6 +81,7 @@ async function create(ctx: ApiContext, store: HaResourceStore, params: Record<st
 /** PUT: options set and deleted, refused when the file changed since the caller's digest. */
 async function update(ctx: ApiContext, store: HaResourceStore, params: Record<string, string>): Promise<null> {
   const s = await parseSid(ctx, params.sid!);
+  const opts = options(ctx, params, s.type);
   const { resources, digest } = store.read();
   if (params.digest && params.digest !== digest) throw modifiedConfig();
   const found = find(resources, s);
@@ -83,7 +90,7 @@ async function update(ctx: ApiContext, store: HaResourceStore, params: Record<st
     if (!Object.hasOwn(OPTIONS, k) || k === "type") throw paramError({ delete: `unknown property '${k}'` });
     delete found.options[k];
   }
-  Object.assign(found.options, options(params, s.type));
+  Object.assign(found.options, opts);
   store.write(resources);
   return null;
 }
