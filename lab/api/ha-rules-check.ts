@@ -13,7 +13,7 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const byKindThenId = (a: Conflict, b: Conflict) => cmp(a[0], b[0]) || cmp(a[1], b[1]);
 
 /** find_disjoint_rules_resource_sets: rules grouped where their resources overlap (first matching group joined). */
-function disjointSets(rules: HaRule[]): { ruleids: string[]; resources: Set<string> }[] {
+export function disjointSets(rules: HaRule[]): { ruleids: string[]; resources: Set<string> }[] {
   const lowest = (r: HaRule) => [...r.resources].sort()[0] ?? "";
   const sorted = [...rules].sort((a, b) => cmp(a.rule, b.rule)).sort((a, b) => cmp(lowest(a), lowest(b)));
   const sets: { ruleids: string[]; resources: Set<string> }[] = [];

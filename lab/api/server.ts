@@ -87,6 +87,8 @@ export function labRouter(
   const router = new Router();
   // the cluster's HA configuration, shared by every node's router (startLabApi gives each node the same one)
   const ha = ctx.ha ?? new HaStack(join(o.pveDir ?? join(o.stateDir, "pve"), "ha"));
+  // /etc/pve/mapping/pci.cfg: /cluster/mapping/pci keeps it, a VM's migration preconditions read it
+  const pciMappings = join(o.stateDir, "pve", "mapping", "pci.json");
   router.add(
     ...accessRoutes(auth),
     ...nodeRoutes(ctx, o.hardware ?? { cpus: 4, memory: 16 * 1024 ** 3 }),
@@ -95,13 +97,13 @@ export function labRouter(
     ...lxcSnapshotRoutes(ctx),
     ...qemuRoutes(ctx),
     ...backupRoutes(ctx, new JobStore(join(o.pveDir ?? join(o.stateDir, "pve"), "jobs.cfg"))),
-    ...clusterRoutes(ctx, join(o.stateDir, "pve", "mapping", "pci.json")),
+    ...clusterRoutes(ctx, pciMappings),
     ...haRoutes(ctx, ha),
     ...haRequestRoutes(ctx, ha),
     ...haRulesRoutes(ctx, ha),
     ...haGroupsRoutes(ctx),
     ...haStatusRoutes(ctx, ha),
-    ...migrateRoutes(ctx),
+    ...migrateRoutes(ctx, pciMappings),
     ...firewallClusterRoutes(ctx),
     ...firewallGuestRoutes(ctx),
   );

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LabClient } from "../../lab/pve/client";
 import type { MemoryBackend } from "../../lab/pve/memory-backend";
-import { type LabApi, startLabApi } from "../../lab/api/server";
+import { type LabApi, type LabApiOptions, startLabApi } from "../../lab/api/server";
 
 export const TOKEN_ID = "root@pam!phoenix";
 export const SECRET = "0b7c1d2e-3f40-4a5b-8c6d-7e8f9a0b1c2d";
@@ -18,8 +18,16 @@ export interface TwoNodeLab {
   close(): Promise<void>;
 }
 
-/** The lab's API for nodes pve1 (`one`) and pve2 (`two`), in a fresh state directory named after `prefix`. */
-export async function startTwoNodeLab(prefix: string, one: MemoryBackend, two: MemoryBackend): Promise<TwoNodeLab> {
+/**
+ * The lab's API for nodes pve1 (`one`) and pve2 (`two`), in a fresh state directory named after `prefix`, answering
+ * as `version` (the lab's default, PVE 9, when not given).
+ */
+export async function startTwoNodeLab(
+  prefix: string,
+  one: MemoryBackend,
+  two: MemoryBackend,
+  version?: LabApiOptions["version"],
+): Promise<TwoNodeLab> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const api = await startLabApi({
     stateDir: dir,
@@ -29,6 +37,7 @@ export async function startTwoNodeLab(prefix: string, one: MemoryBackend, two: M
     tokens: [{ id: TOKEN_ID, secret: SECRET }],
     backend: one,
     unauthorizedDelayMs: 0,
+    ...(version ? { version } : {}),
   });
   const pve = new LabClient({ url: api.url, token: `${TOKEN_ID}=${SECRET}` });
   return {

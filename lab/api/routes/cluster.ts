@@ -1,8 +1,7 @@
 // /cluster: next free vmid and the resource list across the lab's nodes (the provider finds a VM's node through it),
 // the cluster's status, PCI hardware mappings (kept in <stateDir>/pve/mapping/pci.json), and /pools (read-only, empty).
 import { HA_TYPE } from "../ha-stack";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { MappingStore, type PciMapping } from "../pci-mappings";
 import type { GuestType } from "../../pve/backend";
 import { type ApiContext, LABEL, clusterNodes } from "../context";
 import { fail, paramError } from "../errors";
@@ -20,37 +19,15 @@ export const PCI_MAP_FORMAT: PropertyStringSchema = {
   description: { type: "string", optional: true },
 };
 
-interface PciMapping {
-  description?: string;
-  map: string[];
-  mdev?: string;
-  "live-migration-capable"?: string;
-}
-
-class MappingStore {
-  private data: Record<string, PciMapping>;
-  constructor(private readonly file: string) {
-    // No prototype: a mapping id such as constructor or toString is a name like any other.
-    this.data = Object.assign(
-      Object.create(null) as Record<string, PciMapping>,
-      existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, PciMapping>) : {},
-    );
-  }
-  all(): Record<string, PciMapping> {
-    return this.data;
-  }
-  save(): void {
-    mkdirSync(dirname(this.file), { recursive: true });
-    writeFileSync(this.file, JSON.stringify(this.data, null, 2));
-  }
-}
-
 const mappingSchema = {
   description: { type: "string", maxLength: 4096, optional: true },
   map: { type: "array", items: { type: "string", format: PCI_MAP_FORMAT }, optional: true },
   mdev: { type: "boolean", optional: true },
   "live-migration-capable": { type: "boolean", optional: true },
 } as const;
+
+/** Whether the mapped devices can be live-migrated (a VM's migration preconditions read it). */
+const LIVE = "live-migration-capable";
 
 function checkMaps(maps: string[]): void {
   const errors = emptyErrors();
@@ -71,6 +48,7 @@ export function clusterRoutes(ctx: ApiContext, mappingFile: string): Route[] {
     map: m.map,
     ...(m.description !== undefined ? { description: m.description } : {}),
     ...(m.mdev ? { mdev: Number(m.mdev) } : {}),
+    ...(m[LIVE] ? { [LIVE]: Number(m[LIVE]) } : {}),
   });
 
   async function nodeResources(node: ApiContext, type?: string): Promise<unknown[]> {
@@ -209,6 +187,7 @@ export function clusterRoutes(ctx: ApiContext, mappingFile: string): Route[] {
           map: r.arrays.map ?? [],
           ...(r.params.description !== undefined ? { description: r.params.description } : {}),
           ...(r.params.mdev ? { mdev: r.params.mdev } : {}),
+          ...(r.params[LIVE] ? { [LIVE]: r.params[LIVE] } : {}),
         };
         store.save();
         return null;
@@ -245,6 +224,7 @@ export function clusterRoutes(ctx: ApiContext, mappingFile: string): Route[] {
         }
         if (r.params.description !== undefined) m.description = r.params.description;
         if (r.params.mdev !== undefined) m.mdev = r.params.mdev;
+        if (r.params[LIVE] !== undefined) m[LIVE] = r.params[LIVE];
         store.save();
         return null;
       },

@@ -1,14 +1,36 @@
 // POST /nodes/{node}/lxc/{vmid}/migrate and /nodes/{node}/qemu/{vmid}/migrate: a guest moved to another node of the
-// lab's cluster with its vmid, config and volumes (api/migrate.ts), with Proxmox's parameters.
+// lab's cluster with its vmid, config and volumes (api/migrate.ts), with Proxmox's parameters; GET on the same paths:
+// the migration's preconditions (api/migrate-precondition.ts).
 import { type ApiContext, requireNode, rootOnly } from "../context";
 import { NODE, VMID } from "../../pve/lxc-schema";
 import type { Route } from "../router";
 import { migrateGuest, parseStorageMap } from "../migrate";
+import { ctPrecondition, vmPrecondition } from "../migrate-precondition";
 
 const TARGET_STORAGE = { type: "string", optional: true } as const;
+const PRECONDITION = { node: NODE, vmid: VMID, target: { ...NODE, optional: true } } as const;
 
-export function migrateRoutes(ctx: ApiContext): Route[] {
+/** `pciMappings`: the cluster's PCI mapping file (/cluster/mapping/pci), which a VM's preconditions read. */
+export function migrateRoutes(ctx: ApiContext, pciMappings: string): Route[] {
   return [
+    {
+      method: "GET",
+      path: "/nodes/{node}/lxc/{vmid}/migrate",
+      schema: PRECONDITION,
+      handler: (r) => {
+        requireNode(ctx, r.params.node!);
+        return ctPrecondition(ctx, Number(r.params.vmid), r.method, r.path);
+      },
+    },
+    {
+      method: "GET",
+      path: "/nodes/{node}/qemu/{vmid}/migrate",
+      schema: PRECONDITION,
+      handler: (r) => {
+        requireNode(ctx, r.params.node!);
+        return vmPrecondition(ctx, Number(r.params.vmid), pciMappings);
+      },
+    },
     {
       method: "POST",
       path: "/nodes/{node}/lxc/{vmid}/migrate",
