@@ -34,6 +34,7 @@ import { PROXMOX_SUBID_RANGE, ensureSubIds } from "./host/subids";
 import { pct } from "./node/pct";
 import { run } from "./host/run";
 import { ensureNodeSshd, stopNodeSshd } from "./host/sshd";
+import { type NodeSshEntry, ensureExtraNodeSshds, extraNodeSsh, stopExtraNodeSshds } from "./node-sshd";
 import { ensureNodeServiceDirs, labSystemctl, nodeServiceBinds, stopNodeDnsmasq } from "./host/node-services";
 import { destroyPool, ensurePool, ensureZfsDaemon, listDatasets, poolExists, stopZfsDaemon, zfsReady } from "./host/zfs";
 
@@ -73,6 +74,8 @@ interface LabState {
   bridges: string[];
   templates: string[];
   sshPort: number;
+  /** The sshds of the nodes beyond the first (node-sshd.ts). */
+  nodeSsh?: NodeSshEntry[];
   aptProxy?: string;
   api: ApiSettings;
 }
@@ -90,6 +93,8 @@ export interface LabUp {
   sshPort: number;
   sshPrivateKey: string;
   sshHostKey: string;
+  /** The nodes beyond the first with an sshd of their own (the same client key logs in). */
+  nodes: { node: string; sshPort: number; sshHostKey: string }[];
   aptProxy?: string;
   /** https://127.0.0.1:<port> */
   apiUrl: string;
@@ -202,7 +207,11 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
     await step("VM image (kernel, cloud-init, guest agent; cached)", () => ensureVmImage(log));
   }
   await step(`${ETC_PVE}: the node sshd's sessions see ${join(dir, "pve")} there`, () => linkEtcPve(dir));
-  const keys = await step(`node sshd on 127.0.0.1:${sshPort}`, () => ensureNodeSshd(nodeSshd(dir, sshPort)));
+  const first = nodeSshd(dir, sshPort);
+  const keys = await step(`node sshd on 127.0.0.1:${sshPort}`, () => ensureNodeSshd(first));
+  const nodeSsh = extraNodeSsh(o.definition, sshPort);
+  const nodes = await ensureExtraNodeSshds(dir, nodeSsh, first, (nodeDir) => nodeSessions(dir, nodeDir), step);
+
   await step(`pct at ${PCT_PATH}`, () => installPct(dir));
   const api = apiSettings(o.definition, aptProxy);
   const state: LabState = {
@@ -210,6 +219,7 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
     bridges: bridges.map((b) => b.name),
     templates,
     sshPort,
+    ...(nodeSsh.length ? { nodeSsh } : {}),
     ...(aptProxy ? { aptProxy } : {}),
     api,
   };
@@ -222,6 +232,7 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
     sshPort,
     sshPrivateKey: keys.clientKey,
     sshHostKey: keys.hostKey,
+    nodes,
     ...(aptProxy ? { aptProxy } : {}),
     apiUrl: url,
     apiFingerprint: apiFingerprint(dir),
@@ -246,17 +257,13 @@ export function ensureNodeSubIds(definition: Definition): void {
   ensureSubIds("/etc/subgid", node?.subgid ?? [PROXMOX_SUBID_RANGE]);
 }
 
-/** Leaves no container, mount, pool, bridge or process of the lab behind. */
 /** The node sshd of the lab in `dir`: its sessions see this lab's /etc/pve and pct (host/sshd.ts). */
-const nodeSshd = (dir: string, port: number) => {
-  ensureNodeServiceDirs(dir);
-  return {
-    port,
-    dir: join(dir, "ssh"),
-    labDir: dir,
-    sbin: { pct: pctScript(dir), systemctl: labSystemctl() },
-    binds: nodeServiceBinds(dir),
-  };
+const nodeSshd = (dir: string, port: number) => ({ port, dir: join(dir, "ssh"), labDir: dir, ...nodeSessions(dir, dir) });
+
+/** What a node's sessions share with the lab (its pct) and have of their own node (`nodeDir`'s node services). */
+const nodeSessions = (dir: string, nodeDir: string) => {
+  ensureNodeServiceDirs(nodeDir);
+  return { sbin: { pct: pctScript(dir), systemctl: labSystemctl() }, binds: nodeServiceBinds(nodeDir) };
 };
 
 /**
@@ -271,9 +278,11 @@ export async function restartNodeSshd(stateDir = defaultStateDir()): Promise<voi
   await ensureNodeSshd(nodeSshd(stateDir, state.sshPort));
 }
 
+/** Leaves no container, mount, pool, bridge or process of the lab behind. */
 export async function labDown(stateDir = defaultStateDir(), log: (s: string) => void = () => {}): Promise<void> {
   const state = readState(stateDir);
   await stopApiDaemon(stateDir);
+  await stopExtraNodeSshds(stateDir, state?.nodeSsh ?? []);
   for (const vmid of await stopAllVms(stateDir)) log(`VM ${vmid} stopped and removed`);
   // the first node's state, then each other node's (<state>/nodes/<name>)
   const nodeDirs = [stateDir, ...(state?.api.nodes ?? []).map((n) => nodeStateDir(stateDir, n.node))];
@@ -401,9 +410,13 @@ export function removePct(stateDir?: string): void {
 /** `pct` as the node runs it, on the lab's state. */
 export async function labPct(argv: string[], stateDir = defaultStateDir()): Promise<number> {
   const state = readState(stateDir);
-  const api = state?.api ? { client: labApiClient(stateDir, state.api.port), node: state.api.node } : undefined;
+  // a session of another node's sshd (node-sshd.ts) names its node: that node's configs and containers
+  const other = state?.nodeSsh?.find((n) => n.node === process.env.PHOENIX_LAB_NODE)?.node;
+  const node = other ?? state?.api.node ?? "lab";
+  const api = state?.api ? { client: labApiClient(stateDir, state.api.port), node } : undefined;
   return pct(argv, {
-    stateDir,
+    stateDir: other ? nodeStateDir(stateDir, other) : stateDir,
+    node,
     ...(api ? { api } : {}),
     out: (s) => process.stdout.write(`${s}\n`),
     err: (s) => process.stderr.write(`${s}\n`),

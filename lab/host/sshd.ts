@@ -18,6 +18,10 @@ export interface NodeSshd {
   sbin?: Record<string, string>;
   /** With labDir: directories of the node its sessions see as this lab's own (target → source), e.g. /etc/dnsmasq.d. */
   binds?: Record<string, string>;
+  /** With labDir: what its sessions see at /etc/pve (default `<labDir>/pve`; another node of the lab: its own configs). */
+  etcPve?: string;
+  /** With labDir: the lab node its sessions are on (PHOENIX_LAB_NODE, which the lab's `pct` acts on); the first by default. */
+  node?: string;
 }
 
 export function keygen(file: string, comment: string): void {
@@ -42,7 +46,11 @@ export function sshdConfig(o: NodeSshd): string {
     "PermitRootLogin prohibit-password",
     "PrintMotd no",
     // Its own pct first on PATH: /usr/local/sbin/pct is shared by every lab on the machine (the last one up wrote it).
-    ...(o.labDir ? [`SetEnv PHOENIX_LAB_DIR=${o.labDir} PATH=${join(o.labDir, "bin")}:${SESSION_PATH}`] : []),
+    ...(o.labDir
+      ? [
+          `SetEnv PHOENIX_LAB_DIR=${o.labDir} PATH=${join(o.labDir, "bin")}:${SESSION_PATH}${o.node ? ` PHOENIX_LAB_NODE=${o.node}` : ""}`,
+        ]
+      : []),
     "",
   ].join("\n");
 }
@@ -65,7 +73,7 @@ export async function ensureNodeSshd(o: NodeSshd): Promise<{ clientKey: string; 
   if (pidOf(o.dir) === undefined) {
     const sshd = ["/usr/sbin/sshd", "-f", join(o.dir, "sshd_config"), "-E", join(o.dir, "sshd.log")];
     if (o.labDir) {
-      const pve = join(o.labDir, "pve");
+      const pve = o.etcPve ?? join(o.labDir, "pve");
       mkdirSync(join(pve, "lxc"), { recursive: true });
       // A mount namespace of its own for the daemon and every session it forks: /etc/pve and the pct in
       // /usr/local/sbin are this lab's. The pools' mounts stay peers of the host's (host/zfs.ts shareMounts: propagation

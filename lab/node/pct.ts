@@ -7,7 +7,10 @@ import type { LabClient } from "../pve/client";
 import { Lxc } from "../host/lxc";
 
 export interface PctContext {
+  /** The node's own state: its configs (pve/lxc) and containers (lxc). */
   stateDir: string;
+  /** The node's name, as Proxmox's messages give it. */
+  node: string;
   /** The lab's API: `pct template` goes through it, as Proxmox's pct runs the API's own code. */
   api?: { client: LabClient; node: string };
   out: (s: string) => void;
@@ -41,7 +44,7 @@ export async function pct(argv: string[], ctx: PctContext): Promise<number> {
   }
   const conf = confPath(ctx.stateDir, vmid);
   if (!existsSync(conf)) {
-    ctx.err(`Configuration file 'nodes/lab/lxc/${vmid}.conf' does not exist`);
+    ctx.err(`Configuration file 'nodes/${ctx.node}/lxc/${vmid}.conf' does not exist`);
     return 255;
   }
   const lxc = new Lxc(join(ctx.stateDir, "lxc"));

@@ -6,6 +6,7 @@
 // are HA resources (`ha:`), `other` with a node preference (an HA rule): the lab's API lists them, and they go with it.
 // A guest the cluster moves without Phoenix (an HA migration request) is not brought back by itself (refused, with the
 // fix); once the definition follows it, it is adopted where it runs, with or without a refresh in between.
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { connect } from "node:net";
@@ -16,6 +17,8 @@ import { parse, stringify } from "yaml";
 import { nodeStateDir } from "../../lab/api-daemon";
 import { Lxc } from "../../lab/host/lxc";
 import { LabClient } from "../../lab/pve/client";
+import type { LabUp } from "../../lab/lab";
+import { freePort } from "../support/sshd";
 import type { PulumiProject } from "../support/pulumi-project";
 import { isolatedDevDefinition, plainGuest } from "../support/lab-definition";
 import { labStack } from "../support/lab-stack";
@@ -29,19 +32,22 @@ let project: PulumiProject;
 let api: LabClient;
 let state = "";
 let teardown: () => Promise<void>;
+let lab: LabUp;
 
-function definition() {
+async function definition() {
   const d = iso.raw;
   const [lab] = d.nodes;
   lab.zfs.datasets = lab.zfs.datasets.map((x: any) => ({ ...x, protect: false }));
-  // lab2: its own pool and `local`, the same storage ids (a restart migration keeps them), no SSH (nothing needs it),
-  // and the API of the one cluster (the same object: the lab's endpoint and pinned certificate are filled in once).
+  // lab2: its own pool and `local`, the same storage ids (a restart migration keeps them), its own sshd (the lab starts
+  // one per node with SSH; the same key logs in), and the API of the one cluster (the same object: the lab's endpoint
+  // and pinned certificate are filled in once).
   const pool2 = `${iso.pool}b`;
   d.nodes.push({
     name: "lab2",
     cores: lab.cores,
     memory: lab.memory,
     api: lab.api,
+    ssh: { ...lab.ssh, port: await freePort() },
     storage: [
       { ...lab.storage[0], path: join(dir, "vz2") },
       { ...lab.storage[1], pool: pool2 },
@@ -86,6 +92,18 @@ async function sshAnswers(address: string): Promise<boolean> {
   return false;
 }
 
+/** A command on a lab node through its own sshd, with the OpenSSH client and the lab's one key (its host key pinned). */
+function onNode(node: string, command: string): { code: number; out: string } {
+  const entry = node === "lab" ? { sshPort: lab.sshPort, sshHostKey: lab.sshHostKey } : lab.nodes.find((n) => n.node === node)!;
+  const key = join(dir, "node-key");
+  writeFileSync(key, lab.sshPrivateKey, { mode: 0o600 });
+  const known = join(dir, `known-${node}`);
+  writeFileSync(known, `[127.0.0.1]:${entry.sshPort} ${entry.sshHostKey}\n`);
+  const opts = ["-i", key, "-p", String(entry.sshPort), "-o", `UserKnownHostsFile=${known}`, "-o", "StrictHostKeyChecking=yes"];
+  const r = spawnSync("ssh", [...opts, "-o", "BatchMode=yes", "root@127.0.0.1", command], { encoding: "utf8", timeout: 60_000 });
+  return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}`.trim() };
+}
+
 const lxcOn = (node: string) => new Lxc(join(node === "lab" ? state : nodeStateDir(state, node), "lxc"));
 const resources = () => api.data<{ type: string; id: string; node?: string; vmid?: number }[]>("GET", "cluster/resources");
 const whereIs = async (vmid: number) => (await resources()).find((r) => r.type === "lxc" && r.vmid === vmid)?.node;
@@ -120,8 +138,7 @@ async function movedByHa(vmid: number, from: string, to: string): Promise<void> 
 }
 
 beforeAll(async () => {
-  definition();
-  let lab;
+  await definition();
   ({ lab, project, teardown, state } = await labStack({ dir, iso, stackName: "cluster" }));
   api = new LabClient({ url: lab.apiUrl, token: `${lab.credentials.tokenId}=${lab.credentials.tokenSecret}` });
 }, 30 * 60_000);
@@ -149,6 +166,19 @@ describe("a two-node lab", () => {
         expect(await sshAnswers(address), `${name}'s sshd at ${address}`).toBe(true);
       }
       expect(lxcOn("lab").exec(MOVER, ["bash", "-c", "echo written-on-lab > /root/keep.txt && sync"]).code).toBe(0);
+      // each node its own sshd (its own host key) and `pct`, on its own guests only, with Proxmox's words otherwise
+      const lab2 = lab.nodes.find((n) => n.node === "lab2")!;
+      expect(lab2.sshHostKey).not.toBe(lab.sshHostKey);
+      expect(onNode("lab2", `pct status ${OTHER}; ls /etc/pve/lxc`)).toEqual({ code: 0, out: `status: running\n${OTHER}.conf` });
+      expect(onNode("lab2", `pct status ${MOVER}`)).toEqual({
+        code: 255,
+        out: `Configuration file 'nodes/lab2/lxc/${MOVER}.conf' does not exist`,
+      });
+      expect(onNode("lab", `pct status ${MOVER}; pct status ${OTHER}`)).toEqual({
+        code: 255,
+        out: `status: running\nConfiguration file 'nodes/lab/lxc/${OTHER}.conf' does not exist`,
+      });
+      expect(onNode("lab2", `pct exec ${OTHER} -- hostname`)).toEqual({ code: 0, out: "other" });
       // HA: both guests are HA resources with the definition's options; `other` prefers lab2, then lab
       const ha = await haResources();
       expect(ha.map((r) => [r["sid"], r["state"], r["max_restart"]]).sort()).toEqual([

@@ -125,11 +125,19 @@ it(
       `arch: amd64\nhostname: ct300\nrootfs: tank-lxc:subvol-300-disk-0,size=1G\n\n[before]\nhostname: old\n`,
     );
     const said: string[] = [];
-    const ctx = { stateDir: join(dir, "state"), out: (x: string) => said.push(x), err: (x: string) => said.push(`ERR ${x}`) };
+    const ctx = {
+      stateDir: join(dir, "state"),
+      node: "pve2",
+      out: (x: string) => said.push(x),
+      err: (x: string) => said.push(`ERR ${x}`),
+    };
     expect(await pct(["status", "300"], ctx)).toBe(0);
     expect(await pct(["config", "300"], ctx)).toBe(0);
     expect(said).toEqual(["status: running", "arch: amd64", "hostname: ct300", "rootfs: tank-lxc:subvol-300-disk-0,size=1G"]);
     expect(await pct(["frobnicate", "300"], ctx)).toBe(255);
+    // a container this node does not have: Proxmox's words, with the node's name
+    expect(await pct(["status", "301"], ctx)).toBe(255);
+    expect(said.at(-1)).toBe("ERR Configuration file 'nodes/pve2/lxc/301.conf' does not exist");
 
     // The engine's in-container transport: SSH to the node, then `pct exec` into the guest; secrets ride stdin.
     const port = await freePort();
