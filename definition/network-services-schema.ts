@@ -20,6 +20,8 @@ const iface = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,14}$/, "an interface name: net0 on a guest, a node's such as vmbr0 in the datacenter");
 const policy = z.enum(["ACCEPT", "DROP", "REJECT"]);
+/** pve-firewall's log levels (syslog's); nolog logs nothing. */
+const logLevel = z.enum(["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", "nolog"]);
 /** A port, a range a:b, or a comma list of both: Proxmox's dport/sport. */
 const ports = z
   .string()
@@ -53,7 +55,8 @@ export const FirewallRule = z
     dest: endpoint.optional(),
     /** The interface the rule applies to (a guest's net0 …, a node's vmbr0 …); all when unset. */
     iface: iface.optional(),
-    log: z.enum(["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", "nolog"]).optional(),
+    /** Log what this rule matches at this level (pve-firewall's log, at most a packet a second); nolog by default. */
+    log: logLevel.optional(),
     enable: z.boolean().default(true),
     comment: comment.optional(),
   })
@@ -126,6 +129,9 @@ export const GuestFirewall = z
     macfilter: z.boolean().default(true),
     ipfilter: z.boolean().default(false),
     dhcp: z.boolean().default(true),
+    /** Log what the DROP or REJECT policy of each direction drops, at this level (log_level_in/out); nolog by default. */
+    logLevelIn: logLevel.default("nolog"),
+    logLevelOut: logLevel.default("nolog"),
     rules: z.array(AnyFirewallRule).default([]),
   })
   .strict();

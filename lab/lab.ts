@@ -36,6 +36,7 @@ import { run } from "./host/run";
 import { ensureNodeSshd, stopNodeSshd } from "./host/sshd";
 import { type NodeSshEntry, ensureExtraNodeSshds, extraNodeSsh, stopExtraNodeSshds } from "./node-sshd";
 import { ensureNodeServiceDirs, labSystemctl, nodeServiceBinds, stopNodeDnsmasq } from "./host/node-services";
+import { ULOGD_PACKAGES, ensureFirewallLogger, logGroup, stopFirewallLogger } from "./host/firewall-log";
 import { destroyPool, ensurePool, ensureZfsDaemon, listDatasets, poolExists, stopZfsDaemon, zfsReady } from "./host/zfs";
 
 export const LAB_PACKAGES = [
@@ -54,6 +55,8 @@ export const LAB_PACKAGES = [
   "uidmap",
   ...VIEW_PACKAGES,
   ...REGISTRY_PACKAGES,
+  // the firewall's log (host/firewall-log.ts)
+  ...ULOGD_PACKAGES,
 ];
 const POOL_SIZE = 8 * 1024 ** 3;
 
@@ -214,6 +217,10 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
 
   await step(`pct at ${PCT_PATH}`, () => installPct(dir));
   const api = apiSettings(o.definition, aptProxy);
+  const logNodes = firewallLogNodes(dir, api);
+  await step(`firewall log (ulogd2, NFLOG ${logNodes.map((n) => n.group).join(", ")})`, () =>
+    ensureFirewallLogger(dir, logNodes),
+  );
   const state: LabState = {
     pools,
     bridges: bridges.map((b) => b.name),
@@ -238,6 +245,12 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
     apiFingerprint: apiFingerprint(dir),
     credentials: ensureApiCredentials(dir),
   };
+}
+
+/** Each node's state directory and the NFLOG group its firewall's log rules use (host/firewall-log.ts). */
+function firewallLogNodes(dir: string, api: ApiSettings): { dir: string; group: number }[] {
+  const dirs = [dir, ...(api.nodes ?? []).map((n) => nodeStateDir(dir, n.node))];
+  return dirs.map((d) => ({ dir: d, group: logGroup(firewallTable(d)) }));
 }
 
 /** The API certificate's fingerprint; the API daemon made the certificate when it started. */
@@ -282,6 +295,8 @@ export async function restartNodeSshd(stateDir = defaultStateDir()): Promise<voi
 export async function labDown(stateDir = defaultStateDir(), log: (s: string) => void = () => {}): Promise<void> {
   const state = readState(stateDir);
   await stopApiDaemon(stateDir);
+  await stopFirewallLogger(stateDir);
+  rmSync(join(stateDir, "firewall-log"), { recursive: true, force: true });
   await stopExtraNodeSshds(stateDir, state?.nodeSsh ?? []);
   for (const vmid of await stopAllVms(stateDir)) log(`VM ${vmid} stopped and removed`);
   // the first node's state, then each other node's (<state>/nodes/<name>)

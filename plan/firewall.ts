@@ -31,7 +31,16 @@ export interface PlannedGuestFirewall {
   vmid: number;
   node: string;
   type: "lxc" | "vm";
-  options: { enable: boolean; policyIn: string; policyOut: string; macfilter: boolean; ipfilter: boolean; dhcp: boolean };
+  options: {
+    enable: boolean;
+    policyIn: string;
+    policyOut: string;
+    macfilter: boolean;
+    ipfilter: boolean;
+    dhcp: boolean;
+    logLevelIn: string;
+    logLevelOut: string;
+  };
   rules: PlannedFirewallRule[];
 }
 
@@ -106,6 +115,8 @@ export function planFirewall(
           macfilter: fw.macfilter,
           ipfilter: fw.ipfilter,
           dhcp: fw.dhcp,
+          logLevelIn: fw.logLevelIn,
+          logLevelOut: fw.logLevelOut,
         },
         rules: appendMissing(rules, opened),
       };

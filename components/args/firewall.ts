@@ -61,6 +61,8 @@ export function guestOptionsArgs(g: PlannedGuestFirewall): proxmox.firewall.Opti
     macfilter: o.macfilter,
     ipfilter: o.ipfilter,
     dhcp: o.dhcp,
+    logLevelIn: o.logLevelIn,
+    logLevelOut: o.logLevelOut,
   };
 }
 

@@ -2,6 +2,7 @@
 // headers (before any body byte is read), the body within its cap, parameters, the route's handler; refusals in
 // pveproxy's words, every 401 answered UNAUTHORIZED_DELAY_MS after the request came in, and one audit line each
 // (with the parameters only of requests that got past authentication and the body checks).
+import { WithAttributes } from "./result-attributes";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AuditLog } from "./audit";
 import type { Authenticator, Identity } from "./auth";
@@ -111,7 +112,8 @@ export function requestHandler(deps: HandlerDeps): (req: IncomingMessage, res: S
       if (Object.keys(errors).length) throw paramError(errors);
       const data = await match.route.handler({ method, path, params: values, arrays, identity: identity ?? ANONYMOUS });
       if (login) identity = { authid: (data as { username: string }).username, isRoot: false };
-      send(res, 200, "OK", { data: data ?? null });
+      if (data instanceof WithAttributes) send(res, 200, "OK", { data: data.data ?? null, ...data.attributes });
+      else send(res, 200, "OK", { data: data ?? null });
     } catch (e) {
       if (e instanceof HttpRefusal) {
         status = e.status;

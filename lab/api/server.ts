@@ -25,6 +25,7 @@ import { migrateRoutes } from "./routes/migrate";
 import { ClusterRouter } from "./cluster-router";
 import { firewallClusterRoutes } from "./routes/firewall-cluster";
 import { firewallGuestRoutes } from "./routes/firewall-guest";
+import { firewallLogRoutes } from "./routes/firewall-log";
 import { lxcSnapshotRoutes } from "./routes/lxc-snapshot";
 import { lxcRoutes } from "./routes/lxc";
 import { nodeRoutes } from "./routes/node";
@@ -106,6 +107,7 @@ export function labRouter(
     ...migrateRoutes(ctx, pciMappings),
     ...firewallClusterRoutes(ctx),
     ...firewallGuestRoutes(ctx),
+    ...firewallLogRoutes(ctx),
   );
   return router;
 }

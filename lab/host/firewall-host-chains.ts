@@ -5,6 +5,7 @@
 // lab's bridges is the node's here; the lab's stand-ins for the internet on those bridges (apt proxy, registry
 // mirror), which a real node's guests reach through their router, are let through first. Pure text.
 import type { FwFile } from "../pve/firewall-config";
+import { policyLog, ruleLog } from "./firewall-log-rules";
 import { type Direction, VERDICT, addresses, expand, matches, ruleComment } from "./firewall-match";
 
 export interface NodeFirewall {
@@ -59,7 +60,8 @@ function localNetworkOut(cluster: FwFile, own: FwFile): string[] {
 }
 
 /** The body of the node's chain for one direction (jumped to from the input or output hook). */
-export function hostChain(dir: Direction, cluster: FwFile, node: NodeFirewall): string[] {
+export function hostChain(dir: Direction, cluster: FwFile, node: NodeFirewall, logGroup?: number): string[] {
+  const chainName = `PVEFW-HOST-${dir.toUpperCase()}`;
   const ok = VERDICT[dir].ACCEPT;
   const names = node.bridges.map((b) => `"${b}"`).join(", ");
   const lines = [
@@ -87,10 +89,21 @@ export function hostChain(dir: Direction, cluster: FwFile, node: NodeFirewall): 
       continue;
     }
     const iface = r.iface ? [`${dir === "in" ? "iifname" : "oifname"} "${r.iface}"`] : [];
+    const log = ruleLog(r, dir, 0, chainName, logGroup);
+    if (log) lines.push([...iface, ...m, log].join(" "));
     lines.push([...iface, ...m, VERDICT[dir][r.action] ?? "drop", ruleComment(r)].join(" "));
   }
   lines.push(...(dir === "in" ? managementAccess(cluster, node.fw) : localNetworkOut(cluster, node.fw)));
   const policy = (dir === "in" ? cluster.options.policy_in : cluster.options.policy_out) ?? (dir === "in" ? "DROP" : "ACCEPT");
+  // the datacenter's policy, logged at the node's own level (host.fw's log_level_in/out)
+  const log = policyLog(
+    policy,
+    dir === "in" ? node.fw.options.log_level_in : node.fw.options.log_level_out,
+    0,
+    chainName,
+    logGroup,
+  );
+  lines.push(...log);
   lines.push(`${VERDICT[dir][policy] ?? "drop"} comment "node policy_${dir} ${policy}"`);
   return lines;
 }

@@ -79,14 +79,21 @@ export function matches(rule: FwRule, cluster: FwFile, own: FwFile): string[] | 
   return out;
 }
 
+/** A rule after expansion: `group` names the security group it came from (its log names the group's chain). */
+export type ExpandedRule = FwRule & { group?: string };
+
 /** The guest's rules of one direction, groups expanded in place and macros applied, enabled ones only. */
-export function expand(rules: FwRule[], dir: Direction, cluster: FwFile): FwRule[] {
-  const out: FwRule[] = [];
+export function expand(rules: FwRule[], dir: Direction, cluster: FwFile): ExpandedRule[] {
+  const out: ExpandedRule[] = [];
   for (const r of rules) {
     if (r.enable === 0) continue;
     if (r.type === "group") {
       out.push(
-        ...expand(cluster.groups[r.action] ?? [], dir, cluster).map((g) => ({ ...g, ...(r.iface ? { iface: r.iface } : {}) })),
+        ...expand(cluster.groups[r.action] ?? [], dir, cluster).map((g) => ({
+          ...g,
+          group: r.action,
+          ...(r.iface ? { iface: r.iface } : {}),
+        })),
       );
       continue;
     }

@@ -9,6 +9,7 @@ import type { FwFile } from "../pve/firewall-config";
 import { ipVersion } from "../pve/firewall-rules";
 import { type Direction, VERDICT, addresses, expand, matches, ruleComment } from "./firewall-match";
 import { type NodeFirewall, hostChain, hostEnabled } from "./firewall-host-chains";
+import { guestPortChain, policyLog, ruleLog } from "./firewall-log-rules";
 import { layer2Filters, portFilters } from "./firewall-port-filters";
 
 /** The prefix of the lab's own tables: the only ones it writes, and removed by `lab down`. */
@@ -66,7 +67,11 @@ interface Port {
   index: number;
 }
 
-function guestChain(g: FwGuestPorts, ports: Port[], dir: Direction, cluster: FwFile): string[] {
+/**
+ * A guest's chain for one direction. Its log rules name pve-firewall's chain of the NIC the rule names, else of the
+ * guest's first firewalled NIC (pve-firewall has a chain per NIC; a guest with several logs under the first one here).
+ */
+function guestChain(g: FwGuestPorts, ports: Port[], dir: Direction, cluster: FwFile, group?: number): string[] {
   const lines = [`ct state established,related ${VERDICT[dir].ACCEPT}`, "ct state invalid drop"];
   const resolve = (cidr: string) => {
     const a = addresses(cidr, cluster, g.fw);
@@ -82,14 +87,21 @@ function guestChain(g: FwGuestPorts, ports: Port[], dir: Direction, cluster: FwF
       continue;
     }
     let ifaceMatch: string[] = [];
+    let net = ports[0]!.net;
     if (r.iface) {
       const port = ports.find((p) => p.net === r.iface);
       if (!port) continue;
       ifaceMatch = [markOf(dir, port.index)];
+      net = port.net;
     }
+    const log = ruleLog(r, dir, g.vmid, guestPortChain(g.type, g.vmid, net, dir), group);
+    if (log) lines.push([...ifaceMatch, ...m, log].join(" "));
     lines.push([...ifaceMatch, ...m, VERDICT[dir][r.action] ?? "drop", label].join(" "));
   }
   const policy = (dir === "in" ? g.fw.options.policy_in : g.fw.options.policy_out) ?? (dir === "in" ? "DROP" : "ACCEPT");
+  const level = dir === "in" ? g.fw.options.log_level_in : g.fw.options.log_level_out;
+  const log = policyLog(policy, level, g.vmid, guestPortChain(g.type, g.vmid, ports[0]!.net, dir), group);
+  lines.push(...log);
   lines.push(`${VERDICT[dir][policy] ?? "drop"} comment "policy_${dir} ${policy}"`);
   return lines;
 }
@@ -107,7 +119,14 @@ const chain = (name: string, hook: string | undefined, body: string[], priority 
  * that bridged packets pass through (bridge-nf-call-iptables); the bridge table only marks each packet with the guest
  * ports it comes from and goes to, which the IP hooks cannot see.
  */
-export function renderRuleset(cluster: FwFile, guests: FwGuestPorts[], table = FW_TABLE, node?: NodeFirewall): string {
+export function renderRuleset(
+  cluster: FwFile,
+  guests: FwGuestPorts[],
+  table = FW_TABLE,
+  node?: NodeFirewall,
+  /** The NFLOG group of the node's logger (host/firewall-log.ts); without one nothing is logged. */
+  logGroup?: number,
+): string {
   const head = [`table bridge ${table}`, `delete table bridge ${table}`, `table inet ${table}`, `delete table inet ${table}`];
   if (!datacenterEnabled(cluster)) return head.join("\n") + "\n";
   const active = guests.filter((g) => guestEnabled(g.fw) && g.ports.length);
@@ -121,7 +140,7 @@ export function renderRuleset(cluster: FwFile, guests: FwGuestPorts[], table = F
     // without an ifindex (plain data in tests) ports are numbered in order
     const ports: Port[] = g.ports.map((p) => ({ ...p, index: p.ifindex === undefined ? next++ : portMark(p.ifindex) }));
     for (const dir of ["in", "out"] as const)
-      chains.push(...chain(`guest-${g.vmid}-${dir}`, undefined, guestChain(g, ports, dir, cluster)));
+      chains.push(...chain(`guest-${g.vmid}-${dir}`, undefined, guestChain(g, ports, dir, cluster, logGroup)));
     for (const p of ports) {
       layer2.push(...layer2Filters(g.type, g.fw, p));
       pre.push(`iifname "${p.dev}" meta mark set 0x${(p.index << 16).toString(16)}`);
@@ -135,8 +154,8 @@ export function renderRuleset(cluster: FwFile, guests: FwGuestPorts[], table = F
   // the node's own traffic with the lab's bridges: after a guest's OUT chain on the way in, before its IN chain out
   const host = node && node.bridges.length > 0 && hostEnabled(node.fw) ? node : undefined;
   if (host) {
-    chains.push(...chain("host-in", undefined, hostChain("in", cluster, host)));
-    chains.push(...chain("host-out", undefined, hostChain("out", cluster, host)));
+    chains.push(...chain("host-in", undefined, hostChain("in", cluster, host, logGroup)));
+    chains.push(...chain("host-out", undefined, hostChain("out", cluster, host, logGroup)));
     input.push("jump host-in");
     output.unshift("jump host-out");
   }

@@ -53,6 +53,8 @@ import { ConfigStore } from "../pve/config-store";
 import { withFileLock } from "../host/flock";
 import { type FirewallGuest, HostFirewall, type NodeTraffic, lxcPorts } from "./host-firewall";
 import { firewallTable } from "../host/firewall-nft";
+import { readLoggedPackets } from "../host/firewall-log";
+import { pvefwLine } from "../pve/firewall-log";
 
 /** A storage of the lab's node, as the definition declares it. */
 export interface HostStorage {
@@ -197,6 +199,11 @@ export class HostBackend implements LabBackend, ArchiveHost {
   async writeFirewall(path: string, text: string): Promise<void> {
     this.firewall.write(path, text);
     await Promise.all([this.firewall, ...this.firewallPeers].map((f) => f.apply()));
+  }
+
+  /** The packets this node's log rules handed to ulogd (host/firewall-log.ts), as pvefw-logger's lines. */
+  async readFirewallLog(): Promise<string[]> {
+    return readLoggedPackets(this.o.stateDir).map((r) => pvefwLine(r));
   }
 
   /** The cluster's other nodes, whose firewall a write here changes too (their guests' rules, the datacenter's). */

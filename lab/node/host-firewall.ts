@@ -8,6 +8,7 @@ import { emptyFwFile, parseFwFile, type FwFile } from "../pve/firewall-config";
 import type { GuestType } from "../pve/backend";
 import type { PveConfig } from "../pve/pve-config";
 import { FW_TABLE, type FwGuestPorts, datacenterEnabled, renderRuleset } from "../host/firewall-nft";
+import { logGroup } from "../host/firewall-log";
 import { run } from "../host/run";
 
 export const NFT = "/usr/sbin/nft";
@@ -116,7 +117,7 @@ export class HostFirewall {
       bridges: this.node.bridges,
       standIns: this.node.standIns,
     };
-    return renderRuleset(cluster, guests, this.table, node);
+    return renderRuleset(cluster, guests, this.table, node, logGroup(this.table));
   }
 
   /** Renders and loads the ruleset, one at a time; a no-op until the datacenter firewall was first enabled. */

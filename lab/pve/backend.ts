@@ -175,6 +175,8 @@ export interface LabBackend {
   readFirewall(path: string): Promise<string | undefined>;
   /** Replaces the file whole; a real node applies the firewall again at once (pve-firewall's own loop takes ~10 s). */
   writeFirewall(path: string, text: string): Promise<void>;
+  /** The node's firewall log (/var/log/pve-firewall.log): pvefw-logger's lines, oldest first. */
+  readFirewallLog(): Promise<string[]>;
 
   // --- the node
   /** The node's network interfaces: its bridges (what guests' NICs plug into) and ports. */

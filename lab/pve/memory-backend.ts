@@ -185,6 +185,13 @@ export class MemoryBackend implements LabBackend {
     this.firewallFiles.set(path, text);
   }
 
+  /** Lines a test puts in the node's firewall log (no packet is filtered here, so none is logged). */
+  readonly firewallLog: string[] = [];
+
+  async readFirewallLog(): Promise<string[]> {
+    return [...this.firewallLog];
+  }
+
   // --- storage
 
   async listNetwork(): Promise<NodeNetwork[]> {

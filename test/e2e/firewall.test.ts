@@ -72,7 +72,9 @@ function definition() {
       network: [{ name: "eth0", bridge: iso.bridge, ip: `${iso.net}.40/24`, firewall: true }],
       firewall: {
         policyIn: "DROP",
-        rules: [{ action: "ACCEPT", proto: "tcp", dport: "22", source: "client", comment: "SSH from the client" }],
+        // what the policy drops, and the SSH the rule lets in, go to the firewall's log
+        logLevelIn: "info",
+        rules: [{ action: "ACCEPT", proto: "tcp", dport: "22", source: "client", log: "info", comment: "SSH from the client" }],
       },
     }),
     guest(CLIENT, "client", { network: [{ name: "eth0", bridge: iso.bridge, ip: "auto" }] }),
@@ -102,7 +104,11 @@ describe("the Proxmox firewall on the lab", () => {
       expect(client).toMatch(/^10\.253\.\d+\.1\d\d$/);
 
       expect(await api.data("GET", "cluster/firewall/options")).toMatchObject({ enable: 1, policy_in: "ACCEPT" });
-      expect(await api.data("GET", `nodes/lab/lxc/${SERVER}/firewall/options`)).toMatchObject({ enable: 1, policy_in: "DROP" });
+      expect(await api.data("GET", `nodes/lab/lxc/${SERVER}/firewall/options`)).toMatchObject({
+        enable: 1,
+        policy_in: "DROP",
+        log_level_in: "info",
+      });
       // The client's name became its planned address.
       expect(await guestRules()).toEqual([
         expect.objectContaining({ pos: 0, type: "in", action: "ACCEPT", proto: "tcp", dport: "22", source: client }),
@@ -117,6 +123,22 @@ describe("the Proxmox firewall on the lab", () => {
       expect(reaches(server, 2222), why()).toBe(false);
       // The client has no firewall: the server reaches whatever listens there.
       expect(inCt(SERVER, `timeout 5 bash -c '</dev/tcp/${client}/22'`).code).toBe(0);
+      // Both went to the firewall's log, read through the API as pve-firewall's lines: the SSH let in, 2222 dropped.
+      const log = async () =>
+        ((await api.data("GET", `nodes/lab/lxc/${SERVER}/firewall/log`, { limit: 0 })) as { t: string }[]).map((l) => l.t);
+      for (let i = 0; i < 30 && !(await log()).some((l) => l.includes("DPT=2222 ")); i++)
+        await new Promise((r) => setTimeout(r, 200));
+      const lines = await log();
+      const head = `^${SERVER} 6 veth${SERVER}i0-IN \\S+ \\S+ `;
+      const from = `SRC=${client.replace(/\./g, "\\.")} DST=${server.replace(/\./g, "\\.")} `;
+      expect(
+        lines.some((l) => new RegExp(`${head}ACCEPT: .*${from}.*PROTO=TCP SPT=\\d+ DPT=22 `).test(l)),
+        lines.join("\n"),
+      ).toBe(true);
+      expect(
+        lines.some((l) => new RegExp(`${head}policy DROP: .*${from}.*DPT=2222 `).test(l)),
+        lines.join("\n"),
+      ).toBe(true);
     },
     30 * 60_000,
   );

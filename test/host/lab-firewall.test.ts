@@ -4,7 +4,8 @@
 // port allowed passes and one not allowed is dropped; a rule changed through the API applies at once; a NIC without
 // firewall=1 is not filtered; `nft list table` shows the rules; another lab's tables beside these change nothing; a
 // guest sending from another address (ipfilter) or another MAC (macfilter) is dropped; the node's own traffic with
-// the bridge goes through host.fw's rules, the datacenter's and its policies (the lab's stand-in port through).
+// the bridge goes through host.fw's rules, the datacenter's and its policies (the lab's stand-in port through); a rule's
+// `log` and a policy's log level write pve-firewall's log lines (ulogd2 on the table's NFLOG group), read by the API.
 // Needs root and nftables (ensure-apt).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -13,9 +14,17 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LabApi, startLabApi } from "../../lab/api/server";
 import { ensureBridge, removeBridge } from "../../lab/host/bridge";
+import {
+  ULOGD_PACKAGES,
+  ensureFirewallLogger,
+  logGroup,
+  readLoggedPackets,
+  stopFirewallLogger,
+} from "../../lab/host/firewall-log";
 import { ok, run } from "../../lab/host/run";
 import type { ConfigFile } from "../../lab/pve/pve-config";
 import type { GuestType } from "../../lab/pve/backend";
+import { pvefwLine } from "../../lab/pve/firewall-log";
 import { MemoryBackend } from "../../lab/pve/memory-backend";
 import { HostFirewall, NFT, removeFirewallTable } from "../../lab/node/host-firewall";
 import type { LabClient } from "../../lab/pve/client";
@@ -50,6 +59,9 @@ class NetnsBackend extends MemoryBackend {
     }
     return out;
   }
+  override async readFirewallLog() {
+    return readLoggedPackets(dir).map((r) => pvefwLine(r));
+  }
   override async readFirewall(path: string) {
     return this.firewall.read(path);
   }
@@ -79,11 +91,12 @@ const fetches = (ns: string, url: string, from?: string) =>
 const reaches = (port: number) => fetches(GUESTS[0]!.ns, `http://${GUESTS[1]!.ip}:${port}/`);
 
 beforeAll(async () => {
-  execFileSync("bash", [join(ROOT, "scripts", "ensure-apt.sh"), "nftables", "busybox", "curl", "iproute2"], {
+  execFileSync("bash", [join(ROOT, "scripts", "ensure-apt.sh"), "nftables", "busybox", "curl", "iproute2", ...ULOGD_PACKAGES], {
     stdio: "inherit",
     timeout: 600_000,
   });
   ensureBridge(BRIDGE, `${NET}.1/24`);
+  await ensureFirewallLogger(dir, [{ dir, group: logGroup(TABLE) }]);
   for (const g of GUESTS) {
     run("ip", ["netns", "add", g.ns]);
     run("ip", ["link", "add", g.dev, "type", "veth", "peer", "name", "eth0", "netns", g.ns]);
@@ -112,6 +125,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await api?.close();
+  await stopFirewallLogger(dir);
   for (const s of servers) s.kill();
   removeFirewallTable(TABLE);
   for (const g of GUESTS) {
@@ -286,6 +300,36 @@ describe("the Proxmox firewall on the lab's bridge", () => {
     await pve.data("PUT", "/cluster/firewall/options", { delete: "policy_out" });
     await pve.data("DELETE", "/cluster/firewall/rules/0");
     await pve.data("DELETE", "/cluster/firewall/rules/0");
+  });
+
+  it("logs what a rule with `log` lets in and what the policy drops, as pve-firewall's log lines read through the API", async () => {
+    const [a, b] = GUESTS as [(typeof GUESTS)[number], (typeof GUESTS)[number]];
+    await pve.data("POST", `${B}/rules`, { type: "in", action: "ACCEPT", proto: "tcp", dport: "8080", log: "info", enable: 1 });
+    await pve.data("PUT", `${B}/options`, { log_level_in: "warning" });
+    expect(table().stdout).toMatch(/log prefix ":302:6:veth302i0-IN: ACCEPT: " group \d+/);
+    expect(reaches(8080)).toBe(true);
+    expect(reaches(8081)).toBe(false);
+    type Line = { n: number; t: string };
+    const guestLog = async () => (await pve.call("GET", `${B}/log`, { limit: 0 })).body.data as Line[];
+    for (let i = 0; i < 30 && !(await guestLog()).some((l) => l.t.includes("policy DROP")); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    const lines = (await guestLog()).map((l) => l.t);
+    const at = (re: RegExp) => lines.find((l) => re.test(l));
+    const stamp = "\\d{2}/\\w{3}/\\d{4}:\\d{2}:\\d{2}:\\d{2} [+-]\\d{4}";
+    expect(at(/DPT=8080 /)).toMatch(
+      new RegExp(
+        `^302 6 veth302i0-IN ${stamp} ACCEPT: .*SRC=${a.ip.replace(/\./g, "\\.")} DST=${b.ip.replace(/\./g, "\\.")} .*PROTO=TCP SPT=\\d+ DPT=8080 .*SYN $`,
+      ),
+    );
+    expect(at(/DPT=8081 /)).toMatch(new RegExp(`^302 4 veth302i0-IN ${stamp} policy DROP: .*PROTO=TCP SPT=\\d+ DPT=8081 `));
+    // a packet the policy let through unlogged, and guest 301's page: neither has them
+    expect(lines.every((l) => l.startsWith("302 "))).toBe(true);
+    expect((await pve.call("GET", "/nodes/pve/lxc/301/firewall/log", {})).body.data).toEqual([{ n: 1, t: "no content" }]);
+    const node = (await pve.call("GET", "/nodes/pve/firewall/log", { limit: 0 })).body;
+    expect(node.total).toBeGreaterThanOrEqual(2);
+    await pve.data("DELETE", `${B}/rules/0`);
+    await pve.data("PUT", `${B}/options`, { delete: "log_level_in" });
+    expect(table().stdout).not.toContain(" log ");
   });
 
   it("lets everything through again once the datacenter firewall is off, and removes its tables", async () => {

@@ -31,6 +31,7 @@ beforeAll(async () => {
   };
   d.guests[0].network[0].firewall = true;
   d.guests[0].firewall = {
+    logLevelIn: "info",
     rules: [
       { action: "ACCEPT", proto: "tcp", dport: "9443", source: "data", comment: "UI from data" },
       { group: "web", iface: "net0" },
@@ -131,6 +132,8 @@ describe("the firewall in the resource graph", () => {
       macfilter: true,
       ipfilter: false,
       dhcp: true,
+      logLevelIn: "info",
+      logLevelOut: "nolog",
     });
   });
 

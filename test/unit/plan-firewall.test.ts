@@ -18,6 +18,7 @@ function definition(): Raw {
   };
   for (const g of d.guests) g.network[0].firewall = true;
   d.guests[0].firewall = {
+    logLevelOut: "warning",
     rules: [
       { action: "ACCEPT", proto: "tcp", dport: "9443", source: "data", comment: "the UI from data" },
       { group: "web" },
@@ -87,6 +88,8 @@ describe("planFirewall", () => {
       macfilter: true,
       ipfilter: false,
       dhcp: true,
+      logLevelIn: "nolog",
+      logLevelOut: "warning",
     });
     expect(portainer.rules).toEqual([
       { type: "in", action: "ACCEPT", proto: "tcp", dport: "9443", source: DATA, enable: true, comment: "the UI from data" },

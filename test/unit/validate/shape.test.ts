@@ -51,6 +51,20 @@ const cases: Case[] = [
     mutate: (d) => (d.guests[1].network[0].vlan = 5000),
     expect: [{ path: "guests[1].network[0].vlan", message: "Too big: expected number to be <=4094" }],
   },
+  {
+    name: "a firewall log level pve-firewall does not have",
+    mutate: (d) => (d.guests[0].firewall = { logLevelIn: "verbose", rules: [{ action: "ACCEPT", macro: "SSH", log: "loud" }] }),
+    expect: [
+      {
+        path: "guests[0].firewall.logLevelIn",
+        message: 'must be one of "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", "nolog"',
+      },
+      {
+        path: "guests[0].firewall.rules[0].log",
+        message: 'must be one of "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", "nolog"',
+      },
+    ],
+  },
   { name: "no nodes", mutate: (d) => (d.nodes = []), expect: [{ path: "nodes", message: "declare at least one Proxmox node" }] },
 ];
 
