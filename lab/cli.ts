@@ -3,7 +3,7 @@
 import { parseArgs } from "node:util";
 import { type Io, UsageError, report } from "../cli/io";
 import { loadDefinition } from "../validate";
-import { defaultStateDir, labDown, labPct, labReset, labServeApi, labStatus, labUp } from "./lab";
+import { type LabUp, defaultStateDir, labDown, labPct, labReset, labServeApi, labStatus, labUp } from "./lab";
 
 export async function labCommand(args: string[], io: Io): Promise<number> {
   if (args[0] === "pct") return labPct(args.slice(1));
@@ -35,9 +35,15 @@ export async function labCommand(args: string[], io: Io): Promise<number> {
   const r = loadDefinition(file);
   if (!report(io, file, r.problems)) return 1;
   const up = await labUp({ definition: r.definition!, stateDir, log });
-  io.out(
-    `lab is up (${up.stateDir}): node ssh root@127.0.0.1 -p ${up.sshPort} -i ${up.stateDir}/ssh/client_ed25519${up.aptProxy ? `; apt proxy ${up.aptProxy}` : ""}\n` +
-      `API ${up.apiUrl}, certificate fingerprint (nodes[].api.fingerprint) ${up.apiFingerprint}`,
-  );
+  io.out(upSummary(up));
   return 0;
+}
+
+/** What `lab up` tells a person: how to reach each node's sshd (one client key for all), the apt proxy and the API. */
+export function upSummary(up: LabUp): string {
+  return [
+    `lab is up (${up.stateDir}): node ssh root@127.0.0.1 -p ${up.sshPort} -i ${up.stateDir}/ssh/client_ed25519${up.aptProxy ? `; apt proxy ${up.aptProxy}` : ""}`,
+    ...up.nodes.map((n) => `node ${n.node}: ssh root@127.0.0.1 -p ${n.sshPort} (the same key)`),
+    `API ${up.apiUrl}, certificate fingerprint (nodes[].api.fingerprint) ${up.apiFingerprint}`,
+  ].join("\n");
 }

@@ -2,7 +2,6 @@
 // definition (stacks/dev.yaml by default): its ZFS pools, bridges, apt proxy, base template and the
 // node's sshd. Idempotent; everything it makes lives under one state directory or is torn down by `down`.
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseCidr } from "../definition/ipv4";
 import {
@@ -18,14 +17,14 @@ import {
 } from "./api-daemon";
 import { certificateFingerprint } from "./api/cert";
 import { type BaseTemplate, type Definition, isGolden } from "../definition/schema";
-import { listVms, stopAllVms } from "./host/qemu";
+import { stopAllVms } from "./host/qemu";
 import { VM_HOST_PACKAGES, ensureVmImage } from "./host/vm-image";
 import type { HostStorage, VmTemplateSeed } from "./node/host-backend";
 import { APT_PROXY_PORT, ensureAptProxy, stopAptProxy } from "./host/apt-proxy";
 import { REGISTRY_PACKAGES, REGISTRY_PORT, ensureRegistry, stopRegistry } from "./host/registry";
 import { pushStandInImages } from "./host/stand-in-images";
 import { ensureBaseTarball, installTemplate } from "./host/base-template";
-import { bridgeExists, ensureBridge, removeBridge } from "./host/bridge";
+import { ensureBridge, removeBridge } from "./host/bridge";
 import { firewallTable } from "./host/firewall-nft";
 import { removeFirewallTable } from "./node/host-firewall";
 import { Lxc } from "./host/lxc";
@@ -34,10 +33,12 @@ import { PROXMOX_SUBID_RANGE, ensureSubIds } from "./host/subids";
 import { pct } from "./node/pct";
 import { run } from "./host/run";
 import { ensureNodeSshd, stopNodeSshd } from "./host/sshd";
-import { type NodeSshEntry, ensureExtraNodeSshds, extraNodeSsh, stopExtraNodeSshds } from "./node-sshd";
+import { ensureExtraNodeSshds, extraNodeSsh, stopExtraNodeSshds } from "./node-sshd";
+import { clusterNodeNames, etcPveView } from "./etc-pve-view";
 import { ensureNodeServiceDirs, labSystemctl, nodeServiceBinds, stopNodeDnsmasq } from "./host/node-services";
 import { ULOGD_PACKAGES, ensureFirewallLogger, logGroup, stopFirewallLogger } from "./host/firewall-log";
-import { destroyPool, ensurePool, ensureZfsDaemon, listDatasets, poolExists, stopZfsDaemon, zfsReady } from "./host/zfs";
+import { type LabState, defaultStateDir, readState, statePath } from "./lab-state";
+import { destroyPool, ensurePool, ensureZfsDaemon, stopZfsDaemon } from "./host/zfs";
 
 export const LAB_PACKAGES = [
   "lxc",
@@ -65,30 +66,6 @@ export interface LabOptions {
   stateDir?: string;
   sshPort?: number;
   log?: (s: string) => void;
-}
-
-export function defaultStateDir(): string {
-  return process.env.PHOENIX_LAB_DIR ?? join(process.env.XDG_STATE_HOME ?? join(homedir(), ".local", "state"), "phoenix-lab");
-}
-
-/** What `up` made, kept so `down` and `status` know it without the definition. */
-interface LabState {
-  pools: string[];
-  bridges: string[];
-  templates: string[];
-  sshPort: number;
-  /** The sshds of the nodes beyond the first (node-sshd.ts). */
-  nodeSsh?: NodeSshEntry[];
-  aptProxy?: string;
-  api: ApiSettings;
-}
-
-function statePath(dir: string) {
-  return join(dir, "lab.json");
-}
-
-function readState(dir: string): LabState | undefined {
-  return existsSync(statePath(dir)) ? (JSON.parse(readFileSync(statePath(dir), "utf8")) as LabState) : undefined;
 }
 
 export interface LabUp {
@@ -210,17 +187,14 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
     await step("VM image (kernel, cloud-init, guest agent; cached)", () => ensureVmImage(log));
   }
   await step(`${ETC_PVE}: the node sshd's sessions see ${join(dir, "pve")} there`, () => linkEtcPve(dir));
-  const first = nodeSshd(dir, sshPort);
+  const first = nodeSshd(dir, sshPort, clusterNodeNames(o.definition));
   const keys = await step(`node sshd on 127.0.0.1:${sshPort}`, () => ensureNodeSshd(first));
   const nodeSsh = extraNodeSsh(o.definition, sshPort);
-  const nodes = await ensureExtraNodeSshds(dir, nodeSsh, first, (nodeDir) => nodeSessions(dir, nodeDir), step);
+  const nodes = await ensureExtraNodeSshds(dir, nodeSsh, first, (n) => nodeSessions(dir, first.cluster, n), step);
 
   await step(`pct at ${PCT_PATH}`, () => installPct(dir));
   const api = apiSettings(o.definition, aptProxy);
-  const logNodes = firewallLogNodes(dir, api);
-  await step(`firewall log (ulogd2, NFLOG ${logNodes.map((n) => n.group).join(", ")})`, () =>
-    ensureFirewallLogger(dir, logNodes),
-  );
+  await step("firewall log (ulogd2 on each node's NFLOG group)", () => ensureFirewallLogger(dir, firewallLogNodes(dir, api)));
   const state: LabState = {
     pools,
     bridges: bridges.map((b) => b.name),
@@ -270,13 +244,28 @@ export function ensureNodeSubIds(definition: Definition): void {
   ensureSubIds("/etc/subgid", node?.subgid ?? [PROXMOX_SUBID_RANGE]);
 }
 
-/** The node sshd of the lab in `dir`: its sessions see this lab's /etc/pve and pct (host/sshd.ts). */
-const nodeSshd = (dir: string, port: number) => ({ port, dir: join(dir, "ssh"), labDir: dir, ...nodeSessions(dir, dir) });
+/** The first node's sshd of the lab in `dir`: its sessions see this lab's /etc/pve and pct (host/sshd.ts). */
+const nodeSshd = (dir: string, port: number, cluster: string[]) => ({
+  port,
+  dir: join(dir, "ssh"),
+  labDir: dir,
+  /** The lab's nodes, the first first: the nodes/<node>/lxc its sessions see, and its fellow nodes' sshds see. */
+  cluster,
+  ...nodeSessions(dir, cluster, cluster[0] ?? ""),
+});
 
-/** What a node's sessions share with the lab (its pct) and have of their own node (`nodeDir`'s node services). */
-const nodeSessions = (dir: string, nodeDir: string) => {
+/**
+ * What a node's sessions share with the lab (its pct, the cluster's /etc/pve) and have of their own node (its node
+ * services, its guest configs at /etc/pve/lxc).
+ */
+const nodeSessions = (dir: string, cluster: string[], node: string) => {
+  const nodeDir = cluster.indexOf(node) > 0 ? nodeStateDir(dir, node) : dir;
   ensureNodeServiceDirs(nodeDir);
-  return { sbin: { pct: pctScript(dir), systemctl: labSystemctl() }, binds: nodeServiceBinds(nodeDir) };
+  return {
+    sbin: { pct: pctScript(dir), systemctl: labSystemctl() },
+    binds: nodeServiceBinds(nodeDir),
+    etcPve: etcPveView(dir, cluster, node),
+  };
 };
 
 /**
@@ -288,7 +277,7 @@ export async function restartNodeSshd(stateDir = defaultStateDir()): Promise<voi
   const state = readState(stateDir);
   if (!state) throw new Error(`no lab at ${stateDir}: run the lab first`);
   await stopNodeSshd(join(stateDir, "ssh"));
-  await ensureNodeSshd(nodeSshd(stateDir, state.sshPort));
+  await ensureNodeSshd(nodeSshd(stateDir, state.sshPort, clusterNodeNames(state.api)));
 }
 
 /** Leaves no container, mount, pool, bridge or process of the lab behind. */
@@ -451,45 +440,5 @@ export async function labReset(stateDir = defaultStateDir(), log?: (s: string) =
   rmSync(stateDir, { recursive: true, force: true });
 }
 
-export interface LabStatus {
-  up: boolean;
-  stateDir: string;
-  zfs: { daemon: boolean; pools: Record<string, string[]> };
-  bridges: Record<string, boolean>;
-  api?: { url: string; node: string; fingerprint?: string };
-  containers: { vmid: number; state: string }[];
-  /** QEMU VMs the lab started (their directories under <state>/qemu). */
-  vms: { vmid: number; state: string }[];
-  /** What the lab cannot do, said plainly. */
-  limits: string[];
-}
-
-export function labStatus(stateDir = defaultStateDir()): LabStatus {
-  const state = readState(stateDir);
-  const daemon = zfsReady();
-  const lxc = new Lxc(join(stateDir, "lxc"));
-  return {
-    up: state !== undefined,
-    stateDir,
-    zfs: {
-      daemon,
-      pools: Object.fromEntries((state?.pools ?? []).map((p) => [p, daemon && poolExists(p) ? listDatasets(p) : []])),
-    },
-    bridges: Object.fromEntries((state?.bridges ?? []).map((b) => [b, bridgeExists(b)])),
-    ...(state?.api
-      ? { api: { url: apiUrl(state.api.port), node: state.api.node, fingerprint: certificateFingerprint(join(stateDir, "api")) } }
-      : {}),
-    containers: lxc.list().map((vmid) => ({ vmid, state: lxc.state(vmid) })),
-    vms: listVms(stateDir),
-    limits: [
-      "no GPU: GPU passthrough is planned and validated, never exercised",
-      "no internet: guests get Debian's packages through the lab's apt proxy only",
-      "no Docker Hub: the lab's registry mirror serves stand-in images (busybox, plain HTTP): portainer/agent:lts (the Docker API forwarded), nginx:1.27-alpine and busybox:1.36 for apps, and test doubles of the Portainer API (portainer/portainer-ce:lts, whose stacks run Compose v2 against the agent) and of vllm serve (vllm/vllm-openai:latest)",
-      "QEMU VMs boot under software emulation (TCG): this machine's /dev/kvm (PVM) boots no stock kernel (PHOENIX_LAB_QEMU_ACCEL=kvm where it does); one disk per VM, direct kernel boot of the lab's Debian 12 image whatever the template",
-      "this kernel has no AppArmor: profiles are syntax-checked with apparmor_parser, not enforced",
-      "no systemd on the node (this machine's PID 1 is not): its sessions' systemctl runs dnsmasq.service as its unit does (Debian's systemd-helper, the lab's own /etc/dnsmasq.d and /run/dnsmasq) and hands any other unit to the real systemctl, which refuses",
-      "zfs-fuse grants privileges to host uid 0 only and takes no idmapped mount: unprivileged containers (ids shifted on the dataset, as Proxmox extracts them) see their zfs-fuse volumes through a bindfs view that restores kernel permission checks",
-      "Docker's /var/lib/docker in nesting containers lives on the host's disk (zfs-fuse has no storage driver Docker can use): vzdump archives it, and a snapshot takes a full copy of it (a rollback puts the copy back) where ZFS would share blocks",
-    ],
-  };
-}
+export { defaultStateDir } from "./lab-state";
+export { type LabStatus, labStatus } from "./status";

@@ -1,6 +1,7 @@
 // The lab node's own sshd on loopback: what provisioners and `pct` reach, like a Proxmox node's sshd.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { type EtcPveView, ensureEtcPveDirs, etcPveMounts } from "./etc-pve-mounts";
 import { ok, run, waitFor } from "./run";
 
 export interface NodeSshd {
@@ -18,8 +19,8 @@ export interface NodeSshd {
   sbin?: Record<string, string>;
   /** With labDir: directories of the node its sessions see as this lab's own (target → source), e.g. /etc/dnsmasq.d. */
   binds?: Record<string, string>;
-  /** With labDir: what its sessions see at /etc/pve (default `<labDir>/pve`; another node of the lab: its own configs). */
-  etcPve?: string;
+  /** With labDir: what its sessions see at /etc/pve (default: `<labDir>/pve` alone). */
+  etcPve?: EtcPveView;
   /** With labDir: the lab node its sessions are on (PHOENIX_LAB_NODE, which the lab's `pct` acts on); the first by default. */
   node?: string;
 }
@@ -73,14 +74,14 @@ export async function ensureNodeSshd(o: NodeSshd): Promise<{ clientKey: string; 
   if (pidOf(o.dir) === undefined) {
     const sshd = ["/usr/sbin/sshd", "-f", join(o.dir, "sshd_config"), "-E", join(o.dir, "sshd.log")];
     if (o.labDir) {
-      const pve = o.etcPve ?? join(o.labDir, "pve");
-      mkdirSync(join(pve, "lxc"), { recursive: true });
+      const pve = o.etcPve ?? { dir: join(o.labDir, "pve") };
+      ensureEtcPveDirs(pve);
       // A mount namespace of its own for the daemon and every session it forks: /etc/pve and the pct in
       // /usr/local/sbin are this lab's. The pools' mounts stay peers of the host's (host/zfs.ts shareMounts: propagation
       // unchanged), so a dataset a session mounts or unmounts (`zfs create`, `zfs destroy`) is mounted or unmounted on
       // the host too, as on a Proxmox node whose sshd shares the host's mounts (a slave copy kept the host's mount and
       // zfs-fuse called the dataset busy for ever). The mounts holding /etc/pve and /usr/local/sbin are made private
-      // first, so the lab's own two mounts reach nothing outside, whatever this machine's propagation is.
+      // first, so the lab's own mounts reach nothing outside, whatever this machine's propagation is.
       const upper = join(o.dir, "sbin");
       const work = join(o.dir, "sbin-work");
       rmSync(work, { recursive: true, force: true });
@@ -90,12 +91,12 @@ export async function ensureNodeSshd(o: NodeSshd): Promise<{ clientKey: string; 
       const q = (p: string) => `'${p.replace(/'/g, "'\\''")}'`;
       const inNamespace = [
         `for p in /etc/pve /usr/local/sbin${binds.map(([t]) => ` ${q(t)}`).join("")}; do mount --make-private "$(findmnt -no TARGET -T "$p")" || exit 1; done`,
-        'mount --bind "$0" /etc/pve',
-        'mount -t overlay overlay -o "lowerdir=/usr/local/sbin,upperdir=$1,workdir=$2" /usr/local/sbin',
+        ...etcPveMounts(pve),
+        'mount -t overlay overlay -o "lowerdir=/usr/local/sbin,upperdir=$0,workdir=$1" /usr/local/sbin',
         ...binds.map(([target, source]) => `mount --bind ${q(source)} ${q(target)}`),
-        'shift 2 && exec "$@"',
+        'shift && exec "$@"',
       ].join(" && ");
-      run("unshare", ["--mount", "--propagation", "unchanged", "--", "/bin/sh", "-c", inNamespace, pve, upper, work, ...sshd]);
+      run("unshare", ["--mount", "--propagation", "unchanged", "--", "/bin/sh", "-c", inNamespace, upper, work, ...sshd]);
     } else run(sshd[0]!, sshd.slice(1));
     await waitFor(`sshd on 127.0.0.1:${o.port}`, () => pidOf(o.dir) !== undefined, 15_000);
   }

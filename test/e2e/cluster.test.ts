@@ -179,6 +179,11 @@ describe("a two-node lab", () => {
         out: `status: running\nConfiguration file 'nodes/lab/lxc/${OTHER}.conf' does not exist`,
       });
       expect(onNode("lab2", `pct exec ${OTHER} -- hostname`)).toEqual({ code: 0, out: "other" });
+      // every node's sessions see the whole cluster's configs, as pmxcfs shows them, the own node's again at lxc/
+      expect(onNode("lab2", "ls /etc/pve/nodes/lab/lxc /etc/pve/nodes/lab2/lxc /etc/pve/local/lxc")).toEqual({
+        code: 0,
+        out: `/etc/pve/local/lxc:\n${OTHER}.conf\n\n/etc/pve/nodes/lab/lxc:\n${MOVER}.conf\n\n/etc/pve/nodes/lab2/lxc:\n${OTHER}.conf`,
+      });
       // HA: both guests are HA resources with the definition's options; `other` prefers lab2, then lab
       const ha = await haResources();
       expect(ha.map((r) => [r["sid"], r["state"], r["max_restart"]]).sort()).toEqual([

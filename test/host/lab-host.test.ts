@@ -1,7 +1,7 @@
-// The lab's host layer, for real: zfs-fuse pools on sparse files, a Linux bridge, the node's sshd,
-// and the debootstrap base template. Needs root (as CI and the demo run).
+// The lab's host layer, for real: zfs-fuse pools on sparse files, a Linux bridge, the node's sshd (a cluster's node
+// sshds and the /etc/pve their sessions see), and the debootstrap base template. Needs root (as CI and the demo run).
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,6 +10,8 @@ import { BASE_TEMPLATE_FILE, ensureBaseTarball, installTemplate } from "../../la
 import { bridgeExists, ensureBridge, removeBridge } from "../../lab/host/bridge";
 import { ok, run } from "../../lab/host/run";
 import { ensureNodeSshd, stopNodeSshd } from "../../lab/host/sshd";
+import { etcPveView } from "../../lab/etc-pve-view";
+import { etcPveInUse, linkEtcPve } from "../../lab/lab";
 import {
   destroyDataset,
   destroyPool,
@@ -94,6 +96,90 @@ describe("node sshd", () => {
     expect(out.stdout.trim()).toBe("0");
     await stopNodeSshd(sshDir);
     expect(ok("bash", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${port}`])).toBe(false);
+  }, 60_000);
+});
+
+describe("a cluster's node sshds", () => {
+  const lab = join(dir, "cluster");
+  const cluster = ["pve1", "pve2"];
+  const sshDirs = [join(lab, "ssh"), join(lab, "nodes", "pve2", "ssh")];
+  const madeEtcPve = !existsSync("/etc/pve");
+  afterAll(async () => {
+    for (const d of sshDirs) await stopNodeSshd(d);
+    // as `lab down` leaves it: gone unless another lab's sshd still shows its own there
+    if (madeEtcPve && !etcPveInUse() && readdirSync("/etc/pve").length === 0) rmdirSync("/etc/pve");
+  });
+
+  it("show every session the cluster's /etc/pve as pmxcfs does, the own node's configs at lxc and local", async () => {
+    linkEtcPve(lab);
+    const conf = (d: string, vmid: number) => {
+      mkdirSync(join(d, "lxc"), { recursive: true });
+      writeFileSync(join(d, "lxc", `${vmid}.conf`), `hostname: ct${vmid}\n`);
+    };
+    conf(join(lab, "pve"), 100);
+    conf(join(lab, "nodes", "pve2", "pve"), 250);
+    mkdirSync(join(lab, "pve", "firewall"), { recursive: true });
+    writeFileSync(join(lab, "pve", "firewall", "cluster.fw"), "[OPTIONS]\nenable: 1\n");
+    const nodes: Parameters<typeof withSession>[0][] = [];
+    for (const [i, node] of cluster.entries()) {
+      const port = await freePort();
+      const keys = await ensureNodeSshd({
+        port,
+        dir: sshDirs[i]!,
+        labDir: lab,
+        etcPve: etcPveView(lab, cluster, node),
+        ...(i > 0 ? { node } : {}),
+      });
+      nodes.push({ host: "127.0.0.1", port, user: "root", privateKey: keys.clientKey, hostKey: keys.hostKey });
+    }
+    const on = async (i: number, script: string) => {
+      const r = await withSession(nodes[i]!, (s) => s.exec(script));
+      expect(r.stderr).toBe("");
+      return r.stdout.trim().split("\n");
+    };
+
+    // node 2: node 1's config under nodes/pve1/lxc, its own at lxc and local/lxc, the cluster's firewall file
+    expect(
+      await on(
+        1,
+        "cat /etc/pve/nodes/pve1/lxc/100.conf; ls /etc/pve/nodes/pve2/lxc /etc/pve/lxc /etc/pve/local/lxc; " +
+          "cat /etc/pve/firewall/cluster.fw; echo 'hostname: ct251' > /etc/pve/lxc/251.conf",
+      ),
+    ).toEqual([
+      "hostname: ct100",
+      "/etc/pve/local/lxc:",
+      "250.conf",
+      "",
+      "/etc/pve/lxc:",
+      "250.conf",
+      "",
+      "/etc/pve/nodes/pve2/lxc:",
+      "250.conf",
+      "[OPTIONS]",
+      "enable: 1",
+    ]);
+    // its write through /etc/pve/lxc lands in its own config directory, which node 1 sees at once
+    expect(readdirSync(join(lab, "nodes", "pve2", "pve", "lxc")).sort()).toEqual(["250.conf", "251.conf"]);
+    expect(readdirSync(join(lab, "pve", "lxc"))).toEqual(["100.conf"]);
+    expect(await on(0, "ls /etc/pve/lxc /etc/pve/nodes/pve2/lxc; echo 'hostname: ct101' > /etc/pve/lxc/101.conf")).toEqual([
+      "/etc/pve/lxc:",
+      "100.conf",
+      "",
+      "/etc/pve/nodes/pve2/lxc:",
+      "250.conf",
+      "251.conf",
+    ]);
+    expect(readdirSync(join(lab, "pve", "lxc")).sort()).toEqual(["100.conf", "101.conf"]);
+    expect(await on(1, "cat /etc/pve/nodes/pve1/lxc/101.conf")).toEqual(["hostname: ct101"]);
+
+    // the host's side: /etc/pve empty, no mount of the views under the lab's directory, the mount points empty
+    expect(readdirSync("/etc/pve")).toEqual([]);
+    expect(
+      run("findmnt", ["-rno", "TARGET"])
+        .stdout.split("\n")
+        .filter((t) => t.startsWith(lab)),
+    ).toEqual([]);
+    expect(readdirSync(join(lab, "pve", "nodes", "pve2", "lxc"))).toEqual([]);
   }, 60_000);
 });
 

@@ -77,6 +77,19 @@ it(
     );
     expect(seen.stdout.trim()).toBe(state);
     expect(existsSync(join(state, "pve", "lxc", "seen-by-node.conf"))).toBe(true);
+    // as pmxcfs shows it, a single node too: its own configs again under nodes/<node>/lxc and local/lxc
+    const layout = await withSession({ host: "127.0.0.1", port, privateKey: up.sshPrivateKey, hostKey: up.sshHostKey }, (s) =>
+      s.exec("ls /etc/pve/nodes/lab/lxc /etc/pve/local/lxc"),
+    );
+    expect(layout.stdout.trim().split("\n")).toEqual([
+      "/etc/pve/local/lxc:",
+      "seen-by-node.conf",
+      "",
+      "/etc/pve/nodes/lab/lxc:",
+      "seen-by-node.conf",
+    ]);
+    // and `lab status` speaks of its one node
+    expect(labStatus(state).nodes).toEqual([{ node: "lab", ssh: { port }, containers: [], vms: [] }]);
     expect(readdirSync("/etc/pve")).toEqual([]); // the host's own view stays empty
     // A dataset a session makes and destroys (as the ZfsDataset provisioner does, retrying zfs-fuse's first "busy")
     // comes and goes on the host too: the node's namespace shares the pool's mounts both ways.
