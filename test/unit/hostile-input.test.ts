@@ -466,6 +466,8 @@ function rich(): any {
           enable: true,
           policyIn: "DROP",
           policyOut: "ACCEPT",
+          logLevelIn: "info",
+          logLevelOut: "nolog",
           rules: [
             { type: "in", action: "ACCEPT", macro: "SSH", source: "admins", iface: "net0", log: "nolog", comment: "SSH" },
             { group: "web", iface: "net0", comment: "the web group" },
