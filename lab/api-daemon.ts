@@ -7,7 +7,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { join } from "node:path";
 import { LabClient } from "./pve/client";
 import { type LabApi, startLabApi } from "./api/server";
-import { ok, waitFor } from "./host/run";
+import { livePid, ok, waitFor } from "./host/run";
 import { QemuRunner } from "./host/qemu";
 import { ensureVmImage } from "./host/vm-image";
 import { type HostStorage, HostBackend, type VmTemplateSeed } from "./node/host-backend";
@@ -41,6 +41,16 @@ const apiDir = (stateDir: string) => join(stateDir, "api");
 /** Where a node beyond the first keeps its configs (pve/lxc) and containers (lxc): <state>/nodes/<node>. */
 export const nodeStateDir = (stateDir: string, node: string) => join(stateDir, "nodes", node);
 
+/** A node's state directory among the cluster's node names (the first first): the lab's own for the first node. */
+export const labNodeDir = (stateDir: string, cluster: readonly string[], node: string) =>
+  cluster.indexOf(node) > 0 ? nodeStateDir(stateDir, node) : stateDir;
+
+/** Every node's state directory, the first node's (the lab's own) first. */
+export const labNodeDirs = (stateDir: string, others: readonly { node: string }[] = []) => [
+  stateDir,
+  ...others.map((n) => nodeStateDir(stateDir, n.node)),
+];
+
 export function ensureApiCredentials(stateDir: string): ApiCredentials {
   const file = join(apiDir(stateDir), "credentials.json");
   if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as ApiCredentials;
@@ -64,12 +74,7 @@ export function labApiClient(stateDir: string, port: number): LabClient {
   return new LabClient({ url: apiUrl(port), token: `${c.tokenId}=${c.tokenSecret}` });
 }
 
-function pidOf(stateDir: string): number | undefined {
-  const f = join(apiDir(stateDir), "api.pid");
-  if (!existsSync(f)) return undefined;
-  const pid = Number(readFileSync(f, "utf8").trim());
-  return Number.isInteger(pid) && ok("kill", ["-0", String(pid)]) ? pid : undefined;
-}
+const pidOf = (stateDir: string) => livePid(join(apiDir(stateDir), "api.pid"));
 
 async function answers(stateDir: string, port: number): Promise<boolean> {
   try {

@@ -2,7 +2,7 @@
 // node's guest configs under nodes/<node>/lxc, the own node's at lxc and local, the cluster's files (firewall/, ha/,
 // jobs.cfg) beside them; kept apart from lab.ts so the layout stays one small, testable function.
 import { join } from "node:path";
-import { nodeStateDir } from "./api-daemon";
+import { labNodeDir } from "./api-daemon";
 import type { EtcPveView } from "./host/etc-pve-mounts";
 
 /** A lab cluster's nodes by name, the first first (the API settings lab.json keeps, or a definition's nodes). */
@@ -12,7 +12,7 @@ export function clusterNodeNames(c: { node: string; nodes?: { node: string }[] }
 
 /** Where a node's own config tree (lxc/<vmid>.conf) is: the first node's is the cluster's <lab>/pve, another's its own. */
 export function nodePveDir(labDir: string, cluster: string[], node: string): string {
-  return node === cluster[0] ? join(labDir, "pve") : join(nodeStateDir(labDir, node), "pve");
+  return join(labNodeDir(labDir, cluster, node), "pve");
 }
 
 /**

@@ -11,6 +11,8 @@ import {
   ensureApiCredentials,
   ensureApiDaemon,
   labApiClient,
+  labNodeDir,
+  labNodeDirs,
   nodeStateDir,
   serveLabApi,
   stopApiDaemon,
@@ -223,8 +225,7 @@ export async function labUp(o: LabOptions): Promise<LabUp> {
 
 /** Each node's state directory and the NFLOG group its firewall's log rules use (host/firewall-log.ts). */
 function firewallLogNodes(dir: string, api: ApiSettings): { dir: string; group: number }[] {
-  const dirs = [dir, ...(api.nodes ?? []).map((n) => nodeStateDir(dir, n.node))];
-  return dirs.map((d) => ({ dir: d, group: logGroup(firewallTable(d)) }));
+  return labNodeDirs(dir, api.nodes).map((d) => ({ dir: d, group: logGroup(firewallTable(d)) }));
 }
 
 /** The API certificate's fingerprint; the API daemon made the certificate when it started. */
@@ -259,7 +260,7 @@ const nodeSshd = (dir: string, port: number, cluster: string[]) => ({
  * services, its guest configs at /etc/pve/lxc).
  */
 const nodeSessions = (dir: string, cluster: string[], node: string) => {
-  const nodeDir = cluster.indexOf(node) > 0 ? nodeStateDir(dir, node) : dir;
+  const nodeDir = labNodeDir(dir, cluster, node);
   ensureNodeServiceDirs(nodeDir);
   return {
     sbin: { pct: pctScript(dir), systemctl: labSystemctl() },
@@ -289,7 +290,7 @@ export async function labDown(stateDir = defaultStateDir(), log: (s: string) => 
   await stopExtraNodeSshds(stateDir, state?.nodeSsh ?? []);
   for (const vmid of await stopAllVms(stateDir)) log(`VM ${vmid} stopped and removed`);
   // the first node's state, then each other node's (<state>/nodes/<name>)
-  const nodeDirs = [stateDir, ...(state?.api.nodes ?? []).map((n) => nodeStateDir(stateDir, n.node))];
+  const nodeDirs = labNodeDirs(stateDir, state?.api.nodes);
   for (const lxc of nodeDirs.map((d) => new Lxc(join(d, "lxc")))) {
     for (const vmid of lxc.list()) {
       lxc.remove(vmid);

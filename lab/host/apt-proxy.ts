@@ -3,16 +3,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { cacheDir } from "./base-template";
-import { ok, run, waitFor } from "./run";
+import { livePid, ok, run, waitFor } from "./run";
 
 export const APT_PROXY_PORT = 3142;
 
-function pidOf(stateDir: string): number | undefined {
-  const f = join(stateDir, "apt-cacher-ng", "pid");
-  if (!existsSync(f)) return undefined;
-  const pid = Number(readFileSync(f, "utf8").trim());
-  return Number.isInteger(pid) && ok("kill", ["-0", String(pid)]) ? pid : undefined;
-}
+const pidOf = (stateDir: string) => livePid(join(stateDir, "apt-cacher-ng", "pid"));
 
 function answers(address: string): boolean {
   return ok("bash", ["-c", `exec 3<>/dev/tcp/${address}/${APT_PROXY_PORT}`]);

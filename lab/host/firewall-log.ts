@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ok, run, waitFor } from "./run";
+import { livePid, ok, run, waitFor } from "./run";
 
 export const ULOGD_PACKAGES = ["ulogd2", "ulogd2-json"];
 const ULOGD = "/usr/sbin/ulogd";
@@ -47,12 +47,7 @@ export function ulogdConfig(labDir: string, nodes: { dir: string; group: number 
   ].join("\n");
 }
 
-function pidOf(labDir: string): number | undefined {
-  const f = join(daemonDir(labDir), "pid");
-  if (!existsSync(f)) return undefined;
-  const pid = Number(readFileSync(f, "utf8").trim());
-  return Number.isInteger(pid) && pid > 0 && ok("kill", ["-0", String(pid)]) ? pid : undefined;
-}
+const pidOf = (labDir: string) => livePid(join(daemonDir(labDir), "pid"));
 
 /**
  * Starts ulogd for the lab's nodes (each `dir` a node's state directory, `group` its NFLOG group), or restarts it when

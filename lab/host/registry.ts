@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cacheDir } from "./base-template";
-import { ok, run, waitFor } from "./run";
+import { livePid, ok, run, waitFor } from "./run";
 
 export const REGISTRY_PORT = 5000;
 export const REGISTRY_BINARY = "/usr/bin/docker-registry";
@@ -21,10 +21,8 @@ function alive(pid: number): boolean {
 
 /** The recorded pid, if that process is still a docker-registry (a stale file after a reboot may name another). */
 function pidOf(stateDir: string): number | undefined {
-  const f = join(dirOf(stateDir), "pid");
-  if (!existsSync(f)) return undefined;
-  const pid = Number(readFileSync(f, "utf8").trim());
-  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return undefined;
+  const pid = livePid(join(dirOf(stateDir), "pid"));
+  if (pid === undefined) return undefined;
   const cmdline = existsSync(`/proc/${pid}/cmdline`) ? readFileSync(`/proc/${pid}/cmdline`, "utf8") : "";
   return cmdline.includes("docker-registry") ? pid : undefined;
 }

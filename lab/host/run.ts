@@ -1,5 +1,6 @@
 // Local commands for the lab host (no SSH here: the lab *is* the host).
 import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 
 export interface RunResult {
   code: number;
@@ -39,6 +40,13 @@ export function run(
 }
 
 export const ok = (cmd: string, args: string[]) => run(cmd, args, { allowFail: true }).code === 0;
+
+/** The process whose id a pid file holds, while it runs; undefined without the file or the process. */
+export function livePid(file: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, "utf8").trim());
+  return Number.isInteger(pid) && pid > 0 && ok("kill", ["-0", String(pid)]) ? pid : undefined;
+}
 
 /** Poll `check` until it returns true or `timeoutMs` passes. */
 export async function waitFor(what: string, check: () => boolean, timeoutMs = 30_000, everyMs = 200): Promise<void> {

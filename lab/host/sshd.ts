@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type EtcPveView, ensureEtcPveDirs, etcPveMounts } from "./etc-pve-mounts";
-import { ok, run, waitFor } from "./run";
+import { livePid, ok, run, waitFor } from "./run";
 
 export interface NodeSshd {
   port: number;
@@ -56,12 +56,7 @@ export function sshdConfig(o: NodeSshd): string {
   ].join("\n");
 }
 
-function pidOf(dir: string): number | undefined {
-  const f = join(dir, "sshd.pid");
-  if (!existsSync(f)) return undefined;
-  const pid = Number(readFileSync(f, "utf8").trim());
-  return Number.isInteger(pid) && ok("kill", ["-0", String(pid)]) ? pid : undefined;
-}
+const pidOf = (dir: string) => livePid(join(dir, "sshd.pid"));
 
 /** Starts (or keeps) the node's sshd; returns the client private key allowed to log in as root. */
 export async function ensureNodeSshd(o: NodeSshd): Promise<{ clientKey: string; hostKey: string }> {

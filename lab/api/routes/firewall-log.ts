@@ -1,14 +1,13 @@
 // The firewall log's API: /nodes/{node}/firewall/log (every line of the node's pve-firewall.log) and
 // /nodes/{node}/{lxc,qemu}/{vmid}/firewall/log (the guest's lines: those starting with its vmid), paged as
 // pve-firewall's dump_fw_logfile pages them, with the number of matching lines as `total` beside the data.
-import { VMID } from "../../pve/lxc-schema";
+import { NODE, VMID } from "../../pve/lxc-schema";
 import { dumpLog } from "../../pve/firewall-log";
 import type { ParamSchema } from "../../pve/schema";
 import { type ApiContext, requireNode } from "../context";
 import { WithAttributes } from "../result-attributes";
 import type { Route } from "../router";
 
-const NODE = { node: { type: "string", format: "pve-node" } } as const;
 const PAGE: ParamSchema = {
   start: { type: "integer", minimum: 0, optional: true },
   limit: { type: "integer", minimum: 0, optional: true },
@@ -25,7 +24,7 @@ export function firewallLogRoutes(ctx: ApiContext): Route[] {
   const host: Route = {
     method: "GET",
     path: "/nodes/{node}/firewall/log",
-    schema: { ...NODE, ...PAGE },
+    schema: { node: NODE, ...PAGE },
     handler: async ({ params }) => {
       requireNode(ctx, params.node!);
       const { total, data } = dumpLog(await ctx.backend.readFirewallLog(), page(params));
@@ -36,7 +35,7 @@ export function firewallLogRoutes(ctx: ApiContext): Route[] {
   const guests = (["lxc", "qemu"] as const).map((type): Route => ({
     method: "GET",
     path: `/nodes/{node}/${type}/{vmid}/firewall/log`,
-    schema: { ...NODE, vmid: VMID, ...PAGE },
+    schema: { node: NODE, vmid: VMID, ...PAGE },
     handler: async ({ params }) => {
       requireNode(ctx, params.node!);
       const vmid = `${Number(params.vmid)} `;
